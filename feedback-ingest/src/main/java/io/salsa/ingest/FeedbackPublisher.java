@@ -106,8 +106,9 @@ public final class FeedbackPublisher implements AutoCloseable {
         return pending.get();
     }
 
+    /** Gives pending sends a bounded time to finish; those still pending after it fail (never acknowledged). */
     @Override
     public void close() {
-        producer.close();
+        producer.close(java.time.Duration.ofSeconds(10));
     }
 }
