@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -18,8 +19,10 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -258,12 +261,8 @@ public final class IngestHandler extends Handler.Abstract {
             throw new ApiException(413, "body_too_large", "request body has " + length + " bytes; the limit is "
                     + config.maxBodyBytes(), "body");
         }
-        Content.Source.asByteArrayAsync(ex.request, config.maxBodyBytes()).whenComplete((body, failure) -> {
+        readBody(ex.request, config.maxBodyBytes(), body -> {
             try {
-                if (failure != null) {
-                    throw new ApiException(413, "body_too_large", "request body is larger than the limit of "
-                            + config.maxBodyBytes() + " bytes (or could not be read)", "body");
-                }
                 answer(ex, raterId, headerKey, body);
             } catch (ApiException e) {
                 ex.error(e);
@@ -271,7 +270,49 @@ public final class IngestHandler extends Handler.Abstract {
                 ex.error(new ApiException(500, "internal_error", "internal error: " + e.getClass().getSimpleName(),
                         null));
             }
-        });
+        }, ex::error);
+    }
+
+    /**
+     * Reads the body without blocking a thread, stopping as soon as it passes {@code max} bytes (a body without
+     * Content-Length is cut off here too, not after it has all been buffered).
+     */
+    private static void readBody(Request request, int max, Consumer<byte[]> onBody,
+                                 Consumer<ApiException> onError) {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream(Math.min(max, 4096));
+        new Runnable() {
+            @Override
+            public void run() {
+                while (true) {
+                    Content.Chunk chunk = request.read();
+                    if (chunk == null) {
+                        request.demand(this);
+                        return;
+                    }
+                    if (Content.Chunk.isFailure(chunk)) {
+                        onError.accept(new ApiException(400, "body_unreadable", "the request body could not be read: "
+                                + chunk.getFailure().getMessage(), "body"));
+                        return;
+                    }
+                    ByteBuffer bytes = chunk.getByteBuffer();
+                    if (buffer.size() + bytes.remaining() > max) {
+                        chunk.release();
+                        onError.accept(new ApiException(413, "body_too_large", "request body is larger than the"
+                                + " limit of " + max + " bytes", "body"));
+                        return;
+                    }
+                    byte[] copy = new byte[bytes.remaining()];
+                    bytes.get(copy);
+                    buffer.writeBytes(copy);
+                    boolean last = chunk.isLast();
+                    chunk.release();
+                    if (last) {
+                        onBody.accept(buffer.toByteArray());
+                        return;
+                    }
+                }
+            }
+        }.run();
     }
 
     private void answer(Exchange ex, String raterId, String headerKey, byte[] body) {
@@ -296,7 +337,7 @@ public final class IngestHandler extends Handler.Abstract {
             throw e;
         }
         Preference event = toEvent(raterId, key, task, answer);
-        CompletableFuture<org.apache.kafka.clients.producer.RecordMetadata> acked;
+        CompletableFuture<RecordMetadata> acked;
         try {
             acked = publisher.publish(event);
         } catch (ApiException e) {
