@@ -180,9 +180,17 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
             }
             long lastReport = System.nanoTime();
             long lastCount = 0;
+            long cpuAtMeasureStart = -1;
+            long cpuAtMeasureEnd = -1;
             while (threads.stream().anyMatch(Thread::isAlive)) {
-                Thread.sleep(200);
+                Thread.sleep(50);
                 long now = System.nanoTime();
+                if (cpuAtMeasureStart < 0 && now >= measureFrom) {
+                    cpuAtMeasureStart = processCpuNanos();
+                }
+                if (cpuAtMeasureEnd < 0 && now >= end) {
+                    cpuAtMeasureEnd = processCpuNanos();
+                }
                 if (now - lastReport >= 5_000_000_000L) {
                     long count = acked.size();
                     System.out.printf("  %4.0f s: %d acknowledged, %.0f/s over the last %.0f s%n",
@@ -206,6 +214,12 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
                     pct(post, 0.50), pct(post, 0.99), pct(post, 1.0));
             System.out.printf("GET  /api/tasks/next latency:  p50 %.2f ms, p99 %.2f ms%n", pct(get, 0.50),
                     pct(get, 0.99));
+            if (cpuAtMeasureStart >= 0 && cpuAtMeasureEnd > cpuAtMeasureStart && measuredAcks.get() > 0) {
+                double cpuSeconds = (cpuAtMeasureEnd - cpuAtMeasureStart) / 1e9;
+                System.out.printf("CPU of this process (service + load client) while measured: %.1f s = %.2f cores,"
+                                + " %.3f ms per preference (the broker's CPU is not included)%n", cpuSeconds,
+                        cpuSeconds / measuredSeconds, cpuSeconds * 1000 / measuredAcks.get());
+            }
             System.out.printf("non-201 answers (incl. 503 retries): %d; raters out of tasks: %d%n", non201.sum(),
                     noTask.sum());
             System.out.printf("topic audit: %d records, %d acknowledged, lost %d, duplicated %d,"
@@ -215,6 +229,11 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
         } finally {
             settings.closeRegistry();
         }
+    }
+
+    private static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
     }
 
     private static long[] merge(List<Samples> samples, boolean post) {
