@@ -43,6 +43,9 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
             description = "Stop after this many acknowledged preferences (default ${DEFAULT-VALUE}).")
     long maxPreferences;
 
+    @Option(names = "--linger-ms", defaultValue = "5", description = "Producer linger.ms (default ${DEFAULT-VALUE}).")
+    int lingerMs;
+
     @Option(names = "--prompts", defaultValue = "400", description = "Synthetic prompts to seed (default ${DEFAULT-VALUE}).")
     int prompts;
 
@@ -117,8 +120,15 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
         ingestEnv.put(IngestConfig.RATE_PER_SECOND, "1000000");
         ingestEnv.put(IngestConfig.RATE_BURST, "1000000");
         ingestEnv.put(IngestConfig.MAX_IN_FLIGHT, Integer.toString(Math.max(connections * 2, 64)));
+        ingestEnv.put(IngestConfig.LINGER_MS, Integer.toString(lingerMs));
         ingestEnv.put(IngestConfig.PAIR_CAPACITY, Long.toString(Math.max(pairs, 1)));
-        IngestConfig config = IngestConfig.fromEnv(ingestEnv);
+        IngestConfig config;
+        try {
+            config = IngestConfig.fromEnv(ingestEnv);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa bench ingest: " + e.getMessage());
+            return 2;
+        }
 
         ObjectMapper json = new ObjectMapper();
         Set<String> acked = ConcurrentHashMap.newKeySet();
@@ -130,8 +140,9 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
             long start = System.nanoTime();
             long measureFrom = start + warmupSeconds * 1_000_000_000L;
             long end = measureFrom + seconds * 1_000_000_000L;
-            System.out.printf("salsa bench ingest: %d connections, %d s warm-up + %d s measured, %d pairs per rater,"
-                    + " topics %s*%n", connections, warmupSeconds, seconds, pairs, settings.topicPrefix());
+            System.out.printf("salsa bench ingest: %d connections, %d s warm-up + %d s measured, linger.ms=%d,"
+                    + " %d pairs per rater, topics %s*%n", connections, warmupSeconds, seconds, lingerMs, pairs,
+                    settings.topicPrefix());
             List<Thread> threads = new ArrayList<>();
             for (int i = 0; i < connections; i++) {
                 String rater = "bench" + i;
