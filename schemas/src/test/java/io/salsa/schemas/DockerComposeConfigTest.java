@@ -53,6 +53,9 @@ class DockerComposeConfigTest {
         Map<String, Map<String, Object>> services = (Map<String, Map<String, Object>>) compose.get("services");
         assertTrue(String.valueOf(services.get("kafka").get("image")).startsWith("apache/kafka:"));
         assertTrue(services.containsKey("schema-registry") && services.containsKey("minio"), services.keySet().toString());
+        Map<String, Object> launcher = services.get("salsa");
+        assertEquals("salsa-cli/Dockerfile", ((Map<String, Object>) launcher.get("build")).get("dockerfile"));
+        String launcherImage = String.valueOf(launcher.get("image"));
 
         for (Map.Entry<String, String> e : SERVICES.entrySet()) {
             String module = e.getKey();
@@ -68,6 +71,10 @@ class DockerComposeConfigTest {
             Matcher cmd = Pattern.compile("(?m)^CMD \\[\"([^\"]+)\"]").matcher(Files.readString(dockerfile));
             assertTrue(cmd.find(), dockerfile + " has no CMD");
             assertEquals(e.getValue(), cmd.group(1), dockerfile + " runs the same command as the service");
+            assertTrue(Files.readString(dockerfile).contains("ARG SALSA_IMAGE=" + launcherImage + "\n"),
+                    dockerfile + " starts from the launcher image " + launcherImage);
+            assertTrue(((Map<String, Object>) service.get("depends_on")).containsKey("salsa"),
+                    module + " depends on the launcher service, so the launcher image is built first");
 
             Map<String, Object> env = (Map<String, Object>) service.get("environment");
             assertEquals("kafka:9092", env.get(KafkaSettings.BOOTSTRAP_ENV), module);
