@@ -20,6 +20,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -108,7 +109,12 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
                 writer.beginTransaction();
                 writer.send(new ProducerRecord<>(topic, key(next), toJson(next)));
                 writer.commitTransaction();
+            } catch (TimeoutException e) {
+                // the broker is not answering: retrying 20 times would only multiply the wait
+                throw new SchemaRegistryException("cannot register a schema under " + subject + ": Kafka at "
+                        + bootstrapServers + " did not answer: " + e.getMessage(), e);
             } catch (KafkaException e) {
+                // fenced by a concurrent registrant (or a transaction it aborted): start over
                 last = e;
                 LOG.debug("registration of {} attempt {} lost a race: {}", subject, attempt, e.toString());
                 sleepQuietly(attempt);
