@@ -75,6 +75,7 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
                     (System.nanoTime() - t0) / 1e9, root);
 
             double copy = copyBandwidth();
+            double fileWrite = fileWriteBandwidth(root.resolve("write-probe.bin"), (long) sizeMb << 20);
             double[] soup = new double[runs];
             Soups.Result last = null;
             Soups.build(list, root.resolve("soup"), fast); // warm-up: JIT and page cache
@@ -91,6 +92,8 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
             System.out.printf("soup K=%d, %d MB/member, %d tensors: median %.2f GB/s read (best %.2f, worst %.2f) "
                     + "= %.0f%% of copy bandwidth%n", members, sizeMb, last.tensors(), median / 1e9,
                     soup[runs - 1] / 1e9, soup[0] / 1e9, 100 * median / copy);
+            System.out.printf("writing a new %d MB file (1 MB pwrites, no fsync): %.2f GB/s; the soup writes 1/K of what "
+                    + "it reads, so this bounds it at %.2f GB/s read%n", sizeMb, fileWrite / 1e9, fileWrite * members / 1e9);
             System.out.printf("full soup incl. sha256 of members and soup, fsync, card: %.2f s for %.0f MB read "
                     + "(%.2f GB/s end to end)%n", fullSeconds, full.bytesRead() / 1e6, full.bytesRead() / fullSeconds / 1e9);
             return 0;
@@ -149,6 +152,28 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
             System.arraycopy(src, 0, dst, 0, src.length);
             best = Math.max(best, (double) src.length * 4 / ((System.nanoTime() - t) / 1e9));
         }
+        return best;
+    }
+
+    /** Bytes per second written to a fresh file the way the soup writes its output, best of the runs. */
+    private double fileWriteBandwidth(Path file, long bytes) throws IOException {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(1 << 20);
+        double best = 0;
+        for (int r = 0; r < runs; r++) {
+            Files.deleteIfExists(file);
+            long t = System.nanoTime();
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                for (long pos = 0; pos < bytes; pos += buf.capacity()) {
+                    buf.clear();
+                    while (buf.hasRemaining()) {
+                        ch.write(buf, pos + buf.position());
+                    }
+                }
+            }
+            best = Math.max(best, bytes / ((System.nanoTime() - t) / 1e9));
+        }
+        Files.deleteIfExists(file);
         return best;
     }
 
