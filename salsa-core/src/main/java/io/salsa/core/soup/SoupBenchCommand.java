@@ -1,19 +1,17 @@
 package io.salsa.core.soup;
 
 import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.io.FileOps;
 import io.salsa.core.safetensors.SafeTensorsWriter;
 import io.salsa.core.safetensors.TensorSpec;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -99,7 +97,7 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
             return 0;
         } finally {
             if (temporary) {
-                deleteTree(root);
+                FileOps.deleteTree(root);
             }
         }
     }
@@ -175,17 +173,5 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
         }
         Files.deleteIfExists(file);
         return best;
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
     }
 }

@@ -10,9 +10,9 @@ import io.salsa.core.safetensors.SafeTensors;
 import io.salsa.core.safetensors.SafeTensorsWriter;
 import io.salsa.core.safetensors.TensorInfo;
 import io.salsa.core.safetensors.TensorSpec;
+import io.salsa.core.io.FileOps;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -361,11 +361,7 @@ public final class Soups {
         Path file = r.dir().resolve(CARD_FILE);
         Path tmp = Files.createTempFile(r.dir(), ".card", ".json");
         Files.writeString(tmp, JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(card) + "\n");
-        try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
+        FileOps.moveAtomically(tmp, file);
     }
 
     /**
