@@ -64,6 +64,14 @@ class GptModelIoTest {
             NDArray mask = scope.create(new long[][] {{1, 1, 1, 0, 0}, {1, 1, 1, 1, 1}});
             GptOutput out = policy.forward(ids, mask);
             assertArrayEquals(new long[] {2, 5}, out.values().getShape().getShape());
+            GptModel.PolicyOutput po = policy.policyForward(ids, mask);
+            assertArrayEquals(new long[] {2, 4}, po.logProbs().getShape().getShape());
+            assertArrayEquals(new long[] {2, 4}, po.values().getShape().getShape());
+            assertArrayEquals(policy.tokenLogProbs(ids, mask).toFloatArray(), po.logProbs().toFloatArray(), 1e-6f);
+            float[] entropy = GptModel.entropyOfNext(out.logits()).toFloatArray();
+            for (float h : entropy) {
+                assertTrue(h > 0 && h <= Math.log(50) + 1e-4, "entropy " + h);
+            }
             float[] scores = rm.scores(ids, mask).toFloatArray();
             assertEquals(2, scores.length);
             // score of row 0 equals the score of its unpadded prefix alone: it reads the last real token
