@@ -204,9 +204,9 @@ public final class Soups {
                 Result result = new Result(outDir, method, normalised, memberHashes, sha, tensors.size(), parameters,
                         bytesRead, averagingNanos);
                 writeCard(result, cardExtras);
-                LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} GB/s)", method,
-                        members.size(), tensors.size(), parameters, bytesRead >> 20, averagingNanos / 1_000_000,
-                        String.format("%.2f", result.readBytesPerSecond() / 1e9));
+                LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} MB/s)", method,
+                        members.size(), tensors.size(), parameters, String.format("%.1f", bytesRead / 1e6),
+                        averagingNanos / 1_000_000, Math.round(result.readBytesPerSecond() / 1e6));
                 return result;
             }
         } finally {
