@@ -81,7 +81,7 @@ class SftTrainerTest {
                 for (var e : m.parameters().entrySet()) {
                     try (var g = e.getValue().getArray().getGradient()) {
                         for (float x : g.toFloatArray()) {
-                            assertEquals(0f, x, e.getKey());
+                            assertEquals(0f, x, 0f, e.getKey());
                         }
                     }
                 }
