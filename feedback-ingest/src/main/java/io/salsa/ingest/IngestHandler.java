@@ -127,6 +127,9 @@ public final class IngestHandler extends Handler.Abstract {
             Map<String, String> headers = switch (e.status()) {
                 case 401 -> Map.of("WWW-Authenticate", "Bearer realm=\"salsa\"");
                 case 503 -> Map.of("Retry-After", "1");
+                // the rest of an oversized body is never read, so this connection cannot carry another request:
+                // say so, or a client that pools connections sends its next request into a closing socket
+                case 413 -> Map.of("Connection", "close");
                 default -> Map.of();
             };
             json(e.status(), n.toString(), headers);
