@@ -36,6 +36,7 @@ import org.slf4j.LoggerFactory;
  * <p>Unconsumed rollouts = the summed lag of the configured (topic, consumer group) pairs on the way to the
  * learner — by default the scorer on {@code rollouts} plus the learner on {@code scored-rollouts} — where a
  * partition the group never committed counts from its earliest offset (a new learner group starts there).
+ * A group named with the run placeholder uses the configured run id, or the newest manifest's.
  * The learner's rollouts per step come from its newest {@link BatchManifest} on {@code learner-batches}.
  * Rollouts this instance sent but that were not yet acknowledged when the last measurement started are
  * added (they may be missing from the end offsets it read), so the gate reacts to this instance's own output
@@ -55,6 +56,8 @@ public final class LearnerWatch implements AutoCloseable {
     private final LongSupplier publishedVersion;
     private final Duration interval;
     private final AtomicLong rolloutsPerStep;
+    /** Run id of the newest batch manifest, for lag sources whose group names the run. */
+    private volatile String manifestRun;
     private volatile Measurement last;
     private volatile boolean running = true;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
@@ -120,6 +123,7 @@ public final class LearnerWatch implements AutoCloseable {
                         if (m != null && m.getRecordCount() > 0
                                 && (config.policyRunId() == null || config.policyRunId().equals(m.getRunId()))) {
                             rolloutsPerStep.set(m.getRecordCount());
+                            manifestRun = m.getRunId();
                         }
                     } catch (RuntimeException e) {
                         LOG.warn("skipping an unreadable batch manifest at {}@{}: {}", r.partition(), r.offset(),
@@ -165,7 +169,10 @@ public final class LearnerWatch implements AutoCloseable {
                     admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
             Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> starts =
                     admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS);
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(source.group())
+            String run = config.policyRunId() != null ? config.policyRunId() : manifestRun;
+            // before the run is known the group has committed nothing: its lag counts from the earliest offset
+            String group = source.group().replace(GeneratorConfig.RUN_PLACEHOLDER, run == null ? "?" : run);
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
                     .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
             for (TopicPartition tp : parts) {
                 OffsetAndMetadata c = committed.get(tp);
