@@ -114,36 +114,4 @@ class GeneratorAppIT {
         Map<TopicPartition, OffsetAndMetadata> committed = h.committed(config.consumerGroup());
         assertEquals(h.count(Topics.PROMPTS), committed.values().stream().mapToLong(OffsetAndMetadata::offset).sum());
     }
-
-    @Test
-    void shouldGiveIdenticalRolloutsForTheSameSeedWeightsAndPromptsWhateverTheBatching(TestKafka kafka)
-            throws Exception {
-        List<Prompt> prompts = GenHarness.prompts(10, "d");
-        List<Rollout> first = runOnce(kafka, "det-a", prompts, "3", "gen-x");
-        List<Rollout> second = runOnce(kafka, "det-b", prompts, "8", "gen-y");
-        assertEquals(20, first.size());
-        assertEquals(sameOrder(first), sameOrder(second));
-    }
-
-    private List<Rollout> runOnce(TestKafka kafka, String name, List<Prompt> prompts, String batch, String id)
-            throws Exception {
-        Path state = dir.resolve(name);
-        GenHarness h = harness(kafka, name, state);
-        ToySampler.writeFolder(state.resolve("initial-weights"), 3);
-        GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2",
-                "SALSA_GENERATOR_BATCH_SIZE", batch, "SALSA_GENERATOR_SEED", "5", "SALSA_GENERATOR_ID", id);
-        h.publishPrompts(prompts);
-        try (GenHarness.Running g = h.start(config, ToySampler.factory(0), NO_BLOBS)) {
-            GenHarness.await("rollouts of " + name, Duration.ofSeconds(60), () -> h.count(Topics.ROLLOUTS) >= 20);
-        }
-        return h.rollouts();
-    }
-
-    /** What must be identical: per (prompt, sample) the seed, token ids, log-probs and stop reason. */
-    static List<String> sameOrder(List<Rollout> rollouts) {
-        return rollouts.stream()
-                .map(r -> r.getPromptId() + "#" + r.getSampleIndex() + " seed=" + r.getSeed() + " ids="
-                        + r.getResponseTokenIds() + " lp=" + r.getBehaviourLogProbs() + " eos=" + r.getStoppedAtEos())
-                .sorted().toList();
-    }
 }
