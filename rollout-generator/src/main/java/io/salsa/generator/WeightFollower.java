@@ -44,6 +44,7 @@ public final class WeightFollower implements AutoCloseable {
     private final AtomicReference<LoadedPolicy> pending = new AtomicReference<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong publishedVersion = new AtomicLong(-1);
+    private final AtomicLong skipped = new AtomicLong();
     private final CountDownLatch initialLoaded = new CountDownLatch(1);
     private final Thread thread;
     private volatile boolean running = true;
@@ -52,6 +53,10 @@ public final class WeightFollower implements AutoCloseable {
     /** What the follower decided to load last: later checkpoints are compared with it. */
     private String loadedRun;
     private long loadedVersion = -1;
+    /** The newest checkpoint that failed to load, so it is not retried in a loop. */
+    private String failedRun;
+    private long failedVersion = -1;
+    private long failedSoupVersion = -1;
 
     public WeightFollower(KafkaSettings settings, GeneratorConfig config, SamplerFactory samplers,
                           WeightFetcher fetcher) {
@@ -84,6 +89,11 @@ public final class WeightFollower implements AutoCloseable {
     public LoadedPolicy takeNewer() {
         rethrow();
         return pending.getAndSet(null);
+    }
+
+    /** Checkpoints skipped because their weights could not be fetched, verified or loaded. */
+    public long skippedCheckpoints() {
+        return skipped.get();
     }
 
     /** Newest policy version published on the policy topic for the followed run, or -1 before any. */
@@ -150,12 +160,19 @@ public final class WeightFollower implements AutoCloseable {
                 }
                 if (newestCheckpoint != null && isNewer(newestCheckpoint)) {
                     load(newestCheckpoint);
-                } else if (loadedVersion < 0 && newestCheckpoint == null) {
+                } else if (loadedVersion < 0) {
                     if (config.initialWeights() instanceof GeneratorConfig.Folder folder) {
                         loadInitial(folder.dir(), "folder:" + folder.dir());
-                    } else if (newestSoup != null) {
-                        loadInitial(fetcher.fetch(newestSoup.getBlob()),
-                                "soup:" + newestSoup.getRecipe() + "@" + newestSoup.getVersion());
+                    } else if (newestSoup != null && newestSoup.getVersion() > failedSoupVersion) {
+                        String source = "soup:" + newestSoup.getRecipe() + "@" + newestSoup.getVersion();
+                        try {
+                            loadInitial(fetcher.fetch(newestSoup.getBlob()), source);
+                        } catch (java.io.IOException | RuntimeException e) {
+                            failedSoupVersion = newestSoup.getVersion();
+                            skipped.incrementAndGet();
+                            LOG.error("cannot load {} from {} ({}); waiting for a newer soup or a policy checkpoint",
+                                    source, newestSoup.getBlob().getUri(), e.toString());
+                        }
                     } else if (!waitingLogged) {
                         LOG.info("waiting for a soup of recipe '{}' on {} (or a policy checkpoint on {})",
                                 recipe(), soupTopic, policyTopic);
@@ -184,17 +201,34 @@ public final class WeightFollower implements AutoCloseable {
     }
 
     private boolean isNewer(PolicyCheckpoint cp) {
+        if (cp.getRunId().equals(failedRun) && cp.getVersion() <= failedVersion) {
+            return false;
+        }
         if (loadedRun == null || !loadedRun.equals(cp.getRunId())) {
             return true;
         }
         return cp.getVersion() > loadedVersion;
     }
 
+    /**
+     * Loads a checkpoint; one that cannot be fetched, verified or loaded is skipped with an error log (the
+     * generator keeps its current weights and takes the next checkpoint), since a bad record must not stop it.
+     */
     private void load(PolicyCheckpoint cp) throws Exception {
         BlobRef blob = cp.getBlob();
         long t0 = System.nanoTime();
-        Path dir = fetcher.fetch(blob);
-        RolloutSampler sampler = samplers.open(dir, config.device());
+        RolloutSampler sampler;
+        try {
+            Path dir = fetcher.fetch(blob);
+            sampler = samplers.open(dir, config.device());
+        } catch (java.io.IOException | RuntimeException e) {
+            skipped.incrementAndGet();
+            LOG.error("skipping policy {} v{}: cannot load {} ({}); keeping the current weights", cp.getRunId(),
+                    cp.getVersion(), blob.getUri(), e.toString());
+            failedRun = cp.getRunId(); // not retried: a later checkpoint supersedes it
+            failedVersion = cp.getVersion();
+            return;
+        }
         loadedRun = cp.getRunId();
         loadedVersion = cp.getVersion();
         handOver(new LoadedPolicy(cp.getRunId(), cp.getVersion(), blob.getUri(), sampler));
