@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,14 +17,12 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * added (they may be missing from the end offsets it read), so the gate reacts to this instance's own output
  * at once instead of one measurement later; a rollout may be counted twice, never missed.
  */
-public final class LearnerWatch implements AutoCloseable {
+public final class LearnerWatch extends BackgroundReader {
 
     private static final Logger LOG = LoggerFactory.getLogger(LearnerWatch.class);
 
@@ -59,9 +56,6 @@ public final class LearnerWatch implements AutoCloseable {
     /** Run id of the newest batch manifest, for lag sources whose group names the run. */
     private volatile String manifestRun;
     private volatile Measurement last;
-    private volatile boolean running = true;
-    private volatile KafkaConsumer<byte[], byte[]> consumer;
-    private final Thread thread;
 
     /**
      * @param sentRollouts     count of rollouts this instance has handed to its producer so far
@@ -70,6 +64,7 @@ public final class LearnerWatch implements AutoCloseable {
      */
     public LearnerWatch(KafkaSettings settings, GeneratorConfig config, LongSupplier sentRollouts,
                         LongSupplier ackedRollouts, LongSupplier publishedVersion, Duration interval) {
+        super("generator-learner-watch");
         this.settings = settings;
         this.config = config;
         this.sentRollouts = sentRollouts;
@@ -77,12 +72,6 @@ public final class LearnerWatch implements AutoCloseable {
         this.publishedVersion = publishedVersion;
         this.interval = interval;
         this.rolloutsPerStep = new AtomicLong(config.learnerBatchRollouts());
-        this.thread = new Thread(this::loop, "generator-learner-watch");
-        this.thread.setDaemon(true);
-    }
-
-    public void start() {
-        thread.start();
     }
 
     /** True once a first lag measurement exists; until then {@link #progress()} assumes nothing is waiting. */
@@ -97,20 +86,17 @@ public final class LearnerWatch implements AutoCloseable {
         return new StalenessGate.LearnerProgress(unconsumed, rolloutsPerStep.get(), publishedVersion.getAsLong());
     }
 
-    private void loop() {
+    @Override
+    protected void loop() {
         String batchesTopic = settings.topic(Topics.LEARNER_BATCHES);
         RegistryAvroSerde<BatchManifest> serde = settings.valueSerde(Topics.LEARNER_BATCHES);
-        Properties props = settings.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
         try (Admin admin = Admin.create(settings.adminProps());
-             KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                     new ByteArrayDeserializer())) {
-            consumer = c;
+             KafkaConsumer<byte[], byte[]> c = openConsumer(settings)) {
             List<TopicPartition> parts = c.partitionsFor(batchesTopic, Duration.ofSeconds(30)).stream()
                     .map(p -> new TopicPartition(batchesTopic, p.partition())).toList();
             c.assign(parts);
             c.seekToBeginning(parts);
-            while (running) {
+            while (running()) {
                 long start = ackedRollouts.getAsLong();
                 try {
                     last = new Measurement(lag(admin), start);
@@ -181,19 +167,5 @@ public final class LearnerWatch implements AutoCloseable {
             }
         }
         return total;
-    }
-
-    @Override
-    public void close() {
-        running = false;
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        try {
-            thread.join(30_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -9,21 +9,17 @@ import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * checkpoint, the soup topic) on a background thread, downloads, verifies and loads each newer checkpoint
  * there, and hands the loaded model over for the generation loop to switch to between two batches.
  */
-public final class WeightFollower implements AutoCloseable {
+public final class WeightFollower extends BackgroundReader {
 
     private static final Logger LOG = LoggerFactory.getLogger(WeightFollower.class);
     private static final Duration POLL = Duration.ofMillis(200);
@@ -46,9 +42,6 @@ public final class WeightFollower implements AutoCloseable {
     private final AtomicLong publishedVersion = new AtomicLong(-1);
     private final AtomicLong skipped = new AtomicLong();
     private final CountDownLatch initialLoaded = new CountDownLatch(1);
-    private final Thread thread;
-    private volatile boolean running = true;
-    private volatile KafkaConsumer<byte[], byte[]> consumer;
 
     /** What the follower decided to load last: later checkpoints are compared with it. */
     private String loadedRun;
@@ -60,16 +53,11 @@ public final class WeightFollower implements AutoCloseable {
 
     public WeightFollower(KafkaSettings settings, GeneratorConfig config, SamplerFactory samplers,
                           WeightFetcher fetcher) {
+        super("generator-weights");
         this.settings = settings;
         this.config = config;
         this.samplers = samplers;
         this.fetcher = fetcher;
-        this.thread = new Thread(this::loop, "generator-weights");
-        this.thread.setDaemon(true);
-    }
-
-    public void start() {
-        thread.start();
     }
 
     /**
@@ -108,16 +96,13 @@ public final class WeightFollower implements AutoCloseable {
         }
     }
 
-    private void loop() {
+    @Override
+    protected void loop() {
         String policyTopic = settings.topic(Topics.POLICY);
         String soupTopic = settings.topic(Topics.SOUP);
         RegistryAvroSerde<PolicyCheckpoint> policySerde = settings.valueSerde(Topics.POLICY);
         RegistryAvroSerde<SoupManifest> soupSerde = settings.valueSerde(Topics.SOUP);
-        Properties props = settings.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            consumer = c;
+        try (KafkaConsumer<byte[], byte[]> c = openConsumer(settings)) {
             List<TopicPartition> parts = new ArrayList<>();
             for (String topic : List.of(policyTopic, soupTopic)) {
                 for (PartitionInfo p : c.partitionsFor(topic, Duration.ofSeconds(30))) {
@@ -131,7 +116,7 @@ public final class WeightFollower implements AutoCloseable {
             SoupManifest newestSoup = null;
             boolean caughtUp = false;
             boolean waitingLogged = false;
-            while (running) {
+            while (running()) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
                     try {
                         if (r.topic().equals(policyTopic)) {
@@ -181,7 +166,7 @@ public final class WeightFollower implements AutoCloseable {
                 }
             }
         } catch (WakeupException e) {
-            if (running) {
+            if (running()) {
                 failure.compareAndSet(null, e);
             }
         } catch (Throwable t) {
@@ -255,16 +240,7 @@ public final class WeightFollower implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        try {
-            thread.join(30_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        super.close();
         LoadedPolicy left = pending.getAndSet(null);
         if (left != null) {
             left.sampler().close();
