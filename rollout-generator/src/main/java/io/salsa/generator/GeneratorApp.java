@@ -335,7 +335,9 @@ public final class GeneratorApp implements AutoCloseable {
                             tracker.acknowledge(tp, offset);
                         }
                     });
+            stats.serdeNanos.addAndGet(System.nanoTime() - d1);
         }
+        stats.lastBatchSentNanos.set(System.nanoTime());
     }
 
     private static List<Integer> boxed(int[] a) {

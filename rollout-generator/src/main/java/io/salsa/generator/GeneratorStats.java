@@ -23,6 +23,7 @@ public final class GeneratorStats {
     final AtomicLong commitNanos = new AtomicLong();
     final AtomicLong firstBatchStartNanos = new AtomicLong();
     final AtomicLong lastAckNanos = new AtomicLong();
+    final AtomicLong lastBatchSentNanos = new AtomicLong();
 
     /** Prompts taken from the prompts topic (valid or not). */
     public long prompts() {
@@ -97,5 +98,10 @@ public final class GeneratorStats {
     /** Loop-thread time committing offsets, nanoseconds. */
     public long commitNanos() {
         return commitNanos.get();
+    }
+
+    /** {@link System#nanoTime()} when the newest batch's rollouts had all been handed to the producer. */
+    public long lastBatchSentNanos() {
+        return lastBatchSentNanos.get();
     }
 }
