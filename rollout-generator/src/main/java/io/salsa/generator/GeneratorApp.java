@@ -8,6 +8,7 @@ import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.schemas.serde.WireFormat;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -126,6 +127,7 @@ public final class GeneratorApp implements AutoCloseable {
              KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(),
                      new ByteArrayDeserializer())) {
             consumer = c;
+            warmUp(producer, rolloutsTopic);
             follower.start();
             watch.start();
             while (running && policy == null) {
@@ -172,7 +174,7 @@ public final class GeneratorApp implements AutoCloseable {
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(paused || work.isEmpty() ? IDLE_POLL : Duration.ZERO)) {
                         intake(r, promptSerde, deadSerde, producer);
                     }
-                    if (!paused && !work.isEmpty()) {
+                    if (!paused && !work.isEmpty() && stats.firstBatchStartNanos() != 0) {
                         stats.pollNanos.addAndGet(System.nanoTime() - p0);
                     }
                 }
@@ -203,6 +205,18 @@ public final class GeneratorApp implements AutoCloseable {
             consumer = null;
             stopped.countDown();
         }
+    }
+
+    /**
+     * Registers the output schemas and fetches the output topics' metadata before the first batch, so the first
+     * rollouts do not wait for a registry write or a metadata round trip inside {@code send}.
+     */
+    private void warmUp(KafkaProducer<String, byte[]> producer, String rolloutsTopic) {
+        String deadTopic = settings.topic(Topics.DEAD_LETTERS);
+        settings.registry().register(WireFormat.valueSubject(rolloutsTopic), Rollout.getClassSchema());
+        settings.registry().register(WireFormat.valueSubject(deadTopic), DeadLetter.getClassSchema());
+        producer.partitionsFor(rolloutsTopic);
+        producer.partitionsFor(deadTopic);
     }
 
     private long lastLoggedTokens;
