@@ -73,7 +73,7 @@ public final class AdamW implements AutoCloseable {
      * Scales the gradients so their global L2 norm is at most {@code maxNorm} (torch's {@code clip_grad_norm_}:
      * coefficient max/(norm + 1e-6), capped at 1), then applies one AdamW update and zeroes the gradients.
      *
-     * @return the global gradient norm before clipping, as a device scalar owned by the caller's scope
+     * @return the global gradient norm before clipping, as a device scalar registered in the caller's NDScope
      */
     public NDArray step(double maxNorm) {
         t++;
@@ -107,6 +107,8 @@ public final class AdamW implements AutoCloseable {
             scope.suppressNotUsedWarning();
             NDScope.unregister(totalNorm);
         }
+        // hand the norm to the caller's scope (if any) so it is freed with the caller's step
+        NDScope.register(totalNorm);
         return totalNorm;
     }
 

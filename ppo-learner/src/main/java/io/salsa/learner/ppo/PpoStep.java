@@ -68,11 +68,22 @@ public final class PpoStep {
         NDList oldValues = new NDList();
         NDList refLp = new NDList();
         for (int from = 0; from < b; from += mb) {
-            Padded chunk = Padded.of(batch.subList(from, from + mb), manager, all.responseLength);
-            NDList out = model.policy(chunk.ids);
-            oldLp.add(chunk.spanLogprobs(out.get(0), config.temperature()));
-            oldValues.add(chunk.span(out.get(1)));
-            refLp.add(chunk.spanLogprobs(model.reference(chunk.ids), config.temperature()));
+            NDArray lp;
+            NDArray v;
+            NDArray ref;
+            try (NDScope chunkScope = new NDScope()) {
+                chunkScope.suppressNotUsedWarning();
+                Padded chunk = Padded.of(batch.subList(from, from + mb), manager, all.responseLength);
+                NDList out = model.policy(chunk.ids);
+                lp = chunk.spanLogprobs(out.get(0), config.temperature());
+                v = chunk.span(out.get(1));
+                ref = chunk.spanLogprobs(model.reference(chunk.ids), config.temperature());
+                NDScope.unregister(lp, v, ref);
+            }
+            keep(lp, v, ref);
+            oldLp.add(lp);
+            oldValues.add(v);
+            refLp.add(ref);
         }
         NDArray oldLogprobs = concat(oldLp, all).mul(mask);
         NDArray values = concat(oldValues, all).mul(mask);
@@ -107,42 +118,21 @@ public final class PpoStep {
             int[] perm = permutation(b, random);
             for (int from = 0; from < b; from += mb) {
                 int[] rows = java.util.Arrays.copyOfRange(perm, from, from + mb);
-                List<TrainingSample> sub = new ArrayList<>(mb);
-                for (int r : rows) {
-                    sub.add(batch.get(r));
+                NDArray[] stats;
+                try (NDScope mbScope = new NDScope()) {
+                    mbScope.suppressNotUsedWarning();
+                    stats = miniBatch(batch, rows, all, oldLogprobs, values, advantages, returns, isWeights);
+                    NDScope.unregister(stats);
                 }
-                NDArray rowIdx = manager.create(toLongs(rows));
-                Padded chunk = Padded.of(sub, manager, all.responseLength);
-                NDArray mbMask = chunk.mask;
-                try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                    NDList out = model.policy(chunk.ids);
-                    NDArray logits = out.get(0);
-                    NDArray newLp = chunk.spanLogprobs(logits, config.temperature());
-                    NDArray vpred = chunk.span(out.get(1)).mul(mbMask);
-                    PpoMath.PolicyLoss pl = PpoMath.clippedPolicyLoss(newLp, take(oldLogprobs, rowIdx),
-                            take(advantages, rowIdx), mbMask, config.cliprange(),
-                            isWeights == null ? null : take(isWeights, rowIdx));
-                    PpoMath.ValueLoss vl = PpoMath.clippedValueLoss(vpred, take(values, rowIdx),
-                            take(returns, rowIdx), mbMask, config.cliprangeValue());
-                    NDArray tokenEntropy = chunk.span(PpoMath.entropyFromLogits(
-                            logits.get(new NDIndex(":, :-1")).div((float) config.temperature())));
-                    NDArray meanEntropy = PpoMath.maskedMean(tokenEntropy, mbMask);
-                    NDArray loss = pl.loss().add(vl.loss().mul((float) config.vfCoef()));
-                    if (config.entropyCoef() > 0) {
-                        loss = loss.sub(meanEntropy.mul((float) config.entropyCoef()));
-                    }
-                    collector.backward(loss);
-                    pgLoss.add(pl.loss().stopGradient());
-                    vfLoss.add(vl.loss().stopGradient());
-                    pgClip.add(pl.clipfrac());
-                    vfClip.add(vl.clipfrac());
-                    approxKl.add(pl.approxKl().stopGradient());
-                    entropy.add(meanEntropy.stopGradient());
-                    NDArray r = pl.ratio().stopGradient();
-                    ratio.add(r);
-                    NDArray ratios = newLp.sub(take(oldLogprobs, rowIdx)).exp().stopGradient();
-                    ratioVar.add(PpoMath.maskedVar(ratios, mbMask, false));
-                }
+                keep(stats);
+                pgLoss.add(stats[0]);
+                vfLoss.add(stats[1]);
+                pgClip.add(stats[2]);
+                vfClip.add(stats[3]);
+                approxKl.add(stats[4]);
+                entropy.add(stats[5]);
+                ratio.add(stats[6]);
+                ratioVar.add(stats[7]);
                 gradNorm.add(optimizer.step(config.maxGradNorm()));
             }
         }
@@ -185,6 +175,49 @@ public final class PpoStep {
         metrics.put("response_length", (double) h[5]);
         metrics.put("lr", config.learningRate());
         return new Result(metrics, h[0], h[3], h[5]);
+    }
+
+
+    /** Forward, losses and backward of one mini-batch; returns its detached statistics. */
+    private NDArray[] miniBatch(List<TrainingSample> batch, int[] rows, Padded all, NDArray oldLogprobs,
+            NDArray values, NDArray advantages, NDArray returns, NDArray isWeights) {
+        List<TrainingSample> sub = new ArrayList<>(rows.length);
+        for (int r : rows) {
+            sub.add(batch.get(r));
+        }
+        NDArray rowIdx = manager.create(toLongs(rows));
+        Padded chunk = Padded.of(sub, manager, all.responseLength);
+        NDArray mbMask = chunk.mask;
+        NDArray mbOld = take(oldLogprobs, rowIdx);
+        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDList out = model.policy(chunk.ids);
+            NDArray logits = out.get(0);
+            NDArray newLp = chunk.spanLogprobs(logits, config.temperature());
+            NDArray vpred = chunk.span(out.get(1)).mul(mbMask);
+            PpoMath.PolicyLoss pl = PpoMath.clippedPolicyLoss(newLp, mbOld, take(advantages, rowIdx), mbMask,
+                    config.cliprange(), isWeights == null ? null : take(isWeights, rowIdx));
+            PpoMath.ValueLoss vl = PpoMath.clippedValueLoss(vpred, take(values, rowIdx), take(returns, rowIdx),
+                    mbMask, config.cliprangeValue());
+            NDArray tokenEntropy = chunk.span(PpoMath.entropyFromLogits(
+                    logits.get(new NDIndex(":, :-1")).div((float) config.temperature())));
+            NDArray meanEntropy = PpoMath.maskedMean(tokenEntropy, mbMask);
+            NDArray loss = pl.loss().add(vl.loss().mul((float) config.vfCoef()));
+            if (config.entropyCoef() > 0) {
+                loss = loss.sub(meanEntropy.mul((float) config.entropyCoef()));
+            }
+            collector.backward(loss);
+            NDArray ratios = newLp.sub(mbOld).exp().stopGradient();
+            return new NDArray[] {pl.loss().stopGradient(), vl.loss().stopGradient(), pl.clipfrac(),
+                vl.clipfrac(), pl.approxKl().stopGradient(), meanEntropy.stopGradient(), pl.ratio().stopGradient(),
+                PpoMath.maskedVar(ratios, mbMask, false)};
+        }
+    }
+
+    /** Registers arrays that survived an inner scope in the enclosing one, so the step frees them. */
+    private static void keep(NDArray... arrays) {
+        for (NDArray a : arrays) {
+            NDScope.register(a);
+        }
     }
 
     private static double mean(NDList scalars) {
