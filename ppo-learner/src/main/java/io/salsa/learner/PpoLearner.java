@@ -240,10 +240,15 @@ public final class PpoLearner implements AutoCloseable {
      * never interrupts a step half-way.
      */
     public Stop run(BooleanSupplier stopRequested) throws IOException {
+        return runUntil(config.maxSteps() > 0 ? config.maxSteps() : Long.MAX_VALUE, stopRequested);
+    }
+
+    /** Like {@link #run} but stops once {@code lastStep} steps are done (callers that interleave work). */
+    public Stop runUntil(long lastStep, BooleanSupplier stopRequested) throws IOException {
         long started = System.nanoTime();
         long firstStep = state.step();
         while (true) {
-            if (config.maxSteps() > 0 && state.step() >= config.maxSteps()) {
+            if (state.step() >= lastStep) {
                 return Stop.MAX_STEPS;
             }
             swapSoupIfReady();
@@ -254,8 +259,8 @@ public final class PpoLearner implements AutoCloseable {
             boolean halt = trainStep(batch, true);
             long done = state.step() - firstStep;
             double perStep = (System.nanoTime() - started) / 1e9 / done;
-            String eta = config.maxSteps() > 0
-                    ? String.format(" ETA %.0fs", perStep * (config.maxSteps() - state.step())) : "";
+            String eta = lastStep < Long.MAX_VALUE
+                    ? String.format(" ETA %.0fs", perStep * (lastStep - state.step())) : "";
             LOG.info("run {} step {}: {} s/step{}", config.runId(), state.step(), String.format("%.2f", perStep), eta);
             if (halt) {
                 return Stop.HALTED_BY_GUARD;
