@@ -25,15 +25,6 @@ import java.util.Set;
  */
 public final class SoupBuilder {
 
-    /** Where model folders live (the blob store, verified reads). */
-    public interface Store {
-        /** A local copy of a stored folder, verified against {@code ref.sha256}; throws when it does not match. */
-        Path fetchFolder(BlobRef ref) throws IOException;
-
-        /** Stores a folder and returns its reference. */
-        BlobRef putFolder(Path folder) throws IOException;
-    }
-
     /** What handling one landed model led to. */
     public sealed interface Outcome permits Published, Unchanged, Refused {}
 
@@ -47,13 +38,13 @@ public final class SoupBuilder {
     public record Refused(String recipe, String modelId, Exception error) implements Outcome {}
 
     private final List<SoupRecipe> recipes;
-    private final Store store;
+    private final ModelFolderStore store;
     private final Path workDir;
     private final Map<String, SftModelLanded> known = new LinkedHashMap<>();
     private final Set<String> refused = new HashSet<>();
     private final Map<String, SoupManifest> current = new HashMap<>();
 
-    public SoupBuilder(List<SoupRecipe> recipes, Store store, Path workDir) {
+    public SoupBuilder(List<SoupRecipe> recipes, ModelFolderStore store, Path workDir) {
         this.recipes = List.copyOf(recipes);
         this.store = store;
         this.workDir = workDir;
@@ -125,12 +116,13 @@ public final class SoupBuilder {
         Path soupDir = out.resolve("soup");
         try {
             Soups.build(members, soupDir);
-            BlobRef blob = store.putFolder(soupDir);
+            long version = last == null ? 1 : last.getVersion() + 1;
+            BlobRef blob = store.putFolder(soupDir, "soups/" + recipe.name() + "/v" + version);
             List<SoupMember> soupMembers = new ArrayList<>();
             for (SftModelLanded m : chosen) {
                 soupMembers.add(new SoupMember(m.getModelId(), m.getBlob(), weights.get(m.getModelId())));
             }
-            SoupManifest manifest = new SoupManifest(recipe.name(), last == null ? 1 : last.getVersion() + 1,
+            SoupManifest manifest = new SoupManifest(recipe.name(), version,
                     recipe.baseModel(), recipe.method(), soupMembers, blob, System.currentTimeMillis());
             current.put(recipe.name(), manifest);
             return new Published(manifest);

@@ -51,7 +51,7 @@ public final class SoupBuilderApp implements AutoCloseable {
     private final String sftTopic;
     private final Map<String, ConsumerRecord<String, byte[]>> lastRecordOf = new HashMap<>();
 
-    public SoupBuilderApp(KafkaSettings kafka, List<SoupRecipe> recipes, SoupBuilder.Store store, Path workDir) {
+    public SoupBuilderApp(KafkaSettings kafka, List<SoupRecipe> recipes, ModelFolderStore store, Path workDir) {
         this.kafka = kafka;
         this.builder = new SoupBuilder(recipes, store, workDir);
         TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import io.salsa.core.blob.LocalBlobStore;
 import io.salsa.core.model.GptConfig;
 import io.salsa.core.model.GptModel;
 import io.salsa.core.safetensors.SafeTensors;
@@ -14,7 +15,6 @@ import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.events.SoupMethod;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -38,12 +38,12 @@ class SoupBuilderTest {
 
     @Test
     void shouldPublishOnMemberChangesOnlyAndRefuseBadMembers(@TempDir Path tmp) throws Exception {
-        FolderStore store = new FolderStore(tmp.resolve("blobs"));
+        ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("store")), tmp.resolve("cache"));
         SoupBuilder builder = new SoupBuilder(List.of(SoupRecipe.parse("name=pair,base=tiny,k=2")), store,
                 tmp.resolve("work"));
-        BlobRef a = store.putFolder(model(tmp.resolve("a"), TINY, 1));
-        BlobRef b = store.putFolder(model(tmp.resolve("b"), TINY, 2));
-        BlobRef c = store.putFolder(model(tmp.resolve("c"), TINY, 3));
+        BlobRef a = store.putFolder(model(tmp.resolve("a"), TINY, 1), "test/a");
+        BlobRef b = store.putFolder(model(tmp.resolve("b"), TINY, 2), "test/b");
+        BlobRef c = store.putFolder(model(tmp.resolve("c"), TINY, 3), "test/c");
 
         assertInstanceOf(SoupBuilder.Unchanged.class, builder.onModelLanded(landed("a", a, "tiny", 1)).get(0));
         SoupManifest v1 = ((SoupBuilder.Published) builder.onModelLanded(landed("b", b, "tiny", 2)).get(0)).manifest();
@@ -67,14 +67,14 @@ class SoupBuilderTest {
         assertEquals(List.of("b", "c"), v2.getMembers().stream().map(m -> m.getModelId()).toList());
 
         // a member whose blob fails its checksum is refused; the last good soup stays
-        BlobRef d = store.putFolder(model(tmp.resolve("d"), TINY, 4));
+        BlobRef d = store.putFolder(model(tmp.resolve("d"), TINY, 4), "test/d");
         BlobRef corrupt = new BlobRef(d.getUri(), "0".repeat(64), d.getSizeBytes());
         SoupBuilder.Outcome bad = builder.onModelLanded(landed("d", corrupt, "tiny", 4)).get(0);
         assertEquals("d", ((SoupBuilder.Refused) bad).modelId());
         assertEquals(2, builder.current("pair").getVersion());
 
         // a member of a different shape is refused, naming the mismatch; the last good soup stays
-        BlobRef e = store.putFolder(model(tmp.resolve("e"), GptConfig.of(1, 2, 8, 32, 16, 0, 1), 5));
+        BlobRef e = store.putFolder(model(tmp.resolve("e"), GptConfig.of(1, 2, 8, 32, 16, 0, 1), 5), "test/e");
         SoupBuilder.Refused shape = (SoupBuilder.Refused) builder.onModelLanded(landed("e", e, "tiny", 5)).get(0);
         assertEquals("e", shape.modelId());
         assertTrue(shape.error().getMessage().contains("n_embd") || shape.error().getMessage().contains("shape"),
@@ -105,49 +105,6 @@ class SoupBuilderTest {
     private static float[] read(Path folder, String tensor) throws IOException {
         try (SafeTensors st = SafeTensors.open(folder.resolve("model.safetensors"))) {
             return st.readFloats(tensor);
-        }
-    }
-
-    /** A content-addressed folder store that verifies on fetch, for tests. */
-    static final class FolderStore implements SoupBuilder.Store {
-        private final Path root;
-
-        FolderStore(Path root) throws IOException {
-            this.root = Files.createDirectories(root);
-        }
-
-        @Override
-        public BlobRef putFolder(Path folder) throws IOException {
-            String sha = digest(folder);
-            Path target = root.resolve(sha);
-            if (!Files.exists(target)) {
-                Files.createDirectories(target);
-                try (var files = Files.list(folder)) {
-                    for (Path f : files.toList()) {
-                        Files.copy(f, target.resolve(f.getFileName().toString()));
-                    }
-                }
-            }
-            return new BlobRef(target.toUri().toString(), sha, 0L);
-        }
-
-        @Override
-        public Path fetchFolder(BlobRef ref) throws IOException {
-            Path dir = Path.of(java.net.URI.create(ref.getUri()));
-            if (!digest(dir).equals(ref.getSha256())) {
-                throw new IOException("sha256 mismatch for " + ref.getUri());
-            }
-            return dir;
-        }
-
-        private static String digest(Path folder) throws IOException {
-            StringBuilder sb = new StringBuilder();
-            try (var files = Files.list(folder)) {
-                for (Path f : files.sorted().toList()) {
-                    sb.append(f.getFileName()).append('=').append(io.salsa.core.blob.Sha256.of(f)).append(';');
-                }
-            }
-            return io.salsa.core.blob.Sha256.of(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 }
