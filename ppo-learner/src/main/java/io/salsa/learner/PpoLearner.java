@@ -91,6 +91,8 @@ public final class PpoLearner implements AutoCloseable {
     private SoupWatcher soupWatcher;
     private LearnerState state;
     private double lastTrainSeconds;
+    private HeldOutEvaluator heldOut;
+    private boolean heldOutUnavailable;
     private double lastWallSeconds;
     private int rejectedTotal;
 
@@ -331,8 +333,9 @@ public final class PpoLearner implements AutoCloseable {
         long t1 = System.nanoTime();
         lastTrainSeconds = (t1 - t0) / 1e9;
         KlController kl = state.kl().update(result.meanKl(), config.ppo().batchSize());
+        OptionalDouble heldOutScore = heldOutScore(step);
         KlHackGuard.Verdict verdict = state.guard().observe(new KlHackGuard.Observation(result.meanResponseLength(),
-                result.meanKl(), result.meanScore(), OptionalDouble.empty()));
+                result.meanKl(), result.meanScore(), heldOutScore));
         if (verdict.raiseBeta()) {
             kl = kl.withValue(kl.value() * config.guard().raiseBetaFactor());
         }
@@ -362,6 +365,7 @@ public final class PpoLearner implements AutoCloseable {
         for (TrainingSample s : batch.samples()) {
             tokens += s.queryTokens().length + s.responseTokens().length;
         }
+        heldOutScore.ifPresent(v -> values.put("eval/heldout_score", v));
         values.put("soup_version", (double) state.soup().version());
         values.put("policy_version", (double) versionBefore);
         values.put("learner/records", (double) batch.recordCount());
@@ -390,6 +394,30 @@ public final class PpoLearner implements AutoCloseable {
         values.put("time/outside_train_s", (System.nanoTime() - t2) / 1e9);
         metrics.update(Map.of("time/outside_train_s", values.get("time/outside_train_s")));
         return verdict.halt();
+    }
+
+    /**
+     * The held-out simulated-rater score on {@code eval_steps} boundaries (computed in live, restart and replay
+     * alike, since the guard's state depends on it), else empty. Needs a GPT-2 trainer and a tokenizer.json in
+     * the initial model folder; without them the check is skipped with one warning.
+     */
+    private OptionalDouble heldOutScore(long step) throws IOException {
+        if (config.evalSteps() == 0 || step % config.evalSteps() != 0 || heldOutUnavailable
+                || !(trainer instanceof GptPolicyTrainer gpt)) {
+            return OptionalDouble.empty();
+        }
+        if (heldOut == null) {
+            Path folder = store.fetchFolder(state.initBlob());
+            if (!Files.isRegularFile(folder.resolve(ModelFolder.TOKENIZER))) {
+                LOG.warn("run {}: eval_steps={} but the initial model has no {}; held-out checks are off",
+                        config.runId(), config.evalSteps(), ModelFolder.TOKENIZER);
+                heldOutUnavailable = true;
+                return OptionalDouble.empty();
+            }
+            heldOut = HeldOutEvaluator.forTask(config.heldoutTaskSeed(), io.salsa.core.task.TaskConfig.DEFAULT_ENTITIES,
+                    config.heldoutCount(), 24, folder);
+        }
+        return OptionalDouble.of(heldOut.evaluate(gpt.policy()));
     }
 
     private void commitOffsets(Map<TopicPartition, OffsetAndMetadata> commit) {
@@ -729,6 +757,9 @@ public final class PpoLearner implements AutoCloseable {
             soupWatcher.close();
         }
         metrics.close();
+        if (heldOut != null) {
+            heldOut.close();
+        }
         consumer.close(Duration.ofSeconds(5));
         producer.close(Duration.ofSeconds(5));
         trainer.close();
