@@ -96,7 +96,12 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
                     + "<= n_positions (%d), batch >= 1 divisible by mini-batch, steps >= 1%n", config.nPositions());
             return 2;
         }
-        LearnCommand.device(device);
+        try {
+            LearnCommand.device(device);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa bench learner: " + e.getMessage());
+            return 2;
+        }
         Path tmp = Files.createTempDirectory("salsa-bench-learner-");
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(tmp.resolve("kafka"))) {
             KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "bench.");

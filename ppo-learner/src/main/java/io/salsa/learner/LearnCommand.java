@@ -6,8 +6,6 @@ import io.salsa.soup.builder.ServiceOptions;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -64,22 +62,13 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
             System.err.println("salsa learn: " + e.getMessage());
             return 2;
         }
-        AtomicBoolean stop = new AtomicBoolean();
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            stop.set(true);
-            try {
-                done.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "learner-shutdown"));
+        ServiceOptions.Shutdown shutdown = ServiceOptions.onShutdown("learner");
         try (PpoLearner learner = PpoLearner.start(config, service.kafka(System.getenv()),
-                service.store(System.getenv()), trainerFactory(), stop::get)) {
+                service.store(System.getenv()), trainerFactory(), shutdown::requested)) {
             if (learner.metricsPort() > 0) {
                 System.out.println("metrics: http://127.0.0.1:" + learner.metricsPort() + "/metrics");
             }
-            PpoLearner.Stop why = learner.run(stop::get);
+            PpoLearner.Stop why = learner.run(shutdown::requested);
             System.out.println("run " + config.runId() + " stopped (" + why + ") at step " + learner.state().step()
                     + ", policy version " + learner.state().policyVersion());
             return why == PpoLearner.Stop.HALTED_BY_GUARD ? 3 : 0;
@@ -87,7 +76,7 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
             System.err.println("salsa learn: " + e.getMessage());
             return 2;
         } finally {
-            done.countDown();
+            shutdown.close();
         }
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.core.blob.Sha256;
 import io.salsa.core.model.ModelFolder;
+import io.salsa.soup.builder.KafkaLog;
 import io.salsa.soup.builder.ModelFolderStore;
 import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;

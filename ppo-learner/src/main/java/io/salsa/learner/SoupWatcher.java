@@ -1,6 +1,7 @@
 package io.salsa.learner;
 
 import io.salsa.events.SoupManifest;
+import io.salsa.soup.builder.KafkaLog;
 import io.salsa.soup.builder.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;

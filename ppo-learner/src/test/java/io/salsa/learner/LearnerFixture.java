@@ -2,6 +2,7 @@ package io.salsa.learner;
 
 import ai.djl.Device;
 import io.salsa.core.blob.LocalBlobStore;
+import io.salsa.soup.builder.KafkaLog;
 import io.salsa.soup.builder.ModelFolderStore;
 import io.salsa.core.generate.Generation;
 import io.salsa.core.generate.Generator;

@@ -27,6 +27,40 @@ public final class ServiceOptions {
             description = "Local folder for fetched model folders (default: ${DEFAULT-VALUE}).")
     Path cacheDir;
 
+    /**
+     * A stop flag that Ctrl-C (SIGTERM) raises; the shutdown hook then waits until {@link Shutdown#close()} says
+     * the service finished its current unit of work, so a stop never cuts a step in half.
+     */
+    public static Shutdown onShutdown(String name) {
+        Shutdown s = new Shutdown();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            s.stop.set(true);
+            try {
+                s.done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, name + "-shutdown"));
+        return s;
+    }
+
+    /** See {@link #onShutdown(String)}. */
+    public static final class Shutdown implements AutoCloseable {
+        private final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        private final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+
+        /** Whether a stop was requested. */
+        public boolean requested() {
+            return stop.get();
+        }
+
+        /** Lets the shutdown hook finish. */
+        @Override
+        public void close() {
+            done.countDown();
+        }
+    }
+
     /** Kafka settings from the environment with the flags applied. */
     public KafkaSettings kafka(Map<String, String> env) {
         Map<String, String> merged = new java.util.HashMap<>(env);

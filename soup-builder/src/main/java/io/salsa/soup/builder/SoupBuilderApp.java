@@ -12,22 +12,16 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,11 +49,7 @@ public final class SoupBuilderApp implements AutoCloseable {
         this.kafka = kafka;
         this.builder = new SoupBuilder(recipes, store, workDir);
         TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
-        Properties p = new Properties();
-        p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        p.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+        this.consumer = KafkaLog.rawConsumer(kafka);
         this.producer = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(), new ByteArraySerializer());
         this.sftSerde = kafka.valueSerde(Topics.SFT_MODELS);
         this.sftTopic = kafka.topic(Topics.SFT_MODELS);
@@ -68,11 +58,11 @@ public final class SoupBuilderApp implements AutoCloseable {
     /** Restores the current soups, preloads the landed models, evaluates every recipe; then follows new models. */
     public void run(BooleanSupplier stopRequested) throws IOException {
         restoreSoups();
-        List<TopicPartition> parts = partitions(sftTopic);
+        List<TopicPartition> parts = KafkaLog.partitions(consumer, sftTopic);
         consumer.assign(parts);
         consumer.seekToBeginning(parts);
         Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-        while (!reached(end)) {
+        while (!KafkaLog.reached(consumer, end)) {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                 SftModelLanded m = decode(r);
                 if (m != null) {
@@ -101,21 +91,12 @@ public final class SoupBuilderApp implements AutoCloseable {
     private void restoreSoups() {
         String topic = kafka.topic(Topics.SOUP);
         RegistryAvroSerde<SoupManifest> serde = kafka.valueSerde(Topics.SOUP);
-        try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(consumerProps(), new StringDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = partitions(reader, topic);
-            reader.assign(parts);
-            reader.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = reader.endOffsets(parts);
-            while (!reached(reader, end)) {
-                for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
-                    if (r.value() != null) {
-                        try {
-                            builder.restoreCurrent(serde.deserialize(topic, r.value()));
-                        } catch (RuntimeException e) {
-                            LOG.warn("ignoring undecodable soup record {}-{}@{}", topic, r.partition(), r.offset());
-                        }
-                    }
+        for (ConsumerRecord<String, byte[]> r : KafkaLog.readAll(kafka, topic)) {
+            if (r.value() != null) {
+                try {
+                    builder.restoreCurrent(serde.deserialize(topic, r.value()));
+                } catch (RuntimeException e) {
+                    LOG.warn("ignoring undecodable soup record {}-{}@{}", topic, r.partition(), r.offset());
                 }
             }
         }
@@ -171,39 +152,6 @@ public final class SoupBuilderApp implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException e) {
             throw new IllegalStateException("could not write to " + record.topic() + ": " + e.getCause(), e.getCause());
         }
-    }
-
-    private Properties consumerProps() {
-        Properties p = new Properties();
-        p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        p.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        return p;
-    }
-
-    private List<TopicPartition> partitions(String topic) {
-        return partitions(consumer, topic);
-    }
-
-    private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c, String topic) {
-        List<TopicPartition> out = new ArrayList<>();
-        for (PartitionInfo info : c.partitionsFor(topic, Duration.ofSeconds(60))) {
-            out.add(new TopicPartition(topic, info.partition()));
-        }
-        return out;
-    }
-
-    private boolean reached(Map<TopicPartition, Long> end) {
-        return reached(consumer, end);
-    }
-
-    private static boolean reached(KafkaConsumer<?, ?> c, Map<TopicPartition, Long> end) {
-        for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
-            if (c.position(e.getKey()) < e.getValue()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override

@@ -5,8 +5,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,20 +34,9 @@ public final class SoupBuilderCommand implements Callable<Integer>, SalsaSubcomm
             }
             var kafka = service.kafka(System.getenv());
             var store = service.store(System.getenv());
-            AtomicBoolean stop = new AtomicBoolean();
-            CountDownLatch done = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop.set(true);
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "soup-builder-shutdown"));
-            try (SoupBuilderApp app = new SoupBuilderApp(kafka, parsed, store, workDir)) {
-                app.run(stop::get);
-            } finally {
-                done.countDown();
+            try (ServiceOptions.Shutdown shutdown = ServiceOptions.onShutdown("soup-builder");
+                    SoupBuilderApp app = new SoupBuilderApp(kafka, parsed, store, workDir)) {
+                app.run(shutdown::requested);
             }
             return 0;
         } catch (IllegalArgumentException e) {
