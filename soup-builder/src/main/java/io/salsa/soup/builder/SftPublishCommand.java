@@ -34,7 +34,8 @@ public final class SftPublishCommand implements Callable<Integer>, SalsaSubcomma
     @Option(names = "--model-id", description = "Model id (default: the folder name).")
     String modelId;
 
-    @Option(names = "--base", description = "Base model id (default: card.json 'base', else required).")
+    @Option(names = "--base", description = "Base model id shared by the members of a soup (default: "
+            + "sha256:<card.json base_weights_sha256>, else card.json 'base'; required without a card).")
     String base;
 
     @Option(names = "--seed", description = "Training seed (default: card.json 'seed', else 0).")
@@ -67,8 +68,12 @@ public final class SftPublishCommand implements Callable<Integer>, SalsaSubcomma
             JsonNode card = Files.isRegularFile(dir.resolve(ModelFolder.CARD))
                     ? new ObjectMapper().readTree(dir.resolve(ModelFolder.CARD).toFile()) : null;
             String id = modelId != null ? modelId : dir.toAbsolutePath().normalize().getFileName().toString();
-            String baseModel = base != null ? base : card != null && card.hasNonNull("base")
-                    ? card.get("base").asText() : null;
+            // the base's weights digest identifies it on any machine; the path is a fallback
+            String baseModel = base;
+            if (baseModel == null && card != null) {
+                baseModel = card.hasNonNull("base_weights_sha256") ? "sha256:" + card.get("base_weights_sha256").asText()
+                        : card.hasNonNull("base") ? card.get("base").asText() : null;
+            }
             if (baseModel == null) {
                 throw new IllegalArgumentException("--base is required: " + dir + " has no card.json with a 'base'");
             }
@@ -78,11 +83,12 @@ public final class SftPublishCommand implements Callable<Integer>, SalsaSubcomma
             SftModelLanded landed = SftModelLanded.newBuilder()
                     .setModelId(id).setBlob(blob).setBaseModel(baseModel)
                     .setSeed(seed != null ? seed : card != null ? card.path("seed").asLong(0) : 0)
-                    .setDataSha256(card != null ? card.path("dataSha256").asText(card.path("data_sha256").asText(""))
-                            : "")
+                    .setDataSha256(card != null ? card.path("data_sha256").asText("") : "")
                     .setDataDescription(card != null ? card.path("data").asText("") : "")
                     .setSteps(card != null ? card.path("steps").asLong(0) : 0)
-                    .setEvalLoss(card != null && card.hasNonNull("evalLoss") ? card.get("evalLoss").asDouble() : null)
+                    .setEvalLoss(card != null && card.path("final_eval_loss").isNumber()
+                            && Double.isFinite(card.get("final_eval_loss").asDouble())
+                            ? card.get("final_eval_loss").asDouble() : null)
                     .setLandedAtMs(System.currentTimeMillis()).build();
             TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS));
             String topic = kafka.topic(Topics.SFT_MODELS);
