@@ -3,6 +3,7 @@ package io.salsa.learner;
 import io.salsa.broker.EmbeddedKafkaBroker;
 import io.salsa.core.blob.LocalBlobStore;
 import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.model.DeviceOptions;
 import io.salsa.core.model.GptConfig;
 import io.salsa.core.model.GptModel;
 import io.salsa.events.BlobRef;
@@ -27,6 +28,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -57,8 +59,8 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
     @Option(names = "--steps", defaultValue = "3", description = "Measured steps after one warm-up (default 3).")
     int steps;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or gpu.")
-    String device;
+    @Mixin
+    DeviceOptions devices;
 
     @Override
     public String group() {
@@ -96,8 +98,9 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
                     + "<= n_positions (%d), batch >= 1 divisible by mini-batch, steps >= 1%n", config.nPositions());
             return 2;
         }
+        String device;
         try {
-            LearnCommand.device(device);
+            device = devices.apply().isGpu() ? "gpu" : "cpu";
         } catch (IllegalArgumentException e) {
             System.err.println("salsa bench learner: " + e.getMessage());
             return 2;

@@ -1,7 +1,8 @@
 package io.salsa.learner;
 
-import ai.djl.Device;
 import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.model.DeviceOptions;
+import io.salsa.core.model.Devices;
 import io.salsa.soup.builder.ServiceOptions;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -25,8 +26,8 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
             description = "soup (default) or sft:<modelId>: where the policy starts.")
     String initFrom;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or gpu.")
-    String device;
+    @Mixin
+    DeviceOptions devices;
 
     @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps (0 = until Ctrl-C).")
     long maxSteps;
@@ -49,6 +50,7 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
     public Integer call() throws Exception {
         LearnerConfig config;
         try {
+            String device = devices.apply().isGpu() ? "gpu" : "cpu";
             Map<String, String> flags = new LinkedHashMap<>(settings);
             flags.put("run_id", runId);
             flags.put("soup_recipe", recipe);
@@ -82,17 +84,6 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
 
     /** The GPT-2 trainer on the device named by the config. */
     static PpoLearner.TrainerFactory trainerFactory() {
-        return (ppo, init, ref, device) -> GptPolicyTrainer.open(ppo, init, ref, device(device));
-    }
-
-    static Device device(String name) {
-        if (name.equals("gpu")) {
-            if (ai.djl.engine.Engine.getInstance().getGpuCount() == 0) {
-                throw new IllegalArgumentException("device=gpu but DJL sees no GPU (CUDA driver and a CUDA build of "
-                        + "the PyTorch native library are needed; see PYTORCH_LIBRARY_PATH/PYTORCH_FLAVOR)");
-            }
-            return Device.gpu();
-        }
-        return Device.cpu();
+        return (ppo, init, ref, device) -> GptPolicyTrainer.open(ppo, init, ref, Devices.parse(device));
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.core.blob.Sha256;
+import io.salsa.core.io.FileOps;
 import io.salsa.core.model.ModelFolder;
 import io.salsa.soup.builder.KafkaLog;
 import io.salsa.soup.builder.ModelFolderStore;
@@ -28,7 +29,6 @@ import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -735,19 +735,10 @@ public final class PpoLearner implements AutoCloseable {
     }
 
     static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
+        try {
+            FileOps.deleteTree(dir);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            LOG.warn("could not delete scratch folder {}: {}", dir, e.toString());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.salsa.learner;
 
 import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.model.DeviceOptions;
 import io.salsa.soup.builder.ServiceOptions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -15,8 +16,8 @@ public final class ReplayCommand implements Callable<Integer>, SalsaSubcommand {
     @Option(names = "--run", required = true, description = "Run id to replay.")
     String runId;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu (bit-identical, default) or gpu.")
-    String device;
+    @Mixin
+    DeviceOptions devices;
 
     @Mixin
     ServiceOptions service;
@@ -24,7 +25,8 @@ public final class ReplayCommand implements Callable<Integer>, SalsaSubcommand {
     @Override
     public Integer call() throws Exception {
         try {
-            LearnCommand.device(device);
+            // the same device and thread count as the run make a CPU replay bit-identical
+            String device = devices.apply().isGpu() ? "gpu" : "cpu";
             PpoLearner.ReplayReport report = PpoLearner.replay(runId, service.kafka(System.getenv()),
                     service.store(System.getenv()), LearnCommand.trainerFactory(), device);
             System.out.printf("run %s: re-trained %d steps%n", runId, report.steps());

@@ -1,5 +1,6 @@
 package io.salsa.soup.builder;
 
+import io.salsa.core.io.FileOps;
 import io.salsa.core.soup.SoupException;
 import io.salsa.core.soup.Soups;
 import io.salsa.events.BlobRef;
@@ -133,7 +134,7 @@ public final class SoupBuilder {
                     .max(java.util.Comparator.comparingLong(SftModelLanded::getLandedAtMs)).orElseThrow().getModelId();
             return refuse(recipe, culprit, e);
         } finally {
-            deleteRecursively(out);
+            FileOps.deleteTree(out);
         }
     }
 
@@ -156,16 +157,5 @@ public final class SoupBuilder {
             }
         }
         return true;
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }
