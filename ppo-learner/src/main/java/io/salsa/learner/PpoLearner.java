@@ -333,6 +333,14 @@ public final class PpoLearner implements AutoCloseable {
         PpoStep.Result result = trainer.step(batch.samples(), state.kl().value(), seed);
         long t1 = System.nanoTime();
         lastTrainSeconds = (t1 - t0) / 1e9;
+        for (String key : List.of("objective/kl", "loss/policy_avg", "loss/value_avg")) {
+            double v = result.metrics().get(key);
+            if (!Double.isFinite(v)) {
+                // stop before a NaN reaches the KL controller, a checkpoint or a manifest
+                throw new IllegalStateException("run " + config.runId() + " step " + step + ": " + key + " is " + v
+                        + "; the policy weights or gradients are not finite, nothing of this step was written");
+            }
+        }
         KlController kl = state.kl().update(result.meanKl(), config.ppo().batchSize());
         OptionalDouble heldOutScore = heldOutScore(step);
         KlHackGuard.Verdict verdict = state.guard().observe(new KlHackGuard.Observation(result.meanResponseLength(),
