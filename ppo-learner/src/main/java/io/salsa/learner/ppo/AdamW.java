@@ -77,6 +77,8 @@ public final class AdamW implements AutoCloseable {
      */
     public NDArray step(double maxNorm) {
         t++;
+        // Java-number operands are safe here, unlike in the loss: no GradientCollector is open, so autograd
+        // keeps no reference to DJL's temporary scalar tensors.
         NDArray totalNorm;
         try (NDScope scope = new NDScope()) {
             List<NDArray> grads = new ArrayList<>(params.size());

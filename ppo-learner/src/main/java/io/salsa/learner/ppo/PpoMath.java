@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import io.salsa.core.model.Scalars;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -16,6 +17,9 @@ import java.util.List;
  * <p>Conventions: per-token arrays are {@code [batch, responseLength]} float32, right-padded; a {@code mask}
  * is float32 with 1 on real response tokens and 0 on padding. Every result is a new array attached to the
  * manager of the first input, so the caller owns the lifetime through its step scope. Nothing here does I/O.
+ *
+ * <p>Constants are {@link Scalars} tensors, never Java numbers: DJL's {@code mul(Number)} and friends hand
+ * autograd a tensor over a Java buffer that the garbage collector may free before backward (NaN gradients).
  */
 public final class PpoMath {
 
@@ -52,7 +56,7 @@ public final class PpoMath {
             throw new IllegalArgumentException(
                     "masked variance needs at least 2 unmasked values for Bessel's correction, got " + n);
         }
-        return variance.mul((float) (n / (n - 1)));
+        return variance.mul(Scalars.of(variance, n / (n - 1)));
     }
 
     /**
@@ -63,7 +67,7 @@ public final class PpoMath {
     public static NDArray maskedWhiten(NDArray values, NDArray mask, boolean shiftMean) {
         NDArray mean = maskedMean(values, mask);
         NDArray var = maskedVar(values, mask, true);
-        NDArray whitened = values.sub(mean).div(var.add((float) WHITEN_EPS).sqrt());
+        NDArray whitened = values.sub(mean).div(var.add(Scalars.of(var, WHITEN_EPS)).sqrt());
         return shiftMean ? whitened : whitened.add(mean);
     }
 
@@ -88,13 +92,13 @@ public final class PpoMath {
     /** k2 = ½ (log π − log π_ref)². */
     public static NDArray k2(NDArray logprobs, NDArray refLogprobs) {
         NDArray d = logprobs.sub(refLogprobs);
-        return d.mul(d).mul(0.5f);
+        return d.mul(d).mul(Scalars.of(d, 0.5));
     }
 
     /** k3 = (exp(log π_ref − log π) − 1) − (log π_ref − log π). */
     public static NDArray k3(NDArray logprobs, NDArray refLogprobs) {
         NDArray logr = refLogprobs.sub(logprobs);
-        return logr.exp().sub(1f).sub(logr);
+        return logr.exp().sub(Scalars.of(logr, 1)).sub(logr);
     }
 
     /**
@@ -104,7 +108,7 @@ public final class PpoMath {
     public static NDArray lastTokenMask(NDArray mask) {
         NDArray next = mask.get(new NDIndex(":, 1:"));
         NDArray zeroColumn = mask.get(new NDIndex(":, :1")).zerosLike();
-        return mask.mul(next.concat(zeroColumn, 1).neg().add(1f));
+        return mask.mul(next.concat(zeroColumn, 1).neg().add(Scalars.of(mask, 1)));
     }
 
     /**
@@ -118,7 +122,7 @@ public final class PpoMath {
         if (missingEosPenalty == 0) {
             return scores.duplicate();
         }
-        return scores.sub(containsEos.neg().add(1f).mul((float) missingEosPenalty));
+        return scores.sub(containsEos.neg().add(Scalars.of(scores, 1)).mul(Scalars.of(scores, missingEosPenalty)));
     }
 
     /**
@@ -129,7 +133,7 @@ public final class PpoMath {
      * @param scores sequence scores {@code [batch]} (after any missing-EOS penalty)
      */
     public static NDArray perTokenRewards(NDArray kl, NDArray scores, NDArray mask, double klCoef) {
-        NDArray nonScore = kl.mul((float) -klCoef).mul(mask);
+        NDArray nonScore = kl.mul(Scalars.of(kl, -klCoef)).mul(mask);
         NDArray atLast = lastTokenMask(mask).mul(scores.expandDims(1));
         return nonScore.add(atLast);
     }
@@ -152,15 +156,17 @@ public final class PpoMath {
         NDArray r = rewards.mul(mask);
         NDArray v = values.mul(mask);
         long length = r.getShape().get(1);
+        NDArray gammaT = Scalars.of(r, gamma);
+        NDArray gammaLamT = Scalars.of(r, gamma * lam);
         List<NDArray> reversed = new ArrayList<>((int) length);
         NDArray lastGaeLam = null;
         for (long t = length - 1; t >= 0; t--) {
             NDArray vt = v.get(new NDIndex(":, {}", t));
             NDArray delta = r.get(new NDIndex(":, {}", t)).sub(vt);
             if (t < length - 1) {
-                delta = delta.add(v.get(new NDIndex(":, {}", t + 1)).mul((float) gamma));
+                delta = delta.add(v.get(new NDIndex(":, {}", t + 1)).mul(gammaT));
             }
-            lastGaeLam = lastGaeLam == null ? delta : delta.add(lastGaeLam.mul((float) (gamma * lam)));
+            lastGaeLam = lastGaeLam == null ? delta : delta.add(lastGaeLam.mul(gammaLamT));
             reversed.add(lastGaeLam);
         }
         Collections.reverse(reversed);
@@ -184,7 +190,8 @@ public final class PpoMath {
      * per-token factor on the policy loss.
      */
     public static NDArray truncatedImportanceWeights(NDArray oldLogprobs, NDArray behaviourLogprobs, double cap) {
-        return oldLogprobs.sub(behaviourLogprobs).exp().minimum((float) cap);
+        NDArray w = oldLogprobs.sub(behaviourLogprobs).exp();
+        return NDArrays.minimum(w, Scalars.of(w, cap));
     }
 
     /**
@@ -199,14 +206,16 @@ public final class PpoMath {
         NDArray ratio = logRatio.exp();
         NDArray negAdv = advantages.neg();
         NDArray losses1 = negAdv.mul(ratio);
-        NDArray losses2 = negAdv.mul(ratio.clip((float) (1.0 - cliprange), (float) (1.0 + cliprange)));
+        NDArray clippedRatio = NDArrays.minimum(
+                NDArrays.maximum(ratio, Scalars.of(ratio, 1.0 - cliprange)), Scalars.of(ratio, 1.0 + cliprange));
+        NDArray losses2 = negAdv.mul(clippedRatio);
         NDArray lossMax = NDArrays.maximum(losses1, losses2);
         if (importanceWeights != null) {
             lossMax = lossMax.mul(importanceWeights);
         }
         NDArray loss = maskedMean(lossMax, mask);
         NDArray clipfrac = maskedMean(losses2.gt(losses1).toType(DataType.FLOAT32, false), mask);
-        NDArray approxKl = logRatio.mul(logRatio).mul(mask).sum().div(mask.sum()).mul(0.5f);
+        NDArray approxKl = logRatio.mul(logRatio).mul(mask).sum().div(mask.sum()).mul(Scalars.of(logRatio, 0.5));
         NDArray meanRatio = maskedMean(ratio, mask);
         return new PolicyLoss(loss, clipfrac, approxKl, meanRatio);
     }
@@ -223,13 +232,13 @@ public final class PpoMath {
      */
     public static ValueLoss clippedValueLoss(NDArray newValues, NDArray oldValues, NDArray returns, NDArray mask,
             double cliprangeValue) {
-        NDArray clipped = NDArrays.minimum(
-                NDArrays.maximum(newValues, oldValues.sub((float) cliprangeValue)), oldValues.add((float) cliprangeValue));
+        NDArray eps = Scalars.of(oldValues, cliprangeValue);
+        NDArray clipped = NDArrays.minimum(NDArrays.maximum(newValues, oldValues.sub(eps)), oldValues.add(eps));
         NDArray d1 = newValues.sub(returns);
         NDArray d2 = clipped.sub(returns);
         NDArray losses1 = d1.mul(d1);
         NDArray losses2 = d2.mul(d2);
-        NDArray loss = maskedMean(NDArrays.maximum(losses1, losses2), mask).mul(0.5f);
+        NDArray loss = maskedMean(NDArrays.maximum(losses1, losses2), mask).mul(Scalars.of(losses1, 0.5));
         NDArray clipfrac = maskedMean(losses2.gt(losses1).toType(DataType.FLOAT32, false), mask);
         return new ValueLoss(loss, clipfrac);
     }

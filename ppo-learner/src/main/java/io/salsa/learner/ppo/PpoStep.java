@@ -10,6 +10,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import io.salsa.core.model.Scalars;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -139,13 +140,13 @@ public final class PpoStep {
 
         // One host transfer for everything reported.
         NDArray seqKl = PpoMath.sequenceSumMean(kl, mask);
-        NDArray nonScore = PpoMath.sequenceSumMean(kl.mul((float) -klCoef), mask);
+        NDArray nonScore = PpoMath.sequenceSumMean(kl.mul(Scalars.of(kl, -klCoef)), mask);
         NDArray seqEntropy = PpoMath.sequenceSumMean(oldLogprobs.neg(), mask);
         NDArray scoreMean = scores.mean();
         NDArray rawScoreMean = all.scores.mean();
         NDArray lengths = mask.sum(new int[] {1}).mean();
         NDArray eosCount = all.eos.sum();
-        NDArray isMean = isWeights == null ? scoreMean.zerosLike().add(1f) : PpoMath.maskedMean(isWeights, mask);
+        NDArray isMean = isWeights == null ? scoreMean.onesLike() : PpoMath.maskedMean(isWeights, mask);
         NDArray advMean = PpoMath.maskedMean(advantages, mask);
         NDArray retMean = PpoMath.maskedMean(returns, mask);
         NDArray head = NDArrays.stack(new NDList(seqKl, nonScore, seqEntropy, scoreMean, rawScoreMean, lengths,
@@ -198,12 +199,13 @@ public final class PpoStep {
                     config.cliprange(), isWeights == null ? null : take(isWeights, rowIdx));
             PpoMath.ValueLoss vl = PpoMath.clippedValueLoss(vpred, take(values, rowIdx), take(returns, rowIdx),
                     mbMask, config.cliprangeValue());
+            NDArray shifted = logits.get(new NDIndex(":, :-1"));
             NDArray tokenEntropy = chunk.span(PpoMath.entropyFromLogits(
-                    logits.get(new NDIndex(":, :-1")).div((float) config.temperature())));
+                    shifted.div(Scalars.of(shifted, config.temperature()))));
             NDArray meanEntropy = PpoMath.maskedMean(tokenEntropy, mbMask);
-            NDArray loss = pl.loss().add(vl.loss().mul((float) config.vfCoef()));
+            NDArray loss = pl.loss().add(vl.loss().mul(Scalars.of(vl.loss(), config.vfCoef())));
             if (config.entropyCoef() > 0) {
-                loss = loss.sub(meanEntropy.mul((float) config.entropyCoef()));
+                loss = loss.sub(meanEntropy.mul(Scalars.of(meanEntropy, config.entropyCoef())));
             }
             collector.backward(loss);
             NDArray ratios = newLp.sub(mbOld).exp().stopGradient();
@@ -359,7 +361,7 @@ public final class PpoStep {
 
         /** Log-probs of the response tokens under {@code logits} divided by the sampling temperature. */
         NDArray spanLogprobs(NDArray logits, double temperature) {
-            NDArray logp = (temperature == 1.0 ? logits : logits.div((float) temperature)).logSoftmax(-1);
+            NDArray logp = (temperature == 1.0 ? logits : logits.div(Scalars.of(logits, temperature))).logSoftmax(-1);
             Shape shape = logp.getShape();
             // flat index of (row, span position, token) so one take reads exactly B*T log-probs
             NDArray flat = flatPositions.mul(shape.get(2)).add(responseTokens);
