@@ -3,7 +3,7 @@ package io.salsa.scorer;
 import ai.djl.Device;
 import io.salsa.core.blob.BlobStores;
 import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.Devices;
+import io.salsa.core.model.DeviceOptions;
 import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa score}: runs one reward-scorer instance (start more with the same --app-id to scale out). */
@@ -50,10 +51,8 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
     Path stateDir;
     @Option(names = "--blob-store", description = "Blob store URI, file:///… or s3://… ($SALSA_BLOB_STORE).")
     String blobStore;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu (default: ${DEFAULT-VALUE}).")
-    String device;
-    @Option(names = "--torch-threads", description = "PyTorch intra-op threads (default: PyTorch's choice).")
-    Integer torchThreads;
+    @Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -67,10 +66,7 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
                 throw new IllegalArgumentException("nothing to score with: set " + ScorerConfig.BLOB_STORE_ENV
                         + " (--blob-store) to load published reward models, and/or --initial-model DIR");
             }
-            dev = Devices.parse(device);
-            if (torchThreads != null) {
-                Devices.setThreads(torchThreads);
-            }
+            dev = deviceOptions.apply();
             if (config.blobStore() != null) {
                 loader = new BlobRewardModelLoader(BlobStores.fromUri(config.blobStore()), config.modelCache(), dev);
             } else {

@@ -77,11 +77,11 @@ public final class ScorerBench {
      * {@code n_positions} is raised to fit {@code tokens} (the golden file's 128 would not hold a 256-token
      * rollout). Speed does not depend on the weights' values.
      */
-    public static GptModel smallModel(GptConfig golden, int tokens, long seed) {
+    public static GptModel smallModel(GptConfig golden, int tokens, long seed, Device device) {
         int positions = Math.max(golden.nPositions(), tokens);
         GptConfig cfg = GptConfig.of(golden.nLayer(), golden.nHead(), golden.nEmbd(), golden.vocabSize(), positions,
                 golden.eosTokenId(), golden.padTokenId());
-        return GptModel.random(cfg, GptModel.Head.SCORE, seed, Device.cpu());
+        return GptModel.random(cfg, GptModel.Head.SCORE, seed, device);
     }
 
     /** Synthetic rollouts with ids drawn uniformly from the vocabulary (never pad or EOS, so lengths stay fixed). */

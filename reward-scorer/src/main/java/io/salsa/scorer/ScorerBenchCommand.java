@@ -2,7 +2,7 @@ package io.salsa.scorer;
 
 import io.salsa.broker.EmbeddedKafkaBroker;
 import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.Devices;
+import io.salsa.core.model.DeviceOptions;
 import io.salsa.core.model.GptConfig;
 import io.salsa.core.model.GptModel;
 import io.salsa.schemas.KafkaSettings;
@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa bench scorer}: rollouts scored per second by one instance, and the share of time outside the model. */
@@ -44,8 +45,8 @@ public final class ScorerBenchCommand implements Callable<Integer>, SalsaSubcomm
     @Option(names = "--batch-size", defaultValue = "32", description = "Scorer micro-batch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--torch-threads", defaultValue = "2", description = "PyTorch intra-op threads (default: ${DEFAULT-VALUE}).")
-    int torchThreads;
+    @Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
 
     @Override
     public String group() {
@@ -68,17 +69,18 @@ public final class ScorerBenchCommand implements Callable<Integer>, SalsaSubcomm
         }
         ScorerBench.Settings settings;
         GptConfig golden;
+        ai.djl.Device device;
         try {
             settings = new ScorerBench.Settings(rollouts, warmup, promptTokens, responseTokens, batchSize, 42);
             golden = GptConfig.load(cfgFile);
-            Devices.setThreads(torchThreads);
+            device = deviceOptions.apply();
         } catch (IllegalArgumentException | java.io.IOException e) {
             System.err.println("salsa bench scorer: " + e.getMessage());
             return 2;
         }
         Path work = Files.createTempDirectory("salsa-bench-scorer");
         EmbeddedKafkaBroker broker = null;
-        try (GptModel gpt = ScorerBench.smallModel(golden, promptTokens + responseTokens, 7);
+        try (GptModel gpt = ScorerBench.smallModel(golden, promptTokens + responseTokens, 7, device);
              GptRewardScorerModel model = new GptRewardScorerModel(gpt, "bench-rm", 1)) {
             String servers = bootstrap;
             if (servers == null) {
@@ -90,7 +92,7 @@ public final class ScorerBenchCommand implements Callable<Integer>, SalsaSubcomm
             GptConfig c = gpt.config();
             System.out.printf("model: %d layers, %d heads, %d wide, vocab %d, n_positions %d (architecture of %s, "
                             + "random weights); PyTorch threads %d; %d cores%n", c.nLayer(), c.nHead(), c.nEmbd(),
-                    c.vocabSize(), c.nPositions(), cfgFile, torchThreads, Runtime.getRuntime().availableProcessors());
+                    c.vocabSize(), c.nPositions(), cfgFile, deviceOptions.threads(), Runtime.getRuntime().availableProcessors());
             ScorerBench.Result r = ScorerBench.run(kafka, work.resolve("state"), model, c.vocabSize(), settings,
                     System.out::println);
             System.out.println(r.describe());

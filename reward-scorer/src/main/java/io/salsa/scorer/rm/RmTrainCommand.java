@@ -7,7 +7,7 @@ import io.salsa.core.blob.BlobStore;
 import io.salsa.core.blob.BlobStores;
 import io.salsa.core.blob.Sha256;
 import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.Devices;
+import io.salsa.core.model.DeviceOptions;
 import io.salsa.core.model.GptModel;
 import io.salsa.core.model.ModelFolder;
 import io.salsa.core.tokenizer.SalsaTokenizer;
@@ -28,6 +28,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa rm train}: a Bradley–Terry reward model from preferences, optionally published to the scorers. */
@@ -72,10 +73,8 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
     double weightDecay;
     @Option(names = "--held-out", defaultValue = "0.2", description = "Share of prompts held out (default: ${DEFAULT-VALUE}).")
     double heldOut;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu (default: ${DEFAULT-VALUE}).")
-    String device;
-    @Option(names = "--torch-threads", description = "PyTorch intra-op threads (default: PyTorch's choice).")
-    Integer torchThreads;
+    @Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
 
     @Option(names = "--publish", description = "Upload to the blob store and publish a RewardModelCheckpoint.")
     boolean publish;
@@ -109,10 +108,7 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
         String storeUri = null;
         try {
             cfg = new RmTrainConfig(epochs, lr, batchSize, warmupSteps, maxSteps, maxGradNorm, weightDecay, heldOut, seed);
-            dev = Devices.parse(device);
-            if (torchThreads != null) {
-                Devices.setThreads(torchThreads);
-            }
+            dev = deviceOptions.apply();
             if (!Files.isRegularFile(init.resolve(ModelFolder.CONFIG))) {
                 throw new IllegalArgumentException("--init " + init + " is not a model folder (no config.json)");
             }
