@@ -172,8 +172,9 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
             writeCard(result, cfg, dataDescription, dataSha);
         }
         System.out.printf(Locale.ROOT, "reward model written to %s: held-out pairwise accuracy %.3f over %d strict "
-                        + "pairs (before training %.3f), %d steps in %.1f s%n", out, result.after().accuracy(),
-                result.after().strictPairs(), result.before().accuracy(), result.steps(), result.seconds());
+                        + "pairs (before training %.3f), %d steps (%d skipped as non-finite) in %.1f s%n", out,
+                result.after().accuracy(), result.after().strictPairs(), result.before().accuracy(), result.steps(),
+                result.skipped(), result.seconds());
         if (publish) {
             long v = version != null ? version
                     : RewardModelCatalog.latestVersion(kafka, name, Duration.ofMinutes(1)).orElse(0) + 1;
@@ -222,6 +223,7 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
         }
         card.put("seed", cfg.seed());
         card.put("steps", r.steps());
+        card.put("skippedNonFiniteSteps", r.skipped());
         card.put("trainPairs", r.trainPairs());
         card.put("heldOutPairs", r.after().pairs());
         card.put("heldOutStrictPairs", r.after().strictPairs());

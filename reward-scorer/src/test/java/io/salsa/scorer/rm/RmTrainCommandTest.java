@@ -153,6 +153,51 @@ class RmTrainCommandTest {
     }
 
     @Test
+    void shouldReadPairwisePreferencesFromTheFeedbackTopicAndSkipRatingsAndGarbage(TestKafka kafka) throws Exception {
+        String prefix = "feedback-" + System.nanoTime() + ".";
+        KafkaSettings settings = KafkaSettings.embedded(kafka.bootstrapServers(), prefix);
+        io.salsa.schemas.TopicAdmin.ensureTopics(settings, List.of(Topics.FEEDBACK));
+        RegistryAvroSerde<io.salsa.events.Preference> serde = settings.valueSerde(Topics.FEEDBACK);
+        String topic = settings.topic(Topics.FEEDBACK);
+        try (org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> producer =
+                     new org.apache.kafka.clients.producer.KafkaProducer<>(settings.producerProps(),
+                             new org.apache.kafka.common.serialization.StringSerializer(),
+                             new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "p1",
+                    serde.serialize(topic, preference("p1", io.salsa.events.Choice.B, null))));
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "p2",
+                    serde.serialize(topic, preference("p2", io.salsa.events.Choice.TIE, null))));
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "p3",
+                    serde.serialize(topic, preference("p3", null, 5))));
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "p4",
+                    "not a preference".getBytes(StandardCharsets.UTF_8)));
+            producer.flush();
+        }
+        try (SalsaTokenizer tokenizer = SalsaTokenizer.load(init)) {
+            PreferenceData.Loaded loaded = PreferenceData.readTopic(settings, tokenizer, Duration.ofSeconds(60));
+            assertEquals(2, loaded.pairs().size());
+            assertEquals(2, loaded.skipped(), "the rating and the undecodable record");
+            PreferencePair b = loaded.pairs().stream().filter(p -> !p.tie()).findFirst().orElseThrow();
+            int[] prompt = tokenizer.encode("what is the answer?");
+            int[] expectedChosen = PreferenceData.sequence(prompt, new int[] {7, 8}, tokenizer);
+            assertEquals(java.util.Arrays.toString(java.util.Arrays.copyOf(expectedChosen, expectedChosen.length - 1)),
+                    java.util.Arrays.toString(b.chosen()), "choice B: response B (token ids as the rollout had them) is chosen");
+            assertTrue(loaded.pairs().stream().anyMatch(PreferencePair::tie));
+        }
+    }
+
+    private static io.salsa.events.Preference preference(String promptId, io.salsa.events.Choice choice, Integer rating) {
+        io.salsa.events.PreferenceResponse a = io.salsa.events.PreferenceResponse.newBuilder().setText("alpha")
+                .setTokenIds(List.of(5, 6)).build();
+        io.salsa.events.PreferenceResponse b = io.salsa.events.PreferenceResponse.newBuilder().setText("beta")
+                .setTokenIds(List.of(7, 8)).build();
+        return io.salsa.events.Preference.newBuilder().setPreferenceId("id-" + promptId).setIdempotencyKey("k-" + promptId)
+                .setPromptId(promptId).setPromptText("what is the answer?").setRaterId("simulated:test")
+                .setResponseA(a).setResponseB(rating == null ? b : null).setChoice(choice).setRating(rating)
+                .setSubmittedAtMs(0).build();
+    }
+
+    @Test
     void shouldRefuseAMissingDataFileWithAClearError() {
         Run r = run("--data", dir.resolve("nope.jsonl").toString(), "--init", init.toString(),
                 "--out", dir.resolve("o1").toString());
