@@ -176,27 +176,36 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
                 result.after().accuracy(), result.after().strictPairs(), result.before().accuracy(), result.steps(),
                 result.skipped(), result.seconds());
         if (publish) {
-            long v = version != null ? version
-                    : RewardModelCatalog.latestVersion(kafka, name, Duration.ofMinutes(1)).orElse(0) + 1;
-            BlobStore store = BlobStores.fromUri(storeUri);
-            io.salsa.core.blob.BlobRef ref = store.put(out, "reward-models/" + name + "/v" + v + ".tar");
-            TopicAdmin.ensureTopics(kafka, List.of(Topics.REWARD_MODELS));
-            RewardModelCheckpoint cp = RewardModelCheckpoint.newBuilder()
-                    .setName(name).setVersion(v)
-                    .setBlob(BlobRef.newBuilder().setUri(ref.uri().toString()).setSha256(ref.sha256())
-                            .setSizeBytes(ref.size()).build())
-                    .setInitFrom(init.toAbsolutePath().toString())
-                    .setTrainPairs(result.trainPairs())
-                    .setHeldOutPairs(result.after().pairs())
-                    .setHeldOutAccuracy(result.after().accuracy())
-                    .setSeed(seed)
-                    .setCreatedAtMs(System.currentTimeMillis())
-                    .build();
-            RewardModelCatalog.publish(kafka, cp);
-            System.out.printf("published reward model %s v%d (%s, sha256 %s) to %s%n", name, v, ref.uri(),
-                    ref.sha256(), kafka.topic(Topics.REWARD_MODELS));
+            try {
+                publish(kafka, storeUri, result);
+            } catch (Exception e) {
+                System.err.println("salsa rm train: publishing failed (the model is written to " + out + "): " + e);
+                return 1;
+            }
         }
         return 0;
+    }
+
+    private void publish(KafkaSettings kafka, String storeUri, RewardModelTrainer.Result result) throws Exception {
+        TopicAdmin.ensureTopics(kafka, List.of(Topics.REWARD_MODELS));
+        long v = version != null ? version
+                : RewardModelCatalog.latestVersion(kafka, name, Duration.ofMinutes(1)).orElse(0) + 1;
+        BlobStore store = BlobStores.fromUri(storeUri);
+        io.salsa.core.blob.BlobRef ref = store.put(out, "reward-models/" + name + "/v" + v + ".tar");
+        RewardModelCheckpoint cp = RewardModelCheckpoint.newBuilder()
+                .setName(name).setVersion(v)
+                .setBlob(BlobRef.newBuilder().setUri(ref.uri().toString()).setSha256(ref.sha256())
+                        .setSizeBytes(ref.size()).build())
+                .setInitFrom(init.toAbsolutePath().toString())
+                .setTrainPairs(result.trainPairs())
+                .setHeldOutPairs(result.after().pairs())
+                .setHeldOutAccuracy(result.after().accuracy())
+                .setSeed(seed)
+                .setCreatedAtMs(System.currentTimeMillis())
+                .build();
+        RewardModelCatalog.publish(kafka, cp);
+        System.out.printf("published reward model %s v%d (%s, sha256 %s) to %s%n", name, v, ref.uri(),
+                ref.sha256(), kafka.topic(Topics.REWARD_MODELS));
     }
 
     private KafkaSettings kafkaSettings() {
