@@ -79,7 +79,7 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
                 initial = GptRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev);
             }
         } catch (IllegalArgumentException | IOException e) {
-            System.err.println("salsa score: " + e.getMessage());
+            System.err.println("salsa score: " + withFlags(e.getMessage()));
             return 2;
         }
         RewardScorerApp.run(config, initial, loader);
@@ -102,6 +102,25 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
         put(env, ScorerConfig.BLOB_STORE_ENV, blobStore);
         return env;
     }
+
+    /** Names the flag next to the environment variable an error mentions, e.g. "--batch-size (SALSA_SCORER_BATCH_SIZE)". */
+    private static String withFlags(String message) {
+        String m = message == null ? "" : message;
+        for (Map.Entry<String, String> e : FLAGS.entrySet()) {
+            m = m.replace(e.getKey(), e.getValue() + " (" + e.getKey() + ")");
+        }
+        return m;
+    }
+
+    private static final Map<String, String> FLAGS = Map.ofEntries(
+            Map.entry(ScorerConfig.APP_ID_ENV, "--app-id"), Map.entry(ScorerConfig.SCORER_ID_ENV, "--scorer-id"),
+            Map.entry(ScorerConfig.MODEL_NAME_ENV, "--model-name"),
+            Map.entry(ScorerConfig.INITIAL_MODEL_ENV, "--initial-model"),
+            Map.entry(ScorerConfig.BATCH_SIZE_ENV, "--batch-size"),
+            Map.entry(ScorerConfig.BATCH_WAIT_ENV, "--batch-max-wait-ms"),
+            Map.entry(ScorerConfig.NORMALIZE_ENV, "--normalize"),
+            Map.entry(ScorerConfig.THREADS_ENV, "--stream-threads"),
+            Map.entry(ScorerConfig.STATE_DIR_ENV, "--state-dir"));
 
     private static void put(Map<String, String> env, String name, Object value) {
         if (value != null) {

@@ -51,7 +51,7 @@ public final class ScorerBench {
      *
      * @param scorerRate        rollouts/s through Kafka Streams in the measured window
      * @param modelShare        share of that window's wall time spent inside the model
-     * @param modelOnlyRate     rollouts/s of the model alone on the same batch size (no Kafka)
+     * @param modelOnlyRate     rollouts/s of the model alone on the same batch size (no Kafka), measured after
      * @param batches           batches in the window
      */
     public record Result(Settings settings, double scorerRate, double modelShare, double modelOnlyRate, long batches,
@@ -63,9 +63,11 @@ public final class ScorerBench {
         public String describe() {
             return String.format(Locale.ROOT, "%d rollouts of %d+%d tokens, batch %d: %.1f rollouts/s through Kafka "
                             + "Streams (%d batches in %.1f s); time inside the model %.1f%%, outside (Kafka + serde "
-                            + "+ buffer) %.1f%%; model alone %.1f rollouts/s",
+                            + "+ buffer) %.1f%%, i.e. the model alone would do %.1f rollouts/s at the same moment; "
+                            + "model alone measured right after: %.1f rollouts/s",
                     settings.rollouts(), settings.promptTokens(), settings.responseTokens(), settings.batchSize(),
-                    scorerRate, batches, windowSeconds, 100 * modelShare, 100 * outsideModelShare(), modelOnlyRate);
+                    scorerRate, batches, windowSeconds, 100 * modelShare, 100 * outsideModelShare(),
+                    scorerRate / modelShare, modelOnlyRate);
         }
     }
 
@@ -135,10 +137,6 @@ public final class ScorerBench {
             }
             producer.flush();
         }
-        progress.accept("model alone: scoring 8 batches of " + s.batchSize());
-        double modelOnly = modelOnlyRate(model, s, vocab, 8);
-        progress.accept(String.format(Locale.ROOT, "model alone: %.1f rollouts/s", modelOnly));
-
         ScorerConfig config = ScorerConfig.defaults(kafka)
                 .withIdentity(kafka.topicPrefix() + "bench-scorer", "bench", stateDir)
                 .withModel(model.name(), null)
@@ -161,7 +159,12 @@ public final class ScorerBench {
             double window = (t1 - t0) / 1e9;
             double rate = (metrics.scored() - scored0) / window;
             double modelShare = (metrics.modelNanos() - model0) / (double) (t1 - t0);
-            return new Result(s, rate, modelShare, modelOnly, metrics.batches() - batches0, window);
+            long batches = metrics.batches() - batches0;
+            streams.close(Duration.ofSeconds(30));
+            // measured after the stream, so both numbers see the machine in the same state as far as possible
+            progress.accept("model alone: scoring 16 batches of " + s.batchSize());
+            double modelOnly = modelOnlyRate(model, s, vocab, 16);
+            return new Result(s, rate, modelShare, modelOnly, batches, window);
         } finally {
             streams.close(Duration.ofSeconds(30));
             slot.close();
