@@ -1,5 +1,6 @@
 package io.salsa.core.blob;
 
+import io.salsa.core.io.FileOps;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
@@ -7,11 +8,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -203,13 +202,9 @@ public final class DeterministicTar {
             if (sha256 != null) {
                 Files.writeString(staging.resolve(MARKER), sha256 + "\n");
             }
-            try {
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(staging, target);
-            }
+            FileOps.moveAtomically(staging, target);
         } catch (IOException | RuntimeException e) {
-            deleteTree(staging);
+            FileOps.deleteTree(staging);
             throw e;
         }
     }
@@ -279,17 +274,6 @@ public final class DeterministicTar {
         int n = in.readNBytes(b, 0, b.length);
         if (n != b.length) {
             throw new EOFException(archive + ": archive ends inside a header (truncated?)");
-        }
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -1,15 +1,14 @@
 package io.salsa.core.blob;
 
+import io.salsa.core.io.FileOps;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
@@ -59,11 +58,7 @@ public final class LocalBlobStore implements BlobStore {
                 ch.force(true);
             }
             long size = Files.size(tmp);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            FileOps.moveAtomically(tmp, target);
             return new BlobRef(target.toUri(), sha, size);
         } finally {
             Files.deleteIfExists(tmp);

@@ -1,16 +1,15 @@
 package io.salsa.core.blob;
 
+import io.salsa.core.io.FileOps;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -109,11 +108,7 @@ public final class S3BlobStore implements BlobStore {
                 throw error("GET", objectKey, response.statusCode(), Files.readString(tmp));
             }
             LocalBlobStore.verify(tmp, uri, expectedSha256);
-            try {
-                Files.move(tmp, cached, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, cached, StandardCopyOption.REPLACE_EXISTING);
-            }
+            FileOps.moveAtomically(tmp, cached);
             return cached;
         } finally {
             Files.deleteIfExists(tmp);
