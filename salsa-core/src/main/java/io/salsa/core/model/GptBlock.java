@@ -71,7 +71,7 @@ public final class GptBlock extends AbstractBlock {
             k = cache.appendKeys(k);
             v = cache.appendValues(v);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).divi(Math.sqrt(hd)).addi(attentionBias);
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.of(q, 1.0 / Math.sqrt(hd))).addi(attentionBias);
         NDArray weights = scores.softmax(-1);
         NDArray o = weights.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, e);
         h = h.add(GptLayers.conv1d(o, attnProjWeight, attnProjBias));

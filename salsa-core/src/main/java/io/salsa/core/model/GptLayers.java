@@ -37,8 +37,10 @@ final class GptLayers {
 
     /** {@code gelu_new}: 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). */
     static NDArray geluNew(NDArray x) {
-        // no in-place ops here: autograd keeps the outputs of pow and tanh for the backward pass
-        NDArray inner = x.pow(3).mul(0.044715).add(x).mul(GELU_C);
-        return inner.tanh().add(1.0).mul(x).muli(0.5);
+        // tensor constants (Scalars), not Numbers: autograd keeps them for the backward pass; no in-place op
+        // on tanh's output for the same reason
+        NDArray cube = x.mul(x).mul(x);
+        NDArray inner = cube.mul(Scalars.of(x, 0.044715)).add(x).mul(Scalars.of(x, GELU_C));
+        return inner.tanh().add(Scalars.of(x, 1.0)).mul(x).mul(Scalars.of(x, 0.5));
     }
 }

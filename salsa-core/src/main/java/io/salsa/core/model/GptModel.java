@@ -188,7 +188,7 @@ public final class GptModel implements AutoCloseable {
                 if (!info.dtype().isFloatConvertible()) {
                     throw new SafeTensorsException(file + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected a float type");
                 }
-                p.getArray().set(st.readFloatBuffer(name));
+                copyInto(p, st.readFloatBuffer(name));
                 loaded.add(ours);
             }
             List<String> headNames = headTensorNames(head);
@@ -308,6 +308,11 @@ public final class GptModel implements AutoCloseable {
             throw new IllegalArgumentException("tensor " + name + ": " + values.remaining()
                     + " values for shape " + p.getArray().getShape() + " (" + expected + ")");
         }
+        copyInto(p, values);
+    }
+
+    /** Writes values into a parameter in place (DJL keeps the buffer alive with the array). */
+    private static void copyInto(Parameter p, FloatBuffer values) {
         p.getArray().set(values);
     }
 
