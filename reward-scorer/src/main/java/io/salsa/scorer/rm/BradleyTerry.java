@@ -1,6 +1,7 @@
 package io.salsa.scorer.rm;
 
 import ai.djl.ndarray.NDArray;
+import io.salsa.core.model.Scalars;
 
 /**
  * The Bradley–Terry preference loss and its metrics, free of any I/O: P(chosen ≻ rejected) = σ(r_c − r_r).
@@ -9,6 +10,10 @@ import ai.djl.ndarray.NDArray;
  * target y, {@code y·softplus(−d) + (1−y)·softplus(d)} with d = r_a − r_b. A strict preference has y = 1
  * (exactly −log σ(r_chosen − r_rejected)); a tie has y = ½, which is symmetric in the two responses and
  * minimised at d = 0, so a tie pulls the two rewards together instead of being dropped or forced apart.
+ *
+ * <p>The tensor loss takes no Java-number operand ({@code add(1f)}, {@code maximum(0f)} …): DJL 0.36 wraps such a
+ * number in a tensor over a Java buffer that it frees after the op while autograd still holds it, which gave
+ * random NaN gradients. Constants come from {@link Scalars} instead (see salsa-core's README, "DJL pitfalls").
  */
 public final class BradleyTerry {
 
@@ -23,13 +28,13 @@ public final class BradleyTerry {
     /** Mean loss over pairs: {@code first}, {@code second} and {@code target} are [P]. */
     public static NDArray loss(NDArray first, NDArray second, NDArray target) {
         NDArray d = first.sub(second);
-        NDArray oneMinus = target.neg().add(1f);
+        NDArray oneMinus = Scalars.of(target, 1).sub(target);
         return target.mul(softplus(d.neg())).add(oneMinus.mul(softplus(d))).mean();
     }
 
     /** log(1 + e^x), computed as max(x, 0) + log(1 + e^−|x|) so large |x| neither overflows nor loses precision. */
     static NDArray softplus(NDArray x) {
-        return x.maximum(0f).add(x.abs().neg().exp().add(1f).log());
+        return x.maximum(Scalars.of(x, 0)).add(x.abs().neg().exp().add(Scalars.of(x, 1)).log());
     }
 
     /** The same loss for one pair, in double precision (evaluation and tests). */
