@@ -1,5 +1,6 @@
 package io.salsa.scorer.rm;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Reward-model training while another thread runs the garbage collector non-stop: guards against tensors that
  * autograd still needs being freed by the GC (DJL 0.36's Java-number operands did this and gave random NaN
- * gradients, which the trainer then skipped). With every constant a PyTorch-owned tensor, no step is skipped.
+ * gradients, which the trainer then skipped). With every constant a PyTorch-owned tensor, no step is skipped and the weights match a run without GC.
  */
 class RewardModelGcStressTest {
 
@@ -28,7 +29,7 @@ class RewardModelGcStressTest {
     static Path dir;
 
     @Test
-    void shouldTrainWithoutNonFiniteStepsWhileTheGarbageCollectorRuns() throws Exception {
+    void shouldTrainAsWithoutGcAndSkipNoStepWhileTheGarbageCollectorRuns() throws Exception {
         List<PreferencePair> pairs;
         GptConfig tiny;
         TaskDataset task = TaskDataset.generate(new TaskConfig(11, 24, 0.15, 0.1, 600, 2, 512));
@@ -47,6 +48,13 @@ class RewardModelGcStressTest {
         }
         RewardModelTrainer.Split split = new RewardModelTrainer.Split(train, strict.heldOut().subList(0, 16));
 
+        // the trainer is deterministic, so a quiet run is the reference: a freed tensor read as garbage can give
+        // wrong but finite gradients, which only a bit-for-bit comparison catches
+        List<float[]> quiet;
+        try (GptModel model = GptModel.random(tiny, GptModel.Head.SCORE, 5, Device.cpu())) {
+            RewardModelTrainer.train(model, split, cfg, line -> { });
+            quiet = weights(model);
+        }
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong collections = new AtomicLong();
         Thread collector = new Thread(() -> {
@@ -63,6 +71,7 @@ class RewardModelGcStressTest {
         collector.setDaemon(true);
         List<String> log = new ArrayList<>();
         RewardModelTrainer.Result r;
+        List<float[]> stressed;
         try (GptModel model = GptModel.random(tiny, GptModel.Head.SCORE, 5, Device.cpu())) {
             collector.start();
             try {
@@ -71,11 +80,7 @@ class RewardModelGcStressTest {
                 running.set(false);
                 collector.join();
             }
-            for (String name : model.parameters().keySet()) {
-                for (float w : model.weights(name)) {
-                    assertTrue(Float.isFinite(w), "weight of " + name + " is not finite");
-                }
-            }
+            stressed = weights(model);
         }
         System.out.println("gc-stress RM: " + r + ", " + collections.get() + " System.gc() calls");
         assertTrue(collections.get() >= r.steps(), "the GC ran throughout training: " + collections.get());
@@ -83,5 +88,21 @@ class RewardModelGcStressTest {
         assertEquals(0, r.skipped(), "non-finite steps under GC pressure: " + log);
         assertTrue(Double.isFinite(r.finalLoss()), "final loss " + r.finalLoss());
         assertTrue(Double.isFinite(r.after().loss()), "held-out loss after training " + r.after());
+        for (int i = 0; i < quiet.size(); i++) {
+            assertArrayEquals(quiet.get(i), stressed.get(i), "parameter " + i + " differs from the run without GC");
+        }
+    }
+
+    /** Every parameter's weights, all asserted finite. */
+    private static List<float[]> weights(GptModel model) {
+        List<float[]> all = new ArrayList<>();
+        for (String name : model.parameters().keySet()) {
+            float[] w = model.weights(name);
+            for (float v : w) {
+                assertTrue(Float.isFinite(v), "weight of " + name + " is not finite");
+            }
+            all.add(w);
+        }
+        return all;
     }
 }
