@@ -1,0 +1,234 @@
+package io.salsa.schemas.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaParseException;
+
+/**
+ * Talks to a schema registry server over the Confluent Schema Registry REST API (Confluent's own server, or
+ * Apicurio's Confluent-compatible {@code /apis/ccompat/v7} endpoint), because Confluent's Java client is not on
+ * Maven Central. Uses the JDK's HTTP client; schemas fetched by id are cached, as ids are immutable.
+ */
+public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
+
+    /** Content type of the Confluent REST API, version 1. */
+    public static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+    private static final String ACCEPT = CONTENT_TYPE + ", application/vnd.schemaregistry+json, application/json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Confluent's error codes for "subject not found" and "version not found". */
+    private static final int SUBJECT_NOT_FOUND = 40401;
+    private static final int VERSION_NOT_FOUND = 40402;
+    private static final int SCHEMA_NOT_FOUND = 40403;
+    private static final int ATTEMPTS = 3;
+
+    private final URI base;
+    private final HttpClient http;
+    private final Duration requestTimeout;
+    private final Map<Integer, Schema> byId = new ConcurrentHashMap<>();
+
+    /**
+     * @param baseUrl the registry's base URL, e.g. {@code http://schema-registry:8081} or
+     *                {@code http://apicurio:8080/apis/ccompat/v7}
+     */
+    public ConfluentRestSchemaRegistry(URI baseUrl) {
+        this(baseUrl, Duration.ofSeconds(10));
+    }
+
+    public ConfluentRestSchemaRegistry(URI baseUrl, Duration requestTimeout) {
+        Objects.requireNonNull(baseUrl, "baseUrl");
+        String s = baseUrl.toString();
+        this.base = URI.create(s.endsWith("/") ? s : s + "/");
+        this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+        this.http = HttpClient.newBuilder().connectTimeout(requestTimeout).build();
+    }
+
+    @Override
+    public int register(String subject, Schema schema) {
+        Reply r = call("POST", "subjects/" + encode(subject) + "/versions", schemaBody(schema));
+        if (r.status == 409) {
+            throw new IncompatibleSchemaException(subject, r.message());
+        }
+        JsonNode id = r.ok("register under subject " + subject).get("id");
+        if (id == null || !id.canConvertToInt()) {
+            throw new SchemaRegistryException("registry " + base + " answered a registration under " + subject
+                    + " without an id: " + r.body);
+        }
+        byId.putIfAbsent(id.asInt(), schema);
+        return id.asInt();
+    }
+
+    @Override
+    public Schema getById(int id) {
+        Schema cached = byId.get(id);
+        if (cached != null) {
+            return cached;
+        }
+        Reply r = call("GET", "schemas/ids/" + id, null);
+        if (r.status == 404 && (r.errorCode() == SCHEMA_NOT_FOUND || r.errorCode() == -1)) {
+            throw new SchemaNotFoundException(id, "the registry at " + base);
+        }
+        Schema schema = parse(r.ok("look up schema id " + id), "schema id " + id);
+        byId.putIfAbsent(id, schema);
+        return schema;
+    }
+
+    @Override
+    public Optional<RegisteredSchema> latest(String subject) {
+        Reply r = call("GET", "subjects/" + encode(subject) + "/versions/latest", null);
+        if (r.status == 404 && (r.errorCode() == SUBJECT_NOT_FOUND || r.errorCode() == VERSION_NOT_FOUND)) {
+            return Optional.empty();
+        }
+        JsonNode n = r.ok("read the latest version of subject " + subject);
+        return Optional.of(new RegisteredSchema(subject, n.path("version").asInt(), n.path("id").asInt(),
+                parse(n, "latest version of subject " + subject)));
+    }
+
+    @Override
+    public boolean isCompatible(String subject, Schema schema) {
+        Reply r = call("POST", "compatibility/subjects/" + encode(subject) + "/versions/latest", schemaBody(schema));
+        if (r.status == 404 && (r.errorCode() == SUBJECT_NOT_FOUND || r.errorCode() == VERSION_NOT_FOUND)) {
+            return true; // nothing to be compatible with yet
+        }
+        JsonNode answer = r.ok("check compatibility with subject " + subject).get("is_compatible");
+        if (answer == null || !answer.isBoolean()) {
+            throw new SchemaRegistryException("registry " + base + " answered a compatibility check of " + subject
+                    + " without is_compatible: " + r.body);
+        }
+        return answer.asBoolean();
+    }
+
+    @Override
+    public void close() {
+        // the JDK client of Java 17 has no close(); its threads are daemons
+    }
+
+    @Override
+    public String toString() {
+        return "ConfluentRestSchemaRegistry[" + base + "]";
+    }
+
+    private static String schemaBody(Schema schema) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("schema", schema.toString());
+        n.put("schemaType", "AVRO");
+        return n.toString();
+    }
+
+    private Schema parse(JsonNode n, String what) {
+        JsonNode text = n.get("schema");
+        if (text == null || !text.isTextual()) {
+            throw new SchemaRegistryException("registry " + base + " answered " + what + " without a schema");
+        }
+        try {
+            return new Schema.Parser().parse(text.asText());
+        } catch (SchemaParseException e) {
+            throw new SchemaRegistryException("registry " + base + " returned an unparseable Avro schema for "
+                    + what + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String encode(String subject) {
+        return URLEncoder.encode(subject, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private Reply call(String method, String path, String body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(requestTimeout)
+                .header("Accept", ACCEPT);
+        if (body != null) {
+            b.header("Content-Type", CONTENT_TYPE).method(method, HttpRequest.BodyPublishers.ofString(body));
+        } else {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        HttpRequest request = b.build();
+        IOException last = null;
+        for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+            try {
+                HttpResponse<String> resp = http.send(request, HttpResponse.BodyHandlers.ofString());
+                if (resp.statusCode() >= 500 && attempt < ATTEMPTS) {
+                    backoff(attempt);
+                    continue;
+                }
+                return new Reply(method + " " + request.uri(), resp.statusCode(), resp.body());
+            } catch (IOException e) {
+                last = e;
+                backoff(attempt);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SchemaRegistryException("interrupted while calling the registry at " + base, e);
+            }
+        }
+        throw new SchemaRegistryException("cannot reach the schema registry at " + base + " (" + method + " " + path
+                + "): " + last, last);
+    }
+
+    private static void backoff(int attempt) {
+        try {
+            Thread.sleep(100L * attempt);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One HTTP answer of the registry. */
+    private static final class Reply {
+        final String request;
+        final int status;
+        final String body;
+        private JsonNode json;
+
+        Reply(String request, int status, String body) {
+            this.request = request;
+            this.status = status;
+            this.body = body == null ? "" : body;
+        }
+
+        JsonNode json() {
+            if (json == null) {
+                try {
+                    json = JSON.readTree(body);
+                } catch (IOException e) {
+                    json = JSON.createObjectNode();
+                }
+                if (json == null) {
+                    json = JSON.createObjectNode();
+                }
+            }
+            return json;
+        }
+
+        int errorCode() {
+            JsonNode c = json().get("error_code");
+            return c != null && c.canConvertToInt() ? c.asInt() : -1;
+        }
+
+        String message() {
+            JsonNode m = json().get("message");
+            return m != null ? m.asText() : body;
+        }
+
+        JsonNode ok(String what) {
+            if (status / 100 != 2) {
+                throw new SchemaRegistryException("schema registry refused to " + what + " (" + request + " → HTTP "
+                        + status + (errorCode() >= 0 ? ", error " + errorCode() : "") + "): " + message());
+            }
+            if (!json().isObject()) {
+                throw new SchemaRegistryException("schema registry answered " + request + " with non-JSON: " + body);
+            }
+            return json();
+        }
+    }
+}

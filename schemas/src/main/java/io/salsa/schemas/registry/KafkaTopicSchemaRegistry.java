@@ -1,0 +1,237 @@
+package io.salsa.schemas.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaParseException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded schema registry: schemas live durably in a single-partition compacted Kafka topic (as Confluent's
+ * registry keeps them in {@code _schemas}), so ids survive restarts and old records stay decodable on replay,
+ * with no registry server to run.
+ *
+ * <p>Every instance folds the topic, read to its end, into the same state. New ids are assigned under mutual
+ * exclusion built from Kafka's transactional fencing: a registrant opens a producer with the one shared
+ * {@code transactional.id}, which fences (aborts and disables) any other registrant's producer; only then it
+ * reads the topic to its end (read_committed), picks the next id and version, and commits one record. If another
+ * registrant started in between, this commit fails as fenced and it retries from the start, so two committed
+ * records never claim one id. Keys are unique per (subject, version), so compaction never drops a registration.
+ * Registering an already registered schema takes no lock: it is answered from the folded state.
+ */
+public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaTopicSchemaRegistry.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final int MAX_ATTEMPTS = 20;
+
+    private final String bootstrapServers;
+    private final String topic;
+    private final TopicPartition partition;
+    private final SchemaStore store = new SchemaStore();
+    private final KafkaConsumer<String, String> reader;
+
+    private KafkaTopicSchemaRegistry(String bootstrapServers, String topic) {
+        this.bootstrapServers = bootstrapServers;
+        this.topic = topic;
+        this.partition = new TopicPartition(topic, 0);
+        Properties p = new Properties();
+        p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.setProperty(ConsumerConfig.CLIENT_ID_CONFIG, "salsa-schema-registry-reader");
+        this.reader = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+        reader.assign(List.of(partition));
+        reader.seekToBeginning(List.of(partition));
+    }
+
+    /**
+     * Opens the registry of a deployment: creates its topic ({@code <prefix>_salsa_schemas}) if missing and reads
+     * it to the end.
+     */
+    public static KafkaTopicSchemaRegistry open(KafkaSettings settings) {
+        TopicAdmin.ensureTopics(settings, List.of(Topics.SCHEMAS));
+        KafkaTopicSchemaRegistry registry =
+                new KafkaTopicSchemaRegistry(settings.bootstrapServers(), settings.topic(Topics.SCHEMAS));
+        try {
+            registry.catchUp();
+        } catch (RuntimeException e) {
+            registry.close();
+            throw e;
+        }
+        return registry;
+    }
+
+    /** The topic the schemas are kept in. */
+    public String topic() {
+        return topic;
+    }
+
+    @Override
+    public synchronized int register(String subject, Schema schema) {
+        catchUp();
+        Optional<RegisteredSchema> existing = checkedLookup(subject, schema);
+        if (existing.isPresent()) {
+            return existing.get().id();
+        }
+        KafkaException last = null;
+        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+            try (KafkaProducer<String, String> writer = transactionalWriter()) {
+                writer.initTransactions();
+                // the log is stable from here until someone fences us: read it all, then decide
+                catchUp();
+                existing = checkedLookup(subject, schema);
+                if (existing.isPresent()) {
+                    return existing.get().id();
+                }
+                RegisteredSchema next = store.next(subject, schema);
+                writer.beginTransaction();
+                writer.send(new ProducerRecord<>(topic, key(next), toJson(next)));
+                writer.commitTransaction();
+            } catch (KafkaException e) {
+                last = e;
+                LOG.debug("registration of {} attempt {} lost a race: {}", subject, attempt, e.toString());
+                sleepQuietly(attempt);
+            }
+            catchUp();
+            existing = store.find(subject, schema);
+            if (existing.isPresent()) {
+                return existing.get().id();
+            }
+        }
+        throw new SchemaRegistryException("could not register a schema under " + subject + " in " + topic
+                + " after " + MAX_ATTEMPTS + " attempts", last);
+    }
+
+    private Optional<RegisteredSchema> checkedLookup(String subject, Schema schema) {
+        Optional<RegisteredSchema> existing = store.find(subject, schema);
+        if (existing.isEmpty()) {
+            List<String> problems = store.incompatibilities(subject, schema);
+            if (!problems.isEmpty()) {
+                throw new IncompatibleSchemaException(subject, String.join("; ", problems));
+            }
+        }
+        return existing;
+    }
+
+    @Override
+    public Schema getById(int id) {
+        Optional<Schema> known = store.byId(id);
+        if (known.isPresent()) {
+            return known.get();
+        }
+        synchronized (this) {
+            catchUp(); // registered by another process since we last looked?
+        }
+        return store.byId(id).orElseThrow(() -> new SchemaNotFoundException(id, "the registry topic " + topic));
+    }
+
+    @Override
+    public synchronized Optional<RegisteredSchema> latest(String subject) {
+        catchUp();
+        return store.latest(subject);
+    }
+
+    @Override
+    public synchronized boolean isCompatible(String subject, Schema schema) {
+        catchUp();
+        return store.incompatibilities(subject, schema).isEmpty();
+    }
+
+    @Override
+    public synchronized void close() {
+        reader.close(Duration.ofSeconds(5));
+    }
+
+    /** Reads the topic up to its last stable offset, folding every registration into the store. */
+    private void catchUp() {
+        try {
+            long end = reader.endOffsets(List.of(partition), TIMEOUT).get(partition);
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (reader.position(partition, TIMEOUT) < end) {
+                for (ConsumerRecord<String, String> r : reader.poll(Duration.ofMillis(100))) {
+                    fold(r);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new SchemaRegistryException("reading the registry topic " + topic + " at "
+                            + bootstrapServers + " to offset " + end + " took longer than " + TIMEOUT);
+                }
+            }
+        } catch (KafkaException e) {
+            throw new SchemaRegistryException("cannot read the registry topic " + topic + " at "
+                    + bootstrapServers + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void fold(ConsumerRecord<String, String> r) {
+        if (r.value() == null) {
+            return;
+        }
+        try {
+            JsonNode n = JSON.readTree(r.value());
+            RegisteredSchema reg = new RegisteredSchema(n.path("subject").asText(), n.path("version").asInt(),
+                    n.path("id").asInt(), new Schema.Parser().parse(n.path("schema").asText()));
+            if (!store.apply(reg)) {
+                LOG.warn("ignoring registration at {}-{}@{} that contradicts earlier ones: subject {} version {} id {}",
+                        r.topic(), r.partition(), r.offset(), reg.subject(), reg.version(), reg.id());
+            }
+        } catch (java.io.IOException | SchemaParseException | IllegalArgumentException e) {
+            LOG.warn("ignoring unreadable registration at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
+                    e.toString());
+        }
+    }
+
+    private KafkaProducer<String, String> transactionalWriter() {
+        Properties p = new Properties();
+        p.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "salsa-schema-registry:" + topic);
+        p.setProperty(ProducerConfig.ACKS_CONFIG, "all");
+        p.setProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "10000");
+        p.setProperty(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(TIMEOUT.toMillis()));
+        p.setProperty(ProducerConfig.CLIENT_ID_CONFIG, "salsa-schema-registry-writer");
+        return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+    }
+
+    private static String key(RegisteredSchema r) {
+        return "schema/" + r.subject() + "/" + r.version();
+    }
+
+    private static String toJson(RegisteredSchema r) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("subject", r.subject());
+        n.put("version", r.version());
+        n.put("id", r.id());
+        n.put("schema", r.schema().toString());
+        return n.toString();
+    }
+
+    private static void sleepQuietly(int attempt) {
+        try {
+            Thread.sleep(Math.min(1000, 20L * attempt + (long) (Math.random() * 50)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SchemaRegistryException("interrupted while registering a schema", e);
+        }
+    }
+}
