@@ -166,6 +166,15 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }
         ResultsTable stageTable = new ResultsTable("Demo stages", List.of("stage", "what", "status", "seconds",
                 "error"), rows, List.of("Stages marked 'done earlier' finished in a previous run and were resumed."));
+        try {
+            MetricsDump.Dumped dumped = MetricsDump.dump(ctx.kafka(), List.of(), 0, ctx.runDir());
+            facts.put("learner steps in the metrics topic", String.valueOf(dumped.steps()));
+            if (dumped.skipped() > 0) {
+                facts.put("undecodable metrics records skipped", String.valueOf(dumped.skipped()));
+            }
+        } catch (RuntimeException e) {
+            facts.put("metrics dump failed", String.valueOf(e.getMessage()));
+        }
         RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ")", facts, List.of(stageTable));
         run.write(ctx.runDir());
         ReportWriter.Written w = ReportWriter.write(ctx.runDir());

@@ -44,14 +44,17 @@ public final class MetricsDump {
      * Reads the metrics topic from the beginning to its current end (no consumer group: nothing is committed)
      * and rewrites {@code runDir/metrics.jsonl} with the steps of {@code runIds} (all runs when empty).
      *
-     * @return the number of steps written
+     * <p>A record that does not decode is counted in {@link Dumped#skipped()} rather than failing the dump: the
+     * report of a long run should not be lost to one bad record (the learner's own dead-letter handling is
+     * where such records are diagnosed).
      */
-    public static int dump(KafkaSettings kafka, List<String> runIds, long seed, Path runDir) {
+    public static Dumped dump(KafkaSettings kafka, List<String> runIds, long seed, Path runDir) {
         Properties props = new Properties();
         props.putAll(kafka.consumerProps("unused"));
         props.remove(ConsumerConfig.GROUP_ID_CONFIG);
         Deserializer<TrainingMetrics> values = kafka.valueSerde(Topics.METRICS).deserializer();
         List<StepMetrics> steps = new ArrayList<>();
+        int skipped = 0;
         String topic = kafka.topic(Topics.METRICS);
         try (KafkaConsumer<byte[], byte[]> consumer =
                      new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -62,7 +65,13 @@ public final class MetricsDump {
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                    TrainingMetrics m = values.deserialize(topic, r.value());
+                    TrainingMetrics m;
+                    try {
+                        m = values.deserialize(topic, r.value());
+                    } catch (RuntimeException e) {
+                        skipped++;
+                        continue;
+                    }
                     if (runIds.isEmpty() || runIds.contains(m.getRunId())) {
                         steps.add(toStep(m, seed));
                     }
@@ -76,6 +85,15 @@ public final class MetricsDump {
             throw new UncheckedIOException("cannot replace " + file, e);
         }
         MetricsLog.append(file, steps);
-        return steps.size();
+        return new Dumped(steps.size(), skipped);
+    }
+
+    /**
+     * What a dump wrote.
+     *
+     * @param steps   steps written to {@code metrics.jsonl}
+     * @param skipped records of the metrics topic that did not decode
+     */
+    public record Dumped(int steps, int skipped) {
     }
 }
