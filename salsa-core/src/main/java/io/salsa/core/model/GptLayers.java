@@ -1,0 +1,44 @@
+package io.salsa.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.norm.LayerNorm;
+
+/** Small numeric pieces every GPT-2 block shares, kept in one place so the maths reads like {@code gpt2_ref.py}. */
+final class GptLayers {
+
+    /** sqrt(2 / pi), the constant of GPT-2's tanh GELU. */
+    private static final double GELU_C = Math.sqrt(2.0 / Math.PI);
+
+    private GptLayers() {
+    }
+
+    /** A float32 parameter of the given shape, zero-filled, owned by {@code manager}. */
+    static Parameter parameter(NDManager manager, String name, Parameter.Type type, long... shape) {
+        NDArray array = manager.zeros(new Shape(shape), DataType.FLOAT32);
+        return Parameter.builder().setName(name).setType(type).optArray(array).build();
+    }
+
+    /** LayerNorm over the last axis; the result lives with {@code x}. */
+    static NDArray layerNorm(NDArray x, Parameter weight, Parameter bias, double eps) {
+        NDList out = LayerNorm.layerNorm(x, new Shape(x.getShape().getShape()[x.getShape().dimension() - 1]),
+                weight.getArray(), bias.getArray(), (float) eps);
+        return out.singletonOrThrow();
+    }
+
+    /** GPT-2's Conv1D: {@code x · W + b} with {@code W} stored [in, out]. */
+    static NDArray conv1d(NDArray x, Parameter weight, Parameter bias) {
+        return x.matMul(weight.getArray()).addi(bias.getArray());
+    }
+
+    /** {@code gelu_new}: 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). */
+    static NDArray geluNew(NDArray x) {
+        // no in-place ops here: autograd keeps the outputs of pow and tanh for the backward pass
+        NDArray inner = x.pow(3).mul(0.044715).add(x).mul(GELU_C);
+        return inner.tanh().add(1.0).mul(x).muli(0.5);
+    }
+}

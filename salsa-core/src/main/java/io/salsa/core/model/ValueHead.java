@@ -1,0 +1,43 @@
+package io.salsa.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * A linear map from a hidden state to one number, named like TRL's value head ({@code v_head.summary.*},
+ * with bias) or Hugging Face's sequence-classification head ({@code score.weight}, without bias), so that
+ * policies and reward models round-trip through those libraries.
+ */
+public final class ValueHead extends AbstractBlock {
+
+    final Parameter weight;
+    final Parameter bias;
+
+    ValueHead(NDManager manager, int nEmbd, String weightName, String biasName) {
+        weight = addParameter(GptLayers.parameter(manager, weightName, Parameter.Type.WEIGHT, 1, nEmbd));
+        bias = biasName == null ? null : addParameter(GptLayers.parameter(manager, biasName, Parameter.Type.BIAS, 1));
+    }
+
+    /** Head output for hidden states [..., E] → [...]; computed as a product-sum so nothing lands in the model's manager. */
+    public NDArray apply(NDArray hidden) {
+        NDArray out = hidden.mul(weight.getArray()).sum(new int[] {-1});
+        return bias == null ? out : out.addi(bias.getArray());
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        return new NDList(apply(inputs.singletonOrThrow()));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape s = inputShapes[0];
+        return new Shape[] {s.slice(0, s.dimension() - 1)};
+    }
+}
