@@ -1,0 +1,54 @@
+package io.salsa.ingest;
+
+import io.salsa.events.Preference;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Reads the whole feedback topic and checks it against what clients were told, so "no acknowledged event lost,
+ * none duplicated" is counted from the log itself (by the benchmark and the outage test alike).
+ */
+public final class FeedbackAudit {
+
+    /** How the topic compares with the ids clients received 201s for. */
+    public record Result(long records, long acknowledged, long lost, long duplicated, long unacknowledged) { }
+
+    private FeedbackAudit() {
+    }
+
+    /** Every preference on the feedback topic, in partition order. */
+    public static List<Preference> readAll(KafkaSettings settings) {
+        List<Preference> all = new ArrayList<>();
+        try (Consumer<String, Preference> c = new KafkaConsumer<>(settings.consumerProps("feedback-audit"),
+                settings.keySerde().deserializer(), settings.valueSerde(Topics.FEEDBACK).deserializer())) {
+            Map<TopicPartition, Long> end = TopicTail.seekToTail(c, settings.topic(Topics.FEEDBACK), Long.MAX_VALUE,
+                    Duration.ofSeconds(30));
+            TopicTail.drain(c, end, Duration.ofMillis(500), (rec, p) -> all.add(p));
+        }
+        return all;
+    }
+
+    /**
+     * Compares the topic with the acknowledged ids.
+     *
+     * @param acknowledged preference ids for which a client received 201
+     */
+    public static Result check(KafkaSettings settings, Set<String> acknowledged) {
+        Map<String, Integer> counts = new HashMap<>();
+        List<Preference> all = readAll(settings);
+        all.forEach(p -> counts.merge(p.getPreferenceId(), 1, Integer::sum));
+        long lost = acknowledged.stream().filter(id -> !counts.containsKey(id)).count();
+        long duplicated = counts.values().stream().filter(n -> n > 1).mapToLong(n -> n - 1).sum();
+        long unacknowledged = counts.keySet().stream().filter(id -> !acknowledged.contains(id)).count();
+        return new Result(all.size(), acknowledged.size(), lost, duplicated, unacknowledged);
+    }
+}

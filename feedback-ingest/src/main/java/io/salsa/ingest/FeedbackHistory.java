@@ -1,0 +1,47 @@
+package io.salsa.ingest;
+
+import io.salsa.events.Preference;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Rebuilds, before the HTTP port opens, what a restarted instance must remember from the feedback topic: the
+ * idempotency outcomes of recent answers (so a retry after a restart is still a replay) and the pairs each rater
+ * has already answered (so none is issued to them again).
+ */
+public final class FeedbackHistory {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FeedbackHistory.class);
+
+    private FeedbackHistory() {
+    }
+
+    /** Reads the newest {@code perPartition} preferences of every partition; returns how many were read. */
+    public static long load(Consumer<String, Preference> consumer, String topic, long perPartition,
+                            IdempotencyStore store, TaskBoard board) {
+        long t0 = System.nanoTime();
+        try (consumer) {
+            Map<TopicPartition, Long> end = TopicTail.seekToTail(consumer, topic, perPartition,
+                    Duration.ofSeconds(60));
+            long n = TopicTail.drain(consumer, end, Duration.ofMillis(500), (rec, p) -> {
+                if (p == null) {
+                    return;
+                }
+                board.rememberAnswered(p.getRaterId(), p.getResponseA().getRolloutId(),
+                        p.getResponseB() == null ? null : p.getResponseB().getRolloutId());
+                if (p.getTaskId() != null && (p.getChoice() == null) != (p.getRating() == null)) {
+                    Answer answer = new Answer(p.getTaskId(), p.getChoice(), p.getRating(), p.getReason());
+                    store.putDone(p.getRaterId(), p.getIdempotencyKey(), answer.fingerprint(),
+                            new IdempotencyStore.Outcome(201, IngestHandler.createdBody(p.getPreferenceId(),
+                                    p.getTaskId(), p.getPromptId(), rec.partition(), rec.offset())));
+                }
+            });
+            LOG.info("reloaded {} preferences from {} in {} ms", n, topic, (System.nanoTime() - t0) / 1_000_000);
+            return n;
+        }
+    }
+}

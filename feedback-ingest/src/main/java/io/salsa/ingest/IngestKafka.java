@@ -1,0 +1,95 @@
+package io.salsa.ingest;
+
+import io.salsa.events.Preference;
+import io.salsa.events.PreferenceResponse;
+import io.salsa.events.Rollout;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * The Kafka side of feedback-ingest, all taken from the shared catalog and settings: topic names, the
+ * registry-backed serdes, and producer settings tightened so that a dead broker is noticed in seconds rather
+ * than minutes.
+ */
+public final class IngestKafka {
+
+    private final KafkaSettings settings;
+    private final RegistryAvroSerde<Preference> preferenceSerde;
+    private final RegistryAvroSerde<Rollout> rolloutSerde;
+
+    public IngestKafka(KafkaSettings settings) {
+        this.settings = settings;
+        this.preferenceSerde = settings.valueSerde(Topics.FEEDBACK);
+        this.rolloutSerde = settings.valueSerde(Topics.ROLLOUTS);
+    }
+
+    public KafkaSettings settings() {
+        return settings;
+    }
+
+    public String feedbackTopic() {
+        return settings.topic(Topics.FEEDBACK);
+    }
+
+    public String rolloutsTopic() {
+        return settings.topic(Topics.ROLLOUTS);
+    }
+
+    /**
+     * Creates the two topics if missing and registers the Preference schema now, while Kafka is known to be up,
+     * so the first answer does not pay for (or fail on) a registry write.
+     */
+    void ensureTopics() {
+        TopicAdmin.ensureTopics(settings, List.of(Topics.FEEDBACK, Topics.ROLLOUTS));
+        preferenceSerde.serializer().serialize(feedbackTopic(), schemaProbe());
+    }
+
+    /** acks=all and idempotence come from the shared settings; the timeouts bound how long a send may hang. */
+    Producer<String, Preference> newProducer(IngestConfig config) {
+        Properties p = settings.producerProps();
+        p.setProperty(ProducerConfig.CLIENT_ID_CONFIG, "feedback-ingest-" + UUID.randomUUID());
+        p.setProperty(ProducerConfig.LINGER_MS_CONFIG, Integer.toString(IngestConfig.LINGER_MS));
+        p.setProperty(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(IngestConfig.REQUEST_TIMEOUT_MS));
+        p.setProperty(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Long.toString(config.deliveryTimeout().toMillis()));
+        p.setProperty(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(config.maxBlock().toMillis()));
+        p.setProperty(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
+        p.setProperty(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "500");
+        return new KafkaProducer<>(p, settings.keySerde().serializer(), preferenceSerde.serializer());
+    }
+
+    Consumer<String, Rollout> newRolloutConsumer() {
+        return new KafkaConsumer<>(readerProps("rollouts"), settings.keySerde().deserializer(),
+                rolloutSerde.deserializer());
+    }
+
+    Consumer<String, Preference> newFeedbackConsumer() {
+        return new KafkaConsumer<>(readerProps("feedback"), settings.keySerde().deserializer(),
+                preferenceSerde.deserializer());
+    }
+
+    /** Assign-only readers: the group id is never joined and no offsets are committed. */
+    private Properties readerProps(String what) {
+        Properties p = settings.consumerProps("feedback-ingest-" + what + "-reader");
+        p.setProperty(ConsumerConfig.CLIENT_ID_CONFIG, "feedback-ingest-" + what + "-" + UUID.randomUUID());
+        p.setProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
+        return p;
+    }
+
+    private static Preference schemaProbe() {
+        return Preference.newBuilder().setPreferenceId("-").setIdempotencyKey("-").setPromptId("-")
+                .setPromptText("").setRaterId("-")
+                .setResponseA(PreferenceResponse.newBuilder().setText("").build())
+                .setSubmittedAtMs(0).build();
+    }
+}

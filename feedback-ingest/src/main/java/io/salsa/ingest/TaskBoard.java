@@ -1,0 +1,287 @@
+package io.salsa.ingest;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The comparison work handed to raters: pairs of different responses to the same prompt, formed from the most
+ * recent rollouts, issued so that no rater ever sees the same pair twice, and claimed by exactly one answer.
+ *
+ * <p>Pairs are appended to a bounded log in arrival order (the oldest fall off); each rater walks that log
+ * with a cursor and skips pairs it has already seen, so finding the next task costs amortised O(1) however many
+ * tasks the rater has done. All state is in memory and guarded by this object's lock: every operation is a few
+ * map look-ups, far cheaper than the Kafka round trip each answer waits for.
+ */
+public final class TaskBoard {
+
+    /** What a rater is shown of one rollout. */
+    public record Response(String rolloutId, String text, List<Integer> tokenIds, Long policyVersion) { }
+
+    /** One rollout as kept in the pool. */
+    public record PooledRollout(String promptId, String promptText, Response response) { }
+
+    /** A comparison issued to one rater; A/B order is randomised per issue against position bias. */
+    public static final class Task {
+        private final String taskId;
+        private final String raterId;
+        private final String promptId;
+        private final String promptText;
+        private final Response a;
+        private final Response b;
+        private final long expiresAtMs;
+        private String claimKey;
+        private boolean answered;
+
+        Task(String taskId, String raterId, String promptId, String promptText, Response a, Response b,
+             long expiresAtMs) {
+            this.taskId = taskId;
+            this.raterId = raterId;
+            this.promptId = promptId;
+            this.promptText = promptText;
+            this.a = a;
+            this.b = b;
+            this.expiresAtMs = expiresAtMs;
+        }
+
+        public String taskId() {
+            return taskId;
+        }
+
+        public String raterId() {
+            return raterId;
+        }
+
+        public String promptId() {
+            return promptId;
+        }
+
+        public String promptText() {
+            return promptText;
+        }
+
+        public Response a() {
+            return a;
+        }
+
+        public Response b() {
+            return b;
+        }
+    }
+
+    private record Pair(String promptId, String promptText, Response first, Response second) {
+        String key() {
+            return pairKey(first.rolloutId(), second.rolloutId());
+        }
+    }
+
+    private static final class RaterState {
+        long cursor;
+        final Set<String> seen = new HashSet<>();
+        Task open;
+        long answered;
+    }
+
+    private final int rolloutsPerPrompt;
+    private final long taskTtlMs;
+    private final Pair[] ring;
+    private long nextSeq;
+    private final LinkedHashMap<String, ArrayDeque<PooledRollout>> prompts;
+    private final Map<String, RaterState> raters = new HashMap<>();
+    /** Open tasks in issue order, which is also expiry order since every task gets the same TTL. */
+    private final LinkedHashMap<String, Task> tasks = new LinkedHashMap<>();
+    /** Recently answered task ids → rater, so a late second answer gets a precise 409 rather than a 404. */
+    private final LinkedHashMap<String, String> recentlyAnswered = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > RECENTLY_ANSWERED;
+        }
+    };
+    private static final int RECENTLY_ANSWERED = 100_000;
+
+    public TaskBoard(int rolloutsPerPrompt, int pairCapacity, long taskTtlMs) {
+        this.rolloutsPerPrompt = rolloutsPerPrompt;
+        this.taskTtlMs = taskTtlMs;
+        this.ring = new Pair[pairCapacity];
+        int maxPrompts = pairCapacity;
+        this.prompts = new LinkedHashMap<>(16, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, ArrayDeque<PooledRollout>> eldest) {
+                return size() > maxPrompts;
+            }
+        };
+    }
+
+    /** Order-free identity of a pair of rollouts. */
+    public static String pairKey(String rolloutA, String rolloutB) {
+        return rolloutA.compareTo(rolloutB) <= 0 ? rolloutA + '|' + rolloutB : rolloutB + '|' + rolloutA;
+    }
+
+    /**
+     * Adds a rollout to its prompt's recent set and forms a pair with each other recent rollout whose text
+     * differs (two identical responses teach a reward model nothing).
+     *
+     * @return how many new pairs it formed
+     */
+    public synchronized int addRollout(PooledRollout r) {
+        ArrayDeque<PooledRollout> recent = prompts.computeIfAbsent(r.promptId(), k -> new ArrayDeque<>());
+        for (PooledRollout old : recent) {
+            if (old.response().rolloutId().equals(r.response().rolloutId())) {
+                return 0;
+            }
+        }
+        int formed = 0;
+        for (PooledRollout old : recent) {
+            if (!old.response().text().equals(r.response().text())) {
+                ring[(int) (nextSeq % ring.length)] = new Pair(r.promptId(), r.promptText(), old.response(),
+                        r.response());
+                nextSeq++;
+                formed++;
+            }
+        }
+        recent.addLast(r);
+        if (recent.size() > rolloutsPerPrompt) {
+            recent.removeFirst();
+        }
+        return formed;
+    }
+
+    /** Records a pair the rater answered before (from the feedback topic at start-up), so it is never re-issued. */
+    public synchronized void rememberAnswered(String raterId, String rolloutA, String rolloutB) {
+        RaterState rs = raters.computeIfAbsent(raterId, k -> new RaterState());
+        if (rolloutA != null && rolloutB != null) {
+            rs.seen.add(pairKey(rolloutA, rolloutB));
+        }
+        rs.answered++;
+    }
+
+    /**
+     * The rater's open task if it has one (so a page reload does not skip work), otherwise the next pair the
+     * rater has never seen, or empty when there is none yet.
+     */
+    public synchronized Optional<Task> next(String raterId, long nowMs) {
+        expire(nowMs);
+        RaterState rs = raters.computeIfAbsent(raterId, k -> new RaterState());
+        if (rs.open != null && !rs.open.answered && rs.open.claimKey == null && rs.open.expiresAtMs > nowMs) {
+            return Optional.of(rs.open);
+        }
+        long first = Math.max(0, nextSeq - ring.length);
+        long cursor = Math.max(rs.cursor, first);
+        while (cursor < nextSeq) {
+            Pair p = ring[(int) (cursor % ring.length)];
+            cursor++;
+            if (rs.seen.add(p.key())) {
+                rs.cursor = cursor;
+                boolean swap = ThreadLocalRandom.current().nextBoolean();
+                Task t = new Task(UUID.randomUUID().toString(), raterId, p.promptId(), p.promptText(),
+                        swap ? p.second() : p.first(), swap ? p.first() : p.second(), nowMs + taskTtlMs);
+                tasks.put(t.taskId, t);
+                rs.open = t;
+                return Optional.of(t);
+            }
+        }
+        rs.cursor = cursor;
+        return Optional.empty();
+    }
+
+    /**
+     * Reserves a task for one answer identified by its idempotency key.
+     *
+     * @throws ApiException 404 for an unknown or expired task, 403 for another rater's task, 409 when the task is
+     *                      already answered (or being answered) under a different key
+     */
+    public synchronized Task claim(String raterId, String taskId, String idempotencyKey, long nowMs) {
+        Task t = tasks.get(taskId);
+        if (t == null && raterId.equals(recentlyAnswered.get(taskId))) {
+            throw new ApiException(409, "task_answered", "task '" + abbreviate(taskId) + "' is already answered"
+                    + " under another Idempotency-Key", "$.taskId");
+        }
+        if (t == null || t.expiresAtMs <= nowMs) {
+            throw new ApiException(404, "unknown_task", "no open task '" + abbreviate(taskId) + "' (unknown, expired,"
+                    + " or issued before a restart); fetch a new one from GET /api/tasks/next", "$.taskId");
+        }
+        if (!t.raterId.equals(raterId)) {
+            throw new ApiException(403, "forbidden", "task '" + abbreviate(taskId) + "' was issued to another rater",
+                    "$.taskId");
+        }
+        if (t.claimKey != null) {
+            throw new ApiException(409, "task_answered", "task '" + abbreviate(taskId) + "' is already "
+                    + (t.answered ? "answered" : "being answered") + " under another Idempotency-Key", "$.taskId");
+        }
+        t.claimKey = idempotencyKey;
+        return t;
+    }
+
+    /** Gives a claimed task back after its answer could not be published, so the rater can try again. */
+    public synchronized void release(Task t, String idempotencyKey) {
+        if (!t.answered && idempotencyKey.equals(t.claimKey)) {
+            t.claimKey = null;
+        }
+    }
+
+    /** Marks a claimed task answered once Kafka acknowledged its event; returns the rater's answer count. */
+    public synchronized long answered(Task t) {
+        if (t.answered) {
+            return raters.get(t.raterId).answered;
+        }
+        t.answered = true;
+        tasks.remove(t.taskId);
+        recentlyAnswered.put(t.taskId, t.raterId);
+        RaterState rs = raters.computeIfAbsent(t.raterId, k -> new RaterState());
+        if (rs.open == t) {
+            rs.open = null;
+        }
+        return ++rs.answered;
+    }
+
+    /** How many answers this rater has had acknowledged (including those reloaded at start-up). */
+    public synchronized long answeredCount(String raterId) {
+        RaterState rs = raters.get(raterId);
+        return rs == null ? 0 : rs.answered;
+    }
+
+    /** Pairs currently in the pool (issued or not). */
+    public synchronized long pairsInPool() {
+        return Math.min(nextSeq, ring.length);
+    }
+
+    /** Pairs formed since start. */
+    public synchronized long pairsFormed() {
+        return nextSeq;
+    }
+
+    public synchronized int openTasks() {
+        return tasks.size();
+    }
+
+    private void expire(long nowMs) {
+        for (Iterator<Task> it = tasks.values().iterator(); it.hasNext(); ) {
+            Task t = it.next();
+            if (t.expiresAtMs > nowMs) {
+                break;
+            }
+            if (t.claimKey == null) {
+                it.remove();
+            }
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 64 ? s : s.substring(0, 64) + "…";
+    }
+
+    /** The rollouts currently kept for one prompt, oldest first (for tests and diagnostics). */
+    public synchronized List<PooledRollout> recentRollouts(String promptId) {
+        ArrayDeque<PooledRollout> d = prompts.get(promptId);
+        return d == null ? List.of() : new ArrayList<>(d);
+    }
+}

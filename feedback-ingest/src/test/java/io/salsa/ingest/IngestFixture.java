@@ -1,0 +1,127 @@
+package io.salsa.ingest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salsa.schemas.KafkaSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/** A running ingest service on its own topic prefix, with three raters and a small HTTP client for tests. */
+final class IngestFixture implements AutoCloseable {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Map<String, String> TOKENS = Map.of("alice", "alice-token", "bob", "bob-token", "carol",
+            "carol-token");
+
+    final KafkaSettings settings;
+    final Map<String, String> env;
+    IngestApp app;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** A response as the test sees it. */
+    record Reply(int status, JsonNode json, HttpResponse<String> raw) {
+        String header(String name) {
+            return raw.headers().firstValue(name).orElse(null);
+        }
+    }
+
+    IngestFixture(String bootstrap, Map<String, String> overrides) {
+        this.settings = KafkaSettings.embedded(bootstrap, "ingest-" + UUID.randomUUID().toString().substring(0, 8)
+                + ".");
+        this.env = new HashMap<>();
+        StringBuilder raters = new StringBuilder();
+        TOKENS.forEach((rater, token) -> raters.append(rater).append(':').append(Raters.sha256Hex(token)).append(','));
+        env.put(IngestConfig.RATERS, raters.toString());
+        env.put(IngestConfig.PORT, "0");
+        env.put(IngestConfig.RATE_PER_SECOND, "1000");
+        env.put(IngestConfig.RATE_BURST, "1000");
+        env.put(IngestConfig.MAX_REASON_CHARS, "50");
+        env.put(IngestConfig.MAX_BODY_BYTES, "1024");
+        env.putAll(overrides);
+    }
+
+    IngestFixture seed(int prompts, int perPrompt) {
+        SyntheticRollouts.publish(settings, "seed", prompts, perPrompt);
+        return this;
+    }
+
+    IngestFixture start() throws Exception {
+        app = IngestApp.start(IngestConfig.fromEnv(env), new IngestKafka(settings));
+        return this;
+    }
+
+    void stopApp() {
+        if (app != null) {
+            app.close();
+            app = null;
+        }
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + app.port() + path);
+    }
+
+    Reply get(String path, String rater) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).GET();
+        if (rater != null) {
+            b.header("Authorization", "Bearer " + TOKENS.getOrDefault(rater, rater));
+        }
+        return send(b.build());
+    }
+
+    Reply post(String rater, String body, String idempotencyKey) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri("/api/preferences"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (rater != null) {
+            b.header("Authorization", "Bearer " + TOKENS.getOrDefault(rater, rater));
+        }
+        if (idempotencyKey != null) {
+            b.header("Idempotency-Key", idempotencyKey);
+        }
+        return send(b.build());
+    }
+
+    Reply send(HttpRequest request) {
+        try {
+            HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            JsonNode json = null;
+            if (r.headers().firstValue("Content-Type").orElse("").startsWith("application/json")) {
+                json = JSON.readTree(r.body());
+            }
+            return new Reply(r.statusCode(), json, r);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The rater's next task (fails the test if there is none). */
+    JsonNode nextTask(String rater) {
+        Reply r = get("/api/tasks/next", rater);
+        if (r.status() != 200 || r.json().get("task").isNull()) {
+            throw new AssertionError("no task for " + rater + ": " + r.status() + " " + r.raw().body());
+        }
+        return r.json().get("task");
+    }
+
+    static String choiceBody(String taskId, String choice) {
+        return "{\"taskId\":\"" + taskId + "\",\"choice\":\"" + choice + "\"}";
+    }
+
+    @Override
+    public void close() {
+        stopApp();
+        settings.closeRegistry();
+    }
+}

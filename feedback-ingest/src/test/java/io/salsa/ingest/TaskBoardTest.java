@@ -1,0 +1,125 @@
+package io.salsa.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class TaskBoardTest {
+
+    static TaskBoard.PooledRollout rollout(String promptId, String rolloutId, String text) {
+        return new TaskBoard.PooledRollout(promptId, "prompt " + promptId,
+                new TaskBoard.Response(rolloutId, text, List.of(1, 2), 0L));
+    }
+
+    private static String answerNext(TaskBoard board, String rater, long now) {
+        TaskBoard.Task t = board.next(rater, now).orElseThrow();
+        board.claim(rater, t.taskId(), "k-" + t.taskId(), now);
+        board.answered(t);
+        return TaskBoard.pairKey(t.a().rolloutId(), t.b().rolloutId());
+    }
+
+    @Test
+    void shouldPairDifferentResponsesOfTheSamePromptOnly() {
+        TaskBoard board = new TaskBoard(8, 100, 60_000);
+        assertEquals(0, board.addRollout(rollout("p1", "r1", "yes")));
+        assertEquals(1, board.addRollout(rollout("p1", "r2", "no")));
+        assertEquals(0, board.addRollout(rollout("p2", "r3", "yes")));
+        assertEquals(1, board.addRollout(rollout("p1", "r4", "yes")), "identical text 'yes' is not paired with r1");
+        assertEquals(0, board.addRollout(rollout("p1", "r2", "no")), "a rollout read twice adds nothing");
+        TaskBoard.Task t = board.next("alice", 0).orElseThrow();
+        assertEquals("p1", t.promptId());
+        assertNotEquals(t.a().rolloutId(), t.b().rolloutId());
+    }
+
+    @Test
+    void shouldNeverGiveARaterTheSamePairTwice() {
+        TaskBoard board = new TaskBoard(4, 1000, 60_000);
+        for (int p = 0; p < 5; p++) {
+            for (int r = 0; r < 4; r++) {
+                board.addRollout(rollout("p" + p, "p" + p + "r" + r, "text " + r));
+            }
+        }
+        // 5 prompts x C(4,2) = 30 pairs; a second arrival of the same rollouts forms none
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 30; i++) {
+            assertTrue(seen.add(answerNext(board, "alice", 0)));
+        }
+        assertTrue(board.next("alice", 0).isEmpty());
+        assertEquals(30, board.answeredCount("alice"));
+        // bob has his own history
+        assertTrue(board.next("bob", 0).isPresent());
+    }
+
+    @Test
+    void shouldReturnTheOpenTaskUntilItIsAnswered() {
+        TaskBoard board = new TaskBoard(4, 100, 60_000);
+        board.addRollout(rollout("p", "r1", "a"));
+        board.addRollout(rollout("p", "r2", "b"));
+        board.addRollout(rollout("p", "r3", "c"));
+        TaskBoard.Task first = board.next("alice", 0).orElseThrow();
+        assertSame(first, board.next("alice", 1).orElseThrow(), "a reload shows the same task");
+        board.claim("alice", first.taskId(), "k1", 2);
+        board.answered(first);
+        assertNotEquals(first.taskId(), board.next("alice", 3).orElseThrow().taskId());
+    }
+
+    @Test
+    void shouldGuardTasksAgainstStrangersAndSecondAnswers() {
+        TaskBoard board = new TaskBoard(4, 100, 60_000);
+        board.addRollout(rollout("p", "r1", "a"));
+        board.addRollout(rollout("p", "r2", "b"));
+        TaskBoard.Task t = board.next("alice", 0).orElseThrow();
+        assertEquals(404, assertThrows(ApiException.class, () -> board.claim("alice", "nope", "k", 0)).status());
+        assertEquals(403, assertThrows(ApiException.class, () -> board.claim("bob", t.taskId(), "k", 0)).status());
+        board.claim("alice", t.taskId(), "k1", 0);
+        assertEquals(409, assertThrows(ApiException.class, () -> board.claim("alice", t.taskId(), "k2", 0)).status());
+        board.release(t, "k1");
+        board.claim("alice", t.taskId(), "k2", 0);
+        board.answered(t);
+        ApiException again = assertThrows(ApiException.class, () -> board.claim("alice", t.taskId(), "k3", 0));
+        assertEquals(409, again.status());
+        assertEquals("task_answered", again.reason());
+    }
+
+    @Test
+    void shouldExpireUnansweredTasks() {
+        TaskBoard board = new TaskBoard(4, 100, 1000);
+        board.addRollout(rollout("p", "r1", "a"));
+        board.addRollout(rollout("p", "r2", "b"));
+        board.addRollout(rollout("p", "r3", "c"));
+        TaskBoard.Task t = board.next("alice", 0).orElseThrow();
+        Optional<TaskBoard.Task> later = board.next("alice", 5000);
+        assertNotEquals(t.taskId(), later.orElseThrow().taskId(), "an expired open task is replaced");
+        assertEquals(404, assertThrows(ApiException.class, () -> board.claim("alice", t.taskId(), "k", 5000)).status());
+    }
+
+    @Test
+    void shouldSkipPairsAnsweredBeforeARestart() {
+        TaskBoard board = new TaskBoard(4, 100, 60_000);
+        board.rememberAnswered("alice", "r2", "r1");
+        board.addRollout(rollout("p", "r1", "a"));
+        board.addRollout(rollout("p", "r2", "b"));
+        assertTrue(board.next("alice", 0).isEmpty());
+        assertEquals(1, board.answeredCount("alice"));
+        assertTrue(board.next("bob", 0).isPresent());
+    }
+
+    @Test
+    void shouldDropTheOldestPairsWhenThePoolIsFull() {
+        TaskBoard board = new TaskBoard(2, 3, 60_000);
+        for (int p = 0; p < 5; p++) {
+            board.addRollout(rollout("p" + p, "p" + p + "a", "x"));
+            board.addRollout(rollout("p" + p, "p" + p + "b", "y"));
+        }
+        assertEquals(3, board.pairsInPool());
+        assertEquals("p2", board.next("alice", 0).orElseThrow().promptId());
+    }
+}
