@@ -1,0 +1,405 @@
+package io.salsa.generator;
+
+import io.salsa.events.DeadLetter;
+import io.salsa.events.Prompt;
+import io.salsa.events.Rollout;
+import io.salsa.schemas.DeadLetters;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The rollout generator service: consumes prompts as one member of a consumer group, samples {@code n}
+ * responses per prompt in batches from the newest policy it has loaded, and publishes {@link Rollout}s.
+ *
+ * <p>Guarantees: a prompt's offset is committed only after every one of its rollouts (or its dead letter) is
+ * acknowledged by the broker, so a crash regenerates at most the in-flight prompts and loses none; every
+ * rollout is stamped with exactly the policy version that produced it (weights switch only between batches);
+ * the prompt consumer is paused, not drained, while the {@link StalenessGate} says the learner is too far
+ * behind; each rollout's seed depends only on (seed, prompt, epoch, sample, version).
+ */
+public final class GeneratorApp implements AutoCloseable {
+
+    static final String SERVICE = "rollout-generator";
+    private static final Logger LOG = LoggerFactory.getLogger(GeneratorApp.class);
+    private static final Duration IDLE_POLL = Duration.ofMillis(100);
+    private static final long COMMIT_EVERY_NANOS = 200_000_000L;
+    private static final long LOG_EVERY_NANOS = 10_000_000_000L;
+
+    /** One sequence to generate: a sample of a prompt read at a partition and offset. */
+    private record Work(TopicPartition tp, long offset, Prompt prompt, int[] ids, int sampleIndex) { }
+
+    private final KafkaSettings settings;
+    private final GeneratorConfig config;
+    private final SamplerFactory samplers;
+    private final WeightFetcher fetcher;
+    private final GeneratorStats stats = new GeneratorStats();
+    private final OffsetTracker tracker = new OffsetTracker();
+    private final ArrayDeque<Work> work = new ArrayDeque<>();
+    private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile boolean paused;
+    private volatile KafkaConsumer<byte[], byte[]> consumer;
+    private volatile LoadedPolicy policy;
+
+    public GeneratorApp(KafkaSettings settings, GeneratorConfig config, SamplerFactory samplers,
+                        WeightFetcher fetcher) {
+        this.settings = settings;
+        this.config = config;
+        this.samplers = samplers;
+        this.fetcher = fetcher;
+    }
+
+    /** The instance's counters. */
+    public GeneratorStats stats() {
+        return stats;
+    }
+
+    /** True while the prompt consumer is paused at the staleness bound. */
+    public boolean paused() {
+        return paused;
+    }
+
+    /** Version of the weights the next batch will use, or -1 before the first weights are loaded. */
+    public long policyVersion() {
+        LoadedPolicy p = policy;
+        return p == null ? -1 : p.version();
+    }
+
+    /** Consumer properties: bounded polls so fetched-but-unstarted work stays small, and room for slow batches. */
+    Properties consumerProps() {
+        Properties p = settings.consumerProps(config.consumerGroup());
+        int promptsPerBatch = Math.max(1, config.batchSize() / config.samplesPerPrompt());
+        p.setProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(Math.max(2, 2 * promptsPerBatch)));
+        p.setProperty(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, "600000");
+        p.setProperty(ConsumerConfig.CLIENT_ID_CONFIG, config.generatorId() + "-prompts");
+        return p;
+    }
+
+    /**
+     * Runs until {@link #close()} (or a fatal error, which is rethrown after the clients are closed without
+     * committing unacknowledged prompts).
+     */
+    public void run() throws Exception {
+        TopicAdmin.ensureTopics(settings, List.of(Topics.PROMPTS, Topics.ROLLOUTS, Topics.DEAD_LETTERS,
+                Topics.POLICY, Topics.SOUP, Topics.LEARNER_BATCHES));
+        String promptsTopic = settings.topic(Topics.PROMPTS);
+        String rolloutsTopic = settings.topic(Topics.ROLLOUTS);
+        RegistryAvroSerde<Prompt> promptSerde = settings.valueSerde(Topics.PROMPTS);
+        RegistryAvroSerde<Rollout> rolloutSerde = settings.valueSerde(Topics.ROLLOUTS);
+        RegistryAvroSerde<DeadLetter> deadSerde = settings.valueSerde(Topics.DEAD_LETTERS);
+        Properties producerProps = settings.producerProps();
+        producerProps.setProperty("client.id", config.generatorId() + "-rollouts");
+        StalenessGate gate = config.gate();
+        try (WeightFollower follower = new WeightFollower(settings, config, samplers, fetcher);
+             LearnerWatch watch = new LearnerWatch(settings, config, stats.rolloutsSent::get,
+                     follower::publishedVersion, Duration.ofMillis(250));
+             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps, new StringSerializer(),
+                     new ByteArraySerializer());
+             KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(),
+                     new ByteArrayDeserializer())) {
+            consumer = c;
+            follower.start();
+            watch.start();
+            while (running && policy == null) {
+                policy = follower.awaitInitial(Duration.ofMillis(500));
+            }
+            while (running && !watch.measured()) {
+                Thread.sleep(20); // never generate before the learner's backlog is known
+            }
+            if (!running) {
+                return;
+            }
+            LOG.info("generator {} starts with {} v{} ({}), n={}, batch={}, group={}", config.generatorId(),
+                    policy.runId(), policy.version(), policy.source(), config.samplesPerPrompt(), config.batchSize(),
+                    config.consumerGroup());
+            c.subscribe(List.of(promptsTopic), new Rebalance(producer));
+            long lastCommit = System.nanoTime();
+            long lastLog = lastCommit;
+            while (running) {
+                rethrowSendFailure();
+                LoadedPolicy newer = follower.takeNewer();
+                if (newer != null) {
+                    LoadedPolicy old = policy;
+                    policy = newer;
+                    old.sampler().close();
+                    stats.weightSwitches.incrementAndGet();
+                    LOG.info("switched to {} v{} ({}) between batches", newer.runId(), newer.version(), newer.source());
+                }
+                boolean pause = gate.shouldPause(watch.progress(), policy.version());
+                if (pause != paused) {
+                    if (pause) {
+                        c.pause(c.assignment());
+                        stats.pauses.incrementAndGet();
+                        LOG.info("paused prompts at the staleness bound: {} (expected staleness {} versions)",
+                                watch.progress(), StalenessGate.expectedStaleness(watch.progress(), policy.version()));
+                    } else {
+                        c.resume(c.paused());
+                        LOG.info("resumed prompts: {}", watch.progress());
+                    }
+                    paused = pause;
+                }
+                if (paused || work.size() < config.batchSize()) {
+                    for (ConsumerRecord<byte[], byte[]> r : c.poll(paused || work.isEmpty() ? IDLE_POLL : Duration.ZERO)) {
+                        intake(r, promptSerde, deadSerde, producer);
+                    }
+                }
+                long now = System.nanoTime();
+                if (now - lastCommit > COMMIT_EVERY_NANOS) {
+                    commit(c);
+                    lastCommit = now;
+                }
+                if (now - lastLog > LOG_EVERY_NANOS) {
+                    logProgress(now - lastLog);
+                    lastLog = now;
+                }
+                if (!paused && !work.isEmpty()) {
+                    generate(policy, producer, rolloutsTopic, rolloutSerde);
+                }
+            }
+            producer.flush();
+            rethrowSendFailure();
+            commit(c);
+        } finally {
+            LoadedPolicy p = policy;
+            if (p != null) {
+                p.sampler().close();
+            }
+            consumer = null;
+            stopped.countDown();
+        }
+    }
+
+    private long lastLoggedTokens;
+
+    private void logProgress(long elapsedNanos) {
+        long tokens = stats.tokens();
+        LOG.info("generator {}: {} prompts, {} rollouts acked, {} dead letters, {} tokens ({} tokens/s), policy v{}{}",
+                config.generatorId(), stats.prompts(), stats.rolloutsAcked(), stats.deadLetters(), tokens,
+                String.format("%.1f", (tokens - lastLoggedTokens) / (elapsedNanos / 1e9)), policyVersion(),
+                paused ? ", PAUSED at the staleness bound" : "");
+        lastLoggedTokens = tokens;
+    }
+
+    private void rethrowSendFailure() {
+        Throwable t = sendFailure.get();
+        if (t != null) {
+            throw new IllegalStateException("a rollout could not be published; stopping without committing "
+                    + "its prompt (it will be regenerated): " + t, t);
+        }
+    }
+
+    private void intake(ConsumerRecord<byte[], byte[]> r, RegistryAvroSerde<Prompt> promptSerde,
+                        RegistryAvroSerde<DeadLetter> deadSerde, KafkaProducer<String, byte[]> producer) {
+        stats.prompts.incrementAndGet();
+        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+        Prompt prompt;
+        try {
+            prompt = promptSerde.decode(r);
+        } catch (RuntimeException e) {
+            deadLetter(r, e, tp, deadSerde, producer);
+            return;
+        }
+        if (prompt == null) {
+            deadLetter(r, new IllegalArgumentException("empty-prompt: a null (tombstone) prompt value"), tp,
+                    deadSerde, producer);
+            return;
+        }
+        RolloutSampler sampler = policy.sampler();
+        PromptCheck.Result result = PromptCheck.check(prompt, config.sampling().maxNewTokens(),
+                sampler.maxPositions(), sampler.vocabSize(), sampler::encode);
+        if (result instanceof PromptCheck.Invalid invalid) {
+            deadLetter(r, new IllegalArgumentException(invalid.code() + ": " + invalid.message()), tp, deadSerde,
+                    producer);
+            return;
+        }
+        int[] ids = ((PromptCheck.Ok) result).ids();
+        tracker.register(tp, r.offset(), config.samplesPerPrompt());
+        for (int i = 0; i < config.samplesPerPrompt(); i++) {
+            work.add(new Work(tp, r.offset(), prompt, ids, i));
+        }
+    }
+
+    private void deadLetter(ConsumerRecord<byte[], byte[]> r, Exception reason, TopicPartition tp,
+                            RegistryAvroSerde<DeadLetter> deadSerde, KafkaProducer<String, byte[]> producer) {
+        LOG.warn("dead-lettering prompt at {}@{}: {}", tp, r.offset(), reason.getMessage());
+        DeadLetter letter = DeadLetters.of(r, reason, SERVICE);
+        ProducerRecord<String, DeadLetter> typed = DeadLetters.toRecord(settings, letter);
+        tracker.register(tp, r.offset(), 1);
+        producer.send(new ProducerRecord<>(typed.topic(), typed.key(), deadSerde.serialize(typed.topic(), letter)),
+                (md, e) -> {
+                    if (e != null) {
+                        sendFailure.compareAndSet(null, e);
+                    } else {
+                        stats.deadLetters.incrementAndGet();
+                        tracker.acknowledge(tp, r.offset());
+                    }
+                });
+    }
+
+    private void generate(LoadedPolicy p, KafkaProducer<String, byte[]> producer, String rolloutsTopic,
+                          RegistryAvroSerde<Rollout> rolloutSerde) {
+        List<Work> batch = new ArrayList<>(config.batchSize());
+        while (batch.size() < config.batchSize() && !work.isEmpty()) {
+            batch.add(work.poll());
+        }
+        List<RolloutSampler.Request> requests = new ArrayList<>(batch.size());
+        for (Work w : batch) {
+            requests.add(new RolloutSampler.Request(w.ids(), RolloutSeeds.derive(config.seed(),
+                    w.prompt().getPromptId(), w.prompt().getEpoch(), w.sampleIndex(), p.version())));
+        }
+        long t0 = System.nanoTime();
+        List<RolloutSampler.Sample> samples = p.sampler().sample(requests, config.sampling());
+        long generationNanos = System.nanoTime() - t0;
+        stats.modelNanos.addAndGet(generationNanos);
+        stats.batches.incrementAndGet();
+        long createdAt = System.currentTimeMillis();
+        for (int i = 0; i < batch.size(); i++) {
+            Work w = batch.get(i);
+            RolloutSampler.Sample s = samples.get(i);
+            long d0 = System.nanoTime();
+            String responseText = p.sampler().decode(s.stoppedAtEos()
+                    ? Arrays.copyOf(s.responseIds(), s.responseIds().length - 1) : s.responseIds());
+            String promptText = w.prompt().getText() == null || w.prompt().getText().isEmpty()
+                    ? p.sampler().decode(w.ids()) : w.prompt().getText();
+            stats.decodeNanos.addAndGet(System.nanoTime() - d0);
+            Rollout rollout = Rollout.newBuilder()
+                    .setRolloutId(w.prompt().getPromptId() + "/e" + w.prompt().getEpoch() + "/s" + w.sampleIndex()
+                            + "/v" + p.version() + "@" + config.generatorId())
+                    .setPromptId(w.prompt().getPromptId())
+                    .setPromptTokenIds(boxed(w.ids()))
+                    .setResponseTokenIds(boxed(s.responseIds()))
+                    .setBehaviourLogProbs(boxed(s.logProbs()))
+                    .setStoppedAtEos(s.stoppedAtEos())
+                    .setPolicyRunId(p.runId())
+                    .setPolicyVersion(p.version())
+                    .setGeneratorId(config.generatorId())
+                    .setSampleIndex(w.sampleIndex())
+                    .setSeed(requests.get(i).seed())
+                    .setTemperature(config.sampling().temperature())
+                    .setTopK(config.sampling().topK())
+                    .setTopP(config.sampling().topP())
+                    .setPromptText(promptText)
+                    .setResponseText(responseText)
+                    .setGenerationMs(generationNanos / 1_000_000)
+                    .setCreatedAtMs(createdAt)
+                    .build();
+            stats.tokens.addAndGet(s.responseIds().length);
+            stats.rolloutsSent.incrementAndGet();
+            TopicPartition tp = w.tp();
+            long offset = w.offset();
+            producer.send(new ProducerRecord<>(rolloutsTopic, rollout.getPromptId(),
+                    rolloutSerde.serialize(rolloutsTopic, rollout)), (md, e) -> {
+                        if (e != null) {
+                            sendFailure.compareAndSet(null, e);
+                        } else {
+                            stats.rolloutsAcked.incrementAndGet();
+                            tracker.acknowledge(tp, offset);
+                        }
+                    });
+        }
+    }
+
+    private static List<Integer> boxed(int[] a) {
+        List<Integer> out = new ArrayList<>(a.length);
+        for (int v : a) {
+            out.add(v);
+        }
+        return out;
+    }
+
+    private static List<Float> boxed(float[] a) {
+        List<Float> out = new ArrayList<>(a.length);
+        for (float v : a) {
+            out.add(v);
+        }
+        return out;
+    }
+
+    private void commit(KafkaConsumer<byte[], byte[]> c) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = tracker.takeCommittable(c.assignment());
+        if (!offsets.isEmpty()) {
+            c.commitSync(offsets);
+        }
+    }
+
+    /** On a rebalance: finish what can be finished for the partitions leaving, and drop the rest for their new owner. */
+    private final class Rebalance implements ConsumerRebalanceListener {
+        private final KafkaProducer<String, byte[]> producer;
+
+        Rebalance(KafkaProducer<String, byte[]> producer) {
+            this.producer = producer;
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            producer.flush(); // acks of everything sent so far arrive, so their prompts can be committed
+            KafkaConsumer<byte[], byte[]> c = consumer;
+            Map<TopicPartition, OffsetAndMetadata> offsets = tracker.takeCommittable(partitions);
+            if (c != null && !offsets.isEmpty()) {
+                try {
+                    c.commitSync(offsets);
+                } catch (RuntimeException e) {
+                    LOG.warn("could not commit revoked partitions {}: {} (their prompts will be regenerated)",
+                            partitions, e.toString());
+                }
+            }
+            Set<TopicPartition> gone = new HashSet<>(partitions);
+            work.removeIf(w -> gone.contains(w.tp()));
+            tracker.forget(partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            Set<TopicPartition> gone = new HashSet<>(partitions);
+            work.removeIf(w -> gone.contains(w.tp()));
+            tracker.forget(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            KafkaConsumer<byte[], byte[]> c = consumer;
+            if (paused && c != null) {
+                c.pause(partitions);
+            }
+        }
+    }
+
+    /** Stops the loop after the current batch, waits for its rollouts' acknowledgements and commits them. */
+    @Override
+    public void close() {
+        running = false;
+    }
+
+    /** Waits until {@link #run()} has returned after {@link #close()}. */
+    public void awaitStopped() throws InterruptedException {
+        stopped.await();
+    }
+}

@@ -1,0 +1,71 @@
+package io.salsa.generator;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Counters of one generator instance, shared by the loop (which writes them) and whoever reports them (logs,
+ * the benchmark, tests), so the share of wall time spent outside the model can be measured, not guessed.
+ */
+public final class GeneratorStats {
+
+    final AtomicLong prompts = new AtomicLong();
+    final AtomicLong deadLetters = new AtomicLong();
+    final AtomicLong rolloutsSent = new AtomicLong();
+    final AtomicLong rolloutsAcked = new AtomicLong();
+    final AtomicLong tokens = new AtomicLong();
+    final AtomicLong batches = new AtomicLong();
+    final AtomicLong modelNanos = new AtomicLong();
+    final AtomicLong decodeNanos = new AtomicLong();
+    final AtomicLong pauses = new AtomicLong();
+    final AtomicLong weightSwitches = new AtomicLong();
+
+    /** Prompts taken from the prompts topic (valid or not). */
+    public long prompts() {
+        return prompts.get();
+    }
+
+    /** Prompts sent to the dead-letter topic. */
+    public long deadLetters() {
+        return deadLetters.get();
+    }
+
+    /** Rollouts handed to the producer. */
+    public long rolloutsSent() {
+        return rolloutsSent.get();
+    }
+
+    /** Rollouts the broker acknowledged. */
+    public long rolloutsAcked() {
+        return rolloutsAcked.get();
+    }
+
+    /** Response tokens generated. */
+    public long tokens() {
+        return tokens.get();
+    }
+
+    /** Model calls. */
+    public long batches() {
+        return batches.get();
+    }
+
+    /** Wall time inside the sampler (the model), nanoseconds. */
+    public long modelNanos() {
+        return modelNanos.get();
+    }
+
+    /** Wall time turning response ids back into text, nanoseconds. */
+    public long decodeNanos() {
+        return decodeNanos.get();
+    }
+
+    /** Times the loop paused the prompt consumer at the staleness bound. */
+    public long pauses() {
+        return pauses.get();
+    }
+
+    /** Times the loop switched to newer weights. */
+    public long weightSwitches() {
+        return weightSwitches.get();
+    }
+}

@@ -1,0 +1,89 @@
+package io.salsa.generator;
+
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.schemas.KafkaSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code salsa prompts load FILE.jsonl [--epochs N]}: publishes a prompt set for the generators. */
+@Command(name = "load", mixinStandardHelpOptions = true,
+        description = "Publish a JSONL prompt set ({\"prompt\": ...} or {\"id\": ..., \"prompt\": ...} per line) "
+                + "to the prompts topic, once per epoch.")
+public final class PromptsLoadCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Parameters(index = "0", paramLabel = "FILE.jsonl", description = "The prompt set.")
+    Path file;
+
+    @Option(names = "--epochs", defaultValue = "1",
+            description = "Passes over the set; each pass is published with its epoch number (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--bootstrap", description = "Kafka bootstrap servers (default: $SALSA_KAFKA_BOOTSTRAP).")
+    String bootstrap;
+
+    @Option(names = "--topic-prefix", description = "Topic prefix of the deployment (default: $SALSA_TOPIC_PREFIX).")
+    String topicPrefix;
+
+    @Override
+    public String group() {
+        return "prompts";
+    }
+
+    @Override
+    public String groupDescription() {
+        return "Prompt sets: publish prompts for the rollout generators.";
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (epochs < 1) {
+            System.err.println("salsa prompts load: --epochs must be >= 1, got " + epochs);
+            return 2;
+        }
+        if (!Files.isRegularFile(file)) {
+            System.err.println("salsa prompts load: " + file + " is not a readable file");
+            return 2;
+        }
+        KafkaSettings settings;
+        try {
+            settings = settings(bootstrap, topicPrefix);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa prompts load: " + e.getMessage());
+            return 2;
+        }
+        List<PromptFile.Entry> entries;
+        try {
+            entries = PromptFile.read(file);
+        } catch (PromptFile.BadLineException e) {
+            System.err.println("salsa prompts load: " + e.getMessage());
+            return 2;
+        } catch (IOException e) {
+            System.err.println("salsa prompts load: cannot read " + file + ": " + e.getMessage());
+            return 2;
+        }
+        long published = PromptPublisher.publish(settings, entries, epochs);
+        System.out.printf("published %d prompts (%d distinct x %d epochs) to %s%n", published, entries.size(),
+                epochs, settings.topic(io.salsa.schemas.Topics.PROMPTS));
+        return 0;
+    }
+
+    /** Kafka settings from the environment, with the command's flags taking precedence. */
+    static KafkaSettings settings(String bootstrap, String topicPrefix) {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        if (bootstrap != null) {
+            env.put(KafkaSettings.BOOTSTRAP_ENV, bootstrap);
+        }
+        if (topicPrefix != null) {
+            env.put(KafkaSettings.PREFIX_ENV, topicPrefix);
+        }
+        return KafkaSettings.fromEnv(env);
+    }
+}

@@ -1,0 +1,45 @@
+package io.salsa.generator;
+
+import java.util.List;
+
+/**
+ * The generator's view of a loaded policy: turns prompts into sampled responses with their behaviour
+ * log-probs, so the Kafka glue never touches the model library directly.
+ *
+ * <p>Each request carries its own seed, and an implementation must make a row's result depend only on its
+ * prompt, its seed and the weights — not on which other rows share the batch — so rollouts are reproducible
+ * whatever the batching or partition assignment.
+ */
+public interface RolloutSampler extends AutoCloseable {
+
+    /** One sequence to sample: the prompt's token ids and the seed of its sampler. */
+    record Request(int[] promptIds, long seed) { }
+
+    /** One sampled response: token ids (with EOS when it stopped there), log π(token) of each, and why it ended. */
+    record Sample(int[] responseIds, float[] logProbs, boolean stoppedAtEos) {
+        public Sample {
+            if (responseIds.length != logProbs.length) {
+                throw new IllegalArgumentException("response has " + responseIds.length + " tokens but "
+                        + logProbs.length + " log-probs");
+            }
+        }
+    }
+
+    /** Samples one response per request, in request order. */
+    List<Sample> sample(List<Request> requests, SamplingParams params);
+
+    /** Longest sequence (prompt + response) the model accepts. */
+    int maxPositions();
+
+    /** Size of the vocabulary; prompt ids must be below it. */
+    int vocabSize();
+
+    /** Decodes token ids to text for humans, or returns null when the model folder has no tokenizer. */
+    String decode(int[] ids);
+
+    /** Encodes text to token ids, or returns null when the model folder has no tokenizer. */
+    int[] encode(String text);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,201 @@
+package io.salsa.generator;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.salsa.events.DeadLetter;
+import io.salsa.events.Prompt;
+import io.salsa.events.Rollout;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topic;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.testkit.TestKafka;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** Test plumbing around one generator deployment: its own topic prefix on the shared broker. */
+final class GenHarness {
+
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+
+    final KafkaSettings settings;
+    final Path stateDir;
+
+    GenHarness(TestKafka kafka, String name, Path stateDir) {
+        this.settings = KafkaSettings.embedded(kafka.bootstrapServers(),
+                name + "-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet() + ".");
+        this.stateDir = stateDir;
+        TopicAdmin.ensureAll(settings);
+    }
+
+    /** Config from {@code SALSA_GENERATOR_*}-style overrides on top of small test defaults. */
+    GeneratorConfig config(String... kv) {
+        Map<String, String> env = new HashMap<>();
+        env.put("SALSA_GENERATOR_STATE_DIR", stateDir.toString());
+        env.put("SALSA_GENERATOR_GROUP", settings.topicPrefix() + "generators");
+        env.put("SALSA_GENERATOR_MAX_NEW_TOKENS", "8");
+        env.put("SALSA_GENERATOR_MAX_STALENESS", "-1");
+        env.put("SALSA_GENERATOR_INITIAL_WEIGHTS", stateDir.resolve("initial-weights").toString());
+        for (int i = 0; i < kv.length; i += 2) {
+            env.put(kv[i], kv[i + 1]);
+        }
+        return GeneratorConfig.fromEnv(env);
+    }
+
+    static Prompt prompt(String id, String text, List<Integer> ids) {
+        return Prompt.newBuilder().setPromptId(id).setText(text).setTokenIds(ids).setCreatedAtMs(0).build();
+    }
+
+    static List<Prompt> prompts(int count, String idPrefix) {
+        List<Prompt> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            out.add(prompt(idPrefix + i, "question number " + i + " about thing " + (i % 5), List.of()));
+        }
+        return out;
+    }
+
+    <V extends SpecificRecord> void publish(Topic<String, V> topic, String key, V value) {
+        publish(topic, List.of(Map.entry(key, value)));
+    }
+
+    <V extends SpecificRecord> void publish(Topic<String, V> topic, List<Map.Entry<String, V>> records) {
+        RegistryAvroSerde<V> serde = settings.valueSerde(topic);
+        String name = settings.topic(topic);
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(settings.producerProps(), new StringSerializer(),
+                new ByteArraySerializer())) {
+            for (Map.Entry<String, V> r : records) {
+                p.send(new ProducerRecord<>(name, r.getKey(), serde.serialize(name, r.getValue())));
+            }
+            p.flush();
+        }
+    }
+
+    void publishPrompts(List<Prompt> prompts) {
+        publish(Topics.PROMPTS, prompts.stream().map(p -> Map.entry(p.getPromptId(), p)).toList());
+    }
+
+    void publishRaw(Topic<?, ?> topic, String key, byte[] value) {
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(settings.producerProps(), new StringSerializer(),
+                new ByteArraySerializer())) {
+            p.send(new ProducerRecord<>(settings.topic(topic), key, value));
+            p.flush();
+        }
+    }
+
+    /** Every record of a topic from the beginning to its current end. */
+    <V extends SpecificRecord> List<V> readAll(Topic<String, V> topic) {
+        RegistryAvroSerde<V> serde = settings.valueSerde(topic);
+        Properties props = settings.consumerProps("unused");
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        List<V> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            String name = settings.topic(topic);
+            List<TopicPartition> parts = c.partitionsFor(name).stream()
+                    .map(p -> new TopicPartition(name, p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> ends = c.endOffsets(parts);
+            while (parts.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    out.add(serde.decode(r));
+                }
+            }
+        }
+        return out;
+    }
+
+    List<Rollout> rollouts() {
+        return readAll(Topics.ROLLOUTS);
+    }
+
+    List<DeadLetter> deadLetters() {
+        return readAll(Topics.DEAD_LETTERS);
+    }
+
+    /** Records on a topic (sum of end offsets; our producers are idempotent, not transactional). */
+    long count(Topic<?, ?> topic) {
+        try (Admin admin = Admin.create(settings.adminProps())) {
+            String name = settings.topic(topic);
+            var parts = admin.describeTopics(List.of(name)).allTopicNames().get().get(name).partitions();
+            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> spec = new HashMap<>();
+            parts.forEach(p -> spec.put(new TopicPartition(name, p.partition()),
+                    org.apache.kafka.clients.admin.OffsetSpec.latest()));
+            return admin.listOffsets(spec).all().get().values().stream().mapToLong(i -> i.offset()).sum();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Committed offsets of a group on a topic. */
+    Map<TopicPartition, OffsetAndMetadata> committed(String group) {
+        try (Admin admin = Admin.create(settings.adminProps())) {
+            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A generator running on its own thread. */
+    static final class Running implements AutoCloseable {
+        final GeneratorApp app;
+        final Thread thread;
+        final AtomicReference<Throwable> error = new AtomicReference<>();
+
+        Running(GeneratorApp app) {
+            this.app = app;
+            this.thread = new Thread(() -> {
+                try {
+                    app.run();
+                } catch (Throwable t) {
+                    error.set(t);
+                }
+            }, "test-generator");
+            thread.start();
+        }
+
+        @Override
+        public void close() throws Exception {
+            app.close();
+            thread.join(60_000);
+            if (error.get() != null) {
+                throw new AssertionError("generator failed", error.get());
+            }
+        }
+    }
+
+    Running start(GeneratorConfig config, SamplerFactory samplers, WeightFetcher fetcher) {
+        return new Running(new GeneratorApp(settings, config, samplers, fetcher));
+    }
+
+    static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out after " + timeout.toSeconds() + " s waiting for: " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.salsa.generator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PromptFileTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldReadBothLineFormsAndSkipBlankLines() throws Exception {
+        Path f = Files.writeString(dir.resolve("p.jsonl"), """
+                {"prompt": "What colour is the sky?"}
+
+                {"id": "q2", "prompt": "Name a fruit.", "split": "eval", "metadata": {"entity": "fruit"}}
+                {"id": 17, "prompt": "Count to three."}
+                """);
+        List<PromptFile.Entry> entries = PromptFile.read(f);
+        assertEquals(3, entries.size());
+        assertTrue(entries.get(0).id().startsWith("p-"));
+        assertEquals(entries.get(0).id(), PromptFile.read(f).get(0).id(), "a derived id is stable");
+        assertEquals("q2", entries.get(1).id());
+        assertEquals("eval", entries.get(1).split());
+        assertEquals("fruit", entries.get(1).metadata().get("entity"));
+        assertEquals("17", entries.get(2).id());
+    }
+
+    @Test
+    void shouldNameTheLineOfABadEntry() throws Exception {
+        Path f = Files.writeString(dir.resolve("bad.jsonl"), """
+                {"prompt": "ok"}
+                {"prompt": "fine"}
+                {"promt": "typo"}
+                """);
+        PromptFile.BadLineException e = assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(f));
+        assertEquals(3, e.line());
+        assertTrue(e.getMessage().contains("line 3") && e.getMessage().contains("\"prompt\""), e.getMessage());
+    }
+
+    @Test
+    void shouldRefuseBrokenJsonEmptyPromptsAndEmptyFiles() throws Exception {
+        Path broken = Files.writeString(dir.resolve("b.jsonl"), "{\"prompt\": \"x\"\n");
+        assertEquals(1, assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(broken)).line());
+        Path empty = Files.writeString(dir.resolve("e.jsonl"), "{\"prompt\": \"   \"}\n");
+        assertTrue(assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(empty))
+                .getMessage().contains("empty"));
+        Path none = Files.writeString(dir.resolve("n.jsonl"), "\n\n");
+        assertTrue(assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(none))
+                .getMessage().contains("no prompts"));
+        Path array = Files.writeString(dir.resolve("a.jsonl"), "[1, 2]\n");
+        assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(array));
+    }
+}
