@@ -1,0 +1,185 @@
+package io.salsa.learner;
+
+import io.salsa.events.OffsetRange;
+import io.salsa.events.ScoredRollout;
+import io.salsa.learner.ppo.TrainingSample;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Cuts the stream of consumed scored rollouts into PPO batches: takes records in arrival order until
+ * {@code batch_size} usable ones are in hand, drops rollouts older than {@code max_staleness} policy versions
+ * (and ones from another run's policy), and records exactly which offsets the batch covered. Because a batch is
+ * a prefix of each partition's pending records, its coverage is one contiguous range per partition, which is
+ * what a {@code BatchManifest} stores and what a replay re-reads. Pure: no Kafka, no model.
+ */
+public final class BatchAssembler {
+
+    /** Why a consumed record did not become a training sample. */
+    public enum Skip { STALE, UNDECODABLE, INVALID }
+
+    /** A formed batch: samples in (partition, offset) order, the ranges they came from and what was skipped. */
+    public record Batch(List<TrainingSample> samples, List<ScoredRollout> rollouts, List<OffsetRange> ranges,
+            int recordCount, int droppedStale, List<Rejected> rejected) {}
+
+    /** A record that was skipped as undecodable or invalid, with the reason (for the dead-letter topic). */
+    public record Rejected(ConsumedRollout record, Skip reason, String detail) {}
+
+    private final String runId;
+    private final int batchSize;
+    private final int maxStaleness;
+    private final int vocabSize;
+    private final int maxLength;
+    private final Deque<ConsumedRollout> pending = new ArrayDeque<>();
+
+    /**
+     * @param vocabSize the policy's vocabulary; token ids outside it are refused
+     * @param maxLength the policy's context (n_positions); longer prompt+response pairs are refused
+     */
+    public BatchAssembler(String runId, int batchSize, int maxStaleness, int vocabSize, int maxLength) {
+        this.runId = runId;
+        this.batchSize = batchSize;
+        this.maxStaleness = maxStaleness;
+        this.vocabSize = vocabSize;
+        this.maxLength = maxLength;
+    }
+
+    /** Queues a consumed record, in the order the consumer returned it. */
+    public void add(ConsumedRollout record) {
+        pending.addLast(record);
+    }
+
+    /** Records waiting for a batch. */
+    public int pendingCount() {
+        return pending.size();
+    }
+
+    /**
+     * Forms the next batch for a learner at {@code policyVersion}, or returns null (keeping everything queued)
+     * when fewer than {@code batch_size} usable records are pending.
+     */
+    public Batch tryForm(long policyVersion) {
+        int usable = 0;
+        int taken = 0;
+        for (ConsumedRollout r : pending) {
+            taken++;
+            if (classify(r, policyVersion) == null) {
+                usable++;
+                if (usable == batchSize) {
+                    break;
+                }
+            }
+        }
+        if (usable < batchSize) {
+            return null;
+        }
+        List<ConsumedRollout> records = new ArrayList<>(taken);
+        Iterator<ConsumedRollout> it = pending.iterator();
+        for (int i = 0; i < taken; i++) {
+            records.add(it.next());
+            it.remove();
+        }
+        return form(records, policyVersion);
+    }
+
+    /**
+     * Builds the batch of exactly {@code records} (a replay re-reading a manifest's ranges), with the same
+     * filtering a live step applied.
+     */
+    public Batch form(List<ConsumedRollout> records, long policyVersion) {
+        List<ConsumedRollout> ordered = new ArrayList<>(records);
+        ordered.sort(Comparator.comparingInt(ConsumedRollout::partition).thenComparingLong(ConsumedRollout::offset));
+        Map<String, long[]> ranges = new LinkedHashMap<>();
+        List<TrainingSample> samples = new ArrayList<>();
+        List<ScoredRollout> rollouts = new ArrayList<>();
+        List<Rejected> rejected = new ArrayList<>();
+        int stale = 0;
+        for (ConsumedRollout r : ordered) {
+            long[] range = ranges.computeIfAbsent(r.topic() + "\u0000" + r.partition(),
+                    k -> new long[] {r.partition(), r.offset(), r.offset() + 1});
+            range[1] = Math.min(range[1], r.offset());
+            range[2] = Math.max(range[2], r.offset() + 1);
+            Rejected why = classify(r, policyVersion);
+            if (why == null) {
+                samples.add(toSample(r.value()));
+                rollouts.add(r.value());
+            } else if (why.reason() == Skip.STALE) {
+                stale++;
+            } else {
+                rejected.add(why);
+            }
+        }
+        List<OffsetRange> offsetRanges = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : ranges.entrySet()) {
+            String topic = e.getKey().substring(0, e.getKey().indexOf('\u0000'));
+            long[] v = e.getValue();
+            offsetRanges.add(new OffsetRange(topic, (int) v[0], v[1], v[2]));
+        }
+        return new Batch(samples, rollouts, offsetRanges, ordered.size(), stale, rejected);
+    }
+
+    private Rejected classify(ConsumedRollout r, long policyVersion) {
+        ScoredRollout s = r.value();
+        if (s == null) {
+            return new Rejected(r, Skip.UNDECODABLE, "value could not be decoded");
+        }
+        long version = s.getRollout().getPolicyVersion();
+        if (version < policyVersion - maxStaleness) {
+            return new Rejected(r, Skip.STALE, "policy version " + version + " < " + policyVersion + " - "
+                    + maxStaleness);
+        }
+        if (version > 0 && !runId.equals(s.getRollout().getPolicyRunId())) {
+            return new Rejected(r, Skip.STALE, "produced by run " + s.getRollout().getPolicyRunId());
+        }
+        String problem = validate(s);
+        return problem == null ? null : new Rejected(r, Skip.INVALID, problem);
+    }
+
+    private String validate(ScoredRollout s) {
+        var rollout = s.getRollout();
+        if (rollout.getPromptTokenIds().isEmpty()) {
+            return "rollout " + rollout.getRolloutId() + " has no prompt tokens";
+        }
+        if (rollout.getResponseTokenIds().isEmpty()) {
+            return "rollout " + rollout.getRolloutId() + " has no response tokens";
+        }
+        if (rollout.getBehaviourLogProbs().size() != rollout.getResponseTokenIds().size()) {
+            return "rollout " + rollout.getRolloutId() + " has " + rollout.getBehaviourLogProbs().size()
+                    + " behaviour log-probs for " + rollout.getResponseTokenIds().size() + " response tokens";
+        }
+        int length = rollout.getPromptTokenIds().size() + rollout.getResponseTokenIds().size();
+        if (length > maxLength) {
+            return "rollout " + rollout.getRolloutId() + " has " + length + " tokens, the policy's context is "
+                    + maxLength;
+        }
+        for (List<Integer> ids : List.of(rollout.getPromptTokenIds(), rollout.getResponseTokenIds())) {
+            for (int id : ids) {
+                if (id < 0 || id >= vocabSize) {
+                    return "rollout " + rollout.getRolloutId() + " has token id " + id + " outside the vocabulary [0, "
+                            + vocabSize + ")";
+                }
+            }
+        }
+        if (!Float.isFinite(s.getScore())) {
+            return "rollout " + rollout.getRolloutId() + " has a non-finite score " + s.getScore();
+        }
+        return null;
+    }
+
+    static TrainingSample toSample(ScoredRollout s) {
+        var r = s.getRollout();
+        int[] query = r.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray();
+        int[] response = r.getResponseTokenIds().stream().mapToInt(Integer::intValue).toArray();
+        float[] logprobs = new float[response.length];
+        for (int i = 0; i < logprobs.length; i++) {
+            logprobs[i] = r.getBehaviourLogProbs().get(i);
+        }
+        return new TrainingSample(query, response, logprobs, r.getStoppedAtEos(), s.getScore());
+    }
+}

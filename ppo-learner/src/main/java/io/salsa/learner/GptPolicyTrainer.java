@@ -1,0 +1,204 @@
+package io.salsa.learner;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import io.salsa.core.model.GptModel;
+import io.salsa.core.model.GptOutput;
+import io.salsa.core.model.ModelFolder;
+import io.salsa.core.safetensors.SafeTensors;
+import io.salsa.core.safetensors.SafeTensorsWriter;
+import io.salsa.core.safetensors.TensorSpec;
+import io.salsa.learner.ppo.AdamW;
+import io.salsa.learner.ppo.PpoConfig;
+import io.salsa.learner.ppo.PpoModel;
+import io.salsa.learner.ppo.PpoStep;
+import io.salsa.learner.ppo.TrainingSample;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The PPO learner on the GPT-2 model: the policy is an LM with a TRL value head, the reference is a second,
+ * gradient-free GPT-2 holding the soup's weights, and the optimiser is our checkpointable AdamW. Dropout is never
+ * applied (the model has none), so a step is a deterministic function of weights, batch and seed on CPU.
+ */
+public final class GptPolicyTrainer implements PolicyTrainer {
+
+    private static final String MOMENT1 = "adam.m.";
+    private static final String MOMENT2 = "adam.v.";
+    private static final String STEPS_KEY = "adam_steps";
+
+    private final PpoConfig config;
+    private final Device device;
+    private final GptModel policy;
+    private GptModel reference;
+    private final List<String> names;
+    private final AdamW optimizer;
+    private final PpoStep step;
+    private final NDManager stepManager;
+
+    private GptPolicyTrainer(PpoConfig config, Device device, GptModel policy, GptModel reference) {
+        this.config = config;
+        this.device = device;
+        this.policy = policy;
+        this.reference = reference;
+        policy.setTrainable(true);
+        reference.setTrainable(false);
+        this.names = List.copyOf(policy.parameters().keySet());
+        List<NDArray> arrays = new ArrayList<>();
+        for (Parameter p : policy.parameters().values()) {
+            arrays.add(p.getArray());
+        }
+        this.optimizer = AdamW.fromConfig(arrays, config);
+        this.stepManager = policy.newScope();
+        PpoModel model = new PpoModel() {
+            @Override
+            public NDList policy(NDArray inputIds) {
+                GptOutput out = GptPolicyTrainer.this.policy.forward(inputIds, null);
+                return new NDList(out.logits(), out.values());
+            }
+
+            @Override
+            public NDArray reference(NDArray inputIds) {
+                return GptPolicyTrainer.this.reference.forward(inputIds, null).logits();
+            }
+
+            @Override
+            public List<NDArray> parameters() {
+                return arrays;
+            }
+        };
+        this.step = new PpoStep(config, model, optimizer, stepManager);
+    }
+
+    /**
+     * A trainer whose policy starts from {@code initFolder} (the soup by default, or one SFT model) and whose
+     * reference is {@code referenceFolder} (the soup); a missing value head starts from GptModel's fixed seed.
+     */
+    public static GptPolicyTrainer open(PpoConfig config, Path initFolder, Path referenceFolder, Device device)
+            throws IOException {
+        GptModel policy = GptModel.load(initFolder, GptModel.Head.VALUE, device);
+        try {
+            GptModel reference = GptModel.load(referenceFolder, GptModel.Head.NONE, device);
+            if (!reference.config().equals(policy.config())) {
+                reference.close();
+                throw new IllegalArgumentException("the reference " + referenceFolder + " (" + reference.config()
+                        + ") and the initial policy " + initFolder + " (" + policy.config()
+                        + ") have different architectures");
+            }
+            return new GptPolicyTrainer(config, device, policy, reference);
+        } catch (IOException | RuntimeException e) {
+            policy.close();
+            throw e;
+        }
+    }
+
+    /** The policy model, for evaluation and benchmarks. */
+    public GptModel policy() {
+        return policy;
+    }
+
+    @Override
+    public PpoStep.Result step(List<TrainingSample> batch, double klCoef, long seed) {
+        return step.run(batch, klCoef, seed);
+    }
+
+    @Override
+    public PreparedReference prepareReference(Path modelFolder) throws IOException {
+        GptModel loaded = GptModel.load(modelFolder, GptModel.Head.NONE, device);
+        if (!loaded.config().equals(policy.config())) {
+            loaded.close();
+            throw new IllegalArgumentException("soup " + modelFolder + " has architecture " + loaded.config()
+                    + ", the policy has " + policy.config());
+        }
+        loaded.setTrainable(false);
+        return new Prepared(loaded);
+    }
+
+    @Override
+    public void swapReference(PreparedReference prepared) {
+        Prepared p = (Prepared) prepared;
+        GptModel old = reference;
+        reference = p.model;
+        p.model = null;
+        old.close();
+    }
+
+    @Override
+    public int vocabSize() {
+        return policy.config().vocabSize();
+    }
+
+    @Override
+    public int maxLength() {
+        return policy.config().nPositions();
+    }
+
+    @Override
+    public void savePolicy(Path folder) throws IOException {
+        policy.save(folder);
+    }
+
+    @Override
+    public void saveOptimizer(Path file) throws IOException {
+        List<TensorSpec> specs = new ArrayList<>();
+        for (String name : names) {
+            long[] shape = policy.parameters().get(name).getArray().getShape().getShape();
+            specs.add(new TensorSpec(MOMENT1 + name, shape));
+            specs.add(new TensorSpec(MOMENT2 + name, shape));
+        }
+        try (SafeTensorsWriter w = SafeTensorsWriter.create(file, specs,
+                Map.of(STEPS_KEY, Long.toString(optimizer.steps())))) {
+            for (int i = 0; i < names.size(); i++) {
+                w.write(MOMENT1 + names.get(i), optimizer.firstMoments().get(i).toFloatArray());
+                w.write(MOMENT2 + names.get(i), optimizer.secondMoments().get(i).toFloatArray());
+            }
+            w.commit();
+        }
+    }
+
+    @Override
+    public void restore(Path policyFolder, Path optimizerFile) throws IOException {
+        policy.loadWeights(policyFolder.resolve(ModelFolder.WEIGHTS));
+        try (SafeTensors st = SafeTensors.open(optimizerFile)) {
+            for (int i = 0; i < names.size(); i++) {
+                optimizer.firstMoments().get(i).set(st.readFloatBuffer(MOMENT1 + names.get(i)));
+                optimizer.secondMoments().get(i).set(st.readFloatBuffer(MOMENT2 + names.get(i)));
+            }
+            String steps = st.metadata().get(STEPS_KEY);
+            if (steps == null) {
+                throw new IOException(optimizerFile + ": no " + STEPS_KEY + " in the metadata");
+            }
+            optimizer.restoreSteps(Long.parseLong(steps));
+        }
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+        stepManager.close();
+        reference.close();
+        policy.close();
+    }
+
+    private static final class Prepared implements PreparedReference {
+        private GptModel model;
+
+        Prepared(GptModel model) {
+            this.model = model;
+        }
+
+        @Override
+        public void close() {
+            if (model != null) {
+                model.close();
+                model = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package io.salsa.learner.ppo;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * PPO hyper-parameters under TRL's names ({@code batch_size}, {@code cliprange}, {@code vf_coef}, …), immutable
+ * and validated at construction so a bad value fails at start with the setting's name and allowed range.
+ *
+ * @param batchSize rollouts per PPO step ({@code batch_size})
+ * @param miniBatchSize rollouts per optimiser step; divides batch_size ({@code mini_batch_size})
+ * @param ppoEpochs passes over each batch ({@code ppo_epochs})
+ * @param learningRate AdamW learning rate ({@code learning_rate})
+ * @param weightDecay AdamW decoupled weight decay ({@code weight_decay})
+ * @param adamBeta1 AdamW β1 ({@code adam_beta1})
+ * @param adamBeta2 AdamW β2 ({@code adam_beta2})
+ * @param adamEpsilon AdamW ε ({@code adam_epsilon})
+ * @param maxGradNorm global gradient-norm clip ({@code max_grad_norm})
+ * @param cliprange policy ratio clip ε ({@code cliprange})
+ * @param cliprangeValue value clip ε_v ({@code cliprange_value})
+ * @param vfCoef value-loss weight ({@code vf_coef})
+ * @param entropyCoef entropy bonus weight, 0 = off ({@code entropy_coef}, OpenRLHF)
+ * @param gamma discount ({@code gamma})
+ * @param lam GAE λ ({@code lam})
+ * @param initKlCoef initial (or fixed) β ({@code init_kl_coef})
+ * @param adapKlCtrl adaptive KL controller on/off ({@code adap_kl_ctrl})
+ * @param target adaptive controller's target sequence KL ({@code target})
+ * @param horizon adaptive controller's horizon ({@code horizon})
+ * @param klEstimator per-token KL estimator ({@code kl_estimator})
+ * @param whitenRewards whiten rewards before GAE ({@code whiten_rewards})
+ * @param whitenAdvantages whiten advantages after GAE ({@code whiten_advantages})
+ * @param missingEosPenalty subtracted from the score of responses without EOS, 0 = off ({@code missing_eos_penalty})
+ * @param maxStaleness drop rollouts more than this many policy versions old ({@code max_staleness})
+ * @param isTruncation cap of the truncated importance weights, 0 = no off-policy correction ({@code is_truncation})
+ * @param temperature sampling temperature the logits are divided by ({@code temperature})
+ */
+public record PpoConfig(
+        int batchSize,
+        int miniBatchSize,
+        int ppoEpochs,
+        double learningRate,
+        double weightDecay,
+        double adamBeta1,
+        double adamBeta2,
+        double adamEpsilon,
+        double maxGradNorm,
+        double cliprange,
+        double cliprangeValue,
+        double vfCoef,
+        double entropyCoef,
+        double gamma,
+        double lam,
+        double initKlCoef,
+        boolean adapKlCtrl,
+        double target,
+        double horizon,
+        KlEstimator klEstimator,
+        boolean whitenRewards,
+        boolean whitenAdvantages,
+        double missingEosPenalty,
+        int maxStaleness,
+        double isTruncation,
+        double temperature) {
+
+    /** Every accepted key, in declaration order. */
+    public static final Set<String> KEYS = defaults().toMap().keySet();
+
+    public PpoConfig {
+        atLeast("batch_size", batchSize, 1);
+        atLeast("mini_batch_size", miniBatchSize, 1);
+        if (miniBatchSize > batchSize || batchSize % miniBatchSize != 0) {
+            throw new IllegalArgumentException("mini_batch_size must divide batch_size (got mini_batch_size="
+                    + miniBatchSize + ", batch_size=" + batchSize + ")");
+        }
+        atLeast("ppo_epochs", ppoEpochs, 1);
+        positive("learning_rate", learningRate);
+        range("weight_decay", weightDecay, 0, 1);
+        rangeOpen("adam_beta1", adamBeta1);
+        rangeOpen("adam_beta2", adamBeta2);
+        positive("adam_epsilon", adamEpsilon);
+        positive("max_grad_norm", maxGradNorm);
+        if (!(cliprange > 0 && cliprange < 1)) {
+            throw new IllegalArgumentException("cliprange must be in (0, 1) (got " + cliprange + ")");
+        }
+        positive("cliprange_value", cliprangeValue);
+        range("vf_coef", vfCoef, 0, Double.MAX_VALUE);
+        range("entropy_coef", entropyCoef, 0, Double.MAX_VALUE);
+        range("gamma", gamma, 0, 1);
+        range("lam", lam, 0, 1);
+        range("init_kl_coef", initKlCoef, 0, Double.MAX_VALUE);
+        positive("target", target);
+        positive("horizon", horizon);
+        if (klEstimator == null) {
+            throw new IllegalArgumentException("kl_estimator must be one of k1, k2, k3 (got null)");
+        }
+        range("missing_eos_penalty", missingEosPenalty, 0, Double.MAX_VALUE);
+        atLeast("max_staleness", maxStaleness, 0);
+        range("is_truncation", isTruncation, 0, Double.MAX_VALUE);
+        positive("temperature", temperature);
+    }
+
+    /** TRL's defaults where TRL has them (legacy PPOConfig for the KL controller), OpenRLHF's otherwise. */
+    public static PpoConfig defaults() {
+        return new PpoConfig(64, 16, 4, 1.41e-5, 0.0, 0.9, 0.999, 1e-8, 1.0, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
+                0.05, true, 6.0, 10000, KlEstimator.K1, false, true, 0.0, 4, 2.0, 1.0);
+    }
+
+    /** The number of optimiser steps per PPO step. */
+    public int optimizerStepsPerBatch() {
+        return ppoEpochs * (batchSize / miniBatchSize);
+    }
+
+    /** The settings as TRL-named strings, e.g. for a run descriptor or the README table. */
+    public Map<String, String> toMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("batch_size", Integer.toString(batchSize));
+        m.put("mini_batch_size", Integer.toString(miniBatchSize));
+        m.put("ppo_epochs", Integer.toString(ppoEpochs));
+        m.put("learning_rate", Double.toString(learningRate));
+        m.put("weight_decay", Double.toString(weightDecay));
+        m.put("adam_beta1", Double.toString(adamBeta1));
+        m.put("adam_beta2", Double.toString(adamBeta2));
+        m.put("adam_epsilon", Double.toString(adamEpsilon));
+        m.put("max_grad_norm", Double.toString(maxGradNorm));
+        m.put("cliprange", Double.toString(cliprange));
+        m.put("cliprange_value", Double.toString(cliprangeValue));
+        m.put("vf_coef", Double.toString(vfCoef));
+        m.put("entropy_coef", Double.toString(entropyCoef));
+        m.put("gamma", Double.toString(gamma));
+        m.put("lam", Double.toString(lam));
+        m.put("init_kl_coef", Double.toString(initKlCoef));
+        m.put("adap_kl_ctrl", Boolean.toString(adapKlCtrl));
+        m.put("target", Double.toString(target));
+        m.put("horizon", Double.toString(horizon));
+        m.put("kl_estimator", klEstimator.name().toLowerCase(Locale.ROOT));
+        m.put("whiten_rewards", Boolean.toString(whitenRewards));
+        m.put("whiten_advantages", Boolean.toString(whitenAdvantages));
+        m.put("missing_eos_penalty", Double.toString(missingEosPenalty));
+        m.put("max_staleness", Integer.toString(maxStaleness));
+        m.put("is_truncation", Double.toString(isTruncation));
+        m.put("temperature", Double.toString(temperature));
+        return m;
+    }
+
+    /**
+     * The defaults overridden by TRL-named settings; an unknown key or an unparsable value is an error naming it.
+     */
+    public static PpoConfig fromMap(Map<String, String> settings) {
+        Map<String, String> m = new LinkedHashMap<>(defaults().toMap());
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            String key = e.getKey().trim().toLowerCase(Locale.ROOT);
+            if (!m.containsKey(key)) {
+                throw new IllegalArgumentException("unknown PPO setting '" + e.getKey() + "'; known: " + m.keySet());
+            }
+            m.put(key, e.getValue().trim());
+        }
+        return new PpoConfig(
+                parse(m, "batch_size", Integer::parseInt),
+                parse(m, "mini_batch_size", Integer::parseInt),
+                parse(m, "ppo_epochs", Integer::parseInt),
+                parse(m, "learning_rate", Double::parseDouble),
+                parse(m, "weight_decay", Double::parseDouble),
+                parse(m, "adam_beta1", Double::parseDouble),
+                parse(m, "adam_beta2", Double::parseDouble),
+                parse(m, "adam_epsilon", Double::parseDouble),
+                parse(m, "max_grad_norm", Double::parseDouble),
+                parse(m, "cliprange", Double::parseDouble),
+                parse(m, "cliprange_value", Double::parseDouble),
+                parse(m, "vf_coef", Double::parseDouble),
+                parse(m, "entropy_coef", Double::parseDouble),
+                parse(m, "gamma", Double::parseDouble),
+                parse(m, "lam", Double::parseDouble),
+                parse(m, "init_kl_coef", Double::parseDouble),
+                parse(m, "adap_kl_ctrl", PpoConfig::parseBoolean),
+                parse(m, "target", Double::parseDouble),
+                parse(m, "horizon", Double::parseDouble),
+                KlEstimator.parse(m.get("kl_estimator")),
+                parse(m, "whiten_rewards", PpoConfig::parseBoolean),
+                parse(m, "whiten_advantages", PpoConfig::parseBoolean),
+                parse(m, "missing_eos_penalty", Double::parseDouble),
+                parse(m, "max_staleness", Integer::parseInt),
+                parse(m, "is_truncation", Double::parseDouble),
+                parse(m, "temperature", Double::parseDouble));
+    }
+
+    private static <T> T parse(Map<String, String> m, String key, Function<String, T> parser) {
+        String raw = m.get(key);
+        try {
+            return parser.apply(raw);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(key + ": cannot parse '" + raw + "' (" + e.getMessage() + ")");
+        }
+    }
+
+    private static boolean parseBoolean(String raw) {
+        if (raw.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (raw.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException("expected true or false");
+    }
+
+    private static void atLeast(String key, long value, long min) {
+        if (value < min) {
+            throw new IllegalArgumentException(key + " must be >= " + min + " (got " + value + ")");
+        }
+    }
+
+    private static void positive(String key, double value) {
+        if (!(value > 0) || Double.isInfinite(value)) {
+            throw new IllegalArgumentException(key + " must be a finite number > 0 (got " + value + ")");
+        }
+    }
+
+    private static void range(String key, double value, double min, double max) {
+        if (!(value >= min && value <= max)) {
+            throw new IllegalArgumentException(key + " must be in [" + min + ", "
+                    + (max == Double.MAX_VALUE ? "∞" : Double.toString(max)) + "] (got " + value + ")");
+        }
+    }
+
+    private static void rangeOpen(String key, double value) {
+        if (!(value >= 0 && value < 1)) {
+            throw new IllegalArgumentException(key + " must be in [0, 1) (got " + value + ")");
+        }
+    }
+}

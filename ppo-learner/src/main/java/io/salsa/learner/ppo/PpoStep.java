@@ -1,0 +1,370 @@
+package io.salsa.learner.ppo;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * One PPO step over a batch of scored rollouts, as TRL's {@code PPOTrainer.train} does it: old log-probs and
+ * values from the policy, reference log-probs from the soup, per-token KL-penalised rewards, GAE, whitened
+ * advantages, then {@code ppo_epochs} passes of shuffled mini-batches with the clipped losses, global-norm
+ * clipping and AdamW. Every tensor stays on the model's device; the only host transfer is the metrics at the end.
+ */
+public final class PpoStep {
+
+    private final PpoConfig config;
+    private final PpoModel model;
+    private final AdamW optimizer;
+    private final NDManager manager;
+
+    /**
+     * @param manager where the step's device arrays are created (the model's manager or a child of it)
+     */
+    public PpoStep(PpoConfig config, PpoModel model, AdamW optimizer, NDManager manager) {
+        this.config = config;
+        this.model = model;
+        this.optimizer = optimizer;
+        this.manager = manager;
+    }
+
+    /** Metrics of one step under TRL's names, and the sequence KL the KL controller is updated with. */
+    public record Result(Map<String, Double> metrics, double meanKl, double meanScore, double meanResponseLength) {}
+
+    /**
+     * Trains on {@code batch} (exactly {@code batch_size} samples) with KL coefficient {@code klCoef}; {@code seed}
+     * fixes the mini-batch shuffling so a replay reproduces the step.
+     */
+    public Result run(List<TrainingSample> batch, double klCoef, long seed) {
+        if (batch.size() != config.batchSize()) {
+            throw new IllegalArgumentException(
+                    "batch has " + batch.size() + " samples, batch_size is " + config.batchSize());
+        }
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            return runScoped(batch, klCoef, seed);
+        }
+    }
+
+    private Result runScoped(List<TrainingSample> batch, double klCoef, long seed) {
+        int b = batch.size();
+        int mb = config.miniBatchSize();
+        Padded all = Padded.of(batch, manager);
+        NDArray mask = all.mask;
+
+        // Rollout statistics without gradient, in mini-batch chunks to bound the logits' memory.
+        NDList oldLp = new NDList();
+        NDList oldValues = new NDList();
+        NDList refLp = new NDList();
+        for (int from = 0; from < b; from += mb) {
+            NDArray lp;
+            NDArray v;
+            NDArray ref;
+            try (NDScope chunkScope = new NDScope()) {
+                chunkScope.suppressNotUsedWarning();
+                Padded chunk = Padded.of(batch.subList(from, from + mb), manager, all.responseLength);
+                NDList out = model.policy(chunk.ids);
+                lp = chunk.spanLogprobs(out.get(0), config.temperature());
+                v = chunk.span(out.get(1));
+                ref = chunk.spanLogprobs(model.reference(chunk.ids), config.temperature());
+                NDScope.unregister(lp, v, ref);
+            }
+            keep(lp, v, ref);
+            oldLp.add(lp);
+            oldValues.add(v);
+            refLp.add(ref);
+        }
+        NDArray oldLogprobs = concat(oldLp, all).mul(mask);
+        NDArray values = concat(oldValues, all).mul(mask);
+        NDArray refLogprobs = concat(refLp, all).mul(mask);
+
+        NDArray kl = PpoMath.kl(oldLogprobs, refLogprobs, config.klEstimator()).mul(mask);
+        NDArray scores = PpoMath.penalizeMissingEos(all.scores, all.eos, config.missingEosPenalty());
+        NDArray rewards = PpoMath.perTokenRewards(kl, scores, mask, klCoef);
+        if (config.whitenRewards()) {
+            rewards = PpoMath.whitenRewards(rewards, mask);
+        }
+        PpoMath.Gae gae = PpoMath.gae(rewards, values, mask, config.gamma(), config.lam());
+        NDArray advantages = config.whitenAdvantages()
+                ? PpoMath.whitenAdvantages(gae.advantages(), mask)
+                : gae.advantages();
+        NDArray returns = gae.returns();
+        NDArray isWeights = config.isTruncation() > 0
+                ? PpoMath.truncatedImportanceWeights(oldLogprobs, all.behaviour, config.isTruncation()).mul(mask)
+                : null;
+
+        NDList pgLoss = new NDList();
+        NDList vfLoss = new NDList();
+        NDList pgClip = new NDList();
+        NDList vfClip = new NDList();
+        NDList approxKl = new NDList();
+        NDList entropy = new NDList();
+        NDList ratio = new NDList();
+        NDList ratioVar = new NDList();
+        NDList gradNorm = new NDList();
+        SplittableRandom random = new SplittableRandom(seed);
+        for (int epoch = 0; epoch < config.ppoEpochs(); epoch++) {
+            int[] perm = permutation(b, random);
+            for (int from = 0; from < b; from += mb) {
+                int[] rows = java.util.Arrays.copyOfRange(perm, from, from + mb);
+                NDArray[] stats;
+                try (NDScope mbScope = new NDScope()) {
+                    mbScope.suppressNotUsedWarning();
+                    stats = miniBatch(batch, rows, all, oldLogprobs, values, advantages, returns, isWeights);
+                    NDScope.unregister(stats);
+                }
+                keep(stats);
+                pgLoss.add(stats[0]);
+                vfLoss.add(stats[1]);
+                pgClip.add(stats[2]);
+                vfClip.add(stats[3]);
+                approxKl.add(stats[4]);
+                entropy.add(stats[5]);
+                ratio.add(stats[6]);
+                ratioVar.add(stats[7]);
+                gradNorm.add(optimizer.step(config.maxGradNorm()));
+            }
+        }
+
+        // One host transfer for everything reported.
+        NDArray seqKl = PpoMath.sequenceSumMean(kl, mask);
+        NDArray nonScore = PpoMath.sequenceSumMean(kl.mul((float) -klCoef), mask);
+        NDArray seqEntropy = PpoMath.sequenceSumMean(oldLogprobs.neg(), mask);
+        NDArray scoreMean = scores.mean();
+        NDArray rawScoreMean = all.scores.mean();
+        NDArray lengths = mask.sum(new int[] {1}).mean();
+        NDArray eosCount = all.eos.sum();
+        NDArray isMean = isWeights == null ? scoreMean.zerosLike().add(1f) : PpoMath.maskedMean(isWeights, mask);
+        NDArray advMean = PpoMath.maskedMean(advantages, mask);
+        NDArray retMean = PpoMath.maskedMean(returns, mask);
+        NDArray head = NDArrays.stack(new NDList(seqKl, nonScore, seqEntropy, scoreMean, rawScoreMean, lengths,
+                eosCount.toType(DataType.FLOAT32, false), isMean, advMean, retMean));
+        float[] h = head.toFloatArray();
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put("objective/kl", (double) h[0]);
+        metrics.put("objective/entropy", (double) h[2]);
+        metrics.put("objective/non_score_reward", (double) h[1]);
+        metrics.put("objective/rlhf_reward", (double) (h[1] + h[3]));
+        metrics.put("objective/scores", (double) h[3]);
+        metrics.put("objective/scores_raw", (double) h[4]);
+        metrics.put("objective/kl_coef", klCoef);
+        metrics.put("policy/approxkl_avg", mean(approxKl));
+        metrics.put("policy/clipfrac_avg", mean(pgClip));
+        metrics.put("loss/policy_avg", mean(pgLoss));
+        metrics.put("loss/value_avg", mean(vfLoss));
+        metrics.put("val/clipfrac_avg", mean(vfClip));
+        metrics.put("policy/entropy_avg", mean(entropy));
+        metrics.put("val/ratio", mean(ratio));
+        metrics.put("val/ratio_var", mean(ratioVar));
+        metrics.put("val/num_eos_tokens", (double) h[6]);
+        metrics.put("val/is_weight_avg", (double) h[7]);
+        metrics.put("val/advantages_avg", (double) h[8]);
+        metrics.put("val/returns_avg", (double) h[9]);
+        metrics.put("policy/grad_norm_avg", mean(gradNorm));
+        metrics.put("response_length", (double) h[5]);
+        metrics.put("lr", config.learningRate());
+        return new Result(metrics, h[0], h[3], h[5]);
+    }
+
+
+    /** Forward, losses and backward of one mini-batch; returns its detached statistics. */
+    private NDArray[] miniBatch(List<TrainingSample> batch, int[] rows, Padded all, NDArray oldLogprobs,
+            NDArray values, NDArray advantages, NDArray returns, NDArray isWeights) {
+        List<TrainingSample> sub = new ArrayList<>(rows.length);
+        for (int r : rows) {
+            sub.add(batch.get(r));
+        }
+        NDArray rowIdx = manager.create(toLongs(rows));
+        Padded chunk = Padded.of(sub, manager, all.responseLength);
+        NDArray mbMask = chunk.mask;
+        NDArray mbOld = take(oldLogprobs, rowIdx);
+        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDList out = model.policy(chunk.ids);
+            NDArray logits = out.get(0);
+            NDArray newLp = chunk.spanLogprobs(logits, config.temperature());
+            NDArray vpred = chunk.span(out.get(1)).mul(mbMask);
+            PpoMath.PolicyLoss pl = PpoMath.clippedPolicyLoss(newLp, mbOld, take(advantages, rowIdx), mbMask,
+                    config.cliprange(), isWeights == null ? null : take(isWeights, rowIdx));
+            PpoMath.ValueLoss vl = PpoMath.clippedValueLoss(vpred, take(values, rowIdx), take(returns, rowIdx),
+                    mbMask, config.cliprangeValue());
+            NDArray tokenEntropy = chunk.span(PpoMath.entropyFromLogits(
+                    logits.get(new NDIndex(":, :-1")).div((float) config.temperature())));
+            NDArray meanEntropy = PpoMath.maskedMean(tokenEntropy, mbMask);
+            NDArray loss = pl.loss().add(vl.loss().mul((float) config.vfCoef()));
+            if (config.entropyCoef() > 0) {
+                loss = loss.sub(meanEntropy.mul((float) config.entropyCoef()));
+            }
+            collector.backward(loss);
+            NDArray ratios = newLp.sub(mbOld).exp().stopGradient();
+            return new NDArray[] {pl.loss().stopGradient(), vl.loss().stopGradient(), pl.clipfrac(),
+                vl.clipfrac(), pl.approxKl().stopGradient(), meanEntropy.stopGradient(), pl.ratio().stopGradient(),
+                PpoMath.maskedVar(ratios, mbMask, false)};
+        }
+    }
+
+    /** Registers arrays that survived an inner scope in the enclosing one, so the step frees them. */
+    private static void keep(NDArray... arrays) {
+        for (NDArray a : arrays) {
+            NDScope.register(a);
+        }
+    }
+
+    private static double mean(NDList scalars) {
+        float[] values = NDArrays.stack(scalars).toFloatArray();
+        double sum = 0;
+        for (float v : values) {
+            sum += v;
+        }
+        return sum / values.length;
+    }
+
+    private static NDArray take(NDArray array, NDArray rows) {
+        return array.get(new NDIndex("{}", rows));
+    }
+
+    private static NDArray concat(NDList parts, Padded all) {
+        NDArray joined = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
+        if (joined.getShape().get(1) != all.responseLength) {
+            throw new IllegalStateException("chunk response length differs from the batch's");
+        }
+        return joined;
+    }
+
+    private static int[] permutation(int n, SplittableRandom random) {
+        int[] perm = new int[n];
+        for (int i = 0; i < n; i++) {
+            perm[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+        return perm;
+    }
+
+    private static long[] toLongs(int[] values) {
+        long[] out = new long[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
+    /**
+     * A batch laid out for the model: prompt+response right-padded to one length, and the index of the position
+     * whose next-token prediction is each response token, so per-token values come out with one gather.
+     */
+    static final class Padded {
+        final NDArray ids;
+        final NDArray spanIndex;
+        final NDArray flatPositions;
+        final NDArray responseTokens;
+        final NDArray mask;
+        final NDArray behaviour;
+        final NDArray scores;
+        final NDArray eos;
+        final int responseLength;
+
+        private Padded(NDArray ids, NDArray spanIndex, NDArray flatPositions, NDArray responseTokens, NDArray mask, NDArray behaviour,
+                NDArray scores, NDArray eos, int responseLength) {
+            this.ids = ids;
+            this.spanIndex = spanIndex;
+            this.flatPositions = flatPositions;
+            this.responseTokens = responseTokens;
+            this.mask = mask;
+            this.behaviour = behaviour;
+            this.scores = scores;
+            this.eos = eos;
+            this.responseLength = responseLength;
+        }
+
+        static Padded of(List<TrainingSample> samples, NDManager manager) {
+            int t = 0;
+            for (TrainingSample s : samples) {
+                t = Math.max(t, s.responseTokens().length);
+            }
+            return of(samples, manager, t);
+        }
+
+        static Padded of(List<TrainingSample> samples, NDManager manager, int responseLength) {
+            int b = samples.size();
+            int length = 0;
+            for (TrainingSample s : samples) {
+                length = Math.max(length, s.queryTokens().length + s.responseTokens().length);
+            }
+            long[] ids = new long[b * length];
+            long[] span = new long[b * responseLength];
+            long[] flat = new long[b * responseLength];
+            long[] tokens = new long[b * responseLength];
+            float[] mask = new float[b * responseLength];
+            float[] behaviour = new float[b * responseLength];
+            float[] scores = new float[b];
+            float[] eos = new float[b];
+            for (int i = 0; i < b; i++) {
+                TrainingSample s = samples.get(i);
+                int q = s.queryTokens().length;
+                int r = s.responseTokens().length;
+                for (int j = 0; j < q; j++) {
+                    ids[i * length + j] = s.queryTokens()[j];
+                }
+                for (int j = 0; j < r; j++) {
+                    ids[i * length + q + j] = s.responseTokens()[j];
+                }
+                for (int j = 0; j < responseLength; j++) {
+                    int k = i * responseLength + j;
+                    if (j < r) {
+                        // logits at position q-1+j predict response token j
+                        span[k] = q - 1 + j;
+                        flat[k] = (long) i * length + span[k];
+                        tokens[k] = s.responseTokens()[j];
+                        mask[k] = 1f;
+                        behaviour[k] = s.behaviourLogprobs()[j];
+                    } else {
+                        span[k] = q - 1;
+                        flat[k] = (long) i * length + span[k];
+                    }
+                }
+                scores[i] = s.score();
+                eos[i] = s.stoppedAtEos() ? 1f : 0f;
+            }
+            return new Padded(
+                    manager.create(ids, new Shape(b, length)),
+                    manager.create(span, new Shape(b, responseLength)),
+                    manager.create(flat, new Shape(b, responseLength)),
+                    manager.create(tokens, new Shape(b, responseLength)),
+                    manager.create(mask, new Shape(b, responseLength)),
+                    manager.create(behaviour, new Shape(b, responseLength)),
+                    manager.create(scores),
+                    manager.create(eos),
+                    responseLength);
+        }
+
+        /** Per-position values {@code [b, length, …]} restricted to the response span, {@code [b, T]}. */
+        NDArray span(NDArray perPosition) {
+            return perPosition.gather(spanIndex, 1);
+        }
+
+        /** Log-probs of the response tokens under {@code logits} divided by the sampling temperature. */
+        NDArray spanLogprobs(NDArray logits, double temperature) {
+            NDArray logp = (temperature == 1.0 ? logits : logits.div((float) temperature)).logSoftmax(-1);
+            Shape shape = logp.getShape();
+            // flat index of (row, span position, token) so one take reads exactly B*T log-probs
+            NDArray flat = flatPositions.mul(shape.get(2)).add(responseTokens);
+            NDArray atSpan = logp.reshape(-1).get(new NDIndex("{}", flat.reshape(-1))).reshape(mask.getShape());
+            return atSpan.mul(mask);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package io.salsa.learner.ppo;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.ToDoubleFunction;
+import org.junit.jupiter.api.Test;
+
+class PpoStepTest {
+
+    private static final int TARGET = 3;
+    private static final ToDoubleFunction<int[]> SHARE_OF_TARGET = r -> {
+        int n = 0;
+        for (int t : r) {
+            n += t == TARGET ? 1 : 0;
+        }
+        return (double) n / r.length;
+    };
+
+    private static PpoConfig config() {
+        return PpoConfig.fromMap(Map.of("batch_size", "16", "mini_batch_size", "8", "ppo_epochs", "2",
+                "learning_rate", "0.03", "init_kl_coef", "0.02", "adap_kl_ctrl", "false"));
+    }
+
+    private record Run(List<Double> scores, List<Double> kls, float[] weights, Map<String, Double> lastMetrics) {}
+
+    private static Run train(int steps, long seed) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            PpoConfig cfg = config();
+            BigramPolicy model = new BigramPolicy(manager, 8, 6, seed);
+            try (AdamW adam = AdamW.fromConfig(model.parameters(), cfg)) {
+                PpoStep step = new PpoStep(cfg, model, adam, manager);
+                SplittableRandom random = new SplittableRandom(seed);
+                List<Double> scores = new ArrayList<>();
+                List<Double> kls = new ArrayList<>();
+                Map<String, Double> last = null;
+                for (int s = 0; s < steps; s++) {
+                    List<TrainingSample> batch = new ArrayList<>();
+                    float[] table = model.logprobTable();
+                    for (int i = 0; i < cfg.batchSize(); i++) {
+                        batch.add(model.sample(table, new int[] {random.nextInt(8)}, 4, random, SHARE_OF_TARGET));
+                    }
+                    PpoStep.Result result = step.run(batch, 0.02, seed * 1000 + s);
+                    scores.add(result.meanScore());
+                    kls.add(result.meanKl());
+                    last = result.metrics();
+                }
+                return new Run(scores, kls, model.unembed.toFloatArray(), last);
+            }
+        }
+    }
+
+    @Test
+    void shouldRaiseTheRewardWhileKlStaysBounded() {
+        Run run = train(30, 7);
+        double first = run.scores().subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double last = run.scores().subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        assertTrue(last > first + 0.3, "reward should rise: first 5 steps " + first + ", last 5 steps " + last);
+        double maxKl = run.kls().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        assertTrue(maxKl < 10, "sequence KL stays bounded, max " + maxKl);
+        for (String name : List.of("objective/kl", "objective/scores", "objective/rlhf_reward", "policy/clipfrac_avg",
+                "loss/policy_avg", "loss/value_avg", "val/ratio", "policy/entropy_avg", "response_length")) {
+            assertTrue(Double.isFinite(run.lastMetrics().get(name)), name);
+        }
+        assertEquals(4.0, run.lastMetrics().get("response_length"), 1e-6);
+    }
+
+    @Test
+    void sameSeedSameWeightsBitForBit() {
+        assertArrayEquals(train(3, 11).weights(), train(3, 11).weights(), 0f);
+    }
+
+    @Test
+    void theFirstEpochOfAnOnPolicyBatchHasRatioOne() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            PpoConfig cfg = PpoConfig.fromMap(Map.of("batch_size", "4", "mini_batch_size", "4", "ppo_epochs", "1"));
+            BigramPolicy model = new BigramPolicy(manager, 8, 6, 3);
+            SplittableRandom random = new SplittableRandom(3);
+            List<TrainingSample> batch = new ArrayList<>();
+            float[] table = model.logprobTable();
+            for (int i = 0; i < 4; i++) {
+                batch.add(model.sample(table, new int[] {1, 2}, 3, random, SHARE_OF_TARGET));
+            }
+            try (AdamW adam = AdamW.fromConfig(model.parameters(), cfg)) {
+                PpoStep.Result r = new PpoStep(cfg, model, adam, manager).run(batch, 0.1, 1);
+                // one mini-batch, one epoch: new log-probs equal old ones, nothing is clipped
+                assertEquals(1.0, r.metrics().get("val/ratio"), 1e-6);
+                assertEquals(0.0, r.metrics().get("policy/clipfrac_avg"), 0);
+                // the reference is the initial policy and the behaviour log-probs are its own: KL 0, weights 1
+                assertEquals(0.0, r.metrics().get("objective/kl"), 1e-5);
+                assertEquals(1.0, r.metrics().get("val/is_weight_avg"), 1e-5);
+            }
+        }
+    }
+}
