@@ -12,6 +12,7 @@ public final class DemoStages {
     /** The stages of a demo of {@code profile}. */
     public static List<Stage> chain(DemoProfile profile) {
         List<Stage> stages = new ArrayList<>();
+        stages.add(new TaskStage());
         return stages;
     }
 }
