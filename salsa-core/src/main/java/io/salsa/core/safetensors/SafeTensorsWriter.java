@@ -184,6 +184,15 @@ public final class SafeTensorsWriter implements AutoCloseable {
 
     /** Checks every tensor is complete, flushes to disk and moves the file into place atomically. */
     public void commit() throws IOException {
+        commit(true);
+    }
+
+    /** As {@link #commit()} but leaves flushing to the OS: for benchmarks and scratch files only. */
+    public void commitWithoutSync() throws IOException {
+        commit(false);
+    }
+
+    private void commit(boolean sync) throws IOException {
         for (Map.Entry<String, TensorSpec> e : specs.entrySet()) {
             long written = cursors.get(e.getKey());
             if (written != e.getValue().numel()) {
@@ -191,7 +200,9 @@ public final class SafeTensorsWriter implements AutoCloseable {
                         + e.getValue().numel() + " elements written");
             }
         }
-        channel.force(true);
+        if (sync) {
+            channel.force(true);
+        }
         channel.close();
         try {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
