@@ -1,0 +1,64 @@
+package io.salsa.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.Collection;
+
+/**
+ * Gradient housekeeping between backward and optimiser step: global-norm clipping and zeroing, because
+ * PyTorch accumulates gradients across backward calls until they are cleared.
+ */
+public final class Gradients {
+
+    private Gradients() {
+    }
+
+    /**
+     * Scales all gradients so their global L2 norm is at most {@code maxNorm} (≤ 0 or infinite: no clipping)
+     * and returns the norm before clipping (NaN or infinite when a gradient is not finite).
+     */
+    public static double clipGlobalNorm(Collection<Parameter> params, double maxNorm) {
+        double sq = 0;
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            for (Parameter p : params) {
+                if (p.getArray().hasGradient()) {
+                    NDArray g = p.getArray().getGradient();
+                    sq += g.square().sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
+                }
+            }
+            double norm = Math.sqrt(sq);
+            if (maxNorm > 0 && Double.isFinite(maxNorm) && norm > maxNorm) {
+                double scale = maxNorm / (norm + 1e-6);
+                for (Parameter p : params) {
+                    if (p.getArray().hasGradient()) {
+                        p.getArray().getGradient().muli(scale);
+                    }
+                }
+            }
+            return norm;
+        }
+    }
+
+    /** Clears every gradient (before the next backward pass). */
+    public static void zero(Collection<Parameter> params) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            for (Parameter p : params) {
+                NDArray a = p.getArray();
+                if (!a.hasGradient()) {
+                    continue;
+                }
+                if (a instanceof PtNDArray pt) {
+                    JniUtils.zeroGrad(pt);
+                } else {
+                    NDArray g = a.getGradient();
+                    g.subi(g);
+                }
+            }
+        }
+    }
+}
