@@ -3,6 +3,7 @@ package io.salsa.ingest;
 import io.salsa.events.Preference;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.Producer;
@@ -95,6 +96,16 @@ public final class FeedbackPublisher implements AutoCloseable {
     /** Called when a send went unacknowledged for the request timeout: Kafka is probably down. */
     public void markSuspect() {
         suspect = true;
+    }
+
+    /**
+     * Clears the suspicion when nothing is pending and {@code brokerReachable} says Kafka answers again, so an
+     * idle service reports healthy (and takes traffic back) without waiting for a request to probe it.
+     */
+    public void recheck(BooleanSupplier brokerReachable) {
+        if (suspect && pending.get() == 0 && brokerReachable.getAsBoolean()) {
+            suspect = false;
+        }
     }
 
     /** True unless recent evidence says Kafka is not acknowledging writes. */

@@ -1,6 +1,9 @@
 package io.salsa.ingest;
 
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -24,15 +27,17 @@ public final class IngestApp implements AutoCloseable {
     private final RolloutFeed feed;
     private final IngestMetrics metrics;
     private final TaskBoard board;
+    private final ScheduledExecutorService healthCheck;
 
     private IngestApp(Server server, ServerConnector connector, FeedbackPublisher publisher, RolloutFeed feed,
-                      IngestMetrics metrics, TaskBoard board) {
+                      IngestMetrics metrics, TaskBoard board, ScheduledExecutorService healthCheck) {
         this.server = server;
         this.connector = connector;
         this.publisher = publisher;
         this.feed = feed;
         this.metrics = metrics;
         this.board = board;
+        this.healthCheck = healthCheck;
     }
 
     /** Starts the service; returns once the HTTP port accepts requests. */
@@ -79,9 +84,15 @@ public final class IngestApp implements AutoCloseable {
             publisher.close();
             throw e;
         }
+        ScheduledExecutorService healthCheck = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ingest-kafka-recheck");
+            t.setDaemon(true);
+            return t;
+        });
+        healthCheck.scheduleWithFixedDelay(() -> publisher.recheck(kafka::brokerReachable), 1, 1, TimeUnit.SECONDS);
         LOG.info("feedback-ingest listening on http://{}:{}/ ({} raters, {} pairs ready, feedback topic {})",
                 config.host(), connector.getLocalPort(), raters.size(), board.pairsInPool(), kafka.feedbackTopic());
-        return new IngestApp(server, connector, publisher, feed, metrics, board);
+        return new IngestApp(server, connector, publisher, feed, metrics, board, healthCheck);
     }
 
     /** The bound HTTP port (useful when the config asked for port 0). */
@@ -103,6 +114,7 @@ public final class IngestApp implements AutoCloseable {
 
     @Override
     public void close() {
+        healthCheck.shutdownNow();
         try {
             server.stop();
         } catch (Exception e) {

@@ -10,6 +10,9 @@ import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -53,6 +56,18 @@ public final class IngestKafka {
     void ensureTopics() {
         TopicAdmin.ensureTopics(settings, List.of(Topics.FEEDBACK, Topics.ROLLOUTS));
         preferenceSerde.serializer().serialize(feedbackTopic(), schemaProbe());
+    }
+
+    /** Whether a broker answers a metadata request within about a second (for the health re-check). */
+    boolean brokerReachable() {
+        Properties p = settings.adminProps();
+        p.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "1000");
+        p.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "1500");
+        try (Admin admin = Admin.create(p)) {
+            return !admin.describeCluster().nodes().get(1500, TimeUnit.MILLISECONDS).isEmpty();
+        } catch (Exception e) {
+            return false;
+        }
     }
 
     /** acks=all and idempotence come from the shared settings; the timeouts bound how long a send may hang. */

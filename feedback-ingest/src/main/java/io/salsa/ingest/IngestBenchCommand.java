@@ -1,0 +1,234 @@
+package io.salsa.ingest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.schemas.KafkaSettings;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code salsa bench ingest}: starts feedback-ingest in this process on a fresh topic prefix, seeds synthetic
+ * rollouts, drives it with N keep-alive connections (one rater each: GET a task, POST an answer) and reports
+ * sustained preferences/s, latency percentiles, and lost/duplicated events counted from the topic at the end.
+ */
+@Command(name = "ingest", mixinStandardHelpOptions = true,
+        description = "Load-test feedback-ingest with acks=all against a running Kafka (start one with"
+                + " `salsa broker`); reports preferences/s, p50/p99 and lost/duplicated events.")
+public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Option(names = "--bootstrap", description = "Kafka bootstrap servers [SALSA_KAFKA_BOOTSTRAP].")
+    String bootstrap;
+
+    @Option(names = "--connections", defaultValue = "32", description = "Concurrent connections (default ${DEFAULT-VALUE}).")
+    int connections;
+
+    @Option(names = "--seconds", defaultValue = "20", description = "Measured duration (default ${DEFAULT-VALUE}).")
+    int seconds;
+
+    @Option(names = "--warmup-seconds", defaultValue = "5", description = "Unmeasured warm-up (default ${DEFAULT-VALUE}).")
+    int warmupSeconds;
+
+    @Option(names = "--max-preferences", defaultValue = "1000000",
+            description = "Stop after this many acknowledged preferences (default ${DEFAULT-VALUE}).")
+    long maxPreferences;
+
+    @Option(names = "--prompts", defaultValue = "400", description = "Synthetic prompts to seed (default ${DEFAULT-VALUE}).")
+    int prompts;
+
+    @Option(names = "--per-prompt", defaultValue = "8", description = "Rollouts per prompt (default ${DEFAULT-VALUE}).")
+    int perPrompt;
+
+    @Override
+    public String group() {
+        return "bench";
+    }
+
+    @Override
+    public String groupDescription() {
+        return "Benchmarks that measure and report performance.";
+    }
+
+    /** Latencies of one connection, in nanoseconds; grown as needed, merged at the end. */
+    private static final class Samples {
+        long[] post = new long[1 << 14];
+        long[] get = new long[1 << 14];
+        int posts;
+        int gets;
+
+        void post(long nanos) {
+            if (posts == post.length) {
+                post = Arrays.copyOf(post, posts * 2);
+            }
+            post[posts++] = nanos;
+        }
+
+        void get(long nanos) {
+            if (gets == get.length) {
+                get = Arrays.copyOf(get, gets * 2);
+            }
+            get[gets++] = nanos;
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        if (bootstrap != null) {
+            env.put(KafkaSettings.BOOTSTRAP_ENV, bootstrap);
+        }
+        if (connections < 1 || connections > 4096 || seconds < 1 || warmupSeconds < 0 || prompts < 1
+                || perPrompt < 2 || maxPreferences < 1) {
+            System.err.println("salsa bench ingest: need --connections 1..4096, --seconds >= 1, --warmup-seconds >= 0,"
+                    + " --prompts >= 1, --per-prompt >= 2, --max-preferences >= 1");
+            return 2;
+        }
+        KafkaSettings base;
+        try {
+            base = KafkaSettings.fromEnv(env);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa bench ingest: " + e.getMessage());
+            return 2;
+        }
+        KafkaSettings settings = new KafkaSettings(base.bootstrapServers(),
+                base.topicPrefix() + "bench-" + System.currentTimeMillis() + ".", base.registrySpec());
+        long pairs = SyntheticRollouts.publish(settings, "bench", prompts, perPrompt);
+
+        Map<String, String> tokens = new HashMap<>();
+        StringBuilder raterList = new StringBuilder();
+        for (int i = 0; i < connections; i++) {
+            String token = "bench-token-" + i + "-" + System.nanoTime();
+            tokens.put("bench" + i, token);
+            raterList.append("bench").append(i).append(':').append(Raters.sha256Hex(token)).append(',');
+        }
+        Map<String, String> ingestEnv = new HashMap<>();
+        ingestEnv.put(IngestConfig.PORT, "0");
+        ingestEnv.put(IngestConfig.RATERS, raterList.toString());
+        ingestEnv.put(IngestConfig.RATE_PER_SECOND, "1000000");
+        ingestEnv.put(IngestConfig.RATE_BURST, "1000000");
+        ingestEnv.put(IngestConfig.MAX_IN_FLIGHT, Integer.toString(Math.max(connections * 2, 64)));
+        ingestEnv.put(IngestConfig.PAIR_CAPACITY, Long.toString(Math.max(pairs, 1)));
+        IngestConfig config = IngestConfig.fromEnv(ingestEnv);
+
+        ObjectMapper json = new ObjectMapper();
+        Set<String> acked = ConcurrentHashMap.newKeySet();
+        LongAdder non201 = new LongAdder();
+        LongAdder noTask = new LongAdder();
+        AtomicLong measuredAcks = new AtomicLong();
+        List<Samples> samples = new ArrayList<>();
+        try (IngestApp app = IngestApp.start(config, new IngestKafka(settings))) {
+            long start = System.nanoTime();
+            long measureFrom = start + warmupSeconds * 1_000_000_000L;
+            long end = measureFrom + seconds * 1_000_000_000L;
+            System.out.printf("salsa bench ingest: %d connections, %d s warm-up + %d s measured, %d pairs per rater,"
+                    + " topics %s*%n", connections, warmupSeconds, seconds, pairs, settings.topicPrefix());
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < connections; i++) {
+                String rater = "bench" + i;
+                String token = tokens.get(rater);
+                Samples s = new Samples();
+                samples.add(s);
+                Thread t = new Thread(() -> {
+                    try (LoadConnection c = new LoadConnection("127.0.0.1", app.port())) {
+                        int n = 0;
+                        while (System.nanoTime() < end && acked.size() < maxPreferences) {
+                            long t0 = System.nanoTime();
+                            LoadConnection.Reply g = c.get("/api/tasks/next", token);
+                            long t1 = System.nanoTime();
+                            JsonNode task = json.readTree(g.body()).get("task");
+                            if (g.status() != 200 || task == null || task.isNull()) {
+                                noTask.increment();
+                                break;
+                            }
+                            String body = "{\"taskId\":\"" + task.get("taskId").asText() + "\",\"choice\":\""
+                                    + (n % 3 == 0 ? "A" : n % 3 == 1 ? "B" : "tie") + "\"}";
+                            String key = rater + "-" + n++;
+                            LoadConnection.Reply p = c.post("/api/preferences", token, key, body);
+                            while (p.status() == 503 && System.nanoTime() < end + 30_000_000_000L) {
+                                non201.increment();
+                                Thread.sleep(20);
+                                p = c.post("/api/preferences", token, key, body);
+                            }
+                            long t2 = System.nanoTime();
+                            if (p.status() != 201) {
+                                non201.increment();
+                                continue;
+                            }
+                            acked.add(json.readTree(p.body()).get("preferenceId").asText());
+                            if (t0 >= measureFrom && t2 <= end) {
+                                s.get(t1 - t0);
+                                s.post(t2 - t1);
+                                measuredAcks.incrementAndGet();
+                            }
+                        }
+                    } catch (Exception e) {
+                        System.err.println("connection " + rater + " failed: " + e);
+                    }
+                }, "bench-" + rater);
+                t.start();
+                threads.add(t);
+            }
+            long lastReport = System.nanoTime();
+            long lastCount = 0;
+            while (threads.stream().anyMatch(Thread::isAlive)) {
+                Thread.sleep(200);
+                long now = System.nanoTime();
+                if (now - lastReport >= 5_000_000_000L) {
+                    long count = acked.size();
+                    System.out.printf("  %4.0f s: %d acknowledged, %.0f/s over the last %.0f s%n",
+                            (now - start) / 1e9, count, (count - lastCount) / ((now - lastReport) / 1e9),
+                            (now - lastReport) / 1e9);
+                    lastReport = now;
+                    lastCount = count;
+                }
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            double measuredSeconds = Math.min(seconds, (System.nanoTime() - measureFrom) / 1e9);
+            long[] post = merge(samples, true);
+            long[] get = merge(samples, false);
+            FeedbackAudit.Result audit = FeedbackAudit.check(settings, acked);
+            System.out.printf("%nresult: %.0f preferences/s sustained (%d acknowledged in %.1f s measured,"
+                            + " acks=all, %d connections)%n", measuredAcks.get() / measuredSeconds, measuredAcks.get(),
+                    measuredSeconds, connections);
+            System.out.printf("POST /api/preferences latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                    pct(post, 0.50), pct(post, 0.99), pct(post, 1.0));
+            System.out.printf("GET  /api/tasks/next latency:  p50 %.2f ms, p99 %.2f ms%n", pct(get, 0.50),
+                    pct(get, 0.99));
+            System.out.printf("non-201 answers (incl. 503 retries): %d; raters out of tasks: %d%n", non201.sum(),
+                    noTask.sum());
+            System.out.printf("topic audit: %d records, %d acknowledged, lost %d, duplicated %d,"
+                            + " unacknowledged-but-written %d%n", audit.records(), audit.acknowledged(), audit.lost(),
+                    audit.duplicated(), audit.unacknowledged());
+            return audit.lost() == 0 && audit.duplicated() == 0 ? 0 : 1;
+        } finally {
+            settings.closeRegistry();
+        }
+    }
+
+    private static long[] merge(List<Samples> samples, boolean post) {
+        long[] all = samples.stream().flatMapToLong(s -> Arrays.stream(post ? s.post : s.get, 0,
+                post ? s.posts : s.gets)).toArray();
+        Arrays.sort(all);
+        return all;
+    }
+
+    private static double pct(long[] sorted, double q) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        int i = (int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
+        return sorted[Math.max(0, i)] / 1e6;
+    }
+}

@@ -1,0 +1,100 @@
+package io.salsa.ingest;
+
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.schemas.KafkaSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code salsa ingest}: runs the raters' HTTP API and page until Ctrl-C. */
+@Command(name = "ingest", mixinStandardHelpOptions = true,
+        description = {"Run feedback-ingest: the raters' HTTP API and web page; every answer becomes a Preference"
+                + " event on the feedback topic, acknowledged by Kafka before the rater is told it is saved.",
+                "Every option can also be given as the environment variable in brackets; flags win."})
+public final class IngestCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Option(names = "--bootstrap", description = "Kafka bootstrap servers [SALSA_KAFKA_BOOTSTRAP].")
+    String bootstrap;
+
+    @Option(names = "--topic-prefix", description = "Topic name prefix of the deployment [SALSA_TOPIC_PREFIX].")
+    String topicPrefix;
+
+    @Option(names = "--host", description = "Interface to bind (default 127.0.0.1) [SALSA_INGEST_HOST].")
+    String host;
+
+    @Option(names = "--port", description = "HTTP port, 0 = any free one (default 8080) [SALSA_INGEST_PORT].")
+    Integer port;
+
+    @Option(names = "--raters-file", description = "File of 'raterId sha256(token)' lines [SALSA_INGEST_RATERS_FILE].")
+    Path ratersFile;
+
+    @Option(names = "--raters", description = "Inline raterId:sha256hex,... list [SALSA_INGEST_RATERS].")
+    String raters;
+
+    @Option(names = "--rate", description = "Requests per second per rater (default 5) [SALSA_INGEST_RATE_PER_SECOND].")
+    Double rate;
+
+    @Option(names = "--burst", description = "Burst per rater (default 20) [SALSA_INGEST_RATE_BURST].")
+    Integer burst;
+
+    @Option(names = "--max-in-flight", description = "Unacknowledged answers at once (default 2048)"
+            + " [SALSA_INGEST_MAX_IN_FLIGHT].")
+    Integer maxInFlight;
+
+    @Option(names = "--ack-timeout-ms", description = "Wait for Kafka's ack before answering 503 (default 2000)"
+            + " [SALSA_INGEST_ACK_TIMEOUT_MS].")
+    Integer ackTimeoutMs;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        put(env, KafkaSettings.BOOTSTRAP_ENV, bootstrap);
+        put(env, KafkaSettings.PREFIX_ENV, topicPrefix);
+        put(env, IngestConfig.HOST, host);
+        put(env, IngestConfig.PORT, port);
+        put(env, IngestConfig.RATERS_FILE, ratersFile);
+        put(env, IngestConfig.RATERS, raters);
+        put(env, IngestConfig.RATE_PER_SECOND, rate);
+        put(env, IngestConfig.RATE_BURST, burst);
+        put(env, IngestConfig.MAX_IN_FLIGHT, maxInFlight);
+        put(env, IngestConfig.ACK_TIMEOUT_MS, ackTimeoutMs);
+        IngestConfig config;
+        KafkaSettings kafka;
+        try {
+            config = IngestConfig.fromEnv(env);
+            kafka = KafkaSettings.fromEnv(env);
+            if (config.ratersFile() != null && !Files.isReadable(config.ratersFile())) {
+                throw new IllegalArgumentException(IngestConfig.RATERS_FILE + ": cannot read " + config.ratersFile());
+            }
+            Raters.load(config.ratersFile(), config.raters());
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            System.err.println("salsa ingest: " + e.getMessage());
+            return 2;
+        }
+        IngestApp app;
+        try {
+            app = IngestApp.start(config, new IngestKafka(kafka));
+        } catch (IllegalStateException e) {
+            System.err.println("salsa ingest: cannot start: " + e.getMessage());
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            app.close();
+            kafka.closeRegistry();
+        }, "ingest-shutdown"));
+        System.out.printf("feedback-ingest: http://%s:%d/  (Ctrl-C to stop)%n", config.host(), app.port());
+        System.out.flush();
+        app.join();
+        return 0;
+    }
+
+    private static void put(Map<String, String> env, String key, Object value) {
+        if (value != null) {
+            env.put(key, value.toString());
+        }
+    }
+}
