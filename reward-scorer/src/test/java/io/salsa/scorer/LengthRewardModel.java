@@ -17,6 +17,7 @@ final class LengthRewardModel implements RewardScorerModel {
     private final String name;
     private final long version;
     private final int vocabSize;
+    private final long delayMs;
     final AtomicBoolean closed = new AtomicBoolean();
     int calls;
 
@@ -25,9 +26,15 @@ final class LengthRewardModel implements RewardScorerModel {
     }
 
     LengthRewardModel(String name, long version, int vocabSize) {
+        this(name, version, vocabSize, 0);
+    }
+
+    /** {@code delayMs} per batch stands in for model time, so real-broker tests can stop an instance mid-stream. */
+    LengthRewardModel(String name, long version, int vocabSize, long delayMs) {
         this.name = name;
         this.version = version;
         this.vocabSize = vocabSize;
+        this.delayMs = delayMs;
     }
 
     static float expected(long version, Rollout r) {
@@ -60,6 +67,14 @@ final class LengthRewardModel implements RewardScorerModel {
             throw new IllegalStateException("scored with a closed model");
         }
         calls++;
+        if (delayMs > 0) {
+            try {
+                Thread.sleep(delayMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
         float[] out = new float[batch.size()];
         for (int i = 0; i < out.length; i++) {
             if (batch.get(i).getResponseTokenIds().get(0) == POISON) {
