@@ -120,7 +120,7 @@ public final class GeneratorApp implements AutoCloseable {
         StalenessGate gate = config.gate();
         try (WeightFollower follower = new WeightFollower(settings, config, samplers, fetcher);
              LearnerWatch watch = new LearnerWatch(settings, config, stats.rolloutsSent::get,
-                     follower::publishedVersion, Duration.ofMillis(250));
+                     stats.rolloutsAcked::get, follower::publishedVersion, Duration.ofMillis(250));
              KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps, new StringSerializer(),
                      new ByteArraySerializer());
              KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(),

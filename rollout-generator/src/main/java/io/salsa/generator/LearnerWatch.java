@@ -37,19 +37,21 @@ import org.slf4j.LoggerFactory;
  * learner — by default the scorer on {@code rollouts} plus the learner on {@code scored-rollouts} — where a
  * partition the group never committed counts from its earliest offset (a new learner group starts there).
  * The learner's rollouts per step come from its newest {@link BatchManifest} on {@code learner-batches}.
- * Rollouts this instance sent since the last measurement started are added, so the gate reacts to this
- * instance's own output at once instead of one measurement later.
+ * Rollouts this instance sent but that were not yet acknowledged when the last measurement started are
+ * added (they may be missing from the end offsets it read), so the gate reacts to this instance's own output
+ * at once instead of one measurement later; a rollout may be counted twice, never missed.
  */
 public final class LearnerWatch implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(LearnerWatch.class);
 
-    /** A measurement: summed lag, and this instance's sent-rollout count when it started. */
-    private record Measurement(long lag, long sentAtStart) { }
+    /** A measurement: summed lag, and this instance's acknowledged-rollout count when it started. */
+    private record Measurement(long lag, long ackedAtStart) { }
 
     private final KafkaSettings settings;
     private final GeneratorConfig config;
     private final LongSupplier sentRollouts;
+    private final LongSupplier ackedRollouts;
     private final LongSupplier publishedVersion;
     private final Duration interval;
     private final AtomicLong rolloutsPerStep;
@@ -60,13 +62,15 @@ public final class LearnerWatch implements AutoCloseable {
 
     /**
      * @param sentRollouts     count of rollouts this instance has handed to its producer so far
+     * @param ackedRollouts    count of those the broker acknowledged
      * @param publishedVersion newest policy version the learner published (-1 before any)
      */
     public LearnerWatch(KafkaSettings settings, GeneratorConfig config, LongSupplier sentRollouts,
-                        LongSupplier publishedVersion, Duration interval) {
+                        LongSupplier ackedRollouts, LongSupplier publishedVersion, Duration interval) {
         this.settings = settings;
         this.config = config;
         this.sentRollouts = sentRollouts;
+        this.ackedRollouts = ackedRollouts;
         this.publishedVersion = publishedVersion;
         this.interval = interval;
         this.rolloutsPerStep = new AtomicLong(config.learnerBatchRollouts());
@@ -86,7 +90,7 @@ public final class LearnerWatch implements AutoCloseable {
     /** What is known now about the learner, including rollouts this instance sent since the last measurement. */
     public StalenessGate.LearnerProgress progress() {
         Measurement m = last;
-        long unconsumed = m == null ? 0 : m.lag() + Math.max(0, sentRollouts.getAsLong() - m.sentAtStart());
+        long unconsumed = m == null ? 0 : m.lag() + Math.max(0, sentRollouts.getAsLong() - m.ackedAtStart());
         return new StalenessGate.LearnerProgress(unconsumed, rolloutsPerStep.get(), publishedVersion.getAsLong());
     }
 
@@ -104,7 +108,7 @@ public final class LearnerWatch implements AutoCloseable {
             c.assign(parts);
             c.seekToBeginning(parts);
             while (running) {
-                long start = sentRollouts.getAsLong();
+                long start = ackedRollouts.getAsLong();
                 try {
                     last = new Measurement(lag(admin), start);
                 } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {

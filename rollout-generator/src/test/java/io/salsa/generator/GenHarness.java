@@ -35,17 +35,20 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /** Test plumbing around one generator deployment: its own topic prefix on the shared broker. */
-final class GenHarness {
+final class GenHarness implements AutoCloseable {
 
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
     final KafkaSettings settings;
     final Path stateDir;
+    /** Shared by the polling helpers; a JVM-lifetime client per harness is fine in tests. */
+    private final Admin admin;
 
     GenHarness(TestKafka kafka, String name, Path stateDir) {
         this.settings = KafkaSettings.embedded(kafka.bootstrapServers(),
                 name + "-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet() + ".");
         this.stateDir = stateDir;
+        this.admin = Admin.create(settings.adminProps());
         TopicAdmin.ensureAll(settings);
     }
 
@@ -136,7 +139,7 @@ final class GenHarness {
 
     /** Records on a topic (sum of end offsets; our producers are idempotent, not transactional). */
     long count(Topic<?, ?> topic) {
-        try (Admin admin = Admin.create(settings.adminProps())) {
+        try {
             String name = settings.topic(topic);
             var parts = admin.describeTopics(List.of(name)).allTopicNames().get().get(name).partitions();
             Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> spec = new HashMap<>();
@@ -150,7 +153,7 @@ final class GenHarness {
 
     /** Committed offsets of a group on a topic. */
     Map<TopicPartition, OffsetAndMetadata> committed(String group) {
-        try (Admin admin = Admin.create(settings.adminProps())) {
+        try {
             return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
         } catch (Exception e) {
             throw new IllegalStateException(e);
@@ -158,6 +161,11 @@ final class GenHarness {
     }
 
     /** A generator running on its own thread. */
+    @Override
+    public void close() {
+        admin.close();
+    }
+
     static final class Running implements AutoCloseable {
         final GeneratorApp app;
         final Thread thread;

@@ -34,6 +34,19 @@ class GeneratorAppIT {
     @TempDir
     Path dir;
 
+    private final java.util.List<GenHarness> harnesses = new java.util.ArrayList<>();
+
+    private GenHarness harness(TestKafka kafka, String name, Path state) {
+        GenHarness h = new GenHarness(kafka, name, state);
+        harnesses.add(h);
+        return h;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void closeHarnesses() {
+        harnesses.forEach(GenHarness::close);
+    }
+
     /** Keys "promptId#sampleIndex" of rollouts. */
     static Set<String> keys(List<Rollout> rollouts) {
         return rollouts.stream().map(r -> r.getPromptId() + "#" + r.getSampleIndex())
@@ -52,7 +65,7 @@ class GeneratorAppIT {
 
     @Test
     void shouldPublishNRolloutsForEveryPromptAndDeadLetterUnusableOnes(TestKafka kafka) throws Exception {
-        GenHarness h = new GenHarness(kafka, "every-prompt", dir);
+        GenHarness h = harness(kafka, "every-prompt", dir);
         ToySampler.writeFolder(dir.resolve("initial-weights"), 7);
         GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "3",
                 "SALSA_GENERATOR_BATCH_SIZE", "4", "SALSA_GENERATOR_SEED", "11", "SALSA_GENERATOR_ID", "gen-a");
@@ -115,7 +128,7 @@ class GeneratorAppIT {
     private List<Rollout> runOnce(TestKafka kafka, String name, List<Prompt> prompts, String batch, String id)
             throws Exception {
         Path state = dir.resolve(name);
-        GenHarness h = new GenHarness(kafka, name, state);
+        GenHarness h = harness(kafka, name, state);
         ToySampler.writeFolder(state.resolve("initial-weights"), 3);
         GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2",
                 "SALSA_GENERATOR_BATCH_SIZE", batch, "SALSA_GENERATOR_SEED", "5", "SALSA_GENERATOR_ID", id);

@@ -1,0 +1,99 @@
+package io.salsa.generator;
+
+import ai.djl.Device;
+import io.salsa.core.generate.Generation;
+import io.salsa.core.generate.Generator;
+import io.salsa.core.generate.SamplingConfig;
+import io.salsa.core.model.GptModel;
+import io.salsa.core.model.ModelFolder;
+import io.salsa.core.tokenizer.SalsaTokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The shipped {@link RolloutSampler}: the model core's GPT-2 and its batched, KV-cached generator, with one
+ * sampler seed per sequence so a row's tokens do not depend on its batch-mates.
+ *
+ * <p>Behaviour log-probs are the model's log π(token) at temperature 1 without cut-offs
+ * ({@link Generation#logProbs()}), the quantity the learner recomputes for the current policy; with the
+ * default sampling settings (temperature 1, no top-k/top-p) that is exactly the sampling distribution.
+ */
+public final class ModelRolloutSampler implements RolloutSampler {
+
+    private final GptModel model;
+    private final Generator generator;
+    private final SalsaTokenizer tokenizer;
+
+    private ModelRolloutSampler(GptModel model, SalsaTokenizer tokenizer) {
+        this.model = model;
+        this.generator = new Generator(model);
+        this.tokenizer = tokenizer;
+    }
+
+    /** The factory the service uses: loads the language model (any value/score head is ignored) and its tokenizer. */
+    public static SamplerFactory factory() {
+        return ModelRolloutSampler::open;
+    }
+
+    /** Loads {@code dir} (config.json, model.safetensors, optional tokenizer.json) on {@code device}. */
+    public static ModelRolloutSampler open(Path dir, GeneratorConfig.Device device) throws IOException {
+        Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
+        GptModel model = GptModel.load(dir, GptModel.Head.NONE, djl);
+        try {
+            SalsaTokenizer tokenizer = Files.isRegularFile(dir.resolve(ModelFolder.TOKENIZER))
+                    ? SalsaTokenizer.load(dir) : null;
+            return new ModelRolloutSampler(model, tokenizer);
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public List<Sample> sample(List<Request> requests, SamplingParams params) {
+        List<int[]> prompts = new ArrayList<>(requests.size());
+        long[] seeds = new long[requests.size()];
+        for (int i = 0; i < seeds.length; i++) {
+            prompts.add(requests.get(i).promptIds());
+            seeds[i] = requests.get(i).seed();
+        }
+        SamplingConfig config = new SamplingConfig(params.maxNewTokens(), params.temperature(), params.topK(),
+                params.topP(), true, true);
+        List<Sample> out = new ArrayList<>(seeds.length);
+        for (Generation g : generator.generate(prompts, config, seeds)) {
+            out.add(new Sample(g.tokens(), g.logProbs(), g.stoppedAtEos()));
+        }
+        return out;
+    }
+
+    @Override
+    public int maxPositions() {
+        return model.config().nPositions();
+    }
+
+    @Override
+    public int vocabSize() {
+        return model.config().vocabSize();
+    }
+
+    @Override
+    public String decode(int[] ids) {
+        return tokenizer == null ? null : tokenizer.decode(ids);
+    }
+
+    @Override
+    public int[] encode(String text) {
+        return tokenizer == null ? null : tokenizer.encode(text);
+    }
+
+    @Override
+    public void close() {
+        model.close();
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.salsa.generator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.salsa.events.BatchManifest;
+import io.salsa.events.Prompt;
+import io.salsa.schemas.Topics;
+import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.TestKafka;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The generator pauses at the staleness bound instead of flooding, and resumes where it stopped. */
+@ExtendWith(KafkaExtension.class)
+class StalenessIT {
+
+    @TempDir
+    Path dir;
+
+    private final java.util.List<GenHarness> harnesses = new java.util.ArrayList<>();
+
+    private GenHarness harness(TestKafka kafka, String name, Path state) {
+        GenHarness h = new GenHarness(kafka, name, state);
+        harnesses.add(h);
+        return h;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void closeHarnesses() {
+        harnesses.forEach(GenHarness::close);
+    }
+
+    @Test
+    void shouldPauseAtTheRolloutCapAndResumeWithoutLosingItsPlace(TestKafka kafka) throws Exception {
+        GenHarness h = harness(kafka, "cap", dir);
+        run(h, 8, h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "2",
+                "SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS", "8",
+                "SALSA_GENERATOR_LAG_SOURCES", "rollouts@" + h.settings.topicPrefix() + "learner"));
+    }
+
+    @Test
+    void shouldPauseAtTheVersionBoundLearnedFromTheLearnersBatchManifests(TestKafka kafka) throws Exception {
+        GenHarness h = harness(kafka, "versions", dir);
+        // the learner trains on 4 rollouts per step: max_staleness 1 allows 4..7 queued rollouts, not 8
+        h.publish(Topics.LEARNER_BATCHES, "run-s", BatchManifest.newBuilder().setRunId("run-s").setStep(1).setSeed(1)
+                .setRanges(List.of()).setRecordCount(4).setSoupRecipe("default").setSoupVersion(1)
+                .setPolicyVersionBefore(0).setPolicyVersionAfter(1).setCreatedAtMs(0).build());
+        run(h, 8, h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "2",
+                "SALSA_GENERATOR_MAX_STALENESS", "1", "SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", "1000",
+                "SALSA_GENERATOR_LAG_SOURCES", "rollouts@" + h.settings.topicPrefix() + "learner"));
+    }
+
+    /** Plays the learner: each time the generator pauses, consumes everything produced so far. */
+    private void run(GenHarness h, long bound, GeneratorConfig config) throws Exception {
+        ToySampler.writeFolder(dir.resolve("initial-weights"), 1);
+        List<Prompt> prompts = GenHarness.prompts(20, "s");
+        h.publishPrompts(prompts);
+        String learner = h.settings.topicPrefix() + "learner";
+        long consumed = 0;
+        int learnerSteps = 0;
+        try (GenHarness.Running g = h.start(config, ToySampler.factory(0), GeneratorAppIT.NO_BLOBS)) {
+            while (consumed < 40) {
+                GenHarness.await("the generator to pause or finish", Duration.ofSeconds(60),
+                        () -> g.app.paused() || h.count(Topics.ROLLOUTS) == 40);
+                long produced = h.count(Topics.ROLLOUTS);
+                if (produced < 40) {
+                    long waiting = produced - consumed;
+                    assertTrue(waiting >= bound && waiting < bound + config.batchSize(),
+                            "paused with " + waiting + " unconsumed rollouts; bound " + bound + " + one batch");
+                    Thread.sleep(1000);
+                    assertTrue(g.app.paused(), "still paused while the learner has not moved");
+                    assertEquals(produced, h.count(Topics.ROLLOUTS), "no rollout produced while paused");
+                }
+                consumed = commitToEnd(h, learner);
+                learnerSteps++;
+                final long now = consumed;
+                GenHarness.await("the generator to resume", Duration.ofSeconds(60),
+                        () -> now == 40 || h.count(Topics.ROLLOUTS) > now);
+            }
+            assertTrue(g.app.stats().pauses() >= 4, "paused " + g.app.stats().pauses() + " times");
+        }
+        assertEquals(GeneratorAppIT.expectedKeys(prompts, 2), GeneratorAppIT.keys(h.rollouts()));
+        assertEquals(40, h.rollouts().size(), "pausing regenerates nothing");
+        assertTrue(learnerSteps >= 4);
+    }
+
+    /** Commits the learner group's offsets at the end of the rollouts topic, as if it consumed all of it. */
+    private static long commitToEnd(GenHarness h, String group) throws Exception {
+        try (Admin admin = Admin.create(h.settings.adminProps())) {
+            String topic = h.settings.topic(Topics.ROLLOUTS);
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            admin.listOffsets(latest).all().get().forEach((tp, info) -> offsets.put(tp, new OffsetAndMetadata(info.offset())));
+            admin.alterConsumerGroupOffsets(group, offsets).all().get();
+            return offsets.values().stream().mapToLong(OffsetAndMetadata::offset).sum();
+        }
+    }
+}
