@@ -1,0 +1,182 @@
+package io.salsa.learner;
+
+import io.salsa.learner.ppo.KlHackGuard;
+import io.salsa.learner.ppo.PpoConfig;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Everything a learner run is configured with besides Kafka and the blob store: the run id, which soup recipe is
+ * the reference, where the policy starts, how often it checkpoints, the PPO hyper-parameters and the KL-hack
+ * guard. Immutable and validated; {@link #toMap()} is what a checkpoint records so a replay reuses it exactly.
+ *
+ * @param runId learner run id, the key of its manifests, metrics and checkpoints ({@code run_id})
+ * @param soupRecipe soup recipe whose current manifest is the KL reference ({@code soup_recipe})
+ * @param initFrom {@code soup} (default) or {@code sft:<modelId>} ({@code init_from})
+ * @param saveSteps publish a policy checkpoint every this many steps ({@code save_steps})
+ * @param maxSteps stop after this many steps, 0 = run until stopped ({@code max_steps})
+ * @param seed run seed; step k uses a seed derived from it and k ({@code seed})
+ * @param device {@code cpu} or {@code gpu} ({@code device})
+ * @param metricsPort Prometheus port, 0 = any free port, -1 = off ({@code metrics_port})
+ * @param pollTimeoutMs consumer poll timeout ({@code poll_timeout_ms})
+ * @param ppo PPO hyper-parameters
+ * @param guard KL-hack guard settings
+ */
+public record LearnerConfig(String runId, String soupRecipe, String initFrom, int saveSteps, long maxSteps,
+        long seed, String device, int metricsPort, long pollTimeoutMs, PpoConfig ppo, KlHackGuard.Config guard) {
+
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,100}");
+
+    public LearnerConfig {
+        if (runId == null || !ID.matcher(runId).matches()) {
+            throw new IllegalArgumentException("run_id must be 1-100 characters of [A-Za-z0-9._-] (got '" + runId + "')");
+        }
+        if (soupRecipe == null || !ID.matcher(soupRecipe).matches()) {
+            throw new IllegalArgumentException(
+                    "soup_recipe must be 1-100 characters of [A-Za-z0-9._-] (got '" + soupRecipe + "')");
+        }
+        if (initFrom == null || !(initFrom.equals("soup") || (initFrom.startsWith("sft:") && initFrom.length() > 4))) {
+            throw new IllegalArgumentException("init_from must be 'soup' or 'sft:<modelId>' (got '" + initFrom + "')");
+        }
+        if (saveSteps < 1) {
+            throw new IllegalArgumentException("save_steps must be >= 1 (got " + saveSteps + ")");
+        }
+        if (maxSteps < 0) {
+            throw new IllegalArgumentException("max_steps must be >= 0, 0 = unlimited (got " + maxSteps + ")");
+        }
+        if (!device.equals("cpu") && !device.equals("gpu")) {
+            throw new IllegalArgumentException("device must be cpu or gpu (got '" + device + "')");
+        }
+        if (metricsPort < -1 || metricsPort > 65535) {
+            throw new IllegalArgumentException("metrics_port must be -1 (off), 0 (any) or a port (got " + metricsPort + ")");
+        }
+        if (pollTimeoutMs < 1) {
+            throw new IllegalArgumentException("poll_timeout_ms must be >= 1 (got " + pollTimeoutMs + ")");
+        }
+    }
+
+    /** The learner's own keys and their defaults (run_id and soup_recipe have none). */
+    private static Map<String, String> learnerDefaults() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("run_id", "");
+        m.put("soup_recipe", "");
+        m.put("init_from", "soup");
+        m.put("save_steps", "10");
+        m.put("max_steps", "0");
+        m.put("seed", "42");
+        m.put("device", "cpu");
+        m.put("metrics_port", "9404");
+        m.put("poll_timeout_ms", "200");
+        KlHackGuard.Config g = KlHackGuard.Config.defaults();
+        m.put("guard_action", g.action().label());
+        m.put("guard_warmup_steps", Integer.toString(g.warmupSteps()));
+        m.put("guard_length_collapse_ratio", Double.toString(g.lengthCollapseRatio()));
+        m.put("guard_negative_kl_tolerance", Double.toString(g.negativeKlTolerance()));
+        m.put("guard_divergence_window", Integer.toString(g.divergenceWindow()));
+        m.put("guard_raise_beta_factor", Double.toString(g.raiseBetaFactor()));
+        return m;
+    }
+
+    /**
+     * Builds the config from flat settings: the learner keys above plus any {@link PpoConfig} key (TRL names).
+     * Unknown keys and unparsable values are errors naming the key.
+     */
+    public static LearnerConfig fromMap(Map<String, String> settings) {
+        Map<String, String> own = learnerDefaults();
+        Map<String, String> ppo = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            String key = e.getKey().trim().toLowerCase(Locale.ROOT);
+            if (own.containsKey(key)) {
+                own.put(key, e.getValue().trim());
+            } else if (PpoConfig.KEYS.contains(key)) {
+                ppo.put(key, e.getValue());
+            } else {
+                throw new IllegalArgumentException("unknown learner setting '" + e.getKey() + "'; learner keys: "
+                        + own.keySet() + ", PPO keys: " + PpoConfig.KEYS);
+            }
+        }
+        KlHackGuard.Config guard = new KlHackGuard.Config(
+                KlHackGuard.Action.parse(own.get("guard_action")),
+                parseInt(own, "guard_warmup_steps"),
+                parseDouble(own, "guard_length_collapse_ratio"),
+                parseDouble(own, "guard_negative_kl_tolerance"),
+                parseInt(own, "guard_divergence_window"),
+                parseDouble(own, "guard_raise_beta_factor"));
+        return new LearnerConfig(own.get("run_id"), own.get("soup_recipe"), own.get("init_from"),
+                parseInt(own, "save_steps"), parseLong(own, "max_steps"), parseLong(own, "seed"),
+                own.get("device").toLowerCase(Locale.ROOT), parseInt(own, "metrics_port"),
+                parseLong(own, "poll_timeout_ms"), PpoConfig.fromMap(ppo), guard);
+    }
+
+    /**
+     * Settings from the environment: every {@code SALSA_LEARNER_<KEY>} variable (upper case, e.g.
+     * {@code SALSA_LEARNER_BATCH_SIZE}) becomes {@code <key>}; {@code overrides} (command-line flags) win.
+     */
+    public static LearnerConfig fromEnv(Map<String, String> env, Map<String, String> overrides) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        String prefix = "SALSA_LEARNER_";
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            if (e.getKey().startsWith(prefix) && !e.getValue().isBlank()) {
+                settings.put(e.getKey().substring(prefix.length()).toLowerCase(Locale.ROOT), e.getValue());
+            }
+        }
+        settings.putAll(overrides);
+        return fromMap(settings);
+    }
+
+    /** Every setting by key (learner keys, guard keys, then the PPO keys), as recorded in checkpoints. */
+    public Map<String, String> toMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("run_id", runId);
+        m.put("soup_recipe", soupRecipe);
+        m.put("init_from", initFrom);
+        m.put("save_steps", Integer.toString(saveSteps));
+        m.put("max_steps", Long.toString(maxSteps));
+        m.put("seed", Long.toString(seed));
+        m.put("device", device);
+        m.put("metrics_port", Integer.toString(metricsPort));
+        m.put("poll_timeout_ms", Long.toString(pollTimeoutMs));
+        m.put("guard_action", guard.action().label());
+        m.put("guard_warmup_steps", Integer.toString(guard.warmupSteps()));
+        m.put("guard_length_collapse_ratio", Double.toString(guard.lengthCollapseRatio()));
+        m.put("guard_negative_kl_tolerance", Double.toString(guard.negativeKlTolerance()));
+        m.put("guard_divergence_window", Integer.toString(guard.divergenceWindow()));
+        m.put("guard_raise_beta_factor", Double.toString(guard.raiseBetaFactor()));
+        m.putAll(ppo.toMap());
+        return m;
+    }
+
+    /** The seed of step {@code step}: a SplitMix64 mix of the run seed and the step, so steps are independent. */
+    public long stepSeed(long step) {
+        long z = seed + step * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    private static int parseInt(Map<String, String> m, String key) {
+        try {
+            return Integer.parseInt(m.get(key));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": cannot parse '" + m.get(key) + "' as an integer");
+        }
+    }
+
+    private static long parseLong(Map<String, String> m, String key) {
+        try {
+            return Long.parseLong(m.get(key));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": cannot parse '" + m.get(key) + "' as an integer");
+        }
+    }
+
+    private static double parseDouble(Map<String, String> m, String key) {
+        try {
+            return Double.parseDouble(m.get(key));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": cannot parse '" + m.get(key) + "' as a number");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package io.salsa.learner;
+
+import ai.djl.Device;
+import io.salsa.core.generate.Generation;
+import io.salsa.core.generate.Generator;
+import io.salsa.core.generate.SamplingConfig;
+import io.salsa.core.model.GptConfig;
+import io.salsa.core.model.GptModel;
+import io.salsa.events.BatchManifest;
+import io.salsa.events.BlobRef;
+import io.salsa.events.Rollout;
+import io.salsa.events.ScoredRollout;
+import io.salsa.events.SoupManifest;
+import io.salsa.events.SoupMember;
+import io.salsa.events.SoupMethod;
+import io.salsa.events.TrainingMetrics;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** Shared set-up of the learner tests: tiny GPT-2 soups, soup manifests, scored rollouts written to the topic. */
+final class LearnerFixture {
+
+    static final GptConfig TINY = GptConfig.of(2, 2, 32, 64, 64, 0, 1);
+    static final String RECIPE = "tiny-soup";
+
+    /** Reward for "prefer low token ids": the share of response tokens below 16 (about 1/4 at random). */
+    static final ToDoubleFunction<int[]> PREFER_LOW = r -> {
+        int n = 0;
+        for (int t : r) {
+            n += t < 16 ? 1 : 0;
+        }
+        return (double) n / r.length;
+    };
+
+    private LearnerFixture() {}
+
+    /** A random tiny GPT-2 model folder. */
+    static Path tinyModel(Path dir, long seed) throws IOException {
+        try (GptModel m = GptModel.random(TINY, GptModel.Head.NONE, seed, Device.cpu())) {
+            m.save(dir);
+        }
+        return dir;
+    }
+
+    /** A random tiny model whose embeddings are scaled up, so its next-token distributions are sharp. */
+    static Path peakyModel(Path dir, long seed) throws IOException {
+        try (GptModel m = GptModel.random(TINY, GptModel.Head.NONE, seed, Device.cpu())) {
+            float[] wte = m.weights("transformer.wte.weight");
+            for (int i = 0; i < wte.length; i++) {
+                wte[i] *= 60f;
+            }
+            m.setWeights("transformer.wte.weight", wte);
+            m.save(dir);
+        }
+        return dir;
+    }
+
+    static Map<String, String> settings(String runId, int batch, int mini, int saveSteps) {
+        return new java.util.LinkedHashMap<>(Map.of("run_id", runId, "soup_recipe", RECIPE, "batch_size",
+                Integer.toString(batch), "mini_batch_size", Integer.toString(mini), "ppo_epochs", "2",
+                "save_steps", Integer.toString(saveSteps), "metrics_port", "-1", "learning_rate", "0.003",
+                "init_kl_coef", "0.05", "max_staleness", "1000"));
+    }
+
+    static void ensureTopics(KafkaSettings kafka) {
+        TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP, Topics.POLICY, Topics.SFT_MODELS,
+                Topics.LEARNER_BATCHES, Topics.METRICS, Topics.DEAD_LETTERS));
+    }
+
+    static KafkaProducer<String, byte[]> producer(KafkaSettings kafka) {
+        return new KafkaProducer<>(kafka.producerProps(), new StringSerializer(), new ByteArraySerializer());
+    }
+
+    static void publishSoup(KafkaSettings kafka, long version, BlobRef blob) throws Exception {
+        SoupManifest m = new SoupManifest(RECIPE, version, "tiny-base", SoupMethod.UNIFORM,
+                List.of(new SoupMember("m" + version, blob, 1.0)), blob, System.currentTimeMillis());
+        String topic = kafka.topic(Topics.SOUP);
+        try (KafkaProducer<String, byte[]> p = producer(kafka)) {
+            p.send(new ProducerRecord<>(topic, RECIPE, kafka.valueSerde(Topics.SOUP).serialize(topic, m))).get();
+        }
+    }
+
+    /**
+     * Samples {@code n} responses of up to 8 tokens from {@code policy} (temperature 1, behaviour log-probs at
+     * temperature 1) and writes them, scored by {@code reward}, to the scored-rollouts topic.
+     */
+    static void writeRollouts(KafkaSettings kafka, GptModel policy, String runId, long policyVersion, int n,
+            long seed, ToDoubleFunction<int[]> reward) throws Exception {
+        List<int[]> prompts = new ArrayList<>();
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        for (int i = 0; i < n; i++) {
+            prompts.add(new int[] {2 + random.nextInt(60), 2 + random.nextInt(60), 2 + random.nextInt(60)});
+        }
+        List<Generation> gens = new Generator(policy).generate(prompts,
+                SamplingConfig.sampling(8).withStopAtEos(false), seed);
+        String topic = kafka.topic(Topics.SCORED_ROLLOUTS);
+        RegistryAvroSerde<ScoredRollout> serde = kafka.valueSerde(Topics.SCORED_ROLLOUTS);
+        try (KafkaProducer<String, byte[]> p = producer(kafka)) {
+            for (int i = 0; i < n; i++) {
+                Generation g = gens.get(i);
+                List<Integer> prompt = new ArrayList<>();
+                for (int t : prompts.get(i)) {
+                    prompt.add(t);
+                }
+                List<Integer> response = new ArrayList<>();
+                List<Float> logprobs = new ArrayList<>();
+                for (int t = 0; t < g.tokens().length; t++) {
+                    response.add(g.tokens()[t]);
+                    logprobs.add(g.logProbs()[t]);
+                }
+                String promptId = "p" + seed + "-" + i;
+                Rollout r = Rollout.newBuilder().setRolloutId(promptId + "-v" + policyVersion).setPromptId(promptId)
+                        .setPromptTokenIds(prompt).setResponseTokenIds(response).setBehaviourLogProbs(logprobs)
+                        .setStoppedAtEos(g.stoppedAtEos()).setPolicyRunId(runId).setPolicyVersion(policyVersion)
+                        .setGeneratorId("test").setSampleIndex(0).setSeed(seed + i).setTemperature(1f).setTopK(0)
+                        .setTopP(1f).setGenerationMs(0).setCreatedAtMs(System.currentTimeMillis()).build();
+                float score = (float) reward.applyAsDouble(g.tokens());
+                ScoredRollout s = new ScoredRollout(r, score, score, "test-reward", 1L, "test", 0L);
+                p.send(new ProducerRecord<>(topic, promptId, serde.serialize(topic, s)));
+            }
+            p.flush();
+        }
+    }
+
+    static List<BatchManifest> manifests(KafkaSettings kafka, String runId) {
+        String topic = kafka.topic(Topics.LEARNER_BATCHES);
+        List<BatchManifest> out = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> r : KafkaLog.readAll(kafka, topic)) {
+            if (runId.equals(r.key())) {
+                out.add(kafka.valueSerde(Topics.LEARNER_BATCHES).deserialize(topic, r.value()));
+            }
+        }
+        return out;
+    }
+
+    static List<TrainingMetrics> metrics(KafkaSettings kafka, String runId) {
+        String topic = kafka.topic(Topics.METRICS);
+        List<TrainingMetrics> out = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> r : KafkaLog.readAll(kafka, topic)) {
+            if (runId.equals(r.key())) {
+                out.add(kafka.valueSerde(Topics.METRICS).deserialize(topic, r.value()));
+            }
+        }
+        return out;
+    }
+
+    static PpoLearner.TrainerFactory gptFactory() {
+        return (ppo, init, ref, device) -> GptPolicyTrainer.open(ppo, init, ref,
+                device.equals("gpu") ? Device.gpu() : Device.cpu());
+    }
+}
