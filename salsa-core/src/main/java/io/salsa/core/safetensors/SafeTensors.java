@@ -375,20 +375,6 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
-    /**
-     * A read-only little-endian view of F32 elements {@code [fromElement, fromElement+count)} mapped from the file,
-     * without copying; for bulk consumers (soups) that want the page cache's memory bandwidth.
-     */
-    public FloatBuffer mapF32(String name, long fromElement, int count) throws IOException {
-        TensorInfo t = info(name);
-        if (t.dtype() != DType.F32) {
-            throw new SafeTensorsException(file + ": tensor '" + name + "' has dtype " + t.dtype() + "; only F32 can be mapped");
-        }
-        checkRange(t, fromElement, count);
-        return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + fromElement * Float.BYTES,
-                (long) count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-    }
-
     /** The whole tensor as longs (integer and boolean dtypes). */
     public long[] readLongs(String name) throws IOException {
         TensorInfo t = info(name);

@@ -6,13 +6,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.core.blob.Sha256;
-import io.salsa.core.safetensors.DType;
 import io.salsa.core.safetensors.SafeTensors;
 import io.salsa.core.safetensors.SafeTensorsWriter;
 import io.salsa.core.safetensors.TensorInfo;
 import io.salsa.core.safetensors.TensorSpec;
 import java.io.IOException;
-import java.nio.FloatBuffer;
+import java.io.InterruptedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -23,6 +22,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,10 +36,13 @@ import org.slf4j.LoggerFactory;
  * Model soups: the weighted average θ = Σ w_k θ_k of checkpoints fine-tuned from one base, the KL reference of
  * SALSA. Shared by {@code salsa soup} and the soup-builder service.
  *
- * <p>The average streams tensor by tensor and chunk by chunk: every member's chunk is read (memory-mapped for F32,
- * converted for F16/BF16) into a cache-sized buffer and accumulated, then the chunk is written, so memory stays
- * far below one model whatever the model's size. Arithmetic is float32 in member order — {@code s = w_1·x_1},
- * then {@code s += w_k·x_k} — with {@code w_k = (float)(weight_k / Σ weight)}; a uniform soup of two members is
+ * <p>The average streams tensor by tensor and chunk by chunk: every member's chunk is read with one large
+ * positional read (F16/BF16 converted on the way) into a cache-sized buffer and accumulated, then the chunk goes
+ * to a writer thread so reading and writing overlap. Memory stays far below one model whatever its size.
+ * Positional reads measured at least as fast as memory-mapping here, without leaving unmapping to the GC.
+ *
+ * <p>Arithmetic is float32 in member order — {@code s = w_1·x_1}, then {@code s += w_k·x_k} — with
+ * {@code w_k = (float)(weight_k / Σ weight)}; a uniform soup of two members is
  * therefore exactly the element-wise float mean {@code (a + b) / 2}. Members must agree on the architecture fields
  * of {@code config.json} and on every tensor's name, dtype and shape; the first disagreement is reported.
  */
@@ -54,7 +62,6 @@ public final class Soups {
             "tie_word_embeddings", "scale_attn_weights", "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn",
             "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "max_position_embeddings",
             "hidden_act", "num_labels");
-    private static final long WINDOW_ELEMENTS = 1L << 26;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Soups() {
@@ -173,10 +180,12 @@ public final class Soups {
             Map<String, String> metadata = readers.get(0).metadata().isEmpty() ? SafeTensorsWriter.PT_METADATA
                     : readers.get(0).metadata();
             try (SafeTensorsWriter writer = SafeTensorsWriter.create(outDir.resolve(MODEL_FILE), specs, metadata)) {
-                float[] acc = new float[config.chunkElements()];
-                float[] scratch = new float[config.chunkElements()];
-                for (TensorInfo t : tensors.values()) {
-                    bytesRead += average(t.name(), t.numel(), readers, weights, writer, acc, scratch, progress);
+                try (ChunkWriter chunks = new ChunkWriter(writer, config.chunkElements())) {
+                    float[] scratch = new float[config.chunkElements()];
+                    for (TensorInfo t : tensors.values()) {
+                        bytesRead += average(t.name(), t.numel(), readers, weights, chunks, scratch, progress);
+                    }
+                    chunks.finish();
                 }
                 long t1 = System.nanoTime();
                 if (config.durable()) {
@@ -208,36 +217,27 @@ public final class Soups {
     }
 
     /** Averages one tensor chunk by chunk; returns the bytes read from all members. */
-    private static long average(String name, long n, List<SafeTensors> readers, float[] weights, SafeTensorsWriter writer,
-            float[] acc, float[] scratch, Progress progress) throws IOException {
+    private static long average(String name, long n, List<SafeTensors> readers, float[] weights, ChunkWriter writer,
+            float[] scratch, Progress progress) throws IOException {
         int k = readers.size();
-        FloatBuffer[] windows = new FloatBuffer[k];
-        long[] windowStart = new long[k];
         long bytes = 0;
-        for (long from = 0; from < n; from += acc.length) {
-            int len = (int) Math.min(acc.length, n - from);
+        for (long from = 0; from < n; from += scratch.length) {
+            int len = (int) Math.min(scratch.length, n - from);
+            float[] acc = writer.buffer();
             for (int m = 0; m < k; m++) {
                 SafeTensors r = readers.get(m);
-                TensorInfo t = r.info(name);
-                if (t.dtype() == DType.F32) {
-                    if (windows[m] == null || from + len > windowStart[m] + windows[m].capacity()) {
-                        windowStart[m] = from;
-                        windows[m] = r.mapF32(name, from, (int) Math.min(WINDOW_ELEMENTS, n - from));
-                    }
-                    windows[m].get((int) (from - windowStart[m]), scratch, 0, len);
-                } else {
-                    r.readFloats(name, from, scratch, 0, len);
-                }
+                // one positional read of len elements into a direct buffer, then one bulk copy: no per-element calls
+                r.readFloats(name, from, scratch, 0, len);
                 if (m == 0) {
                     scale(acc, scratch, weights[0], len);
                 } else {
                     accumulate(acc, scratch, weights[m], len);
                 }
-                long b = (long) len * t.dtype().byteSize();
+                long b = (long) len * r.info(name).dtype().byteSize();
                 bytes += b;
                 progress.add(b);
             }
-            writer.write(name, from, acc, 0, len);
+            writer.submit(name, from, acc, len);
         }
         return bytes;
     }
@@ -365,6 +365,81 @@ public final class Soups {
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /**
+     * Writes averaged chunks on a second thread while the next chunk is read and summed, so reading the members and
+     * writing the soup overlap; a small pool of buffers bounds memory and keeps the writes in order.
+     */
+    private static final class ChunkWriter implements AutoCloseable {
+        private static final int BUFFERS = 4;
+        private final SafeTensorsWriter writer;
+        private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "soup-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        private final BlockingQueue<float[]> free = new ArrayBlockingQueue<>(BUFFERS);
+        private final AtomicReference<IOException> failure = new AtomicReference<>();
+
+        ChunkWriter(SafeTensorsWriter writer, int chunkElements) {
+            this.writer = writer;
+            for (int i = 0; i < BUFFERS; i++) {
+                free.add(new float[chunkElements]);
+            }
+        }
+
+        /** A buffer to sum the next chunk into; waits while all are being written. */
+        float[] buffer() throws IOException {
+            rethrow();
+            try {
+                return free.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while building a soup");
+            }
+        }
+
+        void submit(String name, long from, float[] chunk, int len) throws IOException {
+            rethrow();
+            thread.execute(() -> {
+                try {
+                    if (failure.get() == null) {
+                        writer.write(name, from, chunk, 0, len);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    failure.compareAndSet(null, e instanceof IOException io ? io : new IOException(e.toString(), e));
+                } finally {
+                    free.add(chunk);
+                }
+            });
+        }
+
+        /** Waits until every chunk is written. */
+        void finish() throws IOException {
+            thread.shutdown();
+            try {
+                if (!thread.awaitTermination(1, TimeUnit.DAYS)) {
+                    throw new IOException("soup writer did not finish");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while finishing a soup");
+            }
+            rethrow();
+        }
+
+        private void rethrow() throws IOException {
+            IOException e = failure.get();
+            if (e != null) {
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            thread.shutdownNow();
         }
     }
 
