@@ -395,6 +395,34 @@ public final class GptModel implements AutoCloseable {
         return logp.gather(targets, -1).squeeze(-1);
     }
 
+    /**
+     * The PPO policy pass: per-token log-probs of the next tokens and the values of the states they are
+     * chosen in, aligned [B, T−1] (index t scores token t+1 from the state after token t). Needs {@link Head#VALUE}.
+     */
+    public PolicyOutput policyForward(NDArray ids, NDArray mask) {
+        GptOutput out = forward(ids, mask);
+        if (out.values() == null) {
+            throw new IllegalStateException("policyForward needs a model loaded with Head.VALUE, this one has " + head);
+        }
+        return new PolicyOutput(out.logits(), logProbsOfNext(out.logits(), ids), out.values().get(new NDIndex(":, :-1")));
+    }
+
+    /**
+     * Result of {@link #policyForward}.
+     *
+     * @param logits   [B, T, V]
+     * @param logProbs [B, T−1] log π(ids[:, t+1] | ids[:, ≤t])
+     * @param values   [B, T−1] V(state after token t)
+     */
+    public record PolicyOutput(NDArray logits, NDArray logProbs, NDArray values) {
+    }
+
+    /** Entropy of each next-token distribution, [B, T−1] (a PPO diagnostic). */
+    public static NDArray entropyOfNext(NDArray logits) {
+        NDArray logp = logits.get(new NDIndex(":, :-1, :")).logSoftmax(-1);
+        return logp.exp().mul(logp).sum(new int[] {-1}).neg();
+    }
+
     /** Value-head output [B, T] for hidden states [B, T, E] (policy models only). */
     public NDArray values(NDArray hidden) {
         if (head != Head.VALUE) {
