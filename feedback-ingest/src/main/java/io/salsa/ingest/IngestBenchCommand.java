@@ -43,6 +43,9 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
             description = "Stop after this many acknowledged preferences (default ${DEFAULT-VALUE}).")
     long maxPreferences;
 
+    @Option(names = "--linger-ms", defaultValue = "5", description = "Producer linger.ms (default ${DEFAULT-VALUE}).")
+    int lingerMs;
+
     @Option(names = "--prompts", defaultValue = "400", description = "Synthetic prompts to seed (default ${DEFAULT-VALUE}).")
     int prompts;
 
@@ -117,8 +120,15 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
         ingestEnv.put(IngestConfig.RATE_PER_SECOND, "1000000");
         ingestEnv.put(IngestConfig.RATE_BURST, "1000000");
         ingestEnv.put(IngestConfig.MAX_IN_FLIGHT, Integer.toString(Math.max(connections * 2, 64)));
+        ingestEnv.put(IngestConfig.LINGER_MS, Integer.toString(lingerMs));
         ingestEnv.put(IngestConfig.PAIR_CAPACITY, Long.toString(Math.max(pairs, 1)));
-        IngestConfig config = IngestConfig.fromEnv(ingestEnv);
+        IngestConfig config;
+        try {
+            config = IngestConfig.fromEnv(ingestEnv);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa bench ingest: " + e.getMessage());
+            return 2;
+        }
 
         ObjectMapper json = new ObjectMapper();
         Set<String> acked = ConcurrentHashMap.newKeySet();
@@ -130,8 +140,9 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
             long start = System.nanoTime();
             long measureFrom = start + warmupSeconds * 1_000_000_000L;
             long end = measureFrom + seconds * 1_000_000_000L;
-            System.out.printf("salsa bench ingest: %d connections, %d s warm-up + %d s measured, %d pairs per rater,"
-                    + " topics %s*%n", connections, warmupSeconds, seconds, pairs, settings.topicPrefix());
+            System.out.printf("salsa bench ingest: %d connections, %d s warm-up + %d s measured, linger.ms=%d,"
+                    + " %d pairs per rater, topics %s*%n", connections, warmupSeconds, seconds, lingerMs, pairs,
+                    settings.topicPrefix());
             List<Thread> threads = new ArrayList<>();
             for (int i = 0; i < connections; i++) {
                 String rater = "bench" + i;
@@ -180,9 +191,17 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
             }
             long lastReport = System.nanoTime();
             long lastCount = 0;
+            long cpuAtMeasureStart = -1;
+            long cpuAtMeasureEnd = -1;
             while (threads.stream().anyMatch(Thread::isAlive)) {
-                Thread.sleep(200);
+                Thread.sleep(50);
                 long now = System.nanoTime();
+                if (cpuAtMeasureStart < 0 && now >= measureFrom) {
+                    cpuAtMeasureStart = processCpuNanos();
+                }
+                if (cpuAtMeasureEnd < 0 && now >= end) {
+                    cpuAtMeasureEnd = processCpuNanos();
+                }
                 if (now - lastReport >= 5_000_000_000L) {
                     long count = acked.size();
                     System.out.printf("  %4.0f s: %d acknowledged, %.0f/s over the last %.0f s%n",
@@ -206,6 +225,12 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
                     pct(post, 0.50), pct(post, 0.99), pct(post, 1.0));
             System.out.printf("GET  /api/tasks/next latency:  p50 %.2f ms, p99 %.2f ms%n", pct(get, 0.50),
                     pct(get, 0.99));
+            if (cpuAtMeasureStart >= 0 && cpuAtMeasureEnd > cpuAtMeasureStart && measuredAcks.get() > 0) {
+                double cpuSeconds = (cpuAtMeasureEnd - cpuAtMeasureStart) / 1e9;
+                System.out.printf("CPU of this process (service + load client) while measured: %.1f s = %.2f cores,"
+                                + " %.3f ms per preference (the broker's CPU is not included)%n", cpuSeconds,
+                        cpuSeconds / measuredSeconds, cpuSeconds * 1000 / measuredAcks.get());
+            }
             System.out.printf("non-201 answers (incl. 503 retries): %d; raters out of tasks: %d%n", non201.sum(),
                     noTask.sum());
             System.out.printf("topic audit: %d records, %d acknowledged, lost %d, duplicated %d,"
@@ -215,6 +240,11 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
         } finally {
             settings.closeRegistry();
         }
+    }
+
+    private static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
     }
 
     private static long[] merge(List<Samples> samples, boolean post) {

@@ -22,6 +22,7 @@ import java.util.function.Function;
  * @param maxInFlight           preferences waiting for Kafka at once; more are refused with 503
  * @param deliveryTimeout       producer {@code delivery.timeout.ms}: when Kafka gives up on a record for good
  * @param maxBlock              producer {@code max.block.ms}: longest a send may wait for metadata
+ * @param lingerMs              producer {@code linger.ms}: how long a batch waits for company (latency vs. CPU)
  * @param idempotencyCapacity   how many recent idempotency keys are remembered (and reloaded on restart)
  * @param rolloutsBacklog       rollouts read back per partition at start, so raters have work at once
  * @param rolloutsPerPrompt     most recent rollouts kept per prompt for pairing
@@ -41,6 +42,7 @@ public record IngestConfig(
         int maxInFlight,
         Duration deliveryTimeout,
         Duration maxBlock,
+        int lingerMs,
         int idempotencyCapacity,
         int rolloutsBacklog,
         int rolloutsPerPrompt,
@@ -59,15 +61,16 @@ public record IngestConfig(
     public static final String MAX_IN_FLIGHT = "SALSA_INGEST_MAX_IN_FLIGHT";
     public static final String DELIVERY_TIMEOUT_MS = "SALSA_INGEST_DELIVERY_TIMEOUT_MS";
     public static final String MAX_BLOCK_MS = "SALSA_INGEST_MAX_BLOCK_MS";
+    public static final String LINGER_MS = "SALSA_INGEST_LINGER_MS";
     public static final String IDEMPOTENCY_CAPACITY = "SALSA_INGEST_IDEMPOTENCY_CAPACITY";
     public static final String ROLLOUTS_BACKLOG = "SALSA_INGEST_ROLLOUTS_BACKLOG";
     public static final String ROLLOUTS_PER_PROMPT = "SALSA_INGEST_ROLLOUTS_PER_PROMPT";
     public static final String PAIR_CAPACITY = "SALSA_INGEST_PAIR_CAPACITY";
     public static final String TASK_TTL_SECONDS = "SALSA_INGEST_TASK_TTL_SECONDS";
 
-    /** Kafka's producer needs {@code delivery.timeout.ms >= linger.ms + request.timeout.ms}; we use these two. */
-    static final int LINGER_MS = 2;
+    /** Kafka's producer needs {@code delivery.timeout.ms >= linger.ms + request.timeout.ms}. */
     static final int REQUEST_TIMEOUT_MS = 3000;
+    static final int MAX_LINGER_MS = 100;
 
     public IngestConfig {
         Objects.requireNonNull(host, HOST);
@@ -92,8 +95,9 @@ public record IngestConfig(
         range(RATE_BURST, rateBurst, 1, 1_000_000);
         range(ACK_TIMEOUT_MS, ackTimeout.toMillis(), 50, 120_000);
         range(MAX_IN_FLIGHT, maxInFlight, 1, 100_000);
-        range(DELIVERY_TIMEOUT_MS, deliveryTimeout.toMillis(), LINGER_MS + REQUEST_TIMEOUT_MS, 600_000);
+        range(DELIVERY_TIMEOUT_MS, deliveryTimeout.toMillis(), MAX_LINGER_MS + REQUEST_TIMEOUT_MS, 600_000);
         range(MAX_BLOCK_MS, maxBlock.toMillis(), 0, 60_000);
+        range(LINGER_MS, lingerMs, 0, MAX_LINGER_MS);
         range(IDEMPOTENCY_CAPACITY, idempotencyCapacity, 1, 10_000_000);
         range(ROLLOUTS_BACKLOG, rolloutsBacklog, 0, 10_000_000);
         range(ROLLOUTS_PER_PROMPT, rolloutsPerPrompt, 2, 1000);
@@ -121,6 +125,7 @@ public record IngestConfig(
                 intOf(get, MAX_IN_FLIGHT, 2048),
                 Duration.ofMillis(intOf(get, DELIVERY_TIMEOUT_MS, 30_000)),
                 Duration.ofMillis(intOf(get, MAX_BLOCK_MS, 1000)),
+                intOf(get, LINGER_MS, 5),
                 intOf(get, IDEMPOTENCY_CAPACITY, 500_000),
                 intOf(get, ROLLOUTS_BACKLOG, 20_000),
                 intOf(get, ROLLOUTS_PER_PROMPT, 8),

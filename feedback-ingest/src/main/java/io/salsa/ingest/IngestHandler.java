@@ -333,7 +333,7 @@ public final class IngestHandler extends Handler.Abstract {
         try {
             task = board.claim(raterId, answer.taskId(), key, clockMs.getAsLong());
         } catch (ApiException e) {
-            store.remove(raterId, key, mine);
+            forget(raterId, key, mine, e);
             throw e;
         }
         Preference event = toEvent(raterId, key, task, answer);
@@ -341,8 +341,8 @@ public final class IngestHandler extends Handler.Abstract {
         try {
             acked = publisher.publish(event);
         } catch (ApiException e) {
-            store.remove(raterId, key, mine);
             board.release(task, key);
+            forget(raterId, key, mine, e);
             throw e;
         }
         acked.whenComplete((md, failure) -> {
@@ -354,12 +354,20 @@ public final class IngestHandler extends Handler.Abstract {
                                 md.offset())));
             } else {
                 // the producer gave up for good: forget the key so a retry can publish (same preference id)
-                store.remove(raterId, key, mine);
                 board.release(task, key);
-                mine.outcome().completeExceptionally(failure);
+                forget(raterId, key, mine, failure);
             }
         });
         respondWhenDone(ex, mine.outcome(), false);
+    }
+
+    /**
+     * Drops a key whose request ended without an event, and fails its outcome so that a concurrent retry that
+     * joined it gets the same answer at once rather than waiting for a timeout.
+     */
+    private void forget(String raterId, String key, IdempotencyStore.Entry entry, Throwable why) {
+        store.remove(raterId, key, entry);
+        entry.outcome().completeExceptionally(why);
     }
 
     private void respondWhenDone(Exchange ex, CompletableFuture<IdempotencyStore.Outcome> outcome, boolean replay) {
@@ -371,7 +379,9 @@ public final class IngestHandler extends Handler.Abstract {
                     }
                     Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                             ? failure.getCause() : failure;
-                    if (cause instanceof TimeoutException) {
+                    if (cause instanceof ApiException api) {
+                        ex.error(api);
+                    } else if (cause instanceof TimeoutException) {
                         publisher.markSuspect();
                         ex.error(new ApiException(503, "kafka_timeout", "Kafka did not acknowledge the preference"
                                 + " within " + config.ackTimeout().toMillis() + " ms; it may still be written."

@@ -74,7 +74,7 @@ public final class IngestKafka {
     Producer<String, Preference> newProducer(IngestConfig config) {
         Properties p = settings.producerProps();
         p.setProperty(ProducerConfig.CLIENT_ID_CONFIG, "feedback-ingest-" + UUID.randomUUID());
-        p.setProperty(ProducerConfig.LINGER_MS_CONFIG, Integer.toString(IngestConfig.LINGER_MS));
+        p.setProperty(ProducerConfig.LINGER_MS_CONFIG, Integer.toString(config.lingerMs()));
         p.setProperty(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(IngestConfig.REQUEST_TIMEOUT_MS));
         p.setProperty(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Long.toString(config.deliveryTimeout().toMillis()));
         p.setProperty(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(config.maxBlock().toMillis()));

@@ -1,5 +1,6 @@
 package io.salsa.ingest;
 
+import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -91,6 +91,12 @@ public final class TaskBoard {
         long answered;
     }
 
+    /**
+     * Task ids are this instance's random prefix plus a counter: unique across restarts and instances without
+     * a SecureRandom call per task (ownership, not secrecy, protects a task: see {@link #claim}).
+     */
+    private final String idPrefix = Long.toString(new SecureRandom().nextLong() & Long.MAX_VALUE, 36) + "-";
+    private long issued;
     private final int rolloutsPerPrompt;
     private final long taskTtlMs;
     private final Pair[] ring;
@@ -182,7 +188,7 @@ public final class TaskBoard {
             if (rs.seen.add(p.key())) {
                 rs.cursor = cursor;
                 boolean swap = ThreadLocalRandom.current().nextBoolean();
-                Task t = new Task(UUID.randomUUID().toString(), raterId, p.promptId(), p.promptText(),
+                Task t = new Task(idPrefix + Long.toString(++issued, 36), raterId, p.promptId(), p.promptText(),
                         swap ? p.second() : p.first(), swap ? p.first() : p.second(), nowMs + taskTtlMs);
                 tasks.put(t.taskId, t);
                 rs.open = t;

@@ -94,6 +94,16 @@ class IngestApiTest {
             assertEquals(409, second.status());
             assertEquals("task_answered", second.json().get("error").asText());
 
+            // retries of a refused answer share the refusal (no joiner is left waiting for a timeout)
+            List<CompletableFuture<IngestFixture.Reply>> refused = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                refused.add(CompletableFuture.supplyAsync(() -> f.post("bob", choiceBody("gone", "A"), "gone-key")));
+            }
+            for (CompletableFuture<IngestFixture.Reply> c : refused) {
+                assertEquals(404, c.get().status(), c.get().raw().body());
+            }
+            assertEquals(200, f.get("/healthz", null).status());
+
             assertEquals(1, FeedbackAudit.readAll(f.settings).size());
         }
     }
