@@ -1,0 +1,93 @@
+package io.salsa.scorer;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.salsa.core.model.GptModel;
+import io.salsa.events.Rollout;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The production reward model: a GPT-2 backbone with Hugging Face's sequence-classification score head, read
+ * from a model folder; it scores the final hidden state of each rollout's last token.
+ */
+public final class GptRewardScorerModel implements RewardScorerModel {
+
+    private final GptModel model;
+    private final String name;
+    private final long version;
+
+    public GptRewardScorerModel(GptModel model, String name, long version) {
+        if (model.head() != GptModel.Head.SCORE) {
+            throw new IllegalArgumentException("a reward model needs Head.SCORE, got " + model.head());
+        }
+        this.model = model;
+        this.name = name;
+        this.version = version;
+    }
+
+    /** Loads a reward-model folder ({@code config.json} + {@code model.safetensors} with {@code score.weight}). */
+    public static GptRewardScorerModel load(Path dir, String name, long version, Device device) throws IOException {
+        return new GptRewardScorerModel(GptModel.load(dir, GptModel.Head.SCORE, device), name, version);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long version() {
+        return version;
+    }
+
+    public GptModel gpt() {
+        return model;
+    }
+
+    @Override
+    public Optional<String> rejectReason(Rollout rollout) {
+        int vocab = model.config().vocabSize();
+        Optional<String> bad = outOfVocabulary("promptTokenIds", rollout.getPromptTokenIds(), vocab);
+        return bad.isPresent() ? bad : outOfVocabulary("responseTokenIds", rollout.getResponseTokenIds(), vocab);
+    }
+
+    private static Optional<String> outOfVocabulary(String field, List<Integer> ids, int vocab) {
+        for (int i = 0; i < ids.size(); i++) {
+            if (ids.get(i) >= vocab) {
+                return Optional.of(field + "[" + i + "] = " + ids.get(i) + " is outside the vocabulary of "
+                        + vocab + " tokens");
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public float[] score(List<Rollout> batch) {
+        List<int[]> sequences = new ArrayList<>(batch.size());
+        int maxLength = model.config().nPositions();
+        for (Rollout r : batch) {
+            sequences.add(RewardSequences.join(r.getPromptTokenIds(), r.getResponseTokenIds(), maxLength));
+        }
+        return scoreSequences(model, sequences);
+    }
+
+    /** Scores token sequences (each ≤ n_positions) in one forward pass, without gradients. */
+    static float[] scoreSequences(GptModel model, List<int[]> sequences) {
+        RewardSequences.Batch b = RewardSequences.pad(sequences, model.config().padTokenId());
+        try (NDManager scope = model.newScope()) {
+            NDArray ids = scope.create(b.ids());
+            NDArray mask = scope.create(b.mask());
+            return model.scores(ids, mask).toFloatArray();
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

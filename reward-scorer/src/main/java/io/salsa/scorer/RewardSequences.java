@@ -1,0 +1,69 @@
+package io.salsa.scorer;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The one rule for turning (prompt, response) into the token sequence the reward model reads, shared by the
+ * scorer and the trainer so a model is scored on exactly what it was trained on: prompt ids followed by
+ * response ids, cut from the left to the model's context length (the end of the response decides the score).
+ */
+public final class RewardSequences {
+
+    private RewardSequences() {
+    }
+
+    /** {@code prompt ++ response}, keeping only the last {@code maxLength} tokens. */
+    public static int[] join(List<Integer> prompt, List<Integer> response, int maxLength) {
+        int total = prompt.size() + response.size();
+        int skip = Math.max(0, total - maxLength);
+        int[] out = new int[total - skip];
+        int j = 0;
+        for (int i = skip; i < prompt.size(); i++) {
+            out[j++] = prompt.get(i);
+        }
+        for (int i = Math.max(0, skip - prompt.size()); i < response.size(); i++) {
+            out[j++] = response.get(i);
+        }
+        return out;
+    }
+
+    /** {@code prompt ++ response}, keeping only the last {@code maxLength} tokens. */
+    public static int[] join(int[] prompt, int[] response, int maxLength) {
+        int total = prompt.length + response.length;
+        int[] all = Arrays.copyOf(prompt, total);
+        System.arraycopy(response, 0, all, prompt.length, response.length);
+        return total <= maxLength ? all : Arrays.copyOfRange(all, total - maxLength, total);
+    }
+
+    /** The last {@code maxLength} tokens of {@code sequence} (all of it when it fits). */
+    public static int[] tail(int[] sequence, int maxLength) {
+        return sequence.length <= maxLength ? sequence
+                : Arrays.copyOfRange(sequence, sequence.length - maxLength, sequence.length);
+    }
+
+    /**
+     * A right-padded batch: {@code ids[i]} is {@code sequences[i]} followed by {@code padId}, {@code mask[i]}
+     * is 1 over the real tokens; rows are as long as the longest sequence.
+     */
+    public record Batch(long[][] ids, long[][] mask) {
+    }
+
+    public static Batch pad(List<int[]> sequences, int padId) {
+        int width = 1;
+        for (int[] s : sequences) {
+            width = Math.max(width, s.length);
+        }
+        long[][] ids = new long[sequences.size()][width];
+        long[][] mask = new long[sequences.size()][width];
+        for (int i = 0; i < sequences.size(); i++) {
+            int[] s = sequences.get(i);
+            Arrays.fill(ids[i], padId);
+            for (int t = 0; t < s.length; t++) {
+                ids[i][t] = s[t];
+                mask[i][t] = 1;
+            }
+        }
+        return new Batch(ids, mask);
+    }
+}

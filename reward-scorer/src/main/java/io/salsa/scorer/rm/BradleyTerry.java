@@ -1,0 +1,65 @@
+package io.salsa.scorer.rm;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * The Bradley–Terry preference loss and its metrics, free of any I/O: P(chosen ≻ rejected) = σ(r_c − r_r).
+ *
+ * <p>Ties are handled explicitly with a soft target: the loss is the binary cross-entropy between σ(d) and a
+ * target y, {@code y·softplus(−d) + (1−y)·softplus(d)} with d = r_a − r_b. A strict preference has y = 1
+ * (exactly −log σ(r_chosen − r_rejected)); a tie has y = ½, which is symmetric in the two responses and
+ * minimised at d = 0, so a tie pulls the two rewards together instead of being dropped or forced apart.
+ */
+public final class BradleyTerry {
+
+    /** Target of a strict preference. */
+    public static final float PREFERRED = 1f;
+    /** Target of a tie. */
+    public static final float TIE = 0.5f;
+
+    private BradleyTerry() {
+    }
+
+    /** Mean loss over pairs: {@code first}, {@code second} and {@code target} are [P]. */
+    public static NDArray loss(NDArray first, NDArray second, NDArray target) {
+        NDArray d = first.sub(second);
+        NDArray oneMinus = target.neg().add(1f);
+        return target.mul(softplus(d.neg())).add(oneMinus.mul(softplus(d))).mean();
+    }
+
+    /** log(1 + e^x), computed as max(x, 0) + log(1 + e^−|x|) so large |x| neither overflows nor loses precision. */
+    static NDArray softplus(NDArray x) {
+        return x.maximum(0f).add(x.abs().neg().exp().add(1f).log());
+    }
+
+    /** The same loss for one pair, in double precision (evaluation and tests). */
+    public static double loss(double first, double second, double target) {
+        double d = first - second;
+        return target * softplus(-d) + (1 - target) * softplus(d);
+    }
+
+    static double softplus(double x) {
+        return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+    }
+
+    /**
+     * Pairwise accuracy over strict preferences: the share of pairs whose chosen response gets the higher
+     * reward (a draw counts half). Ties have no right answer and are skipped; NaN when there is no strict pair.
+     */
+    public static double accuracy(float[] chosen, float[] rejected, boolean[] tie) {
+        double right = 0;
+        int n = 0;
+        for (int i = 0; i < chosen.length; i++) {
+            if (tie[i]) {
+                continue;
+            }
+            n++;
+            if (chosen[i] > rejected[i]) {
+                right += 1;
+            } else if (chosen[i] == rejected[i]) {
+                right += 0.5;
+            }
+        }
+        return n == 0 ? Double.NaN : right / n;
+    }
+}
