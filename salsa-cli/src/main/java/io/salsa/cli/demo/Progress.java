@@ -94,7 +94,8 @@ public final class Progress {
         return String.format(Locale.ROOT, r >= 10 ? "%.0f %s/s" : "%.2f %s/s", r, unit);
     }
 
-    static String duration(double secs) {
+    /** {@code 45s}, {@code 2m05s}, {@code 1h02m}. */
+    public static String duration(double secs) {
         long s = Math.round(secs);
         if (s < 60) {
             return s + "s";
