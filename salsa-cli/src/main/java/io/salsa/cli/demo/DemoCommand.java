@@ -5,6 +5,7 @@ import io.salsa.cli.report.ReportWriter;
 import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.RunResults;
 import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.model.Devices;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import java.io.IOException;
@@ -52,6 +53,10 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
     @Option(names = "--steps", description = "PPO steps of the SALSA loop (default: the profile's).")
     Integer steps;
 
+    @Option(names = "--threads", defaultValue = "1",
+            description = "PyTorch CPU threads (default: ${DEFAULT-VALUE}; more only helps on an idle machine).")
+    int threads;
+
     @Option(names = "--keep-open", description = "After the report, keep the broker and rater page running "
             + "until Ctrl-C.")
     boolean keepOpen;
@@ -66,6 +71,12 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             }
         } catch (IllegalArgumentException e) {
             System.err.println("salsa demo: --steps: " + e.getMessage());
+            return 2;
+        }
+        try {
+            Devices.setThreads(threads);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa demo: " + e.getMessage());
             return 2;
         }
         if (fresh) {

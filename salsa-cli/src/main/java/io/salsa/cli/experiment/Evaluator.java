@@ -14,8 +14,8 @@ import java.util.List;
 
 /**
  * Evaluates a trained policy on held-out prompts: greedy responses (deterministic, so arms compare on the same
- * footing), each judged by the gold rater, scored by the proxy reward model, with its KL to the arm's reference
- * and its length.
+ * footing), each judged by the gold rater, scored by the proxy reward model, with the exact KL of the policy
+ * from the arm's reference along it (summed over its tokens) and its length.
  */
 final class Evaluator {
 
@@ -41,12 +41,12 @@ final class Evaluator {
                 List<Generation> gens = generator.generate(queries, SamplingConfig.greedy(maxNewTokens), seed);
                 List<int[]> responses = gens.stream().map(Generation::tokens).toList();
                 float[] scores = reward.score(queries, responses);
-                double[] lpPolicy = SequenceLogProbs.of(policy, queries, responses, tokenizer.padId());
-                double[] lpRef = SequenceLogProbs.of(reference, queries, responses, tokenizer.padId());
+                double[] kl = SequenceKl.klAlongResponses(policy, reference, queries, responses,
+                        tokenizer.padId());
                 for (int i = 0; i < chunk.size(); i++) {
                     String text = ArmTrainer.decode(tokenizer, gens.get(i));
                     outcomes.add(new PromptOutcome(chunk.get(i)[0], gold.score(chunk.get(i)[1], text), scores[i],
-                            lpPolicy[i] - lpRef[i], responses.get(i).length));
+                            kl[i], responses.get(i).length));
                 }
             }
         }

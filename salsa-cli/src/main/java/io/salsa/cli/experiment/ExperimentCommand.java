@@ -1,6 +1,7 @@
 package io.salsa.cli.experiment;
 
 import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.model.Devices;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,6 +24,10 @@ public final class ExperimentCommand implements Callable<Integer>, SalsaSubcomma
 
     @Option(names = "--steps", description = "PPO steps per run, the same for every arm (default: 20; 2 with --quick).")
     Integer steps;
+
+    @Option(names = "--threads", defaultValue = "1",
+            description = "PyTorch CPU threads (default: ${DEFAULT-VALUE}; more only helps on an idle machine).")
+    int threads;
 
     @Option(names = "--quick", description = "The smallest end-to-end run (the test suite's).")
     boolean quick;
@@ -48,6 +53,12 @@ public final class ExperimentCommand implements Callable<Integer>, SalsaSubcomma
             if (steps != null) {
                 cfg = cfg.withSteps(steps);
             }
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa experiment salsa-vs-ppo: " + e.getMessage());
+            return 2;
+        }
+        try {
+            Devices.setThreads(threads);
         } catch (IllegalArgumentException e) {
             System.err.println("salsa experiment salsa-vs-ppo: " + e.getMessage());
             return 2;

@@ -16,6 +16,7 @@ import java.util.Map;
  * @param pretrainEpochs epochs of the base model's pretraining
  * @param sftEpochs      epochs of each SFT fine-tune
  * @param rmEpochs       epochs of reward-model training
+ * @param rmMaxSteps     cap on reward-model optimiser steps (0 = the epochs decide)
  * @param batchSize      rollouts per PPO step (TRL {@code batch_size})
  * @param miniBatchSize  rollouts per optimiser step (TRL {@code mini_batch_size})
  * @param learningRate   PPO learning rate
@@ -25,7 +26,7 @@ import java.util.Map;
  * @param guardEvery     gold evaluation for the KL-hack guard every this many steps (0 = never)
  */
 public record ExperimentConfig(String name, int seeds, int steps, long taskSeed, int entities, int pretrainEpochs,
-                               int sftEpochs, int rmEpochs, int batchSize, int miniBatchSize, double learningRate,
+                               int sftEpochs, int rmEpochs, int rmMaxSteps, int batchSize, int miniBatchSize, double learningRate,
                                double initKlCoef, int maxNewTokens, int evalPrompts, int guardEvery) {
 
     public ExperimentConfig {
@@ -35,6 +36,7 @@ public record ExperimentConfig(String name, int seeds, int steps, long taskSeed,
         check("pretrainEpochs", pretrainEpochs, 1, 1000);
         check("sftEpochs", sftEpochs, 1, 1000);
         check("rmEpochs", rmEpochs, 1, 1000);
+        check("rmMaxSteps", rmMaxSteps, 0, 1_000_000);
         check("batchSize", batchSize, 1, 4096);
         check("miniBatchSize", miniBatchSize, 1, batchSize);
         check("maxNewTokens", maxNewTokens, 1, 512);
@@ -50,22 +52,22 @@ public record ExperimentConfig(String name, int seeds, int steps, long taskSeed,
 
     /** The default experiment: 3 seeds, 20 PPO steps per arm. */
     public static ExperimentConfig standard() {
-        return new ExperimentConfig("default", 3, 20, 7, 24, 30, 4, 2, 16, 8, 1e-4, 0.1, 16, 48, 5);
+        return new ExperimentConfig("default", 3, 20, 7, 24, 30, 4, 1, 60, 16, 8, 1e-4, 0.1, 16, 48, 5);
     }
 
     /** The test suite's: the whole pipeline, as small as it still runs end to end. */
     public static ExperimentConfig quick() {
-        return new ExperimentConfig("quick", 1, 2, 7, 6, 1, 1, 1, 4, 4, 1e-4, 0.1, 6, 4, 1);
+        return new ExperimentConfig("quick", 1, 2, 7, 6, 1, 1, 1, 4, 4, 4, 1e-4, 0.1, 6, 4, 1);
     }
 
     public ExperimentConfig withSeeds(int n) {
-        return new ExperimentConfig(name, n, steps, taskSeed, entities, pretrainEpochs, sftEpochs, rmEpochs, batchSize,
-                miniBatchSize, learningRate, initKlCoef, maxNewTokens, evalPrompts, guardEvery);
+        return new ExperimentConfig(name, n, steps, taskSeed, entities, pretrainEpochs, sftEpochs, rmEpochs, rmMaxSteps,
+                batchSize, miniBatchSize, learningRate, initKlCoef, maxNewTokens, evalPrompts, guardEvery);
     }
 
     public ExperimentConfig withSteps(int n) {
-        return new ExperimentConfig(name, seeds, n, taskSeed, entities, pretrainEpochs, sftEpochs, rmEpochs, batchSize,
-                miniBatchSize, learningRate, initKlCoef, maxNewTokens, evalPrompts, guardEvery);
+        return new ExperimentConfig(name, seeds, n, taskSeed, entities, pretrainEpochs, sftEpochs, rmEpochs, rmMaxSteps,
+                batchSize, miniBatchSize, learningRate, initKlCoef, maxNewTokens, evalPrompts, guardEvery);
     }
 
     /** The learner's PPO config for this budget: TRL defaults with our batch, learning rate and β. */

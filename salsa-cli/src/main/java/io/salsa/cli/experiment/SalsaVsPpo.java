@@ -92,7 +92,7 @@ public final class SalsaVsPpo {
             if (!ModelRecipes.exists(rm)) {
                 out.println("== reward model: Bradley-Terry on the task's preference pairs, from the base");
                 var r = ModelRecipes.rewardModel(ModelRecipes.taskPreferences(task, tokenizer), base, rm,
-                        RmTrainConfig.defaults(cfg.taskSeed()).withSteps(cfg.rmEpochs(), 0), device, out::println);
+                        RmTrainConfig.defaults(cfg.taskSeed()).withSteps(cfg.rmEpochs(), cfg.rmMaxSteps()), device, out::println);
                 out.printf(Locale.ROOT, "   held-out accuracy %.3f -> %.3f%n", r.before().accuracy(),
                         r.after().accuracy());
             }
