@@ -13,7 +13,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -221,14 +220,7 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             }
         }
         for (String name : OWNED) {
-            Path sub = dir.resolve(name);
-            if (Files.exists(sub)) {
-                try (Stream<Path> walk = Files.walk(sub)) {
-                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                        Files.delete(p);
-                    }
-                }
-            }
+            ModelRecipes.deleteTree(dir.resolve(name));
         }
     }
 }

@@ -8,21 +8,22 @@ package io.salsa.cli.demo;
  * @param taskSeed        seed of the built-in task's world and splits
  * @param entities        invented entities of the built-in task's world
  * @param sftModels       K, the number of SFT models in the soup (≥ 2)
- * @param pretrainSteps   optimizer steps of the tiny base model's pretraining
- * @param sftSteps        optimizer steps of each SFT fine-tune
+ * @param pretrainEpochs  epochs of the tiny base model's pretraining on the task corpus
+ * @param sftEpochs       epochs of each SFT fine-tune
  * @param preferences     preferences the simulated raters submit through the HTTP API
  * @param rewardSteps     optimizer steps of reward-model training
  * @param ppoSteps        PPO steps of the SALSA loop
  * @param generators      rollout generator instances
  */
-public record DemoProfile(String name, long taskSeed, int entities, int sftModels, int pretrainSteps, int sftSteps, int preferences,
+public record DemoProfile(String name, long taskSeed, int entities, int sftModels, int pretrainEpochs, int sftEpochs,
+                          int preferences,
                           int rewardSteps, int ppoSteps, int generators) {
 
     public DemoProfile {
         check("entities", entities, 6, 300);
         check("sftModels", sftModels, 2, 16);
-        check("pretrainSteps", pretrainSteps, 1, 1_000_000);
-        check("sftSteps", sftSteps, 1, 1_000_000);
+        check("pretrainEpochs", pretrainEpochs, 1, 10_000);
+        check("sftEpochs", sftEpochs, 1, 10_000);
         check("preferences", preferences, 2, 1_000_000);
         check("rewardSteps", rewardSteps, 1, 1_000_000);
         check("ppoSteps", ppoSteps, 1, 1_000_000);
@@ -31,17 +32,17 @@ public record DemoProfile(String name, long taskSeed, int entities, int sftModel
 
     /** The profile the test suite runs: every stage happens, each as small as still meaningful (≤ 2 min). */
     public static DemoProfile quick() {
-        return new DemoProfile("quick", 7, 12, 2, 150, 60, 64, 60, 4, 1);
+        return new DemoProfile("quick", 7, 6, 2, 1, 1, 32, 20, 4, 1);
     }
 
     /** The README's first command: long enough for the curves to mean something (≤ 10 min on 2 cores). */
     public static DemoProfile standard() {
-        return new DemoProfile("default", 7, 48, 2, 1500, 300, 400, 300, 40, 2);
+        return new DemoProfile("default", 7, 24, 2, 30, 4, 300, 60, 40, 2);
     }
 
     /** This profile with a different number of PPO steps ({@code --steps}). */
     public DemoProfile withPpoSteps(int steps) {
-        return new DemoProfile(name, taskSeed, entities, sftModels, pretrainSteps, sftSteps, preferences, rewardSteps, steps, generators);
+        return new DemoProfile(name, taskSeed, entities, sftModels, pretrainEpochs, sftEpochs, preferences, rewardSteps, steps, generators);
     }
 
     private static void check(String setting, int value, int min, int max) {

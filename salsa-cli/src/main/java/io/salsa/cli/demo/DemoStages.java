@@ -13,6 +13,16 @@ public final class DemoStages {
     public static List<Stage> chain(DemoProfile profile) {
         List<Stage> stages = new ArrayList<>();
         stages.add(new TaskStage());
+        stages.add(ModelStages.pretrain());
+        for (int k = 1; k <= profile.sftModels(); k++) {
+            stages.add(ModelStages.sft(k));
+        }
+        stages.add(ModelStages.soup());
+        FeedbackStages feedback = new FeedbackStages();
+        stages.add(feedback.raterPage());
+        stages.add(feedback.rollouts());
+        stages.add(feedback.preferences());
+        stages.add(FeedbackStages.rewardModel());
         return stages;
     }
 }
