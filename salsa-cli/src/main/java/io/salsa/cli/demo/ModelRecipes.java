@@ -48,12 +48,25 @@ public final class ModelRecipes {
      */
     public static SftTrainer.Result pretrain(Path taskDir, Path out, int epochs, int maxSteps, Device device,
                                              Consumer<String> progress) throws IOException {
-        Path tmp = fresh(out);
-        SftConfig cfg = new SftConfig(epochs, 2e-3, 16, 30, maxSteps, 1.0, 0.0, 0);
-        SftTrainer.Result r = PretrainCommand.run(taskDir.resolve(PretrainCommand.CORPUS),
-                taskDir.resolve(SalsaTokenizer.TOKENIZER_JSON), tmp, 2, 4, 128, 128, cfg, device, progress);
-        publish(tmp, out);
-        return r;
+        double lr = 1e-3;
+        for (int attempt = 1; ; attempt++) {
+            Path tmp = fresh(out);
+            SftConfig cfg = new SftConfig(epochs, lr, 16, 30, maxSteps, 1.0, 0.0, 0);
+            try {
+                SftTrainer.Result r = PretrainCommand.run(taskDir.resolve(PretrainCommand.CORPUS),
+                        taskDir.resolve(SalsaTokenizer.TOKENIZER_JSON), tmp, 2, 4, 128, 128, cfg, device, progress);
+                publish(tmp, out);
+                return r;
+            } catch (IllegalStateException e) {
+                // pretraining from scratch occasionally diverges (NaN) on this tiny model; a lower learning rate is
+                // what the trainer itself recommends, so try once more before giving up
+                if (attempt >= 2 || e.getMessage() == null || !e.getMessage().contains("NaN")) {
+                    throw e;
+                }
+                progress.accept("pretraining diverged (" + e.getMessage() + "); retrying with lr " + lr / 2);
+                lr /= 2;
+            }
+        }
     }
 
     /** Fine-tunes one SFT model from {@code base} on the task's training split ({@code salsa sft train}). */
