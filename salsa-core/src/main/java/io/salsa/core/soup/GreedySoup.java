@@ -1,14 +1,13 @@
 package io.salsa.core.soup;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.salsa.core.io.FileOps;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,7 +75,7 @@ public final class GreedySoup {
                 Soups.build(trial.stream().map(Soups.Member::of).toList(), trialDir, trialConfig);
                 loss = evalLoss.evaluate(trialDir);
             } finally {
-                deleteRecursively(trialDir);
+                FileOps.deleteTree(trialDir);
             }
             boolean keep = loss <= best;
             LOG.info("greedy soup: with {} the soup's eval loss is {} (best {}): {}", candidate, loss, best,
@@ -102,22 +101,5 @@ public final class GreedySoup {
                     card.put("evalLoss", finalLoss);
                 });
         return new Result(soup, fates, finalLoss);
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 }

@@ -50,8 +50,8 @@ public final class SoupCommand implements Callable<Integer>, SalsaSubcommand {
             for (Soups.Member m : r.members()) {
                 System.out.printf("  %.6f  %s%n", m.weight(), m.dir());
             }
-            System.out.printf("%d tensors, %d parameters, %.1f MB read at %.2f GB/s%s%n", r.tensors(), r.parameters(),
-                    r.bytesRead() / 1e6, r.readBytesPerSecond() / 1e9, r.sha256().isEmpty() ? "" : ", sha256 " + r.sha256());
+            System.out.printf("%d tensors, %d parameters, %.1f MB read in %d ms%s%n", r.tensors(), r.parameters(),
+                    r.bytesRead() / 1e6, r.averagingNanos() / 1_000_000, r.sha256().isEmpty() ? "" : ", sha256 " + r.sha256());
             return 0;
         } catch (NoSuchFileException e) {
             System.err.println("salsa soup: " + e.getFile() + (e.getReason() == null ? ": not found" : ": " + e.getReason()));

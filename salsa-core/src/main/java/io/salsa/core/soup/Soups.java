@@ -10,9 +10,9 @@ import io.salsa.core.safetensors.SafeTensors;
 import io.salsa.core.safetensors.SafeTensorsWriter;
 import io.salsa.core.safetensors.TensorInfo;
 import io.salsa.core.safetensors.TensorSpec;
+import io.salsa.core.io.FileOps;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -204,9 +204,9 @@ public final class Soups {
                 Result result = new Result(outDir, method, normalised, memberHashes, sha, tensors.size(), parameters,
                         bytesRead, averagingNanos);
                 writeCard(result, cardExtras);
-                LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} GB/s)", method,
-                        members.size(), tensors.size(), parameters, bytesRead >> 20, averagingNanos / 1_000_000,
-                        String.format("%.2f", result.readBytesPerSecond() / 1e9));
+                LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} MB/s)", method,
+                        members.size(), tensors.size(), parameters, String.format("%.1f", bytesRead / 1e6),
+                        averagingNanos / 1_000_000, Math.round(result.readBytesPerSecond() / 1e6));
                 return result;
             }
         } finally {
@@ -361,11 +361,7 @@ public final class Soups {
         Path file = r.dir().resolve(CARD_FILE);
         Path tmp = Files.createTempFile(r.dir(), ".card", ".json");
         Files.writeString(tmp, JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(card) + "\n");
-        try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
+        FileOps.moveAtomically(tmp, file);
     }
 
     /**

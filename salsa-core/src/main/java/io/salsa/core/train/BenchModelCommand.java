@@ -4,7 +4,7 @@ import ai.djl.Device;
 import io.salsa.core.cli.SalsaSubcommand;
 import io.salsa.core.generate.Generator;
 import io.salsa.core.generate.SamplingConfig;
-import io.salsa.core.model.Devices;
+import io.salsa.core.model.DeviceOptions;
 import io.salsa.core.model.GptConfig;
 import io.salsa.core.model.GptModel;
 import java.io.IOException;
@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -48,11 +49,9 @@ public final class BenchModelCommand implements Callable<Integer>, SalsaSubcomma
     @Option(names = "--train-steps", defaultValue = "5", description = "Timed SFT steps per repetition (default: ${DEFAULT-VALUE}).")
     int trainSteps;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
 
-    @Option(names = "--threads", defaultValue = "1", description = "PyTorch threads (default: ${DEFAULT-VALUE}).")
-    int threads;
 
     @Override
     public String group() {
@@ -70,8 +69,7 @@ public final class BenchModelCommand implements Callable<Integer>, SalsaSubcomma
             if (batch < 1 || newTokens < 1 || promptLength < 1 || repeats < 1 || trainSteps < 1) {
                 throw new IllegalArgumentException("--batch, --new-tokens, --prompt-length, --repeats and --train-steps must be >= 1");
             }
-            Devices.setThreads(threads);
-            Device dev = Devices.parse(device);
+            Device dev = deviceOptions.apply();
             GptConfig cfg = shape();
             if (promptLength + newTokens > cfg.nPositions()) {
                 throw new IllegalArgumentException("--prompt-length + --new-tokens = " + (promptLength + newTokens)
@@ -80,7 +78,7 @@ public final class BenchModelCommand implements Callable<Integer>, SalsaSubcomma
             List<Row> rows = run(cfg, dev);
             System.out.printf(Locale.ROOT, "GPT-2 %d layers × %d wide, %d heads, vocab %d; batch %d, prompt %d, %d new tokens; "
                             + "device %s, %d thread(s), best of %d%n",
-                    cfg.nLayer(), cfg.nEmbd(), cfg.nHead(), cfg.vocabSize(), batch, promptLength, newTokens, dev, threads, repeats);
+                    cfg.nLayer(), cfg.nEmbd(), cfg.nHead(), cfg.vocabSize(), batch, promptLength, newTokens, dev, deviceOptions.threads(), repeats);
             System.out.printf(Locale.ROOT, "%-34s %12s %12s%n", "measurement", "tokens/s", "seconds");
             for (Row r : rows) {
                 System.out.printf(Locale.ROOT, "%-34s %12.1f %12.3f%n", r.name(), r.tokensPerSecond(), r.seconds());

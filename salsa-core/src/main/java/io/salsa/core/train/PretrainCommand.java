@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.Devices;
+import io.salsa.core.model.DeviceOptions;
 import io.salsa.core.model.GptConfig;
 import io.salsa.core.model.GptModel;
 import io.salsa.core.model.ModelFolder;
@@ -21,6 +21,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -78,11 +79,9 @@ public final class PretrainCommand implements Callable<Integer>, SalsaSubcommand
     @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps; 0 = all epochs (default: ${DEFAULT-VALUE}).")
     int maxSteps;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
 
-    @Option(names = "--threads", defaultValue = "1", description = "PyTorch threads (default: ${DEFAULT-VALUE}).")
-    int threads;
 
     @Override
     public Integer call() {
@@ -93,8 +92,7 @@ public final class PretrainCommand implements Callable<Integer>, SalsaSubcommand
             Path corpusFile = corpus != null ? corpus : task.resolve(CORPUS);
             Path tokFile = tokenizer != null ? tokenizer : task.resolve(ModelFolder.TOKENIZER);
             SftConfig cfg = new SftConfig(epochs, lr, batchSize, warmup, maxSteps, 1.0, 0.01, seed);
-            Devices.setThreads(threads);
-            Device dev = Devices.parse(device);
+            Device dev = deviceOptions.apply();
             SftTrainer.Result r = run(corpusFile, tokFile, out, layers, heads, width, positions, cfg, dev, System.err::println);
             System.out.printf(Locale.ROOT, "wrote %s: %d steps, final loss %.4f (held-out %.4f), %.0f tokens/s%n",
                     out, r.steps(), r.finalTrainLoss(), r.finalEvalLoss(), r.tokensPerSecond());

@@ -1,12 +1,13 @@
 package io.salsa.core.train;
 
 import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.Devices;
+import io.salsa.core.model.DeviceOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa sft train}: fine-tunes a base model on prompt/response JSONL into a new model folder. */
@@ -56,11 +57,9 @@ public final class SftTrainCommand implements Callable<Integer>, SalsaSubcommand
     @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW decay of weight matrices (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
 
-    @Option(names = "--threads", defaultValue = "1", description = "PyTorch threads (default: ${DEFAULT-VALUE}; more rarely helps small models).")
-    int threads;
 
     @Override
     public String group() {
@@ -76,8 +75,7 @@ public final class SftTrainCommand implements Callable<Integer>, SalsaSubcommand
     public Integer call() {
         try {
             SftConfig cfg = new SftConfig(epochs, lr, batchSize, warmup, maxSteps, maxGradNorm, weightDecay, seed);
-            Devices.setThreads(threads);
-            SftRun.Request req = new SftRun.Request(data, eval, base, tokenizer, out, cfg, Devices.parse(device));
+            SftRun.Request req = new SftRun.Request(data, eval, base, tokenizer, out, cfg, deviceOptions.apply());
             SftTrainer.Result r = SftRun.run(req, System.err::println);
             System.out.printf(Locale.ROOT, "wrote %s: %d steps, final eval loss %.4f, %.0f tokens/s%n",
                     out, r.steps(), r.finalEvalLoss(), r.tokensPerSecond());

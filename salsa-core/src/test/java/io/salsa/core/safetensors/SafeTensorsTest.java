@@ -137,17 +137,18 @@ class SafeTensorsTest {
     @Test
     void shouldConvertEveryHalfLikeFloatWidening() {
         // cross-check the bit-twiddling against a slow definition for all 65536 patterns
-        for (int bits = 0; bits < 0x10000; bits++) {
+        for (int b = 0; b < 0x10000; b++) {
+            final int bits = b;
             int exp = (bits >> 10) & 0x1f;
             int mant = bits & 0x3ff;
             double sign = (bits & 0x8000) != 0 ? -1 : 1;
             float actual = Halfs.f16ToFloat((short) bits);
             if (exp == 0x1f) {
-                assertTrue(mant == 0 ? Float.isInfinite(actual) : Float.isNaN(actual), Integer.toHexString(bits));
+                assertTrue(mant == 0 ? Float.isInfinite(actual) : Float.isNaN(actual), () -> Integer.toHexString(bits));
                 continue;
             }
             double expected = exp == 0 ? sign * mant * Math.pow(2, -24) : sign * (1 + mant / 1024.0) * Math.pow(2, exp - 15);
-            assertEquals((float) expected, actual, Integer.toHexString(bits));
+            assertEquals((float) expected, actual, () -> Integer.toHexString(bits));
         }
     }
 
