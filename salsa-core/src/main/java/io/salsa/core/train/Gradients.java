@@ -3,8 +3,6 @@ package io.salsa.core.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Parameter;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.Collection;
 
 /**
@@ -43,20 +41,17 @@ public final class Gradients {
         }
     }
 
-    /** Clears every gradient (before the next backward pass). */
+    /**
+     * Clears every gradient (before the next backward pass) by multiplying it by 0 in place. Not
+     * {@code JniUtils.zeroGrad}: in DJL 0.36 it leaves gradients that later read as NaN at random steps.
+     */
     public static void zero(Collection<Parameter> params) {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             for (Parameter p : params) {
                 NDArray a = p.getArray();
-                if (!a.hasGradient()) {
-                    continue;
-                }
-                if (a instanceof PtNDArray pt) {
-                    JniUtils.zeroGrad(pt);
-                } else {
-                    NDArray g = a.getGradient();
-                    g.subi(g);
+                if (a.hasGradient()) {
+                    a.getGradient().muli(0);
                 }
             }
         }

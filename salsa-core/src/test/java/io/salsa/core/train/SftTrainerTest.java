@@ -69,6 +69,27 @@ class SftTrainerTest {
     }
 
     @Test
+    void shouldLeaveExactlyZeroGradientsAfterZeroing() throws Exception {
+        Path base = TinyFixtures.baseModel(tmp.resolve("base"));
+        try (GptModel m = GptModel.load(base, GptModel.Head.NONE, Device.cpu())) {
+            SftBatch batch = SftBatch.of(List.of(new SftData.Sequence(new int[] {5, 6, 7, 8, 0}, 2)), 1);
+            for (int round = 0; round < 3; round++) {
+                m.setTrainable(true);
+                SftTrainer.trainStep(m, batch);
+                assertTrue(Gradients.clipGlobalNorm(m.parameters().values(), 0) > 0);
+                Gradients.zero(m.parameters().values());
+                for (var e : m.parameters().entrySet()) {
+                    try (var g = e.getValue().getArray().getGradient()) {
+                        for (float x : g.toFloatArray()) {
+                            assertEquals(0f, x, 0f, e.getKey());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldTrainOnlyResponseTokensAndEos() {
         SftBatch batch = SftBatch.of(List.of(new SftData.Sequence(new int[] {5, 6, 7, 8, 0}, 2),
                 new SftData.Sequence(new int[] {5, 9, 0}, 1)), 1);
