@@ -25,18 +25,14 @@ public final class IngestApp implements AutoCloseable {
     private final ServerConnector connector;
     private final FeedbackPublisher publisher;
     private final RolloutFeed feed;
-    private final IngestMetrics metrics;
-    private final TaskBoard board;
     private final ScheduledExecutorService healthCheck;
 
     private IngestApp(Server server, ServerConnector connector, FeedbackPublisher publisher, RolloutFeed feed,
-                      IngestMetrics metrics, TaskBoard board, ScheduledExecutorService healthCheck) {
+                      ScheduledExecutorService healthCheck) {
         this.server = server;
         this.connector = connector;
         this.publisher = publisher;
         this.feed = feed;
-        this.metrics = metrics;
-        this.board = board;
         this.healthCheck = healthCheck;
     }
 
@@ -92,20 +88,12 @@ public final class IngestApp implements AutoCloseable {
         healthCheck.scheduleWithFixedDelay(() -> publisher.recheck(kafka::brokerReachable), 1, 1, TimeUnit.SECONDS);
         LOG.info("feedback-ingest listening on http://{}:{}/ ({} raters, {} pairs ready, feedback topic {})",
                 config.host(), connector.getLocalPort(), raters.size(), board.pairsInPool(), kafka.feedbackTopic());
-        return new IngestApp(server, connector, publisher, feed, metrics, board, healthCheck);
+        return new IngestApp(server, connector, publisher, feed, healthCheck);
     }
 
     /** The bound HTTP port (useful when the config asked for port 0). */
     public int port() {
         return connector.getLocalPort();
-    }
-
-    public IngestMetrics metrics() {
-        return metrics;
-    }
-
-    public TaskBoard board() {
-        return board;
     }
 
     public void join() throws InterruptedException {

@@ -37,10 +37,6 @@ public final class IngestKafka {
         this.rolloutSerde = settings.valueSerde(Topics.ROLLOUTS);
     }
 
-    public KafkaSettings settings() {
-        return settings;
-    }
-
     public String feedbackTopic() {
         return settings.topic(Topics.FEEDBACK);
     }

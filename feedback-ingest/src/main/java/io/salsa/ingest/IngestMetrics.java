@@ -56,15 +56,6 @@ public final class IngestMetrics {
         gauges.put(name, value);
     }
 
-    public long publishedCount() {
-        return published.sum();
-    }
-
-    public long rejectCount(String reason) {
-        LongAdder a = rejects.get(reason);
-        return a == null ? 0 : a.sum();
-    }
-
     /** The whole registry in Prometheus text format 0.0.4. */
     public String render() {
         StringBuilder sb = new StringBuilder(4096);

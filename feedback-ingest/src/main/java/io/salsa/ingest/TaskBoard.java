@@ -2,7 +2,6 @@ package io.salsa.ingest;
 
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -260,11 +259,6 @@ public final class TaskBoard {
         return Math.min(nextSeq, ring.length);
     }
 
-    /** Pairs formed since start. */
-    public synchronized long pairsFormed() {
-        return nextSeq;
-    }
-
     public synchronized int openTasks() {
         return tasks.size();
     }
@@ -283,11 +277,5 @@ public final class TaskBoard {
 
     private static String abbreviate(String s) {
         return s.length() <= 64 ? s : s.substring(0, 64) + "…";
-    }
-
-    /** The rollouts currently kept for one prompt, oldest first (for tests and diagnostics). */
-    public synchronized List<PooledRollout> recentRollouts(String promptId) {
-        ArrayDeque<PooledRollout> d = prompts.get(promptId);
-        return d == null ? List.of() : new ArrayList<>(d);
     }
 }

@@ -4,9 +4,9 @@ import io.salsa.schemas.registry.Compatibility;
 import io.salsa.schemas.registry.SchemaNotFoundException;
 import io.salsa.schemas.registry.SchemaRegistry;
 import io.salsa.schemas.registry.SchemaRegistryException;
-import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -91,19 +91,64 @@ public final class RegistryAvroSerde<V extends SpecificRecord> implements Serde<
             return null;
         }
         int id = schemaIdFor(topic);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        Scratch scratch = SCRATCH.get();
+        scratch.out.reset();
         byte[] header = new byte[WireFormat.HEADER_LENGTH];
         WireFormat.writeHeader(header, id);
-        out.write(header, 0, header.length);
-        BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
+        scratch.out.write(header, 0, header.length);
+        scratch.encoder = EncoderFactory.get().binaryEncoder(scratch.out, scratch.encoder);
         try {
-            writer.write(value, encoder);
-            encoder.flush();
+            writer.write(value, scratch.encoder);
+            scratch.encoder.flush();
         } catch (IOException | RuntimeException e) {
             throw new SerdeException(SerdeException.Reason.ENCODING_FAILED, topic,
                     "cannot encode a " + type.getSimpleName() + ": " + e.getMessage(), e);
         }
-        return out.toByteArray();
+        return scratch.out.toByteArray();
+    }
+
+    /** Per-thread reusable encoder and buffer: encoding allocates only the returned array. */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static final class Scratch {
+        final Buffer out = new Buffer();
+        BinaryEncoder encoder;
+    }
+
+    /** A ByteArrayOutputStream without its per-write lock; used by one thread at a time. */
+    private static final class Buffer extends java.io.OutputStream {
+        private byte[] bytes = new byte[4096];
+        private int size;
+
+        void reset() {
+            size = 0;
+            if (bytes.length > (1 << 20)) {
+                bytes = new byte[4096]; // do not pin a huge buffer per thread after one huge record
+            }
+        }
+
+        @Override
+        public void write(int b) {
+            ensure(1);
+            bytes[size++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            ensure(len);
+            System.arraycopy(b, off, bytes, size, len);
+            size += len;
+        }
+
+        private void ensure(int more) {
+            if (size + more > bytes.length) {
+                bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + more));
+            }
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(bytes, size);
+        }
     }
 
     private int schemaIdFor(String topic) {
