@@ -29,10 +29,14 @@ import java.util.function.Function;
  * @param streamThreads       Kafka Streams threads, 1-16 ({@value #THREADS_ENV})
  * @param commitInterval      how often a transaction commits, 10 ms-60 s ({@value #COMMIT_ENV}, ms)
  * @param stateDir            where Kafka Streams keeps local state ({@value #STATE_DIR_ENV})
+ * @param blobStore           URI of the blob store checkpoints point into, {@code file:///…} or {@code s3://…}
+ *                            ({@value #BLOB_STORE_ENV}); null when only a local initial model is served
+ * @param modelCache          where fetched reward-model folders are unpacked ({@value #MODEL_CACHE_ENV})
  */
 public record ScorerConfig(KafkaSettings kafka, String applicationId, String scorerId, String rewardModelName,
                            Path initialModel, int batchSize, Duration batchMaxWait, boolean normalize,
-                           double normalizeEps, int streamThreads, Duration commitInterval, Path stateDir) {
+                           double normalizeEps, int streamThreads, Duration commitInterval, Path stateDir,
+                           String blobStore, Path modelCache) {
 
     public static final String APP_ID_ENV = "SALSA_SCORER_APP_ID";
     public static final String SCORER_ID_ENV = "SALSA_SCORER_ID";
@@ -45,6 +49,8 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
     public static final String THREADS_ENV = "SALSA_SCORER_THREADS";
     public static final String COMMIT_ENV = "SALSA_SCORER_COMMIT_INTERVAL_MS";
     public static final String STATE_DIR_ENV = "SALSA_SCORER_STATE_DIR";
+    public static final String BLOB_STORE_ENV = "SALSA_BLOB_STORE";
+    public static final String MODEL_CACHE_ENV = "SALSA_SCORER_MODEL_CACHE";
 
     public static final String DEFAULT_APP_ID = "salsa-reward-scorer";
     public static final String DEFAULT_MODEL_NAME = "default";
@@ -61,6 +67,10 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
         Objects.requireNonNull(batchMaxWait, BATCH_WAIT_ENV);
         Objects.requireNonNull(commitInterval, COMMIT_ENV);
         Objects.requireNonNull(stateDir, STATE_DIR_ENV);
+        Objects.requireNonNull(modelCache, MODEL_CACHE_ENV);
+        if (blobStore != null && !(blobStore.startsWith("file:") || blobStore.startsWith("s3://"))) {
+            throw new IllegalArgumentException(BLOB_STORE_ENV + " must be a file:/// or s3:// URI, got '" + blobStore + "'");
+        }
         if (batchSize < 1 || batchSize > 1024) {
             throw new IllegalArgumentException(BATCH_SIZE_ENV + " must be 1-1024, got " + batchSize);
         }
@@ -89,7 +99,8 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
     public static ScorerConfig defaults(KafkaSettings kafka) {
         return new ScorerConfig(kafka, DEFAULT_APP_ID, defaultScorerId(), DEFAULT_MODEL_NAME, null,
                 DEFAULT_BATCH_SIZE, Duration.ofMillis(DEFAULT_BATCH_WAIT_MS), false, DEFAULT_NORMALIZE_EPS, 1,
-                Duration.ofMillis(DEFAULT_COMMIT_MS), defaultStateDir());
+                Duration.ofMillis(DEFAULT_COMMIT_MS), defaultStateDir(), null,
+                Path.of(System.getProperty("java.io.tmpdir"), "salsa-scorer-models"));
     }
 
     /**
@@ -110,7 +121,9 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
                 get(env, NORMALIZE_EPS_ENV, d.normalizeEps(), Double::parseDouble),
                 get(env, THREADS_ENV, d.streamThreads(), Integer::parseInt),
                 get(env, COMMIT_ENV, d.commitInterval(), v -> Duration.ofMillis(Long.parseLong(v))),
-                get(env, STATE_DIR_ENV, d.stateDir(), Path::of));
+                get(env, STATE_DIR_ENV, d.stateDir(), Path::of),
+                get(env, BLOB_STORE_ENV, null, Function.identity()),
+                get(env, MODEL_CACHE_ENV, d.modelCache(), Path::of));
     }
 
     private static <T> T get(Map<String, String> env, String name, T fallback, Function<String, T> parse) {
@@ -158,21 +171,21 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
 
     public ScorerConfig withBatching(int size, Duration maxWait) {
         return new ScorerConfig(kafka, applicationId, scorerId, rewardModelName, initialModel, size, maxWait,
-                normalize, normalizeEps, streamThreads, commitInterval, stateDir);
+                normalize, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache);
     }
 
     public ScorerConfig withNormalize(boolean on) {
         return new ScorerConfig(kafka, applicationId, scorerId, rewardModelName, initialModel, batchSize,
-                batchMaxWait, on, normalizeEps, streamThreads, commitInterval, stateDir);
+                batchMaxWait, on, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache);
     }
 
     public ScorerConfig withIdentity(String appId, String id, Path state) {
         return new ScorerConfig(kafka, appId, id, rewardModelName, initialModel, batchSize, batchMaxWait,
-                normalize, normalizeEps, streamThreads, commitInterval, state);
+                normalize, normalizeEps, streamThreads, commitInterval, state, blobStore, modelCache);
     }
 
     public ScorerConfig withModel(String name, Path initial) {
         return new ScorerConfig(kafka, applicationId, scorerId, name, initial, batchSize, batchMaxWait,
-                normalize, normalizeEps, streamThreads, commitInterval, stateDir);
+                normalize, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache);
     }
 }

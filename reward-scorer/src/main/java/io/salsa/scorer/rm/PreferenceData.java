@@ -9,6 +9,7 @@ import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import io.salsa.schemas.serde.SerdeException;
+import io.salsa.scorer.TopicSnapshot;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,13 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -153,38 +148,20 @@ public final class PreferenceData {
         String topic = settings.topic(Topics.FEEDBACK);
         RegistryAvroSerde<Preference> serde = settings.valueSerde(Topics.FEEDBACK);
         List<PreferencePair> pairs = new ArrayList<>();
-        int skipped = 0;
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
-                settings.consumerProps("salsa-rm-train-" + UUID.randomUUID()), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = consumer.partitionsFor(topic, timeout).stream()
-                    .map(i -> new TopicPartition(topic, i.partition())).toList();
-            if (parts.isEmpty()) {
-                throw new IllegalArgumentException("topic " + topic + " does not exist at " + settings.bootstrapServers());
-            }
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts, timeout);
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
+        int[] skipped = {0};
+        TopicSnapshot.forEach(settings, topic, timeout, rec -> {
+            try {
+                Optional<PreferencePair> pair = fromEvent(serde.decode(rec), tokenizer);
+                if (pair.isPresent()) {
+                    pairs.add(pair.get());
+                } else {
+                    skipped[0]++;
                 }
-                for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(500))) {
-                    try {
-                        Optional<PreferencePair> pair = fromEvent(serde.decode(rec), tokenizer);
-                        if (pair.isPresent()) {
-                            pairs.add(pair.get());
-                        } else {
-                            skipped++;
-                        }
-                    } catch (SerdeException e) {
-                        LOG.warn("skipping an undecodable feedback record: {}", e.getMessage());
-                        skipped++;
-                    }
-                }
+            } catch (SerdeException e) {
+                LOG.warn("skipping an undecodable feedback record: {}", e.getMessage());
+                skipped[0]++;
             }
-        }
-        return new Loaded(pairs, skipped);
+        });
+        return new Loaded(pairs, skipped[0]);
     }
 }

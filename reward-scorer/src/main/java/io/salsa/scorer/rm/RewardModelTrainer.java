@@ -29,6 +29,8 @@ import java.util.function.Consumer;
 public final class RewardModelTrainer {
 
     private static final long PROGRESS_EVERY_NANOS = 2_000_000_000L;
+    /** Non-finite steps in a row after which training stops instead of skipping. */
+    static final int MAX_CONSECUTIVE_SKIPS = 5;
 
     private RewardModelTrainer() {
     }
@@ -51,14 +53,15 @@ public final class RewardModelTrainer {
     /**
      * What a run did.
      *
-     * @param steps      optimiser steps taken
+     * @param steps      steps taken (including skipped ones)
+     * @param skipped    steps skipped because the loss or the gradient was not finite
      * @param trainPairs pairs trained on
      * @param before     held-out evaluation of the initial model
      * @param after      held-out evaluation after training
      * @param finalLoss  training loss of the last step
      * @param seconds    wall time of the training loop
      */
-    public record Result(int steps, int trainPairs, Evaluation before, Evaluation after, double finalLoss,
+    public record Result(int steps, int skipped, int trainPairs, Evaluation before, Evaluation after, double finalLoss,
                          double seconds) {
     }
 
@@ -113,6 +116,8 @@ public final class RewardModelTrainer {
         double lastLoss = Double.NaN;
         long pairsSeen = 0;
         int step = 0;
+        int skipped = 0;
+        int consecutiveSkips = 0;
         try (AdamW opt = AdamW.withDefaults(model.parameters(), cfg.weightDecay())) {
             outer:
             for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
@@ -124,12 +129,24 @@ public final class RewardModelTrainer {
                     }
                     List<PreferencePair> batch = shuffled.subList(from, Math.min(shuffled.size(), from + cfg.batchSize()));
                     lastLoss = trainStep(model, batch);
-                    if (!Double.isFinite(lastLoss)) {
-                        throw new IllegalStateException("loss became " + lastLoss + " at step " + (step + 1)
-                                + "; lower --lr (now " + cfg.lr() + ")");
-                    }
                     double lr = schedule.lr(step);
                     double norm = Gradients.clipGlobalNorm(model.parameters().values(), cfg.maxGradNorm());
+                    if (!Double.isFinite(lastLoss) || !Double.isFinite(norm)) {
+                        // A non-finite gradient would turn every weight into NaN: skip the step, as AMP's
+                        // GradScaler does, and give up only if it keeps happening.
+                        Gradients.zero(model.parameters().values());
+                        skipped++;
+                        consecutiveSkips++;
+                        progress.accept(String.format(Locale.ROOT, "step %d: loss %s, gradient norm %s: step "
+                                + "skipped (%d so far)", step + 1, lastLoss, norm, skipped));
+                        if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+                            throw new IllegalStateException(consecutiveSkips + " steps in a row had a non-finite "
+                                    + "loss or gradient at step " + (step + 1) + "; lower --lr (now " + cfg.lr() + ")");
+                        }
+                        step++;
+                        continue;
+                    }
+                    consecutiveSkips = 0;
                     opt.step(lr);
                     Gradients.zero(model.parameters().values());
                     step++;
@@ -153,7 +170,7 @@ public final class RewardModelTrainer {
         Evaluation after = evaluate(model, split.heldOut(), cfg.batchSize());
         progress.accept(String.format(Locale.ROOT, "held-out after training: accuracy %.3f over %d strict pairs, "
                 + "loss %.4f", after.accuracy(), after.strictPairs(), after.loss()));
-        return new Result(step, split.train().size(), before, after, lastLoss, seconds);
+        return new Result(step, skipped, split.train().size(), before, after, lastLoss, seconds);
     }
 
     /** One forward/backward over a batch of pairs; returns the loss (gradients stay on the parameters). */

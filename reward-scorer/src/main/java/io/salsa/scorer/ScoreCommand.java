@@ -1,0 +1,111 @@
+package io.salsa.scorer;
+
+import ai.djl.Device;
+import io.salsa.core.blob.BlobStores;
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.model.DeviceOptions;
+import io.salsa.schemas.KafkaSettings;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code salsa score}: runs one reward-scorer instance (start more with the same --app-id to scale out). */
+@Command(name = "score", mixinStandardHelpOptions = true,
+        description = "Run the reward scorer: rollouts → reward model → scored-rollouts, exactly once, hot-swapping "
+                + "to each new reward-model checkpoint published under --model-name. Every option can also be "
+                + "given as the environment variable shown.")
+public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Option(names = "--bootstrap", description = "Kafka bootstrap servers ($SALSA_KAFKA_BOOTSTRAP).")
+    String bootstrap;
+    @Option(names = "--topic-prefix", description = "Topic prefix of the deployment ($SALSA_TOPIC_PREFIX).")
+    String topicPrefix;
+    @Option(names = "--app-id", description = "Application id = consumer group; instances with the same id share "
+            + "the work ($SALSA_SCORER_APP_ID, default " + ScorerConfig.DEFAULT_APP_ID + ").")
+    String appId;
+    @Option(names = "--scorer-id", description = "Stamped on every output ($SALSA_SCORER_ID, default host-pid).")
+    String scorerId;
+    @Option(names = "--model-name", description = "Reward model to follow on the reward-models topic "
+            + "($SALSA_SCORER_MODEL_NAME, default " + ScorerConfig.DEFAULT_MODEL_NAME + ").")
+    String modelName;
+    @Option(names = "--initial-model", description = "Reward-model folder to serve (as version 0) until a "
+            + "checkpoint is published ($SALSA_SCORER_INITIAL_MODEL).")
+    Path initialModel;
+    @Option(names = "--batch-size", description = "Rollouts per model call, 1-1024 ($SALSA_SCORER_BATCH_SIZE, default "
+            + ScorerConfig.DEFAULT_BATCH_SIZE + ").")
+    Integer batchSize;
+    @Option(names = "--batch-max-wait-ms", description = "Longest a rollout waits for its batch to fill "
+            + "($SALSA_SCORER_BATCH_MAX_WAIT_MS, default " + ScorerConfig.DEFAULT_BATCH_WAIT_MS + ").")
+    Long batchMaxWaitMs;
+    @Option(names = "--normalize", description = "Normalise scores with running mean/std per reward-model version "
+            + "($SALSA_SCORER_NORMALIZE).")
+    Boolean normalize;
+    @Option(names = "--stream-threads", description = "Kafka Streams threads ($SALSA_SCORER_THREADS, default 1).")
+    Integer streamThreads;
+    @Option(names = "--state-dir", description = "Kafka Streams state folder ($SALSA_SCORER_STATE_DIR).")
+    Path stateDir;
+    @Option(names = "--blob-store", description = "Blob store URI, file:///… or s3://… ($SALSA_BLOB_STORE).")
+    String blobStore;
+    @Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        ScorerConfig config;
+        Device dev;
+        GptRewardScorerModel initial = null;
+        RewardModelLoader loader;
+        try {
+            config = ScorerConfig.fromEnv(env());
+            if (config.blobStore() == null && config.initialModel() == null) {
+                throw new IllegalArgumentException("nothing to score with: set " + ScorerConfig.BLOB_STORE_ENV
+                        + " (--blob-store) to load published reward models, and/or --initial-model DIR");
+            }
+            dev = deviceOptions.apply();
+            if (config.blobStore() != null) {
+                loader = new BlobRewardModelLoader(BlobStores.fromUri(config.blobStore()), config.modelCache(), dev);
+            } else {
+                loader = cp -> {
+                    throw new IOException("no blob store configured (" + ScorerConfig.BLOB_STORE_ENV
+                            + "), cannot fetch " + cp.getBlob().getUri());
+                };
+            }
+            if (config.initialModel() != null) {
+                initial = GptRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev);
+            }
+        } catch (IllegalArgumentException | IOException e) {
+            System.err.println("salsa score: " + e.getMessage());
+            return 2;
+        }
+        RewardScorerApp.run(config, initial, loader);
+        return 0;
+    }
+
+    private Map<String, String> env() {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        put(env, KafkaSettings.BOOTSTRAP_ENV, bootstrap);
+        put(env, KafkaSettings.PREFIX_ENV, topicPrefix);
+        put(env, ScorerConfig.APP_ID_ENV, appId);
+        put(env, ScorerConfig.SCORER_ID_ENV, scorerId);
+        put(env, ScorerConfig.MODEL_NAME_ENV, modelName);
+        put(env, ScorerConfig.INITIAL_MODEL_ENV, initialModel);
+        put(env, ScorerConfig.BATCH_SIZE_ENV, batchSize);
+        put(env, ScorerConfig.BATCH_WAIT_ENV, batchMaxWaitMs);
+        put(env, ScorerConfig.NORMALIZE_ENV, normalize);
+        put(env, ScorerConfig.THREADS_ENV, streamThreads);
+        put(env, ScorerConfig.STATE_DIR_ENV, stateDir);
+        put(env, ScorerConfig.BLOB_STORE_ENV, blobStore);
+        return env;
+    }
+
+    private static void put(Map<String, String> env, String name, Object value) {
+        if (value != null) {
+            env.put(name, value.toString());
+        }
+    }
+}

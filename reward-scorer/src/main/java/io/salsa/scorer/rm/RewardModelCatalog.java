@@ -1,0 +1,51 @@
+package io.salsa.scorer.rm;
+
+import io.salsa.events.RewardModelCheckpoint;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.schemas.serde.SerdeException;
+import io.salsa.scorer.TopicSnapshot;
+import java.time.Duration;
+import java.util.OptionalLong;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** Reads and writes the compacted reward-models topic: which versions exist, and publishing a new one. */
+public final class RewardModelCatalog {
+
+    private RewardModelCatalog() {
+    }
+
+    /** The highest version published under {@code name}, read from the whole topic as it is now. */
+    public static OptionalLong latestVersion(KafkaSettings settings, String name, Duration timeout) {
+        String topic = settings.topic(Topics.REWARD_MODELS);
+        RegistryAvroSerde<RewardModelCheckpoint> serde = settings.valueSerde(Topics.REWARD_MODELS);
+        long[] best = {Long.MIN_VALUE};
+        TopicSnapshot.forEach(settings, topic, timeout, rec -> {
+            if (rec.value() == null) {
+                return;
+            }
+            try {
+                RewardModelCheckpoint cp = serde.decode(rec);
+                if (cp.getName().equals(name)) {
+                    best[0] = Math.max(best[0], cp.getVersion());
+                }
+            } catch (SerdeException e) {
+                // an undecodable record names no version we could collide with
+            }
+        });
+        return best[0] == Long.MIN_VALUE ? OptionalLong.empty() : OptionalLong.of(best[0]);
+    }
+
+    /** Publishes {@code checkpoint} keyed by its name and waits until Kafka has it (acks=all). */
+    public static void publish(KafkaSettings settings, RewardModelCheckpoint checkpoint) throws Exception {
+        RegistryAvroSerde<RewardModelCheckpoint> serde = settings.valueSerde(Topics.REWARD_MODELS);
+        try (KafkaProducer<String, RewardModelCheckpoint> producer = new KafkaProducer<>(settings.producerProps(),
+                new StringSerializer(), serde.serializer())) {
+            producer.send(new ProducerRecord<>(settings.topic(Topics.REWARD_MODELS), checkpoint.getName(),
+                    checkpoint)).get();
+        }
+    }
+}

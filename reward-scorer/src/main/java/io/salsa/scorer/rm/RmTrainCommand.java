@@ -1,0 +1,263 @@
+package io.salsa.scorer.rm;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.salsa.core.blob.BlobStore;
+import io.salsa.core.blob.BlobStores;
+import io.salsa.core.blob.Sha256;
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.model.DeviceOptions;
+import io.salsa.core.model.GptModel;
+import io.salsa.core.model.ModelFolder;
+import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.events.BlobRef;
+import io.salsa.events.RewardModelCheckpoint;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code salsa rm train}: a Bradley–Terry reward model from preferences, optionally published to the scorers. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a reward model (GPT-2 backbone + scalar score head, initialised from an SFT model) on "
+                + "preference pairs with the Bradley-Terry loss (ties: target 0.5); report held-out pairwise "
+                + "accuracy; write the model folder; with --publish upload it to the blob store and publish a "
+                + "RewardModelCheckpoint on the reward-models topic.")
+public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand {
+
+    static final class Source {
+        @Option(names = "--data", description = "JSONL of {\"prompt\", \"chosen\", \"rejected\"[, \"tie\"]} lines "
+                + "(e.g. preferences.jsonl of `salsa task generate`).")
+        Path data;
+        @Option(names = "--from-topic", description = "Read Preference events from the feedback topic (to its current end).")
+        boolean fromTopic;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--init", required = true, description = "SFT model folder to start from (config.json, "
+            + "model.safetensors, tokenizer.json).")
+    Path init;
+    @Option(names = "--out", required = true, description = "Folder to write the reward model to (must not exist or be empty).")
+    Path out;
+    @Option(names = "--seed", defaultValue = "0", description = "Data order and held-out split (default: ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--epochs", defaultValue = "2", description = "Default: ${DEFAULT-VALUE}.")
+    int epochs;
+    @Option(names = "--lr", defaultValue = "1e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+    @Option(names = "--batch-size", defaultValue = "16", description = "Pairs per step (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+    @Option(names = "--warmup-steps", defaultValue = "10", description = "Default: ${DEFAULT-VALUE}.")
+    int warmupSteps;
+    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after N steps, 0 = no limit (default: ${DEFAULT-VALUE}).")
+    int maxSteps;
+    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Default: ${DEFAULT-VALUE}.")
+    double maxGradNorm;
+    @Option(names = "--weight-decay", defaultValue = "0.0", description = "Default: ${DEFAULT-VALUE}.")
+    double weightDecay;
+    @Option(names = "--held-out", defaultValue = "0.2", description = "Share of prompts held out (default: ${DEFAULT-VALUE}).")
+    double heldOut;
+    @Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
+
+    @Option(names = "--publish", description = "Upload to the blob store and publish a RewardModelCheckpoint.")
+    boolean publish;
+    @Option(names = "--name", defaultValue = "default", description = "Reward model name = key on the "
+            + "reward-models topic (default: ${DEFAULT-VALUE}).")
+    String name;
+    @Option(names = "--version", description = "Version to publish (default: one above the latest published under --name).")
+    Long version;
+    @Option(names = "--bootstrap", description = "Kafka bootstrap servers ($SALSA_KAFKA_BOOTSTRAP).")
+    String bootstrap;
+    @Option(names = "--topic-prefix", description = "Topic prefix ($SALSA_TOPIC_PREFIX).")
+    String topicPrefix;
+    @Option(names = "--blob-store", description = "Blob store URI, file:///… or s3://… ($SALSA_BLOB_STORE).")
+    String blobStore;
+
+    @Override
+    public String group() {
+        return "rm";
+    }
+
+    @Override
+    public String groupDescription() {
+        return "Reward models: train from preferences.";
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        RmTrainConfig cfg;
+        Device dev;
+        KafkaSettings kafka = null;
+        String storeUri = null;
+        try {
+            cfg = new RmTrainConfig(epochs, lr, batchSize, warmupSteps, maxSteps, maxGradNorm, weightDecay, heldOut, seed);
+            dev = deviceOptions.apply();
+            if (!Files.isRegularFile(init.resolve(ModelFolder.CONFIG))) {
+                throw new IllegalArgumentException("--init " + init + " is not a model folder (no config.json)");
+            }
+            if (!Files.isRegularFile(init.resolve(SalsaTokenizer.TOKENIZER_JSON))) {
+                throw new IllegalArgumentException("--init " + init + " has no tokenizer.json: the preference texts "
+                        + "cannot be tokenized as the model was trained");
+            }
+            if (Files.exists(out) && !isEmptyDir(out)) {
+                throw new IllegalArgumentException("--out " + out + " already exists and is not empty");
+            }
+            if (source.fromTopic || publish) {
+                kafka = kafkaSettings();
+            }
+            if (publish) {
+                storeUri = blobStore != null ? blobStore : System.getenv("SALSA_BLOB_STORE");
+                if (storeUri == null || storeUri.isBlank()) {
+                    throw new IllegalArgumentException("--publish needs a blob store: --blob-store URI or $SALSA_BLOB_STORE");
+                }
+                if (version != null && version < 1) {
+                    throw new IllegalArgumentException("--version must be >= 1 (0 is a scorer's local initial model)");
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa rm train: " + e.getMessage());
+            return 2;
+        }
+
+        List<PreferencePair> pairs;
+        String dataDescription;
+        String dataSha = null;
+        try (SalsaTokenizer tokenizer = SalsaTokenizer.load(init)) {
+            if (source.data != null) {
+                pairs = PreferenceData.readJsonl(source.data, tokenizer);
+                dataDescription = source.data.toString();
+                dataSha = Sha256.of(source.data);
+            } else {
+                PreferenceData.Loaded loaded = PreferenceData.readTopic(kafka, tokenizer, Duration.ofMinutes(2));
+                pairs = loaded.pairs();
+                dataDescription = "topic " + kafka.topic(Topics.FEEDBACK);
+                System.out.printf("read %d pairs from %s (%d records skipped: ratings or undecodable)%n",
+                        pairs.size(), dataDescription, loaded.skipped());
+                if (pairs.isEmpty()) {
+                    throw new IllegalArgumentException(dataDescription + " holds no pairwise preferences");
+                }
+            }
+        } catch (IllegalArgumentException | IOException e) {
+            System.err.println("salsa rm train: " + e.getMessage());
+            return 2;
+        }
+
+        RewardModelTrainer.Split split = RewardModelTrainer.split(pairs, cfg.heldOutFraction(), cfg.seed());
+        long ties = pairs.stream().filter(PreferencePair::tie).count();
+        System.out.printf("%d pairs (%d ties): %d train, %d held out (prompts held out: %.0f%%)%n", pairs.size(), ties,
+                split.train().size(), split.heldOut().size(), 100 * cfg.heldOutFraction());
+        RewardModelTrainer.Result result;
+        try (GptModel model = GptModel.load(init, GptModel.Head.SCORE, dev)) {
+            result = RewardModelTrainer.train(model, split, cfg, System.out::println);
+            Files.createDirectories(out);
+            model.save(out);
+            ModelFolder.copyTokenizer(init, out);
+            writeCard(result, cfg, dataDescription, dataSha);
+        }
+        System.out.printf(Locale.ROOT, "reward model written to %s: held-out pairwise accuracy %.3f over %d strict "
+                        + "pairs (before training %.3f), %d steps (%d skipped as non-finite) in %.1f s%n", out,
+                result.after().accuracy(), result.after().strictPairs(), result.before().accuracy(), result.steps(),
+                result.skipped(), result.seconds());
+        if (publish) {
+            try {
+                publish(kafka, storeUri, result);
+            } catch (Exception e) {
+                System.err.println("salsa rm train: publishing failed (the model is written to " + out + "): " + e);
+                return 1;
+            }
+        }
+        return 0;
+    }
+
+    private void publish(KafkaSettings kafka, String storeUri, RewardModelTrainer.Result result) throws Exception {
+        TopicAdmin.ensureTopics(kafka, List.of(Topics.REWARD_MODELS));
+        long v = version != null ? version
+                : RewardModelCatalog.latestVersion(kafka, name, Duration.ofMinutes(1)).orElse(0) + 1;
+        BlobStore store = BlobStores.fromUri(storeUri);
+        io.salsa.core.blob.BlobRef ref = store.put(out, "reward-models/" + name + "/v" + v + ".tar");
+        RewardModelCheckpoint cp = RewardModelCheckpoint.newBuilder()
+                .setName(name).setVersion(v)
+                .setBlob(BlobRef.newBuilder().setUri(ref.uri().toString()).setSha256(ref.sha256())
+                        .setSizeBytes(ref.size()).build())
+                .setInitFrom(init.toAbsolutePath().toString())
+                .setTrainPairs(result.trainPairs())
+                .setHeldOutPairs(result.after().pairs())
+                .setHeldOutAccuracy(result.after().accuracy())
+                .setSeed(seed)
+                .setCreatedAtMs(System.currentTimeMillis())
+                .build();
+        RewardModelCatalog.publish(kafka, cp);
+        System.out.printf("published reward model %s v%d (%s, sha256 %s) to %s%n", name, v, ref.uri(),
+                ref.sha256(), kafka.topic(Topics.REWARD_MODELS));
+    }
+
+    private KafkaSettings kafkaSettings() {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        if (bootstrap != null) {
+            env.put(KafkaSettings.BOOTSTRAP_ENV, bootstrap);
+        }
+        if (topicPrefix != null) {
+            env.put(KafkaSettings.PREFIX_ENV, topicPrefix);
+        }
+        return KafkaSettings.fromEnv(env);
+    }
+
+    private void writeCard(RewardModelTrainer.Result r, RmTrainConfig cfg, String data, String dataSha)
+            throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode card = json.createObjectNode();
+        card.put("trainer", "salsa rm train");
+        card.put("objective", "bradley-terry: -log sigmoid(r_chosen - r_rejected); ties: BCE with target 0.5");
+        card.put("init", init.toAbsolutePath().toString());
+        card.put("data", data);
+        if (dataSha != null) {
+            card.put("dataSha256", dataSha);
+        }
+        card.put("seed", cfg.seed());
+        card.put("steps", r.steps());
+        card.put("skippedNonFiniteSteps", r.skipped());
+        card.put("trainPairs", r.trainPairs());
+        card.put("heldOutPairs", r.after().pairs());
+        card.put("heldOutStrictPairs", r.after().strictPairs());
+        card.put("heldOutAccuracy", r.after().accuracy());
+        card.put("heldOutAccuracyBeforeTraining", r.before().accuracy());
+        card.put("heldOutLoss", r.after().loss());
+        card.put("finalTrainLoss", r.finalLoss());
+        ObjectNode hp = card.putObject("hyperParameters");
+        hp.put("epochs", cfg.epochs());
+        hp.put("lr", cfg.lr());
+        hp.put("batchSize", cfg.batchSize());
+        hp.put("warmupSteps", cfg.warmupSteps());
+        hp.put("maxSteps", cfg.maxSteps());
+        hp.put("maxGradNorm", cfg.maxGradNorm());
+        hp.put("weightDecay", cfg.weightDecay());
+        hp.put("heldOutFraction", cfg.heldOutFraction());
+        json.writerWithDefaultPrettyPrinter().writeValue(out.resolve(ModelFolder.CARD).toFile(), card);
+    }
+
+    private static boolean isEmptyDir(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+}

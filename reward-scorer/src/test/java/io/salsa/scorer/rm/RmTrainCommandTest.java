@@ -1,0 +1,229 @@
+package io.salsa.scorer.rm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.salsa.core.blob.BlobIntegrityException;
+import io.salsa.core.blob.LocalBlobStore;
+import io.salsa.core.model.GptConfig;
+import io.salsa.core.model.GptModel;
+import io.salsa.core.task.TaskConfig;
+import io.salsa.core.task.TaskDataset;
+import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.events.RewardModelCheckpoint;
+import io.salsa.events.Rollout;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.scorer.BlobRewardModelLoader;
+import io.salsa.scorer.GptRewardScorerModel;
+import io.salsa.scorer.RewardScorerModel;
+import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.TestKafka;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+@ExtendWith(KafkaExtension.class)
+class RmTrainCommandTest {
+
+    @TempDir
+    static Path dir;
+    static Path task;
+    static Path init;
+
+    @BeforeAll
+    static void taskAndSftModel() throws Exception {
+        task = dir.resolve("task");
+        TaskDataset.generate(new TaskConfig(5, 12, 0.15, 0.1, 120, 1, 512)).writeTo(task);
+        init = dir.resolve("sft");
+        Files.createDirectories(init);
+        try (SalsaTokenizer tokenizer = SalsaTokenizer.load(task)) {
+            tokenizer.saveTo(init);
+            GptConfig cfg = GptConfig.of(2, 2, 32, tokenizer.vocabSize(), 128, tokenizer.eosId(), tokenizer.padId());
+            try (GptModel m = GptModel.random(cfg, GptModel.Head.NONE, 3, Device.cpu())) {
+                m.save(init);
+            }
+        }
+    }
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int exit = new CommandLine(new RmTrainCommand()).execute(args);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void shouldTrainPublishAndBeLoadableByTheScorerWithItsSha256Verified(TestKafka kafka) throws Exception {
+        String prefix = "rmtrain-" + System.nanoTime() + ".";
+        Path blobs = dir.resolve("blobs");
+        Path out = dir.resolve("rm-out");
+        Run r = run("--data", task.resolve("preferences.jsonl").toString(), "--init", init.toString(),
+                "--out", out.toString(), "--seed", "1", "--max-steps", "3", "--batch-size", "8", "--publish",
+                "--name", "rm-test", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
+                "--blob-store", blobs.toUri().toString());
+        assertEquals(0, r.exit(), r.err() + r.out());
+        assertTrue(r.out().contains("held-out pairwise accuracy"), r.out());
+        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+        assertTrue(Files.isRegularFile(out.resolve("card.json")));
+        assertTrue(Files.isRegularFile(out.resolve("tokenizer.json")));
+
+        KafkaSettings settings = KafkaSettings.embedded(kafka.bootstrapServers(), prefix);
+        List<RewardModelCheckpoint> published = readCheckpoints(settings);
+        assertEquals(1, published.size());
+        RewardModelCheckpoint cp = published.get(0);
+        assertEquals("rm-test", cp.getName());
+        assertEquals(1L, cp.getVersion(), "the first version of a name is 1");
+        assertTrue(cp.getTrainPairs() > 0 && cp.getHeldOutPairs() > 0);
+
+        Rollout rollout = Rollout.newBuilder().setRolloutId("r").setPromptId("p").setPromptTokenIds(List.of(5, 6, 7))
+                .setResponseTokenIds(List.of(8, 9, 0)).setBehaviourLogProbs(List.of(-1f, -1f, -1f))
+                .setStoppedAtEos(true).setPolicyRunId("run").setPolicyVersion(0).setGeneratorId("g")
+                .setSampleIndex(0).setSeed(0).setTemperature(1f).setTopK(0).setTopP(1f).setGenerationMs(0)
+                .setCreatedAtMs(0).build();
+        BlobRewardModelLoader loader = new BlobRewardModelLoader(new LocalBlobStore(blobs), dir.resolve("cache"),
+                Device.cpu());
+        try (RewardScorerModel fromBlob = loader.load(cp);
+             GptRewardScorerModel fromFolder = GptRewardScorerModel.load(out, "rm-test", 1, Device.cpu())) {
+            assertEquals(fromFolder.score(List.of(rollout))[0], fromBlob.score(List.of(rollout))[0], 0f,
+                    "the published blob is the trained model");
+            assertEquals(1L, fromBlob.version());
+        }
+
+        RewardModelCheckpoint tampered = RewardModelCheckpoint.newBuilder(cp)
+                .setBlob(io.salsa.events.BlobRef.newBuilder(cp.getBlob()).setSha256("0".repeat(64)).build()).build();
+        assertThrows(BlobIntegrityException.class, () -> loader.load(tampered),
+                "a blob that does not hash to the checkpoint's sha256 is refused");
+
+        Run second = run("--data", task.resolve("preferences.jsonl").toString(), "--init", init.toString(),
+                "--out", dir.resolve("rm-out-2").toString(), "--seed", "2", "--max-steps", "1", "--publish",
+                "--name", "rm-test", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
+                "--blob-store", blobs.toUri().toString());
+        assertEquals(0, second.exit(), second.err());
+        assertEquals(List.of(1L, 2L), readCheckpoints(settings).stream().map(RewardModelCheckpoint::getVersion).toList(),
+                "the next run publishes the next version");
+    }
+
+    private static List<RewardModelCheckpoint> readCheckpoints(KafkaSettings settings) {
+        RegistryAvroSerde<RewardModelCheckpoint> serde = settings.valueSerde(Topics.REWARD_MODELS);
+        List<RewardModelCheckpoint> out = new ArrayList<>();
+        String topic = settings.topic(Topics.REWARD_MODELS);
+        try (KafkaConsumer<String, RewardModelCheckpoint> c = new KafkaConsumer<>(settings.consumerProps("check-"
+                + System.nanoTime()), new StringDeserializer(), serde.deserializer())) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long end = c.endOffsets(List.of(tp)).get(tp);
+            while (c.position(tp) < end) {
+                for (ConsumerRecord<String, RewardModelCheckpoint> rec : c.poll(Duration.ofMillis(200))) {
+                    out.add(rec.value());
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void shouldReadPairwisePreferencesFromTheFeedbackTopicAndSkipRatingsAndGarbage(TestKafka kafka) throws Exception {
+        String prefix = "feedback-" + System.nanoTime() + ".";
+        KafkaSettings settings = KafkaSettings.embedded(kafka.bootstrapServers(), prefix);
+        io.salsa.schemas.TopicAdmin.ensureTopics(settings, List.of(Topics.FEEDBACK));
+        RegistryAvroSerde<io.salsa.events.Preference> serde = settings.valueSerde(Topics.FEEDBACK);
+        String topic = settings.topic(Topics.FEEDBACK);
+        try (org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> producer =
+                     new org.apache.kafka.clients.producer.KafkaProducer<>(settings.producerProps(),
+                             new org.apache.kafka.common.serialization.StringSerializer(),
+                             new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "p1",
+                    serde.serialize(topic, preference("p1", io.salsa.events.Choice.B, null))));
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "p2",
+                    serde.serialize(topic, preference("p2", io.salsa.events.Choice.TIE, null))));
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "p3",
+                    serde.serialize(topic, preference("p3", null, 5))));
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "p4",
+                    "not a preference".getBytes(StandardCharsets.UTF_8)));
+            producer.flush();
+        }
+        try (SalsaTokenizer tokenizer = SalsaTokenizer.load(init)) {
+            PreferenceData.Loaded loaded = PreferenceData.readTopic(settings, tokenizer, Duration.ofSeconds(60));
+            assertEquals(2, loaded.pairs().size());
+            assertEquals(2, loaded.skipped(), "the rating and the undecodable record");
+            PreferencePair b = loaded.pairs().stream().filter(p -> !p.tie()).findFirst().orElseThrow();
+            int[] prompt = tokenizer.encode("what is the answer?");
+            int[] expectedChosen = PreferenceData.sequence(prompt, new int[] {7, 8}, tokenizer);
+            assertEquals(java.util.Arrays.toString(java.util.Arrays.copyOf(expectedChosen, expectedChosen.length - 1)),
+                    java.util.Arrays.toString(b.chosen()), "choice B: response B (token ids as the rollout had them) is chosen");
+            assertTrue(loaded.pairs().stream().anyMatch(PreferencePair::tie));
+        }
+    }
+
+    private static io.salsa.events.Preference preference(String promptId, io.salsa.events.Choice choice, Integer rating) {
+        io.salsa.events.PreferenceResponse a = io.salsa.events.PreferenceResponse.newBuilder().setText("alpha")
+                .setTokenIds(List.of(5, 6)).build();
+        io.salsa.events.PreferenceResponse b = io.salsa.events.PreferenceResponse.newBuilder().setText("beta")
+                .setTokenIds(List.of(7, 8)).build();
+        return io.salsa.events.Preference.newBuilder().setPreferenceId("id-" + promptId).setIdempotencyKey("k-" + promptId)
+                .setPromptId(promptId).setPromptText("what is the answer?").setRaterId("simulated:test")
+                .setResponseA(a).setResponseB(rating == null ? b : null).setChoice(choice).setRating(rating)
+                .setSubmittedAtMs(0).build();
+    }
+
+    @Test
+    void shouldRefuseAMissingDataFileWithAClearError() {
+        Run r = run("--data", dir.resolve("nope.jsonl").toString(), "--init", init.toString(),
+                "--out", dir.resolve("o1").toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("nope.jsonl"), r.err());
+        assertTrue(!r.err().contains("\tat "), "no stack trace: " + r.err());
+    }
+
+    @Test
+    void shouldNameTheLineOfABadPreference() throws Exception {
+        Path bad = dir.resolve("bad.jsonl");
+        Files.writeString(bad, "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n{\"prompt\": \"a\", \"chosen\": 3}\n");
+        Run r = run("--data", bad.toString(), "--init", init.toString(), "--out", dir.resolve("o2").toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("bad.jsonl:2"), r.err());
+        assertTrue(r.err().contains("\"chosen\""), r.err());
+    }
+
+    @Test
+    void shouldRefuseAnInitFolderWithoutATokenizer() throws Exception {
+        Path noTok = dir.resolve("no-tokenizer");
+        Files.createDirectories(noTok);
+        Files.copy(init.resolve("config.json"), noTok.resolve("config.json"));
+        Run r = run("--data", task.resolve("preferences.jsonl").toString(), "--init", noTok.toString(),
+                "--out", dir.resolve("o3").toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("tokenizer.json"), r.err());
+    }
+}
