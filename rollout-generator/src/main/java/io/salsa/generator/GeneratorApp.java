@@ -8,6 +8,7 @@ import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.schemas.serde.WireFormat;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -120,12 +121,13 @@ public final class GeneratorApp implements AutoCloseable {
         StalenessGate gate = config.gate();
         try (WeightFollower follower = new WeightFollower(settings, config, samplers, fetcher);
              LearnerWatch watch = new LearnerWatch(settings, config, stats.rolloutsSent::get,
-                     stats.rolloutsAcked::get, follower::publishedVersion, Duration.ofMillis(250));
+                     stats.rolloutsAcked::get, follower::publishedVersion, Duration.ofMillis(1000));
              KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps, new StringSerializer(),
                      new ByteArraySerializer());
              KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(),
                      new ByteArrayDeserializer())) {
             consumer = c;
+            warmUp(producer, rolloutsTopic);
             follower.start();
             watch.start();
             while (running && policy == null) {
@@ -166,14 +168,19 @@ public final class GeneratorApp implements AutoCloseable {
                     }
                     paused = pause;
                 }
-                if (paused || work.size() < config.batchSize()) {
+                if (paused || work.size() < 2 * config.batchSize()) {
+                    // keep up to two batches queued so the next batch never waits for a fetch round trip
+                    long p0 = System.nanoTime();
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(paused || work.isEmpty() ? IDLE_POLL : Duration.ZERO)) {
                         intake(r, promptSerde, deadSerde, producer);
+                    }
+                    if (!paused && !work.isEmpty() && stats.firstBatchStartNanos() != 0) {
+                        stats.pollNanos.addAndGet(System.nanoTime() - p0);
                     }
                 }
                 long now = System.nanoTime();
                 if (now - lastCommit > COMMIT_EVERY_NANOS) {
-                    commit(c);
+                    commitAsync(c);
                     lastCommit = now;
                 }
                 if (now - lastLog > LOG_EVERY_NANOS) {
@@ -186,7 +193,10 @@ public final class GeneratorApp implements AutoCloseable {
             }
             producer.flush();
             rethrowSendFailure();
-            commit(c);
+            Map<TopicPartition, OffsetAndMetadata> finalOffsets = tracker.positions(c.assignment());
+            if (!finalOffsets.isEmpty()) {
+                c.commitSync(finalOffsets);
+            }
         } finally {
             LoadedPolicy p = policy;
             if (p != null) {
@@ -195,6 +205,18 @@ public final class GeneratorApp implements AutoCloseable {
             consumer = null;
             stopped.countDown();
         }
+    }
+
+    /**
+     * Registers the output schemas and fetches the output topics' metadata before the first batch, so the first
+     * rollouts do not wait for a registry write or a metadata round trip inside {@code send}.
+     */
+    private void warmUp(KafkaProducer<String, byte[]> producer, String rolloutsTopic) {
+        String deadTopic = settings.topic(Topics.DEAD_LETTERS);
+        settings.registry().register(WireFormat.valueSubject(rolloutsTopic), Rollout.getClassSchema());
+        settings.registry().register(WireFormat.valueSubject(deadTopic), DeadLetter.getClassSchema());
+        producer.partitionsFor(rolloutsTopic);
+        producer.partitionsFor(deadTopic);
     }
 
     private long lastLoggedTokens;
@@ -276,6 +298,7 @@ public final class GeneratorApp implements AutoCloseable {
                     w.prompt().getPromptId(), w.prompt().getEpoch(), w.sampleIndex(), p.version())));
         }
         long t0 = System.nanoTime();
+        stats.firstBatchStartNanos.compareAndSet(0, t0);
         List<RolloutSampler.Sample> samples = p.sampler().sample(requests, config.sampling());
         long generationNanos = System.nanoTime() - t0;
         stats.modelNanos.addAndGet(generationNanos);
@@ -289,7 +312,8 @@ public final class GeneratorApp implements AutoCloseable {
                     ? Arrays.copyOf(s.responseIds(), s.responseIds().length - 1) : s.responseIds());
             String promptText = w.prompt().getText() == null || w.prompt().getText().isEmpty()
                     ? p.sampler().decode(w.ids()) : w.prompt().getText();
-            stats.decodeNanos.addAndGet(System.nanoTime() - d0);
+            long d1 = System.nanoTime();
+            stats.decodeNanos.addAndGet(d1 - d0);
             Rollout rollout = Rollout.newBuilder()
                     .setRolloutId(w.prompt().getPromptId() + "/e" + w.prompt().getEpoch() + "/s" + w.sampleIndex()
                             + "/v" + p.version() + "@" + config.generatorId())
@@ -321,10 +345,13 @@ public final class GeneratorApp implements AutoCloseable {
                             sendFailure.compareAndSet(null, e);
                         } else {
                             stats.rolloutsAcked.incrementAndGet();
+                            stats.lastAckNanos.set(System.nanoTime());
                             tracker.acknowledge(tp, offset);
                         }
                     });
+            stats.serdeNanos.addAndGet(System.nanoTime() - d1);
         }
+        stats.lastBatchSentNanos.set(System.nanoTime());
     }
 
     private static List<Integer> boxed(int[] a) {
@@ -343,11 +370,18 @@ public final class GeneratorApp implements AutoCloseable {
         return out;
     }
 
-    private void commit(KafkaConsumer<byte[], byte[]> c) {
+    /** Commits finished prompts without waiting; a failed commit is covered by the next one or the final one. */
+    private void commitAsync(KafkaConsumer<byte[], byte[]> c) {
+        long t0 = System.nanoTime();
         Map<TopicPartition, OffsetAndMetadata> offsets = tracker.takeCommittable(c.assignment());
         if (!offsets.isEmpty()) {
-            c.commitSync(offsets);
+            c.commitAsync(offsets, (done, e) -> {
+                if (e != null) {
+                    LOG.warn("asynchronous commit of {} failed (retried by a later commit): {}", done, e.toString());
+                }
+            });
         }
+        stats.commitNanos.addAndGet(System.nanoTime() - t0);
     }
 
     /** On a rebalance: finish what can be finished for the partitions leaving, and drop the rest for their new owner. */
@@ -362,7 +396,7 @@ public final class GeneratorApp implements AutoCloseable {
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             producer.flush(); // acks of everything sent so far arrive, so their prompts can be committed
             KafkaConsumer<byte[], byte[]> c = consumer;
-            Map<TopicPartition, OffsetAndMetadata> offsets = tracker.takeCommittable(partitions);
+            Map<TopicPartition, OffsetAndMetadata> offsets = tracker.positions(partitions);
             if (c != null && !offsets.isEmpty()) {
                 try {
                     c.commitSync(offsets);

@@ -82,7 +82,8 @@ public record GeneratorConfig(
      * A topic read by some consumer group on the way to the learner; its lag counts rollouts not yet consumed.
      *
      * @param topic catalog name of the topic (without prefix), e.g. {@code scored-rollouts}
-     * @param group the consumer group (or Kafka Streams application id) reading it
+     * @param group the consumer group (or Kafka Streams application id) reading it; {@value #RUN_PLACEHOLDER}
+     *              stands for the learner run id
      */
     public record LagSource(String topic, String group) {
         public LagSource {
@@ -116,10 +117,12 @@ public record GeneratorConfig(
 
     public static final String DEFAULT_SOUP_RECIPE = "default";
     public static final String DEFAULT_GROUP = "salsa-generator";
-    /** Consumer group of the reward scorer (its Kafka Streams application id) by default. */
-    public static final String DEFAULT_SCORER_GROUP = "salsa-scorer";
-    /** Consumer group of the PPO learner by default. */
-    public static final String DEFAULT_LEARNER_GROUP = "salsa-learner";
+    /** Placeholder in a lag source's group for the learner run id (configured, or the newest manifest's). */
+    public static final String RUN_PLACEHOLDER = "{run}";
+    /** The reward scorer's default Kafka Streams application id (= its consumer group). */
+    public static final String DEFAULT_SCORER_GROUP = "salsa-reward-scorer";
+    /** The PPO learner's consumer group: {@code ppo-learner-<run id>}. */
+    public static final String DEFAULT_LEARNER_GROUP = "ppo-learner-" + RUN_PLACEHOLDER;
     /** Rollouts waiting for the scorer plus scored rollouts waiting for the learner. */
     public static final String DEFAULT_LAG_SOURCES = Topics.ROLLOUTS.baseName() + "@" + DEFAULT_SCORER_GROUP + ","
             + Topics.SCORED_ROLLOUTS.baseName() + "@" + DEFAULT_LEARNER_GROUP;

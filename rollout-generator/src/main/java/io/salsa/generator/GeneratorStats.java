@@ -18,6 +18,12 @@ public final class GeneratorStats {
     final AtomicLong decodeNanos = new AtomicLong();
     final AtomicLong pauses = new AtomicLong();
     final AtomicLong weightSwitches = new AtomicLong();
+    final AtomicLong serdeNanos = new AtomicLong();
+    final AtomicLong pollNanos = new AtomicLong();
+    final AtomicLong commitNanos = new AtomicLong();
+    final AtomicLong firstBatchStartNanos = new AtomicLong();
+    final AtomicLong lastAckNanos = new AtomicLong();
+    final AtomicLong lastBatchSentNanos = new AtomicLong();
 
     /** Prompts taken from the prompts topic (valid or not). */
     public long prompts() {
@@ -67,5 +73,35 @@ public final class GeneratorStats {
     /** Times the loop switched to newer weights. */
     public long weightSwitches() {
         return weightSwitches.get();
+    }
+
+    /** {@link System#nanoTime()} when the first batch started, or 0 before it. */
+    public long firstBatchStartNanos() {
+        return firstBatchStartNanos.get();
+    }
+
+    /** {@link System#nanoTime()} of the newest rollout acknowledgement, or 0 before it. */
+    public long lastAckNanos() {
+        return lastAckNanos.get();
+    }
+
+    /** Loop-thread time building, serialising and handing rollouts to the producer, nanoseconds. */
+    public long serdeNanos() {
+        return serdeNanos.get();
+    }
+
+    /** Loop-thread time in {@code poll} and decoding prompts, nanoseconds. */
+    public long pollNanos() {
+        return pollNanos.get();
+    }
+
+    /** Loop-thread time committing offsets, nanoseconds. */
+    public long commitNanos() {
+        return commitNanos.get();
+    }
+
+    /** {@link System#nanoTime()} when the newest batch's rollouts had all been handed to the producer. */
+    public long lastBatchSentNanos() {
+        return lastBatchSentNanos.get();
     }
 }

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,14 +17,12 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,12 +33,13 @@ import org.slf4j.LoggerFactory;
  * <p>Unconsumed rollouts = the summed lag of the configured (topic, consumer group) pairs on the way to the
  * learner — by default the scorer on {@code rollouts} plus the learner on {@code scored-rollouts} — where a
  * partition the group never committed counts from its earliest offset (a new learner group starts there).
+ * A group named with the run placeholder uses the configured run id, or the newest manifest's.
  * The learner's rollouts per step come from its newest {@link BatchManifest} on {@code learner-batches}.
  * Rollouts this instance sent but that were not yet acknowledged when the last measurement started are
  * added (they may be missing from the end offsets it read), so the gate reacts to this instance's own output
  * at once instead of one measurement later; a rollout may be counted twice, never missed.
  */
-public final class LearnerWatch implements AutoCloseable {
+public final class LearnerWatch extends BackgroundReader {
 
     private static final Logger LOG = LoggerFactory.getLogger(LearnerWatch.class);
 
@@ -55,10 +53,9 @@ public final class LearnerWatch implements AutoCloseable {
     private final LongSupplier publishedVersion;
     private final Duration interval;
     private final AtomicLong rolloutsPerStep;
+    /** Run id of the newest batch manifest, for lag sources whose group names the run. */
+    private volatile String manifestRun;
     private volatile Measurement last;
-    private volatile boolean running = true;
-    private volatile KafkaConsumer<byte[], byte[]> consumer;
-    private final Thread thread;
 
     /**
      * @param sentRollouts     count of rollouts this instance has handed to its producer so far
@@ -67,6 +64,7 @@ public final class LearnerWatch implements AutoCloseable {
      */
     public LearnerWatch(KafkaSettings settings, GeneratorConfig config, LongSupplier sentRollouts,
                         LongSupplier ackedRollouts, LongSupplier publishedVersion, Duration interval) {
+        super("generator-learner-watch");
         this.settings = settings;
         this.config = config;
         this.sentRollouts = sentRollouts;
@@ -74,12 +72,6 @@ public final class LearnerWatch implements AutoCloseable {
         this.publishedVersion = publishedVersion;
         this.interval = interval;
         this.rolloutsPerStep = new AtomicLong(config.learnerBatchRollouts());
-        this.thread = new Thread(this::loop, "generator-learner-watch");
-        this.thread.setDaemon(true);
-    }
-
-    public void start() {
-        thread.start();
     }
 
     /** True once a first lag measurement exists; until then {@link #progress()} assumes nothing is waiting. */
@@ -94,20 +86,17 @@ public final class LearnerWatch implements AutoCloseable {
         return new StalenessGate.LearnerProgress(unconsumed, rolloutsPerStep.get(), publishedVersion.getAsLong());
     }
 
-    private void loop() {
+    @Override
+    protected void loop() {
         String batchesTopic = settings.topic(Topics.LEARNER_BATCHES);
         RegistryAvroSerde<BatchManifest> serde = settings.valueSerde(Topics.LEARNER_BATCHES);
-        Properties props = settings.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
         try (Admin admin = Admin.create(settings.adminProps());
-             KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                     new ByteArrayDeserializer())) {
-            consumer = c;
+             KafkaConsumer<byte[], byte[]> c = openConsumer(settings)) {
             List<TopicPartition> parts = c.partitionsFor(batchesTopic, Duration.ofSeconds(30)).stream()
                     .map(p -> new TopicPartition(batchesTopic, p.partition())).toList();
             c.assign(parts);
             c.seekToBeginning(parts);
-            while (running) {
+            while (running()) {
                 long start = ackedRollouts.getAsLong();
                 try {
                     last = new Measurement(lag(admin), start);
@@ -120,6 +109,7 @@ public final class LearnerWatch implements AutoCloseable {
                         if (m != null && m.getRecordCount() > 0
                                 && (config.policyRunId() == null || config.policyRunId().equals(m.getRunId()))) {
                             rolloutsPerStep.set(m.getRecordCount());
+                            manifestRun = m.getRunId();
                         }
                     } catch (RuntimeException e) {
                         LOG.warn("skipping an unreadable batch manifest at {}@{}: {}", r.partition(), r.offset(),
@@ -165,7 +155,10 @@ public final class LearnerWatch implements AutoCloseable {
                     admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
             Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> starts =
                     admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS);
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(source.group())
+            String run = config.policyRunId() != null ? config.policyRunId() : manifestRun;
+            // before the run is known the group has committed nothing: its lag counts from the earliest offset
+            String group = source.group().replace(GeneratorConfig.RUN_PLACEHOLDER, run == null ? "?" : run);
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
                     .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
             for (TopicPartition tp : parts) {
                 OffsetAndMetadata c = committed.get(tp);
@@ -174,19 +167,5 @@ public final class LearnerWatch implements AutoCloseable {
             }
         }
         return total;
-    }
-
-    @Override
-    public void close() {
-        running = false;
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        try {
-            thread.join(30_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -73,6 +73,23 @@ public final class OffsetTracker {
         return out;
     }
 
+    /**
+     * Every owned partition's committable position, whether or not it was returned before: for the final
+     * synchronous commit, which must also cover positions whose asynchronous commit failed.
+     */
+    public synchronized Map<TopicPartition, OffsetAndMetadata> positions(Collection<TopicPartition> owned) {
+        Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+        for (Map.Entry<TopicPartition, PartitionState> e : partitions.entrySet()) {
+            PartitionState state = e.getValue();
+            long position = state.outstanding.isEmpty() ? state.next : state.outstanding.firstKey();
+            if (owned.contains(e.getKey()) && position >= 0) {
+                state.lastCommitted = Math.max(state.lastCommitted, position);
+                out.put(e.getKey(), new OffsetAndMetadata(position));
+            }
+        }
+        return out;
+    }
+
     /** Prompts whose rollouts are still awaited, over all partitions. */
     public synchronized int inFlightPrompts() {
         return partitions.values().stream().mapToInt(s -> s.outstanding.size()).sum();

@@ -9,21 +9,17 @@ import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * checkpoint, the soup topic) on a background thread, downloads, verifies and loads each newer checkpoint
  * there, and hands the loaded model over for the generation loop to switch to between two batches.
  */
-public final class WeightFollower implements AutoCloseable {
+public final class WeightFollower extends BackgroundReader {
 
     private static final Logger LOG = LoggerFactory.getLogger(WeightFollower.class);
     private static final Duration POLL = Duration.ofMillis(200);
@@ -44,27 +40,24 @@ public final class WeightFollower implements AutoCloseable {
     private final AtomicReference<LoadedPolicy> pending = new AtomicReference<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong publishedVersion = new AtomicLong(-1);
+    private final AtomicLong skipped = new AtomicLong();
     private final CountDownLatch initialLoaded = new CountDownLatch(1);
-    private final Thread thread;
-    private volatile boolean running = true;
-    private volatile KafkaConsumer<byte[], byte[]> consumer;
 
     /** What the follower decided to load last: later checkpoints are compared with it. */
     private String loadedRun;
     private long loadedVersion = -1;
+    /** The newest checkpoint that failed to load, so it is not retried in a loop. */
+    private String failedRun;
+    private long failedVersion = -1;
+    private long failedSoupVersion = -1;
 
     public WeightFollower(KafkaSettings settings, GeneratorConfig config, SamplerFactory samplers,
                           WeightFetcher fetcher) {
+        super("generator-weights");
         this.settings = settings;
         this.config = config;
         this.samplers = samplers;
         this.fetcher = fetcher;
-        this.thread = new Thread(this::loop, "generator-weights");
-        this.thread.setDaemon(true);
-    }
-
-    public void start() {
-        thread.start();
     }
 
     /**
@@ -86,6 +79,11 @@ public final class WeightFollower implements AutoCloseable {
         return pending.getAndSet(null);
     }
 
+    /** Checkpoints skipped because their weights could not be fetched, verified or loaded. */
+    public long skippedCheckpoints() {
+        return skipped.get();
+    }
+
     /** Newest policy version published on the policy topic for the followed run, or -1 before any. */
     public long publishedVersion() {
         return publishedVersion.get();
@@ -98,16 +96,13 @@ public final class WeightFollower implements AutoCloseable {
         }
     }
 
-    private void loop() {
+    @Override
+    protected void loop() {
         String policyTopic = settings.topic(Topics.POLICY);
         String soupTopic = settings.topic(Topics.SOUP);
         RegistryAvroSerde<PolicyCheckpoint> policySerde = settings.valueSerde(Topics.POLICY);
         RegistryAvroSerde<SoupManifest> soupSerde = settings.valueSerde(Topics.SOUP);
-        Properties props = settings.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            consumer = c;
+        try (KafkaConsumer<byte[], byte[]> c = openConsumer(settings)) {
             List<TopicPartition> parts = new ArrayList<>();
             for (String topic : List.of(policyTopic, soupTopic)) {
                 for (PartitionInfo p : c.partitionsFor(topic, Duration.ofSeconds(30))) {
@@ -121,7 +116,7 @@ public final class WeightFollower implements AutoCloseable {
             SoupManifest newestSoup = null;
             boolean caughtUp = false;
             boolean waitingLogged = false;
-            while (running) {
+            while (running()) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
                     try {
                         if (r.topic().equals(policyTopic)) {
@@ -150,12 +145,19 @@ public final class WeightFollower implements AutoCloseable {
                 }
                 if (newestCheckpoint != null && isNewer(newestCheckpoint)) {
                     load(newestCheckpoint);
-                } else if (loadedVersion < 0 && newestCheckpoint == null) {
+                } else if (loadedVersion < 0) {
                     if (config.initialWeights() instanceof GeneratorConfig.Folder folder) {
                         loadInitial(folder.dir(), "folder:" + folder.dir());
-                    } else if (newestSoup != null) {
-                        loadInitial(fetcher.fetch(newestSoup.getBlob()),
-                                "soup:" + newestSoup.getRecipe() + "@" + newestSoup.getVersion());
+                    } else if (newestSoup != null && newestSoup.getVersion() > failedSoupVersion) {
+                        String source = "soup:" + newestSoup.getRecipe() + "@" + newestSoup.getVersion();
+                        try {
+                            loadInitial(fetcher.fetch(newestSoup.getBlob()), source);
+                        } catch (java.io.IOException | RuntimeException e) {
+                            failedSoupVersion = newestSoup.getVersion();
+                            skipped.incrementAndGet();
+                            LOG.error("cannot load {} from {} ({}); waiting for a newer soup or a policy checkpoint",
+                                    source, newestSoup.getBlob().getUri(), e.toString());
+                        }
                     } else if (!waitingLogged) {
                         LOG.info("waiting for a soup of recipe '{}' on {} (or a policy checkpoint on {})",
                                 recipe(), soupTopic, policyTopic);
@@ -164,7 +166,7 @@ public final class WeightFollower implements AutoCloseable {
                 }
             }
         } catch (WakeupException e) {
-            if (running) {
+            if (running()) {
                 failure.compareAndSet(null, e);
             }
         } catch (Throwable t) {
@@ -184,17 +186,34 @@ public final class WeightFollower implements AutoCloseable {
     }
 
     private boolean isNewer(PolicyCheckpoint cp) {
+        if (cp.getRunId().equals(failedRun) && cp.getVersion() <= failedVersion) {
+            return false;
+        }
         if (loadedRun == null || !loadedRun.equals(cp.getRunId())) {
             return true;
         }
         return cp.getVersion() > loadedVersion;
     }
 
+    /**
+     * Loads a checkpoint; one that cannot be fetched, verified or loaded is skipped with an error log (the
+     * generator keeps its current weights and takes the next checkpoint), since a bad record must not stop it.
+     */
     private void load(PolicyCheckpoint cp) throws Exception {
         BlobRef blob = cp.getBlob();
         long t0 = System.nanoTime();
-        Path dir = fetcher.fetch(blob);
-        RolloutSampler sampler = samplers.open(dir, config.device());
+        RolloutSampler sampler;
+        try {
+            Path dir = fetcher.fetch(blob);
+            sampler = samplers.open(dir, config.device());
+        } catch (java.io.IOException | RuntimeException e) {
+            skipped.incrementAndGet();
+            LOG.error("skipping policy {} v{}: cannot load {} ({}); keeping the current weights", cp.getRunId(),
+                    cp.getVersion(), blob.getUri(), e.toString());
+            failedRun = cp.getRunId(); // not retried: a later checkpoint supersedes it
+            failedVersion = cp.getVersion();
+            return;
+        }
         loadedRun = cp.getRunId();
         loadedVersion = cp.getVersion();
         handOver(new LoadedPolicy(cp.getRunId(), cp.getVersion(), blob.getUri(), sampler));
@@ -221,16 +240,7 @@ public final class WeightFollower implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        try {
-            thread.join(30_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        super.close();
         LoadedPolicy left = pending.getAndSet(null);
         if (left != null) {
             left.sampler().close();

@@ -34,19 +34,6 @@ class GeneratorAppIT {
     @TempDir
     Path dir;
 
-    private final java.util.List<GenHarness> harnesses = new java.util.ArrayList<>();
-
-    private GenHarness harness(TestKafka kafka, String name, Path state) {
-        GenHarness h = new GenHarness(kafka, name, state);
-        harnesses.add(h);
-        return h;
-    }
-
-    @org.junit.jupiter.api.AfterEach
-    void closeHarnesses() {
-        harnesses.forEach(GenHarness::close);
-    }
-
     /** Keys "promptId#sampleIndex" of rollouts. */
     static Set<String> keys(List<Rollout> rollouts) {
         return rollouts.stream().map(r -> r.getPromptId() + "#" + r.getSampleIndex())
@@ -65,85 +52,54 @@ class GeneratorAppIT {
 
     @Test
     void shouldPublishNRolloutsForEveryPromptAndDeadLetterUnusableOnes(TestKafka kafka) throws Exception {
-        GenHarness h = harness(kafka, "every-prompt", dir);
-        ToySampler.writeFolder(dir.resolve("initial-weights"), 7);
-        GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "3",
-                "SALSA_GENERATOR_BATCH_SIZE", "4", "SALSA_GENERATOR_SEED", "11", "SALSA_GENERATOR_ID", "gen-a");
-        List<Prompt> good = new ArrayList<>(GenHarness.prompts(12, "q"));
-        good.add(GenHarness.prompt("ids-only", "", List.of(5, 6, 7)));
-        h.publishPrompts(good);
-        h.publishPrompts(List.of(GenHarness.prompt("blank", "   ", List.of()),
-                GenHarness.prompt("too-long", "", Collections.nCopies(125, 3)),
-                GenHarness.prompt("bad-id", "", List.of(1, 5000))));
-        h.publishRaw(Topics.PROMPTS, "garbage", new byte[] {9, 9, 9, 9, 9, 9});
+        try (GenHarness h = new GenHarness(kafka, "every-prompt", dir)) {
+            ToySampler.writeFolder(dir.resolve("initial-weights"), 7);
+            GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "3",
+                    "SALSA_GENERATOR_BATCH_SIZE", "4", "SALSA_GENERATOR_SEED", "11", "SALSA_GENERATOR_ID", "gen-a");
+            List<Prompt> good = new ArrayList<>(GenHarness.prompts(12, "q"));
+            good.add(GenHarness.prompt("ids-only", "", List.of(5, 6, 7)));
+            h.publishPrompts(good);
+            h.publishPrompts(List.of(GenHarness.prompt("blank", "   ", List.of()),
+                    GenHarness.prompt("too-long", "", Collections.nCopies(125, 3)),
+                    GenHarness.prompt("bad-id", "", List.of(1, 5000))));
+            h.publishRaw(Topics.PROMPTS, "garbage", new byte[] {9, 9, 9, 9, 9, 9});
 
-        try (GenHarness.Running g = h.start(config, ToySampler.factory(0), NO_BLOBS)) {
-            GenHarness.await("all rollouts and dead letters", Duration.ofSeconds(60),
-                    () -> h.count(Topics.ROLLOUTS) >= 39 && h.count(Topics.DEAD_LETTERS) >= 4);
+            try (GenHarness.Running g = h.start(config, ToySampler.factory(0), NO_BLOBS)) {
+                GenHarness.await("all rollouts and dead letters", Duration.ofSeconds(60),
+                        () -> h.count(Topics.ROLLOUTS) >= 39 && h.count(Topics.DEAD_LETTERS) >= 4);
+            }
+
+            List<Rollout> rollouts = h.rollouts();
+            assertEquals(39, rollouts.size());
+            assertEquals(expectedKeys(good, 3), keys(rollouts));
+            for (Rollout r : rollouts) {
+                assertEquals(0, r.getPolicyVersion());
+                assertEquals("initial", r.getPolicyRunId());
+                assertEquals("gen-a", r.getGeneratorId());
+                assertEquals(7, r.getResponseTokenIds().get(0), "produced by the initial weights");
+                assertEquals(r.getResponseTokenIds().size(), r.getBehaviourLogProbs().size());
+                assertEquals(RolloutSeeds.derive(11, r.getPromptId(), 0, r.getSampleIndex(), 0), r.getSeed());
+                assertEquals(r.getStoppedAtEos(), r.getResponseTokenIds().get(r.getResponseTokenIds().size() - 1) == 0);
+                assertEquals(1.0f, r.getTemperature());
+                assertTrue(r.getResponseText() != null && r.getPromptText() != null);
+            }
+            Rollout idsOnly = rollouts.stream().filter(r -> r.getPromptId().equals("ids-only")).findFirst().orElseThrow();
+            assertEquals(List.of(5, 6, 7), idsOnly.getPromptTokenIds());
+            assertEquals("w5 w6 w7", idsOnly.getPromptText(), "text decoded from the ids");
+
+            Map<String, String> reasons = h.deadLetters().stream().collect(Collectors.toMap(
+                    d -> d.getKey() == null ? "?" : new String(d.getKey().array(), java.nio.charset.StandardCharsets.UTF_8),
+                    DeadLetter::getError));
+            assertEquals(Set.of("blank", "too-long", "bad-id", "garbage"), reasons.keySet());
+            assertTrue(reasons.get("blank").contains("empty-prompt"), reasons.get("blank"));
+            assertTrue(reasons.get("too-long").contains("prompt-too-long"), reasons.get("too-long"));
+            assertTrue(reasons.get("bad-id").contains("token-out-of-vocabulary"), reasons.get("bad-id"));
+            assertTrue(reasons.get("garbage").contains("magic"), reasons.get("garbage"));
+            h.deadLetters().forEach(d -> assertEquals(GeneratorApp.SERVICE, d.getService()));
+
+            // every prompt is committed: the group's offsets reach the end of the prompts topic
+            Map<TopicPartition, OffsetAndMetadata> committed = h.committed(config.consumerGroup());
+            assertEquals(h.count(Topics.PROMPTS), committed.values().stream().mapToLong(OffsetAndMetadata::offset).sum());
         }
-
-        List<Rollout> rollouts = h.rollouts();
-        assertEquals(39, rollouts.size());
-        assertEquals(expectedKeys(good, 3), keys(rollouts));
-        for (Rollout r : rollouts) {
-            assertEquals(0, r.getPolicyVersion());
-            assertEquals("initial", r.getPolicyRunId());
-            assertEquals("gen-a", r.getGeneratorId());
-            assertEquals(7, r.getResponseTokenIds().get(0), "produced by the initial weights");
-            assertEquals(r.getResponseTokenIds().size(), r.getBehaviourLogProbs().size());
-            assertEquals(RolloutSeeds.derive(11, r.getPromptId(), 0, r.getSampleIndex(), 0), r.getSeed());
-            assertEquals(r.getStoppedAtEos(), r.getResponseTokenIds().get(r.getResponseTokenIds().size() - 1) == 0);
-            assertEquals(1.0f, r.getTemperature());
-            assertTrue(r.getResponseText() != null && r.getPromptText() != null);
-        }
-        Rollout idsOnly = rollouts.stream().filter(r -> r.getPromptId().equals("ids-only")).findFirst().orElseThrow();
-        assertEquals(List.of(5, 6, 7), idsOnly.getPromptTokenIds());
-        assertEquals("w5 w6 w7", idsOnly.getPromptText(), "text decoded from the ids");
-
-        Map<String, String> reasons = h.deadLetters().stream().collect(Collectors.toMap(
-                d -> d.getKey() == null ? "?" : new String(d.getKey().array(), java.nio.charset.StandardCharsets.UTF_8),
-                DeadLetter::getError));
-        assertEquals(Set.of("blank", "too-long", "bad-id", "garbage"), reasons.keySet());
-        assertTrue(reasons.get("blank").contains("empty-prompt"), reasons.get("blank"));
-        assertTrue(reasons.get("too-long").contains("prompt-too-long"), reasons.get("too-long"));
-        assertTrue(reasons.get("bad-id").contains("token-out-of-vocabulary"), reasons.get("bad-id"));
-        assertTrue(reasons.get("garbage").contains("magic"), reasons.get("garbage"));
-        h.deadLetters().forEach(d -> assertEquals(GeneratorApp.SERVICE, d.getService()));
-
-        // every prompt is committed: the group's offsets reach the end of the prompts topic
-        Map<TopicPartition, OffsetAndMetadata> committed = h.committed(config.consumerGroup());
-        assertEquals(h.count(Topics.PROMPTS), committed.values().stream().mapToLong(OffsetAndMetadata::offset).sum());
-    }
-
-    @Test
-    void shouldGiveIdenticalRolloutsForTheSameSeedWeightsAndPromptsWhateverTheBatching(TestKafka kafka)
-            throws Exception {
-        List<Prompt> prompts = GenHarness.prompts(10, "d");
-        List<Rollout> first = runOnce(kafka, "det-a", prompts, "3", "gen-x");
-        List<Rollout> second = runOnce(kafka, "det-b", prompts, "8", "gen-y");
-        assertEquals(20, first.size());
-        assertEquals(sameOrder(first), sameOrder(second));
-    }
-
-    private List<Rollout> runOnce(TestKafka kafka, String name, List<Prompt> prompts, String batch, String id)
-            throws Exception {
-        Path state = dir.resolve(name);
-        GenHarness h = harness(kafka, name, state);
-        ToySampler.writeFolder(state.resolve("initial-weights"), 3);
-        GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2",
-                "SALSA_GENERATOR_BATCH_SIZE", batch, "SALSA_GENERATOR_SEED", "5", "SALSA_GENERATOR_ID", id);
-        h.publishPrompts(prompts);
-        try (GenHarness.Running g = h.start(config, ToySampler.factory(0), NO_BLOBS)) {
-            GenHarness.await("rollouts of " + name, Duration.ofSeconds(60), () -> h.count(Topics.ROLLOUTS) >= 20);
-        }
-        return h.rollouts();
-    }
-
-    /** What must be identical: per (prompt, sample) the seed, token ids, log-probs and stop reason. */
-    static List<String> sameOrder(List<Rollout> rollouts) {
-        return rollouts.stream()
-                .map(r -> r.getPromptId() + "#" + r.getSampleIndex() + " seed=" + r.getSeed() + " ids="
-                        + r.getResponseTokenIds() + " lp=" + r.getBehaviourLogProbs() + " eos=" + r.getStoppedAtEos())
-                .sorted().toList();
     }
 }

@@ -28,37 +28,26 @@ class StalenessIT {
     @TempDir
     Path dir;
 
-    private final java.util.List<GenHarness> harnesses = new java.util.ArrayList<>();
-
-    private GenHarness harness(TestKafka kafka, String name, Path state) {
-        GenHarness h = new GenHarness(kafka, name, state);
-        harnesses.add(h);
-        return h;
-    }
-
-    @org.junit.jupiter.api.AfterEach
-    void closeHarnesses() {
-        harnesses.forEach(GenHarness::close);
-    }
-
     @Test
     void shouldPauseAtTheRolloutCapAndResumeWithoutLosingItsPlace(TestKafka kafka) throws Exception {
-        GenHarness h = harness(kafka, "cap", dir);
-        run(h, 8, h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "2",
-                "SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS", "8",
-                "SALSA_GENERATOR_LAG_SOURCES", "rollouts@" + h.settings.topicPrefix() + "learner"));
+        try (GenHarness h = new GenHarness(kafka, "cap", dir)) {
+            run(h, 8, h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "2",
+                    "SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS", "8",
+                    "SALSA_GENERATOR_LAG_SOURCES", "rollouts@" + h.settings.topicPrefix() + "learner"));
+        }
     }
 
     @Test
     void shouldPauseAtTheVersionBoundLearnedFromTheLearnersBatchManifests(TestKafka kafka) throws Exception {
-        GenHarness h = harness(kafka, "versions", dir);
-        // the learner trains on 4 rollouts per step: max_staleness 1 allows 4..7 queued rollouts, not 8
-        h.publish(Topics.LEARNER_BATCHES, "run-s", BatchManifest.newBuilder().setRunId("run-s").setStep(1).setSeed(1)
-                .setRanges(List.of()).setRecordCount(4).setSoupRecipe("default").setSoupVersion(1)
-                .setPolicyVersionBefore(0).setPolicyVersionAfter(1).setCreatedAtMs(0).build());
-        run(h, 8, h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "2",
-                "SALSA_GENERATOR_MAX_STALENESS", "1", "SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", "1000",
-                "SALSA_GENERATOR_LAG_SOURCES", "rollouts@" + h.settings.topicPrefix() + "learner"));
+        try (GenHarness h = new GenHarness(kafka, "versions", dir)) {
+            // the learner trains on 4 rollouts per step: with max_staleness 1 up to 7 may wait; the 8th makes the next 2 versions stale
+            h.publish(Topics.LEARNER_BATCHES, "run-s", BatchManifest.newBuilder().setRunId("run-s").setStep(1).setSeed(1)
+                    .setRanges(List.of()).setRecordCount(4).setSoupRecipe("default").setSoupVersion(1)
+                    .setPolicyVersionBefore(0).setPolicyVersionAfter(1).setCreatedAtMs(0).build());
+            run(h, 8, h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "2",
+                    "SALSA_GENERATOR_MAX_STALENESS", "1", "SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", "1000",
+                    "SALSA_GENERATOR_LAG_SOURCES", "rollouts@" + h.settings.topicPrefix() + "learner"));
+        }
     }
 
     /** Plays the learner: each time the generator pauses, consumes everything produced so far. */

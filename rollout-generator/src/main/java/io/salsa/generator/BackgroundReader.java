@@ -1,0 +1,59 @@
+package io.salsa.generator;
+
+import io.salsa.schemas.KafkaSettings;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * A daemon thread that reads topics as logs (assigned partitions, no consumer group) for the generator's
+ * side channels, so the weight follower and the learner watch start and stop the same way: {@link #close()}
+ * wakes the consumer up and waits for the thread.
+ */
+abstract class BackgroundReader implements AutoCloseable {
+
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile KafkaConsumer<byte[], byte[]> consumer;
+
+    BackgroundReader(String threadName) {
+        this.thread = new Thread(this::loop, threadName);
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** The thread's work; it returns when {@link #running()} turns false or the consumer is woken up. */
+    protected abstract void loop();
+
+    protected boolean running() {
+        return running;
+    }
+
+    /** A group-less consumer of raw bytes, woken up by {@link #close()}; the caller closes it. */
+    protected KafkaConsumer<byte[], byte[]> openConsumer(KafkaSettings settings) {
+        Properties props = settings.consumerProps("unused");
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
+        consumer = c;
+        return c;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        try {
+            thread.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

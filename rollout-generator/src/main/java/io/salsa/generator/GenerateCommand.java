@@ -1,0 +1,133 @@
+package io.salsa.generator;
+
+import io.salsa.core.blob.BlobStore;
+import io.salsa.core.blob.BlobStores;
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.schemas.KafkaSettings;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code salsa generate}: runs one rollout generator instance until Ctrl-C. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Run a rollout generator: prompts → n sampled responses per prompt from the current policy → "
+                + "rollouts. Every option also reads its SALSA_GENERATOR_* variable; flags win.")
+public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand {
+
+    /** Default blob store: a folder beside the broker's data. */
+    static final String DEFAULT_BLOB_STORE_DIR = "salsa-data/blobs";
+
+    @Option(names = "--bootstrap", description = "Kafka bootstrap servers ($SALSA_KAFKA_BOOTSTRAP).")
+    String bootstrap;
+    @Option(names = "--topic-prefix", description = "Topic prefix ($SALSA_TOPIC_PREFIX).")
+    String topicPrefix;
+    @Option(names = "--blob-store", description = "Blob store URI, file:///… or s3://… ($SALSA_BLOB_STORE; default file:// + "
+            + DEFAULT_BLOB_STORE_DIR + ").")
+    String blobStore;
+    @Option(names = "--id", description = "Generator id ($SALSA_GENERATOR_ID; default host + persisted suffix).")
+    String id;
+    @Option(names = "--state-dir", description = "Id file and weight copies ($SALSA_GENERATOR_STATE_DIR).")
+    String stateDir;
+    @Option(names = "--group", description = "Consumer group on prompts ($SALSA_GENERATOR_GROUP).")
+    String group;
+    @Option(names = {"-n", "--samples-per-prompt"}, description = "Responses per prompt ($SALSA_GENERATOR_SAMPLES_PER_PROMPT).")
+    String samples;
+    @Option(names = "--batch-size", description = "Sequences per model call ($SALSA_GENERATOR_BATCH_SIZE).")
+    String batchSize;
+    @Option(names = "--temperature", description = "($SALSA_GENERATOR_TEMPERATURE)")
+    String temperature;
+    @Option(names = "--top-k", description = "($SALSA_GENERATOR_TOP_K)")
+    String topK;
+    @Option(names = "--top-p", description = "($SALSA_GENERATOR_TOP_P)")
+    String topP;
+    @Option(names = "--max-new-tokens", description = "($SALSA_GENERATOR_MAX_NEW_TOKENS)")
+    String maxNewTokens;
+    @Option(names = "--seed", description = "Base seed ($SALSA_GENERATOR_SEED).")
+    String seed;
+    @Option(names = "--max-staleness", description = "Bound in policy versions, -1 = none ($SALSA_GENERATOR_MAX_STALENESS).")
+    String maxStaleness;
+    @Option(names = "--max-unconsumed-rollouts", description = "Cap, 0 = none ($SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS).")
+    String maxUnconsumed;
+    @Option(names = "--learner-batch-rollouts", description = "($SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS)")
+    String learnerBatch;
+    @Option(names = "--lag-sources", description = "topic@group,… ($SALSA_GENERATOR_LAG_SOURCES).")
+    String lagSources;
+    @Option(names = "--run-id", description = "Learner run to follow ($SALSA_GENERATOR_POLICY_RUN_ID).")
+    String runId;
+    @Option(names = "--initial-weights", description = "soup, soup:RECIPE or a model folder ($SALSA_GENERATOR_INITIAL_WEIGHTS).")
+    String initialWeights;
+    @Option(names = "--device", description = "cpu or gpu ($SALSA_GENERATOR_DEVICE).")
+    String device;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        put(env, KafkaSettings.BOOTSTRAP_ENV, bootstrap);
+        put(env, KafkaSettings.PREFIX_ENV, topicPrefix);
+        put(env, "SALSA_GENERATOR_ID", id);
+        put(env, "SALSA_GENERATOR_STATE_DIR", stateDir);
+        put(env, "SALSA_GENERATOR_GROUP", group);
+        put(env, "SALSA_GENERATOR_SAMPLES_PER_PROMPT", samples);
+        put(env, "SALSA_GENERATOR_BATCH_SIZE", batchSize);
+        put(env, "SALSA_GENERATOR_TEMPERATURE", temperature);
+        put(env, "SALSA_GENERATOR_TOP_K", topK);
+        put(env, "SALSA_GENERATOR_TOP_P", topP);
+        put(env, "SALSA_GENERATOR_MAX_NEW_TOKENS", maxNewTokens);
+        put(env, "SALSA_GENERATOR_SEED", seed);
+        put(env, "SALSA_GENERATOR_MAX_STALENESS", maxStaleness);
+        put(env, "SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS", maxUnconsumed);
+        put(env, "SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", learnerBatch);
+        put(env, "SALSA_GENERATOR_LAG_SOURCES", lagSources);
+        put(env, "SALSA_GENERATOR_POLICY_RUN_ID", runId);
+        put(env, "SALSA_GENERATOR_INITIAL_WEIGHTS", initialWeights);
+        put(env, "SALSA_GENERATOR_DEVICE", device);
+        put(env, "SALSA_BLOB_STORE", blobStore);
+        KafkaSettings settings;
+        GeneratorConfig config;
+        BlobStore store;
+        try {
+            settings = KafkaSettings.fromEnv(env);
+            config = GeneratorConfig.fromEnv(env);
+            if (config.initialWeights() instanceof GeneratorConfig.Folder f
+                    && !java.nio.file.Files.isRegularFile(f.dir().resolve("config.json"))) {
+                throw new IllegalArgumentException("SALSA_GENERATOR_INITIAL_WEIGHTS: " + f.dir()
+                        + " is not a model folder (no config.json)");
+            }
+            String storeUri = env.getOrDefault("SALSA_BLOB_STORE", "");
+            if (storeUri.isBlank()) {
+                storeUri = Path.of(DEFAULT_BLOB_STORE_DIR).toAbsolutePath().toUri().toString();
+            }
+            store = BlobStores.fromUri(storeUri, env);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa generate: " + e.getMessage());
+            return 2;
+        }
+        GeneratorApp app = new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
+                new BlobWeightFetcher(store, config.stateDir().resolve("weights")));
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            app.close();
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "salsa-generate-shutdown"));
+        try {
+            app.run();
+        } finally {
+            done.countDown();
+        }
+        return 0;
+    }
+
+    private static void put(Map<String, String> env, String name, String value) {
+        if (value != null) {
+            env.put(name, value);
+        }
+    }
+}

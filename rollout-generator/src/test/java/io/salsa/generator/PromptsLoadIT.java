@@ -1,0 +1,66 @@
+package io.salsa.generator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.salsa.events.Prompt;
+import io.salsa.schemas.Topics;
+import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.TestKafka;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+@ExtendWith(KafkaExtension.class)
+class PromptsLoadIT {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldPublishEveryPromptOncePerEpochWithItsEpoch(TestKafka kafka) throws Exception {
+        try (GenHarness h = new GenHarness(kafka, "load", dir)) {
+            Path file = Files.writeString(dir.resolve("p.jsonl"), """
+                    {"id": "x", "prompt": "first", "split": "train"}
+                    {"prompt": "second"}
+                    """);
+            int rc = new CommandLine(new PromptsLoadCommand()).execute(file.toString(), "--epochs", "3",
+                    "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", h.settings.topicPrefix());
+            assertEquals(0, rc);
+            List<Prompt> prompts = h.readAll(Topics.PROMPTS);
+            assertEquals(6, prompts.size());
+            Map<String, List<Integer>> epochs = prompts.stream().collect(Collectors.groupingBy(Prompt::getPromptId,
+                    Collectors.mapping(Prompt::getEpoch, Collectors.toList())));
+            assertEquals(2, epochs.size());
+            epochs.values().forEach(e -> assertEquals(List.of(0, 1, 2), e.stream().sorted().toList()));
+            assertTrue(prompts.stream().anyMatch(p -> p.getPromptId().equals("x") && "train".equals(p.getSplit())));
+        }
+    }
+
+    @Test
+    void shouldRefuseABadFileWithItsLineNumberAndPublishNothing(TestKafka kafka) throws Exception {
+        try (GenHarness h = new GenHarness(kafka, "load-bad", dir)) {
+            Path file = Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"ok\"}\n{\"prompt\": 5}\n");
+            CommandLine cli = new CommandLine(new PromptsLoadCommand());
+            java.io.PrintStream old = System.err;
+            java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+            System.setErr(new java.io.PrintStream(captured, true));
+            int rc;
+            try {
+                rc = cli.execute(file.toString(), "--bootstrap", kafka.bootstrapServers(),
+                        "--topic-prefix", h.settings.topicPrefix());
+            } finally {
+                System.setErr(old);
+            }
+            assertEquals(2, rc);
+            assertTrue(captured.toString().contains("line 2"), captured.toString());
+            assertEquals(0, h.count(Topics.PROMPTS));
+        }
+    }
+}
