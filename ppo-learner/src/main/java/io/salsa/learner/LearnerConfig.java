@@ -23,9 +23,13 @@ import java.util.regex.Pattern;
  * @param pollTimeoutMs consumer poll timeout ({@code poll_timeout_ms})
  * @param ppo PPO hyper-parameters
  * @param guard KL-hack guard settings
+ * @param evalSteps score the policy on held-out prompts every this many steps, 0 = never ({@code eval_steps})
+ * @param heldoutTaskSeed seed of the built-in task whose eval split is the held-out set ({@code heldout_task_seed})
+ * @param heldoutCount held-out prompts per evaluation ({@code heldout_count})
  */
 public record LearnerConfig(String runId, String soupRecipe, String initFrom, int saveSteps, long maxSteps,
-        long seed, String device, int metricsPort, long pollTimeoutMs, PpoConfig ppo, KlHackGuard.Config guard) {
+        long seed, String device, int metricsPort, long pollTimeoutMs, PpoConfig ppo, KlHackGuard.Config guard,
+        int evalSteps, long heldoutTaskSeed, int heldoutCount) {
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,100}");
 
@@ -52,6 +56,12 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         if (metricsPort < -1 || metricsPort > 65535) {
             throw new IllegalArgumentException("metrics_port must be -1 (off), 0 (any) or a port (got " + metricsPort + ")");
         }
+        if (evalSteps < 0) {
+            throw new IllegalArgumentException("eval_steps must be >= 0, 0 = off (got " + evalSteps + ")");
+        }
+        if (heldoutCount < 1) {
+            throw new IllegalArgumentException("heldout_count must be >= 1 (got " + heldoutCount + ")");
+        }
         if (pollTimeoutMs < 1) {
             throw new IllegalArgumentException("poll_timeout_ms must be >= 1 (got " + pollTimeoutMs + ")");
         }
@@ -69,6 +79,9 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("device", "cpu");
         m.put("metrics_port", "9404");
         m.put("poll_timeout_ms", "200");
+        m.put("eval_steps", "0");
+        m.put("heldout_task_seed", "42");
+        m.put("heldout_count", "16");
         KlHackGuard.Config g = KlHackGuard.Config.defaults();
         m.put("guard_action", g.action().label());
         m.put("guard_warmup_steps", Integer.toString(g.warmupSteps()));
@@ -107,7 +120,8 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         return new LearnerConfig(own.get("run_id"), own.get("soup_recipe"), own.get("init_from"),
                 parseInt(own, "save_steps"), parseLong(own, "max_steps"), parseLong(own, "seed"),
                 own.get("device").toLowerCase(Locale.ROOT), parseInt(own, "metrics_port"),
-                parseLong(own, "poll_timeout_ms"), PpoConfig.fromMap(ppo), guard);
+                parseLong(own, "poll_timeout_ms"), PpoConfig.fromMap(ppo), guard, parseInt(own, "eval_steps"),
+                parseLong(own, "heldout_task_seed"), parseInt(own, "heldout_count"));
     }
 
     /**
@@ -138,6 +152,9 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("device", device);
         m.put("metrics_port", Integer.toString(metricsPort));
         m.put("poll_timeout_ms", Long.toString(pollTimeoutMs));
+        m.put("eval_steps", Integer.toString(evalSteps));
+        m.put("heldout_task_seed", Long.toString(heldoutTaskSeed));
+        m.put("heldout_count", Integer.toString(heldoutCount));
         m.put("guard_action", guard.action().label());
         m.put("guard_warmup_steps", Integer.toString(guard.warmupSteps()));
         m.put("guard_length_collapse_ratio", Double.toString(guard.lengthCollapseRatio()));

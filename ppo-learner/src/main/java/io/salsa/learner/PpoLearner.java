@@ -3,7 +3,10 @@ package io.salsa.learner;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.salsa.core.blob.Sha256;
 import io.salsa.core.model.ModelFolder;
+import io.salsa.soup.builder.KafkaLog;
+import io.salsa.soup.builder.ModelFolderStore;
 import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.DeadLetter;
@@ -25,16 +28,11 @@ import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -83,7 +81,7 @@ public final class PpoLearner implements AutoCloseable {
 
     private final LearnerConfig config;
     private final KafkaSettings kafka;
-    private final ModelStore store;
+    private final ModelFolderStore store;
     private final PolicyTrainer trainer;
     private final KafkaProducer<String, byte[]> producer;
     private final KafkaConsumer<String, byte[]> consumer;
@@ -93,9 +91,13 @@ public final class PpoLearner implements AutoCloseable {
     private final String rolloutTopic;
     private SoupWatcher soupWatcher;
     private LearnerState state;
+    private double lastTrainSeconds;
+    private HeldOutEvaluator heldOut;
+    private boolean heldOutUnavailable;
+    private double lastWallSeconds;
     private int rejectedTotal;
 
-    private PpoLearner(LearnerConfig config, KafkaSettings kafka, ModelStore store, PolicyTrainer trainer,
+    private PpoLearner(LearnerConfig config, KafkaSettings kafka, ModelFolderStore store, PolicyTrainer trainer,
             LearnerState state) throws IOException {
         this.config = config;
         this.kafka = kafka;
@@ -104,7 +106,12 @@ public final class PpoLearner implements AutoCloseable {
         this.state = state;
         Properties pp = kafka.producerProps();
         this.producer = new KafkaProducer<>(pp, new StringSerializer(), new ByteArraySerializer());
-        this.consumer = KafkaLog.rawConsumer(kafka);
+        // the group only records progress (lag, offsets commit); positions come from manifests on restart
+        Properties cp = kafka.consumerProps(SERVICE + "-" + config.runId());
+        cp.setProperty(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                Integer.toString(KafkaSettings.MAX_RECORD_BYTES));
+        this.consumer = new KafkaConsumer<>(cp, new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer());
         this.metrics = new LearnerMetrics(config.runId(), config.metricsPort());
         this.assembler = new BatchAssembler(config.runId(), config.ppo().batchSize(), config.ppo().maxStaleness(),
                 trainer.vocabSize(), trainer.maxLength());
@@ -116,7 +123,7 @@ public final class PpoLearner implements AutoCloseable {
      * Starts a run, or resumes it when the policy topic already holds a checkpoint of {@code run_id}. Blocks until
      * the recipe's first soup exists for a fresh run.
      */
-    public static PpoLearner start(LearnerConfig requested, KafkaSettings kafka, ModelStore store,
+    public static PpoLearner start(LearnerConfig requested, KafkaSettings kafka, ModelFolderStore store,
             TrainerFactory factory, BooleanSupplier stopRequested) throws IOException {
         TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP, Topics.POLICY, Topics.SFT_MODELS,
                 Topics.LEARNER_BATCHES, Topics.METRICS, Topics.DEAD_LETTERS));
@@ -126,7 +133,7 @@ public final class PpoLearner implements AutoCloseable {
                 : resume(requested, kafka, store, factory, latest);
     }
 
-    private static PpoLearner fresh(LearnerConfig config, KafkaSettings kafka, ModelStore store,
+    private static PpoLearner fresh(LearnerConfig config, KafkaSettings kafka, ModelFolderStore store,
             TrainerFactory factory, BooleanSupplier stopRequested) throws IOException {
         SoupManifest soup = waitForSoup(kafka, config.soupRecipe(), stopRequested);
         if (soup == null) {
@@ -172,7 +179,7 @@ public final class PpoLearner implements AutoCloseable {
         }
     }
 
-    private static PpoLearner resume(LearnerConfig requested, KafkaSettings kafka, ModelStore store,
+    private static PpoLearner resume(LearnerConfig requested, KafkaSettings kafka, ModelFolderStore store,
             TrainerFactory factory, PolicyCheckpoint latest) throws IOException {
         Path folder = store.fetchFolder(latest.getBlob());
         Card card = Card.read(folder);
@@ -225,6 +232,15 @@ public final class PpoLearner implements AutoCloseable {
         return state;
     }
 
+    /**
+     * Wall time of the last live step (polling, decoding, batching, training, checkpoint, metrics, manifest and
+     * offset commit) and the part of it spent in {@link PolicyTrainer#step}: their difference is the time
+     * outside the model.
+     */
+    public double[] lastStepSeconds() {
+        return new double[] {lastWallSeconds, lastTrainSeconds};
+    }
+
     /** The Prometheus port, or -1 when off. */
     public int metricsPort() {
         return metrics.port();
@@ -251,12 +267,14 @@ public final class PpoLearner implements AutoCloseable {
             if (state.step() >= lastStep) {
                 return Stop.MAX_STEPS;
             }
+            long wallStart = System.nanoTime();
             swapSoupIfReady();
             BatchAssembler.Batch batch = nextBatch(stopRequested);
             if (batch == null) {
                 return Stop.REQUESTED;
             }
             boolean halt = trainStep(batch, true);
+            lastWallSeconds = (System.nanoTime() - wallStart) / 1e9;
             long done = state.step() - firstStep;
             double perStep = (System.nanoTime() - started) / 1e9 / done;
             String eta = lastStep < Long.MAX_VALUE
@@ -314,9 +332,11 @@ public final class PpoLearner implements AutoCloseable {
         long t0 = System.nanoTime();
         PpoStep.Result result = trainer.step(batch.samples(), state.kl().value(), seed);
         long t1 = System.nanoTime();
+        lastTrainSeconds = (t1 - t0) / 1e9;
         KlController kl = state.kl().update(result.meanKl(), config.ppo().batchSize());
+        OptionalDouble heldOutScore = heldOutScore(step);
         KlHackGuard.Verdict verdict = state.guard().observe(new KlHackGuard.Observation(result.meanResponseLength(),
-                result.meanKl(), result.meanScore(), OptionalDouble.empty()));
+                result.meanKl(), result.meanScore(), heldOutScore));
         if (verdict.raiseBeta()) {
             kl = kl.withValue(kl.value() * config.guard().raiseBetaFactor());
         }
@@ -346,6 +366,7 @@ public final class PpoLearner implements AutoCloseable {
         for (TrainingSample s : batch.samples()) {
             tokens += s.queryTokens().length + s.responseTokens().length;
         }
+        heldOutScore.ifPresent(v -> values.put("eval/heldout_score", v));
         values.put("soup_version", (double) state.soup().version());
         values.put("policy_version", (double) versionBefore);
         values.put("learner/records", (double) batch.recordCount());
@@ -376,17 +397,32 @@ public final class PpoLearner implements AutoCloseable {
         return verdict.halt();
     }
 
-    private void commitOffsets(Map<TopicPartition, OffsetAndMetadata> commit) {
-        // the group only reports progress (lag); positions are restored from manifests, which are authoritative
-        try (KafkaConsumer<String, byte[]> committer = new KafkaConsumer<>(kafka.consumerProps(groupId()),
-                new org.apache.kafka.common.serialization.StringDeserializer(),
-                new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
-            committer.commitSync(commit);
+    /**
+     * The held-out simulated-rater score on {@code eval_steps} boundaries (computed in live, restart and replay
+     * alike, since the guard's state depends on it), else empty. Needs a GPT-2 trainer and a tokenizer.json in
+     * the initial model folder; without them the check is skipped with one warning.
+     */
+    private OptionalDouble heldOutScore(long step) throws IOException {
+        if (config.evalSteps() == 0 || step % config.evalSteps() != 0 || heldOutUnavailable
+                || !(trainer instanceof GptPolicyTrainer gpt)) {
+            return OptionalDouble.empty();
         }
+        if (heldOut == null) {
+            Path folder = store.fetchFolder(state.initBlob());
+            if (!Files.isRegularFile(folder.resolve(ModelFolder.TOKENIZER))) {
+                LOG.warn("run {}: eval_steps={} but the initial model has no {}; held-out checks are off",
+                        config.runId(), config.evalSteps(), ModelFolder.TOKENIZER);
+                heldOutUnavailable = true;
+                return OptionalDouble.empty();
+            }
+            heldOut = HeldOutEvaluator.forTask(config.heldoutTaskSeed(), io.salsa.core.task.TaskConfig.DEFAULT_ENTITIES,
+                    config.heldoutCount(), 24, folder);
+        }
+        return OptionalDouble.of(heldOut.evaluate(gpt.policy()));
     }
 
-    private String groupId() {
-        return SERVICE + "-" + config.runId();
+    private void commitOffsets(Map<TopicPartition, OffsetAndMetadata> commit) {
+        consumer.commitSync(commit);
     }
 
     /** Re-trains a manifested step by re-reading exactly its ranges (restart and replay). */
@@ -462,7 +498,7 @@ public final class PpoLearner implements AutoCloseable {
      *
      * @param device {@code cpu} (bit-identical) or {@code gpu}
      */
-    public static ReplayReport replay(String runId, KafkaSettings kafka, ModelStore store, TrainerFactory factory,
+    public static ReplayReport replay(String runId, KafkaSettings kafka, ModelFolderStore store, TrainerFactory factory,
             String device) throws IOException {
         PolicyCheckpoint latest = latestCheckpoint(kafka, runId);
         if (latest == null) {
@@ -557,13 +593,13 @@ public final class PpoLearner implements AutoCloseable {
             Files.createDirectories(optDir);
             trainer.savePolicy(policyDir);
             trainer.saveOptimizer(optDir.resolve(OPTIMIZER_FILE));
-            BlobRef optRef = store.putFolder(optDir);
+            BlobRef optRef = store.putFolder(optDir, "runs/" + config.runId() + "/optimizer-v" + version);
             LearnerState saved = new LearnerState(state.step(), version, state.kl(), state.guard(), state.positions(),
                     state.soup(), state.soupHistory(), state.initFrom(), state.initBlob(), state.checkpoints(),
                     manifestOfStep);
             String weightsSha = sha256(policyDir.resolve(ModelFolder.WEIGHTS));
             Card.write(policyDir, config, saved, optRef, version);
-            BlobRef ref = store.putFolder(policyDir);
+            BlobRef ref = store.putFolder(policyDir, "runs/" + config.runId() + "/policy-v" + version);
             PolicyCheckpoint cp = new PolicyCheckpoint(config.runId(), version, state.step(), ref,
                     state.soup().recipe(), state.soup().version(), state.initFrom(), null, System.currentTimeMillis());
             send(Topics.POLICY, config.runId(), cp, kafka.valueSerde(Topics.POLICY));
@@ -695,12 +731,7 @@ public final class PpoLearner implements AutoCloseable {
     }
 
     static String sha256(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.of(file);
     }
 
     static void deleteRecursively(Path dir) {
@@ -727,6 +758,9 @@ public final class PpoLearner implements AutoCloseable {
             soupWatcher.close();
         }
         metrics.close();
+        if (heldOut != null) {
+            heldOut.close();
+        }
         consumer.close(Duration.ofSeconds(5));
         producer.close(Duration.ofSeconds(5));
         trainer.close();

@@ -1,6 +1,8 @@
 package io.salsa.learner;
 
 import io.salsa.events.SoupManifest;
+import io.salsa.soup.builder.KafkaLog;
+import io.salsa.soup.builder.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
@@ -27,7 +29,7 @@ final class SoupWatcher implements AutoCloseable {
 
     private final KafkaSettings kafka;
     private final String recipe;
-    private final ModelStore store;
+    private final ModelFolderStore store;
     private final PolicyTrainer trainer;
     private final AtomicReference<Ready> ready = new AtomicReference<>();
     private final KafkaConsumer<String, byte[]> consumer;
@@ -35,7 +37,7 @@ final class SoupWatcher implements AutoCloseable {
     private volatile long newestSeen;
     private volatile boolean running = true;
 
-    SoupWatcher(KafkaSettings kafka, String recipe, long currentVersion, ModelStore store, PolicyTrainer trainer) {
+    SoupWatcher(KafkaSettings kafka, String recipe, long currentVersion, ModelFolderStore store, PolicyTrainer trainer) {
         this.kafka = kafka;
         this.recipe = recipe;
         this.store = store;

@@ -9,6 +9,7 @@ import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.OffsetRange;
 import io.salsa.schemas.KafkaSettings;
+import io.salsa.soup.builder.ModelFolderStore;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;
@@ -39,9 +40,9 @@ class CrashRestartReplayTest {
         KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), prefix);
         LearnerFixture.ensureTopics(kafka);
         Path blobs = tmp.resolve("blobs");
-        ModelStore store = new TestModelStore(blobs);
+        ModelFolderStore store = LearnerFixture.store(blobs);
         Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 5);
-        BlobRef soup = store.putFolder(soupDir);
+        BlobRef soup = store.putFolder(soupDir, "test/soup");
         LearnerFixture.publishSoup(kafka, 1, soup);
         try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
             LearnerFixture.writeRollouts(kafka, behaviour, RUN, 0, BATCH * (STEPS + 2), 77, LearnerFixture.PREFER_LOW);

@@ -1,6 +1,7 @@
 package io.salsa.learner;
 
 import io.salsa.schemas.KafkaSettings;
+import io.salsa.soup.builder.ModelFolderStore;
 import java.nio.file.Path;
 
 /**
@@ -13,7 +14,7 @@ public final class LearnerChild {
 
     public static void main(String[] args) throws Exception {
         KafkaSettings kafka = KafkaSettings.embedded(args[0], args[1]);
-        ModelStore store = new TestModelStore(Path.of(args[2]));
+        ModelFolderStore store = LearnerFixture.store(Path.of(args[2]));
         var settings = LearnerFixture.settings(args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]),
                 Integer.parseInt(args[6]));
         settings.put("max_steps", args[7]);

@@ -1,6 +1,9 @@
 package io.salsa.learner;
 
 import ai.djl.Device;
+import io.salsa.core.blob.LocalBlobStore;
+import io.salsa.soup.builder.KafkaLog;
+import io.salsa.soup.builder.ModelFolderStore;
 import io.salsa.core.generate.Generation;
 import io.salsa.core.generate.Generator;
 import io.salsa.core.generate.SamplingConfig;
@@ -46,6 +49,11 @@ final class LearnerFixture {
     };
 
     private LearnerFixture() {}
+
+    /** A model-folder store over a local blob store in {@code root} (the real store, on a temp folder). */
+    static ModelFolderStore store(Path root) throws IOException {
+        return new ModelFolderStore(new LocalBlobStore(root.resolve("store")), root.resolve("cache"));
+    }
 
     /** A random tiny GPT-2 model folder. */
     static Path tinyModel(Path dir, long seed) throws IOException {

@@ -10,6 +10,7 @@ import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.TrainingMetrics;
 import io.salsa.schemas.KafkaSettings;
+import io.salsa.soup.builder.ModelFolderStore;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
 import java.net.URI;
@@ -30,8 +31,8 @@ class PpoLearnerTest {
     void shouldRaiseTheRewardWhileKlStaysBounded(TestKafka broker, @TempDir Path tmp) throws Exception {
         KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "raise.");
         LearnerFixture.ensureTopics(kafka);
-        ModelStore store = new TestModelStore(tmp.resolve("blobs"));
-        BlobRef soup = store.putFolder(LearnerFixture.tinyModel(tmp.resolve("soup"), 1));
+        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
+        BlobRef soup = store.putFolder(LearnerFixture.tinyModel(tmp.resolve("soup"), 1), "test/soup");
         LearnerFixture.publishSoup(kafka, 1, soup);
         Map<String, String> s = LearnerFixture.settings("raise", 16, 8, 5);
         s.put("metrics_port", "0");
@@ -73,9 +74,9 @@ class PpoLearnerTest {
     void shouldSwapTheSoupAtABatchBoundary(TestKafka broker, @TempDir Path tmp) throws Exception {
         KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "swap.");
         LearnerFixture.ensureTopics(kafka);
-        ModelStore store = new TestModelStore(tmp.resolve("blobs"));
-        BlobRef soup1 = store.putFolder(LearnerFixture.tinyModel(tmp.resolve("soup1"), 1));
-        BlobRef soup2 = store.putFolder(LearnerFixture.peakyModel(tmp.resolve("soup2"), 2));
+        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
+        BlobRef soup1 = store.putFolder(LearnerFixture.tinyModel(tmp.resolve("soup1"), 1), "test/soup1");
+        BlobRef soup2 = store.putFolder(LearnerFixture.peakyModel(tmp.resolve("soup2"), 2), "test/soup2");
         LearnerFixture.publishSoup(kafka, 1, soup1);
         LearnerConfig config = LearnerConfig.fromMap(LearnerFixture.settings("swap", 8, 8, 100));
         try (PpoLearner learner = PpoLearner.start(config, kafka, store, LearnerFixture.gptFactory(), () -> false)) {

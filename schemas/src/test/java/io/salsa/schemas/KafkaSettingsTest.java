@@ -57,4 +57,16 @@ class KafkaSettingsTest {
         assertEquals("scorer", c.getProperty("group.id"));
         assertThrows(IllegalArgumentException.class, () -> s.consumerProps(" "));
     }
+
+    @Test
+    void shouldShareOneRegistryPerSettingsUntilClosed() {
+        KafkaSettings s = new KafkaSettings("h:1", "", "http://registry.invalid:8081");
+        var first = s.registry();
+        assertTrue(first instanceof io.salsa.schemas.registry.ConfluentRestSchemaRegistry, first.toString());
+        assertTrue(first == new KafkaSettings("h:1", "", "http://registry.invalid:8081").registry(),
+                "equal settings share the registry and its cache");
+        s.closeRegistry();
+        assertTrue(first != s.registry(), "a closed registry is replaced by a fresh one");
+        s.closeRegistry();
+    }
 }

@@ -6,6 +6,8 @@ import io.salsa.schemas.Topics;
 import io.salsa.schemas.registry.InMemorySchemaRegistry;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -72,19 +74,26 @@ public final class SerdeBenchCommand implements Callable<Integer>, SalsaSubcomma
             out.printf("Rollout with %d response tokens: %d bytes on the wire; %d records per iteration, "
                     + "%d warm-up + %d measured iterations%n", tokens, bytes.length, records, warmup, iterations);
             List<double[]> measured = new ArrayList<>();
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            boolean cpuTime = threads.isCurrentThreadCpuTimeSupported();
             long sink = 0;
             for (int it = 0; it < warmup + iterations; it++) {
                 long t0 = System.nanoTime();
+                long c0 = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
                 for (int i = 0; i < records; i++) {
                     sink += serde.serialize(topic, rollout).length;
                 }
                 long t1 = System.nanoTime();
+                long c1 = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
                 for (int i = 0; i < records; i++) {
                     sink += serde.deserialize(topic, bytes).getResponseTokenIds().size();
                 }
                 long t2 = System.nanoTime();
+                long c2 = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
+                // wall-clock rates, then rates per CPU-second of this thread (robust when other work shares the cores)
                 double[] rates = {records / ((t1 - t0) / 1e9), records / ((t2 - t1) / 1e9),
-                        records / ((t2 - t0) / 1e9)};
+                        records / ((t2 - t0) / 1e9), records / ((c1 - c0) / 1e9), records / ((c2 - c1) / 1e9),
+                        records / ((c2 - c0) / 1e9)};
                 boolean counted = it >= warmup;
                 if (counted) {
                     measured.add(rates);
@@ -101,6 +110,12 @@ public final class SerdeBenchCommand implements Callable<Integer>, SalsaSubcomma
                 double sd = stddev(values, mean);
                 out.printf("%-38s %,10.0f ± %,8.0f records/s (mean ± sd of %d)  = %6.1f MB/s%n", names[k], mean, sd,
                         values.length, mean * bytes.length / 1e6);
+                if (cpuTime) {
+                    double[] perCpu = measured.stream().mapToDouble(r -> r[col + 3]).toArray();
+                    double cpuMean = mean(perCpu);
+                    out.printf("%-38s %,10.0f ± %,8.0f records per CPU-second of the benchmark thread%n", "",
+                            cpuMean, stddev(perCpu, cpuMean));
+                }
             }
             if (sink == 42) {
                 out.println(); // keeps the JIT from discarding the loops

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.UUID;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -20,6 +21,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -35,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * {@code transactional.id}, which fences (aborts and disables) any other registrant's producer; only then it
  * reads the topic to its end (read_committed), picks the next id and version, and commits one record. If another
  * registrant started in between, this commit fails as fenced and it retries from the start, so two committed
- * records never claim one id. Keys are unique per (subject, version), so compaction never drops a registration.
+ * records never claim one id. Every record has its own key, so compaction never drops or reorders a registration.
  * Registering an already registered schema takes no lock: it is answered from the folded state.
  */
 public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
@@ -108,9 +110,15 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
                 writer.beginTransaction();
                 writer.send(new ProducerRecord<>(topic, key(next), toJson(next)));
                 writer.commitTransaction();
+            } catch (TimeoutException e) {
+                // the broker is not answering: retrying 20 times would only multiply the wait
+                throw new SchemaRegistryException("cannot register a schema under " + subject + ": Kafka at "
+                        + bootstrapServers + " did not answer: " + e.getMessage(), e);
             } catch (KafkaException e) {
+                // fenced by a concurrent registrant (or a transaction it aborted): start over
                 last = e;
-                LOG.debug("registration of {} attempt {} lost a race: {}", subject, attempt, e.toString());
+                LOG.info("registration under {} lost a race with another registrant (attempt {}): {}", subject,
+                        attempt, e.toString());
                 sleepQuietly(attempt);
             }
             catchUp();
@@ -213,8 +221,12 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
         return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
     }
 
+    /**
+     * Unique per record, so compaction never removes a record and the fold stays the same forever, even around a
+     * record the fold refused (a refused record sharing a key with an accepted one could otherwise replace it).
+     */
     private static String key(RegisteredSchema r) {
-        return "schema/" + r.subject() + "/" + r.version();
+        return "schema/" + r.subject() + "/" + r.version() + "/" + r.id() + "/" + UUID.randomUUID();
     }
 
     private static String toJson(RegisteredSchema r) {
@@ -226,9 +238,11 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
         return n.toString();
     }
 
+    /** Exponential backoff with full jitter, so registrants that fence each other stop colliding. */
     private static void sleepQuietly(int attempt) {
+        long ceiling = Math.min(2000L, 25L << Math.min(attempt, 7));
         try {
-            Thread.sleep(Math.min(1000, 20L * attempt + (long) (Math.random() * 50)));
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(ceiling / 4, ceiling + 1));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SchemaRegistryException("interrupted while registering a schema", e);

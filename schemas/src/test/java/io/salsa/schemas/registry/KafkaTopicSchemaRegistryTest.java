@@ -92,7 +92,7 @@ class KafkaTopicSchemaRegistryTest {
     void shouldNeverGiveOneIdToTwoSchemasUnderConcurrentRegistrants(TestKafka kafka) throws Exception {
         KafkaSettings s = settings(kafka);
         int registrants = 3;
-        int schemasEach = 4;
+        int schemasEach = 3;
         List<KafkaTopicSchemaRegistry> registries = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(registrants);
         try {

@@ -1,4 +1,4 @@
-package io.salsa.learner;
+package io.salsa.soup.builder;
 
 import io.salsa.schemas.KafkaSettings;
 import java.time.Duration;
@@ -17,16 +17,17 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 /**
  * Reads retained topics as logs rather than as a group: a whole topic up to its current end (manifests, the
  * latest checkpoint or soup of a key) or exact offset ranges (a manifest's batch), with raw values so each caller
- * decodes and dead-letters per record.
+ * decodes and dead-letters per record. Shared by the soup builder and the learner.
  */
-final class KafkaLog {
+public final class KafkaLog {
 
     private static final Duration POLL = Duration.ofMillis(200);
     private static final long TIMEOUT_MS = 60_000;
 
     private KafkaLog() {}
 
-    static KafkaConsumer<String, byte[]> rawConsumer(KafkaSettings settings) {
+    /** A group-less consumer of raw values (read_committed, no auto commit). */
+    public static KafkaConsumer<String, byte[]> rawConsumer(KafkaSettings settings) {
         Properties p = new Properties();
         p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         p.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -36,7 +37,8 @@ final class KafkaLog {
         return new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
-    static List<TopicPartition> partitions(KafkaConsumer<?, ?> consumer, String topic) {
+    /** The partitions of {@code topic}, in order. */
+    public static List<TopicPartition> partitions(KafkaConsumer<?, ?> consumer, String topic) {
         List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofMillis(TIMEOUT_MS));
         List<TopicPartition> out = new ArrayList<>();
         for (PartitionInfo info : infos) {
@@ -47,7 +49,7 @@ final class KafkaLog {
     }
 
     /** Every record of {@code topic} from the beginning up to its end at the time of the call, in offset order. */
-    static List<ConsumerRecord<String, byte[]>> readAll(KafkaSettings settings, String topic) {
+    public static List<ConsumerRecord<String, byte[]>> readAll(KafkaSettings settings, String topic) {
         try (KafkaConsumer<String, byte[]> consumer = rawConsumer(settings)) {
             List<TopicPartition> parts = partitions(consumer, topic);
             consumer.assign(parts);
@@ -66,7 +68,7 @@ final class KafkaLog {
     }
 
     /** The records of {@code partition} in [from, until), in offset order (gaps from transactions are skipped). */
-    static List<ConsumerRecord<String, byte[]>> readRange(KafkaConsumer<String, byte[]> consumer, String topic,
+    public static List<ConsumerRecord<String, byte[]>> readRange(KafkaConsumer<String, byte[]> consumer, String topic,
             int partition, long from, long until) {
         TopicPartition tp = new TopicPartition(topic, partition);
         consumer.assign(List.of(tp));
@@ -87,7 +89,8 @@ final class KafkaLog {
         return out;
     }
 
-    private static boolean reached(KafkaConsumer<?, ?> consumer, Map<TopicPartition, Long> end) {
+    /** Whether {@code consumer} has read every assigned partition up to {@code end}. */
+    public static boolean reached(KafkaConsumer<?, ?> consumer, Map<TopicPartition, Long> end) {
         for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
             if (consumer.position(e.getKey()) < e.getValue()) {
                 return false;

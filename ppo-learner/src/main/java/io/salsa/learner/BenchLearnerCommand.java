@@ -1,0 +1,179 @@
+package io.salsa.learner;
+
+import io.salsa.broker.EmbeddedKafkaBroker;
+import io.salsa.core.blob.LocalBlobStore;
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.core.model.GptConfig;
+import io.salsa.core.model.GptModel;
+import io.salsa.events.BlobRef;
+import io.salsa.events.Rollout;
+import io.salsa.events.ScoredRollout;
+import io.salsa.events.SoupManifest;
+import io.salsa.events.SoupMember;
+import io.salsa.events.SoupMethod;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import io.salsa.soup.builder.ModelFolderStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code salsa bench learner}: learner tokens/s for one PPO step (policy + value forward/backward, reference
+ * forward) through the real service loop on an embedded broker, and the share of the step's wall time spent
+ * outside the model (polling, Avro decoding, batching, metrics, manifest, offset commit).
+ */
+@Command(name = "learner", mixinStandardHelpOptions = true,
+        description = "Benchmark one PPO learner step (tokens/s) and the share of time outside the model.")
+public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Option(names = "--model", defaultValue = "small", description = "small (4 layers, 128 wide, vocab 1000: the "
+            + "golden 'small' config), gpt2-124m (12 x 768, vocab 50257), or a model folder (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--batch", description = "Rollouts per step (default 32).")
+    Integer batch;
+
+    @Option(names = "--mini-batch", description = "Rollouts per optimiser step (default: the batch).")
+    Integer miniBatch;
+
+    @Option(names = "--query-len", description = "Prompt tokens (default: half the context, at most 256).")
+    Integer queryLen;
+
+    @Option(names = "--response-len", description = "Response tokens (default: as --query-len).")
+    Integer responseLen;
+
+    @Option(names = "--steps", defaultValue = "3", description = "Measured steps after one warm-up (default 3).")
+    int steps;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or gpu.")
+    String device;
+
+    @Override
+    public String group() {
+        return "bench";
+    }
+
+    @Override
+    public String groupDescription() {
+        return "Benchmarks.";
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        GptConfig config;
+        Path folder = null;
+        switch (model) {
+            case "small" -> config = GptConfig.of(4, 4, 128, 1000, 128, 0, 1);
+            case "gpt2-124m" -> config = GptConfig.of(12, 12, 768, 50257, 1024, 50256, 50256);
+            default -> {
+                folder = Path.of(model);
+                if (!Files.isDirectory(folder)) {
+                    System.err.println("salsa bench learner: --model must be small, gpt2-124m or a model folder; "
+                            + model + " is none of them");
+                    return 2;
+                }
+                config = GptConfig.load(folder);
+            }
+        }
+        int b = batch != null ? batch : 32;
+        int q = queryLen != null ? queryLen : Math.min(256, config.nPositions() / 2);
+        int r = responseLen != null ? responseLen : q;
+        int mb = miniBatch != null ? miniBatch : b;
+        if (q < 1 || r < 1 || q + r > config.nPositions() || b < 1 || steps < 1 || b % mb != 0) {
+            System.err.printf("salsa bench learner: need query-len, response-len >= 1 with query-len + response-len "
+                    + "<= n_positions (%d), batch >= 1 divisible by mini-batch, steps >= 1%n", config.nPositions());
+            return 2;
+        }
+        try {
+            LearnCommand.device(device);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa bench learner: " + e.getMessage());
+            return 2;
+        }
+        Path tmp = Files.createTempDirectory("salsa-bench-learner-");
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(tmp.resolve("kafka"))) {
+            KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "bench.");
+            TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP));
+            ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("blobs")), tmp.resolve("cache"));
+            if (folder == null) {
+                folder = tmp.resolve("soup");
+                try (GptModel m = GptModel.random(config, GptModel.Head.NONE, 7, ai.djl.Device.cpu())) {
+                    m.save(folder);
+                }
+            }
+            BlobRef soup = store.putFolder(folder, "bench/soup");
+            writeSoupAndRollouts(kafka, soup, config.vocabSize(), b * (steps + 1), q, r);
+            LearnerConfig lc = LearnerConfig.fromMap(Map.of("run_id", "bench", "soup_recipe", "bench",
+                    "batch_size", Integer.toString(b), "mini_batch_size", Integer.toString(mb), "ppo_epochs", "1",
+                    "save_steps", "1000000", "metrics_port", "-1", "device", device, "max_staleness", "1000"));
+            System.out.printf("model %s (%d layers, %d wide, vocab %d), batch %d x (%d + %d) tokens, mini-batch %d, "
+                    + "device %s%n", model, config.nLayer(), config.nEmbd(), config.vocabSize(), b, q, r, mb, device);
+            try (PpoLearner learner = PpoLearner.start(lc, kafka, store, LearnCommand.trainerFactory(), () -> false)) {
+                learner.runUntil(1, () -> false);
+                double wall = 0;
+                double train = 0;
+                for (int s = 2; s <= steps + 1; s++) {
+                    learner.runUntil(s, () -> false);
+                    double[] t = learner.lastStepSeconds();
+                    wall += t[0];
+                    train += t[1];
+                    System.out.printf("step %d: %.3f s wall, %.3f s in the PPO step%n", s, t[0], t[1]);
+                }
+                long tokens = (long) b * (q + r) * steps;
+                System.out.printf("learner: %.0f tokens/s in the PPO step (policy+value fwd/bwd, reference fwd), "
+                        + "%.0f tokens/s end to end; %.2f%% of step time outside the model%n",
+                        tokens / train, tokens / wall, 100 * (wall - train) / wall);
+            }
+        } finally {
+            PpoLearner.deleteRecursively(tmp);
+        }
+        return 0;
+    }
+
+    private static void writeSoupAndRollouts(KafkaSettings kafka, BlobRef soup, int vocab, int n, int q, int r)
+            throws Exception {
+        SplittableRandom random = new SplittableRandom(1);
+        String soupTopic = kafka.topic(Topics.SOUP);
+        String topic = kafka.topic(Topics.SCORED_ROLLOUTS);
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(),
+                new ByteArraySerializer())) {
+            SoupManifest m = new SoupManifest("bench", 1L, "bench", SoupMethod.UNIFORM,
+                    List.of(new SoupMember("bench", soup, 1.0)), soup, System.currentTimeMillis());
+            p.send(new ProducerRecord<>(soupTopic, "bench", kafka.valueSerde(Topics.SOUP).serialize(soupTopic, m))).get();
+            float logp = (float) -Math.log(vocab);
+            for (int i = 0; i < n; i++) {
+                List<Integer> prompt = new ArrayList<>(q);
+                List<Integer> response = new ArrayList<>(r);
+                List<Float> lps = new ArrayList<>(r);
+                for (int t = 0; t < q; t++) {
+                    prompt.add(2 + random.nextInt(vocab - 2));
+                }
+                for (int t = 0; t < r; t++) {
+                    response.add(2 + random.nextInt(vocab - 2));
+                    lps.add(logp);
+                }
+                Rollout ro = Rollout.newBuilder().setRolloutId("b" + i).setPromptId("p" + i).setPromptTokenIds(prompt)
+                        .setResponseTokenIds(response).setBehaviourLogProbs(lps).setStoppedAtEos(false)
+                        .setPolicyRunId("bench").setPolicyVersion(0).setGeneratorId("bench").setSampleIndex(0)
+                        .setSeed(i).setTemperature(1f).setTopK(0).setTopP(1f).setGenerationMs(0)
+                        .setCreatedAtMs(System.currentTimeMillis()).build();
+                ScoredRollout s = new ScoredRollout(ro, (float) random.nextDouble(), 0f, "bench", 1L, "bench", 0L);
+                p.send(new ProducerRecord<>(topic, "p" + i, kafka.valueSerde(Topics.SCORED_ROLLOUTS)
+                        .serialize(topic, s)));
+            }
+            p.flush();
+        }
+    }
+}

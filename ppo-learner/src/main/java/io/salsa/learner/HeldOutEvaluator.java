@@ -1,0 +1,76 @@
+package io.salsa.learner;
+
+import io.salsa.core.generate.Generation;
+import io.salsa.core.generate.Generator;
+import io.salsa.core.generate.SamplingConfig;
+import io.salsa.core.model.GptModel;
+import io.salsa.core.task.SimulatedRater;
+import io.salsa.core.task.TaskConfig;
+import io.salsa.core.task.TaskDataset;
+import io.salsa.core.task.TaskPrompt;
+import io.salsa.core.tokenizer.SalsaTokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Scores the policy on held-out prompts with a judge the reward model never trained on (the built-in task's
+ * simulated rater), so the KL-hack guard can see the proxy reward rise while the gold score falls. Greedy
+ * decoding keeps the score a deterministic function of the weights, which restarts and replays rely on.
+ */
+public final class HeldOutEvaluator implements AutoCloseable {
+
+    private final SimulatedRater rater;
+    private final List<String> prompts;
+    private final List<int[]> promptIds;
+    private final SalsaTokenizer tokenizer;
+    private final int maxNewTokens;
+
+    private HeldOutEvaluator(SimulatedRater rater, List<String> prompts, SalsaTokenizer tokenizer, int maxNewTokens) {
+        this.rater = rater;
+        this.prompts = List.copyOf(prompts);
+        this.tokenizer = tokenizer;
+        this.maxNewTokens = maxNewTokens;
+        this.promptIds = new ArrayList<>();
+        for (String p : prompts) {
+            promptIds.add(tokenizer.encode(p));
+        }
+    }
+
+    /**
+     * The eval split of the built-in task generated with {@code taskSeed} (the same world the SFT data came from),
+     * first {@code count} prompts, tokenised with the model folder's {@code tokenizer.json}.
+     */
+    public static HeldOutEvaluator forTask(long taskSeed, int entities, int count, int maxNewTokens, Path modelFolder)
+            throws IOException {
+        TaskDataset data = TaskDataset.generate(TaskConfig.defaults(taskSeed, entities));
+        List<String> texts = new ArrayList<>();
+        for (TaskPrompt p : data.prompts("eval")) {
+            if (texts.size() == count) {
+                break;
+            }
+            texts.add(p.text());
+        }
+        if (texts.isEmpty()) {
+            throw new IllegalArgumentException("heldout_task_seed=" + taskSeed + ": the task has no eval prompts");
+        }
+        return new HeldOutEvaluator(new SimulatedRater(data.world()), texts, SalsaTokenizer.load(modelFolder),
+                maxNewTokens);
+    }
+
+    /** Mean simulated-rater score of the policy's greedy answers to the held-out prompts. */
+    public double evaluate(GptModel policy) {
+        List<Generation> out = new Generator(policy).generate(promptIds, SamplingConfig.greedy(maxNewTokens), 0);
+        double sum = 0;
+        for (int i = 0; i < prompts.size(); i++) {
+            sum += rater.score(prompts.get(i), tokenizer.decode(out.get(i).tokens(), true));
+        }
+        return sum / prompts.size();
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

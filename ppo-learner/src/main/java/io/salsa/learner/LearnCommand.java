@@ -1,0 +1,98 @@
+package io.salsa.learner;
+
+import ai.djl.Device;
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.soup.builder.ServiceOptions;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code salsa learn}: runs (or resumes) a PPO learner against the soup reference until Ctrl-C or max steps. */
+@Command(name = "learn", mixinStandardHelpOptions = true,
+        description = "Train PPO against a model-soup reference from the scored-rollouts topic (SALSA).")
+public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Option(names = "--run", required = true, description = "Run id; an existing run resumes from its checkpoint.")
+    String runId;
+
+    @Option(names = "--recipe", required = true, description = "Soup recipe whose current soup is the KL reference.")
+    String recipe;
+
+    @Option(names = "--init-from", defaultValue = "soup",
+            description = "soup (default) or sft:<modelId>: where the policy starts.")
+    String initFrom;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or gpu.")
+    String device;
+
+    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps (0 = until Ctrl-C).")
+    long maxSteps;
+
+    @Option(names = "--save-steps", defaultValue = "10", description = "Checkpoint every N steps (default 10).")
+    int saveSteps;
+
+    @Option(names = "--metrics-port", defaultValue = "9404",
+            description = "Prometheus port (0 = any free port, -1 = off; default 9404).")
+    int metricsPort;
+
+    @Option(names = "--set", description = "Any learner or PPO setting by its TRL name, e.g. --set batch_size=32 "
+            + "--set kl_estimator=k3 --set guard_action=raise_beta (repeatable; also SALSA_LEARNER_<KEY>).")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Mixin
+    ServiceOptions service;
+
+    @Override
+    public Integer call() throws Exception {
+        LearnerConfig config;
+        try {
+            Map<String, String> flags = new LinkedHashMap<>(settings);
+            flags.put("run_id", runId);
+            flags.put("soup_recipe", recipe);
+            flags.put("init_from", initFrom);
+            flags.put("device", device);
+            flags.put("max_steps", Long.toString(maxSteps));
+            flags.put("save_steps", Integer.toString(saveSteps));
+            flags.put("metrics_port", Integer.toString(metricsPort));
+            config = LearnerConfig.fromEnv(System.getenv(), flags);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa learn: " + e.getMessage());
+            return 2;
+        }
+        ServiceOptions.Shutdown shutdown = ServiceOptions.onShutdown("learner");
+        try (PpoLearner learner = PpoLearner.start(config, service.kafka(System.getenv()),
+                service.store(System.getenv()), trainerFactory(), shutdown::requested)) {
+            if (learner.metricsPort() > 0) {
+                System.out.println("metrics: http://127.0.0.1:" + learner.metricsPort() + "/metrics");
+            }
+            PpoLearner.Stop why = learner.run(shutdown::requested);
+            System.out.println("run " + config.runId() + " stopped (" + why + ") at step " + learner.state().step()
+                    + ", policy version " + learner.state().policyVersion());
+            return why == PpoLearner.Stop.HALTED_BY_GUARD ? 3 : 0;
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa learn: " + e.getMessage());
+            return 2;
+        } finally {
+            shutdown.close();
+        }
+    }
+
+    /** The GPT-2 trainer on the device named by the config. */
+    static PpoLearner.TrainerFactory trainerFactory() {
+        return (ppo, init, ref, device) -> GptPolicyTrainer.open(ppo, init, ref, device(device));
+    }
+
+    static Device device(String name) {
+        if (name.equals("gpu")) {
+            if (ai.djl.engine.Engine.getInstance().getGpuCount() == 0) {
+                throw new IllegalArgumentException("device=gpu but DJL sees no GPU (CUDA driver and a CUDA build of "
+                        + "the PyTorch native library are needed; see PYTORCH_LIBRARY_PATH/PYTORCH_FLAVOR)");
+            }
+            return Device.gpu();
+        }
+        return Device.cpu();
+    }
+}

@@ -1,0 +1,44 @@
+package io.salsa.learner;
+
+import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.soup.builder.ServiceOptions;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code salsa replay --run ID}: rebuilds a learner run from its manifests and checks its checkpoints. */
+@Command(name = "replay", mixinStandardHelpOptions = true,
+        description = "Re-train a learner run from its batch manifests and compare every checkpoint (sha256).")
+public final class ReplayCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Option(names = "--run", required = true, description = "Run id to replay.")
+    String runId;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu (bit-identical, default) or gpu.")
+    String device;
+
+    @Mixin
+    ServiceOptions service;
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            LearnCommand.device(device);
+            PpoLearner.ReplayReport report = PpoLearner.replay(runId, service.kafka(System.getenv()),
+                    service.store(System.getenv()), LearnCommand.trainerFactory(), device);
+            System.out.printf("run %s: re-trained %d steps%n", runId, report.steps());
+            for (PpoLearner.ReplayedCheckpoint c : report.checkpoints()) {
+                System.out.printf("  checkpoint v%-4d step %-6d %s%n", c.version(), c.step(),
+                        c.identical() ? "identical (" + c.actualSha256().substring(0, 16) + ")"
+                                : "DIFFERS: recorded " + c.expectedSha256() + ", replayed " + c.actualSha256());
+            }
+            System.out.println(report.allIdentical() ? "all checkpoints reproduced bit for bit"
+                    : "some checkpoints differ");
+            return report.allIdentical() ? 0 : 1;
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            System.err.println("salsa replay: " + e.getMessage());
+            return 2;
+        }
+    }
+}

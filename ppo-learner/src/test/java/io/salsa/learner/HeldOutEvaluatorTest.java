@@ -1,0 +1,36 @@
+package io.salsa.learner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.salsa.core.model.GptConfig;
+import io.salsa.core.model.GptModel;
+import io.salsa.core.model.ModelFolder;
+import io.salsa.core.task.TaskConfig;
+import io.salsa.core.task.TaskDataset;
+import io.salsa.core.tokenizer.SalsaTokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HeldOutEvaluatorTest {
+
+    @Test
+    void scoresGreedyAnswersOfTheTaskEvalSplitDeterministically(@TempDir Path tmp) throws Exception {
+        TaskDataset data = TaskDataset.generate(TaskConfig.defaults(42, TaskConfig.DEFAULT_ENTITIES));
+        Files.writeString(tmp.resolve(ModelFolder.TOKENIZER), data.tokenizerJson());
+        int vocab;
+        try (SalsaTokenizer tok = SalsaTokenizer.load(tmp)) {
+            vocab = tok.vocabSize();
+        }
+        try (GptModel policy = GptModel.random(GptConfig.of(1, 2, 16, vocab, 64, 0, 1), GptModel.Head.VALUE, 3,
+                Device.cpu());
+                HeldOutEvaluator eval = HeldOutEvaluator.forTask(42, TaskConfig.DEFAULT_ENTITIES, 4, 8, tmp)) {
+            double first = eval.evaluate(policy);
+            assertTrue(Double.isFinite(first));
+            assertEquals(first, eval.evaluate(policy), 0.0, "greedy decoding makes the score a function of the weights");
+        }
+    }
+}

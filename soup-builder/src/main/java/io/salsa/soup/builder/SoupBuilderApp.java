@@ -1,0 +1,162 @@
+package io.salsa.soup.builder;
+
+import io.salsa.events.DeadLetter;
+import io.salsa.events.SftModelLanded;
+import io.salsa.events.SoupManifest;
+import io.salsa.schemas.DeadLetters;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The soup builder service: reads {@code sft-models} from the beginning (the topic is the source of truth for
+ * which models exist), keeps every recipe's soup current on the compacted {@code soup} topic, and dead-letters
+ * members it refuses. At start it preloads the models already landed and evaluates each recipe once, so a restart
+ * publishes nothing unless a member set really changed while it was down.
+ */
+public final class SoupBuilderApp implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SoupBuilderApp.class);
+    static final String SERVICE = "soup-builder";
+
+    private final KafkaSettings kafka;
+    private final SoupBuilder builder;
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final KafkaProducer<String, byte[]> producer;
+    private final RegistryAvroSerde<SftModelLanded> sftSerde;
+    private final String sftTopic;
+    private final Map<String, ConsumerRecord<String, byte[]>> lastRecordOf = new HashMap<>();
+
+    public SoupBuilderApp(KafkaSettings kafka, List<SoupRecipe> recipes, ModelFolderStore store, Path workDir) {
+        this.kafka = kafka;
+        this.builder = new SoupBuilder(recipes, store, workDir);
+        TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
+        this.consumer = KafkaLog.rawConsumer(kafka);
+        this.producer = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(), new ByteArraySerializer());
+        this.sftSerde = kafka.valueSerde(Topics.SFT_MODELS);
+        this.sftTopic = kafka.topic(Topics.SFT_MODELS);
+    }
+
+    /** Restores the current soups, preloads the landed models, evaluates every recipe; then follows new models. */
+    public void run(BooleanSupplier stopRequested) throws IOException {
+        restoreSoups();
+        List<TopicPartition> parts = KafkaLog.partitions(consumer, sftTopic);
+        consumer.assign(parts);
+        consumer.seekToBeginning(parts);
+        Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+        while (!KafkaLog.reached(consumer, end)) {
+            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                SftModelLanded m = decode(r);
+                if (m != null) {
+                    builder.preload(m);
+                }
+            }
+        }
+        handle(builder.evaluateAll());
+        LOG.info("soup builder following {} for new SFT models", sftTopic);
+        while (!stopRequested.getAsBoolean()) {
+            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                SftModelLanded m = decode(r);
+                if (m != null) {
+                    LOG.info("SFT model {} landed (base {})", m.getModelId(), m.getBaseModel());
+                    handle(builder.onModelLanded(m));
+                }
+            }
+        }
+    }
+
+    /** The builder's decisions so far (tests). */
+    SoupBuilder builder() {
+        return builder;
+    }
+
+    private void restoreSoups() {
+        String topic = kafka.topic(Topics.SOUP);
+        RegistryAvroSerde<SoupManifest> serde = kafka.valueSerde(Topics.SOUP);
+        for (ConsumerRecord<String, byte[]> r : KafkaLog.readAll(kafka, topic)) {
+            if (r.value() != null) {
+                try {
+                    builder.restoreCurrent(serde.deserialize(topic, r.value()));
+                } catch (RuntimeException e) {
+                    LOG.warn("ignoring undecodable soup record {}-{}@{}", topic, r.partition(), r.offset());
+                }
+            }
+        }
+    }
+
+    private SftModelLanded decode(ConsumerRecord<String, byte[]> r) {
+        try {
+            SftModelLanded m = sftSerde.deserialize(r.topic(), r.value());
+            lastRecordOf.put(m.getModelId(), r);
+            return m;
+        } catch (RuntimeException e) {
+            deadLetter(r, e);
+            return null;
+        }
+    }
+
+    private void handle(List<SoupBuilder.Outcome> outcomes) {
+        for (SoupBuilder.Outcome o : outcomes) {
+            if (o instanceof SoupBuilder.Published p) {
+                SoupManifest m = p.manifest();
+                String topic = kafka.topic(Topics.SOUP);
+                send(new ProducerRecord<>(topic, m.getRecipe(), kafka.valueSerde(Topics.SOUP).serialize(topic, m)));
+                LOG.info("published soup {} version {} ({} members, {})", m.getRecipe(), m.getVersion(),
+                        m.getMembers().size(), m.getBlob().getUri());
+            } else if (o instanceof SoupBuilder.Refused r) {
+                LOG.warn("recipe {}: refused SFT model {}: {}; the last good soup stays", r.recipe(), r.modelId(),
+                        r.error().getMessage());
+                ConsumerRecord<String, byte[]> raw = lastRecordOf.get(r.modelId());
+                if (raw != null) {
+                    deadLetter(raw, r.error());
+                }
+            } else if (o instanceof SoupBuilder.Unchanged u) {
+                LOG.info("recipe {}: {}", u.recipe(), u.why());
+            }
+        }
+    }
+
+    private void deadLetter(ConsumerRecord<String, byte[]> r, Throwable error) {
+        byte[] key = r.key() == null ? null : r.key().getBytes(StandardCharsets.UTF_8);
+        DeadLetter letter = DeadLetters.of(r.topic(), r.partition(), r.offset(), key, r.value(), error, SERVICE,
+                System.currentTimeMillis());
+        ProducerRecord<String, DeadLetter> rec = DeadLetters.toRecord(kafka, letter);
+        send(new ProducerRecord<>(rec.topic(), rec.key(), kafka.valueSerde(Topics.DEAD_LETTERS)
+                .serialize(rec.topic(), letter)));
+    }
+
+    private void send(ProducerRecord<String, byte[]> record) {
+        try {
+            producer.send(record).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted writing to " + record.topic(), e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("could not write to " + record.topic() + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    @Override
+    public void close() {
+        consumer.close(Duration.ofSeconds(5));
+        producer.close(Duration.ofSeconds(5));
+    }
+}

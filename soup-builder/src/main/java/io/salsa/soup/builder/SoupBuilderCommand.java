@@ -1,0 +1,47 @@
+package io.salsa.soup.builder;
+
+import io.salsa.core.cli.SalsaSubcommand;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code salsa soup-builder}: keeps each recipe's soup current as SFT models land, until Ctrl-C. */
+@Command(name = "soup-builder", mixinStandardHelpOptions = true,
+        description = "Build and publish model soups from landed SFT models (sft-models -> soup topic).")
+public final class SoupBuilderCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Option(names = "--recipe", required = true, description = "A recipe: name=NAME,base=BASE,k=K or "
+            + "name=NAME,base=BASE,members=ID[:WEIGHT]|ID[:WEIGHT]… (repeatable).")
+    List<String> recipes = new ArrayList<>();
+
+    @Option(names = "--work-dir", defaultValue = "salsa-data/soup-work",
+            description = "Scratch folder for soups being built (default: ${DEFAULT-VALUE}).")
+    Path workDir;
+
+    @Mixin
+    ServiceOptions service;
+
+    @Override
+    public Integer call() throws Exception {
+        List<SoupRecipe> parsed = new ArrayList<>();
+        try {
+            for (String r : recipes) {
+                parsed.add(SoupRecipe.parse(r));
+            }
+            var kafka = service.kafka(System.getenv());
+            var store = service.store(System.getenv());
+            try (ServiceOptions.Shutdown shutdown = ServiceOptions.onShutdown("soup-builder");
+                    SoupBuilderApp app = new SoupBuilderApp(kafka, parsed, store, workDir)) {
+                app.run(shutdown::requested);
+            }
+            return 0;
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa soup-builder: " + e.getMessage());
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.salsa.soup.builder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.salsa.core.blob.LocalBlobStore;
+import io.salsa.core.model.GptConfig;
+import io.salsa.core.model.GptModel;
+import io.salsa.events.BlobRef;
+import io.salsa.events.DeadLetter;
+import io.salsa.events.SftModelLanded;
+import io.salsa.events.SoupManifest;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topic;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.TestKafka;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The soup builder service against the real broker: publish, no-op on the same set, dead letters, restart. */
+@ExtendWith(KafkaExtension.class)
+class SoupBuilderAppTest {
+
+    private static final GptConfig TINY = GptConfig.of(1, 2, 16, 32, 16, 0, 1);
+
+    @Test
+    void shouldPublishSoupsDeadLetterBadMembersAndStayQuietAfterRestart(TestKafka broker, @TempDir Path tmp)
+            throws Exception {
+        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "soupapp.");
+        TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
+        ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("store")), tmp.resolve("cache"));
+        List<SoupRecipe> recipes = List.of(SoupRecipe.parse("name=pair,base=tiny,k=2"));
+        BlobRef a = store.putFolder(model(tmp.resolve("a"), 1), "sft/a");
+        BlobRef b = store.putFolder(model(tmp.resolve("b"), 2), "sft/b");
+        land(kafka, "a", a, 1);
+        land(kafka, "b", b, 2);
+
+        runFor(kafka, recipes, store, tmp, () -> read(kafka, Topics.SOUP).size() >= 1);
+        List<SoupManifest> soups = read(kafka, Topics.SOUP);
+        assertEquals(1, soups.size());
+        assertEquals(1, soups.get(0).getVersion());
+
+        // the same model again is a no-op; a model whose blob fails its checksum is dead-lettered
+        land(kafka, "b", b, 2);
+        BlobRef c = store.putFolder(model(tmp.resolve("c"), 3), "sft/c");
+        land(kafka, "c", new BlobRef(c.getUri(), "f".repeat(64), c.getSizeBytes()), 3);
+        runFor(kafka, recipes, store, tmp, () -> !read(kafka, Topics.DEAD_LETTERS).isEmpty());
+        assertEquals(1, read(kafka, Topics.SOUP).size(), "no new soup: same set, then a refused member");
+        DeadLetter letter = read(kafka, Topics.DEAD_LETTERS).get(0);
+        assertEquals(kafka.topic(Topics.SFT_MODELS), letter.getSourceTopic());
+        assertEquals("soup-builder", letter.getService());
+        assertTrue(letter.getError().contains("sha") || letter.getError().contains("SHA"), letter.getError());
+
+        // a good new member changes the K=2 set: version 2
+        land(kafka, "c", c, 4);
+        runFor(kafka, recipes, store, tmp, () -> read(kafka, Topics.SOUP).size() >= 2);
+        List<SoupManifest> after = read(kafka, Topics.SOUP);
+        assertEquals(2, after.get(after.size() - 1).getVersion());
+        assertEquals(List.of("b", "c"), after.get(after.size() - 1).getMembers().stream()
+                .map(m -> m.getModelId()).toList());
+
+        // a restart re-reads everything and publishes nothing new
+        runFor(kafka, recipes, store, tmp, () -> true);
+        assertEquals(2, read(kafka, Topics.SOUP).size());
+    }
+
+    /** Runs the service until {@code done} holds (checked between polls, after start-up) or a minute passed. */
+    private static void runFor(KafkaSettings kafka, List<SoupRecipe> recipes, ModelFolderStore store, Path tmp,
+            java.util.function.BooleanSupplier done) throws Exception {
+        long deadline = System.currentTimeMillis() + 60_000;
+        try (SoupBuilderApp app = new SoupBuilderApp(kafka, recipes, store, tmp.resolve("work"))) {
+            app.run(() -> done.getAsBoolean() || System.currentTimeMillis() > deadline);
+        }
+    }
+
+    private static Path model(Path dir, long seed) throws Exception {
+        try (GptModel m = GptModel.random(TINY, GptModel.Head.NONE, seed, Device.cpu())) {
+            m.save(dir);
+        }
+        return dir;
+    }
+
+    private static void land(KafkaSettings kafka, String id, BlobRef blob, long at) throws Exception {
+        SftModelLanded m = SftModelLanded.newBuilder().setModelId(id).setBlob(blob).setBaseModel("tiny").setSeed(at)
+                .setDataSha256("d").setLandedAtMs(at).build();
+        String topic = kafka.topic(Topics.SFT_MODELS);
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(),
+                new ByteArraySerializer())) {
+            p.send(new ProducerRecord<>(topic, id, kafka.valueSerde(Topics.SFT_MODELS).serialize(topic, m))).get();
+        }
+    }
+
+    private static <V extends SpecificRecord> List<V> read(KafkaSettings kafka, Topic<String, V> topic) {
+        String name = kafka.topic(topic);
+        List<V> out = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(kafka.consumerProps("reader-" + System.nanoTime()),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(name, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long end = c.endOffsets(List.of(tp)).get(tp);
+            while (c.position(tp) < end) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    out.add(kafka.valueSerde(topic).deserialize(name, r.value()));
+                }
+            }
+        }
+        return out;
+    }
+}
