@@ -1,6 +1,7 @@
 package io.salsa.cli.demo;
 
 import io.salsa.broker.EmbeddedKafkaBroker;
+import io.salsa.cli.report.MetricsLog;
 import io.salsa.cli.report.ReportWriter;
 import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.RunResults;
@@ -179,6 +180,10 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         try {
             MetricsDump.Dumped dumped = MetricsDump.dump(ctx.kafka(), List.of(), 0, ctx.runDir());
             facts.put("learner steps in the metrics topic", String.valueOf(dumped.steps()));
+            Path inProcess = ctx.runDir().resolve(InProcessPpoStage.METRICS_FILE);
+            if (Files.isRegularFile(inProcess)) {
+                MetricsLog.append(ctx.runDir().resolve(MetricsLog.FILE_NAME), MetricsLog.read(inProcess));
+            }
             if (dumped.skipped() > 0) {
                 facts.put("undecodable metrics records skipped", String.valueOf(dumped.skipped()));
             }

@@ -1,10 +1,16 @@
 package io.salsa.cli.demo;
 
+import io.salsa.schemas.Topic;
+import io.salsa.schemas.Topics;
 import java.util.ArrayList;
 import java.util.List;
 
 /** The demo's chain of stages, in order; each stage is the production service or command, run in-process. */
 public final class DemoStages {
+
+    /** The topics the chain writes records to, checked by the demo's test. */
+    public static final List<Topic<?, ?>> TOPICS_WRITTEN = List.of(Topics.ROLLOUTS, Topics.FEEDBACK,
+            Topics.REWARD_MODELS);
 
     private DemoStages() {
     }
@@ -23,6 +29,7 @@ public final class DemoStages {
         stages.add(feedback.rollouts());
         stages.add(feedback.preferences());
         stages.add(FeedbackStages.rewardModel());
+        stages.add(new InProcessPpoStage());
         return stages;
     }
 }

@@ -33,10 +33,10 @@ import java.util.SplittableRandom;
  * {@link GptPolicyTrainer#step}. The KL controller and the KL-hack guard are the learner's; every few steps the
  * gold judge scores a few held-out prompts for the guard's proxy/gold divergence check.
  */
-final class ArmTrainer {
+public final class ArmTrainer {
 
     /** Everything an arm run shares with the others. */
-    record Shared(List<String> trainPrompts, List<String> guardPrompts, SalsaTokenizer tokenizer, RewardFunction reward,
+    public record Shared(List<String> trainPrompts, List<String> guardPrompts, SalsaTokenizer tokenizer, RewardFunction reward,
                   SimulatedRater gold, PpoConfig ppo, KlHackGuard.Config guard, int maxNewTokens, int guardEvery,
                   Device device) {
     }
@@ -48,7 +48,7 @@ final class ArmTrainer {
      * Trains {@code arm} for {@code steps} PPO steps with {@code seed}, saves the final policy to {@code out}, and
      * returns the per-step metrics (TRL names) tagged with arm and seed.
      */
-    static List<StepMetrics> train(Arm arm, long seed, int steps, Shared shared, Path out, PrintStream log)
+    public static List<StepMetrics> train(Arm arm, long seed, int steps, Shared shared, Path out, PrintStream log)
             throws IOException {
         List<StepMetrics> metrics = new ArrayList<>();
         KlController kl = KlController.fromConfig(shared.ppo());
@@ -140,6 +140,6 @@ final class ArmTrainer {
      * @param initFolder      initial policy model folder
      * @param referenceFolder KL reference model folder (a soup for SALSA, one SFT model for PPO)
      */
-    record Arm(String name, Path initFolder, Path referenceFolder) {
+    public record Arm(String name, Path initFolder, Path referenceFolder) {
     }
 }
