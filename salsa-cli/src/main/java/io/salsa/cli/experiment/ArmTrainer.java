@@ -72,6 +72,14 @@ public final class ArmTrainer {
                             scores[i]));
                 }
                 PpoStep.Result result = trainer.step(batch, kl.value(), stepSeed);
+                if (!Double.isFinite(result.meanKl()) || !Double.isFinite(result.meanScore())) {
+                    // a diverged step poisons the KL controller and every later step: stop the run and say so
+                    metrics.add(new StepMetrics(arm.name(), seed, runId, step, Map.of(), List.of(new StepMetrics.Guard(
+                            "non_finite_step", "halt", "mean KL " + result.meanKl() + ", mean score "
+                            + result.meanScore()))));
+                    log.printf("[%s] step %d produced non-finite values; run halted%n", runId, step);
+                    break;
+                }
                 OptionalDouble heldOut = shared.guardEvery() > 0 && step % shared.guardEvery() == 0
                         ? OptionalDouble.of(goldMean(trainer, shared, stepSeed)) : OptionalDouble.empty();
                 KlHackGuard.Verdict verdict = guard.observe(new KlHackGuard.Observation(result.meanResponseLength(),

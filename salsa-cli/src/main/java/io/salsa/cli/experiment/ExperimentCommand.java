@@ -22,7 +22,7 @@ public final class ExperimentCommand implements Callable<Integer>, SalsaSubcomma
     @Option(names = "--seeds", description = "PPO seeds per arm (default: 3; 1 with --quick).")
     Integer seeds;
 
-    @Option(names = "--steps", description = "PPO steps per run, the same for every arm (default: 20; 2 with --quick).")
+    @Option(names = "--steps", description = "PPO steps per run, the same for every arm (default: 12; 2 with --quick).")
     Integer steps;
 
     @Option(names = "--threads", defaultValue = "1",
