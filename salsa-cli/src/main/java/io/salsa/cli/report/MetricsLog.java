@@ -1,7 +1,9 @@
 package io.salsa.cli.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedWriter;
@@ -29,7 +31,9 @@ public final class MetricsLog {
     /** The file name inside a run folder. */
     public static final String FILE_NAME = "metrics.jsonl";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // older files may hold NaN tokens: read them, then drop them like the writer does
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
     private MetricsLog() {
     }
@@ -83,8 +87,9 @@ public final class MetricsLog {
         node.put("runId", step.runId());
         node.put("step", step.step());
         ObjectNode metrics = node.putObject("metrics");
-        step.metrics().entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .forEach(e -> metrics.put(e.getKey(), e.getValue()));
+        // a diverged step reports NaN losses; JSON has no NaN, and "not reported" is what the report needs
+        step.metrics().entrySet().stream().filter(e -> Double.isFinite(e.getValue()))
+                .sorted(Map.Entry.comparingByKey()).forEach(e -> metrics.put(e.getKey(), e.getValue()));
         ArrayNode guards = node.putArray("guardEvents");
         for (StepMetrics.Guard g : step.guardEvents()) {
             guards.addObject().put("kind", g.kind()).put("action", g.action()).put("detail", g.detail());
@@ -106,7 +111,9 @@ public final class MetricsLog {
             if (!e.getValue().isNumber()) {
                 throw new IllegalArgumentException("metric '" + e.getKey() + "' is not a number");
             }
-            metrics.put(e.getKey(), e.getValue().asDouble());
+            if (Double.isFinite(e.getValue().asDouble())) {
+                metrics.put(e.getKey(), e.getValue().asDouble());
+            }
         }
         List<StepMetrics.Guard> guards = new ArrayList<>();
         for (JsonNode g : node.path("guardEvents")) {

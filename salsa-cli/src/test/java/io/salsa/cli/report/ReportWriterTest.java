@@ -60,6 +60,18 @@ class ReportWriterTest {
     }
 
     @Test
+    void shouldDropNonFiniteMetricsOnWriteAndRead(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve(MetricsLog.FILE_NAME);
+        MetricsLog.append(file, List.of(new StepMetrics("a", 1, "r", 1,
+                Map.of("loss/policy_avg", Double.NaN, "objective/kl", 0.5), List.of())));
+        Files.writeString(file, "{\"arm\":\"a\",\"seed\":1,\"step\":2,\"metrics\":{\"x\":NaN,\"y\":1}}\n",
+                java.nio.file.StandardOpenOption.APPEND);
+        List<StepMetrics> read = MetricsLog.read(file);
+        assertEquals(Map.of("objective/kl", 0.5), read.get(0).metrics());
+        assertEquals(Map.of("y", 1.0), read.get(1).metrics());
+    }
+
+    @Test
     void shouldNameFileAndLineOfAMalformedMetricsLine(@TempDir Path dir) throws Exception {
         Path file = dir.resolve(MetricsLog.FILE_NAME);
         Files.writeString(file, "{\"arm\":\"a\",\"seed\":1,\"runId\":\"r\",\"step\":1,\"metrics\":{}}\n"
