@@ -35,6 +35,8 @@ public final class MetricsLog {
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
+    private static final java.util.Set<String> NON_FINITE = java.util.Set.of("NaN", "Infinity", "-Infinity");
+
     private MetricsLog() {
     }
 
@@ -108,6 +110,9 @@ public final class MetricsLog {
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = m.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
+            if (e.getValue().isTextual() && NON_FINITE.contains(e.getValue().asText())) {
+                continue; // Jackson's spelling of a non-finite double: not reported
+            }
             if (!e.getValue().isNumber()) {
                 throw new IllegalArgumentException("metric '" + e.getKey() + "' is not a number");
             }

@@ -64,7 +64,7 @@ class ReportWriterTest {
         Path file = dir.resolve(MetricsLog.FILE_NAME);
         MetricsLog.append(file, List.of(new StepMetrics("a", 1, "r", 1,
                 Map.of("loss/policy_avg", Double.NaN, "objective/kl", 0.5), List.of())));
-        Files.writeString(file, "{\"arm\":\"a\",\"seed\":1,\"step\":2,\"metrics\":{\"x\":NaN,\"y\":1}}\n",
+        Files.writeString(file, "{\"arm\":\"a\",\"seed\":1,\"step\":2,\"metrics\":{\"x\":NaN,\"z\":\"NaN\",\"y\":1}}\n",
                 java.nio.file.StandardOpenOption.APPEND);
         List<StepMetrics> read = MetricsLog.read(file);
         assertEquals(Map.of("objective/kl", 0.5), read.get(0).metrics());
