@@ -1,0 +1,53 @@
+package io.salsa.cli.demo;
+
+/**
+ * The sizes of one demo run (how long each stage trains, how many preferences, how many PPO steps), as a
+ * validated record with a quick profile for the test suite and a default one for a first look.
+ *
+ * @param name            profile name, shown in the report
+ * @param taskSeed        seed of the built-in task's world and splits
+ * @param entities        invented entities of the built-in task's world
+ * @param sftModels       K, the number of SFT models in the soup (≥ 2)
+ * @param pretrainEpochs  epochs of the tiny base model's pretraining on the task corpus
+ * @param sftEpochs       epochs of each SFT fine-tune
+ * @param preferences     preferences the simulated raters submit through the HTTP API
+ * @param rewardSteps     optimizer steps of reward-model training
+ * @param ppoSteps        PPO steps of the SALSA loop
+ * @param generators      rollout generator instances
+ */
+public record DemoProfile(String name, long taskSeed, int entities, int sftModels, int pretrainEpochs, int sftEpochs,
+                          int preferences,
+                          int rewardSteps, int ppoSteps, int generators) {
+
+    public DemoProfile {
+        check("entities", entities, 6, 300);
+        check("sftModels", sftModels, 2, 16);
+        check("pretrainEpochs", pretrainEpochs, 1, 10_000);
+        check("sftEpochs", sftEpochs, 1, 10_000);
+        check("preferences", preferences, 2, 1_000_000);
+        check("rewardSteps", rewardSteps, 1, 1_000_000);
+        check("ppoSteps", ppoSteps, 1, 1_000_000);
+        check("generators", generators, 1, 64);
+    }
+
+    /** The profile the test suite runs: every stage happens, each as small as still meaningful (≤ 2 min). */
+    public static DemoProfile quick() {
+        return new DemoProfile("quick", 7, 6, 2, 1, 1, 32, 20, 4, 1);
+    }
+
+    /** The README's first command: long enough for the curves to mean something (≤ 10 min on 2 cores). */
+    public static DemoProfile standard() {
+        return new DemoProfile("default", 7, 24, 2, 30, 4, 300, 60, 40, 2);
+    }
+
+    /** This profile with a different number of PPO steps ({@code --steps}). */
+    public DemoProfile withPpoSteps(int steps) {
+        return new DemoProfile(name, taskSeed, entities, sftModels, pretrainEpochs, sftEpochs, preferences, rewardSteps, steps, generators);
+    }
+
+    private static void check(String setting, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(setting + " must be between " + min + " and " + max + ", got " + value);
+        }
+    }
+}

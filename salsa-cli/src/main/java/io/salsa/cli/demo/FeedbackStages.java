@@ -1,0 +1,281 @@
+package io.salsa.cli.demo;
+
+import ai.djl.Device;
+import io.salsa.core.blob.Sha256;
+import io.salsa.core.generate.Generation;
+import io.salsa.core.generate.Generator;
+import io.salsa.core.generate.SamplingConfig;
+import io.salsa.core.model.GptModel;
+import io.salsa.core.task.SimulatedRater;
+import io.salsa.core.task.TaskPrompt;
+import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.events.BlobRef;
+import io.salsa.events.RewardModelCheckpoint;
+import io.salsa.events.Rollout;
+import io.salsa.ingest.IngestApp;
+import io.salsa.ingest.IngestConfig;
+import io.salsa.ingest.IngestKafka;
+import io.salsa.ingest.Raters;
+import io.salsa.schemas.Topics;
+import io.salsa.scorer.rm.PreferenceData;
+import io.salsa.scorer.rm.RewardModelTrainer;
+import io.salsa.scorer.rm.RmTrainConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+/**
+ * The demo's human-feedback stages: the rater page (feedback-ingest, kept open for people), responses of the SFT
+ * models to compare, simulated raters answering through the HTTP API, and the reward model trained from the
+ * feedback topic and announced on the reward-models topic. One instance per demo run: it holds the simulated
+ * raters' tokens, which are made fresh each run and never written down.
+ */
+final class FeedbackStages {
+
+    static final String REWARD_MODEL_NAME = "demo-rm";
+    private static final int SIMULATED_RATERS = 2;
+    private static final int SAMPLES_PER_MODEL = 2;
+    private static final int MAX_NEW_TOKENS = 24;
+
+    private final Map<String, String> simulatedTokens = new LinkedHashMap<>();
+    private volatile URI raterPage;
+
+    FeedbackStages() {
+        SecureRandom random = new SecureRandom();
+        for (int i = 1; i <= SIMULATED_RATERS; i++) {
+            byte[] token = new byte[16];
+            random.nextBytes(token);
+            simulatedTokens.put("simulated-" + i, HexFormat.of().formatHex(token));
+        }
+    }
+
+    /** Starts feedback-ingest (every run: it is a service) and prints the rater page's URL and a person's token. */
+    Stage raterPage() {
+        return new Stage() {
+            public String name() {
+                return "rater-page";
+            }
+
+            public String description() {
+                return "start feedback-ingest: the raters' HTTP API and web page";
+            }
+
+            public boolean resumable() {
+                return false;
+            }
+
+            public Map<String, String> run(DemoContext ctx) throws Exception {
+                String personToken = personToken(ctx.dir().resolve("stages").resolve("rater-token.txt"));
+                StringBuilder raters = new StringBuilder("you:").append(Raters.sha256Hex(personToken));
+                simulatedTokens.forEach((id, t) -> raters.append(',').append(id).append(':')
+                        .append(Raters.sha256Hex(t)));
+                Map<String, String> env = Map.of(IngestConfig.PORT, "0", IngestConfig.RATERS, raters.toString(),
+                        IngestConfig.RATE_PER_SECOND, "500", IngestConfig.RATE_BURST, "500");
+                IngestApp app = ctx.services().push("feedback-ingest",
+                        IngestApp.start(IngestConfig.fromEnv(env), new IngestKafka(ctx.kafka())));
+                raterPage = URI.create("http://127.0.0.1:" + app.port() + "/");
+                ctx.out().println("   Rater page: " + raterPage + "   (your token: " + personToken
+                        + " — stays open while the demo runs)");
+                return Map.of("url", raterPage.toString());
+            }
+        };
+    }
+
+    /** Samples responses of every SFT model to training prompts and publishes them as rollouts to compare. */
+    Stage rollouts() {
+        return new ModelStages.Simple("sft-rollouts", "sample responses of the SFT models to training prompts "
+                + "-> rollouts topic (what raters compare)", ctx -> {
+            DemoProfile p = ctx.profile();
+            List<TaskPrompt> prompts = TaskStage.dataset(p).prompts("train");
+            int pairsPerPrompt = pairs(p.sftModels() * SAMPLES_PER_MODEL);
+            int needed = Math.min(prompts.size(), (p.preferences() + pairsPerPrompt - 1) / pairsPerPrompt + 2);
+            List<TaskPrompt> chosen = prompts.subList(0, needed);
+            String topic = ctx.kafka().topic(Topics.ROLLOUTS);
+            Progress progress = ctx.progress("sft-rollouts", (long) needed * p.sftModels() * SAMPLES_PER_MODEL,
+                    "responses");
+            long sent = 0;
+            try (SalsaTokenizer tok = SalsaTokenizer.load(TaskStage.dir(ctx).resolve(SalsaTokenizer.TOKENIZER_JSON));
+                 KafkaProducer<String, Rollout> producer = new KafkaProducer<>(ctx.kafka().producerProps(),
+                         ctx.kafka().keySerde().serializer(), ctx.kafka().valueSerde(Topics.ROLLOUTS).serializer())) {
+                List<Future<RecordMetadata>> acks = new ArrayList<>();
+                for (int k = 1; k <= p.sftModels(); k++) {
+                    try (GptModel model = GptModel.load(ModelStages.sft(ctx, k), GptModel.Head.NONE, Device.cpu())) {
+                        Generator generator = new Generator(model);
+                        for (int s = 0; s < SAMPLES_PER_MODEL; s++) {
+                            ctx.checkNotStopped();
+                            List<int[]> ids = chosen.stream().map(tp -> tok.encode(tp.text())).toList();
+                            long[] seeds = new long[ids.size()];
+                            for (int i = 0; i < seeds.length; i++) {
+                                seeds[i] = 1_000_003L * k + 10_007L * s + i;
+                            }
+                            long t0 = System.currentTimeMillis();
+                            List<Generation> gens = generator.generate(ids, SamplingConfig.sampling(MAX_NEW_TOKENS),
+                                    seeds);
+                            long ms = System.currentTimeMillis() - t0;
+                            for (int i = 0; i < gens.size(); i++) {
+                                Generation g = gens.get(i);
+                                TaskPrompt tp = chosen.get(i);
+                                Rollout r = Rollout.newBuilder().setRolloutId("sft-" + k + "/" + tp.id() + "/" + s)
+                                        .setPromptId(tp.id()).setPromptTokenIds(boxed(ids.get(i)))
+                                        .setResponseTokenIds(boxed(g.tokens())).setBehaviourLogProbs(boxed(g.logProbs()))
+                                        .setStoppedAtEos(g.stoppedAtEos()).setPolicyRunId("sft-" + k)
+                                        .setPolicyVersion(0).setGeneratorId("demo-sft-sampler").setSampleIndex(s)
+                                        .setSeed(seeds[i]).setTemperature(1f).setTopK(0).setTopP(1f)
+                                        .setPromptText(tp.text()).setResponseText(tok.decode(g.tokens(), true))
+                                        .setGenerationMs(ms / gens.size()).setCreatedAtMs(System.currentTimeMillis())
+                                        .build();
+                                acks.add(producer.send(new ProducerRecord<>(topic, tp.id(), r)));
+                                sent++;
+                            }
+                            progress.update(sent);
+                        }
+                    }
+                }
+                for (Future<RecordMetadata> ack : acks) {
+                    ack.get(60, TimeUnit.SECONDS); // durable before the stage counts as done
+                }
+            }
+            progress.finish();
+            return Map.of("rollouts", String.valueOf(sent), "prompts", String.valueOf(needed));
+        });
+    }
+
+    /** Simulated raters answer comparisons through the HTTP API until the profile's number of preferences. */
+    Stage preferences() {
+        return new ModelStages.Simple("preferences", "simulated raters submit preferences through the HTTP API "
+                + "-> feedback topic", ctx -> {
+            if (raterPage == null) {
+                throw new IllegalStateException("the rater page is not running");
+            }
+            SimulatedRater judge = new SimulatedRater(TaskStage.dataset(ctx.profile()).world());
+            int perRater = (ctx.profile().preferences() + SIMULATED_RATERS - 1) / SIMULATED_RATERS;
+            List<SimulatedRaterClient> clients = new ArrayList<>();
+            simulatedTokens.forEach((id, token) -> clients.add(new SimulatedRaterClient(raterPage, id, token, judge)));
+            Progress progress = ctx.progress("preferences", (long) perRater * clients.size(), "preferences");
+            List<Thread> threads = new ArrayList<>();
+            List<Exception> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            for (SimulatedRaterClient c : clients) {
+                Thread t = new Thread(() -> {
+                    try {
+                        c.run(() -> c.submitted() >= perRater || ctx.stopping());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (Exception e) {
+                        failures.add(e);
+                    }
+                }, "simulated-rater");
+                t.setDaemon(true);
+                t.start();
+                threads.add(t);
+            }
+            try {
+                while (threads.stream().anyMatch(Thread::isAlive)) {
+                    Thread.sleep(250);
+                    progress.update(clients.stream().mapToLong(SimulatedRaterClient::submitted).sum());
+                    if (!failures.isEmpty()) {
+                        throw failures.get(0);
+                    }
+                }
+            } finally {
+                threads.forEach(Thread::interrupt);
+            }
+            ctx.checkNotStopped();
+            if (!failures.isEmpty()) {
+                throw failures.get(0);
+            }
+            progress.finish();
+            long total = clients.stream().mapToLong(SimulatedRaterClient::submitted).sum();
+            long ties = clients.stream().mapToLong(SimulatedRaterClient::ties).sum();
+            return Map.of("preferences", String.valueOf(total), "ties", String.valueOf(ties));
+        });
+    }
+
+    /** Trains the reward model from the feedback topic and announces it on the reward-models topic. */
+    static Stage rewardModel() {
+        return new ModelStages.Simple("reward-model", "train the reward model from the feedback topic "
+                + "-> reward-models topic", ctx -> {
+            Path out = ModelStages.models(ctx).resolve("reward-model");
+            ModelRecipes.deleteTree(out);
+            PreferenceData.Loaded loaded;
+            try (SalsaTokenizer tok = SalsaTokenizer.load(TaskStage.dir(ctx).resolve(SalsaTokenizer.TOKENIZER_JSON))) {
+                loaded = PreferenceData.readTopic(ctx.kafka(), tok, Duration.ofSeconds(60));
+            }
+            if (loaded.pairs().isEmpty()) {
+                throw new IllegalStateException("the feedback topic has no pairwise preferences to train on");
+            }
+            RmTrainConfig cfg = RmTrainConfig.defaults(ctx.profile().taskSeed())
+                    .withSteps(1, ctx.profile().rewardSteps());
+            RewardModelTrainer.Result r = ModelRecipes.rewardModel(loaded.pairs(), ModelStages.base(ctx), out, cfg,
+                    Device.cpu(), line -> ctx.out().println("   " + line));
+            Path weights = out.resolve("model.safetensors");
+            String sha = Sha256.of(weights);
+            RewardModelCheckpoint checkpoint = RewardModelCheckpoint.newBuilder().setName(REWARD_MODEL_NAME)
+                    .setVersion(1).setBlob(new BlobRef(weights.toUri().toString(), sha, Files.size(weights)))
+                    .setInitFrom("base").setTrainPairs(r.trainPairs()).setHeldOutPairs(r.after().pairs())
+                    .setHeldOutAccuracy(Double.isNaN(r.after().accuracy()) ? 0 : r.after().accuracy())
+                    .setSeed(cfg.seed()).setCreatedAtMs(System.currentTimeMillis()).build();
+            try (KafkaProducer<String, RewardModelCheckpoint> producer = new KafkaProducer<>(
+                    ctx.kafka().producerProps(), ctx.kafka().keySerde().serializer(),
+                    ctx.kafka().valueSerde(Topics.REWARD_MODELS).serializer())) {
+                producer.send(new ProducerRecord<>(ctx.kafka().topic(Topics.REWARD_MODELS), REWARD_MODEL_NAME,
+                        checkpoint)).get(60, TimeUnit.SECONDS);
+            }
+            Map<String, String> o = new LinkedHashMap<>();
+            o.put("dir", out.toString());
+            o.put("sha256", sha);
+            o.put("train_pairs", String.valueOf(r.trainPairs()));
+            o.put("skipped_records", String.valueOf(loaded.skipped()));
+            o.put("held_out_accuracy", String.format(Locale.ROOT, "%.3f -> %.3f", r.before().accuracy(),
+                    r.after().accuracy()));
+            return o;
+        });
+    }
+
+    /** The person's token, made once and kept in the data folder so it survives restarts. */
+    private static String personToken(Path file) throws IOException {
+        if (Files.isRegularFile(file)) {
+            return Files.readString(file, StandardCharsets.UTF_8).strip();
+        }
+        byte[] token = new byte[12];
+        new SecureRandom().nextBytes(token);
+        String t = HexFormat.of().formatHex(token);
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, t + "\n", StandardCharsets.UTF_8);
+        return t;
+    }
+
+    private static int pairs(int responses) {
+        return responses * (responses - 1) / 2;
+    }
+
+    private static List<Integer> boxed(int[] v) {
+        List<Integer> out = new ArrayList<>(v.length);
+        for (int x : v) {
+            out.add(x);
+        }
+        return out;
+    }
+
+    private static List<Float> boxed(float[] v) {
+        List<Float> out = new ArrayList<>(v.length);
+        for (float x : v) {
+            out.add(x);
+        }
+        return out;
+    }
+}

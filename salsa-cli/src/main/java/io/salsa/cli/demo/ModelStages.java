@@ -1,0 +1,98 @@
+package io.salsa.cli.demo;
+
+import ai.djl.Device;
+import io.salsa.core.blob.Sha256;
+import io.salsa.core.soup.Soups;
+import io.salsa.core.train.SftTrainer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The demo's model-building stages: pretrain the base, fine-tune K SFT models, average them into the soup. */
+final class ModelStages {
+
+    private ModelStages() {
+    }
+
+    static Path models(DemoContext ctx) {
+        return ctx.dir().resolve("models");
+    }
+
+    static Path base(DemoContext ctx) {
+        return models(ctx).resolve("base");
+    }
+
+    static Path sft(DemoContext ctx, int k) {
+        return models(ctx).resolve("sft-" + k);
+    }
+
+    static Path soup(DemoContext ctx) {
+        return models(ctx).resolve("soup-k" + ctx.profile().sftModels());
+    }
+
+    /** Pretrains the tiny GPT-2 base on the task corpus. */
+    static Stage pretrain() {
+        return new Simple("pretrain", "pretrain the tiny GPT-2 base model on the task corpus", ctx -> {
+            Path out = base(ctx);
+            ModelRecipes.deleteTree(out); // an earlier attempt that did not finish
+            SftTrainer.Result r = ModelRecipes.pretrain(TaskStage.dir(ctx), out, ctx.profile().pretrainEpochs(),
+                    0, Device.cpu(), line -> ctx.out().println("   " + line));
+            return outputs(out, r);
+        });
+    }
+
+    /** Fine-tunes SFT model {@code k} (seed k) from the base. */
+    static Stage sft(int k) {
+        return new Simple("sft-" + k, "fine-tune SFT model " + k + " from the base (seed " + k + ")", ctx -> {
+            Path out = sft(ctx, k);
+            ModelRecipes.deleteTree(out);
+            SftTrainer.Result r = ModelRecipes.sft(TaskStage.dir(ctx), base(ctx), k, out, ctx.profile().sftEpochs(),
+                    0, Device.cpu(), line -> ctx.out().println("   " + line));
+            return outputs(out, r);
+        });
+    }
+
+    /** Averages the K SFT models into the uniform soup (the SALSA reference and initial policy). */
+    static Stage soup() {
+        return new Simple("soup", "average the SFT models into the uniform soup", ctx -> {
+            Path out = soup(ctx);
+            ModelRecipes.deleteTree(out);
+            List<Path> members = new ArrayList<>();
+            for (int k = 1; k <= ctx.profile().sftModels(); k++) {
+                members.add(sft(ctx, k));
+            }
+            Soups.Result r = ModelRecipes.soup(members, out);
+            Map<String, String> o = new LinkedHashMap<>();
+            o.put("dir", out.toString());
+            o.put("sha256", r.sha256());
+            o.put("members", String.valueOf(r.members().size()));
+            return o;
+        });
+    }
+
+    private static Map<String, String> outputs(Path dir, SftTrainer.Result r) throws java.io.IOException {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("dir", dir.toString());
+        o.put("sha256", Sha256.of(dir.resolve("model.safetensors")));
+        o.put("steps", String.valueOf(r.steps()));
+        o.put("final_eval_loss", String.format(Locale.ROOT, "%.4f", r.finalEvalLoss()));
+        return o;
+    }
+
+    /** The body of a stage. */
+    @FunctionalInterface
+    interface Body {
+        Map<String, String> run(DemoContext ctx) throws Exception;
+    }
+
+    /** A resumable stage made of a name, a description and a body. */
+    record Simple(String name, String description, Body body) implements Stage {
+        @Override
+        public Map<String, String> run(DemoContext ctx) throws Exception {
+            return body.run(ctx);
+        }
+    }
+}

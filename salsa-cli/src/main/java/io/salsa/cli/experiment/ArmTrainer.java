@@ -1,0 +1,153 @@
+package io.salsa.cli.experiment;
+
+import ai.djl.Device;
+import io.salsa.cli.demo.Progress;
+import io.salsa.cli.report.StepMetrics;
+import io.salsa.core.generate.Generation;
+import io.salsa.core.generate.Generator;
+import io.salsa.core.generate.SamplingConfig;
+import io.salsa.core.task.SimulatedRater;
+import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.learner.GptPolicyTrainer;
+import io.salsa.learner.ppo.KlController;
+import io.salsa.learner.ppo.KlHackGuard;
+import io.salsa.learner.ppo.PpoConfig;
+import io.salsa.learner.ppo.PpoStep;
+import io.salsa.learner.ppo.TrainingSample;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.SplittableRandom;
+
+/**
+ * Trains one arm with one seed in-process with the learner's own PPO step ({@link GptPolicyTrainer}): the same
+ * maths as the Kafka learner, without the topics, so that an A/B over arms and seeds fits in one command.
+ *
+ * <p>Each step samples {@code batch_size} training prompts (seeded by arm-independent seed and step, so every arm
+ * sees the same prompts), generates on-policy responses, scores them with the proxy reward model, and runs
+ * {@link GptPolicyTrainer#step}. The KL controller and the KL-hack guard are the learner's; every few steps the
+ * gold judge scores a few held-out prompts for the guard's proxy/gold divergence check.
+ */
+public final class ArmTrainer {
+
+    /** Everything an arm run shares with the others. */
+    public record Shared(List<String> trainPrompts, List<String> guardPrompts, SalsaTokenizer tokenizer, RewardFunction reward,
+                  SimulatedRater gold, PpoConfig ppo, KlHackGuard.Config guard, int maxNewTokens, int guardEvery,
+                  Device device) {
+    }
+
+    private ArmTrainer() {
+    }
+
+    /**
+     * Trains {@code arm} for {@code steps} PPO steps with {@code seed}, saves the final policy to {@code out}, and
+     * returns the per-step metrics (TRL names) tagged with arm and seed.
+     */
+    public static List<StepMetrics> train(Arm arm, long seed, int steps, Shared shared, Path out, PrintStream log)
+            throws IOException {
+        List<StepMetrics> metrics = new ArrayList<>();
+        KlController kl = KlController.fromConfig(shared.ppo());
+        KlHackGuard guard = new KlHackGuard(shared.guard());
+        String runId = arm.name() + "-seed" + seed;
+        Progress progress = Progress.start(runId, steps, "steps", log);
+        try (GptPolicyTrainer trainer = GptPolicyTrainer.open(shared.ppo(), arm.initFolder(), arm.referenceFolder(),
+                shared.device())) {
+            Generator generator = new Generator(trainer.policy());
+            SamplingConfig sampling = SamplingConfig.sampling(shared.maxNewTokens());
+            for (int step = 1; step <= steps; step++) {
+                long stepSeed = mix(seed, step);
+                List<int[]> queries = samplePrompts(shared, stepSeed);
+                List<Generation> gens = generator.generate(queries, sampling, stepSeed);
+                List<int[]> responses = gens.stream().map(Generation::tokens).toList();
+                float[] scores = shared.reward().score(queries, responses);
+                List<TrainingSample> batch = new ArrayList<>(queries.size());
+                for (int i = 0; i < queries.size(); i++) {
+                    Generation g = gens.get(i);
+                    batch.add(new TrainingSample(queries.get(i), g.tokens(), g.logProbs(), g.stoppedAtEos(),
+                            scores[i]));
+                }
+                PpoStep.Result result = trainer.step(batch, kl.value(), stepSeed);
+                if (!Double.isFinite(result.meanKl()) || !Double.isFinite(result.meanScore())) {
+                    // a diverged step poisons the KL controller and every later step: stop the run and say so
+                    metrics.add(new StepMetrics(arm.name(), seed, runId, step, Map.of(), List.of(new StepMetrics.Guard(
+                            "non_finite_step", "halt", "mean KL " + result.meanKl() + ", mean score "
+                            + result.meanScore()))));
+                    log.printf("[%s] step %d produced non-finite values; run halted%n", runId, step);
+                    break;
+                }
+                OptionalDouble heldOut = shared.guardEvery() > 0 && step % shared.guardEvery() == 0
+                        ? OptionalDouble.of(goldMean(trainer, shared, stepSeed)) : OptionalDouble.empty();
+                KlHackGuard.Verdict verdict = guard.observe(new KlHackGuard.Observation(result.meanResponseLength(),
+                        result.meanKl(), result.meanScore(), heldOut));
+                KlController next = kl.update(result.meanKl(), shared.ppo().batchSize());
+                if (verdict.raiseBeta()) {
+                    next = next.withValue(next.value() * shared.guard().raiseBetaFactor());
+                }
+                kl = next;
+                guard = verdict.next();
+                Map<String, Double> values = new LinkedHashMap<>(result.metrics());
+                heldOut.ifPresent(v -> values.put("eval/gold_score", v));
+                List<StepMetrics.Guard> events = verdict.detections().stream()
+                        .map(d -> new StepMetrics.Guard(d.kind(), d.action().label(), d.detail())).toList();
+                metrics.add(new StepMetrics(arm.name(), seed, runId, step, values, events));
+                progress.advance(1);
+                if (verdict.halt()) {
+                    log.printf("[%s] KL-hack guard halted the run at step %d%n", runId, step);
+                    break;
+                }
+            }
+            trainer.savePolicy(out);
+        }
+        progress.finish();
+        return metrics;
+    }
+
+    private static List<int[]> samplePrompts(Shared shared, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<int[]> out = new ArrayList<>(shared.ppo().batchSize());
+        for (int i = 0; i < shared.ppo().batchSize(); i++) {
+            out.add(shared.tokenizer().encode(shared.trainPrompts().get(random.nextInt(shared.trainPrompts().size()))));
+        }
+        return out;
+    }
+
+    /** Mean gold score of greedy answers to the guard's held-out prompts: the judge the proxy should track. */
+    private static double goldMean(GptPolicyTrainer trainer, Shared shared, long seed) {
+        List<int[]> queries = shared.guardPrompts().stream().map(shared.tokenizer()::encode).toList();
+        List<Generation> gens = new Generator(trainer.policy())
+                .generate(queries, SamplingConfig.greedy(shared.maxNewTokens()), seed);
+        double sum = 0;
+        for (int i = 0; i < queries.size(); i++) {
+            sum += shared.gold().score(shared.guardPrompts().get(i), decode(shared.tokenizer(), gens.get(i)));
+        }
+        return sum / queries.size();
+    }
+
+    /** The response text without its EOS, as a rater sees it. */
+    static String decode(SalsaTokenizer tokenizer, Generation g) {
+        return tokenizer.decode(g.tokens(), true);
+    }
+
+    /** SplitMix64 of seed and step, so steps (and seeds) draw independent streams. */
+    static long mix(long seed, long step) {
+        long z = seed * 0x9E3779B97F4A7C15L + step;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /**
+     * One experiment arm: where its policy starts and what its KL reference is.
+     *
+     * @param name            arm name
+     * @param initFolder      initial policy model folder
+     * @param referenceFolder KL reference model folder (a soup for SALSA, one SFT model for PPO)
+     */
+    public record Arm(String name, Path initFolder, Path referenceFolder) {
+    }
+}

@@ -1,0 +1,25 @@
+package io.salsa.cli.report;
+
+import java.util.List;
+
+/**
+ * The metric names the report plots, following TRL so runs compare with TRL's; each quantity lists the
+ * aliases it accepts, first match wins, because learners name response length differently.
+ */
+public final class MetricNames {
+
+    /** Mean reward-model score of the step's responses. */
+    public static final List<String> SCORE = List.of("objective/scores");
+    /** Mean KL(π ‖ π_ref) per sequence. */
+    public static final List<String> KL = List.of("objective/kl");
+    /** Score minus β·KL: what PPO maximises. */
+    public static final List<String> RLHF_REWARD = List.of("objective/rlhf_reward");
+    /** Mean response length in tokens. */
+    public static final List<String> RESPONSE_LENGTH = List.of(
+            "objective/response_length", "val/response_length", "completions/mean_length", "response_length");
+    /** The KL coefficient β in force during the step. */
+    public static final List<String> KL_COEF = List.of("objective/kl_coef", "kl_coef");
+
+    private MetricNames() {
+    }
+}

@@ -1,0 +1,70 @@
+package io.salsa.cli.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.salsa.cli.report.ReportWriter;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topic;
+import io.salsa.schemas.Topics;
+import io.salsa.broker.EmbeddedKafkaBroker;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code salsa demo --quick} end to end on its own embedded broker, then a resumed second run. */
+class DemoQuickTest {
+
+    @Test
+    void shouldRunTheWholeChainThenResumeWithoutRedoingIt(@TempDir Path dir) throws Exception {
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+
+        int code = DemoCommand.run(dir, DemoProfile.quick(), false, out);
+
+        String log = printed.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, log);
+        for (String model : List.of("base", "sft-1", "sft-2", "soup-k2", "reward-model")) {
+            assertTrue(Files.isRegularFile(dir.resolve("models").resolve(model).resolve("model.safetensors")), model);
+        }
+        assertTrue(log.contains("Rater page: http://127.0.0.1:"), log);
+        assertTrue(Files.isRegularFile(dir.resolve("run").resolve(ReportWriter.REPORT_FILE)));
+        assertTrue(Files.readString(dir.resolve("run/results.json")).contains("\"reward-model.sha256\""));
+
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0, Map.of())) {
+            KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "");
+            for (Topic<?, ?> topic : DemoStages.TOPICS_WRITTEN) {
+                assertTrue(records(kafka, kafka.topic(topic)) > 0, "records on " + topic.baseName());
+            }
+            assertTrue(records(kafka, kafka.topic(Topics.FEEDBACK)) >= DemoProfile.quick().preferences());
+        }
+
+        printed.reset();
+        assertEquals(0, DemoCommand.run(dir, DemoProfile.quick(), false, out));
+        String again = printed.toString(StandardCharsets.UTF_8);
+        assertTrue(again.contains("pretrain: finished in an earlier run, skipped"), again);
+        assertTrue(again.contains("reward-model: finished in an earlier run, skipped"), again);
+    }
+
+    private static long records(KafkaSettings kafka, String topic) {
+        Properties props = kafka.consumerProps("unused");
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = c.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+}

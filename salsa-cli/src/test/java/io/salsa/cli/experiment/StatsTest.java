@@ -1,0 +1,86 @@
+package io.salsa.cli.experiment;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class StatsTest {
+
+    @Test
+    void shouldComputeMeanAndSampleSd() {
+        // mean 5; squared deviations 9+1+1+9 = 20; /3 → sd = √(20/3)
+        Stats.Spread s = Stats.spread(new double[] {2, 4, 6, 8});
+        assertEquals(5.0, s.mean(), 1e-12);
+        assertEquals(Math.sqrt(20.0 / 3), s.sd(), 1e-12);
+        assertEquals("5.00 ± 2.58", s.format(2));
+        assertEquals("3.00", Stats.spread(new double[] {3}).format(2));
+        assertTrue(Double.isNaN(Stats.sampleSd(new double[] {3})));
+    }
+
+    @Test
+    void shouldMatchHandComputedSignTests() {
+        // 8 vs 2: 2·(C(10,0)+C(10,1)+C(10,2))/2^10 = 2·56/1024
+        assertEquals(112.0 / 1024, Stats.signTestPValue(8, 2), 1e-12);
+        assertEquals(112.0 / 1024, Stats.signTestPValue(2, 8), 1e-12);
+        // 10 vs 0: 2/1024
+        assertEquals(2.0 / 1024, Stats.signTestPValue(10, 0), 1e-12);
+        // balanced: capped at 1
+        assertEquals(1.0, Stats.signTestPValue(5, 5), 1e-12);
+        assertEquals(1.0, Stats.signTestPValue(0, 0), 1e-12);
+        // 6 vs 1: 2·(1+7)/128 = 0.125
+        assertEquals(0.125, Stats.signTestPValue(6, 1), 1e-12);
+        // large n stays finite: 600 vs 400 is far from chance
+        double p = Stats.signTestPValue(600, 400);
+        assertTrue(p > 0 && p < 1e-9, "p = " + p);
+    }
+
+    @Test
+    void shouldGiveZeroDifferenceAndPOneForIdenticalSamples() {
+        double[] a = {1, 2, 3, 4};
+        Stats.Bootstrap b = Stats.pairedBootstrap(a, a.clone(), 999, 1);
+        assertEquals(0.0, b.meanDiff(), 0);
+        assertEquals(0.0, b.ciLow(), 0);
+        assertEquals(0.0, b.ciHigh(), 0);
+        assertEquals(1.0, b.pValue(), 0);
+    }
+
+    @Test
+    void shouldGiveTheSmallestPForAConstantPositiveDifference() {
+        // every resampled mean is exactly 0.5 > 0: #≤0 = 0 → p = 2·1/(B+1)
+        Stats.Bootstrap b = Stats.pairedBootstrap(new double[] {1.5, 2.5, 3.5}, new double[] {1, 2, 3}, 999, 1);
+        assertEquals(0.5, b.meanDiff(), 1e-12);
+        assertEquals(0.5, b.ciLow(), 1e-12);
+        assertEquals(0.5, b.ciHigh(), 1e-12);
+        assertEquals(2.0 / 1000, b.pValue(), 1e-12);
+    }
+
+    @Test
+    void shouldBracketTheMeanDifferenceAndBeReproducible() {
+        double[] a = {0.9, 0.4, 0.7, 0.2, 0.8, 0.6};
+        double[] b = {0.5, 0.5, 0.3, 0.4, 0.2, 0.5};
+        // differences 0.4, -0.1, 0.4, -0.2, 0.6, 0.1 → mean 1.2/6 = 0.2
+        Stats.Bootstrap x = Stats.pairedBootstrap(a, b, 2000, 42);
+        assertEquals(0.2, x.meanDiff(), 1e-12);
+        assertTrue(x.ciLow() < 0.2 && 0.2 < x.ciHigh());
+        assertTrue(x.ciLow() >= -0.2 && x.ciHigh() <= 0.6, "resampled means lie within [min d, max d]");
+        assertEquals(x, Stats.pairedBootstrap(a, b, 2000, 42));
+    }
+
+    @Test
+    void shouldInterpolatePercentiles() {
+        double[] sorted = {0, 10, 20, 30, 40};
+        assertEquals(0, Stats.percentile(sorted, 0), 0);
+        assertEquals(40, Stats.percentile(sorted, 1), 0);
+        assertEquals(10, Stats.percentile(sorted, 0.25), 1e-12);
+        assertEquals(5, Stats.percentile(sorted, 0.125), 1e-12);
+    }
+
+    @Test
+    void shouldRefuseUnpairedInput() {
+        assertThrows(IllegalArgumentException.class, () -> Stats.pairedBootstrap(new double[2], new double[3], 10, 1));
+        assertThrows(IllegalArgumentException.class, () -> Stats.pairedBootstrap(new double[0], new double[0], 10, 1));
+        assertThrows(IllegalArgumentException.class, () -> Stats.signTestPValue(-1, 2));
+    }
+}

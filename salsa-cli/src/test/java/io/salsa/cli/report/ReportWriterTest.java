@@ -1,0 +1,168 @@
+package io.salsa.cli.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.salsa.cli.Salsa;
+import java.awt.image.BufferedImage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReportWriterTest {
+
+    /** Two arms × two seeds × 30 steps of plausible PPO curves, with a guard event now and then. */
+    static List<StepMetrics> syntheticSteps() {
+        List<StepMetrics> steps = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(7);
+        for (String arm : List.of("salsa-k2", "ppo")) {
+            double gain = arm.equals("ppo") ? 0.8 : 1.0;
+            for (long seed = 1; seed <= 2; seed++) {
+                for (long step = 1; step <= 30; step++) {
+                    Map<String, Double> m = new HashMap<>();
+                    double kl = 0.05 * step + 0.02 * random.nextDouble();
+                    double score = gain * Math.log1p(step) + 0.1 * random.nextDouble();
+                    m.put("objective/kl", kl);
+                    m.put("objective/scores", score);
+                    m.put("objective/rlhf_reward", score - 0.1 * kl);
+                    m.put("objective/response_length", 20 - 0.2 * step + random.nextDouble());
+                    List<StepMetrics.Guard> guards = step % 11 == 0 && arm.equals("ppo")
+                            ? List.of(new StepMetrics.Guard("length_collapse", "raise_beta", "len 12.0 < 0.6·20.0"))
+                            : List.of();
+                    steps.add(new StepMetrics(arm, seed, arm + "-" + seed, step, m, guards));
+                }
+            }
+        }
+        return steps;
+    }
+
+    @Test
+    void shouldRoundTripMetricsLog(@TempDir Path dir) {
+        List<StepMetrics> steps = syntheticSteps();
+        Path file = dir.resolve(MetricsLog.FILE_NAME);
+        MetricsLog.append(file, steps.subList(0, 10));
+        MetricsLog.append(file, steps.subList(10, steps.size()));
+        assertEquals(steps, MetricsLog.read(file));
+    }
+
+    @Test
+    void shouldDropNonFiniteMetricsOnWriteAndRead(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve(MetricsLog.FILE_NAME);
+        MetricsLog.append(file, List.of(new StepMetrics("a", 1, "r", 1,
+                Map.of("loss/policy_avg", Double.NaN, "objective/kl", 0.5), List.of())));
+        Files.writeString(file, "{\"arm\":\"a\",\"seed\":1,\"step\":2,\"metrics\":{\"x\":NaN,\"z\":\"NaN\",\"y\":1}}\n",
+                java.nio.file.StandardOpenOption.APPEND);
+        List<StepMetrics> read = MetricsLog.read(file);
+        assertEquals(Map.of("objective/kl", 0.5), read.get(0).metrics());
+        assertEquals(Map.of("y", 1.0), read.get(1).metrics());
+    }
+
+    @Test
+    void shouldNameFileAndLineOfAMalformedMetricsLine(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve(MetricsLog.FILE_NAME);
+        Files.writeString(file, "{\"arm\":\"a\",\"seed\":1,\"runId\":\"r\",\"step\":1,\"metrics\":{}}\n"
+                + "{\"arm\":\"a\",\"seed\":1,\"step\":2,\"metrics\":{\"objective/kl\":\"high\"}}\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MetricsLog.read(file));
+        assertTrue(e.getMessage().contains("line 2") && e.getMessage().contains("objective/kl"), e.getMessage());
+    }
+
+    @Test
+    void shouldWriteHtmlAndEveryPlotAsPng(@TempDir Path dir) throws Exception {
+        MetricsLog.append(dir.resolve(MetricsLog.FILE_NAME), syntheticSteps());
+        new RunResults("SALSA vs PPO (synthetic)", Map.of("seeds", "2"),
+                List.of(new ResultsTable("Head to head", List.of("comparison", "win", "tie", "loss"),
+                        List.of(List.of("salsa-k2 vs ppo", "12", "3", "5")), List.of("sign test p = 0.14"))))
+                .write(dir);
+
+        ReportWriter.Written written = ReportWriter.write(dir);
+
+        assertEquals(5, written.plots().size());
+        for (Path png : written.plots()) {
+            BufferedImage image = ImageIO.read(png.toFile());
+            assertEquals(Charts.WIDTH, image.getWidth(), png.toString());
+            assertEquals(Charts.HEIGHT, image.getHeight(), png.toString());
+        }
+        String html = Files.readString(written.html(), StandardCharsets.UTF_8);
+        assertTrue(html.contains("salsa-k2 vs ppo"));
+        assertTrue(html.contains("Training summary"));
+        assertTrue(html.contains("length_collapse"));
+        assertFalse(html.contains("http://") || html.contains("https://"), "no external resources");
+        assertEquals(5, count(html, "src=\"data:image/png;base64,"));
+    }
+
+    @Test
+    void shouldSaySoWhenAPlotHasNoData(@TempDir Path dir) throws Exception {
+        List<StepMetrics> noLength = syntheticSteps().stream().map(s -> {
+            Map<String, Double> m = new HashMap<>(s.metrics());
+            m.remove("objective/response_length");
+            return new StepMetrics(s.arm(), s.seed(), s.runId(), s.step(), m, s.guardEvents());
+        }).toList();
+        ReportWriter.Written written = ReportWriter.write(dir, noLength, new RunResults("t", Map.of(), List.of()));
+        assertEquals(4, written.plots().size());
+        assertTrue(Files.readString(written.html()).contains("No data for the length plot"));
+    }
+
+    @Test
+    void shouldSummariseLastStepOfEachSeed() {
+        ResultsTable t = ReportWriter.trainingSummary(ReportWriter.byArm(List.of(
+                new StepMetrics("a", 1, "r1", 1, Map.of("objective/kl", 9.0), List.of()),
+                new StepMetrics("a", 1, "r1", 2, Map.of("objective/kl", 1.0), List.of()),
+                new StepMetrics("a", 2, "r2", 2, Map.of("objective/kl", 3.0), List.of()))));
+        List<String> row = t.rows().get(0);
+        assertEquals("2", row.get(1));
+        // last steps: 1.0 and 3.0 → mean 2, sample sd √2
+        assertEquals("2.000 ± 1.414", row.get(4));
+        assertEquals("—", row.get(3));
+    }
+
+    @Test
+    void shouldRefuseAFolderWithoutARun(@TempDir Path dir) {
+        assertEquals(2, Salsa.commandLine().execute("report", dir.toString()));
+        assertEquals(2, Salsa.commandLine().execute("report", dir.resolve("nope").toString()));
+    }
+
+    @Test
+    void shouldRenderInHeadlessChromium(@TempDir Path dir) throws Exception {
+        Optional<Path> chromium = HeadlessChromium.find();
+        assumeTrue(chromium.isPresent(), "chromium is not installed (apt-get install -y chromium); "
+                + "skipping the in-browser check of the report");
+        MetricsLog.append(dir.resolve(MetricsLog.FILE_NAME), syntheticSteps());
+        assertEquals(0, Salsa.commandLine().execute("report", dir.toString()));
+
+        String dom = HeadlessChromium.loadAndProbe(chromium.get(), dir.resolve(ReportWriter.REPORT_FILE));
+
+        Matcher images = Pattern.compile("data-probe-images=\"([^\"]*)\"").matcher(dom);
+        assertTrue(images.find(), "the probe ran in the page: " + dom.substring(0, Math.min(300, dom.length())));
+        String[] sizes = images.group(1).split(",");
+        assertEquals(5, sizes.length);
+        for (String size : sizes) {
+            assertEquals(Charts.WIDTH + "x" + Charts.HEIGHT, size, "every image decoded (naturalWidth > 0)");
+        }
+        Matcher tables = Pattern.compile("data-probe-tables=\"(\\d+)\"").matcher(dom);
+        assertTrue(tables.find());
+        assertTrue(Integer.parseInt(tables.group(1)) >= 2, "summary and guard tables");
+        assertTrue(dom.contains("Training summary"));
+    }
+
+    private static int count(String s, String sub) {
+        int n = 0;
+        for (int i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+}
