@@ -1,5 +1,6 @@
 package io.salsa.scorer.rm;
 
+import io.salsa.core.io.JsonLines;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salsa.core.tokenizer.SalsaTokenizer;
@@ -10,9 +11,7 @@ import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import io.salsa.schemas.serde.SerdeException;
 import io.salsa.scorer.TopicSnapshot;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -56,22 +55,13 @@ public final class PreferenceData {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file + " (expected a JSONL file of {\"prompt\", \"chosen\", \"rejected\"} lines)");
         }
-        List<PreferencePair> pairs = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int n = 0;
-            while ((line = r.readLine()) != null) {
-                n++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                try {
-                    pairs.add(fromJson(JSON.readTree(line), tokenizer));
-                } catch (IOException | RuntimeException e) {
-                    throw new IllegalArgumentException(file + ":" + n + ": " + e.getMessage(), e);
-                }
+        List<PreferencePair> pairs = JsonLines.read(file, (n, line) -> {
+            try {
+                return fromJson(JSON.readTree(line), tokenizer);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException(file + ":" + n + ": " + e.getMessage(), e);
             }
-        }
+        });
         if (pairs.isEmpty()) {
             throw new IllegalArgumentException(file + ": no preference pairs in the file");
         }

@@ -1,13 +1,12 @@
 package io.salsa.core.train;
 
+import io.salsa.core.io.JsonLines;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salsa.core.tokenizer.SalsaTokenizer;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -34,20 +33,7 @@ public final class SftData {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file + " (SFT data: a JSONL file with {\"prompt\": …, \"response\": …} per line)");
         }
-        List<SftExample> out = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int n = 0;
-            while ((line = r.readLine()) != null) {
-                n++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                out.add(parse(file, n, line));
-            }
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new IOException(file + ": not UTF-8 text", e);
-        }
+        List<SftExample> out = JsonLines.read(file, (n, line) -> parse(file, n, line));
         if (out.isEmpty()) {
             throw new IOException(file + ": no examples (empty file)");
         }
