@@ -31,6 +31,9 @@ public final class BatchAssembler {
     /** A record that was skipped as undecodable or invalid, with the reason (for the dead-letter topic). */
     public record Rejected(ConsumedRollout record, Skip reason, String detail) {}
 
+    /** The run id generators stamp on rollouts of their starting weights when they follow no particular run. */
+    public static final String INITIAL_RUN = "initial";
+
     private final String runId;
     private final int batchSize;
     private final int maxStaleness;
@@ -58,6 +61,31 @@ public final class BatchAssembler {
     /** Records waiting for a batch. */
     public int pendingCount() {
         return pending.size();
+    }
+
+    /**
+     * Per partition ({@code topic + '\u0000' + partition}), the offset up to which every pending record is one
+     * this learner will skip (another run's, stale, invalid): the offset of the first usable pending record, or
+     * one past the last pending record when none is usable. Committing it as consumer-group progress lets
+     * generators that gate on the learner's lag see that those records are not waiting for a step; the records
+     * stay queued and are still covered by the next batch's manifest ranges.
+     */
+    public Map<String, Long> skippedPrefixEnds(long policyVersion) {
+        Map<String, Long> ends = new LinkedHashMap<>();
+        java.util.Set<String> blocked = new java.util.HashSet<>();
+        for (ConsumedRollout r : pending) {
+            String key = r.topic() + "\u0000" + r.partition();
+            if (blocked.contains(key)) {
+                continue;
+            }
+            if (classify(r, policyVersion) == null) {
+                blocked.add(key);
+                ends.put(key, r.offset());
+            } else {
+                ends.put(key, r.offset() + 1);
+            }
+        }
+        return ends;
     }
 
     /**
@@ -134,7 +162,10 @@ public final class BatchAssembler {
             return new Rejected(r, Skip.STALE, "policy version " + version + " < " + policyVersion + " - "
                     + maxStaleness);
         }
-        if (version > 0 && !runId.equals(s.getRollout().getPolicyRunId())) {
+        String run = s.getRollout().getPolicyRunId();
+        // a generator that follows no particular run stamps its starting weights "initial" at version 0; any
+        // other run's rollouts (another learner, the demo's SFT comparisons) were not sampled from this policy
+        if (!runId.equals(run) && !(version == 0 && INITIAL_RUN.equals(run))) {
             return new Rejected(r, Skip.STALE, "produced by run " + s.getRollout().getPolicyRunId());
         }
         String problem = validate(s);

@@ -83,7 +83,7 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
     }
 
     /** The GPT-2 trainer on the device named by the config. */
-    static PpoLearner.TrainerFactory trainerFactory() {
+    public static PpoLearner.TrainerFactory trainerFactory() {
         return (ppo, init, ref, device) -> GptPolicyTrainer.open(ppo, init, ref, Devices.parse(device));
     }
 }

@@ -33,6 +33,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,6 +97,8 @@ public final class PpoLearner implements AutoCloseable {
     private boolean heldOutUnavailable;
     private double lastWallSeconds;
     private int rejectedTotal;
+    /** The highest offset committed per partition (steps and skipped-record progress). */
+    private final Map<TopicPartition, Long> progressCommitted = new HashMap<>();
 
     private PpoLearner(LearnerConfig config, KafkaSettings kafka, ModelFolderStore store, PolicyTrainer trainer,
             LearnerState state) throws IOException {
@@ -299,11 +302,33 @@ public final class PpoLearner implements AutoCloseable {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(config.pollTimeoutMs()))) {
                 assembler.add(decode(r));
             }
+            commitSkippedPrefix();
             if (System.nanoTime() - lastLog > WAIT_LOG_EVERY.toNanos()) {
                 LOG.info("run {}: waiting for scored rollouts ({} of {} pending)", config.runId(),
                         assembler.pendingCount(), config.ppo().batchSize());
                 lastLog = System.nanoTime();
             }
+        }
+    }
+
+    /**
+     * Commits, as consumer-group progress only, the offsets past pending records this run will skip (other runs'
+     * rollouts, stale ones), so generators gating on this group's lag do not wait for a step that would never
+     * come. Restart and replay take their positions from manifests, not from these commits.
+     */
+    private void commitSkippedPrefix() {
+        Map<TopicPartition, OffsetAndMetadata> commit = new LinkedHashMap<>();
+        for (Map.Entry<String, Long> e : assembler.skippedPrefixEnds(state.policyVersion()).entrySet()) {
+            int cut = e.getKey().indexOf('\u0000');
+            TopicPartition tp = new TopicPartition(e.getKey().substring(0, cut),
+                    Integer.parseInt(e.getKey().substring(cut + 1)));
+            Long done = progressCommitted.get(tp);
+            if (done == null || e.getValue() > done) {
+                commit.put(tp, new OffsetAndMetadata(e.getValue()));
+            }
+        }
+        if (!commit.isEmpty()) {
+            commitOffsets(commit);
         }
     }
 
@@ -431,6 +456,7 @@ public final class PpoLearner implements AutoCloseable {
 
     private void commitOffsets(Map<TopicPartition, OffsetAndMetadata> commit) {
         consumer.commitSync(commit);
+        commit.forEach((tp, o) -> progressCommitted.merge(tp, o.offset(), Math::max));
     }
 
     /** Re-trains a manifested step by re-reading exactly its ranges (restart and replay). */
@@ -600,6 +626,8 @@ public final class PpoLearner implements AutoCloseable {
             Path optDir = dir.resolve("optimizer");
             Files.createDirectories(optDir);
             trainer.savePolicy(policyDir);
+            // generators load checkpoints as model folders: they need the tokenizer the run started with
+            ModelFolder.copyTokenizer(store.fetchFolder(state.initBlob()), policyDir);
             trainer.saveOptimizer(optDir.resolve(OPTIMIZER_FILE));
             BlobRef optRef = store.putFolder(optDir, "runs/" + config.runId() + "/optimizer-v" + version);
             LearnerState saved = new LearnerState(state.step(), version, state.kl(), state.guard(), state.positions(),

@@ -83,6 +83,33 @@ public final class RewardScorerApp {
      */
     public static void run(ScorerConfig config, RewardScorerModel initial, RewardModelLoader loader)
             throws InterruptedException {
+        Service service = start(config, initial, loader);
+        Thread hook = new Thread(service::close, "scorer-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        long startNanos = System.nanoTime();
+        long lastScored = 0;
+        while (!service.awaitStopped(PROGRESS_EVERY)) {
+            long scored = service.metrics().scored();
+            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            LOG.info("scored {} rollouts ({}/s over the last {} s, {}/s overall), {} dead-lettered, {} batches, "
+                            + "state {}, model {}", scored,
+                    String.format("%.1f", (scored - lastScored) / (double) PROGRESS_EVERY.toSeconds()),
+                    PROGRESS_EVERY.toSeconds(), String.format("%.1f", scored / seconds),
+                    service.metrics().deadLettered(), service.metrics().batches(), service.state(),
+                    service.model());
+            lastScored = scored;
+            if (service.failed()) {
+                break;
+            }
+        }
+        service.close(); // idempotent: after the hook, or after the streams failed
+    }
+
+    /**
+     * Starts one scorer instance in this process and returns at once (the demo and tests run it beside other
+     * services); {@link Service#close()} stops it. Ensures the topics first.
+     */
+    public static Service start(ScorerConfig config, RewardScorerModel initial, RewardModelLoader loader) {
         TopicAdmin.ensureTopics(config.kafka(), List.of(Topics.ROLLOUTS, Topics.SCORED_ROLLOUTS,
                 Topics.REWARD_MODELS, Topics.DEAD_LETTERS));
         ExecutorService loads = Executors.newSingleThreadExecutor(r -> {
@@ -96,32 +123,62 @@ public final class RewardScorerApp {
         }
         ScorerMetrics metrics = new ScorerMetrics();
         KafkaStreams streams = start(config, streamsConfig(config), config.kafka().registry(), slot, metrics);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            streams.close(Duration.ofSeconds(30));
-            stopped.countDown();
-        }, "scorer-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
         LOG.info("reward scorer {} started: application {}, rollouts from {}, model {} ({})", config.scorerId(),
                 config.applicationId(), config.rolloutsTopic(), config.rewardModelName(), slot.describe());
-        long startNanos = System.nanoTime();
-        long lastScored = 0;
-        while (!stopped.await(PROGRESS_EVERY.toMillis(), TimeUnit.MILLISECONDS)) {
-            long scored = metrics.scored();
-            double seconds = (System.nanoTime() - startNanos) / 1e9;
-            LOG.info("scored {} rollouts ({}/s over the last {} s, {}/s overall), {} dead-lettered, {} batches, "
-                            + "state {}, model {}", scored,
-                    String.format("%.1f", (scored - lastScored) / (double) PROGRESS_EVERY.toSeconds()),
-                    PROGRESS_EVERY.toSeconds(), String.format("%.1f", scored / seconds), metrics.deadLettered(),
-                    metrics.batches(), streams.state(), slot.describe());
-            lastScored = scored;
-            if (streams.state() == KafkaStreams.State.ERROR || streams.state() == KafkaStreams.State.NOT_RUNNING) {
-                break;
-            }
+        return new Service(streams, slot, loads, metrics);
+    }
+
+    /** A running scorer instance: its counters, its state, and a close that stops it cleanly (idempotent). */
+    public static final class Service implements AutoCloseable {
+        private final KafkaStreams streams;
+        private final RewardModelSlot slot;
+        private final ExecutorService loads;
+        private final ScorerMetrics metrics;
+        private final CountDownLatch stopped = new CountDownLatch(1);
+
+        private Service(KafkaStreams streams, RewardModelSlot slot, ExecutorService loads, ScorerMetrics metrics) {
+            this.streams = streams;
+            this.slot = slot;
+            this.loads = loads;
+            this.metrics = metrics;
         }
-        streams.close(Duration.ofSeconds(30)); // idempotent: after the hook, or after the streams failed
-        slot.close();
-        loads.shutdownNow();
+
+        /** Rollouts scored, dead-lettered, batches. */
+        public ScorerMetrics metrics() {
+            return metrics;
+        }
+
+        /** The Kafka Streams state. */
+        public KafkaStreams.State state() {
+            return streams.state();
+        }
+
+        /** Which reward model is being served. */
+        public String model() {
+            return slot.describe();
+        }
+
+        /** True when the streams stopped on their own (error or not running). */
+        public boolean failed() {
+            KafkaStreams.State s = streams.state();
+            return s == KafkaStreams.State.ERROR || s == KafkaStreams.State.NOT_RUNNING;
+        }
+
+        /** Waits up to {@code timeout} for {@link #close()}; true when closed. */
+        public boolean awaitStopped(Duration timeout) throws InterruptedException {
+            return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public synchronized void close() {
+            if (stopped.getCount() == 0) {
+                return;
+            }
+            streams.close(Duration.ofSeconds(30));
+            slot.close();
+            loads.shutdownNow();
+            stopped.countDown();
+        }
     }
 
     /** Kafka Streams settings: exactly-once v2, byte-array default serdes (every step decodes on its own). */

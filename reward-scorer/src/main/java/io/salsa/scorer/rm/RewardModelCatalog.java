@@ -1,6 +1,11 @@
 package io.salsa.scorer.rm;
 
+import io.salsa.core.blob.BlobStore;
+import io.salsa.events.BlobRef;
 import io.salsa.events.RewardModelCheckpoint;
+import io.salsa.schemas.TopicAdmin;
+import java.nio.file.Path;
+import java.util.List;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
@@ -37,6 +42,33 @@ public final class RewardModelCatalog {
             }
         });
         return best[0] == Long.MIN_VALUE ? OptionalLong.empty() : OptionalLong.of(best[0]);
+    }
+
+    /**
+     * Uploads a trained reward-model folder to {@code store} as {@code reward-models/NAME/vVERSION.tar} and
+     * publishes its checkpoint (what the scorers' loaders fetch and verify); returns the published checkpoint.
+     *
+     * @param initFrom what the reward model was initialised from (recorded, not interpreted)
+     */
+    public static RewardModelCheckpoint uploadAndPublish(KafkaSettings settings, BlobStore store, Path folder,
+            String name, long version, String initFrom, RewardModelTrainer.Result result, long seed)
+            throws Exception {
+        TopicAdmin.ensureTopics(settings, List.of(Topics.REWARD_MODELS));
+        io.salsa.core.blob.BlobRef ref = store.put(folder, "reward-models/" + name + "/v" + version + ".tar");
+        double accuracy = result.after().accuracy();
+        RewardModelCheckpoint cp = RewardModelCheckpoint.newBuilder()
+                .setName(name).setVersion(version)
+                .setBlob(BlobRef.newBuilder().setUri(ref.uri().toString()).setSha256(ref.sha256())
+                        .setSizeBytes(ref.size()).build())
+                .setInitFrom(initFrom)
+                .setTrainPairs(result.trainPairs())
+                .setHeldOutPairs(result.after().pairs())
+                .setHeldOutAccuracy(Double.isNaN(accuracy) ? 0 : accuracy)
+                .setSeed(seed)
+                .setCreatedAtMs(System.currentTimeMillis())
+                .build();
+        publish(settings, cp);
+        return cp;
     }
 
     /** Publishes {@code checkpoint} keyed by its name and waits until Kafka has it (acks=all). */

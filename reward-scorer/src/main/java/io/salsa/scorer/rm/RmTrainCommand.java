@@ -190,22 +190,10 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
         TopicAdmin.ensureTopics(kafka, List.of(Topics.REWARD_MODELS));
         long v = version != null ? version
                 : RewardModelCatalog.latestVersion(kafka, name, Duration.ofMinutes(1)).orElse(0) + 1;
-        BlobStore store = BlobStores.fromUri(storeUri);
-        io.salsa.core.blob.BlobRef ref = store.put(out, "reward-models/" + name + "/v" + v + ".tar");
-        RewardModelCheckpoint cp = RewardModelCheckpoint.newBuilder()
-                .setName(name).setVersion(v)
-                .setBlob(BlobRef.newBuilder().setUri(ref.uri().toString()).setSha256(ref.sha256())
-                        .setSizeBytes(ref.size()).build())
-                .setInitFrom(init.toAbsolutePath().toString())
-                .setTrainPairs(result.trainPairs())
-                .setHeldOutPairs(result.after().pairs())
-                .setHeldOutAccuracy(result.after().accuracy())
-                .setSeed(seed)
-                .setCreatedAtMs(System.currentTimeMillis())
-                .build();
-        RewardModelCatalog.publish(kafka, cp);
-        System.out.printf("published reward model %s v%d (%s, sha256 %s) to %s%n", name, v, ref.uri(),
-                ref.sha256(), kafka.topic(Topics.REWARD_MODELS));
+        RewardModelCheckpoint cp = RewardModelCatalog.uploadAndPublish(kafka, BlobStores.fromUri(storeUri), out, name,
+                v, init.toAbsolutePath().toString(), result, seed);
+        System.out.printf("published reward model %s v%d (%s, sha256 %s) to %s%n", name, v, cp.getBlob().getUri(),
+                cp.getBlob().getSha256(), kafka.topic(Topics.REWARD_MODELS));
     }
 
     private KafkaSettings kafkaSettings() {
