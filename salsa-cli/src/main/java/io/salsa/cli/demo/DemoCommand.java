@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
 
     /** Folders the demo creates inside DIR; --fresh deletes exactly these. */
-    static final List<String> OWNED = List.of("kafka", "stages", "blobs", "models", "run");
+    static final List<String> OWNED = List.of("kafka", "stages", "blobs", "cache", "models", "services", "run");
 
     @Option(names = "--dir", defaultValue = "salsa-data",
             description = "Where broker data, checkpoints and the report go (default: ${DEFAULT-VALUE}).")
@@ -180,10 +180,6 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         try {
             MetricsDump.Dumped dumped = MetricsDump.dump(ctx.kafka(), List.of(), 0, ctx.runDir());
             facts.put("learner steps in the metrics topic", String.valueOf(dumped.steps()));
-            Path inProcess = ctx.runDir().resolve(InProcessPpoStage.METRICS_FILE);
-            if (Files.isRegularFile(inProcess)) {
-                MetricsLog.append(ctx.runDir().resolve(MetricsLog.FILE_NAME), MetricsLog.read(inProcess));
-            }
             if (dumped.skipped() > 0) {
                 facts.put("undecodable metrics records skipped", String.valueOf(dumped.skipped()));
             }

@@ -1,6 +1,9 @@
 package io.salsa.cli.demo;
 
+import io.salsa.core.blob.BlobStores;
 import io.salsa.schemas.KafkaSettings;
+import io.salsa.soup.builder.ModelFolderStore;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -20,6 +23,7 @@ public final class DemoContext {
     private final PrintStream out;
     private final Map<String, Map<String, String>> outputs = new LinkedHashMap<>();
     private final AtomicBoolean stopping = new AtomicBoolean();
+    private ModelFolderStore store;
 
     public DemoContext(Path dir, DemoProfile profile, KafkaSettings kafka, ServiceStack services, PrintStream out) {
         this.dir = dir;
@@ -53,6 +57,19 @@ public final class DemoContext {
 
     public PrintStream out() {
         return out;
+    }
+
+    /** The demo's blob store URI: a folder {@code DIR/blobs} (what {@code SALSA_BLOB_STORE} names in production). */
+    public String blobStoreUri() {
+        return dir.resolve("blobs").toAbsolutePath().toUri().toString();
+    }
+
+    /** Model folders in the demo's blob store, fetched copies cached in {@code DIR/cache}. */
+    public synchronized ModelFolderStore store() throws IOException {
+        if (store == null) {
+            store = new ModelFolderStore(BlobStores.fromUri(blobStoreUri()), dir.resolve("cache").toAbsolutePath());
+        }
+        return store;
     }
 
     /** A progress line for {@code stage}. */

@@ -9,8 +9,9 @@ import java.util.List;
 public final class DemoStages {
 
     /** The topics the chain writes records to, checked by the demo's test. */
-    public static final List<Topic<?, ?>> TOPICS_WRITTEN = List.of(Topics.ROLLOUTS, Topics.FEEDBACK,
-            Topics.REWARD_MODELS);
+    public static final List<Topic<?, ?>> TOPICS_WRITTEN = List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.ROLLOUTS,
+            Topics.FEEDBACK, Topics.REWARD_MODELS, Topics.PROMPTS, Topics.SCORED_ROLLOUTS, Topics.POLICY,
+            Topics.LEARNER_BATCHES, Topics.METRICS);
 
     private DemoStages() {
     }
@@ -23,13 +24,15 @@ public final class DemoStages {
         for (int k = 1; k <= profile.sftModels(); k++) {
             stages.add(ModelStages.sft(k));
         }
-        stages.add(ModelStages.soup());
+        stages.add(KafkaLoopStages.publishSft());
+        stages.add(KafkaLoopStages.soupBuilder());
         FeedbackStages feedback = new FeedbackStages();
         stages.add(feedback.raterPage());
         stages.add(feedback.rollouts());
         stages.add(feedback.preferences());
         stages.add(FeedbackStages.rewardModel());
-        stages.add(new InProcessPpoStage());
+        stages.add(KafkaLoopStages.salsaLoop());
+        stages.add(KafkaLoopStages.replay());
         return stages;
     }
 }

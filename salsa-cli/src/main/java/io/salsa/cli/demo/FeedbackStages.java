@@ -18,6 +18,7 @@ import io.salsa.ingest.IngestKafka;
 import io.salsa.ingest.Raters;
 import io.salsa.schemas.Topics;
 import io.salsa.scorer.rm.PreferenceData;
+import io.salsa.scorer.rm.RewardModelCatalog;
 import io.salsa.scorer.rm.RewardModelTrainer;
 import io.salsa.scorer.rm.RmTrainConfig;
 import java.io.IOException;
@@ -222,19 +223,13 @@ final class FeedbackStages {
                     .withSteps(1, ctx.profile().rewardSteps());
             RewardModelTrainer.Result r = ModelRecipes.rewardModel(loaded.pairs(), ModelStages.base(ctx), out, cfg,
                     Device.cpu(), line -> ctx.out().println("   " + line));
-            Path weights = out.resolve("model.safetensors");
-            String sha = Sha256.of(weights);
-            RewardModelCheckpoint checkpoint = RewardModelCheckpoint.newBuilder().setName(REWARD_MODEL_NAME)
-                    .setVersion(1).setBlob(new BlobRef(weights.toUri().toString(), sha, Files.size(weights)))
-                    .setInitFrom("base").setTrainPairs(r.trainPairs()).setHeldOutPairs(r.after().pairs())
-                    .setHeldOutAccuracy(Double.isNaN(r.after().accuracy()) ? 0 : r.after().accuracy())
-                    .setSeed(cfg.seed()).setCreatedAtMs(System.currentTimeMillis()).build();
-            try (KafkaProducer<String, RewardModelCheckpoint> producer = new KafkaProducer<>(
-                    ctx.kafka().producerProps(), ctx.kafka().keySerde().serializer(),
-                    ctx.kafka().valueSerde(Topics.REWARD_MODELS).serializer())) {
-                producer.send(new ProducerRecord<>(ctx.kafka().topic(Topics.REWARD_MODELS), REWARD_MODEL_NAME,
-                        checkpoint)).get(60, TimeUnit.SECONDS);
-            }
+            long version = RewardModelCatalog.latestVersion(ctx.kafka(), REWARD_MODEL_NAME, Duration.ofSeconds(60))
+                    .orElse(0) + 1;
+            RewardModelCheckpoint checkpoint = RewardModelCatalog.uploadAndPublish(ctx.kafka(), ctx.store().blobStore(),
+                    out, REWARD_MODEL_NAME, version, "base", r, cfg.seed());
+            String sha = Sha256.of(out.resolve("model.safetensors"));
+            ctx.out().printf("   published reward model %s v%d -> %s%n", REWARD_MODEL_NAME, version,
+                    checkpoint.getBlob().getUri());
             Map<String, String> o = new LinkedHashMap<>();
             o.put("dir", out.toString());
             o.put("sha256", sha);

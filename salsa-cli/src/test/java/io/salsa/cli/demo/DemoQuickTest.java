@@ -40,7 +40,14 @@ class DemoQuickTest {
         }
         assertTrue(log.contains("Rater page: http://127.0.0.1:"), log);
         assertTrue(Files.isRegularFile(dir.resolve("run").resolve(ReportWriter.REPORT_FILE)));
-        assertTrue(Files.readString(dir.resolve("run/results.json")).contains("\"reward-model.sha256\""));
+        String results = Files.readString(dir.resolve("run/results.json"));
+        assertTrue(results.contains("\"reward-model.sha256\""), results);
+        // the SALSA loop ran over Kafka and replay reproduced its final checkpoint bit for bit
+        String loopSha = fact(results, "salsa-loop.final_checkpoint_sha256");
+        assertEquals(64, loopSha.length(), results);
+        assertEquals(loopSha, fact(results, "replay.final_checkpoint_sha256"), results);
+        assertEquals(String.valueOf(DemoProfile.quick().ppoSteps()), fact(results, "salsa-loop.steps"), results);
+        assertTrue(log.contains("replay") && log.contains("identical"), log);
 
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0, Map.of())) {
             KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "");
@@ -48,6 +55,10 @@ class DemoQuickTest {
                 assertTrue(records(kafka, kafka.topic(topic)) > 0, "records on " + topic.baseName());
             }
             assertTrue(records(kafka, kafka.topic(Topics.FEEDBACK)) >= DemoProfile.quick().preferences());
+            // v0 (the soup) plus one checkpoint per step; one manifest and one metrics record per step
+            assertTrue(records(kafka, kafka.topic(Topics.POLICY)) >= 1 + DemoProfile.quick().ppoSteps());
+            assertEquals(DemoProfile.quick().ppoSteps(), records(kafka, kafka.topic(Topics.LEARNER_BATCHES)));
+            assertEquals(DemoProfile.quick().ppoSteps(), records(kafka, kafka.topic(Topics.METRICS)));
         }
 
         printed.reset();
@@ -55,6 +66,14 @@ class DemoQuickTest {
         String again = printed.toString(StandardCharsets.UTF_8);
         assertTrue(again.contains("pretrain: finished in an earlier run, skipped"), again);
         assertTrue(again.contains("reward-model: finished in an earlier run, skipped"), again);
+        assertTrue(again.contains("salsa-loop: finished in an earlier run, skipped"), again);
+    }
+
+    /** The value of {@code key} in results.json's facts (a flat JSON string field). */
+    private static String fact(String json, String key) throws Exception {
+        com.fasterxml.jackson.databind.JsonNode node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        com.fasterxml.jackson.databind.JsonNode v = node.findValue(key);
+        return v == null ? "" : v.asText();
     }
 
     private static long records(KafkaSettings kafka, String topic) {

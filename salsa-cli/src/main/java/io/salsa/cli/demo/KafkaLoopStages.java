@@ -1,0 +1,357 @@
+package io.salsa.cli.demo;
+
+import ai.djl.Device;
+import io.salsa.core.task.TaskPrompt;
+import io.salsa.events.SftModelLanded;
+import io.salsa.events.SoupManifest;
+import io.salsa.generator.BlobWeightFetcher;
+import io.salsa.generator.GeneratorApp;
+import io.salsa.generator.GeneratorConfig;
+import io.salsa.generator.ModelRolloutSampler;
+import io.salsa.generator.PromptFile;
+import io.salsa.generator.PromptPublisher;
+import io.salsa.learner.LearnCommand;
+import io.salsa.learner.LearnerConfig;
+import io.salsa.learner.LearnerState;
+import io.salsa.learner.PpoLearner;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.scorer.BlobRewardModelLoader;
+import io.salsa.scorer.RewardScorerApp;
+import io.salsa.scorer.ScorerConfig;
+import io.salsa.soup.builder.KafkaLog;
+import io.salsa.soup.builder.ModelFolderStore;
+import io.salsa.soup.builder.SftPublisher;
+import io.salsa.soup.builder.SoupBuilderApp;
+import io.salsa.soup.builder.SoupRecipe;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * The demo's production path over Kafka: SFT models announced on {@code sft-models} → the soup-builder service
+ * publishes the soup → rollout generators, the reward scorer and the PPO learner run the SALSA loop, the policy
+ * flowing back to the generators through the policy topic → {@code salsa replay} re-trains the run from the
+ * retained topics and must reproduce its final checkpoint bit for bit. Every service is the production class,
+ * configured as its command would configure it, on its own thread of this process.
+ */
+final class KafkaLoopStages {
+
+    /** The soup recipe the demo's soup builder keeps current and the learner uses as its reference. */
+    static final String RECIPE = "demo";
+    /** The learner run id (also the generators' followed run and the learner's consumer group suffix). */
+    static final String RUN = "demo";
+    /** PPO batch of the demo: rollouts per learner step (TRL {@code batch_size}). */
+    static final int BATCH_SIZE = 8;
+    /** Responses sampled per prompt by the generators. */
+    static final int SAMPLES_PER_PROMPT = 4;
+    static final int MAX_NEW_TOKENS = 16;
+    private static final Duration SOUP_TIMEOUT = Duration.ofMinutes(5);
+
+    private KafkaLoopStages() {
+    }
+
+    /** The SFT model id of SFT model {@code k} on the sft-models topic. */
+    static String sftModelId(int k) {
+        return "demo-sft-" + k;
+    }
+
+    /** {@code salsa sft publish} for each SFT model: upload to the blob store, announce on sft-models. */
+    static Stage publishSft() {
+        return new ModelStages.Simple("publish-sft", "publish the SFT models: blob store + sft-models topic "
+                + "(what `salsa sft publish DIR` does)", ctx -> {
+            Map<String, String> o = new LinkedHashMap<>();
+            for (int k = 1; k <= ctx.profile().sftModels(); k++) {
+                ctx.checkNotStopped();
+                SftModelLanded landed = SftPublisher.publish(ctx.kafka(), ctx.store(), ModelStages.sft(ctx, k),
+                        sftModelId(k), null, (long) k);
+                ctx.out().printf("   published %s (base %s) -> %s%n", landed.getModelId(), landed.getBaseModel(),
+                        landed.getBlob().getUri());
+                o.put(landed.getModelId(), landed.getBlob().getSha256());
+                o.put("base", landed.getBaseModel());
+            }
+            return o;
+        });
+    }
+
+    /**
+     * Starts the soup-builder service (every run: it is a service) with the demo's recipe, waits until the soup
+     * of the K published models is on the soup topic, and keeps a copy of it in {@code models/} for people.
+     */
+    static Stage soupBuilder() {
+        return new Stage() {
+            public String name() {
+                return "soup-builder";
+            }
+
+            public String description() {
+                return "start the soup-builder service; it averages the K SFT models and publishes the soup";
+            }
+
+            public boolean resumable() {
+                return false;
+            }
+
+            public Map<String, String> run(DemoContext ctx) throws Exception {
+                int k = ctx.profile().sftModels();
+                String base = ctx.output("publish-sft", "base");
+                SoupRecipe recipe = SoupRecipe.parse("name=" + RECIPE + ",base=" + base + ",k=" + k);
+                SoupBuilderApp app = new SoupBuilderApp(ctx.kafka(), List.of(recipe), ctx.store(),
+                        ctx.dir().resolve("services").resolve("soup-work"));
+                BackgroundService service = ctx.services().push("soup-builder",
+                        BackgroundService.start("soup-builder", stop -> app.run(stop::get), null, app));
+                Progress progress = ctx.progress("soup-builder", 1, "soup");
+                long deadline = System.nanoTime() + SOUP_TIMEOUT.toNanos();
+                SoupManifest soup;
+                while ((soup = latestSoup(ctx.kafka(), k)) == null) {
+                    service.checkHealthy();
+                    ctx.checkNotStopped();
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("no soup of recipe '" + RECIPE + "' with " + k
+                                + " members on " + ctx.kafka().topic(Topics.SOUP) + " after "
+                                + SOUP_TIMEOUT.toMinutes() + " min; see the soup-builder log and the dead-letter topic");
+                    }
+                    Thread.sleep(500);
+                    progress.update(0);
+                }
+                progress.update(1);
+                progress.finish();
+                Path copy = ModelStages.soup(ctx);
+                ModelRecipes.deleteTree(copy);
+                ctx.store().blobStore().getFolder(URI.create(soup.getBlob().getUri()), soup.getBlob().getSha256(),
+                        copy);
+                ctx.out().printf("   soup %s version %d of %s -> %s%n", soup.getRecipe(), soup.getVersion(),
+                        soup.getMembers().stream().map(m -> m.getModelId()).toList(), soup.getBlob().getUri());
+                Map<String, String> o = new LinkedHashMap<>();
+                o.put("recipe", soup.getRecipe());
+                o.put("version", String.valueOf(soup.getVersion()));
+                o.put("members", String.valueOf(soup.getMembers().size()));
+                o.put("blob", soup.getBlob().getUri());
+                o.put("sha256", soup.getBlob().getSha256());
+                o.put("dir", copy.toString());
+                return o;
+            }
+        };
+    }
+
+    /** The newest soup of the demo's recipe with {@code members} members, or null. */
+    static SoupManifest latestSoup(KafkaSettings kafka, int members) {
+        String topic = kafka.topic(Topics.SOUP);
+        RegistryAvroSerde<SoupManifest> serde = kafka.valueSerde(Topics.SOUP);
+        SoupManifest newest = null;
+        for (ConsumerRecord<String, byte[]> r : KafkaLog.readAll(kafka, topic)) {
+            if (r.value() == null || !RECIPE.equals(r.key())) {
+                continue;
+            }
+            SoupManifest m = serde.deserialize(topic, r.value());
+            if (m.getMembers().size() == members && (newest == null || m.getVersion() > newest.getVersion())) {
+                newest = m;
+            }
+        }
+        return newest;
+    }
+
+    /**
+     * The SALSA loop: training prompts on the prompts topic; generators (following the learner's run), the
+     * reward scorer (serving the published reward model) and the learner (soup reference, starting from the soup,
+     * a checkpoint every step so the policy flows back to the generators at once) until the profile's steps.
+     * Re-running after a stop resumes the learner run from its last checkpoint and manifests.
+     */
+    static Stage salsaLoop() {
+        return new ModelStages.Simple("salsa-loop", "SALSA over Kafka: generators + reward scorer + PPO learner, "
+                + "policy checkpoints flowing back to the generators", ctx -> {
+            DemoProfile p = ctx.profile();
+            long published = publishPrompts(ctx);
+            Path services = ctx.dir().resolve("services");
+            ModelFolderStore store = ctx.store();
+            List<BackgroundService> running = new ArrayList<>();
+            List<GeneratorApp> generators = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            try {
+                ScorerConfig scorer = new ScorerConfig(ctx.kafka(), ScorerConfig.DEFAULT_APP_ID, "demo-scorer",
+                        FeedbackStages.REWARD_MODEL_NAME, null, ScorerConfig.DEFAULT_BATCH_SIZE,
+                        Duration.ofMillis(ScorerConfig.DEFAULT_BATCH_WAIT_MS), false, ScorerConfig.DEFAULT_NORMALIZE_EPS,
+                        1, Duration.ofMillis(ScorerConfig.DEFAULT_COMMIT_MS), services.resolve("scorer-state"),
+                        ctx.blobStoreUri(), services.resolve("scorer-models"));
+                RewardScorerApp.Service scoring = ctx.services().push("reward-scorer", RewardScorerApp.start(scorer,
+                        null, new BlobRewardModelLoader(store.blobStore(), scorer.modelCache(), Device.cpu())));
+                names.add("reward-scorer");
+                for (int g = 1; g <= p.generators(); g++) {
+                    GeneratorConfig config = generatorConfig(ctx, g, services.resolve("generator-" + g));
+                    GeneratorApp app = new GeneratorApp(ctx.kafka(), config, ModelRolloutSampler.factory(),
+                            new BlobWeightFetcher(store.blobStore(), config.stateDir().resolve("weights")));
+                    String name = "rollout-generator-" + g;
+                    running.add(ctx.services().push(name, BackgroundService.start(name, stop -> app.run(),
+                            app::close, null)));
+                    generators.add(app);
+                    names.add(name);
+                }
+                ctx.out().printf("   %d prompts on %s; %d generator(s), reward scorer, learner run '%s'%n", published,
+                        ctx.kafka().topic(Topics.PROMPTS), p.generators(), RUN);
+                return learn(ctx, running, scoring, generators);
+            } finally {
+                // the loop's services stop with it; the rater page and the soup builder stay up
+                for (int i = names.size() - 1; i >= 0; i--) {
+                    ctx.services().closeOne(names.get(i));
+                }
+            }
+        });
+    }
+
+    private static Map<String, String> learn(DemoContext ctx, List<BackgroundService> running,
+            RewardScorerApp.Service scoring, List<GeneratorApp> generators) throws Exception {
+        int steps = ctx.profile().ppoSteps();
+        LearnerConfig config = LearnerConfig.fromMap(learnerSettings(ctx.profile()));
+        Progress progress = ctx.progress("salsa-loop", steps, "PPO steps");
+        try (PpoLearner learner = PpoLearner.start(config, ctx.kafka(), ctx.store(), LearnCommand.trainerFactory(),
+                ctx::stopping)) {
+            if (learner.metricsPort() > 0) {
+                ctx.out().println("   learner metrics (Prometheus): http://127.0.0.1:" + learner.metricsPort()
+                        + "/metrics");
+            }
+            progress.update(learner.state().step());
+            while (learner.state().step() < steps) {
+                for (BackgroundService s : running) {
+                    s.checkHealthy();
+                }
+                if (scoring.failed()) {
+                    throw new IllegalStateException("reward-scorer stopped (Kafka Streams state " + scoring.state()
+                            + ")");
+                }
+                PpoLearner.Stop why = learner.runUntil(learner.state().step() + 1, ctx::stopping);
+                if (why == PpoLearner.Stop.REQUESTED) {
+                    ctx.checkNotStopped();
+                }
+                progress.update(learner.state().step());
+                if (why == PpoLearner.Stop.HALTED_BY_GUARD) {
+                    ctx.out().println("   the KL-hack guard halted the run (see the report's guard events)");
+                    break;
+                }
+            }
+            progress.finish();
+            LearnerState state = learner.state();
+            LearnerState.CheckpointRef last = state.checkpoints().get(state.checkpoints().size() - 1);
+            long rollouts = generators.stream().mapToLong(g -> g.stats().rolloutsSent()).sum();
+            Map<String, String> o = new LinkedHashMap<>();
+            o.put("run", RUN);
+            o.put("steps", String.valueOf(state.step()));
+            o.put("policy_version", String.valueOf(last.version()));
+            o.put("final_checkpoint_sha256", last.weightsSha256());
+            o.put("final_checkpoint", last.blob().getUri());
+            o.put("soup_version", String.valueOf(state.soup().version()));
+            o.put("rollouts_generated_this_run", String.valueOf(rollouts));
+            o.put("rollouts_scored_this_run", String.valueOf(scoring.metrics().scored()));
+            return o;
+        }
+    }
+
+    /** The learner's settings for the demo (TRL names; see the ppo-learner README). */
+    static Map<String, String> learnerSettings(DemoProfile p) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("run_id", RUN);
+        m.put("soup_recipe", RECIPE);
+        m.put("init_from", "soup");
+        m.put("save_steps", "1");
+        m.put("max_steps", String.valueOf(p.ppoSteps()));
+        m.put("seed", String.valueOf(p.taskSeed()));
+        m.put("device", "cpu");
+        m.put("metrics_port", "0");
+        m.put("batch_size", String.valueOf(BATCH_SIZE));
+        m.put("mini_batch_size", String.valueOf(BATCH_SIZE / 2));
+        m.put("learning_rate", "1e-4");
+        m.put("init_kl_coef", "0.1");
+        m.put("max_staleness", "1");
+        return m;
+    }
+
+    private static GeneratorConfig generatorConfig(DemoContext ctx, int g, Path stateDir) {
+        Map<String, String> env = new HashMap<>();
+        env.put("SALSA_GENERATOR_ID", "demo-generator-" + g);
+        env.put("SALSA_GENERATOR_STATE_DIR", stateDir.toString());
+        env.put("SALSA_GENERATOR_SAMPLES_PER_PROMPT", String.valueOf(SAMPLES_PER_PROMPT));
+        env.put("SALSA_GENERATOR_BATCH_SIZE", String.valueOf(BATCH_SIZE));
+        env.put("SALSA_GENERATOR_MAX_NEW_TOKENS", String.valueOf(MAX_NEW_TOKENS));
+        env.put("SALSA_GENERATOR_SEED", String.valueOf(ctx.profile().taskSeed()));
+        env.put("SALSA_GENERATOR_MAX_STALENESS", "1");
+        env.put("SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", String.valueOf(BATCH_SIZE));
+        env.put("SALSA_GENERATOR_POLICY_RUN_ID", RUN);
+        env.put("SALSA_GENERATOR_INITIAL_WEIGHTS", "soup:" + RECIPE);
+        env.put("SALSA_GENERATOR_DEVICE", "cpu");
+        return GeneratorConfig.fromEnv(env);
+    }
+
+    /**
+     * Publishes enough epochs of the training prompts for the profile's steps (twice what the learner needs, as
+     * the generators run ahead up to the staleness bound); on resume, only what the topic is still short of.
+     */
+    private static long publishPrompts(DemoContext ctx) throws Exception {
+        List<TaskPrompt> train = TaskStage.dataset(ctx.profile()).prompts("train");
+        long needed = 2L * ctx.profile().ppoSteps() * BATCH_SIZE / SAMPLES_PER_PROMPT + ctx.profile().generators();
+        int epochs = (int) Math.max(1, (needed + train.size() - 1) / train.size());
+        long have = endOffsets(ctx.kafka(), ctx.kafka().topic(Topics.PROMPTS));
+        if (have >= (long) epochs * train.size()) {
+            return have;
+        }
+        List<PromptFile.Entry> entries = train.stream()
+                .map(tp -> new PromptFile.Entry(tp.id(), tp.text(), "train", Map.of())).toList();
+        return PromptPublisher.publish(ctx.kafka(), entries, epochs);
+    }
+
+    /** Records on {@code topic} (sum of its partitions' end offsets). */
+    static long endOffsets(KafkaSettings kafka, String topic) {
+        Properties props = new Properties();
+        props.putAll(kafka.consumerProps("unused"));
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(pi -> new TopicPartition(topic, pi.partition())).toList();
+            return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /**
+     * {@code salsa replay --run demo}: re-trains the loop's run from its manifests and the retained topics and
+     * checks that every checkpoint, the final one included, comes out bit for bit the same.
+     */
+    static Stage replay() {
+        return new ModelStages.Simple("replay", "salsa replay --run " + RUN + ": re-train from the retained topics, "
+                + "compare every checkpoint's sha256", ctx -> {
+            PpoLearner.ReplayReport report = PpoLearner.replay(RUN, ctx.kafka(), ctx.store(),
+                    LearnCommand.trainerFactory(), "cpu");
+            PpoLearner.ReplayedCheckpoint last = report.checkpoints().get(report.checkpoints().size() - 1);
+            ctx.out().printf(Locale.ROOT, "   re-trained %d steps; %d checkpoints compared; final v%d %s%n",
+                    report.steps(), report.checkpoints().size(), last.version(),
+                    last.identical() ? "identical (" + last.actualSha256() + ")" : "DIFFERS");
+            if (!report.allIdentical()) {
+                List<String> differ = report.checkpoints().stream().filter(c -> !c.identical())
+                        .map(c -> "v" + c.version()).toList();
+                throw new IllegalStateException("replay did not reproduce checkpoints " + differ);
+            }
+            String expected = ctx.output("salsa-loop", "final_checkpoint_sha256");
+            if (!expected.equals(last.actualSha256())) {
+                throw new IllegalStateException("replayed final checkpoint " + last.actualSha256()
+                        + " is not the loop's final checkpoint " + expected);
+            }
+            Map<String, String> o = new LinkedHashMap<>();
+            o.put("steps", String.valueOf(report.steps()));
+            o.put("checkpoints_identical", report.checkpoints().size() + "/" + report.checkpoints().size());
+            o.put("final_checkpoint_sha256", last.actualSha256());
+            return o;
+        });
+    }
+}
