@@ -33,7 +33,7 @@ public enum Precision {
         return switch (v) {
             case "no", "fp32" -> FP32;
             case "fp16" -> FP16;
-            default -> throw new IllegalArgumentException("mixed_precision must be no or fp16 (got '" + value
+            default -> throw new IllegalArgumentException("expected no or fp16 (got '" + value
                     + "'; bf16 is not available: DJL 0.36's PyTorch JNI has no bfloat16)");
         };
     }
