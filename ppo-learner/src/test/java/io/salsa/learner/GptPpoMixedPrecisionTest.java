@@ -82,6 +82,18 @@ class GptPpoMixedPrecisionTest {
     }
 
     @Test
+    void theLearnerTakesMixedPrecisionFromItsSettingsAndRecordsIt() {
+        LearnerConfig c = LearnerConfig.fromEnv(Map.of("SALSA_LEARNER_MIXED_PRECISION", "fp16"),
+                Map.of("run_id", "r", "soup_recipe", "s", "loss_scale_growth_interval", "500"));
+        assertEquals(Precision.FP16, c.ppo().mixedPrecision());
+        assertEquals(500, c.ppo().lossScaleGrowthInterval());
+        // the checkpoint card records toMap(), so a resume or replay runs in the same precision
+        assertEquals("fp16", c.toMap().get("mixed_precision"));
+        assertEquals(c, LearnerConfig.fromMap(c.toMap()));
+        assertEquals(Precision.FP32, LearnerConfig.fromMap(Map.of("run_id", "r", "soup_recipe", "s")).ppo().mixedPrecision());
+    }
+
+    @Test
     void anFp16StepAgreesWithTheFloat32StepToHalfPrecision() throws Exception {
         Path model = LearnerFixture.tinyModel(tmp.resolve("m"), 5);
         List<TrainingSample> batch = batch(8, 1);
