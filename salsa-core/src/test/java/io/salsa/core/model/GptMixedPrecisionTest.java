@@ -31,14 +31,24 @@ class GptMixedPrecisionTest {
     /** Max relative L2 error of each parameter's gradient vs float32 (measured: at most 1.8e-3). */
     private static final double GRAD_REL_TOL = 1e-2;
 
+    /** The golden "small" model folder and its batch. */
+    private record Golden(Path dir, Npy ids, Npy mask, Npy tokenMask) {
+        static Golden small() throws java.io.IOException {
+            Path dir = GoldenFiles.require("small");
+            return new Golden(dir, Npy.read(dir.resolve("input_ids.npy")), Npy.read(dir.resolve("attention_mask.npy")),
+                    Npy.read(dir.resolve("token_mask.npy")));
+        }
+    }
+
     @Test
     void fp16ForwardMatchesHuggingFaceFloat32WithinHalfPrecisionError() throws Exception {
-        Path dir = GoldenFiles.require("small");
-        Npy ids = Npy.read(dir.resolve("input_ids.npy"));
-        Npy mask = Npy.read(dir.resolve("attention_mask.npy"));
+        Golden golden = Golden.small();
+        Path dir = golden.dir();
+        Npy ids = golden.ids();
+        Npy mask = golden.mask();
+        Npy tokenMask = golden.tokenMask();
         Npy logits = Npy.read(dir.resolve("logits.npy"));
         Npy lp = Npy.read(dir.resolve("token_logprobs.npy"));
-        Npy tokenMask = Npy.read(dir.resolve("token_mask.npy"));
         try (GptModel model = GptModel.load(dir, GptModel.Head.VALUE, Device.cpu())) {
             model.setPrecision(Precision.FP16);
             long managedBefore = model.manager().getManagedArrays().size();
@@ -75,12 +85,9 @@ class GptMixedPrecisionTest {
 
     @Test
     void fp16GradientsReachEveryWeightAndMatchFloat32() throws Exception {
-        Path dir = GoldenFiles.require("small");
-        Npy ids = Npy.read(dir.resolve("input_ids.npy"));
-        Npy mask = Npy.read(dir.resolve("attention_mask.npy"));
-        Npy tokenMask = Npy.read(dir.resolve("token_mask.npy"));
-        Map<String, float[]> fp32 = gradients(dir, ids, mask, tokenMask, Precision.FP32);
-        Map<String, float[]> fp16 = gradients(dir, ids, mask, tokenMask, Precision.FP16);
+        Golden golden = Golden.small();
+        Map<String, float[]> fp32 = gradients(golden, Precision.FP32);
+        Map<String, float[]> fp16 = gradients(golden, Precision.FP16);
         for (Map.Entry<String, float[]> e : fp32.entrySet()) {
             float[] ref = e.getValue();
             float[] got = fp16.get(e.getKey());
@@ -99,15 +106,14 @@ class GptMixedPrecisionTest {
     }
 
     /** Gradients of next-token cross-entropy plus a value-head term, so every parameter (head included) gets one. */
-    private static Map<String, float[]> gradients(Path dir, Npy ids, Npy mask, Npy tokenMask, Precision precision)
-            throws Exception {
-        try (GptModel model = GptModel.load(dir, GptModel.Head.VALUE, Device.cpu());
+    private static Map<String, float[]> gradients(Golden golden, Precision precision) throws Exception {
+        try (GptModel model = GptModel.load(golden.dir(), GptModel.Head.VALUE, Device.cpu());
              NDManager scope = model.newScope()) {
             model.setPrecision(precision);
             model.setTrainable(true);
-            NDArray idArr = scope.create(ids.longRows());
-            NDArray maskArr = scope.create(mask.longRows());
-            NDArray tm = scope.create(tokenMask.floats(), new Shape(tokenMask.shape()));
+            NDArray idArr = scope.create(golden.ids().longRows());
+            NDArray maskArr = scope.create(golden.mask().longRows());
+            NDArray tm = scope.create(golden.tokenMask().floats(), new Shape(golden.tokenMask().shape()));
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 GptModel.PolicyOutput out = model.policyForward(idArr, maskArr);
                 NDArray ce = LmLoss.maskedMean(out.logProbs().neg(), tm);
