@@ -6,6 +6,7 @@ import io.salsa.core.cli.SalsaSubcommand;
 import io.salsa.core.model.DeviceOptions;
 import io.salsa.core.model.GptConfig;
 import io.salsa.core.model.GptModel;
+import io.salsa.core.model.Precision;
 import io.salsa.events.BlobRef;
 import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
@@ -59,6 +60,10 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
     @Option(names = "--steps", defaultValue = "3", description = "Measured steps after one warm-up (default 3).")
     int steps;
 
+    @Option(names = "--mixed-precision", defaultValue = "no", description = "no (float32) or fp16 (autocast-style "
+            + "fp16 matmuls with dynamic loss scaling; the learner's mixed_precision setting) (default: ${DEFAULT-VALUE}).")
+    String mixedPrecision;
+
     @Mixin
     DeviceOptions devices;
 
@@ -98,6 +103,13 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
                     + "<= n_positions (%d), batch >= 1 divisible by mini-batch, steps >= 1%n", config.nPositions());
             return 2;
         }
+        Precision precision;
+        try {
+            precision = Precision.parse(mixedPrecision);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa bench learner: --mixed-precision: " + e.getMessage());
+            return 2;
+        }
         String device;
         try {
             device = devices.apply().isGpu() ? "gpu" : "cpu";
@@ -118,11 +130,14 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
             }
             BlobRef soup = store.putFolder(folder, "bench/soup");
             writeSoupAndRollouts(kafka, soup, config.vocabSize(), b * (steps + 1), q, r);
-            LearnerConfig lc = LearnerConfig.fromMap(Map.of("run_id", "bench", "soup_recipe", "bench",
-                    "batch_size", Integer.toString(b), "mini_batch_size", Integer.toString(mb), "ppo_epochs", "1",
-                    "save_steps", "1000000", "metrics_port", "-1", "device", device, "max_staleness", "1000"));
+            LearnerConfig lc = LearnerConfig.fromMap(Map.ofEntries(Map.entry("run_id", "bench"),
+                    Map.entry("soup_recipe", "bench"), Map.entry("batch_size", Integer.toString(b)),
+                    Map.entry("mini_batch_size", Integer.toString(mb)), Map.entry("ppo_epochs", "1"),
+                    Map.entry("save_steps", "1000000"), Map.entry("metrics_port", "-1"), Map.entry("device", device),
+                    Map.entry("max_staleness", "1000"), Map.entry("mixed_precision", precision.label())));
             System.out.printf("model %s (%d layers, %d wide, vocab %d), batch %d x (%d + %d) tokens, mini-batch %d, "
-                    + "device %s%n", model, config.nLayer(), config.nEmbd(), config.vocabSize(), b, q, r, mb, device);
+                    + "device %s, mixed precision %s%n", model, config.nLayer(), config.nEmbd(), config.vocabSize(), b,
+                    q, r, mb, device, precision.label());
             try (PpoLearner learner = PpoLearner.start(lc, kafka, store, LearnCommand.trainerFactory(), () -> false)) {
                 learner.runUntil(1, () -> false);
                 double wall = 0;

@@ -12,6 +12,7 @@ import io.salsa.core.safetensors.SafeTensors;
 import io.salsa.core.safetensors.SafeTensorsWriter;
 import io.salsa.core.safetensors.TensorSpec;
 import io.salsa.learner.ppo.AdamW;
+import io.salsa.learner.ppo.GradScaler;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.ppo.PpoModel;
 import io.salsa.learner.ppo.PpoStep;
@@ -19,6 +20,7 @@ import io.salsa.learner.ppo.TrainingSample;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -32,6 +34,9 @@ public final class GptPolicyTrainer implements PolicyTrainer {
     private static final String MOMENT1 = "adam.m.";
     private static final String MOMENT2 = "adam.v.";
     private static final String STEPS_KEY = "adam_steps";
+    private static final String SCALE_KEY = "amp_loss_scale";
+    private static final String GROWTH_KEY = "amp_growth_tracker";
+    private static final String SKIPPED_KEY = "amp_skipped_steps";
 
     private final PpoConfig config;
     private final Device device;
@@ -39,6 +44,7 @@ public final class GptPolicyTrainer implements PolicyTrainer {
     private GptModel reference;
     private final List<String> names;
     private final AdamW optimizer;
+    private final GradScaler scaler;
     private final PpoStep step;
     private final NDManager stepManager;
 
@@ -49,12 +55,16 @@ public final class GptPolicyTrainer implements PolicyTrainer {
         this.reference = reference;
         policy.setTrainable(true);
         reference.setTrainable(false);
+        // fp16 runs the policy's and the reference's forward as torch.autocast would; weights and AdamW stay fp32
+        policy.setPrecision(config.mixedPrecision());
+        reference.setPrecision(config.mixedPrecision());
         this.names = List.copyOf(policy.parameters().keySet());
         List<NDArray> arrays = new ArrayList<>();
         for (Parameter p : policy.parameters().values()) {
             arrays.add(p.getArray());
         }
         this.optimizer = AdamW.fromConfig(arrays, config);
+        this.scaler = GradScaler.fromConfig(config);
         this.stepManager = policy.newScope();
         PpoModel model = new PpoModel() {
             @Override
@@ -73,7 +83,7 @@ public final class GptPolicyTrainer implements PolicyTrainer {
                 return arrays;
             }
         };
-        this.step = new PpoStep(config, model, optimizer, stepManager);
+        this.step = new PpoStep(config, model, optimizer, scaler, stepManager);
     }
 
     /**
@@ -98,6 +108,11 @@ public final class GptPolicyTrainer implements PolicyTrainer {
         }
     }
 
+    /** The loss scaler (disabled unless {@code mixed_precision=fp16}), for tests and diagnostics. */
+    public GradScaler scaler() {
+        return scaler;
+    }
+
     /** The policy model, for evaluation and benchmarks. */
     public GptModel policy() {
         return policy;
@@ -117,6 +132,7 @@ public final class GptPolicyTrainer implements PolicyTrainer {
                     + ", the policy has " + policy.config());
         }
         loaded.setTrainable(false);
+        loaded.setPrecision(config.mixedPrecision());
         return new Prepared(loaded);
     }
 
@@ -152,8 +168,15 @@ public final class GptPolicyTrainer implements PolicyTrainer {
             specs.add(new TensorSpec(MOMENT1 + name, shape));
             specs.add(new TensorSpec(MOMENT2 + name, shape));
         }
-        try (SafeTensorsWriter w = SafeTensorsWriter.create(file, specs,
-                Map.of(STEPS_KEY, Long.toString(optimizer.steps())))) {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put(STEPS_KEY, Long.toString(optimizer.steps()));
+        if (scaler.enabled()) {
+            // the loss scaler decides which future steps are skipped: a resumed run needs its exact state
+            metadata.put(SCALE_KEY, Float.toString(scaler.lossScale()));
+            metadata.put(GROWTH_KEY, Integer.toString(scaler.growthTracker()));
+            metadata.put(SKIPPED_KEY, Long.toString(scaler.skippedSteps()));
+        }
+        try (SafeTensorsWriter w = SafeTensorsWriter.create(file, specs, metadata)) {
             for (int i = 0; i < names.size(); i++) {
                 w.write(MOMENT1 + names.get(i), optimizer.firstMoments().get(i).toFloatArray());
                 w.write(MOMENT2 + names.get(i), optimizer.secondMoments().get(i).toFloatArray());
@@ -175,6 +198,21 @@ public final class GptPolicyTrainer implements PolicyTrainer {
                 throw new IOException(optimizerFile + ": no " + STEPS_KEY + " in the metadata");
             }
             optimizer.restoreSteps(Long.parseLong(steps));
+            if (scaler.enabled()) {
+                String scale = st.metadata().get(SCALE_KEY);
+                String growth = st.metadata().get(GROWTH_KEY);
+                String skipped = st.metadata().get(SKIPPED_KEY);
+                if (scale == null || growth == null || skipped == null) {
+                    throw new IOException(optimizerFile + ": mixed_precision=fp16 needs the loss-scaler state ("
+                            + SCALE_KEY + ", " + GROWTH_KEY + ", " + SKIPPED_KEY + ") in the metadata; this checkpoint "
+                            + "was written without it");
+                }
+                try {
+                    scaler.restore(Float.parseFloat(scale), Integer.parseInt(growth), Long.parseLong(skipped));
+                } catch (IllegalArgumentException e) {
+                    throw new IOException(optimizerFile + ": bad loss-scaler state: " + e.getMessage(), e);
+                }
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -62,6 +63,25 @@ public final class AdamW implements AutoCloseable {
     /** Second moments, in parameter order. */
     public List<NDArray> secondMoments() {
         return v;
+    }
+
+    /** The parameters this optimiser updates, in order. */
+    public List<NDArray> parameters() {
+        return params;
+    }
+
+    /**
+     * Drops the accumulated gradients without an update (a step skipped by loss scaling): weights, moments and the
+     * step counter stay as they are. Zeroes by a fill, not by {@code g·0} or {@code g−g}, which leave NaN where a
+     * gradient overflowed to ±inf.
+     */
+    public void discardGradients() {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            for (NDArray p : params) {
+                p.getGradient().set(new NDIndex("..."), 0f);
+            }
+        }
     }
 
     /** Restores the step counter after the moments were overwritten in place from a checkpoint. */

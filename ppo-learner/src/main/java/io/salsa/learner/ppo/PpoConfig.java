@@ -1,5 +1,6 @@
 package io.salsa.learner.ppo;
 
+import io.salsa.core.model.Precision;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -36,6 +37,13 @@ import java.util.function.Function;
  * @param maxStaleness drop rollouts more than this many policy versions old ({@code max_staleness})
  * @param isTruncation cap of the truncated importance weights, 0 = no off-policy correction ({@code is_truncation})
  * @param temperature sampling temperature the logits are divided by ({@code temperature})
+ * @param mixedPrecision {@code no} (float32) or {@code fp16} (autocast-style mixed precision with dynamic loss
+ *     scaling; float32 master weights and optimiser state) ({@code mixed_precision})
+ * @param lossScaleInit initial loss scale under fp16 ({@code loss_scale_init}, torch's {@code init_scale})
+ * @param lossScaleGrowthInterval overflow-free optimiser steps before the scale grows
+ *     ({@code loss_scale_growth_interval}, torch's {@code growth_interval})
+ * @param lossScaleGrowthFactor scale multiplier after that many good steps ({@code loss_scale_growth_factor})
+ * @param lossScaleBackoffFactor scale multiplier after an overflow ({@code loss_scale_backoff_factor})
  */
 public record PpoConfig(
         int batchSize,
@@ -63,7 +71,12 @@ public record PpoConfig(
         double missingEosPenalty,
         int maxStaleness,
         double isTruncation,
-        double temperature) {
+        double temperature,
+        Precision mixedPrecision,
+        double lossScaleInit,
+        int lossScaleGrowthInterval,
+        double lossScaleGrowthFactor,
+        double lossScaleBackoffFactor) {
 
     /** Every accepted key, in declaration order. */
     public static final Set<String> KEYS = defaults().toMap().keySet();
@@ -100,12 +113,27 @@ public record PpoConfig(
         atLeast("max_staleness", maxStaleness, 0);
         range("is_truncation", isTruncation, 0, Double.MAX_VALUE);
         positive("temperature", temperature);
+        if (mixedPrecision == null) {
+            throw new IllegalArgumentException("mixed_precision must be no or fp16 (got null)");
+        }
+        if (!(lossScaleInit >= 1e-30 && lossScaleInit <= 1e30)) {
+            // the scale is a float32 like torch's: keep it and its reciprocal finite and normal
+            throw new IllegalArgumentException("loss_scale_init must be in [1e-30, 1e30] (got " + lossScaleInit + ")");
+        }
+        atLeast("loss_scale_growth_interval", lossScaleGrowthInterval, 1);
+        if (!(lossScaleGrowthFactor > 1 && lossScaleGrowthFactor <= 1e6)) {
+            throw new IllegalArgumentException("loss_scale_growth_factor must be in (1, 1e6] (got " + lossScaleGrowthFactor + ")");
+        }
+        if (!(lossScaleBackoffFactor > 0 && lossScaleBackoffFactor < 1)) {
+            throw new IllegalArgumentException("loss_scale_backoff_factor must be in (0, 1) (got " + lossScaleBackoffFactor + ")");
+        }
     }
 
     /** TRL's defaults where TRL has them (legacy PPOConfig for the KL controller), OpenRLHF's otherwise. */
     public static PpoConfig defaults() {
         return new PpoConfig(64, 16, 4, 1.41e-5, 0.0, 0.9, 0.999, 1e-8, 1.0, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
-                0.05, true, 6.0, 10000, KlEstimator.K1, false, true, 0.0, 4, 2.0, 1.0);
+                0.05, true, 6.0, 10000, KlEstimator.K1, false, true, 0.0, 4, 2.0, 1.0,
+                Precision.FP32, 65536.0, 2000, 2.0, 0.5);
     }
 
     /** The number of optimiser steps per PPO step. */
@@ -142,6 +170,11 @@ public record PpoConfig(
         m.put("max_staleness", Integer.toString(maxStaleness));
         m.put("is_truncation", Double.toString(isTruncation));
         m.put("temperature", Double.toString(temperature));
+        m.put("mixed_precision", mixedPrecision.label());
+        m.put("loss_scale_init", Double.toString(lossScaleInit));
+        m.put("loss_scale_growth_interval", Integer.toString(lossScaleGrowthInterval));
+        m.put("loss_scale_growth_factor", Double.toString(lossScaleGrowthFactor));
+        m.put("loss_scale_backoff_factor", Double.toString(lossScaleBackoffFactor));
         return m;
     }
 
@@ -183,7 +216,12 @@ public record PpoConfig(
                 parse(m, "missing_eos_penalty", Double::parseDouble),
                 parse(m, "max_staleness", Integer::parseInt),
                 parse(m, "is_truncation", Double::parseDouble),
-                parse(m, "temperature", Double::parseDouble));
+                parse(m, "temperature", Double::parseDouble),
+                parse(m, "mixed_precision", Precision::parse),
+                parse(m, "loss_scale_init", Double::parseDouble),
+                parse(m, "loss_scale_growth_interval", Integer::parseInt),
+                parse(m, "loss_scale_growth_factor", Double::parseDouble),
+                parse(m, "loss_scale_backoff_factor", Double::parseDouble));
     }
 
     private static <T> T parse(Map<String, String> m, String key, Function<String, T> parser) {

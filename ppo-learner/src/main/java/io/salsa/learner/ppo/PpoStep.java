@@ -15,28 +15,42 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
  * One PPO step over a batch of scored rollouts, as TRL's {@code PPOTrainer.train} does it: old log-probs and
  * values from the policy, reference log-probs from the soup, per-token KL-penalised rewards, GAE, whitened
  * advantages, then {@code ppo_epochs} passes of shuffled mini-batches with the clipped losses, global-norm
- * clipping and AdamW. Every tensor stays on the model's device; the only host transfer is the metrics at the end.
+ * clipping and AdamW. Every tensor stays on the model's device; the only host transfers are the metrics at the end
+ * and, under fp16 mixed precision, one overflow flag per optimiser step ({@link GradScaler}).
  */
 public final class PpoStep {
 
     private final PpoConfig config;
     private final PpoModel model;
     private final AdamW optimizer;
+    private final GradScaler scaler;
     private final NDManager manager;
 
     /**
+     * A step with a loss scaler of its own made from the config ({@code mixed_precision}, {@code loss_scale_*}).
+     *
      * @param manager where the step's device arrays are created (the model's manager or a child of it)
      */
     public PpoStep(PpoConfig config, PpoModel model, AdamW optimizer, NDManager manager) {
+        this(config, model, optimizer, GradScaler.fromConfig(config), manager);
+    }
+
+    /**
+     * @param scaler  loss scaling for fp16 (its state is checkpointed by the owner); a disabled one for float32
+     * @param manager where the step's device arrays are created (the model's manager or a child of it)
+     */
+    public PpoStep(PpoConfig config, PpoModel model, AdamW optimizer, GradScaler scaler, NDManager manager) {
         this.config = config;
         this.model = model;
         this.optimizer = optimizer;
+        this.scaler = scaler;
         this.manager = manager;
     }
 
@@ -114,6 +128,7 @@ public final class PpoStep {
         NDList ratio = new NDList();
         NDList ratioVar = new NDList();
         NDList gradNorm = new NDList();
+        int skipped = 0;
         SplittableRandom random = new SplittableRandom(seed);
         for (int epoch = 0; epoch < config.ppoEpochs(); epoch++) {
             int[] perm = permutation(b, random);
@@ -134,7 +149,12 @@ public final class PpoStep {
                 entropy.add(stats[5]);
                 ratio.add(stats[6]);
                 ratioVar.add(stats[7]);
-                gradNorm.add(optimizer.step(config.maxGradNorm()));
+                Optional<NDArray> norm = scaler.step(optimizer, config.maxGradNorm());
+                if (norm.isPresent()) {
+                    gradNorm.add(norm.get());
+                } else {
+                    skipped++;
+                }
             }
         }
 
@@ -172,9 +192,14 @@ public final class PpoStep {
         metrics.put("val/is_weight_avg", (double) h[7]);
         metrics.put("val/advantages_avg", (double) h[8]);
         metrics.put("val/returns_avg", (double) h[9]);
-        metrics.put("policy/grad_norm_avg", mean(gradNorm));
+        // over the optimiser steps taken; NaN when loss scaling skipped every one of them
+        metrics.put("policy/grad_norm_avg", gradNorm.isEmpty() ? Double.NaN : mean(gradNorm));
         metrics.put("response_length", (double) h[5]);
         metrics.put("lr", config.learningRate());
+        if (scaler.enabled()) {
+            metrics.put("amp/loss_scale", (double) scaler.lossScale());
+            metrics.put("amp/skipped_steps", (double) skipped);
+        }
         return new Result(metrics, h[0], h[3], h[5]);
     }
 
@@ -207,7 +232,7 @@ public final class PpoStep {
             if (config.entropyCoef() > 0) {
                 loss = loss.sub(meanEntropy.mul(Scalars.of(meanEntropy, config.entropyCoef())));
             }
-            collector.backward(loss);
+            collector.backward(scaler.scale(loss));
             NDArray ratios = newLp.sub(mbOld).exp().stopGradient();
             return new NDArray[] {pl.loss().stopGradient(), vl.loss().stopGradient(), pl.clipfrac(),
                 vl.clipfrac(), pl.approxKl().stopGradient(), meanEntropy.stopGradient(), pl.ratio().stopGradient(),

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.salsa.core.model.Precision;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -40,5 +41,24 @@ class PpoConfigTest {
         assertTrue(error(Map.of("ppo_epochs", "two")).startsWith("ppo_epochs: cannot parse 'two'"));
         assertTrue(error(Map.of("clip_range", "0.2")).startsWith("unknown PPO setting 'clip_range'"));
         assertEquals("max_staleness must be >= 0 (got -1)", error(Map.of("max_staleness", "-1")));
+    }
+
+    @Test
+    void mixedPrecisionSettingsFollowTorchGradScalerDefaultsAndAreValidated() {
+        PpoConfig d = PpoConfig.defaults();
+        assertEquals(Precision.FP32, d.mixedPrecision());
+        assertEquals(65536.0, d.lossScaleInit());
+        assertEquals(2000, d.lossScaleGrowthInterval());
+        assertEquals(2.0, d.lossScaleGrowthFactor());
+        assertEquals(0.5, d.lossScaleBackoffFactor());
+        PpoConfig fp16 = PpoConfig.fromMap(Map.of("mixed_precision", "FP16", "loss_scale_growth_interval", "100"));
+        assertEquals(Precision.FP16, fp16.mixedPrecision());
+        assertEquals("fp16", fp16.toMap().get("mixed_precision"));
+        assertEquals(fp16, PpoConfig.fromMap(fp16.toMap()));
+        assertTrue(error(Map.of("mixed_precision", "bf16")).startsWith("mixed_precision: cannot parse 'bf16' (expected no or fp16"));
+        assertEquals("loss_scale_backoff_factor must be in (0, 1) (got 1.0)", error(Map.of("loss_scale_backoff_factor", "1")));
+        assertEquals("loss_scale_growth_factor must be in (1, 1e6] (got 1.0)", error(Map.of("loss_scale_growth_factor", "1")));
+        assertEquals("loss_scale_growth_interval must be >= 1 (got 0)", error(Map.of("loss_scale_growth_interval", "0")));
+        assertEquals("loss_scale_init must be in [1e-30, 1e30] (got 0.0)", error(Map.of("loss_scale_init", "0")));
     }
 }

@@ -55,6 +55,15 @@ public final class GptBlock extends AbstractBlock {
      * @param cache         this layer's key/value cache, extended in place with the new keys and values; or null
      */
     public NDArray forward(NDArray h, NDArray attentionBias, KvCache.Layer cache) {
+        return forward(h, attentionBias, cache, Precision.FP32);
+    }
+
+    /**
+     * The block's output in {@code precision}. Under {@link Precision#FP16} the four projections and both attention
+     * matmuls run in float16 (the cache then holds float16 keys and values); LayerNorm, the masked softmax and the
+     * residual stream stay float32, as under {@code torch.autocast}. {@code h} and the result are float32.
+     */
+    public NDArray forward(NDArray h, NDArray attentionBias, KvCache.Layer cache, Precision precision) {
         Shape shape = h.getShape();
         long b = shape.get(0);
         long t = shape.get(1);
@@ -63,7 +72,7 @@ public final class GptBlock extends AbstractBlock {
         long hd = config.headDim();
 
         NDArray a = GptLayers.layerNorm(h, ln1Weight, ln1Bias, config.layerNormEpsilon());
-        NDList qkv = GptLayers.conv1d(a, attnWeight, attnBias).split(3, 2);
+        NDList qkv = GptLayers.conv1d(a, attnWeight, attnBias, precision).split(3, 2);
         NDArray q = qkv.get(0).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
         NDArray k = qkv.get(1).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
         NDArray v = qkv.get(2).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
@@ -71,14 +80,19 @@ public final class GptBlock extends AbstractBlock {
             k = cache.appendKeys(k);
             v = cache.appendValues(v);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.of(q, 1.0 / Math.sqrt(hd))).addi(attentionBias);
-        NDArray weights = scores.softmax(-1);
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.of(q, 1.0 / Math.sqrt(hd)));
+        // the −1e30 mask and the softmax need float32 (−1e30 is −inf in float16: a fully masked row would be NaN)
+        NDArray weights = Autocast.toFloat32(scores).addi(attentionBias).softmax(-1);
+        if (precision == Precision.FP16) {
+            weights = Autocast.half(weights);
+        }
         NDArray o = weights.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, e);
-        h = h.add(GptLayers.conv1d(o, attnProjWeight, attnProjBias));
+        // float32 + float16 promotes to float32: the residual stream keeps full precision
+        h = h.add(GptLayers.conv1d(o, attnProjWeight, attnProjBias, precision));
 
         NDArray m = GptLayers.layerNorm(h, ln2Weight, ln2Bias, config.layerNormEpsilon());
-        m = GptLayers.geluNew(GptLayers.conv1d(m, fcWeight, fcBias));
-        return h.add(GptLayers.conv1d(m, mlpProjWeight, mlpProjBias));
+        m = GptLayers.geluNew(GptLayers.conv1d(m, fcWeight, fcBias, precision));
+        return h.add(GptLayers.conv1d(m, mlpProjWeight, mlpProjBias, precision));
     }
 
     /** DJL entry point: inputs {@code (h, attentionBias)}, output {@code (h')}; no cache. */

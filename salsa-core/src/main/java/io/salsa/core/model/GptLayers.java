@@ -35,6 +35,16 @@ final class GptLayers {
         return x.matMul(weight.getArray()).addi(bias.getArray());
     }
 
+    /** Conv1D in {@code precision}: under FP16 input, weight and bias are cast to float16 and so is the result. */
+    static NDArray conv1d(NDArray x, Parameter weight, Parameter bias, Precision precision) {
+        if (precision == Precision.FP32) {
+            return conv1d(x, weight, bias);
+        }
+        NDManager step = x.getManager();
+        return Autocast.half(x).matMul(Autocast.half(weight.getArray(), step))
+                .addi(Autocast.half(bias.getArray(), step));
+    }
+
     /** {@code gelu_new}: 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). */
     static NDArray geluNew(NDArray x) {
         // tensor constants (Scalars), not Numbers: autograd keeps them for the backward pass; no in-place op

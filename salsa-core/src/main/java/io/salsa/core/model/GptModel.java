@@ -292,6 +292,19 @@ public final class GptModel implements AutoCloseable {
         return trainable;
     }
 
+    /**
+     * Chooses the forward precision (float32 by default). {@link Precision#FP16} is mixed precision as under
+     * {@code torch.autocast}: the float32 weights are cast to float16 inside each forward (differentiably, see
+     * {@link Autocast}) for the matmuls; outputs (logits, values, hidden states) are float32 either way.
+     */
+    public void setPrecision(Precision precision) {
+        transformer.precision = java.util.Objects.requireNonNull(precision, "precision");
+    }
+
+    public Precision precision() {
+        return transformer.precision;
+    }
+
     /** Overwrites one tensor in place (the array keeps its identity, so optimisers and graphs stay valid). */
     public void setWeights(String name, float[] values) {
         setWeights(name, FloatBuffer.wrap(values));
@@ -381,10 +394,17 @@ public final class GptModel implements AutoCloseable {
                 : GptTransformer.positionsFromMask(mask, t);
         List<NDArray> hidden = hiddenStates ? new ArrayList<>() : null;
         NDArray last = transformer.forward(longIds, mask, positions, cache, hidden);
-        NDArray wteT = transformer.wte.getArray().transpose();
-        wteT.attach(last.getManager()); // the transposed view belongs to this step, not to the model
-        NDArray logits = last.matMul(wteT);
-        NDArray values = head == Head.VALUE ? valueHead.apply(last) : null;
+        NDArray logits;
+        if (transformer.precision == Precision.FP32) {
+            NDArray wteT = transformer.wte.getArray().transpose();
+            wteT.attach(last.getManager()); // the transposed view belongs to this step, not to the model
+            logits = last.matMul(wteT);
+        } else {
+            // LM head in float16, then float32 logits: log-softmax over the vocabulary needs the range
+            NDArray wteT = Autocast.half(transformer.wte.getArray(), last.getManager()).transpose();
+            logits = Autocast.toFloat32(Autocast.half(last).matMul(wteT));
+        }
+        NDArray values = head == Head.VALUE ? valueHead.apply(last, transformer.precision) : null;
         return new GptOutput(logits, last, values, hidden == null ? List.of() : List.copyOf(hidden));
     }
 
@@ -433,7 +453,7 @@ public final class GptModel implements AutoCloseable {
         if (head != Head.VALUE) {
             throw new IllegalStateException("values need a model loaded with Head.VALUE, this one has " + head);
         }
-        return valueHead.apply(hidden);
+        return valueHead.apply(hidden, transformer.precision);
     }
 
     /**
@@ -445,7 +465,7 @@ public final class GptModel implements AutoCloseable {
             throw new IllegalStateException("scores need a model loaded with Head.SCORE, this one has " + head);
         }
         NDArray last = forward(ids, mask).lastHidden();
-        return valueHead.apply(lastRealToken(last, mask));
+        return valueHead.apply(lastRealToken(last, mask), transformer.precision);
     }
 
     /** Picks hidden [B, T, E] at each row's last position with mask 1 → [B, E]. */

@@ -30,6 +30,8 @@ public final class GptTransformer extends AbstractBlock {
     final List<GptBlock> blocks = new ArrayList<>();
     final Parameter lnfWeight;
     final Parameter lnfBias;
+    /** Set by {@link GptModel#setPrecision}; the blocks run in it. */
+    Precision precision = Precision.FP32;
 
     GptTransformer(NDManager manager, GptConfig config) {
         this.config = config;
@@ -69,7 +71,7 @@ public final class GptTransformer extends AbstractBlock {
         }
         NDArray bias = attentionBias(mask, b, t, tk);
         for (int i = 0; i < blocks.size(); i++) {
-            h = blocks.get(i).forward(h, bias, cache == null ? null : cache.layer(i));
+            h = blocks.get(i).forward(h, bias, cache == null ? null : cache.layer(i), precision);
             if (hidden != null && i < blocks.size() - 1) {
                 hidden.add(h);
             }

@@ -30,6 +30,16 @@ public final class ValueHead extends AbstractBlock {
         return bias == null ? out : out.addi(bias.getArray());
     }
 
+    /** Head output in {@code precision}: under FP16 the product-sum runs in float16 (like a Linear under autocast); the result is float32. */
+    public NDArray apply(NDArray hidden, Precision precision) {
+        if (precision == Precision.FP32) {
+            return apply(hidden);
+        }
+        NDArray out = Autocast.toFloat32(Autocast.half(hidden)
+                .mul(Autocast.half(weight.getArray(), hidden.getManager())).sum(new int[] {-1}));
+        return bias == null ? out : out.addi(bias.getArray());
+    }
+
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         return new NDList(apply(inputs.singletonOrThrow()));

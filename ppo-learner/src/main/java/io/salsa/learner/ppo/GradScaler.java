@@ -1,0 +1,150 @@
+package io.salsa.learner.ppo;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import io.salsa.core.model.Precision;
+import io.salsa.core.model.Scalars;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Dynamic loss scaling for fp16 mixed precision with {@code torch.cuda.amp.GradScaler}'s rule: the loss is
+ * multiplied by a scale S before backward so small float16 gradients do not underflow; the float32 gradients are
+ * divided by S before clipping; a step whose gradients hold an inf or NaN is skipped (weights and AdamW state
+ * untouched) and S is multiplied by the backoff factor, and after {@code growthInterval} consecutive good steps S
+ * is multiplied by the growth factor. S is a float32 (as torch's), so with the default factors 2 and 0.5 it stays
+ * an exact power of two. Its state (S, the good-step counter, skipped steps) is checkpointed with the optimiser so a
+ * resumed or replayed run scales exactly as the original did. A disabled scaler is the identity (float32 training).
+ */
+public final class GradScaler {
+
+    private final boolean enabled;
+    private final float growthFactor;
+    private final float backoffFactor;
+    private final int growthInterval;
+    private float scale;
+    private int growthTracker;
+    private long skippedSteps;
+
+    /**
+     * @param enabled        false: {@link #scale} returns the loss unchanged and {@link #step} is a plain AdamW step
+     * @param initScale      starting S (torch: 2^16)
+     * @param growthFactor   S multiplier after {@code growthInterval} good steps (torch: 2)
+     * @param backoffFactor  S multiplier after an overflow (torch: 0.5)
+     * @param growthInterval good steps before S grows (torch: 2000)
+     */
+    public GradScaler(boolean enabled, double initScale, double growthFactor, double backoffFactor, int growthInterval) {
+        this.enabled = enabled;
+        this.scale = (float) initScale;
+        this.growthFactor = (float) growthFactor;
+        this.backoffFactor = (float) backoffFactor;
+        this.growthInterval = growthInterval;
+    }
+
+    /** Enabled iff {@code mixed_precision=fp16}, with the config's {@code loss_scale_*} settings. */
+    public static GradScaler fromConfig(PpoConfig config) {
+        return new GradScaler(config.mixedPrecision() == Precision.FP16, config.lossScaleInit(),
+                config.lossScaleGrowthFactor(), config.lossScaleBackoffFactor(), config.lossScaleGrowthInterval());
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    /** The current scale S (1 when disabled). */
+    public float lossScale() {
+        return enabled ? scale : 1f;
+    }
+
+    /** Consecutive good steps since S last changed (torch's {@code _growth_tracker}). */
+    public int growthTracker() {
+        return growthTracker;
+    }
+
+    /** Optimiser steps skipped for an overflow since the run started. */
+    public long skippedSteps() {
+        return skippedSteps;
+    }
+
+    /** Restores the state saved with a checkpoint. */
+    public void restore(float lossScale, int growthTracker, long skippedSteps) {
+        if (!(lossScale > 0) || Float.isInfinite(lossScale) || growthTracker < 0 || skippedSteps < 0) {
+            throw new IllegalArgumentException("invalid loss-scaler state: scale " + lossScale + ", growth tracker "
+                    + growthTracker + ", skipped " + skippedSteps);
+        }
+        this.scale = lossScale;
+        this.growthTracker = growthTracker;
+        this.skippedSteps = skippedSteps;
+    }
+
+    /** {@code loss · S} for backward, with S a tensor constant (safe on the autograd path); the loss itself when disabled. */
+    public NDArray scale(NDArray loss) {
+        return enabled ? loss.mul(Scalars.of(loss, scale)) : loss;
+    }
+
+    /**
+     * Divides every gradient by S in place (in float32, with torch's reciprocal {@code (float) (1.0 / S)}) and
+     * reports whether any of them holds an inf or NaN. One scalar goes to the host: the overflow flag.
+     */
+    public boolean unscale(List<NDArray> params) {
+        float inverse = (float) (1.0 / scale);
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDList probes = new NDList();
+            for (NDArray p : params) {
+                NDArray g = p.getGradient();
+                // no GradientCollector is open here, so Java-number operands are safe (see AdamW)
+                g.muli(inverse);
+                // g·0 is 0 for finite g and NaN for ±inf or NaN: its sum is NaN exactly when g is not all finite
+                probes.add(g.mul(0f).sum());
+            }
+            NDArray total = probes.size() == 1 ? probes.get(0) : NDArrays.add(probes.toArray(new NDArray[0]));
+            return Float.isNaN(total.getFloat());
+        }
+    }
+
+    /** torch's {@code _amp_update_scale_}: back off on overflow, grow after {@code growthInterval} good steps. */
+    public void update(boolean foundInf) {
+        if (foundInf) {
+            scale = scale * backoffFactor;
+            growthTracker = 0;
+            skippedSteps++;
+            return;
+        }
+        int successful = growthTracker + 1;
+        if (successful == growthInterval) {
+            float grown = scale * growthFactor;
+            if (Float.isFinite(grown)) {
+                scale = grown;
+            }
+            growthTracker = 0;
+        } else {
+            growthTracker = successful;
+        }
+    }
+
+    /**
+     * One optimiser step on gradients computed from {@link #scale}d losses: unscale, check, then either clip and
+     * update with AdamW or discard the gradients, and update S.
+     *
+     * @return the global gradient norm before clipping (a device scalar in the caller's scope), or empty when the
+     *     step was skipped for an overflow
+     */
+    public Optional<NDArray> step(AdamW optimizer, double maxGradNorm) {
+        if (!enabled) {
+            return Optional.of(optimizer.step(maxGradNorm));
+        }
+        boolean overflow = unscale(optimizer.parameters());
+        Optional<NDArray> norm;
+        if (overflow) {
+            optimizer.discardGradients();
+            norm = Optional.empty();
+        } else {
+            norm = Optional.of(optimizer.step(maxGradNorm));
+        }
+        update(overflow);
+        return norm;
+    }
+}
