@@ -1,5 +1,6 @@
 package io.salsa.learner;
 
+import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +27,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,14 +43,14 @@ class TaskSoupHeldOutRewardTest {
 
     private static final int STEPS = 20;
     private static final int MAX_NEW_TOKENS = 16;
-    private static final int EVAL_SAMPLES_PER_PROMPT = 8;
+    private static final int EVAL_SAMPLES_PER_PROMPT = 16;
     private static final long EVAL_SEED = 77;
     private static final long RUN_SEED = 1000;
     private static final double KL_COEF = 0.1;
     /**
-     * Bound on {@code objective/kl} (k1, summed over the response, mean over the batch), in nats. With β = 0.1 the
-     * largest step KL measured over four PPO seeds was 2.0–2.7; the same run without the penalty (β = 0) passes
-     * 4 within 7 steps and reaches 6.6, so the bound separates a penalised run from an unpenalised one.
+     * Bound on {@code objective/kl} (k1, summed over the response, mean over the batch), in nats. Over eight PPO
+     * seeds of this config the largest step KL was 2.2–3.0; the same runs without the penalty (β = 0) pass 4 by
+     * step 11–13 and reach 5.7–7.5, so the bound separates a penalised run from an unpenalised one.
      */
     private static final double KL_BOUND = 4.0;
     /** A batch's k1 estimate may dip just below 0; the KL-hack guard's default tolerance says how far. */
@@ -61,7 +63,7 @@ class TaskSoupHeldOutRewardTest {
 
     /** TRL's PPO with our batch, learning rate and a fixed β; every other setting is the learner's default. */
     static PpoConfig ppoConfig() {
-        return PpoConfig.fromMap(Map.of("batch_size", "16", "mini_batch_size", "8", "ppo_epochs", "4",
+        return PpoConfig.fromMap(Map.of("batch_size", "32", "mini_batch_size", "16", "ppo_epochs", "4",
                 "learning_rate", "1e-4", "init_kl_coef", Double.toString(KL_COEF), "adap_kl_ctrl", "false"));
     }
 
@@ -115,17 +117,21 @@ class TaskSoupHeldOutRewardTest {
                 steps.stream().mapToDouble(PpoStep.Result::meanKl).max().orElseThrow(),
                 (System.nanoTime() - start) / 1e9);
 
+        List<Executable> checks = new ArrayList<>();
         // the policy starts as the soup, so the first step's KL to the soup is 0 up to float rounding
-        assertEquals(0.0, steps.get(0).meanKl(), 1e-4, "KL of the first step: the policy must start from the soup");
+        checks.add(() -> assertEquals(0.0, steps.get(0).meanKl(), 1e-4,
+                "objective/kl of step 1: the policy must start from the soup"));
         for (int i = 0; i < steps.size(); i++) {
+            int step = i + 1;
             double kl = steps.get(i).meanKl();
-            assertTrue(Double.isFinite(kl) && kl >= -NEGATIVE_KL_TOLERANCE && kl < KL_BOUND,
-                    "objective/kl of step " + (i + 1) + " is " + kl + ", outside [-" + NEGATIVE_KL_TOLERANCE + ", "
-                            + KL_BOUND + ")");
+            checks.add(() -> assertTrue(Double.isFinite(kl) && kl >= -NEGATIVE_KL_TOLERANCE && kl < KL_BOUND,
+                    "objective/kl of step " + step + " is " + kl + ", outside [-" + NEGATIVE_KL_TOLERANCE + ", "
+                            + KL_BOUND + ")"));
         }
-        assertTrue(gain > MIN_STANDARD_ERRORS * standardError, String.format(Locale.ROOT,
+        checks.add(() -> assertTrue(gain > MIN_STANDARD_ERRORS * standardError, String.format(Locale.ROOT,
                 "held-out reward-model score went %.3f -> %.3f: gain %.3f is not above %.0f standard errors (%.3f)",
-                before.mean(), after.mean(), gain, MIN_STANDARD_ERRORS, MIN_STANDARD_ERRORS * standardError));
+                before.mean(), after.mean(), gain, MIN_STANDARD_ERRORS, MIN_STANDARD_ERRORS * standardError)));
+        assertAll(checks);
     }
 
     /** No eval question is trained on: not by SFT or PPO (train split), nor by the reward model (its pairs). */
