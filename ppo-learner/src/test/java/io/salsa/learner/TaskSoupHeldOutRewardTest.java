@@ -48,14 +48,22 @@ class TaskSoupHeldOutRewardTest {
     private static final long RUN_SEED = 1000;
     private static final double KL_COEF = 0.1;
     /**
-     * Bound on {@code objective/kl} (k1, summed over the response, mean over the batch), in nats. Over eight PPO
-     * seeds of this config the largest step KL was 2.2–3.0; the same runs without the penalty (β = 0) pass 4 by
-     * step 11–13 and reach 5.7–7.5, so the bound separates a penalised run from an unpenalised one.
+     * Bound on {@code objective/kl} (k1, summed over the response, mean over the batch), in nats. Over thirteen
+     * PPO seeds of this config the largest step KL was 2.2–3.6; the same run without the penalty (β = 0) drifts
+     * further, past 5 by step 15–18 and up to 5.7–6.4 (three seeds), so the bound separates a penalised run from
+     * an unpenalised one with room for the trajectory to differ on another CPU.
      */
-    private static final double KL_BOUND = 4.0;
-    /** A batch's k1 estimate may dip just below 0; the KL-hack guard's default tolerance says how far. */
-    private static final double NEGATIVE_KL_TOLERANCE = 0.05;
-    /** The gain must exceed this many standard errors of the difference of the two held-out means. */
+    private static final double KL_BOUND = 5.0;
+    /**
+     * k1's batch estimate is unbiased but not sign-definite: right after the start, where the true KL is a few
+     * hundredths of a nat, 32 samples gave down to −0.03. A sign or reference mix-up would show as −1 or below by
+     * mid-run, where the KL is near 2.
+     */
+    private static final double NEGATIVE_KL_TOLERANCE = 0.1;
+    /**
+     * The gain must exceed this many standard errors of the difference of the two held-out means, so it is not
+     * the luck of the fixed evaluation seed; five PPO and evaluation seeds of this config gave 6.3–9.0.
+     */
     private static final double MIN_STANDARD_ERRORS = 3.0;
 
     @TempDir
@@ -72,6 +80,8 @@ class TaskSoupHeldOutRewardTest {
         long start = System.nanoTime();
         TaskSoupFixture.Sizes sizes = TaskSoupFixture.Sizes.tiny();
         TaskSoupFixture fx = TaskSoupFixture.build(tmp, sizes, System.out::println);
+        System.out.printf(Locale.ROOT, "task, base, two SFT models, soup and reward model built in %.1f s%n",
+                (System.nanoTime() - start) / 1e9);
         List<String> train = fx.prompts("train");
         List<String> eval = fx.prompts("eval");
         assertHeldOut(fx.data(), train, eval);
@@ -99,8 +109,9 @@ class TaskSoupHeldOutRewardTest {
                 PpoStep.Result r = trainer.step(batch, kl.value(), RUN_SEED + step);
                 steps.add(r);
                 kl = kl.update(r.meanKl(), ppo.batchSize());
-                System.out.printf(Locale.ROOT, "step %2d  objective/scores %.3f  objective/kl %.4f  response_length %.1f%n",
-                        step, r.meanScore(), r.meanKl(), r.meanResponseLength());
+                System.out.printf(Locale.ROOT,
+                        "step %2d  objective/scores %.3f  objective/kl %.4f  response_length %.1f%n", step,
+                        r.meanScore(), r.meanKl(), r.meanResponseLength());
             }
 
             after = heldOut(trainer.policy(), rm, evalIds);
