@@ -76,6 +76,22 @@ public final class GptRewardScorerModel implements RewardScorerModel {
         return scoreSequences(model, sequences);
     }
 
+    /**
+     * Scores (prompt, response) token pairs exactly as {@link #score(List)} scores rollouts, for callers that hold
+     * token ids rather than rollout events (in-process PPO, evaluations).
+     */
+    public float[] score(List<int[]> prompts, List<int[]> responses) {
+        if (prompts.size() != responses.size()) {
+            throw new IllegalArgumentException(prompts.size() + " prompts but " + responses.size() + " responses");
+        }
+        List<int[]> sequences = new ArrayList<>(prompts.size());
+        int maxLength = model.config().nPositions();
+        for (int i = 0; i < prompts.size(); i++) {
+            sequences.add(RewardSequences.join(prompts.get(i), responses.get(i), maxLength));
+        }
+        return scoreSequences(model, sequences);
+    }
+
     /** Scores token sequences (each ≤ n_positions) in one forward pass, without gradients. */
     static float[] scoreSequences(GptModel model, List<int[]> sequences) {
         RewardSequences.Batch b = RewardSequences.pad(sequences, model.config().padTokenId());
