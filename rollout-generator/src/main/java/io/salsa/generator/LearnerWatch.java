@@ -108,7 +108,9 @@ public final class LearnerWatch extends BackgroundReader {
                         BatchManifest m = serde.decode(r);
                         if (m != null && m.getRecordCount() > 0
                                 && (config.policyRunId() == null || config.policyRunId().equals(m.getRunId()))) {
-                            rolloutsPerStep.set(m.getRecordCount());
+                            // the rollouts a step trains on, not the records it skipped: counting stale ones
+                            // would let generators produce more, making more stale ones (a runaway loop)
+                            rolloutsPerStep.set(usedPerStep(m));
                             manifestRun = m.getRunId();
                         }
                     } catch (RuntimeException e) {
@@ -124,6 +126,11 @@ public final class LearnerWatch extends BackgroundReader {
         } catch (RuntimeException e) {
             LOG.error("learner watch stopped: {}", e.toString(), e);
         }
+    }
+
+    /** Rollouts a learner step trained on: the manifest's records minus those it dropped as stale (at least 1). */
+    static long usedPerStep(BatchManifest m) {
+        return Math.max(1, m.getRecordCount() - m.getDroppedStale());
     }
 
     /** Summed lag of every configured (topic, group) pair. */

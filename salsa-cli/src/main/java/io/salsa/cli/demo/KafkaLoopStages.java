@@ -61,6 +61,8 @@ final class KafkaLoopStages {
     static final int SAMPLES_PER_PROMPT = 4;
     static final int MAX_NEW_TOKENS = 16;
     private static final Duration SOUP_TIMEOUT = Duration.ofMinutes(5);
+    /** A learner without a step for this long fails the stage with what it waits for, rather than hang. */
+    private static final Duration STALL_TIMEOUT = Duration.ofMinutes(5);
 
     private KafkaLoopStages() {
     }
@@ -232,9 +234,16 @@ final class KafkaLoopStages {
                     throw new IllegalStateException("reward-scorer stopped (Kafka Streams state " + scoring.state()
                             + ")");
                 }
-                PpoLearner.Stop why = learner.runUntil(learner.state().step() + 1, ctx::stopping);
+                long stepStarted = System.nanoTime();
+                PpoLearner.Stop why = learner.runUntil(learner.state().step() + 1, () -> ctx.stopping()
+                        || System.nanoTime() - stepStarted > STALL_TIMEOUT.toNanos());
                 if (why == PpoLearner.Stop.REQUESTED) {
                     ctx.checkNotStopped();
+                    long produced = generators.stream().mapToLong(g -> g.stats().rolloutsSent()).sum();
+                    throw new IllegalStateException("no PPO step for " + STALL_TIMEOUT.toMinutes() + " min at step "
+                            + learner.state().step() + ": the generators sent " + produced + " rollouts, the scorer "
+                            + "scored " + scoring.metrics().scored() + "; see the learner's 'waiting for scored "
+                            + "rollouts' lines and the dead-letter topic");
                 }
                 progress.update(learner.state().step());
                 if (why == PpoLearner.Stop.HALTED_BY_GUARD) {
@@ -274,7 +283,9 @@ final class KafkaLoopStages {
         m.put("mini_batch_size", String.valueOf(BATCH_SIZE / 2));
         m.put("learning_rate", "1e-4");
         m.put("init_kl_coef", "0.1");
-        m.put("max_staleness", "1");
+        // generators aim at staleness <= 1; the learner tolerates 2 (importance-corrected) so that the one-batch
+        // overshoot several generators can make is not thrown away
+        m.put("max_staleness", "2");
         return m;
     }
 
@@ -295,12 +306,15 @@ final class KafkaLoopStages {
     }
 
     /**
-     * Publishes enough epochs of the training prompts for the profile's steps (twice what the learner needs, as
-     * the generators run ahead up to the staleness bound); on resume, only what the topic is still short of.
+     * Publishes enough epochs of the training prompts for the profile's steps (four times what the learner
+     * needs, as generators run ahead up to the staleness bound and stale rollouts are dropped); on resume, only
+     * when the topic is still short of that.
      */
     private static long publishPrompts(DemoContext ctx) throws Exception {
         List<TaskPrompt> train = TaskStage.dataset(ctx.profile()).prompts("train");
-        long needed = 2L * ctx.profile().ppoSteps() * BATCH_SIZE / SAMPLES_PER_PROMPT + ctx.profile().generators();
+        // prompt events are tiny and the staleness gate bounds what is generated, so leave a wide margin
+        long needed = 4L * ctx.profile().ppoSteps() * BATCH_SIZE / SAMPLES_PER_PROMPT
+                + 2L * ctx.profile().generators() * BATCH_SIZE;
         int epochs = (int) Math.max(1, (needed + train.size() - 1) / train.size());
         long have = endOffsets(ctx.kafka(), ctx.kafka().topic(Topics.PROMPTS));
         if (have >= (long) epochs * train.size()) {
