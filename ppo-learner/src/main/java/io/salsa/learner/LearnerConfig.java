@@ -26,10 +26,11 @@ import java.util.regex.Pattern;
  * @param evalSteps score the policy on held-out prompts every this many steps, 0 = never ({@code eval_steps})
  * @param heldoutTaskSeed seed of the built-in task whose eval split is the held-out set ({@code heldout_task_seed})
  * @param heldoutCount held-out prompts per evaluation ({@code heldout_count})
+ * @param heldoutEntities entities of that task's world ({@code heldout_entities}; the task's size setting)
  */
 public record LearnerConfig(String runId, String soupRecipe, String initFrom, int saveSteps, long maxSteps,
         long seed, String device, int metricsPort, long pollTimeoutMs, PpoConfig ppo, KlHackGuard.Config guard,
-        int evalSteps, long heldoutTaskSeed, int heldoutCount) {
+        int evalSteps, long heldoutTaskSeed, int heldoutCount, int heldoutEntities) {
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,100}");
 
@@ -59,6 +60,9 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         if (evalSteps < 0) {
             throw new IllegalArgumentException("eval_steps must be >= 0, 0 = off (got " + evalSteps + ")");
         }
+        if (heldoutEntities < 1) {
+            throw new IllegalArgumentException("heldout_entities must be >= 1 (got " + heldoutEntities + ")");
+        }
         if (heldoutCount < 1) {
             throw new IllegalArgumentException("heldout_count must be >= 1 (got " + heldoutCount + ")");
         }
@@ -82,6 +86,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("eval_steps", "0");
         m.put("heldout_task_seed", "42");
         m.put("heldout_count", "16");
+        m.put("heldout_entities", Integer.toString(io.salsa.core.task.TaskConfig.DEFAULT_ENTITIES));
         KlHackGuard.Config g = KlHackGuard.Config.defaults();
         m.put("guard_action", g.action().label());
         m.put("guard_warmup_steps", Integer.toString(g.warmupSteps()));
@@ -121,7 +126,8 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
                 parseInt(own, "save_steps"), parseLong(own, "max_steps"), parseLong(own, "seed"),
                 own.get("device").toLowerCase(Locale.ROOT), parseInt(own, "metrics_port"),
                 parseLong(own, "poll_timeout_ms"), PpoConfig.fromMap(ppo), guard, parseInt(own, "eval_steps"),
-                parseLong(own, "heldout_task_seed"), parseInt(own, "heldout_count"));
+                parseLong(own, "heldout_task_seed"), parseInt(own, "heldout_count"),
+                parseInt(own, "heldout_entities"));
     }
 
     /**
@@ -155,6 +161,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("eval_steps", Integer.toString(evalSteps));
         m.put("heldout_task_seed", Long.toString(heldoutTaskSeed));
         m.put("heldout_count", Integer.toString(heldoutCount));
+        m.put("heldout_entities", Integer.toString(heldoutEntities));
         m.put("guard_action", guard.action().label());
         m.put("guard_warmup_steps", Integer.toString(guard.warmupSteps()));
         m.put("guard_length_collapse_ratio", Double.toString(guard.lengthCollapseRatio()));

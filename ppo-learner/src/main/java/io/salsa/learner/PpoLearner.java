@@ -448,7 +448,7 @@ public final class PpoLearner implements AutoCloseable {
                 heldOutUnavailable = true;
                 return OptionalDouble.empty();
             }
-            heldOut = HeldOutEvaluator.forTask(config.heldoutTaskSeed(), io.salsa.core.task.TaskConfig.DEFAULT_ENTITIES,
+            heldOut = HeldOutEvaluator.forTask(config.heldoutTaskSeed(), config.heldoutEntities(),
                     config.heldoutCount(), 24, folder);
         }
         return OptionalDouble.of(heldOut.evaluate(gpt.policy()));

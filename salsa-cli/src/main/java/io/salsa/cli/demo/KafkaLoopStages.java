@@ -56,7 +56,7 @@ final class KafkaLoopStages {
     /** The learner run id (also the generators' followed run and the learner's consumer group suffix). */
     static final String RUN = "demo";
     /** PPO batch of the demo: rollouts per learner step (TRL {@code batch_size}). */
-    static final int BATCH_SIZE = 8;
+    static final int BATCH_SIZE = 16;
     /** Responses sampled per prompt by the generators. */
     static final int SAMPLES_PER_PROMPT = 4;
     static final int MAX_NEW_TOKENS = 16;
@@ -279,6 +279,11 @@ final class KafkaLoopStages {
         m.put("seed", String.valueOf(p.taskSeed()));
         m.put("device", "cpu");
         m.put("metrics_port", "0");
+        // the simulated rater's score of greedy answers to the task's eval prompts (gold, never trained on):
+        // a report curve, and the KL-hack guard's check that the proxy reward does not rise while it falls
+        m.put("eval_steps", String.valueOf(Math.max(1, p.ppoSteps() / 10)));
+        m.put("heldout_task_seed", String.valueOf(p.taskSeed()));
+        m.put("heldout_entities", String.valueOf(p.entities()));
         m.put("batch_size", String.valueOf(BATCH_SIZE));
         m.put("mini_batch_size", String.valueOf(BATCH_SIZE / 2));
         m.put("learning_rate", "1e-4");
