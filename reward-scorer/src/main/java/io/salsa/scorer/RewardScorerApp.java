@@ -174,7 +174,9 @@ public final class RewardScorerApp {
             if (stopped.getCount() == 0) {
                 return;
             }
-            streams.close(Duration.ofSeconds(30));
+            // leave the group: otherwise the next instance with this application id waits out the old member's
+            // session timeout (45 s) before it is assigned the partitions (seen as a stalled demo on resume)
+            streams.close(new KafkaStreams.CloseOptions().timeout(Duration.ofSeconds(30)).leaveGroup(true));
             slot.close();
             loads.shutdownNow();
             stopped.countDown();
@@ -196,6 +198,10 @@ public final class RewardScorerApp {
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), KafkaSettings.MAX_RECORD_BYTES);
         p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        // static membership, so that close(leaveGroup) removes this instance from the group at once: a dynamic
+        // Streams member never leaves on close, and its successor waits out the session timeout (45 s)
+        p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+                config.applicationId() + "-" + config.scorerId());
         return p;
     }
 

@@ -219,8 +219,9 @@ final class KafkaLoopStages {
         int steps = ctx.profile().ppoSteps();
         LearnerConfig config = LearnerConfig.fromMap(learnerSettings(ctx.profile()));
         Progress progress = ctx.progress("salsa-loop", steps, "PPO steps");
-        try (PpoLearner learner = PpoLearner.start(config, ctx.kafka(), ctx.store(), LearnCommand.trainerFactory(),
-                ctx::stopping)) {
+        PpoLearner learner = PpoLearner.start(config, ctx.kafka(), ctx.store(), LearnCommand.trainerFactory(),
+                ctx::stopping);
+        try {
             if (learner.metricsPort() > 0) {
                 ctx.out().println("   learner metrics (Prometheus): http://127.0.0.1:" + learner.metricsPort()
                         + "/metrics");
@@ -265,6 +266,13 @@ final class KafkaLoopStages {
             o.put("rollouts_generated_this_run", String.valueOf(rollouts));
             o.put("rollouts_scored_this_run", String.valueOf(scoring.metrics().scored()));
             return o;
+        } finally {
+            // a stop interrupts this thread; the learner's consumer must still close cleanly
+            boolean interrupted = Thread.interrupted();
+            learner.close();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -69,10 +69,17 @@ public final class ServiceStack implements AutoCloseable {
     }
 
     private static void closeQuietly(Named n) {
+        // Ctrl-C interrupts the main thread to end blocking waits; closing must still wait for the service
+        // (thread joins, consumer closes), or the broker would stop under clients that are still running
+        boolean interrupted = Thread.interrupted();
         try {
             n.service().close();
         } catch (Exception e) {
             LOG.warn("closing {} failed: {}", n.name(), e.toString());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }
