@@ -17,6 +17,11 @@ public final class MetricNames {
     /** Mean response length in tokens. */
     public static final List<String> RESPONSE_LENGTH = List.of(
             "objective/response_length", "val/response_length", "completions/mean_length", "response_length");
+    /**
+     * The simulated rater's (gold) score of greedy answers to held-out prompts, measured every few steps: the
+     * judge the proxy reward should track (the learner's {@code eval_steps}, the experiment's guard check).
+     */
+    public static final List<String> HELDOUT_GOLD = List.of("eval/heldout_score", "eval/gold_score");
     /** The KL coefficient β in force during the step. */
     public static final List<String> KL_COEF = List.of("objective/kl_coef", "kl_coef");
 

@@ -75,6 +75,8 @@ public final class ReportWriter {
                 MetricNames.SCORE, MetricNames.RLHF_REWARD, "rlhf_reward"));
         charts.put("kl", Charts.perStep("KL vs step", "KL(policy || reference)", byArm, MetricNames.KL, null, null));
         charts.put("frontier", Charts.frontier(byArm));
+        charts.put("heldout", Charts.perStep("Held-out gold score vs step",
+                "simulated rater's score on held-out prompts", byArm, MetricNames.HELDOUT_GOLD, null, null));
         charts.put("length", Charts.perStep("Response length vs step", "mean response length (tokens)", byArm,
                 MetricNames.RESPONSE_LENGTH, null, null));
         charts.put("guard", Charts.guardEvents(byArm));

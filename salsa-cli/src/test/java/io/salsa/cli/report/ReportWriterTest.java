@@ -40,6 +40,9 @@ class ReportWriterTest {
                     m.put("objective/scores", score);
                     m.put("objective/rlhf_reward", score - 0.1 * kl);
                     m.put("objective/response_length", 20 - 0.2 * step + random.nextDouble());
+                    if (step % 5 == 0) {
+                        m.put("eval/heldout_score", -0.5 + 0.01 * step + 0.05 * random.nextDouble());
+                    }
                     List<StepMetrics.Guard> guards = step % 11 == 0 && arm.equals("ppo")
                             ? List.of(new StepMetrics.Guard("length_collapse", "raise_beta", "len 12.0 < 0.6·20.0"))
                             : List.of();
@@ -90,7 +93,7 @@ class ReportWriterTest {
 
         ReportWriter.Written written = ReportWriter.write(dir);
 
-        assertEquals(5, written.plots().size());
+        assertEquals(6, written.plots().size());
         for (Path png : written.plots()) {
             BufferedImage image = ImageIO.read(png.toFile());
             assertEquals(Charts.WIDTH, image.getWidth(), png.toString());
@@ -101,7 +104,7 @@ class ReportWriterTest {
         assertTrue(html.contains("Training summary"));
         assertTrue(html.contains("length_collapse"));
         assertFalse(html.contains("http://") || html.contains("https://"), "no external resources");
-        assertEquals(5, count(html, "src=\"data:image/png;base64,"));
+        assertEquals(6, count(html, "src=\"data:image/png;base64,"));
     }
 
     @Test
@@ -112,7 +115,7 @@ class ReportWriterTest {
             return new StepMetrics(s.arm(), s.seed(), s.runId(), s.step(), m, s.guardEvents());
         }).toList();
         ReportWriter.Written written = ReportWriter.write(dir, noLength, new RunResults("t", Map.of(), List.of()));
-        assertEquals(4, written.plots().size());
+        assertEquals(5, written.plots().size());
         assertTrue(Files.readString(written.html()).contains("No data for the length plot"));
     }
 
@@ -148,7 +151,7 @@ class ReportWriterTest {
         Matcher images = Pattern.compile("data-probe-images=\"([^\"]*)\"").matcher(dom);
         assertTrue(images.find(), "the probe ran in the page: " + dom.substring(0, Math.min(300, dom.length())));
         String[] sizes = images.group(1).split(",");
-        assertEquals(5, sizes.length);
+        assertEquals(6, sizes.length);
         for (String size : sizes) {
             assertEquals(Charts.WIDTH + "x" + Charts.HEIGHT, size, "every image decoded (naturalWidth > 0)");
         }
