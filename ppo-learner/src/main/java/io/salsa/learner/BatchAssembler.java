@@ -7,10 +7,13 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Cuts the stream of consumed scored rollouts into PPO batches: takes records in arrival order until
@@ -64,25 +67,25 @@ public final class BatchAssembler {
     }
 
     /**
-     * Per partition ({@code topic + '\u0000' + partition}), the offset up to which every pending record is one
-     * this learner will skip (another run's, stale, invalid): the offset of the first usable pending record, or
-     * one past the last pending record when none is usable. Committing it as consumer-group progress lets
-     * generators that gate on the learner's lag see that those records are not waiting for a step; the records
-     * stay queued and are still covered by the next batch's manifest ranges.
+     * Per partition, the offset up to which every pending record is one this learner will skip (another run's,
+     * stale, invalid): the offset of the first usable pending record, or one past the last pending record when
+     * none is usable. Committing it as consumer-group progress lets generators that gate on the learner's lag
+     * see that those records are not waiting for a step; the records stay queued and are still covered by the
+     * next batch's manifest ranges.
      */
-    public Map<String, Long> skippedPrefixEnds(long policyVersion) {
-        Map<String, Long> ends = new LinkedHashMap<>();
-        java.util.Set<String> blocked = new java.util.HashSet<>();
+    public Map<TopicPartition, Long> skippedPrefixEnds(long policyVersion) {
+        Map<TopicPartition, Long> ends = new LinkedHashMap<>();
+        Set<TopicPartition> blocked = new HashSet<>();
         for (ConsumedRollout r : pending) {
-            String key = r.topic() + "\u0000" + r.partition();
-            if (blocked.contains(key)) {
+            TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+            if (blocked.contains(tp)) {
                 continue;
             }
             if (classify(r, policyVersion) == null) {
-                blocked.add(key);
-                ends.put(key, r.offset());
+                blocked.add(tp);
+                ends.put(tp, r.offset());
             } else {
-                ends.put(key, r.offset() + 1);
+                ends.put(tp, r.offset() + 1);
             }
         }
         return ends;

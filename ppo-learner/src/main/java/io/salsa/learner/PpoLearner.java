@@ -42,6 +42,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -299,10 +300,13 @@ public final class PpoLearner implements AutoCloseable {
             if (stopRequested.getAsBoolean()) {
                 return null;
             }
-            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(config.pollTimeoutMs()))) {
+            ConsumerRecords<String, byte[]> polled = consumer.poll(Duration.ofMillis(config.pollTimeoutMs()));
+            for (ConsumerRecord<String, byte[]> r : polled) {
                 assembler.add(decode(r));
             }
-            commitSkippedPrefix();
+            if (!polled.isEmpty()) {
+                commitSkippedPrefix();
+            }
             if (System.nanoTime() - lastLog > WAIT_LOG_EVERY.toNanos()) {
                 LOG.info("run {}: waiting for scored rollouts ({} of {} pending)", config.runId(),
                         assembler.pendingCount(), config.ppo().batchSize());
@@ -318,15 +322,12 @@ public final class PpoLearner implements AutoCloseable {
      */
     private void commitSkippedPrefix() {
         Map<TopicPartition, OffsetAndMetadata> commit = new LinkedHashMap<>();
-        for (Map.Entry<String, Long> e : assembler.skippedPrefixEnds(state.policyVersion()).entrySet()) {
-            int cut = e.getKey().indexOf('\u0000');
-            TopicPartition tp = new TopicPartition(e.getKey().substring(0, cut),
-                    Integer.parseInt(e.getKey().substring(cut + 1)));
+        assembler.skippedPrefixEnds(state.policyVersion()).forEach((tp, end) -> {
             Long done = progressCommitted.get(tp);
-            if (done == null || e.getValue() > done) {
-                commit.put(tp, new OffsetAndMetadata(e.getValue()));
+            if (done == null || end > done) {
+                commit.put(tp, new OffsetAndMetadata(end));
             }
-        }
+        });
         if (!commit.isEmpty()) {
             commitOffsets(commit);
         }
@@ -718,25 +719,10 @@ public final class PpoLearner implements AutoCloseable {
         return new ArrayList<>(byStep.values());
     }
 
-    private static SoupManifest latestSoup(KafkaSettings kafka, String recipe) {
-        String topic = kafka.topic(Topics.SOUP);
-        RegistryAvroSerde<SoupManifest> serde = kafka.valueSerde(Topics.SOUP);
-        SoupManifest latest = null;
-        for (ConsumerRecord<String, byte[]> r : KafkaLog.readAll(kafka, topic)) {
-            if (recipe.equals(r.key()) && r.value() != null) {
-                SoupManifest m = serde.deserialize(topic, r.value());
-                if (latest == null || m.getVersion() > latest.getVersion()) {
-                    latest = m;
-                }
-            }
-        }
-        return latest;
-    }
-
     private static SoupManifest waitForSoup(KafkaSettings kafka, String recipe, BooleanSupplier stop) {
         long lastLog = 0;
         while (!stop.getAsBoolean()) {
-            SoupManifest soup = latestSoup(kafka, recipe);
+            SoupManifest soup = KafkaLog.latestSoup(kafka, recipe);
             if (soup != null) {
                 return soup;
             }

@@ -8,6 +8,7 @@ import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /** Which rollouts a run trains on, and how far its consumer-group progress may run ahead of its batches. */
@@ -50,9 +51,9 @@ class BatchAssemblerTest {
         a.add(rollout(1, 6, "run-a", 2));      // usable at version 2
         a.add(rollout(1, 7, "sft-1", 0));      // after a usable one: not committable yet
         a.add(rollout(2, 0, "run-a", 0));      // stale at version 2 (older than 2 - 1)
-        assertEquals(Map.of(T + "\u0000" + 0, 12L, T + "\u0000" + 1, 6L, T + "\u0000" + 2, 1L),
+        assertEquals(Map.of(new TopicPartition(T, 0), 12L, new TopicPartition(T, 1), 6L, new TopicPartition(T, 2), 1L),
                 a.skippedPrefixEnds(2));
         // at version 0 the partition-2 record is usable, so nothing of partition 2 may be committed ahead
-        assertEquals(0L, a.skippedPrefixEnds(0).get(T + "\u0000" + 2));
+        assertEquals(0L, a.skippedPrefixEnds(0).get(new TopicPartition(T, 2)));
     }
 }

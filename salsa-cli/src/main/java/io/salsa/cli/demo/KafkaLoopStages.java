@@ -14,9 +14,7 @@ import io.salsa.learner.LearnCommand;
 import io.salsa.learner.LearnerConfig;
 import io.salsa.learner.LearnerState;
 import io.salsa.learner.PpoLearner;
-import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
-import io.salsa.schemas.serde.RegistryAvroSerde;
 import io.salsa.scorer.BlobRewardModelLoader;
 import io.salsa.scorer.RewardScorerApp;
 import io.salsa.scorer.ScorerConfig;
@@ -35,12 +33,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The demo's production path over Kafka: SFT models announced on {@code sft-models} → the soup-builder service
@@ -119,7 +111,7 @@ final class KafkaLoopStages {
                 Progress progress = ctx.progress("soup-builder", 1, "soup");
                 long deadline = System.nanoTime() + SOUP_TIMEOUT.toNanos();
                 SoupManifest soup;
-                while ((soup = latestSoup(ctx.kafka(), k)) == null) {
+                while ((soup = KafkaLog.latestSoup(ctx.kafka(), RECIPE)) == null || soup.getMembers().size() != k) {
                     service.checkHealthy();
                     ctx.checkNotStopped();
                     if (System.nanoTime() > deadline) {
@@ -148,23 +140,6 @@ final class KafkaLoopStages {
                 return o;
             }
         };
-    }
-
-    /** The newest soup of the demo's recipe with {@code members} members, or null. */
-    static SoupManifest latestSoup(KafkaSettings kafka, int members) {
-        String topic = kafka.topic(Topics.SOUP);
-        RegistryAvroSerde<SoupManifest> serde = kafka.valueSerde(Topics.SOUP);
-        SoupManifest newest = null;
-        for (ConsumerRecord<String, byte[]> r : KafkaLog.readAll(kafka, topic)) {
-            if (r.value() == null || !RECIPE.equals(r.key())) {
-                continue;
-            }
-            SoupManifest m = serde.deserialize(topic, r.value());
-            if (m.getMembers().size() == members && (newest == null || m.getVersion() > newest.getVersion())) {
-                newest = m;
-            }
-        }
-        return newest;
     }
 
     /**
@@ -219,8 +194,8 @@ final class KafkaLoopStages {
         int steps = ctx.profile().ppoSteps();
         LearnerConfig config = LearnerConfig.fromMap(learnerSettings(ctx.profile()));
         Progress progress = ctx.progress("salsa-loop", steps, "PPO steps");
-        PpoLearner learner = PpoLearner.start(config, ctx.kafka(), ctx.store(), LearnCommand.trainerFactory(),
-                ctx::stopping);
+        PpoLearner learner = ctx.services().push("ppo-learner", PpoLearner.start(config, ctx.kafka(), ctx.store(),
+                LearnCommand.trainerFactory(), ctx::stopping));
         try {
             if (learner.metricsPort() > 0) {
                 ctx.out().println("   learner metrics (Prometheus): http://127.0.0.1:" + learner.metricsPort()
@@ -267,12 +242,7 @@ final class KafkaLoopStages {
             o.put("rollouts_scored_this_run", String.valueOf(scoring.metrics().scored()));
             return o;
         } finally {
-            // a stop interrupts this thread; the learner's consumer must still close cleanly
-            boolean interrupted = Thread.interrupted();
-            learner.close();
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            ctx.services().closeOne("ppo-learner");
         }
     }
 
@@ -329,26 +299,13 @@ final class KafkaLoopStages {
         long needed = 4L * ctx.profile().ppoSteps() * BATCH_SIZE / SAMPLES_PER_PROMPT
                 + 2L * ctx.profile().generators() * BATCH_SIZE;
         int epochs = (int) Math.max(1, (needed + train.size() - 1) / train.size());
-        long have = endOffsets(ctx.kafka(), ctx.kafka().topic(Topics.PROMPTS));
+        long have = KafkaLog.endOffsetSum(ctx.kafka(), ctx.kafka().topic(Topics.PROMPTS));
         if (have >= (long) epochs * train.size()) {
             return have;
         }
         List<PromptFile.Entry> entries = train.stream()
                 .map(tp -> new PromptFile.Entry(tp.id(), tp.text(), "train", Map.of())).toList();
         return PromptPublisher.publish(ctx.kafka(), entries, epochs);
-    }
-
-    /** Records on {@code topic} (sum of its partitions' end offsets). */
-    static long endOffsets(KafkaSettings kafka, String topic) {
-        Properties props = new Properties();
-        props.putAll(kafka.consumerProps("unused"));
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(pi -> new TopicPartition(topic, pi.partition())).toList();
-            return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
-        }
     }
 
     /**

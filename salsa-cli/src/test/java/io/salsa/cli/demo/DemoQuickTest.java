@@ -7,6 +7,7 @@ import io.salsa.cli.report.ReportWriter;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topic;
 import io.salsa.schemas.Topics;
+import io.salsa.soup.builder.KafkaLog;
 import io.salsa.broker.EmbeddedKafkaBroker;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -15,11 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,13 +73,6 @@ class DemoQuickTest {
     }
 
     private static long records(KafkaSettings kafka, String topic) {
-        Properties props = kafka.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
-        }
+        return KafkaLog.endOffsetSum(kafka, topic);
     }
 }

@@ -1,6 +1,9 @@
 package io.salsa.soup.builder;
 
+import io.salsa.events.SoupManifest;
 import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,6 +49,29 @@ public final class KafkaLog {
         }
         out.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
         return out;
+    }
+
+    /** Records ever written to {@code topic}: the sum of its partitions' end offsets. */
+    public static long endOffsetSum(KafkaSettings settings, String topic) {
+        try (KafkaConsumer<String, byte[]> consumer = rawConsumer(settings)) {
+            return consumer.endOffsets(partitions(consumer, topic)).values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /** The newest {@code SoupManifest} of {@code recipe} on the soup topic, or null when it has none. */
+    public static SoupManifest latestSoup(KafkaSettings settings, String recipe) {
+        String topic = settings.topic(Topics.SOUP);
+        RegistryAvroSerde<SoupManifest> serde = settings.valueSerde(Topics.SOUP);
+        SoupManifest latest = null;
+        for (ConsumerRecord<String, byte[]> r : readAll(settings, topic)) {
+            if (recipe.equals(r.key()) && r.value() != null) {
+                SoupManifest m = serde.deserialize(topic, r.value());
+                if (latest == null || m.getVersion() > latest.getVersion()) {
+                    latest = m;
+                }
+            }
+        }
+        return latest;
     }
 
     /** Every record of {@code topic} from the beginning up to its end at the time of the call, in offset order. */
