@@ -2,7 +2,7 @@ package io.salsa.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.schemas.KafkaSettings;
 import java.util.ArrayList;
 import java.util.Arrays;

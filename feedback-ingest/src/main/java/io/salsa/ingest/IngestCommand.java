@@ -1,6 +1,6 @@
 package io.salsa.ingest;
 
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,12 +1,12 @@
 package io.salsa.learner;
 
 import io.salsa.broker.EmbeddedKafkaBroker;
-import io.salsa.core.blob.LocalBlobStore;
-import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.DeviceOptions;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
-import io.salsa.core.model.Precision;
+import io.salsa.runtime.blob.LocalBlobStore;
+import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.model.lm.DeviceOptions;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.Precision;
 import io.salsa.events.BlobRef;
 import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
@@ -16,7 +16,7 @@ import io.salsa.events.SoupMethod;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
-import io.salsa.soup.builder.ModelFolderStore;
+import io.salsa.runtime.blob.ModelFolderStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

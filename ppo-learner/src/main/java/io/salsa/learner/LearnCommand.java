@@ -1,9 +1,9 @@
 package io.salsa.learner;
 
-import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.DeviceOptions;
-import io.salsa.core.model.Devices;
-import io.salsa.soup.builder.ServiceOptions;
+import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.model.lm.DeviceOptions;
+import io.salsa.model.lm.Devices;
+import io.salsa.runtime.cli.ServiceOptions;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;

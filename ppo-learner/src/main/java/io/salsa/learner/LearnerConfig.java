@@ -86,7 +86,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("eval_steps", "0");
         m.put("heldout_task_seed", "42");
         m.put("heldout_count", "16");
-        m.put("heldout_entities", Integer.toString(io.salsa.core.task.TaskConfig.DEFAULT_ENTITIES));
+        m.put("heldout_entities", Integer.toString(io.salsa.task.TaskConfig.DEFAULT_ENTITIES));
         KlHackGuard.Config g = KlHackGuard.Config.defaults();
         m.put("guard_action", g.action().label());
         m.put("guard_warmup_steps", Integer.toString(g.warmupSteps()));

@@ -1,8 +1,8 @@
 package io.salsa.learner;
 
-import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.DeviceOptions;
-import io.salsa.soup.builder.ServiceOptions;
+import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.model.lm.DeviceOptions;
+import io.salsa.runtime.cli.ServiceOptions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,8 +1,8 @@
 package io.salsa.learner;
 
 import io.salsa.events.SoupManifest;
-import io.salsa.soup.builder.KafkaLog;
-import io.salsa.soup.builder.ModelFolderStore;
+import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.core.generate.Generation;
-import io.salsa.core.generate.Generator;
-import io.salsa.core.generate.SamplingConfig;
-import io.salsa.core.model.GptModel;
-import io.salsa.core.model.ModelFolder;
-import io.salsa.core.model.Precision;
+import io.salsa.model.generate.Generation;
+import io.salsa.model.generate.Generator;
+import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.lm.Precision;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.ppo.PpoStep;
 import io.salsa.learner.ppo.TrainingSample;

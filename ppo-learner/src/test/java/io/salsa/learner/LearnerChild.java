@@ -1,7 +1,7 @@
 package io.salsa.learner;
 
 import io.salsa.schemas.KafkaSettings;
-import io.salsa.soup.builder.ModelFolderStore;
+import io.salsa.runtime.blob.ModelFolderStore;
 import java.nio.file.Path;
 
 /**

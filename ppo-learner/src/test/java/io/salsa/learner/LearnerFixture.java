@@ -1,14 +1,14 @@
 package io.salsa.learner;
 
 import ai.djl.Device;
-import io.salsa.core.blob.LocalBlobStore;
-import io.salsa.soup.builder.KafkaLog;
-import io.salsa.soup.builder.ModelFolderStore;
-import io.salsa.core.generate.Generation;
-import io.salsa.core.generate.Generator;
-import io.salsa.core.generate.SamplingConfig;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
+import io.salsa.runtime.blob.LocalBlobStore;
+import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.model.generate.Generation;
+import io.salsa.model.generate.Generator;
+import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
 import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.Rollout;

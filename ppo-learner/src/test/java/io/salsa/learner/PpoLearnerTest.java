@@ -10,7 +10,7 @@ import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.TrainingMetrics;
 import io.salsa.schemas.KafkaSettings;
-import io.salsa.soup.builder.ModelFolderStore;
+import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
 import java.net.URI;

@@ -1,8 +1,8 @@
 package io.salsa.scorer;
 
 import ai.djl.Device;
-import io.salsa.core.blob.BlobStore;
-import io.salsa.core.blob.DeterministicTar;
+import io.salsa.runtime.blob.BlobStore;
+import io.salsa.runtime.blob.DeterministicTar;
 import io.salsa.events.RewardModelCheckpoint;
 import java.io.IOException;
 import java.net.URI;

@@ -3,7 +3,7 @@ package io.salsa.scorer;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.salsa.core.model.GptModel;
+import io.salsa.model.lm.GptModel;
 import io.salsa.events.Rollout;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,9 +1,9 @@
 package io.salsa.scorer;
 
 import ai.djl.Device;
-import io.salsa.core.blob.BlobStores;
-import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.DeviceOptions;
+import io.salsa.runtime.blob.BlobStores;
+import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.model.lm.DeviceOptions;
 import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
 package io.salsa.scorer;
 
 import ai.djl.Device;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
 import io.salsa.events.Rollout;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;

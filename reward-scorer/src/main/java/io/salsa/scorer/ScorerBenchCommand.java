@@ -1,10 +1,10 @@
 package io.salsa.scorer;
 
 import io.salsa.broker.EmbeddedKafkaBroker;
-import io.salsa.core.cli.SalsaSubcommand;
-import io.salsa.core.model.DeviceOptions;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
+import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.model.lm.DeviceOptions;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
 import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.salsa.generator;
 
-import io.salsa.core.blob.BlobStore;
-import io.salsa.core.blob.DeterministicTar;
+import io.salsa.runtime.blob.BlobStore;
+import io.salsa.runtime.blob.DeterministicTar;
 import io.salsa.events.BlobRef;
 import java.io.IOException;
 import java.net.URI;

@@ -1,8 +1,8 @@
 package io.salsa.generator;
 
-import io.salsa.core.blob.BlobStore;
-import io.salsa.core.blob.BlobStores;
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.blob.BlobStore;
+import io.salsa.runtime.blob.BlobStores;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Path;
 import java.util.HashMap;

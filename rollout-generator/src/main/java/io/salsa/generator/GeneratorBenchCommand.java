@@ -1,6 +1,6 @@
 package io.salsa.generator;
 
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,12 +1,12 @@
 package io.salsa.generator;
 
 import ai.djl.Device;
-import io.salsa.core.generate.Generation;
-import io.salsa.core.generate.Generator;
-import io.salsa.core.generate.SamplingConfig;
-import io.salsa.core.model.GptModel;
-import io.salsa.core.model.ModelFolder;
-import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.model.generate.Generation;
+import io.salsa.model.generate.Generator;
+import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.tokenizer.SalsaTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

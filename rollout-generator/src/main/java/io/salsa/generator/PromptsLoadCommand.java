@@ -1,6 +1,6 @@
 package io.salsa.generator;
 
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.salsa.core.blob.BlobIntegrityException;
-import io.salsa.core.blob.LocalBlobStore;
+import io.salsa.runtime.blob.BlobIntegrityException;
+import io.salsa.runtime.blob.LocalBlobStore;
 import io.salsa.events.BlobRef;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +21,7 @@ class BlobWeightFetcherTest {
     private BlobRef put(LocalBlobStore store, String name, String content) throws Exception {
         Path folder = Files.createDirectories(dir.resolve("src").resolve(name));
         Files.writeString(folder.resolve("model.safetensors"), content);
-        io.salsa.core.blob.BlobRef ref = store.put(folder, "policy/" + name + ".tar");
+        io.salsa.runtime.blob.BlobRef ref = store.put(folder, "policy/" + name + ".tar");
         return BlobRef.newBuilder().setUri(ref.uri().toString()).setSha256(ref.sha256()).setSizeBytes(ref.size()).build();
     }
 

@@ -1,8 +1,8 @@
 package io.salsa.generator;
 
 import ai.djl.Device;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

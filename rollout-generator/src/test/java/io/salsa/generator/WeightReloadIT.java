@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.salsa.core.blob.LocalBlobStore;
+import io.salsa.runtime.blob.LocalBlobStore;
 import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.Prompt;
@@ -110,7 +110,7 @@ class WeightReloadIT {
         return java.util.Arrays.stream(s.responseIds()).boxed().toList();
     }
 
-    private static BlobRef ref(io.salsa.core.blob.BlobRef core) {
+    private static BlobRef ref(io.salsa.runtime.blob.BlobRef core) {
         return BlobRef.newBuilder().setUri(core.uri().toString()).setSha256(core.sha256()).setSizeBytes(core.size()).build();
     }
 

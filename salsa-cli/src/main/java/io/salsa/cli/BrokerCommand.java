@@ -1,7 +1,7 @@
 package io.salsa.cli;
 
 import io.salsa.broker.EmbeddedKafkaBroker;
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.salsa.cli;
 
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

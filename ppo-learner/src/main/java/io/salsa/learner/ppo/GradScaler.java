@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
-import io.salsa.core.model.Precision;
-import io.salsa.core.model.Scalars;
+import io.salsa.model.lm.Precision;
+import io.salsa.model.lm.Scalars;
 import java.util.List;
 import java.util.Optional;
 

@@ -1,6 +1,6 @@
 package io.salsa.learner.ppo;
 
-import io.salsa.core.model.Precision;
+import io.salsa.model.lm.Precision;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;

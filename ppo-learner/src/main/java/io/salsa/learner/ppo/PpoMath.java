@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
-import io.salsa.core.model.Scalars;
+import io.salsa.model.lm.Scalars;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

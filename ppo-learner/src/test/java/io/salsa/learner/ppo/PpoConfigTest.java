@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.salsa.core.model.Precision;
+import io.salsa.model.lm.Precision;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

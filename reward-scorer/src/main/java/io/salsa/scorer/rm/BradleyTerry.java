@@ -1,7 +1,7 @@
 package io.salsa.scorer.rm;
 
 import ai.djl.ndarray.NDArray;
-import io.salsa.core.model.Scalars;
+import io.salsa.model.lm.Scalars;
 
 /**
  * The Bradley–Terry preference loss and its metrics, free of any I/O: P(chosen ≻ rejected) = σ(r_c − r_r).

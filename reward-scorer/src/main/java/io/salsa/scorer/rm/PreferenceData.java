@@ -1,9 +1,9 @@
 package io.salsa.scorer.rm;
 
-import io.salsa.core.io.JsonLines;
+import io.salsa.runtime.io.JsonLines;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
 import io.salsa.schemas.KafkaSettings;

@@ -1,6 +1,6 @@
 package io.salsa.scorer.rm;
 
-import io.salsa.core.blob.BlobStore;
+import io.salsa.runtime.blob.BlobStore;
 import io.salsa.events.BlobRef;
 import io.salsa.events.RewardModelCheckpoint;
 import io.salsa.schemas.TopicAdmin;
@@ -54,7 +54,7 @@ public final class RewardModelCatalog {
             String name, long version, String initFrom, RewardModelTrainer.Result result, long seed)
             throws Exception {
         TopicAdmin.ensureTopics(settings, List.of(Topics.REWARD_MODELS));
-        io.salsa.core.blob.BlobRef ref = store.put(folder, "reward-models/" + name + "/v" + version + ".tar");
+        io.salsa.runtime.blob.BlobRef ref = store.put(folder, "reward-models/" + name + "/v" + version + ".tar");
         double accuracy = result.after().accuracy();
         RewardModelCheckpoint cp = RewardModelCheckpoint.newBuilder()
                 .setName(name).setVersion(version)

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
-import io.salsa.core.task.TaskConfig;
-import io.salsa.core.task.TaskDataset;
-import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.task.TaskConfig;
+import io.salsa.task.TaskDataset;
+import io.salsa.model.tokenizer.SalsaTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

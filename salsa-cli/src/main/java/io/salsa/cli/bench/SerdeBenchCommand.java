@@ -1,6 +1,6 @@
 package io.salsa.cli.bench;
 
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.events.Rollout;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.registry.InMemorySchemaRegistry;

@@ -1,7 +1,7 @@
 package io.salsa.cli.demo;
 
 import ai.djl.Device;
-import io.salsa.core.task.TaskPrompt;
+import io.salsa.task.TaskPrompt;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.generator.BlobWeightFetcher;
@@ -18,8 +18,8 @@ import io.salsa.schemas.Topics;
 import io.salsa.scorer.BlobRewardModelLoader;
 import io.salsa.scorer.RewardScorerApp;
 import io.salsa.scorer.ScorerConfig;
-import io.salsa.soup.builder.KafkaLog;
-import io.salsa.soup.builder.ModelFolderStore;
+import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.soup.builder.SftPublisher;
 import io.salsa.soup.builder.SoupBuilderApp;
 import io.salsa.soup.builder.SoupRecipe;

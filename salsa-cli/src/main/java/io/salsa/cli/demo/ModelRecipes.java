@@ -1,13 +1,13 @@
 package io.salsa.cli.demo;
 
 import ai.djl.Device;
-import io.salsa.core.model.GptModel;
-import io.salsa.core.soup.Soups;
-import io.salsa.core.train.PretrainCommand;
-import io.salsa.core.train.SftConfig;
-import io.salsa.core.train.SftRun;
-import io.salsa.core.train.SftTrainer;
-import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.soup.Soups;
+import io.salsa.model.train.PretrainCommand;
+import io.salsa.model.train.SftConfig;
+import io.salsa.model.train.SftRun;
+import io.salsa.model.train.SftTrainer;
+import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.scorer.RewardSequences;
 import io.salsa.scorer.rm.PreferenceData;
 import io.salsa.scorer.rm.PreferencePair;

@@ -1,9 +1,9 @@
 package io.salsa.cli.demo;
 
 import ai.djl.Device;
-import io.salsa.core.blob.Sha256;
-import io.salsa.core.soup.Soups;
-import io.salsa.core.train.SftTrainer;
+import io.salsa.runtime.blob.Sha256;
+import io.salsa.model.soup.Soups;
+import io.salsa.model.train.SftTrainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

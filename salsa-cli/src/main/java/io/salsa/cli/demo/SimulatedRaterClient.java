@@ -2,8 +2,8 @@ package io.salsa.cli.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salsa.core.task.RaterChoice;
-import io.salsa.core.task.SimulatedRater;
+import io.salsa.task.RaterChoice;
+import io.salsa.task.SimulatedRater;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

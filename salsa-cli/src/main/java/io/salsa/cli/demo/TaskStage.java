@@ -1,7 +1,7 @@
 package io.salsa.cli.demo;
 
-import io.salsa.core.task.TaskConfig;
-import io.salsa.core.task.TaskDataset;
+import io.salsa.task.TaskConfig;
+import io.salsa.task.TaskDataset;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

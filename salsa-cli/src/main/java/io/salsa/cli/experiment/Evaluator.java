@@ -1,12 +1,12 @@
 package io.salsa.cli.experiment;
 
 import ai.djl.Device;
-import io.salsa.core.generate.Generation;
-import io.salsa.core.generate.Generator;
-import io.salsa.core.generate.SamplingConfig;
-import io.salsa.core.model.GptModel;
-import io.salsa.core.task.SimulatedRater;
-import io.salsa.core.tokenizer.SalsaTokenizer;
+import io.salsa.model.generate.Generation;
+import io.salsa.model.generate.Generator;
+import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.task.SimulatedRater;
+import io.salsa.model.tokenizer.SalsaTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package io.salsa.cli.experiment;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.salsa.core.model.GptModel;
+import io.salsa.model.lm.GptModel;
 import java.util.List;
 
 /**

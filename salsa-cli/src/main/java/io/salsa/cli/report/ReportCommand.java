@@ -1,6 +1,6 @@
 package io.salsa.cli.report;
 
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

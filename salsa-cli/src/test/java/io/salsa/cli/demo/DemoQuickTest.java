@@ -7,7 +7,7 @@ import io.salsa.cli.report.ReportWriter;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topic;
 import io.salsa.schemas.Topics;
-import io.salsa.soup.builder.KafkaLog;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.broker.EmbeddedKafkaBroker;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

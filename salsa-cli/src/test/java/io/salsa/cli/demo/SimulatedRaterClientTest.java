@@ -3,8 +3,8 @@ package io.salsa.cli.demo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.salsa.core.task.SimulatedRater;
-import io.salsa.core.task.TaskWorld;
+import io.salsa.task.SimulatedRater;
+import io.salsa.task.TaskWorld;
 import io.salsa.events.Preference;
 import io.salsa.ingest.IngestApp;
 import io.salsa.ingest.IngestConfig;

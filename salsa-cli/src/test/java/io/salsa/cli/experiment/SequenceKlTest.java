@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

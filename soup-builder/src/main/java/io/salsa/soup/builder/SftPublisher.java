@@ -1,9 +1,10 @@
 package io.salsa.soup.builder;
 
+import io.salsa.runtime.blob.ModelFolderStore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.ModelFolder;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.ModelFolder;
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
 import io.salsa.schemas.KafkaSettings;

@@ -1,8 +1,9 @@
 package io.salsa.soup.builder;
 
-import io.salsa.core.io.FileOps;
-import io.salsa.core.soup.SoupException;
-import io.salsa.core.soup.Soups;
+import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.io.FileOps;
+import io.salsa.model.soup.SoupException;
+import io.salsa.model.soup.Soups;
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;

@@ -1,5 +1,7 @@
 package io.salsa.soup.builder;
 
+import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;

@@ -1,6 +1,7 @@
 package io.salsa.soup.builder;
 
-import io.salsa.core.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.ServiceOptions;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

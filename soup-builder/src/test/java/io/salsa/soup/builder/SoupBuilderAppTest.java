@@ -1,12 +1,13 @@
 package io.salsa.soup.builder;
 
+import io.salsa.runtime.blob.ModelFolderStore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.core.blob.LocalBlobStore;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
+import io.salsa.runtime.blob.LocalBlobStore;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
 import io.salsa.events.BlobRef;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.SftModelLanded;

@@ -1,15 +1,16 @@
 package io.salsa.soup.builder;
 
+import io.salsa.runtime.blob.ModelFolderStore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.core.blob.LocalBlobStore;
-import io.salsa.core.model.GptConfig;
-import io.salsa.core.model.GptModel;
-import io.salsa.core.safetensors.SafeTensors;
+import io.salsa.runtime.blob.LocalBlobStore;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;

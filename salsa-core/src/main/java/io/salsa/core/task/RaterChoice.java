@@ -1,6 +1,0 @@
-package io.salsa.core.task;
-
-/** Which of two responses a rater prefers; a tie yields no preference pair. */
-public enum RaterChoice {
-    A, B, TIE
-}

@@ -1,0 +1,168 @@
+package io.salsa.model.generate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.KvCache;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Batched autoregressive generation from a {@link GptModel}: prompts of different lengths, temperature,
+ * top-k, top-p, a length limit and per-sequence EOS stop, with a key/value cache.
+ *
+ * <p>Prompts are left-padded internally (positions count real tokens only), so every row's next token is at
+ * the last column. Each step copies the last position's logits [B, V] to the host once and samples there in
+ * double precision with one {@link SplittableRandom} per sequence: the same seeds give the same tokens on
+ * every run, and a sequence's tokens do not depend on which other prompts share its batch (up to float
+ * rounding differences between batch shapes). Runs without building an autograd graph as long as it is not
+ * called inside a {@code GradientCollector}.
+ */
+public final class Generator {
+
+    private final GptModel model;
+
+    public Generator(GptModel model) {
+        this.model = model;
+    }
+
+    /** Generates for each prompt with seeds {@code seed, seed+1, …} (one per sequence, in order). */
+    public List<Generation> generate(List<int[]> prompts, SamplingConfig config, long seed) {
+        long[] seeds = new long[prompts.size()];
+        for (int i = 0; i < seeds.length; i++) {
+            seeds[i] = seed + i;
+        }
+        return generate(prompts, config, seeds);
+    }
+
+    /**
+     * Generates for prompts already padded into a batch: {@code mask[b][t]} = 1 marks the real tokens, which
+     * may be left- or right-padded.
+     */
+    public List<Generation> generate(int[][] paddedIds, int[][] mask, SamplingConfig config, long seed) {
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < paddedIds.length; b++) {
+            int[] row = paddedIds[b];
+            int[] m = mask[b];
+            if (m.length != row.length) {
+                throw new IllegalArgumentException("prompt " + b + ": mask length " + m.length + " != ids length " + row.length);
+            }
+            prompts.add(java.util.stream.IntStream.range(0, row.length).filter(t -> m[t] != 0).map(t -> row[t]).toArray());
+        }
+        return generate(prompts, config, seed);
+    }
+
+    /** Generates for each prompt with its own sampler seed. */
+    public List<Generation> generate(List<int[]> prompts, SamplingConfig config, long[] seeds) {
+        int batch = prompts.size();
+        if (batch == 0) {
+            return List.of();
+        }
+        if (seeds.length != batch) {
+            throw new IllegalArgumentException(seeds.length + " seeds for " + batch + " prompts");
+        }
+        int vocab = model.config().vocabSize();
+        int promptLen = 0;
+        for (int b = 0; b < batch; b++) {
+            int[] p = prompts.get(b);
+            if (p.length == 0) {
+                throw new IllegalArgumentException("prompt " + b + " is empty; generation needs at least one token");
+            }
+            for (int id : p) {
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("prompt " + b + " has token id " + id + " outside [0, " + vocab + ")");
+                }
+            }
+            promptLen = Math.max(promptLen, p.length);
+        }
+        int nPositions = model.config().nPositions();
+        if (promptLen >= nPositions) {
+            throw new IllegalArgumentException("prompt of " + promptLen + " tokens leaves no room within n_positions=" + nPositions);
+        }
+        int maxNew = Math.min(config.maxNewTokens(), nPositions - promptLen);
+        int total = promptLen + maxNew;
+        int pad = model.config().padTokenId();
+        int eos = model.config().eosTokenId();
+
+        long[][] ids = new long[batch][total];
+        long[][] mask = new long[batch][total];
+        for (int b = 0; b < batch; b++) {
+            int[] p = prompts.get(b);
+            Arrays.fill(ids[b], pad);
+            int start = promptLen - p.length;
+            for (int t = 0; t < p.length; t++) {
+                ids[b][start + t] = p[t];
+                mask[b][start + t] = 1;
+            }
+        }
+        SplittableRandom[] rngs = new SplittableRandom[batch];
+        for (int b = 0; b < batch; b++) {
+            rngs[b] = new SplittableRandom(seeds[b]);
+        }
+        TokenSampler sampler = new TokenSampler(config);
+        int[][] tokens = new int[batch][maxNew];
+        float[][] logProbs = new float[batch][maxNew];
+        float[][] samplingLogProbs = new float[batch][maxNew];
+        int[] lengths = new int[batch];
+        boolean[] done = new boolean[batch];
+        boolean[] stopped = new boolean[batch];
+
+        try (NDManager scope = model.newScope();
+             KvCache cache = config.useCache() ? new KvCache(scope, model.config().nLayer()) : null) {
+            int known = promptLen; // columns of ids/mask that are filled
+            for (int step = 0; step < maxNew; step++) {
+                float[] last;
+                try (NDManager stepScope = scope.newSubManager()) {
+                    int from = cache == null || step == 0 ? 0 : known - 1;
+                    NDArray in = stepScope.create(slice(ids, from, known));
+                    NDArray m = stepScope.create(slice(mask, 0, known));
+                    NDArray logits = model.forward(in, m, null, cache, false).logits();
+                    last = logits.get(new NDIndex(":, -1, :")).toFloatArray();
+                }
+                for (int b = 0; b < batch; b++) {
+                    if (done[b]) {
+                        ids[b][known] = pad;
+                        continue;
+                    }
+                    TokenSampler.Choice c = sampler.choose(last, b * vocab, vocab, rngs[b]);
+                    int n = lengths[b]++;
+                    tokens[b][n] = c.token();
+                    logProbs[b][n] = (float) c.logProb();
+                    samplingLogProbs[b][n] = (float) c.samplingLogProb();
+                    ids[b][known] = c.token();
+                    mask[b][known] = 1;
+                    if (config.stopAtEos() && c.token() == eos) {
+                        done[b] = true;
+                        stopped[b] = true;
+                    }
+                }
+                known++;
+                boolean all = true;
+                for (boolean d : done) {
+                    all &= d;
+                }
+                if (all) {
+                    break;
+                }
+            }
+        }
+        List<Generation> out = new ArrayList<>(batch);
+        for (int b = 0; b < batch; b++) {
+            int n = lengths[b];
+            out.add(new Generation(Arrays.copyOf(tokens[b], n), Arrays.copyOf(logProbs[b], n),
+                    Arrays.copyOf(samplingLogProbs[b], n), stopped[b]));
+        }
+        return out;
+    }
+
+    private static long[][] slice(long[][] rows, int from, int to) {
+        long[][] out = new long[rows.length][];
+        for (int b = 0; b < rows.length; b++) {
+            out[b] = Arrays.copyOfRange(rows[b], from, to);
+        }
+        return out;
+    }
+}

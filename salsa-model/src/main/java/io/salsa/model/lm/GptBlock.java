@@ -1,0 +1,108 @@
+package io.salsa.model.lm;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * One pre-LayerNorm GPT-2 transformer block ({@code transformer.h.i}) with Hugging Face's parameter names and
+ * Conv1D layout, so its weights load from and save to a {@code transformers} checkpoint unchanged.
+ */
+public final class GptBlock extends AbstractBlock {
+
+    private final GptConfig config;
+    final Parameter ln1Weight;
+    final Parameter ln1Bias;
+    final Parameter attnWeight;
+    final Parameter attnBias;
+    final Parameter attnProjWeight;
+    final Parameter attnProjBias;
+    final Parameter ln2Weight;
+    final Parameter ln2Bias;
+    final Parameter fcWeight;
+    final Parameter fcBias;
+    final Parameter mlpProjWeight;
+    final Parameter mlpProjBias;
+
+    GptBlock(NDManager manager, GptConfig config) {
+        this.config = config;
+        long e = config.nEmbd();
+        long inner = config.nInner();
+        ln1Weight = addParameter(GptLayers.parameter(manager, "ln_1.weight", Parameter.Type.GAMMA, e));
+        ln1Bias = addParameter(GptLayers.parameter(manager, "ln_1.bias", Parameter.Type.BETA, e));
+        attnWeight = addParameter(GptLayers.parameter(manager, "attn.c_attn.weight", Parameter.Type.WEIGHT, e, 3 * e));
+        attnBias = addParameter(GptLayers.parameter(manager, "attn.c_attn.bias", Parameter.Type.BIAS, 3 * e));
+        attnProjWeight = addParameter(GptLayers.parameter(manager, "attn.c_proj.weight", Parameter.Type.WEIGHT, e, e));
+        attnProjBias = addParameter(GptLayers.parameter(manager, "attn.c_proj.bias", Parameter.Type.BIAS, e));
+        ln2Weight = addParameter(GptLayers.parameter(manager, "ln_2.weight", Parameter.Type.GAMMA, e));
+        ln2Bias = addParameter(GptLayers.parameter(manager, "ln_2.bias", Parameter.Type.BETA, e));
+        fcWeight = addParameter(GptLayers.parameter(manager, "mlp.c_fc.weight", Parameter.Type.WEIGHT, e, inner));
+        fcBias = addParameter(GptLayers.parameter(manager, "mlp.c_fc.bias", Parameter.Type.BIAS, inner));
+        mlpProjWeight = addParameter(GptLayers.parameter(manager, "mlp.c_proj.weight", Parameter.Type.WEIGHT, inner, e));
+        mlpProjBias = addParameter(GptLayers.parameter(manager, "mlp.c_proj.bias", Parameter.Type.BIAS, e));
+    }
+
+    /**
+     * The block's output for hidden states {@code h} [B, T, E].
+     *
+     * @param attentionBias additive bias [B, 1, T, Tk] (0 where a query may see a key, a large negative number
+     *                      elsewhere), covering the cached keys first, then the new ones
+     * @param cache         this layer's key/value cache, extended in place with the new keys and values; or null
+     */
+    public NDArray forward(NDArray h, NDArray attentionBias, KvCache.Layer cache) {
+        return forward(h, attentionBias, cache, Precision.FP32);
+    }
+
+    /**
+     * The block's output in {@code precision}. Under {@link Precision#FP16} the four projections and both attention
+     * matmuls run in float16 (the cache then holds float16 keys and values); LayerNorm, the masked softmax and the
+     * residual stream stay float32, as under {@code torch.autocast}. {@code h} and the result are float32.
+     */
+    public NDArray forward(NDArray h, NDArray attentionBias, KvCache.Layer cache, Precision precision) {
+        Shape shape = h.getShape();
+        long b = shape.get(0);
+        long t = shape.get(1);
+        long e = config.nEmbd();
+        long nh = config.nHead();
+        long hd = config.headDim();
+
+        NDArray a = GptLayers.layerNorm(h, ln1Weight, ln1Bias, config.layerNormEpsilon());
+        NDList qkv = GptLayers.conv1d(a, attnWeight, attnBias, precision).split(3, 2);
+        NDArray q = qkv.get(0).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
+        NDArray k = qkv.get(1).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
+        NDArray v = qkv.get(2).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
+        if (cache != null) {
+            k = cache.appendKeys(k);
+            v = cache.appendValues(v);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.of(q, 1.0 / Math.sqrt(hd)));
+        // the −1e30 mask and the softmax need float32 (−1e30 is −inf in float16: a fully masked row would be NaN)
+        NDArray weights = Autocast.toFloat32(scores).addi(attentionBias).softmax(-1);
+        if (precision == Precision.FP16) {
+            weights = Autocast.half(weights);
+        }
+        NDArray o = weights.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, e);
+        // float32 + float16 promotes to float32: the residual stream keeps full precision
+        h = h.add(GptLayers.conv1d(o, attnProjWeight, attnProjBias, precision));
+
+        NDArray m = GptLayers.layerNorm(h, ln2Weight, ln2Bias, config.layerNormEpsilon());
+        m = GptLayers.geluNew(GptLayers.conv1d(m, fcWeight, fcBias, precision));
+        return h.add(GptLayers.conv1d(m, mlpProjWeight, mlpProjBias, precision));
+    }
+
+    /** DJL entry point: inputs {@code (h, attentionBias)}, output {@code (h')}; no cache. */
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        return new NDList(forward(inputs.get(0), inputs.get(1), null));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {inputShapes[0]};
+    }
+}

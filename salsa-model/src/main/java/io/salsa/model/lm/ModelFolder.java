@@ -1,0 +1,46 @@
+package io.salsa.model.lm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * The layout of a model folder, the unit every component exchanges: Hugging Face's files plus our card.
+ *
+ * <pre>
+ * config.json        GPT-2 config as transformers writes it
+ * model.safetensors  F32 weights, HF names, tied lm_head not stored (+ v_head.* or score.weight)
+ * tokenizer.json     Hugging Face tokenizer, when the model has one (+ tokenizer_config.json)
+ * card.json          how the model was made (trainer, data sha256, seed, steps, eval loss, base), optional
+ * </pre>
+ */
+public final class ModelFolder {
+
+    public static final String CONFIG = GptConfig.FILE_NAME;
+    public static final String WEIGHTS = "model.safetensors";
+    public static final String TOKENIZER = "tokenizer.json";
+    public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
+    public static final String CARD = "card.json";
+
+    private ModelFolder() {
+    }
+
+    /**
+     * Copies {@code tokenizer.json} (and {@code tokenizer_config.json} when present) from {@code from} to {@code to}
+     * when {@code from} has one; returns whether it did.
+     */
+    public static boolean copyTokenizer(Path from, Path to) throws IOException {
+        Path src = from.resolve(TOKENIZER);
+        if (!Files.isRegularFile(src)) {
+            return false;
+        }
+        Files.createDirectories(to);
+        Files.copy(src, to.resolve(TOKENIZER), StandardCopyOption.REPLACE_EXISTING);
+        Path cfg = from.resolve(TOKENIZER_CONFIG);
+        if (Files.isRegularFile(cfg)) {
+            Files.copy(cfg, to.resolve(TOKENIZER_CONFIG), StandardCopyOption.REPLACE_EXISTING);
+        }
+        return true;
+    }
+}

@@ -1,0 +1,40 @@
+package io.salsa.model.lm;
+
+import java.util.Locale;
+
+/**
+ * The numeric precision of a model's forward pass, so a trainer can choose fp16 mixed precision (the fast path on
+ * GPUs whose DJL JNI has no bfloat16) without a second model implementation. The weights stay float32 either way.
+ */
+public enum Precision {
+    /** Everything in float32 (the default; bit-reproducible on CPU). */
+    FP32("no"),
+    /**
+     * {@code torch.autocast(dtype=float16)} semantics: matmuls (attention projections, attention scores and
+     * mixing, MLP, LM head, value/score head) run in float16 on float16 copies of the float32 weights; embeddings,
+     * the residual stream, LayerNorm, the attention softmax and everything after the logits stay float32.
+     */
+    FP16("fp16");
+
+    private final String label;
+
+    Precision(String label) {
+        this.label = label;
+    }
+
+    /** The setting value ({@code no} or {@code fp16}, as Hugging Face accelerate's {@code mixed_precision}). */
+    public String label() {
+        return label;
+    }
+
+    /** Parses {@code no} / {@code fp16} (also {@code fp32}); anything else is an error naming the accepted values. */
+    public static Precision parse(String value) {
+        String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
+        return switch (v) {
+            case "no", "fp32" -> FP32;
+            case "fp16" -> FP16;
+            default -> throw new IllegalArgumentException("expected no or fp16 (got '" + value
+                    + "'; bf16 is not available: DJL 0.36's PyTorch JNI has no bfloat16)");
+        };
+    }
+}

@@ -1,0 +1,177 @@
+package io.salsa.model.soup;
+
+import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.io.FileOps;
+import io.salsa.model.safetensors.SafeTensorsWriter;
+import io.salsa.model.safetensors.TensorSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code salsa bench soup}: soup throughput (GB/s of member weights read) next to the machine's plain array-copy
+ * bandwidth measured in the same run, so the streaming design is judged against what memory allows.
+ */
+@Command(name = "soup", mixinStandardHelpOptions = true,
+        description = "Benchmark model-soup throughput against plain array-copy bandwidth (same run, same JVM).")
+public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcommand {
+
+    @Option(names = "--size-mb", defaultValue = "256", description = "Size of each member's weights in MB (default: ${DEFAULT-VALUE}).")
+    int sizeMb;
+
+    @Option(names = "--members", defaultValue = "2", description = "Number of members K (default: ${DEFAULT-VALUE}).")
+    int members;
+
+    @Option(names = "--runs", defaultValue = "5", description = "Timed runs of each measurement (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--chunk", defaultValue = "65536", description = "Floats averaged per step (default: ${DEFAULT-VALUE}).")
+    int chunk;
+
+    @Option(names = "--dir", description = "Scratch folder for the member files (default: a temporary folder, deleted after).")
+    Path dir;
+
+    @Override
+    public String group() {
+        return "bench";
+    }
+
+    @Override
+    public String groupDescription() {
+        return "Benchmarks: measured and reported, never asserted.";
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        if (sizeMb < 1 || sizeMb > 8192 || members < 1 || members > 16 || runs < 1 || runs > 100) {
+            System.err.println("salsa bench soup: --size-mb must be 1..8192, --members 1..16, --runs 1..100");
+            return 2;
+        }
+        SoupConfig fast;
+        try {
+            fast = new SoupConfig(chunk, false, false);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa bench soup: --chunk: " + e.getMessage());
+            return 2;
+        }
+        boolean temporary = dir == null;
+        Path root = temporary ? Files.createTempDirectory("salsa-bench-soup-") : Files.createDirectories(dir);
+        try {
+            List<Soups.Member> list = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int k = 0; k < members; k++) {
+                list.add(Soups.Member.of(writeMember(root.resolve("member-" + k), k)));
+            }
+            System.out.printf("wrote %d members of %d MB in %.1f s (%s)%n", members, sizeMb,
+                    (System.nanoTime() - t0) / 1e9, root);
+
+            double copy = copyBandwidth();
+            double fileWrite = fileWriteBandwidth(root.resolve("write-probe.bin"), (long) sizeMb << 20);
+            double[] soup = new double[runs];
+            Soups.Result last = null;
+            Soups.build(list, root.resolve("soup"), fast); // warm-up: JIT and page cache
+            for (int r = 0; r < runs; r++) {
+                last = Soups.build(list, root.resolve("soup"), fast);
+                soup[r] = last.readBytesPerSecond();
+            }
+            long f0 = System.nanoTime();
+            Soups.Result full = Soups.build(list, root.resolve("soup-full"), SoupConfig.defaults());
+            double fullSeconds = (System.nanoTime() - f0) / 1e9;
+            Arrays.sort(soup);
+            double median = soup[runs / 2];
+            System.out.printf("array copy (System.arraycopy, 256 MB float[]): %.2f GB/s%n", copy / 1e9);
+            System.out.printf("soup K=%d, %d MB/member, %d tensors: median %.2f GB/s read (best %.2f, worst %.2f) "
+                    + "= %.0f%% of copy bandwidth%n", members, sizeMb, last.tensors(), median / 1e9,
+                    soup[runs - 1] / 1e9, soup[0] / 1e9, 100 * median / copy);
+            System.out.printf("writing a new %d MB file (1 MB pwrites, no fsync): %.2f GB/s; the soup writes 1/K of what "
+                    + "it reads, so this bounds it at %.2f GB/s read%n", sizeMb, fileWrite / 1e9, fileWrite * members / 1e9);
+            System.out.printf("full soup incl. sha256 of members and soup, fsync, card: %.2f s for %.0f MB read "
+                    + "(%.2f GB/s end to end)%n", fullSeconds, full.bytesRead() / 1e6, full.bytesRead() / fullSeconds / 1e9);
+            return 0;
+        } finally {
+            if (temporary) {
+                FileOps.deleteTree(root);
+            }
+        }
+    }
+
+    /** A GPT-2-like mix: large matrices, mid-size ones and small biases, filled with cheap pseudo-random floats. */
+    private Path writeMember(Path memberDir, int seed) throws IOException {
+        Files.createDirectories(memberDir);
+        Files.writeString(memberDir.resolve(Soups.CONFIG_FILE), "{\"model_type\": \"gpt2\", \"n_embd\": 1024}");
+        long target = (long) sizeMb << 20;
+        List<TensorSpec> specs = new ArrayList<>();
+        long bytes = 0;
+        int[][] shapes = {{1024, 3072}, {1024}, {1024, 1024}, {1024, 4096}, {4096}, {4096, 1024}};
+        for (int i = 0; bytes < target; i++) {
+            int[] shape = shapes[i % shapes.length];
+            long n = Arrays.stream(shape).asLongStream().reduce(1, (x, y) -> x * y);
+            if (bytes + n * 4 > target) {
+                shape = new int[] {(int) ((target - bytes) / 4)};
+                n = shape[0];
+                if (n == 0) {
+                    break;
+                }
+            }
+            specs.add(TensorSpec.of(String.format("layer.%04d", i), shape));
+            bytes += n * 4;
+        }
+        try (SafeTensorsWriter w = SafeTensorsWriter.create(memberDir.resolve(Soups.MODEL_FILE), specs, Map.of("format", "pt"))) {
+            int state = 0x9E3779B9 * (seed + 1);
+            for (TensorSpec s : specs) {
+                float[] data = new float[(int) s.numel()];
+                for (int i = 0; i < data.length; i++) {
+                    state = state * 1664525 + 1013904223;
+                    data[i] = (state >> 8) * 0x1p-24f;
+                }
+                w.write(s.name(), data);
+            }
+            w.commitWithoutSync();
+        }
+        return memberDir;
+    }
+
+    /** Bytes copied per second by {@code System.arraycopy} of a 256 MB array, best of the runs. */
+    private double copyBandwidth() {
+        float[] src = new float[64 << 20];
+        float[] dst = new float[src.length];
+        Arrays.fill(src, 1f);
+        System.arraycopy(src, 0, dst, 0, src.length);
+        double best = 0;
+        for (int r = 0; r < runs; r++) {
+            long t = System.nanoTime();
+            System.arraycopy(src, 0, dst, 0, src.length);
+            best = Math.max(best, (double) src.length * 4 / ((System.nanoTime() - t) / 1e9));
+        }
+        return best;
+    }
+
+    /** Bytes per second written to a fresh file the way the soup writes its output, best of the runs. */
+    private double fileWriteBandwidth(Path file, long bytes) throws IOException {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(1 << 20);
+        double best = 0;
+        for (int r = 0; r < runs; r++) {
+            Files.deleteIfExists(file);
+            long t = System.nanoTime();
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                for (long pos = 0; pos < bytes; pos += buf.capacity()) {
+                    buf.clear();
+                    while (buf.hasRemaining()) {
+                        ch.write(buf, pos + buf.position());
+                    }
+                }
+            }
+            best = Math.max(best, bytes / ((System.nanoTime() - t) / 1e9));
+        }
+        Files.deleteIfExists(file);
+        return best;
+    }
+}

@@ -1,0 +1,464 @@
+package io.salsa.model.soup;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.salsa.runtime.blob.Sha256;
+import io.salsa.model.safetensors.SafeTensors;
+import io.salsa.model.safetensors.SafeTensorsWriter;
+import io.salsa.model.safetensors.TensorInfo;
+import io.salsa.model.safetensors.TensorSpec;
+import io.salsa.runtime.io.FileOps;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Model soups: the weighted average θ = Σ w_k θ_k of checkpoints fine-tuned from one base, the KL reference of
+ * SALSA. Shared by {@code salsa soup} and the soup-builder service.
+ *
+ * <p>The average streams tensor by tensor and chunk by chunk: every member's chunk is read with one large
+ * positional read (F16/BF16 converted on the way) into a cache-sized buffer and accumulated, then the chunk goes
+ * to a writer thread so reading and writing overlap. Memory stays far below one model whatever its size.
+ * Positional reads measured at least as fast as memory-mapping here, without leaving unmapping to the GC.
+ *
+ * <p>Arithmetic is float32 in member order — {@code s = w_1·x_1}, then {@code s += w_k·x_k} — with
+ * {@code w_k = (float)(weight_k / Σ weight)}; a uniform soup of two members is
+ * therefore exactly the element-wise float mean {@code (a + b) / 2}. Members must agree on the architecture fields
+ * of {@code config.json} and on every tensor's name, dtype and shape; the first disagreement is reported.
+ */
+public final class Soups {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Soups.class);
+    /** File names of a Hugging Face model folder. */
+    public static final String MODEL_FILE = "model.safetensors";
+    public static final String CONFIG_FILE = "config.json";
+    public static final String CARD_FILE = "card.json";
+    /** Files copied from the first member: they describe the architecture and tokenizer, identical in all members. */
+    static final List<String> COPIED_FILES = List.of(CONFIG_FILE, "generation_config.json", "tokenizer.json",
+            "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt");
+    /** config.json fields that change the shapes or the function of the network, for GPT-2 and in general. */
+    static final List<String> ARCHITECTURE_FIELDS = List.of("model_type", "architectures", "vocab_size", "n_positions",
+            "n_ctx", "n_embd", "n_layer", "n_head", "n_inner", "activation_function", "layer_norm_epsilon",
+            "tie_word_embeddings", "scale_attn_weights", "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn",
+            "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "max_position_embeddings",
+            "hidden_act", "num_labels");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Soups() {
+    }
+
+    /**
+     * A checkpoint folder and its (unnormalised) weight.
+     *
+     * @param dir    folder with {@code model.safetensors} and {@code config.json}
+     * @param weight positive, finite; weights are normalised to sum to 1
+     */
+    public record Member(Path dir, double weight) {
+        public Member {
+            Objects.requireNonNull(dir, "dir");
+            if (!(weight > 0) || Double.isInfinite(weight)) {
+                throw new IllegalArgumentException("member " + dir + ": weight must be a positive finite number, got "
+                        + weight);
+            }
+        }
+
+        /** A member of a uniform soup. */
+        public static Member of(Path dir) {
+            return new Member(dir, 1.0);
+        }
+
+        /** Parses {@code DIR} or {@code DIR=WEIGHT} (the last {@code =} followed by a number is the weight). */
+        public static Member parse(String spec) {
+            int eq = spec.lastIndexOf('=');
+            if (eq > 0) {
+                String w = spec.substring(eq + 1).trim();
+                try {
+                    return new Member(Path.of(spec.substring(0, eq)), Double.parseDouble(w));
+                } catch (NumberFormatException e) {
+                    if (w.matches("[-+0-9.eE]+")) {
+                        throw new IllegalArgumentException("member " + spec + ": weight '" + w + "' is not a number");
+                    }
+                }
+            }
+            return of(Path.of(spec));
+        }
+    }
+
+    /**
+     * What a soup build did.
+     *
+     * @param dir           the soup's folder
+     * @param method        {@code uniform}, {@code weighted} or {@code greedy}
+     * @param members       members with normalised weights
+     * @param memberSha256  sha256 of each member's model file (empty strings when hashing is off)
+     * @param sha256        sha256 of the soup's model file (empty when hashing is off)
+     * @param tensors       tensors averaged
+     * @param parameters    elements per model
+     * @param bytesRead     weight bytes read from all members
+     * @param averagingNanos time of the averaging pass alone (no hashing)
+     */
+    public record Result(Path dir, String method, List<Member> members, List<String> memberSha256, String sha256,
+            int tensors, long parameters, long bytesRead, long averagingNanos) {
+
+        /** Weight bytes read per second during the averaging pass. */
+        public double readBytesPerSecond() {
+            return bytesRead / (averagingNanos / 1e9);
+        }
+    }
+
+    /** Builds a soup of {@code members} (weights normalised) into {@code outDir} with default settings. */
+    public static Result build(List<Member> members, Path outDir) throws IOException {
+        return build(members, outDir, SoupConfig.defaults());
+    }
+
+    /** Builds a soup of {@code members} into {@code outDir}. */
+    public static Result build(List<Member> members, Path outDir, SoupConfig config) throws IOException {
+        String method = members.stream().mapToDouble(Member::weight).distinct().count() <= 1 ? "uniform" : "weighted";
+        return build(members, outDir, config, method, card -> { });
+    }
+
+    static Result build(List<Member> members, Path outDir, SoupConfig config, String method,
+            Consumer<ObjectNode> cardExtras) throws IOException {
+        if (members.isEmpty()) {
+            throw new SoupException("a soup needs at least one member");
+        }
+        Path out = outDir.toAbsolutePath().normalize();
+        for (Member m : members) {
+            if (m.dir().toAbsolutePath().normalize().equals(out)) {
+                throw new SoupException("--out " + outDir + " is also member " + m.dir() + "; write the soup elsewhere");
+            }
+        }
+        double sum = members.stream().mapToDouble(Member::weight).sum();
+        List<Member> normalised = members.stream().map(m -> new Member(m.dir(), m.weight() / sum)).toList();
+        float[] weights = new float[members.size()];
+        for (int k = 0; k < weights.length; k++) {
+            weights[k] = (float) normalised.get(k).weight();
+        }
+
+        List<SafeTensors> readers = new ArrayList<>();
+        try {
+            List<JsonNode> configs = new ArrayList<>();
+            for (Member m : members) {
+                configs.add(readConfig(m.dir()));
+                readers.add(openModel(m.dir()));
+            }
+            checkCompatible(members, configs, readers);
+
+            List<String> memberHashes = new ArrayList<>();
+            for (Member m : members) {
+                memberHashes.add(config.hashFiles() ? Sha256.of(m.dir().resolve(MODEL_FILE)) : "");
+            }
+
+            Files.createDirectories(outDir);
+            Map<String, TensorInfo> tensors = readers.get(0).tensors();
+            List<TensorSpec> specs = tensors.values().stream().map(t -> new TensorSpec(t.name(), t.shape())).toList();
+            long parameters = tensors.values().stream().mapToLong(TensorInfo::numel).sum();
+            long totalBytes = readers.stream().mapToLong(SafeTensors::dataBytes).sum();
+            Progress progress = new Progress(totalBytes);
+            long t0 = System.nanoTime();
+            long bytesRead = 0;
+            Map<String, String> metadata = readers.get(0).metadata().isEmpty() ? SafeTensorsWriter.PT_METADATA
+                    : readers.get(0).metadata();
+            try (SafeTensorsWriter writer = SafeTensorsWriter.create(outDir.resolve(MODEL_FILE), specs, metadata)) {
+                try (ChunkWriter chunks = new ChunkWriter(writer, config.chunkElements())) {
+                    float[] scratch = new float[config.chunkElements()];
+                    for (TensorInfo t : tensors.values()) {
+                        bytesRead += average(t.name(), t.numel(), readers, weights, chunks, scratch, progress);
+                    }
+                    chunks.finish();
+                }
+                long t1 = System.nanoTime();
+                if (config.durable()) {
+                    writer.commit();
+                } else {
+                    writer.commitWithoutSync();
+                }
+                long averagingNanos = t1 - t0;
+                for (String f : COPIED_FILES) {
+                    Path src = members.get(0).dir().resolve(f);
+                    if (Files.isRegularFile(src)) {
+                        Files.copy(src, outDir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+                String sha = config.hashFiles() ? Sha256.of(outDir.resolve(MODEL_FILE)) : "";
+                Result result = new Result(outDir, method, normalised, memberHashes, sha, tensors.size(), parameters,
+                        bytesRead, averagingNanos);
+                writeCard(result, cardExtras);
+                LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} MB/s)", method,
+                        members.size(), tensors.size(), parameters, String.format("%.1f", bytesRead / 1e6),
+                        averagingNanos / 1_000_000, Math.round(result.readBytesPerSecond() / 1e6));
+                return result;
+            }
+        } finally {
+            for (SafeTensors r : readers) {
+                r.close();
+            }
+        }
+    }
+
+    /** Averages one tensor chunk by chunk; returns the bytes read from all members. */
+    private static long average(String name, long n, List<SafeTensors> readers, float[] weights, ChunkWriter writer,
+            float[] scratch, Progress progress) throws IOException {
+        int k = readers.size();
+        long bytes = 0;
+        for (long from = 0; from < n; from += scratch.length) {
+            int len = (int) Math.min(scratch.length, n - from);
+            float[] acc = writer.buffer();
+            for (int m = 0; m < k; m++) {
+                SafeTensors r = readers.get(m);
+                // one positional read of len elements into a direct buffer, then one bulk copy: no per-element calls
+                r.readFloats(name, from, scratch, 0, len);
+                if (m == 0) {
+                    scale(acc, scratch, weights[0], len);
+                } else {
+                    accumulate(acc, scratch, weights[m], len);
+                }
+                long b = (long) len * r.info(name).dtype().byteSize();
+                bytes += b;
+                progress.add(b);
+            }
+            writer.submit(name, from, acc, len);
+        }
+        return bytes;
+    }
+
+    // two tight loops over primitive arrays that the JIT vectorises; no per-element calls
+    private static void scale(float[] acc, float[] x, float w, int len) {
+        for (int i = 0; i < len; i++) {
+            acc[i] = w * x[i];
+        }
+    }
+
+    private static void accumulate(float[] acc, float[] x, float w, int len) {
+        for (int i = 0; i < len; i++) {
+            acc[i] += w * x[i];
+        }
+    }
+
+    private static JsonNode readConfig(Path dir) throws IOException {
+        Path file = dir.resolve(CONFIG_FILE);
+        if (!Files.isDirectory(dir)) {
+            throw new NoSuchFileException(dir.toString(), null, "soup member folder not found");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "soup member has no " + CONFIG_FILE);
+        }
+        try {
+            JsonNode node = JSON.readTree(file.toFile());
+            if (node == null || !node.isObject()) {
+                throw new SoupException(file + ": expected a JSON object");
+            }
+            return node;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new SoupException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    private static SafeTensors openModel(Path dir) throws IOException {
+        Path file = dir.resolve(MODEL_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "soup member has no " + MODEL_FILE);
+        }
+        return SafeTensors.open(file);
+    }
+
+    /** Reports the first difference of any member from the first one. */
+    static void checkCompatible(List<Member> members, List<JsonNode> configs, List<SafeTensors> readers)
+            throws SoupException {
+        String first = "member 1 (" + members.get(0).dir() + ")";
+        Map<String, TensorInfo> reference = readers.get(0).tensors();
+        for (int k = 1; k < members.size(); k++) {
+            String other = "member " + (k + 1) + " (" + members.get(k).dir() + ")";
+            for (String field : ARCHITECTURE_FIELDS) {
+                JsonNode a = configs.get(0).get(field);
+                JsonNode b = configs.get(k).get(field);
+                if (!Objects.equals(a, b)) {
+                    throw new SoupException("different architectures: " + other + " has config.json " + field + " = "
+                            + b + " but " + first + " has " + a);
+                }
+            }
+            Map<String, TensorInfo> tensors = readers.get(k).tensors();
+            TreeSet<String> missing = new TreeSet<>(reference.keySet());
+            missing.removeAll(tensors.keySet());
+            TreeSet<String> extra = new TreeSet<>(tensors.keySet());
+            extra.removeAll(reference.keySet());
+            if (!missing.isEmpty() || !extra.isEmpty()) {
+                String m = missing.isEmpty() ? null : missing.first();
+                String e = extra.isEmpty() ? null : extra.first();
+                if (e == null || (m != null && m.compareTo(e) < 0)) {
+                    throw new SoupException("different tensor names: " + other + " has no tensor '" + m + "' that "
+                            + first + " has (" + missing.size() + " missing, " + extra.size() + " extra)");
+                }
+                throw new SoupException("different tensor names: " + other + " has tensor '" + e + "' that " + first
+                        + " lacks (" + missing.size() + " missing, " + extra.size() + " extra)");
+            }
+            for (TensorInfo a : reference.values()) {
+                TensorInfo b = tensors.get(a.name());
+                if (!a.sameShape(b)) {
+                    throw new SoupException("different shapes: tensor '" + a.name() + "' is " + b.shapeString() + " in "
+                            + other + " but " + a.shapeString() + " in " + first);
+                }
+                if (a.dtype() != b.dtype()) {
+                    throw new SoupException("different dtypes: tensor '" + a.name() + "' is " + b.dtype() + " in " + other
+                            + " but " + a.dtype() + " in " + first);
+                }
+                if (!a.dtype().isFloatConvertible()) {
+                    throw new SoupException("tensor '" + a.name() + "' of " + first + " has dtype " + a.dtype()
+                            + ", which cannot be averaged");
+                }
+            }
+        }
+        if (members.size() == 1) {
+            for (TensorInfo a : reference.values()) {
+                if (!a.dtype().isFloatConvertible()) {
+                    throw new SoupException("tensor '" + a.name() + "' of " + first + " has dtype " + a.dtype()
+                            + ", which cannot be averaged");
+                }
+            }
+        }
+    }
+
+    private static void writeCard(Result r, Consumer<ObjectNode> extras) throws IOException {
+        ObjectNode card = JSON.createObjectNode();
+        card.put("type", "soup");
+        card.put("method", r.method());
+        ArrayNode members = card.putArray("members");
+        ArrayNode weights = card.putArray("weights");
+        for (int k = 0; k < r.members().size(); k++) {
+            Member m = r.members().get(k);
+            ObjectNode n = members.addObject();
+            n.put("path", m.dir().toAbsolutePath().normalize().toString());
+            n.put("sha256", r.memberSha256().get(k));
+            n.put("weight", m.weight());
+            weights.add(m.weight());
+        }
+        card.put("sha256", r.sha256());
+        card.put("tensors", r.tensors());
+        card.put("parameters", r.parameters());
+        card.put("dtype", "F32");
+        card.put("arithmetic", "float32, members in order: s = w1*x1, then s += wk*xk");
+        extras.accept(card);
+        Path file = r.dir().resolve(CARD_FILE);
+        Path tmp = Files.createTempFile(r.dir(), ".card", ".json");
+        Files.writeString(tmp, JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(card) + "\n");
+        FileOps.moveAtomically(tmp, file);
+    }
+
+    /**
+     * Writes averaged chunks on a second thread while the next chunk is read and summed, so reading the members and
+     * writing the soup overlap; a small pool of buffers bounds memory and keeps the writes in order.
+     */
+    private static final class ChunkWriter implements AutoCloseable {
+        private static final int BUFFERS = 4;
+        private final SafeTensorsWriter writer;
+        private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "soup-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        private final BlockingQueue<float[]> free = new ArrayBlockingQueue<>(BUFFERS);
+        private final AtomicReference<IOException> failure = new AtomicReference<>();
+
+        ChunkWriter(SafeTensorsWriter writer, int chunkElements) {
+            this.writer = writer;
+            for (int i = 0; i < BUFFERS; i++) {
+                free.add(new float[chunkElements]);
+            }
+        }
+
+        /** A buffer to sum the next chunk into; waits while all are being written. */
+        float[] buffer() throws IOException {
+            rethrow();
+            try {
+                return free.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while building a soup");
+            }
+        }
+
+        void submit(String name, long from, float[] chunk, int len) throws IOException {
+            rethrow();
+            thread.execute(() -> {
+                try {
+                    if (failure.get() == null) {
+                        writer.write(name, from, chunk, 0, len);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    failure.compareAndSet(null, e instanceof IOException io ? io : new IOException(e.toString(), e));
+                } finally {
+                    free.add(chunk);
+                }
+            });
+        }
+
+        /** Waits until every chunk is written. */
+        void finish() throws IOException {
+            thread.shutdown();
+            try {
+                if (!thread.awaitTermination(1, TimeUnit.DAYS)) {
+                    throw new IOException("soup writer did not finish");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while finishing a soup");
+            }
+            rethrow();
+        }
+
+        private void rethrow() throws IOException {
+            IOException e = failure.get();
+            if (e != null) {
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            thread.shutdownNow();
+        }
+    }
+
+    /** A log line every few seconds with rate and ETA, for soups of large models. */
+    private static final class Progress {
+        private final long total;
+        private final long start = System.nanoTime();
+        private long done;
+        private long lastLog = start;
+
+        Progress(long total) {
+            this.total = total;
+        }
+
+        void add(long bytes) {
+            done += bytes;
+            long now = System.nanoTime();
+            if (now - lastLog > 5_000_000_000L) {
+                lastLog = now;
+                double rate = done / ((now - start) / 1e9);
+                LOG.info("soup: {} of {} MB read, {} MB/s, ETA {} s", done >> 20, total >> 20, Math.round(rate / 1e6),
+                        Math.round((total - done) / rate));
+            }
+        }
+    }
+}

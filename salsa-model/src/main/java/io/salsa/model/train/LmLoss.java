@@ -1,0 +1,30 @@
+package io.salsa.model.train;
+
+import ai.djl.ndarray.NDArray;
+import io.salsa.model.lm.GptModel;
+
+/** Language-model losses over padded batches, as small functions free of I/O so SFT, eval and PPO share them. */
+public final class LmLoss {
+
+    private LmLoss() {
+    }
+
+    /** Σ(x·mask) / max(Σmask, 1): the mean of {@code x} over the positions that count. */
+    public static NDArray maskedMean(NDArray x, NDArray mask) {
+        NDArray m = mask.toType(x.getDataType(), false);
+        return x.mul(m).sum().div(m.sum().maximum(1f));
+    }
+
+    /**
+     * Mean next-token cross-entropy over the target positions: {@code lossMask[b, t]} = 1 when token t+1 of
+     * {@code ids} is one the model is trained to produce (a response token in SFT).
+     *
+     * @param ids      [B, T] token ids
+     * @param mask     [B, T] attention mask
+     * @param lossMask [B, T−1] which next-token predictions count
+     */
+    public static NDArray nextTokenLoss(GptModel model, NDArray ids, NDArray mask, NDArray lossMask) {
+        NDArray logp = GptModel.logProbsOfNext(model.forward(ids, mask).logits(), ids);
+        return maskedMean(logp.neg(), lossMask);
+    }
+}

@@ -1,0 +1,129 @@
+package io.salsa.model.lm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salsa.model.GoldenFiles;
+import io.salsa.model.train.LmLoss;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The DJL GPT-2 against Hugging Face transformers' outputs for the same random weights (shared/golden). */
+class GptGoldenTest {
+
+    private static final double TOL = 1e-4;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "small"})
+    void shouldMatchHuggingFaceLogitsHiddenStatesAndLogProbs(String name) throws Exception {
+        Path dir = GoldenFiles.require(name);
+        Npy ids = Npy.read(dir.resolve("input_ids.npy"));
+        Npy mask = Npy.read(dir.resolve("attention_mask.npy"));
+        Npy pos = Npy.read(dir.resolve("position_ids.npy"));
+        Npy logits = Npy.read(dir.resolve("logits.npy"));
+        Npy hidden = Npy.read(dir.resolve("hidden_states.npy"));
+        Npy lp = Npy.read(dir.resolve("token_logprobs.npy"));
+        Npy tokenMask = Npy.read(dir.resolve("token_mask.npy"));
+        try (GptModel model = GptModel.load(dir, GptModel.Head.NONE, Device.cpu())) {
+            long managedBefore = model.manager().getManagedArrays().size();
+            NDManager scope = model.newScope();
+            NDArray idArr = scope.create(ids.longRows());
+            NDArray maskArr = scope.create(mask.longRows());
+            GptOutput out = model.forward(idArr, maskArr, scope.create(pos.longRows()), null, true);
+            int b = (int) ids.shape()[0];
+            int t = (int) ids.shape()[1];
+            int v = model.config().vocabSize();
+            int e = model.config().nEmbd();
+            assertMaskedClose("logits", logits.floats(), out.logits().toFloatArray(), mask.longs(), v);
+            List<NDArray> hs = out.hiddenStates();
+            assertEquals(model.config().nLayer() + 1, hs.size());
+            for (int l = 0; l < hs.size(); l++) {
+                float[] ref = java.util.Arrays.copyOfRange(hidden.floats(), l * b * t * e, (l + 1) * b * t * e);
+                assertMaskedClose("hidden_states[" + l + "]", ref, hs.get(l).toFloatArray(), mask.longs(), e);
+            }
+            float[] ours = GptModel.logProbsOfNext(out.logits(), idArr).toFloatArray();
+            for (int i = 0; i < ours.length; i++) {
+                if (tokenMask.floats()[i] == 1f) {
+                    assertEquals(lp.floats()[i], ours[i], TOL, "token log-prob " + i);
+                }
+            }
+            // positions derived from the mask give the same result on real tokens (right padding)
+            float[] derived = model.forward(idArr, maskArr).logits().toFloatArray();
+            assertMaskedClose("logits (derived positions)", logits.floats(), derived, mask.longs(), v);
+            scope.close();
+            assertEquals(managedBefore, model.manager().getManagedArrays().size(),
+                    "closing the step scope releases everything the forward pass created");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "small"})
+    void shouldMatchHuggingFaceLossAndGradients(String name) throws Exception {
+        Path dir = GoldenFiles.require(name);
+        JsonNode summary = new ObjectMapper().readTree(GoldenFiles.require("summary.json").toFile());
+        double refLoss = summary.get("models").get(name).get("loss_mean_next_token_ce").asDouble();
+        Npy ids = Npy.read(dir.resolve("input_ids.npy"));
+        Npy mask = Npy.read(dir.resolve("attention_mask.npy"));
+        Npy tokenMask = Npy.read(dir.resolve("token_mask.npy"));
+        try (GptModel model = GptModel.load(dir, GptModel.Head.NONE, Device.cpu());
+             NDManager scope = model.newScope()) {
+            model.setTrainable(true);
+            NDArray idArr = scope.create(ids.longRows());
+            NDArray maskArr = scope.create(mask.longRows());
+            NDArray tm = scope.create(tokenMask.floats(), new ai.djl.ndarray.types.Shape(tokenMask.shape()));
+            float loss;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray logp = GptModel.logProbsOfNext(model.forward(idArr, maskArr).logits(), idArr);
+                NDArray l = LmLoss.maskedMean(logp.neg(), tm);
+                loss = l.getFloat();
+                gc.backward(l);
+            }
+            assertEquals(refLoss, loss, TOL, "mean next-token cross-entropy");
+            assertGradClose("transformer.wte.weight", Npy.read(dir.resolve("grad_wte.npy")), model);
+            assertGradClose("transformer.h.0.attn.c_attn.weight", Npy.read(dir.resolve("grad_c_attn0.npy")), model);
+        }
+    }
+
+    private static void assertGradClose(String param, Npy ref, GptModel model) {
+        float[] ours;
+        try (NDArray g = model.parameters().get(param).getArray().getGradient()) {
+            assertArrayEquals(ref.shape(), g.getShape().getShape(), param + " gradient shape");
+            ours = g.toFloatArray();
+        }
+        double norm = 0;
+        double maxDiff = 0;
+        for (int i = 0; i < ours.length; i++) {
+            norm += (double) ref.floats()[i] * ref.floats()[i];
+            maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref.floats()[i]));
+        }
+        norm = Math.sqrt(norm);
+        assertTrue(norm > 0, param + " reference gradient is zero");
+        assertTrue(maxDiff <= 1e-5 * norm, param + ": max |Δ| " + maxDiff + " exceeds 1e-5 × ‖ref‖ = " + 1e-5 * norm);
+    }
+
+    /** Compares [B, T, W] arrays only at positions whose mask is 1. */
+    private static void assertMaskedClose(String what, float[] expected, float[] actual, long[] mask, int width) {
+        assertEquals(expected.length, actual.length, what + " size");
+        double max = 0;
+        for (int p = 0; p < mask.length; p++) {
+            if (mask[p] == 0) {
+                continue;
+            }
+            for (int k = 0; k < width; k++) {
+                int i = p * width + k;
+                max = Math.max(max, Math.abs(expected[i] - actual[i]));
+            }
+        }
+        assertTrue(max <= TOL, what + ": max |Δ| = " + max + " > " + TOL);
+    }
+}

@@ -1,0 +1,83 @@
+package io.salsa.model.train;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+
+/** A tiny word-level world for training tests: a few JSONL examples, a tokenizer for their words, a random base. */
+final class TinyFixtures {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String[] COLOURS = {"red", "green", "blue", "yellow", "black", "white"};
+    static final String[] THINGS = {"apple", "leaf", "sky", "sun", "night", "snow", "grass", "sea"};
+
+    private TinyFixtures() {
+    }
+
+    /** Lines "what colour is the X ?" → "the X is C ." for a fixed mapping. */
+    static List<String> jsonl(int n) {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String thing = THINGS[i % THINGS.length];
+            String colour = COLOURS[(i % THINGS.length) % COLOURS.length];
+            ObjectNode o = JSON.createObjectNode();
+            o.put("prompt", "what colour is the " + thing + " ?");
+            o.put("response", "the " + thing + " is " + colour + " .");
+            lines.add(o.toString());
+        }
+        return lines;
+    }
+
+    /** Writes a base model folder: random tiny GPT-2 + word-level tokenizer.json over the fixture's words. */
+    static Path baseModel(Path dir) throws IOException {
+        TreeSet<String> words = new TreeSet<>(List.of("what", "colour", "is", "the", "?", "."));
+        words.addAll(List.of(COLOURS));
+        words.addAll(List.of(THINGS));
+        ObjectNode root = JSON.createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        ObjectNode vocab = JSON.createObjectNode();
+        String[] specials = {"<|endoftext|>", "<pad>", "<unk>"};
+        for (int i = 0; i < specials.length; i++) {
+            ObjectNode t = added.addObject();
+            t.put("id", i);
+            t.put("content", specials[i]);
+            t.put("single_word", false);
+            t.put("lstrip", false);
+            t.put("rstrip", false);
+            t.put("normalized", false);
+            t.put("special", true);
+            vocab.put(specials[i], i);
+        }
+        int id = specials.length;
+        for (String w : words) {
+            vocab.put(w, id++);
+        }
+        root.putNull("normalizer");
+        root.putObject("pre_tokenizer").put("type", "WhitespaceSplit");
+        root.putNull("post_processor");
+        root.putNull("decoder");
+        ObjectNode model = root.putObject("model");
+        model.put("type", "WordLevel");
+        model.set("vocab", vocab);
+        model.put("unk_token", "<unk>");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("tokenizer.json"), root.toString());
+        GptConfig cfg = GptConfig.of(2, 2, 32, 32, 32, 0, 1);
+        try (GptModel m = GptModel.random(cfg, GptModel.Head.NONE, 1234, Device.cpu())) {
+            m.save(dir);
+        }
+        return dir;
+    }
+}
