@@ -142,8 +142,8 @@ public final class KafkaLog implements AutoCloseable {
     }
 
     /**
-     * Hands every record up to the end at open (and none after it) to {@code each}, in offset order per partition;
-     * returns how many, or early once {@link #stop()} was called.
+     * Hands every record up to the end at open (and none after it: those stay for the next {@link #poll}) to
+     * {@code each}, in offset order per partition; returns how many, or early once {@link #stop()} was called.
      *
      * @throws IllegalStateException if the end is not reached within {@code timeout}
      */
@@ -155,13 +155,19 @@ public final class KafkaLog implements AutoCloseable {
                 throw new IllegalStateException("could not read " + topic + " to its end " + endAtOpen + " within "
                         + timeout + " (at " + positions() + ")");
             }
+            Map<TopicPartition, Long> rewind = new HashMap<>();
             for (ConsumerRecord<String, byte[]> r : poll(POLL)) {
-                // a poll may run past the end taken at open: those records were written after the call
-                if (r.offset() < endAtOpen.get(new TopicPartition(r.topic(), r.partition()))) {
+                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                if (r.offset() < endAtOpen.get(tp)) {
                     each.accept(r);
                     n++;
+                } else {
+                    // a poll may run past the end taken at open: those records were written after it, and stay
+                    // for the reader's next poll (records come in offset order, so the first one is the lowest)
+                    rewind.putIfAbsent(tp, r.offset());
                 }
             }
+            rewind.forEach(consumer::seek);
         }
         return n;
     }

@@ -62,6 +62,13 @@ class KafkaLogTest {
                             .toList();
                     assertEquals(offsets.stream().sorted().toList(), offsets, "offset order within a partition");
                 }
+                // what was written after the open is not lost to the reader: its next polls hand it over
+                List<ConsumerRecord<String, byte[]>> later = new ArrayList<>();
+                long guard = System.nanoTime() + WAIT.toNanos(); // against hanging only
+                while (later.size() < 4 && System.nanoTime() - guard < 0) {
+                    later.addAll(log.poll(Duration.ofSeconds(1)));
+                }
+                assertEquals(List.of("v9", "v10", "v11", "v12"), sortedValues(later));
             }
         }
         assertEquals(13, KafkaLog.readAll(kafka, topic).size());
