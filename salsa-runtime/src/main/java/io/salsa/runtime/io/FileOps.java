@@ -43,14 +43,16 @@ public final class FileOps {
     }
 
     /**
-     * Writes {@code target} through its sibling {@code NAME.tmp} and moves that onto it atomically, so readers (and
-     * a restart after a crash) see the old content or the new, never a partial file; the sibling is removed if the
-     * write fails. One writer per target: concurrent writers of the same target would share the sibling.
+     * Writes {@code target} (a file, or a folder that does not exist yet) through its sibling {@code NAME.tmp} and
+     * moves that onto it atomically, so readers (and a restart after a crash) see the old content or the new, never
+     * a partial one. A sibling left by a crash is removed first, and the sibling is removed if the write fails. One
+     * writer per target: concurrent writers of the same target would share the sibling.
      */
     public static void writeAtomically(Path target, Writer writer) throws IOException {
         Path parent = target.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = parent.resolve(target.getFileName() + ".tmp");
+        deleteTree(tmp);
         boolean moved = false;
         try {
             writer.write(tmp);
@@ -58,7 +60,8 @@ public final class FileOps {
             moved = true;
         } finally {
             if (!moved) {
-                Files.deleteIfExists(tmp);
+                // quietly: the write's own failure is the one worth reporting
+                deleteTreeQuietly(tmp);
             }
         }
     }

@@ -59,6 +59,18 @@ class FileOpsTest {
         });
         assertEquals("{}", Files.readString(out.resolve("config.json")));
         assertFalse(Files.exists(dir.resolve("model.tmp")));
+
+        // a half-built folder from a crash is not mixed into the next one; a failed build leaves nothing behind
+        Path other = dir.resolve("other");
+        Files.createDirectories(dir.resolve("other.tmp"));
+        Files.writeString(dir.resolve("other.tmp/stale.bin"), "stale");
+        assertThrows(IOException.class, () -> FileOps.writeAtomically(other, tmp -> {
+            assertFalse(Files.exists(tmp));
+            Files.createDirectories(tmp.resolve("half"));
+            throw new IOException("out of memory");
+        }));
+        assertFalse(Files.exists(other));
+        assertFalse(Files.exists(dir.resolve("other.tmp")));
     }
 
     @Test
