@@ -1,17 +1,14 @@
 package io.salsa.ingest;
 
 import io.salsa.events.Preference;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * Reads the whole feedback topic and checks it against what clients were told, so "no acknowledged event lost,
@@ -25,16 +22,9 @@ public final class FeedbackAudit {
     private FeedbackAudit() {
     }
 
-    /** Every preference on the feedback topic, in partition order. */
+    /** Every preference on the feedback topic up to its end now, in offset order per partition. */
     public static List<Preference> readAll(KafkaSettings settings) {
-        List<Preference> all = new ArrayList<>();
-        try (Consumer<String, Preference> c = new KafkaConsumer<>(settings.consumerProps("feedback-audit"),
-                settings.keySerde().deserializer(), settings.valueSerde(Topics.FEEDBACK).deserializer())) {
-            Map<TopicPartition, Long> end = TopicTail.seekToTail(c, settings.topic(Topics.FEEDBACK), Long.MAX_VALUE,
-                    Duration.ofSeconds(30));
-            TopicTail.drain(c, end, Duration.ofMillis(500), (rec, p) -> all.add(p));
-        }
-        return all;
+        return KafkaLog.readValues(settings, Topics.FEEDBACK, Duration.ofSeconds(30), KafkaLog::skipUndecodable);
     }
 
     /**

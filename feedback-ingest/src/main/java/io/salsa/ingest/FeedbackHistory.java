@@ -1,10 +1,9 @@
 package io.salsa.ingest;
 
-import io.salsa.events.Preference;
+import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topics;
 import java.time.Duration;
-import java.util.Map;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,18 +15,17 @@ import org.slf4j.LoggerFactory;
 public final class FeedbackHistory {
 
     private static final Logger LOG = LoggerFactory.getLogger(FeedbackHistory.class);
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     private FeedbackHistory() {
     }
 
     /** Reads the newest {@code perPartition} preferences of every partition; returns how many were read. */
-    public static long load(Consumer<String, Preference> consumer, String topic, long perPartition,
-                            IdempotencyStore store, TaskBoard board) {
+    public static long load(KafkaSettings settings, long perPartition, IdempotencyStore store, TaskBoard board) {
         long t0 = System.nanoTime();
-        try (consumer) {
-            Map<TopicPartition, Long> end = TopicTail.seekToTail(consumer, topic, perPartition,
-                    Duration.ofSeconds(60));
-            long n = TopicTail.drain(consumer, end, Duration.ofMillis(500), (rec, p) -> {
+        String topic = settings.topic(Topics.FEEDBACK);
+        try (KafkaLog log = KafkaLog.open(settings, topic, perPartition)) {
+            long n = log.readToEnd(KafkaLog.decoding(settings.valueSerde(Topics.FEEDBACK), (rec, p) -> {
                 if (p == null) {
                     return;
                 }
@@ -39,7 +37,7 @@ public final class FeedbackHistory {
                             new IdempotencyStore.Outcome(201, IngestHandler.createdBody(p.getPreferenceId(),
                                     p.getTaskId(), p.getPromptId(), rec.partition(), rec.offset())));
                 }
-            });
+            }, KafkaLog::skipUndecodable), TIMEOUT);
             LOG.info("reloaded {} preferences from {} in {} ms", n, topic, (System.nanoTime() - t0) / 1_000_000);
             return n;
         }

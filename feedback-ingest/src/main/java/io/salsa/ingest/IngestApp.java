@@ -44,13 +44,11 @@ public final class IngestApp implements AutoCloseable {
         TaskBoard board = new TaskBoard(config.rolloutsPerPrompt(), config.pairCapacity(),
                 config.taskTtl().toMillis());
         IdempotencyStore store = new IdempotencyStore(config.idempotencyCapacity());
-        FeedbackHistory.load(kafka.newFeedbackConsumer(), kafka.feedbackTopic(), config.idempotencyCapacity(),
-                store, board);
+        FeedbackHistory.load(kafka.settings(), config.idempotencyCapacity(), store, board);
 
         FeedbackPublisher publisher = new FeedbackPublisher(kafka.newProducer(config), kafka.feedbackTopic(),
                 config.maxInFlight());
-        RolloutFeed feed = new RolloutFeed(kafka.newRolloutConsumer(), kafka.rolloutsTopic(), config.rolloutsBacklog(),
-                board, metrics).start();
+        RolloutFeed feed = new RolloutFeed(kafka.settings(), config.rolloutsBacklog(), board, metrics).start();
         if (!feed.awaitCaughtUp(Duration.ofSeconds(30))) {
             LOG.warn("rollout backlog not read within 30 s; serving while it is still being read");
         }

@@ -2,7 +2,6 @@ package io.salsa.ingest;
 
 import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
-import io.salsa.events.Rollout;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
@@ -13,9 +12,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -29,12 +25,15 @@ public final class IngestKafka {
 
     private final KafkaSettings settings;
     private final RegistryAvroSerde<Preference> preferenceSerde;
-    private final RegistryAvroSerde<Rollout> rolloutSerde;
 
     public IngestKafka(KafkaSettings settings) {
         this.settings = settings;
         this.preferenceSerde = settings.valueSerde(Topics.FEEDBACK);
-        this.rolloutSerde = settings.valueSerde(Topics.ROLLOUTS);
+    }
+
+    /** The settings every reader of these topics opens its {@code KafkaLog} with. */
+    public KafkaSettings settings() {
+        return settings;
     }
 
     public String feedbackTopic() {
@@ -77,24 +76,6 @@ public final class IngestKafka {
         p.setProperty(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
         p.setProperty(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "500");
         return new KafkaProducer<>(p, settings.keySerde().serializer(), preferenceSerde.serializer());
-    }
-
-    Consumer<String, Rollout> newRolloutConsumer() {
-        return new KafkaConsumer<>(readerProps("rollouts"), settings.keySerde().deserializer(),
-                rolloutSerde.deserializer());
-    }
-
-    Consumer<String, Preference> newFeedbackConsumer() {
-        return new KafkaConsumer<>(readerProps("feedback"), settings.keySerde().deserializer(),
-                preferenceSerde.deserializer());
-    }
-
-    /** Assign-only readers: the group id is never joined and no offsets are committed. */
-    private Properties readerProps(String what) {
-        Properties p = settings.consumerProps("feedback-ingest-" + what + "-reader");
-        p.setProperty(ConsumerConfig.CLIENT_ID_CONFIG, "feedback-ingest-" + what + "-" + UUID.randomUUID());
-        p.setProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
-        return p;
     }
 
     private static Preference schemaProbe() {

@@ -1,13 +1,10 @@
 package io.salsa.ingest;
 
 import io.salsa.events.Rollout;
+import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.Topics;
 import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,57 +17,34 @@ public final class RolloutFeed implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RolloutFeed.class);
 
-    private final Consumer<String, Rollout> consumer;
-    private final String topic;
+    private final KafkaSettings settings;
     private final long backlog;
     private final TaskBoard board;
     private final IngestMetrics metrics;
-    private final Thread thread;
-    private final CountDownLatch caughtUp = new CountDownLatch(1);
-    private volatile boolean running = true;
+    private KafkaLog.Follower follower;
 
-    public RolloutFeed(Consumer<String, Rollout> consumer, String topic, long backlog, TaskBoard board,
-                       IngestMetrics metrics) {
-        this.consumer = consumer;
-        this.topic = topic;
+    /** A feed of the last {@code backlog} rollouts of each partition and every later one; {@link #start()} runs it. */
+    public RolloutFeed(KafkaSettings settings, long backlog, TaskBoard board, IngestMetrics metrics) {
+        this.settings = settings;
         this.backlog = backlog;
         this.board = board;
         this.metrics = metrics;
-        this.thread = new Thread(this::run, "ingest-rollout-feed");
-        this.thread.setDaemon(true);
     }
 
     public RolloutFeed start() {
-        thread.start();
+        long t0 = System.nanoTime();
+        // an undecodable rollout is logged and stepped over, never counted: it is not a rollout we saw
+        follower = KafkaLog.follow(settings, settings.topic(Topics.ROLLOUTS), backlog, "ingest-rollout-feed",
+                KafkaLog.decoding(settings.valueSerde(Topics.ROLLOUTS), (rec, r) -> accept(r),
+                        KafkaLog::skipUndecodable),
+                () -> LOG.info("rollout backlog read in {} ms: {} pairs ready", (System.nanoTime() - t0) / 1_000_000,
+                        board.pairsInPool()));
         return this;
     }
 
     /** Waits until the backlog present at start has been read; false on timeout. */
     public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
-        return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private void run() {
-        try {
-            Map<TopicPartition, Long> end = TopicTail.seekToTail(consumer, topic, backlog, Duration.ofSeconds(60));
-            long t0 = System.nanoTime();
-            while (running) {
-                TopicTail.pollOnce(consumer, Duration.ofMillis(200), (rec, r) -> accept(r));
-                if (caughtUp.getCount() > 0 && TopicTail.caughtUp(consumer, end)) {
-                    caughtUp.countDown();
-                    LOG.info("rollout backlog read in {} ms: {} pairs ready", (System.nanoTime() - t0) / 1_000_000,
-                            board.pairsInPool());
-                }
-            }
-        } catch (WakeupException e) {
-            if (running) {
-                throw e;
-            }
-        } catch (RuntimeException e) {
-            LOG.error("rollout feed stopped: {}", e.toString(), e);
-        } finally {
-            consumer.close();
-        }
+        return follower.awaitCaughtUp(timeout);
     }
 
     private void accept(Rollout r) {
@@ -86,12 +60,8 @@ public final class RolloutFeed implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
-        consumer.wakeup();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (follower != null) {
+            follower.close();
         }
     }
 }

@@ -3,13 +3,12 @@ package io.salsa.scorer;
 import ai.djl.Device;
 import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.blob.DeterministicTar;
+import io.salsa.runtime.io.FileOps;
 import io.salsa.events.RewardModelCheckpoint;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /**
  * Loads a published reward model: fetches its folder blob from the blob store, verifies the SHA-256 the
@@ -33,7 +32,7 @@ public final class BlobRewardModelLoader implements RewardModelLoader {
         Path dest = cacheDir.resolve(safe(checkpoint.getName())).resolve("v" + checkpoint.getVersion() + "-" + sha);
         Path marker = dest.resolve(DeterministicTar.MARKER);
         if (Files.exists(dest) && !(Files.isRegularFile(marker) && Files.readString(marker).trim().equalsIgnoreCase(sha))) {
-            deleteRecursively(dest); // left half-unpacked by an earlier crash: never trust it
+            FileOps.deleteTree(dest); // left half-unpacked by an earlier crash: never trust it
         }
         Files.createDirectories(dest.getParent());
         store.getFolder(URI.create(checkpoint.getBlob().getUri()), sha, dest);
@@ -42,13 +41,5 @@ public final class BlobRewardModelLoader implements RewardModelLoader {
 
     private static String safe(String name) {
         return name.replaceAll("[^A-Za-z0-9._-]", "_");
-    }
-
-    static void deleteRecursively(Path dir) throws IOException {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

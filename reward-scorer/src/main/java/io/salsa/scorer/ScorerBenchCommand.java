@@ -2,15 +2,14 @@ package io.salsa.scorer;
 
 import io.salsa.broker.EmbeddedKafkaBroker;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.io.FileOps;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -102,9 +101,7 @@ public final class ScorerBenchCommand implements Callable<Integer>, SalsaSubcomm
             if (broker != null) {
                 broker.close();
             }
-            try (Stream<Path> paths = Files.walk(work)) {
-                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            FileOps.deleteTreeQuietly(work);
         }
     }
 

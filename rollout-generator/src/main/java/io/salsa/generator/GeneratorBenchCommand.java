@@ -1,6 +1,7 @@
 package io.salsa.generator;
 
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.io.FileOps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -57,13 +58,8 @@ public final class GeneratorBenchCommand implements Callable<Integer>, SalsaSubc
         }
         System.out.printf("model %s, prompt %d tokens, up to %d new tokens, %d batches per size, PyTorch threads %s%n",
                 dir, promptTokens, maxNewTokens, batches, System.getProperty("ai.djl.pytorch.num_threads", "default"));
-        Path work = Files.createTempDirectory("salsa-bench-generator");
-        try {
-            new GeneratorBench(dir, promptTokens, maxNewTokens, batches).run(batchSizes, work);
-        } finally {
-            try (var paths = Files.walk(work)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+        try (FileOps.ScratchDir work = FileOps.scratchDir("salsa-bench-generator")) {
+            new GeneratorBench(dir, promptTokens, maxNewTokens, batches).run(batchSizes, work.path());
         }
         return 0;
     }

@@ -8,9 +8,7 @@ import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
-import io.salsa.schemas.serde.RegistryAvroSerde;
-import io.salsa.schemas.serde.SerdeException;
-import io.salsa.scorer.TopicSnapshot;
+import io.salsa.runtime.kafka.KafkaLog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -135,23 +133,19 @@ public final class PreferenceData {
      * records only); undecodable records and ratings are counted as skipped, not fatal.
      */
     public static Loaded readTopic(KafkaSettings settings, SalsaTokenizer tokenizer, Duration timeout) {
-        String topic = settings.topic(Topics.FEEDBACK);
-        RegistryAvroSerde<Preference> serde = settings.valueSerde(Topics.FEEDBACK);
-        List<PreferencePair> pairs = new ArrayList<>();
         int[] skipped = {0};
-        TopicSnapshot.forEach(settings, topic, timeout, rec -> {
-            try {
-                Optional<PreferencePair> pair = fromEvent(serde.decode(rec), tokenizer);
-                if (pair.isPresent()) {
-                    pairs.add(pair.get());
-                } else {
-                    skipped[0]++;
-                }
-            } catch (SerdeException e) {
-                LOG.warn("skipping an undecodable feedback record: {}", e.getMessage());
+        List<PreferencePair> pairs = new ArrayList<>();
+        for (Preference p : KafkaLog.readValues(settings, Topics.FEEDBACK, timeout, (r, e) -> {
+            LOG.warn("skipping an undecodable feedback record: {}", e.getMessage());
+            skipped[0]++;
+        })) {
+            Optional<PreferencePair> pair = fromEvent(p, tokenizer);
+            if (pair.isPresent()) {
+                pairs.add(pair.get());
+            } else {
                 skipped[0]++;
             }
-        });
+        }
         return new Loaded(pairs, skipped[0]);
     }
 }

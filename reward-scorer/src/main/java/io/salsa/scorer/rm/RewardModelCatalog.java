@@ -9,8 +9,7 @@ import java.util.List;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
-import io.salsa.schemas.serde.SerdeException;
-import io.salsa.scorer.TopicSnapshot;
+import io.salsa.runtime.kafka.KafkaLog;
 import java.time.Duration;
 import java.util.OptionalLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -25,23 +24,11 @@ public final class RewardModelCatalog {
 
     /** The highest version published under {@code name}, read from the whole topic as it is now. */
     public static OptionalLong latestVersion(KafkaSettings settings, String name, Duration timeout) {
-        String topic = settings.topic(Topics.REWARD_MODELS);
-        RegistryAvroSerde<RewardModelCheckpoint> serde = settings.valueSerde(Topics.REWARD_MODELS);
-        long[] best = {Long.MIN_VALUE};
-        TopicSnapshot.forEach(settings, topic, timeout, rec -> {
-            if (rec.value() == null) {
-                return;
-            }
-            try {
-                RewardModelCheckpoint cp = serde.decode(rec);
-                if (cp.getName().equals(name)) {
-                    best[0] = Math.max(best[0], cp.getVersion());
-                }
-            } catch (SerdeException e) {
-                // an undecodable record names no version we could collide with
-            }
-        });
-        return best[0] == Long.MIN_VALUE ? OptionalLong.empty() : OptionalLong.of(best[0]);
+        // an undecodable record names no version we could collide with
+        return KafkaLog.readValues(settings, Topics.REWARD_MODELS, timeout, (r, e) -> { }).stream()
+                .filter(cp -> cp.getName().equals(name))
+                .mapToLong(RewardModelCheckpoint::getVersion)
+                .max();
     }
 
     /**

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import io.salsa.runtime.blob.BlobIntegrityException;
 import io.salsa.runtime.blob.LocalBlobStore;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.task.TaskConfig;
@@ -28,12 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -134,22 +130,9 @@ class RmTrainCommandTest {
     }
 
     private static List<RewardModelCheckpoint> readCheckpoints(KafkaSettings settings) {
-        RegistryAvroSerde<RewardModelCheckpoint> serde = settings.valueSerde(Topics.REWARD_MODELS);
-        List<RewardModelCheckpoint> out = new ArrayList<>();
-        String topic = settings.topic(Topics.REWARD_MODELS);
-        try (KafkaConsumer<String, RewardModelCheckpoint> c = new KafkaConsumer<>(settings.consumerProps("check-"
-                + System.nanoTime()), new StringDeserializer(), serde.deserializer())) {
-            TopicPartition tp = new TopicPartition(topic, 0);
-            c.assign(List.of(tp));
-            c.seekToBeginning(List.of(tp));
-            long end = c.endOffsets(List.of(tp)).get(tp);
-            while (c.position(tp) < end) {
-                for (ConsumerRecord<String, RewardModelCheckpoint> rec : c.poll(Duration.ofMillis(200))) {
-                    out.add(rec.value());
-                }
-            }
-        }
-        return out;
+        return KafkaLog.readValues(settings, Topics.REWARD_MODELS, Duration.ofSeconds(60), (r, e) -> {
+            throw e;
+        });
     }
 
     @Test

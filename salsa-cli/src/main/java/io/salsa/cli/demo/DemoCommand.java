@@ -6,6 +6,7 @@ import io.salsa.cli.report.ReportWriter;
 import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.RunResults;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.io.FileOps;
 import io.salsa.model.lm.Devices;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
@@ -221,7 +222,7 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             }
         }
         for (String name : OWNED) {
-            ModelRecipes.deleteTree(dir.resolve(name));
+            FileOps.deleteTree(dir.resolve(name));
         }
     }
 }

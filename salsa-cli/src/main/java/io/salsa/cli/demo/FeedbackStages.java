@@ -2,6 +2,7 @@ package io.salsa.cli.demo;
 
 import ai.djl.Device;
 import io.salsa.runtime.blob.Sha256;
+import io.salsa.runtime.io.FileOps;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
@@ -211,7 +212,7 @@ final class FeedbackStages {
         return new ModelStages.Simple("reward-model", "train the reward model from the feedback topic "
                 + "-> reward-models topic", ctx -> {
             Path out = ModelStages.models(ctx).resolve("reward-model");
-            ModelRecipes.deleteTree(out);
+            FileOps.deleteTree(out);
             PreferenceData.Loaded loaded;
             try (SalsaTokenizer tok = SalsaTokenizer.load(TaskStage.dir(ctx).resolve(SalsaTokenizer.TOKENIZER_JSON))) {
                 loaded = PreferenceData.readTopic(ctx.kafka(), tok, Duration.ofSeconds(60));

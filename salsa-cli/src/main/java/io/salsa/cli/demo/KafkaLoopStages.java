@@ -18,6 +18,7 @@ import io.salsa.schemas.Topics;
 import io.salsa.scorer.BlobRewardModelLoader;
 import io.salsa.scorer.RewardScorerApp;
 import io.salsa.scorer.ScorerConfig;
+import io.salsa.runtime.io.FileOps;
 import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.soup.builder.SftPublisher;
@@ -125,7 +126,7 @@ final class KafkaLoopStages {
                 progress.update(1);
                 progress.finish();
                 Path copy = ModelStages.soup(ctx);
-                ModelRecipes.deleteTree(copy);
+                FileOps.deleteTree(copy);
                 ctx.store().blobStore().getFolder(URI.create(soup.getBlob().getUri()), soup.getBlob().getSha256(),
                         copy);
                 ctx.out().printf("   soup %s version %d of %s -> %s%n", soup.getRecipe(), soup.getVersion(),

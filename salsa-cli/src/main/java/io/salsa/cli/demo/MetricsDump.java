@@ -4,23 +4,17 @@ import io.salsa.cli.report.MetricsLog;
 import io.salsa.cli.report.StepMetrics;
 import io.salsa.events.GuardEvent;
 import io.salsa.events.TrainingMetrics;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
+import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.Deserializer;
 
 /**
  * Copies the metrics topic into a run folder's {@code metrics.jsonl}, so the report (and anyone with a text
@@ -49,35 +43,16 @@ public final class MetricsDump {
      * where such records are diagnosed).
      */
     public static Dumped dump(KafkaSettings kafka, List<String> runIds, long seed, Path runDir) {
-        Properties props = new Properties();
-        props.putAll(kafka.consumerProps("unused"));
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        Deserializer<TrainingMetrics> values = kafka.valueSerde(Topics.METRICS).deserializer();
         List<StepMetrics> steps = new ArrayList<>();
-        int skipped = 0;
-        String topic = kafka.topic(Topics.METRICS);
-        try (KafkaConsumer<byte[], byte[]> consumer =
-                     new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                    TrainingMetrics m;
-                    try {
-                        m = values.deserialize(topic, r.value());
-                    } catch (RuntimeException e) {
-                        skipped++;
-                        continue;
-                    }
-                    if (runIds.isEmpty() || runIds.contains(m.getRunId())) {
-                        steps.add(toStep(m, seed));
-                    }
-                }
+        int[] skipped = {0};
+        RegistryAvroSerde<TrainingMetrics> serde = kafka.valueSerde(Topics.METRICS);
+        KafkaLog.readAll(kafka, kafka.topic(Topics.METRICS)).forEach(KafkaLog.decoding(serde, (r, m) -> {
+            if (m == null) {
+                skipped[0]++;
+            } else if (runIds.isEmpty() || runIds.contains(m.getRunId())) {
+                steps.add(toStep(m, seed));
             }
-        }
+        }, (r, e) -> skipped[0]++));
         Path file = runDir.resolve(MetricsLog.FILE_NAME);
         try {
             Files.deleteIfExists(file);
@@ -85,7 +60,7 @@ public final class MetricsDump {
             throw new UncheckedIOException("cannot replace " + file, e);
         }
         MetricsLog.append(file, steps);
-        return new Dumped(steps.size(), skipped);
+        return new Dumped(steps.size(), skipped[0]);
     }
 
     /**

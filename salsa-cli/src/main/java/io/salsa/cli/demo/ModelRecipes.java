@@ -8,21 +8,19 @@ import io.salsa.model.train.SftConfig;
 import io.salsa.model.train.SftRun;
 import io.salsa.model.train.SftTrainer;
 import io.salsa.model.tokenizer.SalsaTokenizer;
+import io.salsa.runtime.io.FileOps;
 import io.salsa.scorer.RewardSequences;
 import io.salsa.scorer.rm.PreferenceData;
 import io.salsa.scorer.rm.PreferencePair;
 import io.salsa.scorer.rm.RewardModelTrainer;
 import io.salsa.scorer.rm.RmTrainConfig;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * The model-building steps the demo and the experiment share — pretrain the tiny base, fine-tune SFT models,
@@ -139,26 +137,13 @@ public final class ModelRecipes {
             throw new IOException(out + " already holds a model");
         }
         Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        deleteTree(tmp);
-        deleteTree(out);
+        FileOps.deleteTree(tmp);
+        FileOps.deleteTree(out);
         Files.createDirectories(tmp.getParent());
         return tmp;
     }
 
     private static void publish(Path tmp, Path out) throws IOException {
-        Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
+        FileOps.moveAtomically(tmp, out);
     }
 }

@@ -2,6 +2,7 @@ package io.salsa.cli.demo;
 
 import ai.djl.Device;
 import io.salsa.runtime.blob.Sha256;
+import io.salsa.runtime.io.FileOps;
 import io.salsa.model.soup.Soups;
 import io.salsa.model.train.SftTrainer;
 import java.nio.file.Path;
@@ -37,7 +38,7 @@ final class ModelStages {
     static Stage pretrain() {
         return new Simple("pretrain", "pretrain the tiny GPT-2 base model on the task corpus", ctx -> {
             Path out = base(ctx);
-            ModelRecipes.deleteTree(out); // an earlier attempt that did not finish
+            FileOps.deleteTree(out); // an earlier attempt that did not finish
             SftTrainer.Result r = ModelRecipes.pretrain(TaskStage.dir(ctx), out, ctx.profile().pretrainEpochs(),
                     0, Device.cpu(), line -> ctx.out().println("   " + line));
             return outputs(out, r);
@@ -48,7 +49,7 @@ final class ModelStages {
     static Stage sft(int k) {
         return new Simple("sft-" + k, "fine-tune SFT model " + k + " from the base (seed " + k + ")", ctx -> {
             Path out = sft(ctx, k);
-            ModelRecipes.deleteTree(out);
+            FileOps.deleteTree(out);
             SftTrainer.Result r = ModelRecipes.sft(TaskStage.dir(ctx), base(ctx), k, out, ctx.profile().sftEpochs(),
                     0, Device.cpu(), line -> ctx.out().println("   " + line));
             return outputs(out, r);
@@ -59,7 +60,7 @@ final class ModelStages {
     static Stage soup() {
         return new Simple("soup", "average the SFT models into the uniform soup", ctx -> {
             Path out = soup(ctx);
-            ModelRecipes.deleteTree(out);
+            FileOps.deleteTree(out);
             List<Path> members = new ArrayList<>();
             for (int k = 1; k <= ctx.profile().sftModels(); k++) {
                 members.add(sft(ctx, k));

@@ -3,11 +3,11 @@ package io.salsa.cli.demo;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.salsa.runtime.io.FileOps;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -47,10 +47,7 @@ public final class StageMarkers {
     /** Records that {@code stage} finished with these outputs. */
     public void markFinished(String stage, Map<String, String> outputs) {
         try {
-            Files.createDirectories(dir);
-            Path tmp = dir.resolve(stage + ".json.tmp");
-            JSON.writeValue(tmp.toFile(), new LinkedHashMap<>(outputs));
-            Files.move(tmp, file(stage), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            FileOps.writeAtomically(file(stage), tmp -> JSON.writeValue(tmp.toFile(), new LinkedHashMap<>(outputs)));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the marker of stage " + stage + " in " + dir, e);
         }

@@ -18,6 +18,7 @@ import io.salsa.task.TaskPrompt;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.scorer.rm.RmTrainConfig;
+import io.salsa.runtime.io.FileOps;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -198,10 +199,7 @@ public final class SalsaVsPpo {
                             .append('\n');
                 }
             }
-            Path tmp = dir.resolve("eval.jsonl.tmp");
-            Files.writeString(tmp, b.toString(), StandardCharsets.UTF_8);
-            Files.move(tmp, evalFile(), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            FileOps.writeStringAtomically(evalFile(), b.toString());
         }
 
         List<StepMetrics> steps() {

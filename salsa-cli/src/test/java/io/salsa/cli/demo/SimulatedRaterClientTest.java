@@ -11,6 +11,7 @@ import io.salsa.ingest.IngestConfig;
 import io.salsa.ingest.IngestKafka;
 import io.salsa.ingest.Raters;
 import io.salsa.ingest.SyntheticRollouts;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.testkit.KafkaExtension;
@@ -21,12 +22,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -72,24 +68,8 @@ class SimulatedRaterClientTest {
     }
 
     private static List<Preference> readAll(KafkaSettings settings) {
-        Properties props = settings.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        String topic = settings.topic(Topics.FEEDBACK);
-        var values = settings.valueSerde(Topics.FEEDBACK).deserializer();
-        List<Preference> out = new ArrayList<>();
-        try (KafkaConsumer<String, Preference> c = new KafkaConsumer<>(props, settings.keySerde().deserializer(),
-                values)) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            while (parts.stream().anyMatch(p -> c.position(p) < end.get(p))) {
-                for (ConsumerRecord<String, Preference> r : c.poll(Duration.ofMillis(500))) {
-                    out.add(r.value());
-                }
-            }
-        }
-        return out;
+        return KafkaLog.readValues(settings, Topics.FEEDBACK, Duration.ofSeconds(60), (r, e) -> {
+            throw e;
+        });
     }
 }
