@@ -1,6 +1,9 @@
 package io.salsa.ingest;
 
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.Service;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -16,28 +19,61 @@ import org.slf4j.LoggerFactory;
  * Wires feedback-ingest together and shuts it down in order: topics checked, history reloaded from the feedback
  * topic, rollout feed started, and only then the HTTP port opened; on close the port goes first so no request
  * is accepted that could not be finished.
+ *
+ * <p>As a {@link Service}, {@link #run()} opens the service (unless {@link #start} already did) and serves until
+ * {@link #stop()}; its health is what {@code GET /healthz} answers: up while Kafka acknowledges the answers.
  */
-public final class IngestApp implements AutoCloseable {
+public final class IngestApp implements Service {
 
     private static final Logger LOG = LoggerFactory.getLogger(IngestApp.class);
+    static final String SERVICE = "feedback-ingest";
 
-    private final Server server;
-    private final ServerConnector connector;
-    private final FeedbackPublisher publisher;
-    private final RolloutFeed feed;
-    private final ScheduledExecutorService healthCheck;
+    private final IngestConfig config;
+    private final IngestKafka kafka;
+    private final CountDownLatch serving = new CountDownLatch(1);
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    // set once by open() under the lock, read by probes without it
+    private volatile Server server;
+    private volatile ServerConnector connector;
+    private volatile FeedbackPublisher publisher;
+    private RolloutFeed feed;
+    private ScheduledExecutorService healthCheck;
+    private boolean closed;
 
-    private IngestApp(Server server, ServerConnector connector, FeedbackPublisher publisher, RolloutFeed feed,
-                      ScheduledExecutorService healthCheck) {
-        this.server = server;
-        this.connector = connector;
-        this.publisher = publisher;
-        this.feed = feed;
-        this.healthCheck = healthCheck;
+    /** A service that opens when it is run (or {@link #start}ed); nothing is touched before. */
+    public IngestApp(IngestConfig config, IngestKafka kafka) {
+        this.config = config;
+        this.kafka = kafka;
     }
 
-    /** Starts the service; returns once the HTTP port accepts requests. */
+    /** Opens the service in the caller's thread; returns once the HTTP port accepts requests. */
     public static IngestApp start(IngestConfig config, IngestKafka kafka) throws Exception {
+        IngestApp app = new IngestApp(config, kafka);
+        try {
+            app.open();
+        } catch (Exception | Error e) {
+            app.close();
+            throw e;
+        }
+        return app;
+    }
+
+    @Override
+    public String name() {
+        return SERVICE;
+    }
+
+    /** Opens the service unless it is open already, then serves until {@link #stop()}. */
+    @Override
+    public void run() throws Exception {
+        open();
+        stopRequested.await();
+    }
+
+    private synchronized void open() throws Exception {
+        if (server != null || closed || stopRequested.getCount() == 0) {
+            return;
+        }
         Raters raters = Raters.load(config.ratersFile(), config.raters());
         kafka.ensureTopics();
         IngestMetrics metrics = new IngestMetrics();
@@ -86,20 +122,59 @@ public final class IngestApp implements AutoCloseable {
         healthCheck.scheduleWithFixedDelay(() -> publisher.recheck(kafka::brokerReachable), 1, 1, TimeUnit.SECONDS);
         LOG.info("feedback-ingest listening on http://{}:{}/ ({} raters, {} pairs ready, feedback topic {})",
                 config.host(), connector.getLocalPort(), raters.size(), board.pairsInPool(), kafka.feedbackTopic());
-        return new IngestApp(server, connector, publisher, feed, healthCheck);
+        this.feed = feed;
+        this.healthCheck = healthCheck;
+        this.publisher = publisher;
+        this.connector = connector;
+        this.server = server;
+        serving.countDown();
+    }
+
+    /** Waits up to {@code timeout} until the HTTP port accepts requests; true if it does. */
+    public boolean awaitServing(Duration timeout) throws InterruptedException {
+        return serving.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** The bound HTTP port (useful when the config asked for port 0). */
     public int port() {
-        return connector.getLocalPort();
+        ServerConnector c = connector;
+        if (c == null) {
+            throw new IllegalStateException(SERVICE + " is not serving yet");
+        }
+        return c.getLocalPort();
     }
 
-    public void join() throws InterruptedException {
-        server.join();
-    }
-
+    /** As {@code GET /healthz}: up while Kafka acknowledges writes, down when recent sends say it does not. */
     @Override
-    public void close() {
+    public Health health() {
+        FeedbackPublisher p = publisher;
+        if (stopRequested.getCount() == 0) {
+            return Health.down("stopped");
+        }
+        if (p == null) {
+            return Health.starting("reading the feedback history and the rollout backlog");
+        }
+        return p.kafkaUp() ? Health.up("kafka up, " + p.pending() + " pending sends")
+                : Health.down("kafka not acknowledging writes, " + p.pending() + " pending sends");
+    }
+
+    /** Lets {@link #run()} return; the port stays open until {@link #close()}, which drains requests first. */
+    @Override
+    public void stop() {
+        stopRequested.countDown();
+    }
+
+    /** Closes the port first (letting requests in progress finish), then the rollout feed and the publisher. */
+    @Override
+    public synchronized void close() {
+        stop();
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (server == null) {
+            return;
+        }
         healthCheck.shutdownNow();
         try {
             server.stop();

@@ -1,13 +1,15 @@
 package io.salsa.ingest;
 
+import io.salsa.runtime.cli.KafkaOptions;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa ingest}: runs the raters' HTTP API and page until Ctrl-C. */
@@ -17,11 +19,8 @@ import picocli.CommandLine.Option;
                 "Every option can also be given as the environment variable in brackets; flags win."})
 public final class IngestCommand implements Callable<Integer>, SalsaSubcommand {
 
-    @Option(names = "--bootstrap", description = "Kafka bootstrap servers [SALSA_KAFKA_BOOTSTRAP].")
-    String bootstrap;
-
-    @Option(names = "--topic-prefix", description = "Topic name prefix of the deployment [SALSA_TOPIC_PREFIX].")
-    String topicPrefix;
+    @Mixin
+    KafkaOptions kafkaOptions = new KafkaOptions();
 
     @Option(names = "--host", description = "Interface to bind (default 127.0.0.1) [SALSA_INGEST_HOST].")
     String host;
@@ -51,9 +50,7 @@ public final class IngestCommand implements Callable<Integer>, SalsaSubcommand {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = new HashMap<>(System.getenv());
-        put(env, KafkaSettings.BOOTSTRAP_ENV, bootstrap);
-        put(env, KafkaSettings.PREFIX_ENV, topicPrefix);
+        Map<String, String> env = kafkaOptions.applyTo(System.getenv());
         put(env, IngestConfig.HOST, host);
         put(env, IngestConfig.PORT, port);
         put(env, IngestConfig.RATERS_FILE, ratersFile);
@@ -82,13 +79,13 @@ public final class IngestCommand implements Callable<Integer>, SalsaSubcommand {
             System.err.println("salsa ingest: cannot start: " + e.getMessage());
             return 1;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            app.close();
-            kafka.closeRegistry();
-        }, "ingest-shutdown"));
         System.out.printf("feedback-ingest: http://%s:%d/  (Ctrl-C to stop)%n", config.host(), app.port());
         System.out.flush();
-        app.join();
+        try {
+            ServiceRunner.runUntilStopped(app);
+        } finally {
+            kafka.closeRegistry();
+        }
         return 0;
     }
 

@@ -4,6 +4,8 @@ import io.salsa.events.DeadLetter;
 import io.salsa.events.RewardModelCheckpoint;
 import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.Service;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.registry.SchemaRegistry;
@@ -40,8 +42,12 @@ import org.apache.kafka.streams.state.Stores;
  *                        └──────────────────────▶ dead-letters ◀─┘
  *  reward-models (global store) ──▶ [model updates] ──▶ RewardModelSlot (background load, atomic swap)
  * </pre>
+ *
+ * <p>One instance is a {@link Service}: {@link #run()} ensures the topics, starts the streams and logs progress until
+ * {@link #stop()} (or until the streams die, which it reports as a failure); {@link #close()} leaves the group at once
+ * (committing the open transaction) and stops the reward-model loads. Its health is the Kafka Streams state.
  */
-public final class RewardScorerApp {
+public final class RewardScorerApp implements Service {
 
     static final String ROLLOUTS_SOURCE = "rollouts-source";
     static final String INTAKE = "intake";
@@ -60,126 +66,177 @@ public final class RewardScorerApp {
     /** How often a running scorer logs its progress. */
     static final Duration PROGRESS_EVERY = Duration.ofSeconds(10);
 
-    private RewardScorerApp() {
+    private final ScorerConfig config;
+    private final RewardScorerModel initial;
+    private final RewardModelLoader loader;
+    private final ScorerMetrics metrics = new ScorerMetrics();
+    /** Counted down by {@link #stop()} or by the streams reaching a terminal state, so the run loop wakes at once. */
+    private final CountDownLatch wake = new CountDownLatch(1);
+    private volatile boolean stopRequested;
+    private volatile Throwable failure;
+    // written under the lock by startStreams and close; read without it, so a probe never waits for a close
+    private volatile KafkaStreams streams;
+    private volatile RewardModelSlot slot;
+    private ExecutorService loads;
+    private boolean closed;
+
+    /**
+     * A scorer instance that serves {@code initial} (if not null) until a checkpoint of the followed name is
+     * published, and loads checkpoints with {@code loader} in the background. Nothing starts before {@link #run()}.
+     */
+    public RewardScorerApp(ScorerConfig config, RewardScorerModel initial, RewardModelLoader loader) {
+        this.config = config;
+        this.initial = initial;
+        this.loader = loader;
     }
 
-    /** Builds and starts one instance; the caller closes the returned streams. */
+    /** Builds and starts the streams of one instance; the caller closes them. */
     static KafkaStreams start(ScorerConfig config, Properties props, SchemaRegistry registry, RewardModelSlot slot,
                               ScorerMetrics metrics) {
+        KafkaStreams streams = create(config, props, registry, slot, metrics);
+        streams.start();
+        return streams;
+    }
+
+    private static KafkaStreams create(ScorerConfig config, Properties props, SchemaRegistry registry,
+                                       RewardModelSlot slot, ScorerMetrics metrics) {
         KafkaStreams streams = new KafkaStreams(buildTopology(config, registry, slot, metrics), props);
         streams.setUncaughtExceptionHandler(e -> {
             // e.g. the schema registry was unreachable: the records are still in Kafka, so retry in a new thread
             LOG.error("stream thread failed, replacing it: {}", e.toString(), e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
-        streams.start();
         return streams;
     }
 
-    /**
-     * Runs the scorer until the JVM is asked to stop: ensures the topics, serves {@code initial} (if any) until
-     * a checkpoint of the followed name is published, loads checkpoints with {@code loader} in the background,
-     * and logs progress.
-     */
-    public static void run(ScorerConfig config, RewardScorerModel initial, RewardModelLoader loader)
-            throws InterruptedException {
-        Service service = start(config, initial, loader);
-        Thread hook = new Thread(service::close, "scorer-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        long startNanos = System.nanoTime();
-        long lastScored = 0;
-        while (!service.awaitStopped(PROGRESS_EVERY)) {
-            long scored = service.metrics().scored();
-            double seconds = (System.nanoTime() - startNanos) / 1e9;
-            LOG.info("scored {} rollouts ({}/s over the last {} s, {}/s overall), {} dead-lettered, {} batches, "
-                            + "state {}, model {}", scored,
-                    String.format("%.1f", (scored - lastScored) / (double) PROGRESS_EVERY.toSeconds()),
-                    PROGRESS_EVERY.toSeconds(), String.format("%.1f", scored / seconds),
-                    service.metrics().deadLettered(), service.metrics().batches(), service.state(),
-                    service.model());
-            lastScored = scored;
-            if (service.failed()) {
-                break;
-            }
-        }
-        service.close(); // idempotent: after the hook, or after the streams failed
+    /** "reward-scorer/" and the scorer id, as in its dead letters. */
+    @Override
+    public String name() {
+        return config.serviceName();
     }
 
     /**
-     * Starts one scorer instance in this process and returns at once (the demo and tests run it beside other
-     * services); {@link Service#close()} stops it. Ensures the topics first.
+     * Ensures the topics, starts the streams and logs progress every {@link #PROGRESS_EVERY} until {@link #stop()};
+     * throws if the streams stop on their own (error, or shut down by Kafka Streams itself).
      */
-    public static Service start(ScorerConfig config, RewardScorerModel initial, RewardModelLoader loader) {
+    @Override
+    public void run() throws Exception {
+        try {
+            if (!startStreams()) {
+                return;
+            }
+            long startNanos = System.nanoTime();
+            long lastScored = 0;
+            while (!wake.await(PROGRESS_EVERY.toMillis(), TimeUnit.MILLISECONDS)) {
+                long scored = metrics.scored();
+                double seconds = (System.nanoTime() - startNanos) / 1e9;
+                LOG.info("scored {} rollouts ({}/s over the last {} s, {}/s overall), {} dead-lettered, {} batches, "
+                                + "state {}, model {}", scored,
+                        String.format("%.1f", (scored - lastScored) / (double) PROGRESS_EVERY.toSeconds()),
+                        PROGRESS_EVERY.toSeconds(), String.format("%.1f", scored / seconds),
+                        metrics.deadLettered(), metrics.batches(), state(), model());
+                lastScored = scored;
+            }
+            if (!stopRequested && failed()) {
+                throw new IllegalStateException("Kafka Streams stopped on its own: state " + state());
+            }
+        } catch (Exception | Error e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    /** Starts the streams unless a stop or close came first; false when it did. */
+    private synchronized boolean startStreams() {
+        if (closed || stopRequested) {
+            return false;
+        }
         TopicAdmin.ensureTopics(config.kafka(), List.of(Topics.ROLLOUTS, Topics.SCORED_ROLLOUTS,
                 Topics.REWARD_MODELS, Topics.DEAD_LETTERS));
-        ExecutorService loads = Executors.newSingleThreadExecutor(r -> {
+        loads = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "reward-model-loader");
             t.setDaemon(true);
             return t;
         });
-        RewardModelSlot slot = new RewardModelSlot(config.rewardModelName(), loader, loads);
+        slot = new RewardModelSlot(config.rewardModelName(), loader, loads);
         if (initial != null) {
             slot.install(initial);
         }
-        ScorerMetrics metrics = new ScorerMetrics();
-        KafkaStreams streams = start(config, streamsConfig(config), config.kafka().registry(), slot, metrics);
+        streams = create(config, streamsConfig(config), config.kafka().registry(), slot, metrics);
+        streams.setStateListener((now, before) -> {
+            if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING) {
+                wake.countDown();
+            }
+        });
+        streams.start();
         LOG.info("reward scorer {} started: application {}, rollouts from {}, model {} ({})", config.scorerId(),
                 config.applicationId(), config.rolloutsTopic(), config.rewardModelName(), slot.describe());
-        return new Service(streams, slot, loads, metrics);
+        return true;
     }
 
-    /** A running scorer instance: its counters, its state, and a close that stops it cleanly (idempotent). */
-    public static final class Service implements AutoCloseable {
-        private final KafkaStreams streams;
-        private final RewardModelSlot slot;
-        private final ExecutorService loads;
-        private final ScorerMetrics metrics;
-        private final CountDownLatch stopped = new CountDownLatch(1);
+    /** Rollouts scored, dead-lettered, batches. */
+    public ScorerMetrics metrics() {
+        return metrics;
+    }
 
-        private Service(KafkaStreams streams, RewardModelSlot slot, ExecutorService loads, ScorerMetrics metrics) {
-            this.streams = streams;
-            this.slot = slot;
-            this.loads = loads;
-            this.metrics = metrics;
+    /** The Kafka Streams state, {@code CREATED} before {@link #run()} started them. */
+    public KafkaStreams.State state() {
+        KafkaStreams s = streams;
+        return s == null ? KafkaStreams.State.CREATED : s.state();
+    }
+
+    /** Which reward model is being served. */
+    public String model() {
+        RewardModelSlot s = slot;
+        return s == null ? "none yet" : s.describe();
+    }
+
+    /** True when the streams stopped on their own (error or not running). */
+    public boolean failed() {
+        KafkaStreams.State s = state();
+        return s == KafkaStreams.State.ERROR || s == KafkaStreams.State.NOT_RUNNING;
+    }
+
+    /** Up while the streams are RUNNING; starting while they are created or rebalancing; down otherwise. */
+    @Override
+    public Health health() {
+        Throwable t = failure;
+        if (t != null) {
+            return Health.down("failed: " + t.getMessage());
         }
+        KafkaStreams.State s = state();
+        return switch (s) {
+            case RUNNING -> Health.up("Kafka Streams RUNNING, model " + model() + ", " + metrics.scored() + " scored");
+            case CREATED, REBALANCING -> Health.starting("Kafka Streams " + s);
+            default -> Health.down("Kafka Streams " + s);
+        };
+    }
 
-        /** Rollouts scored, dead-lettered, batches. */
-        public ScorerMetrics metrics() {
-            return metrics;
+    /** Asks {@link #run()} to return; the streams keep their open transaction until {@link #close()} commits it. */
+    @Override
+    public void stop() {
+        stopRequested = true;
+        wake.countDown();
+    }
+
+    /** Stops the instance cleanly: leaves the group, closes the streams and the model loads (idempotent). */
+    @Override
+    public synchronized void close() {
+        stop();
+        if (closed) {
+            return;
         }
-
-        /** The Kafka Streams state. */
-        public KafkaStreams.State state() {
-            return streams.state();
-        }
-
-        /** Which reward model is being served. */
-        public String model() {
-            return slot.describe();
-        }
-
-        /** True when the streams stopped on their own (error or not running). */
-        public boolean failed() {
-            KafkaStreams.State s = streams.state();
-            return s == KafkaStreams.State.ERROR || s == KafkaStreams.State.NOT_RUNNING;
-        }
-
-        /** Waits up to {@code timeout} for {@link #close()}; true when closed. */
-        public boolean awaitStopped(Duration timeout) throws InterruptedException {
-            return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        }
-
-        @Override
-        public synchronized void close() {
-            if (stopped.getCount() == 0) {
-                return;
-            }
+        closed = true;
+        if (streams != null) {
             // leave the group: otherwise the next instance with this application id waits out the old member's
             // session timeout (45 s) before it is assigned the partitions (seen as a stalled demo on resume)
             streams.close(new KafkaStreams.CloseOptions().timeout(Duration.ofSeconds(30)).leaveGroup(true));
+        }
+        if (slot != null) {
             slot.close();
+        }
+        if (loads != null) {
             loads.shutdownNow();
-            stopped.countDown();
         }
     }
 

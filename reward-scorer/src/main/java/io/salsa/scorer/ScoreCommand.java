@@ -3,11 +3,11 @@ package io.salsa.scorer;
 import ai.djl.Device;
 import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.ServiceOptions;
+import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.model.lm.DeviceOptions;
-import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -18,13 +18,12 @@ import picocli.CommandLine.Option;
 @Command(name = "score", mixinStandardHelpOptions = true,
         description = "Run the reward scorer: rollouts → reward model → scored-rollouts, exactly once, hot-swapping "
                 + "to each new reward-model checkpoint published under --model-name. Every option can also be "
-                + "given as the environment variable shown.")
+                + "given as the environment variable shown. --cache-dir is where fetched reward models are "
+                + "unpacked ($" + ScorerConfig.MODEL_CACHE_ENV + "); there is no default blob store.")
 public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
 
-    @Option(names = "--bootstrap", description = "Kafka bootstrap servers ($SALSA_KAFKA_BOOTSTRAP).")
-    String bootstrap;
-    @Option(names = "--topic-prefix", description = "Topic prefix of the deployment ($SALSA_TOPIC_PREFIX).")
-    String topicPrefix;
+    @Mixin
+    ServiceOptions service = new ServiceOptions();
     @Option(names = "--app-id", description = "Application id = consumer group; instances with the same id share "
             + "the work ($SALSA_SCORER_APP_ID, default " + ScorerConfig.DEFAULT_APP_ID + ").")
     String appId;
@@ -49,8 +48,6 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
     Integer streamThreads;
     @Option(names = "--state-dir", description = "Kafka Streams state folder ($SALSA_SCORER_STATE_DIR).")
     Path stateDir;
-    @Option(names = "--blob-store", description = "Blob store URI, file:///… or s3://… ($SALSA_BLOB_STORE).")
-    String blobStore;
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
@@ -60,15 +57,17 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
         Device dev;
         GptRewardScorerModel initial = null;
         RewardModelLoader loader;
+        Map<String, String> env = env();
         try {
-            config = ScorerConfig.fromEnv(env());
+            config = ScorerConfig.fromEnv(env);
             if (config.blobStore() == null && config.initialModel() == null) {
                 throw new IllegalArgumentException("nothing to score with: set " + ScorerConfig.BLOB_STORE_ENV
                         + " (--blob-store) to load published reward models, and/or --initial-model DIR");
             }
             dev = deviceOptions.apply();
             if (config.blobStore() != null) {
-                loader = new BlobRewardModelLoader(BlobStores.fromUri(config.blobStore()), config.modelCache(), dev);
+                loader = new BlobRewardModelLoader(BlobStores.fromUri(config.blobStore(), env), config.modelCache(),
+                        dev);
             } else {
                 loader = cp -> {
                     throw new IOException("no blob store configured (" + ScorerConfig.BLOB_STORE_ENV
@@ -82,14 +81,12 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
             System.err.println("salsa score: " + withFlags(e.getMessage()));
             return 2;
         }
-        RewardScorerApp.run(config, initial, loader);
+        ServiceRunner.runUntilStopped(new RewardScorerApp(config, initial, loader));
         return 0;
     }
 
     private Map<String, String> env() {
-        Map<String, String> env = new HashMap<>(System.getenv());
-        put(env, KafkaSettings.BOOTSTRAP_ENV, bootstrap);
-        put(env, KafkaSettings.PREFIX_ENV, topicPrefix);
+        Map<String, String> env = service.applyTo(System.getenv());
         put(env, ScorerConfig.APP_ID_ENV, appId);
         put(env, ScorerConfig.SCORER_ID_ENV, scorerId);
         put(env, ScorerConfig.MODEL_NAME_ENV, modelName);
@@ -99,7 +96,7 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
         put(env, ScorerConfig.NORMALIZE_ENV, normalize);
         put(env, ScorerConfig.THREADS_ENV, streamThreads);
         put(env, ScorerConfig.STATE_DIR_ENV, stateDir);
-        put(env, ScorerConfig.BLOB_STORE_ENV, blobStore);
+        put(env, ScorerConfig.MODEL_CACHE_ENV, service.cacheDir(null));
         return env;
     }
 
@@ -120,7 +117,8 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
             Map.entry(ScorerConfig.BATCH_WAIT_ENV, "--batch-max-wait-ms"),
             Map.entry(ScorerConfig.NORMALIZE_ENV, "--normalize"),
             Map.entry(ScorerConfig.THREADS_ENV, "--stream-threads"),
-            Map.entry(ScorerConfig.STATE_DIR_ENV, "--state-dir"));
+            Map.entry(ScorerConfig.STATE_DIR_ENV, "--state-dir"),
+            Map.entry(ScorerConfig.MODEL_CACHE_ENV, "--cache-dir"));
 
     private static void put(Map<String, String> env, String name, Object value) {
         if (value != null) {

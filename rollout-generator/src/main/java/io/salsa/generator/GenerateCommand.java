@@ -1,33 +1,26 @@
 package io.salsa.generator;
 
 import io.salsa.runtime.blob.BlobStore;
-import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.ServiceOptions;
+import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa generate}: runs one rollout generator instance until Ctrl-C. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Run a rollout generator: prompts → n sampled responses per prompt from the current policy → "
-                + "rollouts. Every option also reads its SALSA_GENERATOR_* variable; flags win.")
+                + "rollouts. Every option also reads its SALSA_GENERATOR_* variable; flags win. --cache-dir is "
+                + "where downloaded weights go (default: <state-dir>/weights); the blob store defaults to "
+                + "file://<cwd>/salsa-data/blobs.")
 public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand {
 
-    /** Default blob store: a folder beside the broker's data. */
-    static final String DEFAULT_BLOB_STORE_DIR = "salsa-data/blobs";
-
-    @Option(names = "--bootstrap", description = "Kafka bootstrap servers ($SALSA_KAFKA_BOOTSTRAP).")
-    String bootstrap;
-    @Option(names = "--topic-prefix", description = "Topic prefix ($SALSA_TOPIC_PREFIX).")
-    String topicPrefix;
-    @Option(names = "--blob-store", description = "Blob store URI, file:///… or s3://… ($SALSA_BLOB_STORE; default file:// + "
-            + DEFAULT_BLOB_STORE_DIR + ").")
-    String blobStore;
+    @Mixin
+    ServiceOptions service = new ServiceOptions();
     @Option(names = "--id", description = "Generator id ($SALSA_GENERATOR_ID; default host + persisted suffix).")
     String id;
     @Option(names = "--state-dir", description = "Id file and weight copies ($SALSA_GENERATOR_STATE_DIR).")
@@ -65,9 +58,7 @@ public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = new HashMap<>(System.getenv());
-        put(env, KafkaSettings.BOOTSTRAP_ENV, bootstrap);
-        put(env, KafkaSettings.PREFIX_ENV, topicPrefix);
+        Map<String, String> env = service.applyTo(System.getenv());
         put(env, "SALSA_GENERATOR_ID", id);
         put(env, "SALSA_GENERATOR_STATE_DIR", stateDir);
         put(env, "SALSA_GENERATOR_GROUP", group);
@@ -85,7 +76,6 @@ public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand
         put(env, "SALSA_GENERATOR_POLICY_RUN_ID", runId);
         put(env, "SALSA_GENERATOR_INITIAL_WEIGHTS", initialWeights);
         put(env, "SALSA_GENERATOR_DEVICE", device);
-        put(env, "SALSA_BLOB_STORE", blobStore);
         KafkaSettings settings;
         GeneratorConfig config;
         BlobStore store;
@@ -97,31 +87,13 @@ public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand
                 throw new IllegalArgumentException("SALSA_GENERATOR_INITIAL_WEIGHTS: " + f.dir()
                         + " is not a model folder (no config.json)");
             }
-            String storeUri = env.getOrDefault("SALSA_BLOB_STORE", "");
-            if (storeUri.isBlank()) {
-                storeUri = Path.of(DEFAULT_BLOB_STORE_DIR).toAbsolutePath().toUri().toString();
-            }
-            store = BlobStores.fromUri(storeUri, env);
+            store = service.blobStore(env);
         } catch (IllegalArgumentException e) {
             System.err.println("salsa generate: " + e.getMessage());
             return 2;
         }
-        GeneratorApp app = new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
-                new BlobWeightFetcher(store, config.stateDir().resolve("weights")));
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            app.close();
-            try {
-                done.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "salsa-generate-shutdown"));
-        try {
-            app.run();
-        } finally {
-            done.countDown();
-        }
+        ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
+                new BlobWeightFetcher(store, service.cacheDir(config.stateDir().resolve("weights")))));
         return 0;
     }
 

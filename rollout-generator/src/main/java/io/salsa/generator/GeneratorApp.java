@@ -3,6 +3,8 @@ package io.salsa.generator;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.Service;
 import io.salsa.schemas.DeadLetters;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
@@ -19,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -44,8 +45,11 @@ import org.slf4j.LoggerFactory;
  * rollout is stamped with exactly the policy version that produced it (weights switch only between batches);
  * the prompt consumer is paused, not drained, while the {@link StalenessGate} says the learner is too far
  * behind; each rollout's seed depends only on (seed, prompt, epoch, sample, version).
+ *
+ * <p>Lifecycle ({@link Service}): {@link #run()} owns every client and closes them as it returns; {@link #stop()}
+ * ends the loop after the current batch, whose rollouts are acknowledged and whose prompts are committed first.
  */
-public final class GeneratorApp implements AutoCloseable {
+public final class GeneratorApp implements Service {
 
     static final String SERVICE = "rollout-generator";
     private static final Logger LOG = LoggerFactory.getLogger(GeneratorApp.class);
@@ -64,9 +68,12 @@ public final class GeneratorApp implements AutoCloseable {
     private final OffsetTracker tracker = new OffsetTracker();
     private final ArrayDeque<Work> work = new ArrayDeque<>();
     private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
-    private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean running = true;
     private volatile boolean paused;
+    /** Set by the first rebalance that gave this member its share of the prompts (possibly none). */
+    private volatile boolean assigned;
+    private volatile int assignedPartitions;
+    private volatile Throwable failure;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private volatile LoadedPolicy policy;
 
@@ -76,6 +83,12 @@ public final class GeneratorApp implements AutoCloseable {
         this.config = config;
         this.samplers = samplers;
         this.fetcher = fetcher;
+    }
+
+    /** {@value #SERVICE} and the generator id, so several generators in one process are told apart. */
+    @Override
+    public String name() {
+        return SERVICE + "/" + config.generatorId();
     }
 
     /** The instance's counters. */
@@ -105,10 +118,20 @@ public final class GeneratorApp implements AutoCloseable {
     }
 
     /**
-     * Runs until {@link #close()} (or a fatal error, which is rethrown after the clients are closed without
+     * Runs until {@link #stop()} (or a fatal error, which is rethrown after the clients are closed without
      * committing unacknowledged prompts).
      */
+    @Override
     public void run() throws Exception {
+        try {
+            generateUntilStopped();
+        } catch (Exception | Error e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    private void generateUntilStopped() throws Exception {
         TopicAdmin.ensureTopics(settings, List.of(Topics.PROMPTS, Topics.ROLLOUTS, Topics.DEAD_LETTERS,
                 Topics.POLICY, Topics.SOUP, Topics.LEARNER_BATCHES));
         String promptsTopic = settings.topic(Topics.PROMPTS);
@@ -203,7 +226,6 @@ public final class GeneratorApp implements AutoCloseable {
                 p.sampler().close();
             }
             consumer = null;
-            stopped.countDown();
         }
     }
 
@@ -423,17 +445,51 @@ public final class GeneratorApp implements AutoCloseable {
             if (paused && c != null) {
                 c.pause(partitions);
             }
+            if (c != null) {
+                assignedPartitions = c.assignment().size();
+            }
+            assigned = true;
         }
     }
 
-    /** Stops the loop after the current batch, waits for its rollouts' acknowledgements and commits them. */
+    /**
+     * Down when the run failed (weights could not be loaded, a rollout could not be published, Kafka refused) or
+     * was stopped; starting until the initial weights are loaded and the group gave this member its prompts.
+     */
     @Override
-    public void close() {
+    public Health health() {
+        Throwable t = failure;
+        if (t == null) {
+            t = sendFailure.get();
+        }
+        if (t != null) {
+            return Health.down("failed: " + t.getMessage());
+        }
+        if (!running) {
+            return Health.down("stopped");
+        }
+        if (policy == null) {
+            return Health.starting("waiting for the initial weights");
+        }
+        if (!assigned) {
+            return Health.starting("waiting for the prompts partitions of group " + config.consumerGroup());
+        }
+        return Health.up("policy v" + policyVersion() + ", " + assignedPartitions + " prompts partition(s)"
+                + (paused ? ", paused at the staleness bound" : ""));
+    }
+
+    /** Ends the loop after the current batch; {@link #run()} then waits for its rollouts' acks and commits them. */
+    @Override
+    public void stop() {
         running = false;
     }
 
-    /** Waits until {@link #run()} has returned after {@link #close()}. */
-    public void awaitStopped() throws InterruptedException {
-        stopped.await();
+    /**
+     * Nothing to release beyond what {@link #run()} closes as it returns; asks a still running loop to stop, so
+     * closing never leaves a generator producing.
+     */
+    @Override
+    public void close() {
+        stop();
     }
 }

@@ -1,15 +1,15 @@
 package io.salsa.generator;
 
+import io.salsa.runtime.cli.KafkaOptions;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -26,11 +26,8 @@ public final class PromptsLoadCommand implements Callable<Integer>, SalsaSubcomm
             description = "Passes over the set; each pass is published with its epoch number (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--bootstrap", description = "Kafka bootstrap servers (default: $SALSA_KAFKA_BOOTSTRAP).")
-    String bootstrap;
-
-    @Option(names = "--topic-prefix", description = "Topic prefix of the deployment (default: $SALSA_TOPIC_PREFIX).")
-    String topicPrefix;
+    @Mixin
+    KafkaOptions kafka = new KafkaOptions();
 
     @Override
     public String group() {
@@ -54,7 +51,7 @@ public final class PromptsLoadCommand implements Callable<Integer>, SalsaSubcomm
         }
         KafkaSettings settings;
         try {
-            settings = settings(bootstrap, topicPrefix);
+            settings = kafka.kafka(System.getenv());
         } catch (IllegalArgumentException e) {
             System.err.println("salsa prompts load: " + e.getMessage());
             return 2;
@@ -73,17 +70,5 @@ public final class PromptsLoadCommand implements Callable<Integer>, SalsaSubcomm
         System.out.printf("published %d prompts (%d distinct x %d epochs) to %s%n", published, entries.size(),
                 epochs, settings.topic(io.salsa.schemas.Topics.PROMPTS));
         return 0;
-    }
-
-    /** Kafka settings from the environment, with the command's flags taking precedence. */
-    static KafkaSettings settings(String bootstrap, String topicPrefix) {
-        Map<String, String> env = new HashMap<>(System.getenv());
-        if (bootstrap != null) {
-            env.put(KafkaSettings.BOOTSTRAP_ENV, bootstrap);
-        }
-        if (topicPrefix != null) {
-            env.put(KafkaSettings.PREFIX_ENV, topicPrefix);
-        }
-        return KafkaSettings.fromEnv(env);
     }
 }

@@ -129,6 +129,29 @@ final class GenHarness implements AutoCloseable {
         return out;
     }
 
+    /** Waits with blocking polls (at most {@code timeout}) until {@code topic} holds {@code n} records; fails if not. */
+    void awaitRecords(Topic<?, ?> topic, int n, Duration timeout) {
+        Properties props = settings.consumerProps("unused");
+        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            String name = settings.topic(topic);
+            List<TopicPartition> parts = c.partitionsFor(name).stream()
+                    .map(p -> new TopicPartition(name, p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            int seen = 0;
+            while (seen < n) {
+                if (System.nanoTime() > deadline) {
+                    fail("timed out after " + timeout.toSeconds() + " s with " + seen + " of " + n + " records on "
+                            + name);
+                }
+                seen += c.poll(Duration.ofMillis(500)).count();
+            }
+        }
+    }
+
     List<Rollout> rollouts() {
         return readAll(Topics.ROLLOUTS);
     }

@@ -1,11 +1,15 @@
 package io.salsa.generator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.events.DeadLetter;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.Topics;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
@@ -100,6 +104,37 @@ class GeneratorAppIT {
             // every prompt is committed: the group's offsets reach the end of the prompts topic
             Map<TopicPartition, OffsetAndMetadata> committed = h.committed(config.consumerGroup());
             assertEquals(h.count(Topics.PROMPTS), committed.values().stream().mapToLong(OffsetAndMetadata::offset).sum());
+        }
+    }
+
+    @Test
+    void shouldGoUpUnderTheServiceRunnerAndCommitEverythingWhenClosed(TestKafka kafka) throws Exception {
+        try (GenHarness h = new GenHarness(kafka, "as-service", dir)) {
+            ToySampler.writeFolder(dir.resolve("initial-weights"), 7);
+            GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2",
+                    "SALSA_GENERATOR_BATCH_SIZE", "2", "SALSA_GENERATOR_ID", "gen-svc");
+            GeneratorApp app = new GeneratorApp(h.settings, config, ToySampler.factory(0), NO_BLOBS);
+            assertEquals("rollout-generator/gen-svc", app.name());
+            assertEquals(Health.Status.STARTING, app.health().status(), "no weights before run");
+            h.publishPrompts(GenHarness.prompts(3, "s"));
+
+            ServiceRunner.Background running = ServiceRunner.start(app);
+            try {
+                h.awaitRecords(Topics.ROLLOUTS, 6, Duration.ofSeconds(60));
+                // rollouts exist only after the weights loaded and the group assigned the prompts
+                Health health = app.health();
+                assertTrue(health.isUp(), health.toString());
+                running.checkHealthy();
+            } finally {
+                running.close();
+            }
+            assertFalse(running.running());
+            assertNull(running.failure());
+            assertEquals(Health.Status.DOWN, app.health().status());
+            assertEquals(6, h.rollouts().size());
+            Map<TopicPartition, OffsetAndMetadata> committed = h.committed(config.consumerGroup());
+            assertEquals(h.count(Topics.PROMPTS), committed.values().stream().mapToLong(OffsetAndMetadata::offset).sum(),
+                    "a clean stop commits every prompt it finished");
         }
     }
 }

@@ -2,6 +2,9 @@ package io.salsa.cli;
 
 import io.salsa.broker.EmbeddedKafkaBroker;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.Service;
+import io.salsa.runtime.service.ServiceRunner;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,22 +30,56 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
     Map<String, String> overrides = new LinkedHashMap<>();
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
             System.err.println("salsa broker: --port must be between 0 and 65535, got " + port);
             return 2;
         }
         long t0 = System.nanoTime();
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir, port, overrides);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            broker.close();
-            stopped.countDown();
-        }, "salsa-broker-shutdown"));
+        BrokerService broker = new BrokerService(EmbeddedKafkaBroker.start(dir, port, overrides));
         System.out.printf("Kafka broker ready in %.1f s%nbootstrap.servers=%s%ndata: %s%nPress Ctrl-C to stop.%n",
-                (System.nanoTime() - t0) / 1e9, broker.bootstrapServers(), dir.toAbsolutePath());
+                (System.nanoTime() - t0) / 1e9, broker.broker.bootstrapServers(), dir.toAbsolutePath());
         System.out.flush();
-        stopped.await();
+        ServiceRunner.runUntilStopped(broker);
         return 0;
+    }
+
+    /** The started broker as a service, so Ctrl-C stops it through the one shutdown hook like every other command. */
+    static final class BrokerService implements Service {
+        private final EmbeddedKafkaBroker broker;
+        private final CountDownLatch stopped = new CountDownLatch(1);
+
+        BrokerService(EmbeddedKafkaBroker broker) {
+            this.broker = broker;
+        }
+
+        @Override
+        public String name() {
+            return "salsa-broker";
+        }
+
+        /** The broker serves on its own threads; this only waits for the stop. */
+        @Override
+        public void run() throws InterruptedException {
+            stopped.await();
+        }
+
+        @Override
+        public void stop() {
+            stopped.countDown();
+        }
+
+        @Override
+        public Health health() {
+            return stopped.getCount() == 0 ? Health.down("stopped")
+                    : Health.up("bootstrap.servers=" + broker.bootstrapServers());
+        }
+
+        /** Shuts the broker down cleanly (its log is flushed, so the next start reuses the data). */
+        @Override
+        public void close() {
+            stop();
+            broker.close();
+        }
     }
 }

@@ -7,6 +7,7 @@ import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.blob.Sha256;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
@@ -20,10 +21,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.ArgGroup;
@@ -83,12 +82,9 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
     String name;
     @Option(names = "--version", description = "Version to publish (default: one above the latest published under --name).")
     Long version;
-    @Option(names = "--bootstrap", description = "Kafka bootstrap servers ($SALSA_KAFKA_BOOTSTRAP).")
-    String bootstrap;
-    @Option(names = "--topic-prefix", description = "Topic prefix ($SALSA_TOPIC_PREFIX).")
-    String topicPrefix;
-    @Option(names = "--blob-store", description = "Blob store URI, file:///… or s3://… ($SALSA_BLOB_STORE).")
-    String blobStore;
+    /** Kafka for --from-topic and --publish; the blob store (no default) for --publish. */
+    @Mixin
+    ServiceOptions service = new ServiceOptions();
 
     @Override
     public String group() {
@@ -120,11 +116,11 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
                 throw new IllegalArgumentException("--out " + out + " already exists and is not empty");
             }
             if (source.fromTopic || publish) {
-                kafka = kafkaSettings();
+                kafka = service.kafka(System.getenv());
             }
             if (publish) {
-                storeUri = blobStore != null ? blobStore : System.getenv("SALSA_BLOB_STORE");
-                if (storeUri == null || storeUri.isBlank()) {
+                storeUri = service.blobStoreUri(System.getenv());
+                if (storeUri == null) {
                     throw new IllegalArgumentException("--publish needs a blob store: --blob-store URI or $SALSA_BLOB_STORE");
                 }
                 if (version != null && version < 1) {
@@ -194,17 +190,6 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
                 v, init.toAbsolutePath().toString(), result, seed);
         System.out.printf("published reward model %s v%d (%s, sha256 %s) to %s%n", name, v, cp.getBlob().getUri(),
                 cp.getBlob().getSha256(), kafka.topic(Topics.REWARD_MODELS));
-    }
-
-    private KafkaSettings kafkaSettings() {
-        Map<String, String> env = new HashMap<>(System.getenv());
-        if (bootstrap != null) {
-            env.put(KafkaSettings.BOOTSTRAP_ENV, bootstrap);
-        }
-        if (topicPrefix != null) {
-            env.put(KafkaSettings.PREFIX_ENV, topicPrefix);
-        }
-        return KafkaSettings.fromEnv(env);
     }
 
     private void writeCard(RewardModelTrainer.Result r, RmTrainConfig cfg, String data, String dataSha)

@@ -88,8 +88,8 @@ final class FeedbackStages {
                         .append(Raters.sha256Hex(t)));
                 Map<String, String> env = Map.of(IngestConfig.PORT, "0", IngestConfig.RATERS, raters.toString(),
                         IngestConfig.RATE_PER_SECOND, "500", IngestConfig.RATE_BURST, "500");
-                IngestApp app = ctx.services().push("feedback-ingest",
-                        IngestApp.start(IngestConfig.fromEnv(env), new IngestKafka(ctx.kafka())));
+                IngestApp app = IngestApp.start(IngestConfig.fromEnv(env), new IngestKafka(ctx.kafka()));
+                ctx.services().start("feedback-ingest", app);
                 raterPage = URI.create("http://127.0.0.1:" + app.port() + "/");
                 ctx.out().println("   Rater page: " + raterPage + "   (your token: " + personToken
                         + " — stays open while the demo runs)");

@@ -21,6 +21,7 @@ import io.salsa.scorer.ScorerConfig;
 import io.salsa.runtime.io.FileOps;
 import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.soup.builder.SftPublisher;
 import io.salsa.soup.builder.SoupBuilderApp;
 import io.salsa.soup.builder.SoupRecipe;
@@ -107,8 +108,7 @@ final class KafkaLoopStages {
                 SoupRecipe recipe = SoupRecipe.parse("name=" + RECIPE + ",base=" + base + ",k=" + k);
                 SoupBuilderApp app = new SoupBuilderApp(ctx.kafka(), List.of(recipe), ctx.store(),
                         ctx.dir().resolve("services").resolve("soup-work"));
-                BackgroundService service = ctx.services().push("soup-builder",
-                        BackgroundService.start("soup-builder", stop -> app.run(stop::get), null, app));
+                ServiceRunner.Background service = ctx.services().start("soup-builder", app);
                 Progress progress = ctx.progress("soup-builder", 1, "soup");
                 long deadline = System.nanoTime() + SOUP_TIMEOUT.toNanos();
                 SoupManifest soup;
@@ -156,7 +156,7 @@ final class KafkaLoopStages {
             long published = publishPrompts(ctx);
             Path services = ctx.dir().resolve("services");
             ModelFolderStore store = ctx.store();
-            List<BackgroundService> running = new ArrayList<>();
+            List<ServiceRunner.Background> running = new ArrayList<>();
             List<GeneratorApp> generators = new ArrayList<>();
             List<String> names = new ArrayList<>();
             try {
@@ -165,16 +165,16 @@ final class KafkaLoopStages {
                         Duration.ofMillis(ScorerConfig.DEFAULT_BATCH_WAIT_MS), false, ScorerConfig.DEFAULT_NORMALIZE_EPS,
                         1, Duration.ofMillis(ScorerConfig.DEFAULT_COMMIT_MS), services.resolve("scorer-state"),
                         ctx.blobStoreUri(), services.resolve("scorer-models"));
-                RewardScorerApp.Service scoring = ctx.services().push("reward-scorer", RewardScorerApp.start(scorer,
-                        null, new BlobRewardModelLoader(store.blobStore(), scorer.modelCache(), Device.cpu())));
+                RewardScorerApp scoring = new RewardScorerApp(scorer, null,
+                        new BlobRewardModelLoader(store.blobStore(), scorer.modelCache(), Device.cpu()));
+                running.add(ctx.services().start("reward-scorer", scoring));
                 names.add("reward-scorer");
                 for (int g = 1; g <= p.generators(); g++) {
                     GeneratorConfig config = generatorConfig(ctx, g, services.resolve("generator-" + g));
                     GeneratorApp app = new GeneratorApp(ctx.kafka(), config, ModelRolloutSampler.factory(),
                             new BlobWeightFetcher(store.blobStore(), config.stateDir().resolve("weights")));
                     String name = "rollout-generator-" + g;
-                    running.add(ctx.services().push(name, BackgroundService.start(name, stop -> app.run(),
-                            app::close, null)));
+                    running.add(ctx.services().start(name, app));
                     generators.add(app);
                     names.add(name);
                 }
@@ -190,8 +190,8 @@ final class KafkaLoopStages {
         });
     }
 
-    private static Map<String, String> learn(DemoContext ctx, List<BackgroundService> running,
-            RewardScorerApp.Service scoring, List<GeneratorApp> generators) throws Exception {
+    private static Map<String, String> learn(DemoContext ctx, List<ServiceRunner.Background> running,
+            RewardScorerApp scoring, List<GeneratorApp> generators) throws Exception {
         int steps = ctx.profile().ppoSteps();
         LearnerConfig config = LearnerConfig.fromMap(learnerSettings(ctx.profile()));
         Progress progress = ctx.progress("salsa-loop", steps, "PPO steps");
@@ -204,7 +204,7 @@ final class KafkaLoopStages {
             }
             progress.update(learner.state().step());
             while (learner.state().step() < steps) {
-                for (BackgroundService s : running) {
+                for (ServiceRunner.Background s : running) {
                     s.checkHealthy();
                 }
                 if (scoring.failed()) {

@@ -1,5 +1,7 @@
 package io.salsa.cli.demo;
 
+import io.salsa.runtime.service.Service;
+import io.salsa.runtime.service.ServiceRunner;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import org.slf4j.Logger;
@@ -7,7 +9,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The services the demo started, closed in reverse order of start (learner before scorer before broker), so
- * Ctrl-C or a failed stage never leaves a client writing to a broker that is already gone.
+ * Ctrl-C or a failed stage never leaves a client writing to a broker that is already gone. A {@link Service} runs
+ * through {@link ServiceRunner#start}, whose close stops it the way Ctrl-C stops its command.
  */
 public final class ServiceStack implements AutoCloseable {
 
@@ -27,6 +30,18 @@ public final class ServiceStack implements AutoCloseable {
         }
         services.push(new Named(name, service));
         return service;
+    }
+
+    /**
+     * Runs {@code service} on its own thread ({@link ServiceRunner#start}) and registers it under {@code name}; after
+     * {@link #close()} the service is closed without being run and this throws.
+     */
+    public synchronized ServiceRunner.Background start(String name, Service service) {
+        if (closed) {
+            closeQuietly(new Named(name, service));
+            throw new IllegalStateException("stopping: not starting " + name);
+        }
+        return push(name, ServiceRunner.start(service));
     }
 
     /** Closes and forgets the most recently started service named {@code name}, if any. */

@@ -31,7 +31,7 @@ public final class SftPublishCommand implements Callable<Integer>, SalsaSubcomma
     Long seed;
 
     @Mixin
-    ServiceOptions service;
+    ServiceOptions service = new ServiceOptions();
 
     @Override
     public String group() {

@@ -2,6 +2,8 @@ package io.salsa.soup.builder;
 
 import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.Service;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
@@ -33,8 +35,11 @@ import org.slf4j.LoggerFactory;
  * which models exist), keeps every recipe's soup current on the compacted {@code soup} topic, and dead-letters
  * members it refuses. At start it preloads the models already landed and evaluates each recipe once, so a restart
  * publishes nothing unless a member set really changed while it was down.
+ *
+ * <p>As a {@link Service} it stops between polls, never in the middle of building or publishing a soup; it is up
+ * once it has read the models already landed and follows the topic.
  */
-public final class SoupBuilderApp implements AutoCloseable {
+public final class SoupBuilderApp implements Service {
 
     private static final Logger LOG = LoggerFactory.getLogger(SoupBuilderApp.class);
     static final String SERVICE = "soup-builder";
@@ -46,6 +51,9 @@ public final class SoupBuilderApp implements AutoCloseable {
     private final RegistryAvroSerde<SftModelLanded> sftSerde;
     private final String sftTopic;
     private final Map<String, ConsumerRecord<String, byte[]>> lastRecordOf = new HashMap<>();
+    private volatile boolean stopRequested;
+    private volatile boolean following;
+    private volatile Throwable failure;
 
     public SoupBuilderApp(KafkaSettings kafka, List<SoupRecipe> recipes, ModelFolderStore store, Path workDir) {
         this.kafka = kafka;
@@ -57,8 +65,28 @@ public final class SoupBuilderApp implements AutoCloseable {
         this.sftTopic = kafka.topic(Topics.SFT_MODELS);
     }
 
+    @Override
+    public String name() {
+        return SERVICE;
+    }
+
     /** Restores the current soups, preloads the landed models, evaluates every recipe; then follows new models. */
-    public void run(BooleanSupplier stopRequested) throws IOException {
+    @Override
+    public void run() throws IOException {
+        run(() -> false);
+    }
+
+    /** As {@link #run()}, also returning once {@code alsoStopWhen} holds (checked between polls; tests). */
+    void run(BooleanSupplier alsoStopWhen) throws IOException {
+        try {
+            follow(alsoStopWhen);
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    private void follow(BooleanSupplier alsoStopWhen) throws IOException {
         restoreSoups();
         List<TopicPartition> parts = KafkaLog.partitions(consumer, sftTopic);
         consumer.assign(parts);
@@ -72,9 +100,10 @@ public final class SoupBuilderApp implements AutoCloseable {
                 }
             }
         }
+        following = true; // caught up: what is evaluated next is what the topic holds
         handle(builder.evaluateAll());
         LOG.info("soup builder following {} for new SFT models", sftTopic);
-        while (!stopRequested.getAsBoolean()) {
+        while (!stopRequested && !alsoStopWhen.getAsBoolean()) {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                 SftModelLanded m = decode(r);
                 if (m != null) {
@@ -156,8 +185,29 @@ public final class SoupBuilderApp implements AutoCloseable {
         }
     }
 
+    /** Up while following {@code sft-models}; starting while it reads what already landed; down once failed or stopped. */
+    @Override
+    public Health health() {
+        Throwable t = failure;
+        if (t != null) {
+            return Health.down("failed: " + t.getMessage());
+        }
+        if (stopRequested) {
+            return Health.down("stopped");
+        }
+        return following ? Health.up("following " + sftTopic) : Health.starting("reading the landed SFT models");
+    }
+
+    /** Ends {@link #run()} after the current poll and whatever soup it is building. */
+    @Override
+    public void stop() {
+        stopRequested = true;
+    }
+
+    /** Closes the clients; called after {@link #run()} returned. */
     @Override
     public void close() {
+        stop();
         consumer.close(Duration.ofSeconds(5));
         producer.close(Duration.ofSeconds(5));
     }

@@ -2,6 +2,7 @@ package io.salsa.soup.builder;
 
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.service.ServiceRunner;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +25,7 @@ public final class SoupBuilderCommand implements Callable<Integer>, SalsaSubcomm
     Path workDir;
 
     @Mixin
-    ServiceOptions service;
+    ServiceOptions service = new ServiceOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -35,10 +36,7 @@ public final class SoupBuilderCommand implements Callable<Integer>, SalsaSubcomm
             }
             var kafka = service.kafka(System.getenv());
             var store = service.store(System.getenv());
-            try (ServiceOptions.Shutdown shutdown = ServiceOptions.onShutdown("soup-builder");
-                    SoupBuilderApp app = new SoupBuilderApp(kafka, parsed, store, workDir)) {
-                app.run(shutdown::requested);
-            }
+            ServiceRunner.runUntilStopped(new SoupBuilderApp(kafka, parsed, store, workDir));
             return 0;
         } catch (IllegalArgumentException e) {
             System.err.println("salsa soup-builder: " + e.getMessage());

@@ -2,10 +2,14 @@ package io.salsa.soup.builder;
 
 import io.salsa.runtime.blob.ModelFolderStore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.salsa.runtime.blob.LocalBlobStore;
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.events.BlobRef;
@@ -81,6 +85,54 @@ class SoupBuilderAppTest {
         // a restart re-reads everything and publishes nothing new
         runFor(kafka, recipes, store, tmp, () -> true);
         assertEquals(2, read(kafka, Topics.SOUP).size());
+    }
+
+    @Test
+    void shouldGoUpWhenFollowingUnderTheServiceRunnerAndStopCleanly(TestKafka broker, @TempDir Path tmp)
+            throws Exception {
+        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "soupsvc.");
+        TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
+        ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("store")), tmp.resolve("cache"));
+        land(kafka, "solo", store.putFolder(model(tmp.resolve("solo"), 5), "sft/solo"), 1);
+        SoupBuilderApp app = new SoupBuilderApp(kafka, List.of(SoupRecipe.parse("name=one,base=tiny,k=1")), store,
+                tmp.resolve("work"));
+        assertEquals("soup-builder", app.name());
+        assertEquals(Health.Status.STARTING, app.health().status());
+
+        ServiceRunner.Background running = ServiceRunner.start(app);
+        try {
+            SoupManifest soup = awaitFirst(kafka, Topics.SOUP, Duration.ofSeconds(60));
+            assertEquals("one", soup.getRecipe());
+            // the soup is built from what the topic held, after which the service follows it
+            Health health = app.health();
+            assertTrue(health.isUp(), health.toString());
+            running.checkHealthy();
+        } finally {
+            running.close();
+        }
+        assertFalse(running.running());
+        assertNull(running.failure());
+        assertEquals(Health.Status.DOWN, app.health().status());
+        assertEquals(1, read(kafka, Topics.SOUP).size());
+    }
+
+    /** Waits (blocking polls, at most {@code timeout}) for the first record of {@code topic}. */
+    private static <V extends SpecificRecord> V awaitFirst(KafkaSettings kafka, Topic<String, V> topic,
+            Duration timeout) {
+        String name = kafka.topic(topic);
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(kafka.consumerProps("waiter-" + System.nanoTime()),
+                new StringDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(name, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+                    return kafka.valueSerde(topic).deserialize(name, r.value());
+                }
+            }
+        }
+        throw new AssertionError("nothing on " + name + " after " + timeout);
     }
 
     /** Runs the service until {@code done} holds (checked between polls, after start-up) or a minute passed. */

@@ -1,0 +1,41 @@
+package io.salsa.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.salsa.broker.EmbeddedKafkaBroker;
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.ServiceRunner;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BrokerCommandTest {
+
+    @Test
+    void shouldServeUntilStoppedThenShutTheBrokerDown(@TempDir Path dir) throws Exception {
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"));
+        String[] hostPort = broker.bootstrapServers().split(":");
+        BrokerCommand.BrokerService service = new BrokerCommand.BrokerService(broker);
+        ServiceRunner.Background running = ServiceRunner.start(service);
+        try {
+            Health health = service.health();
+            assertTrue(health.isUp(), health.toString());
+            assertTrue(health.detail().contains(broker.bootstrapServers()), health.detail());
+            new Socket(hostPort[0], Integer.parseInt(hostPort[1])).close();
+            running.checkHealthy();
+        } finally {
+            running.close();
+        }
+        assertFalse(running.running());
+        assertNull(running.failure());
+        assertEquals(Health.Status.DOWN, service.health().status());
+        assertThrows(IOException.class, () -> new Socket(hostPort[0], Integer.parseInt(hostPort[1])).close(),
+                "the broker's port is closed");
+    }
+}
