@@ -111,7 +111,7 @@ public final class SftTrainer {
     }
 
     /** One forward/backward on a batch; returns the loss (gradients are left on the parameters). */
-    static double trainStep(GptModel model, SftBatch batch) {
+    public static double trainStep(GptModel model, SftBatch batch) {
         try (NDManager scope = model.newScope()) {
             NDArray ids = scope.create(batch.ids());
             NDArray mask = scope.create(batch.mask());

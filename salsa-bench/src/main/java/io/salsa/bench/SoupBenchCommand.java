@@ -1,9 +1,9 @@
-package io.salsa.model.soup;
+package io.salsa.bench;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
-import io.salsa.runtime.io.FileOps;
 import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorSpec;
+import io.salsa.model.soup.SoupConfig;
+import io.salsa.model.soup.Soups;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +19,9 @@ import picocli.CommandLine.Option;
  * {@code salsa bench soup}: soup throughput (GB/s of member weights read) next to the machine's plain array-copy
  * bandwidth measured in the same run, so the streaming design is judged against what memory allows.
  */
-@Command(name = "soup", mixinStandardHelpOptions = true,
+@Command(name = "soup", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
         description = "Benchmark model-soup throughput against plain array-copy bandwidth (same run, same JVM).")
-public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcommand {
+public final class SoupBenchCommand implements Callable<Integer>, BenchCommand {
 
     @Option(names = "--size-mb", defaultValue = "256", description = "Size of each member's weights in MB (default: ${DEFAULT-VALUE}).")
     int sizeMb;
@@ -29,41 +29,38 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
     @Option(names = "--members", defaultValue = "2", description = "Number of members K (default: ${DEFAULT-VALUE}).")
     int members;
 
-    @Option(names = "--runs", defaultValue = "5", description = "Timed runs of each measurement (default: ${DEFAULT-VALUE}).")
-    int runs;
-
     @Option(names = "--chunk", defaultValue = "65536", description = "Floats averaged per step (default: ${DEFAULT-VALUE}).")
     int chunk;
 
     @Option(names = "--dir", description = "Scratch folder for the member files (default: a temporary folder, deleted after).")
     Path dir;
 
+    private final BenchOptions bench = BenchOptions.of("soup")
+            .warmup("--warmup", 1, "Untimed soups before the timed ones (JIT and page cache)")
+            .measured("--runs", 5, 1, 100, "Timed runs of each measurement")
+            .build();
+
     @Override
-    public String group() {
-        return "bench";
+    public BenchOptions bench() {
+        return bench;
     }
 
     @Override
-    public String groupDescription() {
-        return "Benchmarks: measured and reported, never asserted.";
-    }
-
-    @Override
-    public Integer call() throws IOException {
-        if (sizeMb < 1 || sizeMb > 8192 || members < 1 || members > 16 || runs < 1 || runs > 100) {
-            System.err.println("salsa bench soup: --size-mb must be 1..8192, --members 1..16, --runs 1..100");
-            return 2;
+    public Integer call() throws Exception {
+        String problem = sizeMb < 1 || sizeMb > 8192 || members < 1 || members > 16
+                ? "--size-mb must be 1..8192, --members 1..16, --runs 1..100" : bench.problem();
+        if (problem != null) {
+            return bench.refuse(problem);
         }
         SoupConfig fast;
         try {
             fast = new SoupConfig(chunk, false, false);
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa bench soup: --chunk: " + e.getMessage());
-            return 2;
+            return bench.refuse("--chunk: " + e.getMessage());
         }
-        boolean temporary = dir == null;
-        Path root = temporary ? Files.createTempDirectory("salsa-bench-soup-") : Files.createDirectories(dir);
-        try {
+        int runs = bench.measured();
+        try (Scratch scratch = Scratch.create("soup", dir)) {
+            Path root = scratch.dir();
             List<Soups.Member> list = new ArrayList<>();
             long t0 = System.nanoTime();
             for (int k = 0; k < members; k++) {
@@ -72,20 +69,15 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
             System.out.printf("wrote %d members of %d MB in %.1f s (%s)%n", members, sizeMb,
                     (System.nanoTime() - t0) / 1e9, root);
 
-            double copy = copyBandwidth();
-            double fileWrite = fileWriteBandwidth(root.resolve("write-probe.bin"), (long) sizeMb << 20);
-            double[] soup = new double[runs];
-            Soups.Result last = null;
-            Soups.build(list, root.resolve("soup"), fast); // warm-up: JIT and page cache
-            for (int r = 0; r < runs; r++) {
-                last = Soups.build(list, root.resolve("soup"), fast);
-                soup[r] = last.readBytesPerSecond();
-            }
+            double copy = copyBandwidth(runs);
+            double fileWrite = fileWriteBandwidth(root.resolve("write-probe.bin"), (long) sizeMb << 20, runs);
+            List<Soups.Result> results = bench.repeat((measured, n, of) -> Soups.build(list, root.resolve("soup"), fast));
+            double[] soup = results.stream().mapToDouble(Soups.Result::readBytesPerSecond).sorted().toArray();
+            Soups.Result last = results.get(results.size() - 1);
             long f0 = System.nanoTime();
             Soups.Result full = Soups.build(list, root.resolve("soup-full"), SoupConfig.defaults());
             double fullSeconds = (System.nanoTime() - f0) / 1e9;
-            Arrays.sort(soup);
-            double median = soup[runs / 2];
+            double median = Stats.median(soup);
             System.out.printf("array copy (System.arraycopy, 256 MB float[]): %.2f GB/s%n", copy / 1e9);
             System.out.printf("soup K=%d, %d MB/member, %d tensors: median %.2f GB/s read (best %.2f, worst %.2f) "
                     + "= %.0f%% of copy bandwidth%n", members, sizeMb, last.tensors(), median / 1e9,
@@ -94,11 +86,16 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
                     + "it reads, so this bounds it at %.2f GB/s read%n", sizeMb, fileWrite / 1e9, fileWrite * members / 1e9);
             System.out.printf("full soup incl. sha256 of members and soup, fsync, card: %.2f s for %.0f MB read "
                     + "(%.2f GB/s end to end)%n", fullSeconds, full.bytesRead() / 1e6, full.bytesRead() / fullSeconds / 1e9);
+            ResultTable table = new ResultTable("soup").text("measurement", 40).number("value", 10, 2).text("unit", 4)
+                    .row("array copy", copy / 1e9, "GB/s")
+                    .row("soup read, median", median / 1e9, "GB/s")
+                    .row("soup read, best", soup[runs - 1] / 1e9, "GB/s")
+                    .row("soup read, worst", soup[0] / 1e9, "GB/s")
+                    .row("soup median / copy bandwidth", median / copy, "ratio")
+                    .row("new-file write", fileWrite / 1e9, "GB/s")
+                    .row("full soup (sha256, fsync, card)", fullSeconds, "s");
+            bench.save(table, System.out);
             return 0;
-        } finally {
-            if (temporary) {
-                FileOps.deleteTree(root);
-            }
         }
     }
 
@@ -139,22 +136,20 @@ public final class SoupBenchCommand implements Callable<Integer>, SalsaSubcomman
     }
 
     /** Bytes copied per second by {@code System.arraycopy} of a 256 MB array, best of the runs. */
-    private double copyBandwidth() {
+    private static double copyBandwidth(int runs) throws Exception {
         float[] src = new float[64 << 20];
         float[] dst = new float[src.length];
         Arrays.fill(src, 1f);
-        System.arraycopy(src, 0, dst, 0, src.length);
-        double best = 0;
-        for (int r = 0; r < runs; r++) {
+        List<Long> nanos = BenchOptions.repeat(1, runs, (measured, n, of) -> {
             long t = System.nanoTime();
             System.arraycopy(src, 0, dst, 0, src.length);
-            best = Math.max(best, (double) src.length * 4 / ((System.nanoTime() - t) / 1e9));
-        }
-        return best;
+            return System.nanoTime() - t;
+        });
+        return (double) src.length * 4 / (nanos.stream().mapToLong(Long::longValue).min().orElseThrow() / 1e9);
     }
 
     /** Bytes per second written to a fresh file the way the soup writes its output, best of the runs. */
-    private double fileWriteBandwidth(Path file, long bytes) throws IOException {
+    private static double fileWriteBandwidth(Path file, long bytes, int runs) throws IOException {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(1 << 20);
         double best = 0;
         for (int r = 0; r < runs; r++) {

@@ -1,8 +1,13 @@
-package io.salsa.ingest;
+package io.salsa.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.ingest.FeedbackAudit;
+import io.salsa.ingest.IngestApp;
+import io.salsa.ingest.IngestConfig;
+import io.salsa.ingest.IngestKafka;
+import io.salsa.ingest.Raters;
+import io.salsa.ingest.SyntheticRollouts;
 import io.salsa.schemas.KafkaSettings;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,22 +27,14 @@ import picocli.CommandLine.Option;
  * rollouts, drives it with N keep-alive connections (one rater each: GET a task, POST an answer) and reports
  * sustained preferences/s, latency percentiles, and lost/duplicated events counted from the topic at the end.
  */
-@Command(name = "ingest", mixinStandardHelpOptions = true,
+@Command(name = "ingest", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
         description = "Load-test feedback-ingest with acks=all against a running Kafka (start one with"
-                + " `salsa broker`); reports preferences/s, p50/p99 and lost/duplicated events.")
-public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcommand {
-
-    @Option(names = "--bootstrap", description = "Kafka bootstrap servers [SALSA_KAFKA_BOOTSTRAP].")
-    String bootstrap;
+                + " `salsa broker`; without one an in-process broker is started); reports preferences/s, p50/p99"
+                + " and lost/duplicated events.")
+public final class IngestBenchCommand implements Callable<Integer>, BenchCommand {
 
     @Option(names = "--connections", defaultValue = "32", description = "Concurrent connections (default ${DEFAULT-VALUE}).")
     int connections;
-
-    @Option(names = "--seconds", defaultValue = "20", description = "Measured duration (default ${DEFAULT-VALUE}).")
-    int seconds;
-
-    @Option(names = "--warmup-seconds", defaultValue = "5", description = "Unmeasured warm-up (default ${DEFAULT-VALUE}).")
-    int warmupSeconds;
 
     @Option(names = "--max-preferences", defaultValue = "1000000",
             description = "Stop after this many acknowledged preferences (default ${DEFAULT-VALUE}).")
@@ -52,14 +49,18 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
     @Option(names = "--per-prompt", defaultValue = "8", description = "Rollouts per prompt (default ${DEFAULT-VALUE}).")
     int perPrompt;
 
-    @Override
-    public String group() {
-        return "bench";
-    }
+    private final BenchOptions bench = BenchOptions.of("ingest")
+            .warmup("--warmup-seconds", 5, "Unmeasured warm-up, in seconds")
+            .measured("--seconds", 20, 1, Integer.MAX_VALUE, "Measured duration, in seconds")
+            .kafka(BenchOptions.Kafka.ENVIRONMENT_ELSE_EMBEDDED)
+            .build();
+
+    /** Where {@code SALSA_KAFKA_BOOTSTRAP} and friends are read (tests give their own). */
+    Map<String, String> env = System.getenv();
 
     @Override
-    public String groupDescription() {
-        return "Benchmarks that measure and report performance.";
+    public BenchOptions bench() {
+        return bench;
     }
 
     /** Latencies of one connection, in nanoseconds; grown as needed, merged at the end. */
@@ -86,27 +87,31 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = new HashMap<>(System.getenv());
-        if (bootstrap != null) {
-            env.put(KafkaSettings.BOOTSTRAP_ENV, bootstrap);
-        }
-        if (connections < 1 || connections > 4096 || seconds < 1 || warmupSeconds < 0 || prompts < 1
-                || perPrompt < 2 || maxPreferences < 1) {
-            System.err.println("salsa bench ingest: need --connections 1..4096, --seconds >= 1, --warmup-seconds >= 0,"
+        if (connections < 1 || connections > 4096 || prompts < 1 || perPrompt < 2 || maxPreferences < 1
+                || bench.problem() != null) {
+            return bench.refuse("need --connections 1..4096, --seconds >= 1, --warmup-seconds >= 0,"
                     + " --prompts >= 1, --per-prompt >= 2, --max-preferences >= 1");
-            return 2;
         }
-        KafkaSettings base;
-        try {
-            base = KafkaSettings.fromEnv(env);
-        } catch (IllegalArgumentException e) {
-            System.err.println("salsa bench ingest: " + e.getMessage());
-            return 2;
+        try (Scratch scratch = Scratch.create("ingest")) {
+            BenchBroker broker;
+            try {
+                broker = bench.broker(scratch.dir(), env, System.out::println);
+            } catch (IllegalArgumentException e) {
+                return bench.refuse(e);
+            }
+            try (broker) {
+                KafkaSettings settings = broker.settings("bench-" + System.currentTimeMillis() + ".");
+                try {
+                    return run(settings, broker.inProcess());
+                } finally {
+                    settings.closeRegistry();
+                }
+            }
         }
-        KafkaSettings settings = new KafkaSettings(base.bootstrapServers(),
-                base.topicPrefix() + "bench-" + System.currentTimeMillis() + ".", base.registrySpec());
-        long pairs = SyntheticRollouts.publish(settings, "bench", prompts, perPrompt);
+    }
 
+    private int run(KafkaSettings settings, boolean brokerInProcess) throws Exception {
+        long pairs = SyntheticRollouts.publish(settings, "bench", prompts, perPrompt);
         Map<String, String> tokens = new HashMap<>();
         StringBuilder raterList = new StringBuilder();
         for (int i = 0; i < connections; i++) {
@@ -126,10 +131,11 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
         try {
             config = IngestConfig.fromEnv(ingestEnv);
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa bench ingest: " + e.getMessage());
-            return 2;
+            return bench.refuse(e);
         }
 
+        int seconds = bench.measured();
+        int warmupSeconds = bench.warmup();
         ObjectMapper json = new ObjectMapper();
         Set<String> acked = ConcurrentHashMap.newKeySet();
         LongAdder non201 = new LongAdder();
@@ -189,8 +195,7 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
                 t.start();
                 threads.add(t);
             }
-            long lastReport = System.nanoTime();
-            long lastCount = 0;
+            ProgressLine progress = bench.progressUntil("acknowledged", end, "preferences");
             long cpuAtMeasureStart = -1;
             long cpuAtMeasureEnd = -1;
             while (threads.stream().anyMatch(Thread::isAlive)) {
@@ -202,14 +207,7 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
                 if (cpuAtMeasureEnd < 0 && now >= end) {
                     cpuAtMeasureEnd = processCpuNanos();
                 }
-                if (now - lastReport >= 5_000_000_000L) {
-                    long count = acked.size();
-                    System.out.printf("  %4.0f s: %d acknowledged, %.0f/s over the last %.0f s%n",
-                            (now - start) / 1e9, count, (count - lastCount) / ((now - lastReport) / 1e9),
-                            (now - lastReport) / 1e9);
-                    lastReport = now;
-                    lastCount = count;
-                }
+                progress.update(acked.size());
             }
             for (Thread t : threads) {
                 t.join();
@@ -218,27 +216,35 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
             long[] post = merge(samples, true);
             long[] get = merge(samples, false);
             FeedbackAudit.Result audit = FeedbackAudit.check(settings, acked);
+            double rate = measuredAcks.get() / measuredSeconds;
             System.out.printf("%nresult: %.0f preferences/s sustained (%d acknowledged in %.1f s measured,"
-                            + " acks=all, %d connections)%n", measuredAcks.get() / measuredSeconds, measuredAcks.get(),
-                    measuredSeconds, connections);
+                    + " acks=all, %d connections)%n", rate, measuredAcks.get(), measuredSeconds, connections);
             System.out.printf("POST /api/preferences latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
-                    pct(post, 0.50), pct(post, 0.99), pct(post, 1.0));
-            System.out.printf("GET  /api/tasks/next latency:  p50 %.2f ms, p99 %.2f ms%n", pct(get, 0.50),
-                    pct(get, 0.99));
+                    ms(post, 0.50), ms(post, 0.99), ms(post, 1.0));
+            System.out.printf("GET  /api/tasks/next latency:  p50 %.2f ms, p99 %.2f ms%n", ms(get, 0.50),
+                    ms(get, 0.99));
+            ResultTable table = new ResultTable("ingest").text("measurement", 32).number("value", 10, 2)
+                    .text("unit", 12)
+                    .row("preferences sustained", rate, "1/s")
+                    .row("POST p50", ms(post, 0.50), "ms").row("POST p99", ms(post, 0.99), "ms")
+                    .row("POST max", ms(post, 1.0), "ms")
+                    .row("GET p50", ms(get, 0.50), "ms").row("GET p99", ms(get, 0.99), "ms");
             if (cpuAtMeasureStart >= 0 && cpuAtMeasureEnd > cpuAtMeasureStart && measuredAcks.get() > 0) {
                 double cpuSeconds = (cpuAtMeasureEnd - cpuAtMeasureStart) / 1e9;
                 System.out.printf("CPU of this process (service + load client) while measured: %.1f s = %.2f cores,"
-                                + " %.3f ms per preference (the broker's CPU is not included)%n", cpuSeconds,
-                        cpuSeconds / measuredSeconds, cpuSeconds * 1000 / measuredAcks.get());
+                                + " %.3f ms per preference (%s)%n", cpuSeconds, cpuSeconds / measuredSeconds,
+                        cpuSeconds * 1000 / measuredAcks.get(), brokerInProcess
+                                ? "the in-process broker's CPU is included" : "the broker's CPU is not included");
+                table.row("CPU per preference", cpuSeconds * 1000 / measuredAcks.get(), "ms");
             }
             System.out.printf("non-201 answers (incl. 503 retries): %d; raters out of tasks: %d%n", non201.sum(),
                     noTask.sum());
             System.out.printf("topic audit: %d records, %d acknowledged, lost %d, duplicated %d,"
                             + " unacknowledged-but-written %d%n", audit.records(), audit.acknowledged(), audit.lost(),
                     audit.duplicated(), audit.unacknowledged());
+            table.row("lost", audit.lost(), "events").row("duplicated", audit.duplicated(), "events");
+            bench.save(table, System.out);
             return audit.lost() == 0 && audit.duplicated() == 0 ? 0 : 1;
-        } finally {
-            settings.closeRegistry();
         }
     }
 
@@ -254,11 +260,8 @@ public final class IngestBenchCommand implements Callable<Integer>, SalsaSubcomm
         return all;
     }
 
-    private static double pct(long[] sorted, double q) {
-        if (sorted.length == 0) {
-            return Double.NaN;
-        }
-        int i = (int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
-        return sorted[Math.max(0, i)] / 1e6;
+    /** The {@code q}-quantile of nanosecond latencies, in milliseconds. */
+    private static double ms(long[] sortedNanos, double q) {
+        return Stats.percentile(sortedNanos, q) / 1e6;
     }
 }

@@ -1,4 +1,4 @@
-package io.salsa.cli.bench;
+package io.salsa.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,7 +12,7 @@ import picocli.CommandLine;
 class SerdeBenchCommandTest {
 
     @Test
-    void shouldPrintMeanAndSpreadForEachDirection() {
+    void shouldPrintMeanAndSpreadForEachDirection() throws Exception {
         SerdeBenchCommand bench = new SerdeBenchCommand();
         new CommandLine(bench).parseArgs("--tokens", "16", "--records", "50", "--warmup", "1", "--iterations", "2");
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -1,22 +1,23 @@
-package io.salsa.learner;
+package io.salsa.bench;
 
-import io.salsa.broker.EmbeddedKafkaBroker;
-import io.salsa.runtime.blob.LocalBlobStore;
-import io.salsa.runtime.cli.SalsaSubcommand;
-import io.salsa.model.lm.DeviceOptions;
-import io.salsa.model.lm.GptConfig;
-import io.salsa.model.lm.GptModel;
-import io.salsa.model.lm.Precision;
 import io.salsa.events.BlobRef;
 import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
 import io.salsa.events.SoupManifest;
 import io.salsa.events.SoupMember;
 import io.salsa.events.SoupMethod;
+import io.salsa.learner.LearnCommand;
+import io.salsa.learner.LearnerConfig;
+import io.salsa.learner.PpoLearner;
+import io.salsa.model.lm.DeviceOptions;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.Precision;
+import io.salsa.runtime.blob.LocalBlobStore;
+import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
-import io.salsa.runtime.blob.ModelFolderStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,9 +38,9 @@ import picocli.CommandLine.Option;
  * forward) through the real service loop on an embedded broker, and the share of the step's wall time spent
  * outside the model (polling, Avro decoding, batching, metrics, manifest, offset commit).
  */
-@Command(name = "learner", mixinStandardHelpOptions = true,
+@Command(name = "learner", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
         description = "Benchmark one PPO learner step (tokens/s) and the share of time outside the model.")
-public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcommand {
+public final class LearnerBenchCommand implements Callable<Integer>, BenchCommand {
 
     @Option(names = "--model", defaultValue = "small", description = "small (4 layers, 128 wide, vocab 1000: the "
             + "golden 'small' config), gpt2-124m (12 x 768, vocab 50257), or a model folder (default: ${DEFAULT-VALUE}).")
@@ -57,9 +58,6 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
     @Option(names = "--response-len", description = "Response tokens (default: as --query-len).")
     Integer responseLen;
 
-    @Option(names = "--steps", defaultValue = "3", description = "Measured steps after one warm-up (default 3).")
-    int steps;
-
     @Option(names = "--mixed-precision", defaultValue = "no", description = "no (float32) or fp16 (autocast-style "
             + "fp16 matmuls with dynamic loss scaling; the learner's mixed_precision setting) (default: ${DEFAULT-VALUE}).")
     String mixedPrecision;
@@ -67,14 +65,15 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
     @Mixin
     DeviceOptions devices;
 
-    @Override
-    public String group() {
-        return "bench";
-    }
+    private final BenchOptions bench = BenchOptions.of("learner")
+            .warmup("--warmup", 1, "Unmeasured PPO steps first")
+            .measured("--steps", 3, 1, Integer.MAX_VALUE, "Measured steps after the warm-up")
+            .kafka(BenchOptions.Kafka.EMBEDDED)
+            .build();
 
     @Override
-    public String groupDescription() {
-        return "Benchmarks.";
+    public BenchOptions bench() {
+        return bench;
     }
 
     @Override
@@ -87,9 +86,8 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
             default -> {
                 folder = Path.of(model);
                 if (!Files.isDirectory(folder)) {
-                    System.err.println("salsa bench learner: --model must be small, gpt2-124m or a model folder; "
-                            + model + " is none of them");
-                    return 2;
+                    return bench.refuse("--model must be small, gpt2-124m or a model folder; " + model
+                            + " is none of them");
                 }
                 config = GptConfig.load(folder);
             }
@@ -98,64 +96,78 @@ public final class BenchLearnerCommand implements Callable<Integer>, SalsaSubcom
         int q = queryLen != null ? queryLen : Math.min(256, config.nPositions() / 2);
         int r = responseLen != null ? responseLen : q;
         int mb = miniBatch != null ? miniBatch : b;
-        if (q < 1 || r < 1 || q + r > config.nPositions() || b < 1 || steps < 1 || b % mb != 0) {
-            System.err.printf("salsa bench learner: need query-len, response-len >= 1 with query-len + response-len "
-                    + "<= n_positions (%d), batch >= 1 divisible by mini-batch, steps >= 1%n", config.nPositions());
-            return 2;
+        if (q < 1 || r < 1 || q + r > config.nPositions() || b < 1 || mb < 1 || b % mb != 0
+                || bench.problem() != null) {
+            return bench.refuse(String.format("need query-len, response-len >= 1 with query-len + response-len "
+                    + "<= n_positions (%d), batch >= 1 divisible by mini-batch, steps >= 1, warmup >= 0",
+                    config.nPositions()));
         }
         Precision precision;
         try {
             precision = Precision.parse(mixedPrecision);
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa bench learner: --mixed-precision: " + e.getMessage());
-            return 2;
+            return bench.refuse("--mixed-precision: " + e.getMessage());
         }
+        // LearnerConfig takes the device by name; DeviceOptions has checked that it exists and set the threads
         String device;
         try {
             device = devices.apply().isGpu() ? "gpu" : "cpu";
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa bench learner: " + e.getMessage());
-            return 2;
+            return bench.refuse(e);
         }
-        Path tmp = Files.createTempDirectory("salsa-bench-learner-");
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(tmp.resolve("kafka"))) {
-            KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "bench.");
-            TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP));
-            ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("blobs")), tmp.resolve("cache"));
-            if (folder == null) {
-                folder = tmp.resolve("soup");
-                try (GptModel m = GptModel.random(config, GptModel.Head.NONE, 7, ai.djl.Device.cpu())) {
-                    m.save(folder);
-                }
+        int warmup = bench.warmup();
+        int steps = bench.measured();
+        try (Scratch scratch = Scratch.create("learner")) {
+            Path tmp = scratch.dir();
+            BenchBroker broker;
+            try {
+                broker = bench.broker(tmp, Map.of(), System.out::println);
+            } catch (IllegalArgumentException e) {
+                return bench.refuse(e);
             }
-            BlobRef soup = store.putFolder(folder, "bench/soup");
-            writeSoupAndRollouts(kafka, soup, config.vocabSize(), b * (steps + 1), q, r);
-            LearnerConfig lc = LearnerConfig.fromMap(Map.ofEntries(Map.entry("run_id", "bench"),
-                    Map.entry("soup_recipe", "bench"), Map.entry("batch_size", Integer.toString(b)),
-                    Map.entry("mini_batch_size", Integer.toString(mb)), Map.entry("ppo_epochs", "1"),
-                    Map.entry("save_steps", "1000000"), Map.entry("metrics_port", "-1"), Map.entry("device", device),
-                    Map.entry("max_staleness", "1000"), Map.entry("mixed_precision", precision.label())));
-            System.out.printf("model %s (%d layers, %d wide, vocab %d), batch %d x (%d + %d) tokens, mini-batch %d, "
-                    + "device %s, mixed precision %s%n", model, config.nLayer(), config.nEmbd(), config.vocabSize(), b,
-                    q, r, mb, device, precision.label());
-            try (PpoLearner learner = PpoLearner.start(lc, kafka, store, LearnCommand.trainerFactory(), () -> false)) {
-                learner.runUntil(1, () -> false);
-                double wall = 0;
-                double train = 0;
-                for (int s = 2; s <= steps + 1; s++) {
-                    learner.runUntil(s, () -> false);
-                    double[] t = learner.lastStepSeconds();
-                    wall += t[0];
-                    train += t[1];
-                    System.out.printf("step %d: %.3f s wall, %.3f s in the PPO step%n", s, t[0], t[1]);
+            try (broker) {
+                KafkaSettings kafka = broker.settings("bench-" + System.currentTimeMillis() + ".");
+                TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP));
+                ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("blobs")),
+                        tmp.resolve("cache"));
+                if (folder == null) {
+                    folder = tmp.resolve("soup");
+                    try (GptModel m = GptModel.random(config, GptModel.Head.NONE, 7, ai.djl.Device.cpu())) {
+                        m.save(folder);
+                    }
                 }
-                long tokens = (long) b * (q + r) * steps;
-                System.out.printf("learner: %.0f tokens/s in the PPO step (policy+value fwd/bwd, reference fwd), "
-                        + "%.0f tokens/s end to end; %.2f%% of step time outside the model%n",
-                        tokens / train, tokens / wall, 100 * (wall - train) / wall);
+                BlobRef soup = store.putFolder(folder, "bench/soup");
+                writeSoupAndRollouts(kafka, soup, config.vocabSize(), b * (warmup + steps), q, r);
+                LearnerConfig lc = LearnerConfig.fromMap(Map.ofEntries(Map.entry("run_id", "bench"),
+                        Map.entry("soup_recipe", "bench"), Map.entry("batch_size", Integer.toString(b)),
+                        Map.entry("mini_batch_size", Integer.toString(mb)), Map.entry("ppo_epochs", "1"),
+                        Map.entry("save_steps", "1000000"), Map.entry("metrics_port", "-1"), Map.entry("device", device),
+                        Map.entry("max_staleness", "1000"), Map.entry("mixed_precision", precision.label())));
+                System.out.printf("model %s (%d layers, %d wide, vocab %d), batch %d x (%d + %d) tokens, mini-batch %d, "
+                        + "device %s, mixed precision %s%n", model, config.nLayer(), config.nEmbd(), config.vocabSize(), b,
+                        q, r, mb, device, precision.label());
+                ResultTable table = new ResultTable("learner").number("step", 5, 0).number("wall seconds", 8, 3)
+                        .number("PPO step seconds", 8, 3);
+                try (PpoLearner learner = PpoLearner.start(lc, kafka, store, LearnCommand.trainerFactory(), () -> false)) {
+                    List<double[]> measured = bench.repeat((counted, n, of) -> {
+                        long step = counted ? warmup + n : n;
+                        learner.runUntil(step, () -> false);
+                        double[] t = learner.lastStepSeconds().clone();
+                        if (counted) {
+                            System.out.printf("step %d: %.3f s wall, %.3f s in the PPO step%n", step, t[0], t[1]);
+                            table.row(step, t[0], t[1]);
+                        }
+                        return t;
+                    });
+                    double wall = measured.stream().mapToDouble(t -> t[0]).sum();
+                    double train = measured.stream().mapToDouble(t -> t[1]).sum();
+                    long tokens = (long) b * (q + r) * steps;
+                    System.out.printf("learner: %.0f tokens/s in the PPO step (policy+value fwd/bwd, reference fwd), "
+                            + "%.0f tokens/s end to end; %.2f%% of step time outside the model%n",
+                            tokens / train, tokens / wall, 100 * (wall - train) / wall);
+                }
+                bench.save(table, System.out);
             }
-        } finally {
-            PpoLearner.deleteRecursively(tmp);
         }
         return 0;
     }

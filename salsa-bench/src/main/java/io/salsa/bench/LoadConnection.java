@@ -1,4 +1,4 @@
-package io.salsa.ingest;
+package io.salsa.bench;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;

@@ -1,25 +1,29 @@
-package io.salsa.scorer;
+package io.salsa.bench;
 
 import ai.djl.Device;
+import io.salsa.events.Rollout;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
-import io.salsa.events.Rollout;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.runtime.service.ServiceRunner;
+import io.salsa.scorer.RewardScorerApp;
+import io.salsa.scorer.RewardScorerModel;
+import io.salsa.scorer.ScorerConfig;
+import io.salsa.scorer.ScorerMetrics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Properties;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.KafkaStreams;
 
 /**
  * Measures one scorer instance end to end on a real broker — rollouts/s, and how much of the wall time is
@@ -58,6 +62,17 @@ public final class ScorerBench {
                          double windowSeconds) {
         public double outsideModelShare() {
             return 1 - modelShare;
+        }
+
+        /** The numbers of {@link #describe()} as rows of a results table. */
+        public ResultTable table() {
+            return new ResultTable("scorer").text("measurement", 32).number("value", 10, 3).text("unit", 10)
+                    .row("through Kafka Streams", scorerRate, "rollouts/s")
+                    .row("time inside the model", modelShare, "share")
+                    .row("time outside the model", outsideModelShare(), "share")
+                    .row("model alone", modelOnlyRate, "rollouts/s")
+                    .row("batches in the window", batches, "batches")
+                    .row("window", windowSeconds, "s");
         }
 
         public String describe() {
@@ -121,13 +136,16 @@ public final class ScorerBench {
         return (double) batches * s.batchSize() / ((System.nanoTime() - t0) / 1e9);
     }
 
-    /** Runs the benchmark against {@code kafka}, serving {@code model}. */
+    /**
+     * Runs the benchmark against {@code kafka}, serving {@code model}; {@code log} gets the steps, {@code progress}
+     * counts the scored rollouts.
+     */
     public static Result run(KafkaSettings kafka, Path stateDir, RewardScorerModel model, int vocab, Settings s,
-                             Consumer<String> progress) throws InterruptedException {
+                             Consumer<String> log, ProgressLine progress) throws InterruptedException {
         TopicAdmin.ensureTopics(kafka, List.of(Topics.ROLLOUTS, Topics.SCORED_ROLLOUTS, Topics.REWARD_MODELS,
                 Topics.DEAD_LETTERS));
         int total = s.warmup() + s.rollouts();
-        progress.accept("producing " + total + " rollouts of " + s.promptTokens() + "+" + s.responseTokens()
+        log.accept("producing " + total + " rollouts of " + s.promptTokens() + "+" + s.responseTokens()
                 + " tokens to " + kafka.topic(Topics.ROLLOUTS));
         RegistryAvroSerde<Rollout> serde = kafka.valueSerde(Topics.ROLLOUTS);
         try (KafkaProducer<String, Rollout> producer = new KafkaProducer<>(kafka.producerProps(),
@@ -141,54 +159,47 @@ public final class ScorerBench {
                 .withIdentity(kafka.topicPrefix() + "bench-scorer", "bench", stateDir)
                 .withModel(model.name(), null)
                 .withBatching(s.batchSize(), Duration.ofMillis(100));
-        RewardModelSlot slot = new RewardModelSlot(model.name(), cp -> {
+        // the scorer's own start-up (topics, slot, streams): the caller owns the model, the slot must not close it,
+        // and no checkpoint is ever published under this fresh prefix, so the loader is never asked
+        RewardScorerApp scorer = new RewardScorerApp(config, new Unclosed(model), cp -> {
             throw new IllegalStateException("the benchmark serves one fixed model");
-        }, Runnable::run);
-        slot.install(new Unclosed(model)); // the caller owns the model
-        ScorerMetrics metrics = new ScorerMetrics();
-        Properties props = RewardScorerApp.streamsConfig(config);
-        KafkaStreams streams = RewardScorerApp.start(config, props, kafka.registry(), slot, metrics);
+        });
+        ServiceRunner.Background running = ServiceRunner.start(scorer);
         try {
-            awaitScored(metrics, s.warmup(), progress);
+            ScorerMetrics metrics = scorer.metrics();
+            awaitScored(scorer, s.warmup(), progress);
             long scored0 = metrics.scored();
             long model0 = metrics.modelNanos();
             long batches0 = metrics.batches();
             long t0 = System.nanoTime();
-            awaitScored(metrics, total, progress);
+            awaitScored(scorer, total, progress);
             long t1 = System.nanoTime();
             double window = (t1 - t0) / 1e9;
             double rate = (metrics.scored() - scored0) / window;
             double modelShare = (metrics.modelNanos() - model0) / (double) (t1 - t0);
             long batches = metrics.batches() - batches0;
-            streams.close(Duration.ofSeconds(30));
+            running.close();
             // measured after the stream, so both numbers see the machine in the same state as far as possible
-            progress.accept("model alone: scoring 16 batches of " + s.batchSize());
+            log.accept("model alone: scoring 16 batches of " + s.batchSize());
             double modelOnly = modelOnlyRate(model, s, vocab, 16);
             return new Result(s, rate, modelShare, modelOnly, batches, window);
         } finally {
-            streams.close(Duration.ofSeconds(30));
-            slot.close();
+            running.close();
         }
     }
 
-    private static void awaitScored(ScorerMetrics metrics, long target, Consumer<String> progress)
+    private static void awaitScored(RewardScorerApp scorer, long target, ProgressLine progress)
             throws InterruptedException {
-        long lastLog = System.nanoTime();
-        long start = lastLog;
-        long lastCount = metrics.scored();
-        while (metrics.scored() < target) {
+        long start = System.nanoTime();
+        while (scorer.metrics().scored() < target) {
             Thread.sleep(5);
-            long now = System.nanoTime();
-            if (now - lastLog > 2_000_000_000L) {
-                long n = metrics.scored();
-                double rate = (n - lastCount) / ((now - lastLog) / 1e9);
-                progress.accept(String.format(Locale.ROOT, "scored %d/%d  %.1f rollouts/s  ETA %.0fs", n, target,
-                        rate, rate > 0 ? (target - n) / rate : Double.NaN));
-                lastLog = now;
-                lastCount = n;
+            progress.update(scorer.metrics().scored());
+            if (scorer.failed()) {
+                throw new IllegalStateException("the scorer stopped (" + scorer.state() + ") at "
+                        + scorer.metrics().scored() + "/" + target);
             }
-            if (now - start > Duration.ofMinutes(30).toNanos()) {
-                throw new IllegalStateException("the scorer stalled at " + metrics.scored() + "/" + target);
+            if (System.nanoTime() - start > Duration.ofMinutes(30).toNanos()) {
+                throw new IllegalStateException("the scorer stalled at " + scorer.metrics().scored() + "/" + target);
             }
         }
     }
@@ -203,6 +214,11 @@ public final class ScorerBench {
         @Override
         public long version() {
             return delegate.version();
+        }
+
+        @Override
+        public Optional<String> rejectReason(Rollout rollout) {
+            return delegate.rejectReason(rollout);
         }
 
         @Override

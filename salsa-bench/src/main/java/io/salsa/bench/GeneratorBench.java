@@ -1,13 +1,20 @@
-package io.salsa.generator;
+package io.salsa.bench;
 
-import io.salsa.broker.EmbeddedKafkaBroker;
 import io.salsa.events.Prompt;
+import io.salsa.generator.GeneratorApp;
+import io.salsa.generator.GeneratorConfig;
+import io.salsa.generator.GeneratorStats;
+import io.salsa.generator.ModelRolloutSampler;
+import io.salsa.generator.RolloutSampler;
+import io.salsa.generator.RolloutSeeds;
+import io.salsa.generator.SamplerFactory;
+import io.salsa.generator.SamplingParams;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,23 +42,31 @@ public final class GeneratorBench {
     private final Path modelDir;
     private final int promptLength;
     private final int maxNewTokens;
-    private final int batchesPerSize;
+    private final BenchOptions bench;
 
-    public GeneratorBench(Path modelDir, int promptLength, int maxNewTokens, int batchesPerSize) {
+    /** The bench of {@code modelDir}; {@code bench} gives the warm-up calls and the batches per size. */
+    public GeneratorBench(Path modelDir, int promptLength, int maxNewTokens, BenchOptions bench) {
         this.modelDir = modelDir;
         this.promptLength = promptLength;
         this.maxNewTokens = maxNewTokens;
-        this.batchesPerSize = batchesPerSize;
+        this.bench = bench;
     }
 
-    /** Runs every batch size against one in-process broker in {@code workDir}; prints a line per result. */
-    public List<Result> run(List<Integer> batchSizes, Path workDir) throws Exception {
+    /**
+     * Runs every batch size against {@code broker}, each on its own topics, with service state in {@code workDir};
+     * prints a line per result on {@code out}.
+     */
+    public List<Result> run(List<Integer> batchSizes, BenchBroker broker, Path workDir, PrintStream out)
+            throws Exception {
         List<Result> results = new ArrayList<>();
-        try (ModelRolloutSampler sampler = ModelRolloutSampler.open(modelDir, GeneratorConfig.Device.CPU);
-             EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(workDir.resolve("kafka"))) {
+        int batchesPerSize = bench.measured();
+        String run = "bench-" + System.currentTimeMillis();
+        try (ModelRolloutSampler sampler = ModelRolloutSampler.open(modelDir, GeneratorConfig.Device.CPU)) {
             SamplingParams params = new SamplingParams(1f, 0, 1f, maxNewTokens);
             // warm-up: first calls pay for PyTorch initialisation
-            sampler.sample(requests(sampler, 2, 0, "warm"), params);
+            for (int w = 0; w < bench.warmup(); w++) {
+                sampler.sample(requests(sampler, 2, w * 2, "warm"), params);
+            }
             for (int batch : batchSizes) {
                 int prompts = batch * batchesPerSize;
                 // model only
@@ -64,7 +79,8 @@ public final class GeneratorBench {
                 }
                 double modelOnlySeconds = (System.nanoTime() - t0) / 1e9;
                 // the whole service on the same prompts
-                GeneratorStats stats = pipeline(broker, sampler, batch, prompts, workDir);
+                GeneratorStats stats = pipeline(broker.settings(run + "-b" + batch + "."), sampler, batch, prompts,
+                        workDir);
                 double wall = (stats.lastAckNanos() - stats.firstBatchStartNanos()) / 1e9;
                 double modelShare = stats.modelNanos() / 1e9 / wall;
                 // a running service overlaps the last acknowledgement with the next batch: up to the last send
@@ -74,7 +90,7 @@ public final class GeneratorBench {
                         1 - stats.modelNanos() / 1e9 / steadyWall, stats.serdeNanos() / 1e9 / wall,
                         stats.pollNanos() / 1e9 / wall, stats.commitNanos() / 1e9 / wall);
                 results.add(r);
-                System.out.printf("batch %3d: model only %8.1f tokens/s | service %8.1f tokens/s, outside the model "
+                out.printf("batch %3d: model only %8.1f tokens/s | service %8.1f tokens/s, outside the model "
                                 + "%5.1f%% of wall time to the last ack, %5.1f%% to the last send (loop thread: "
                                 + "build+serde+send %.2f%%, poll %.2f%%, commit %.2f%%; %d prompts, %d tokens)%n", batch,
                         r.modelOnlyTokensPerSecond(), r.pipelineTokensPerSecond(), 100 * r.outsideModelShare(),
@@ -83,6 +99,20 @@ public final class GeneratorBench {
             }
         }
         return results;
+    }
+
+    /** The results as one table row per batch size. */
+    public static ResultTable table(List<Result> results) {
+        ResultTable t = new ResultTable("generator").number("batch", 5, 0).number("prompts", 7, 0)
+                .number("model only tokens/s", 10, 1).number("service tokens/s", 10, 1)
+                .number("outside the model to last ack", 7, 4).number("outside the model to last send", 7, 4)
+                .number("build+serde+send share", 7, 4).number("poll share", 7, 4).number("commit share", 7, 4);
+        for (Result r : results) {
+            t.row(r.batchSize(), r.prompts(), r.modelOnlyTokensPerSecond(), r.pipelineTokensPerSecond(),
+                    r.outsideModelShare(), r.steadyOutsideModelShare(), r.serdeShare(), r.pollShare(),
+                    r.commitShare());
+        }
+        return t;
     }
 
     private List<RolloutSampler.Request> requests(RolloutSampler sampler, int count, int offset, String tag) {
@@ -103,9 +133,8 @@ public final class GeneratorBench {
         return ids;
     }
 
-    private GeneratorStats pipeline(EmbeddedKafkaBroker broker, ModelRolloutSampler sampler, int batch, int prompts,
+    private GeneratorStats pipeline(KafkaSettings settings, ModelRolloutSampler sampler, int batch, int prompts,
                                     Path workDir) throws Exception {
-        KafkaSettings settings = KafkaSettings.embedded(broker.bootstrapServers(), "bench-b" + batch + ".");
         TopicAdmin.ensureAll(settings);
         RegistryAvroSerde<Prompt> serde = settings.valueSerde(Topics.PROMPTS);
         String topic = settings.topic(Topics.PROMPTS);
@@ -125,7 +154,7 @@ public final class GeneratorBench {
         Map<String, String> env = new HashMap<>();
         env.put("SALSA_GENERATOR_ID", "bench");
         env.put("SALSA_GENERATOR_STATE_DIR", workDir.resolve("state").toString());
-        env.put("SALSA_GENERATOR_GROUP", "bench-b" + batch);
+        env.put("SALSA_GENERATOR_GROUP", settings.topicPrefix() + "generator");
         env.put("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "1");
         env.put("SALSA_GENERATOR_BATCH_SIZE", Integer.toString(batch));
         env.put("SALSA_GENERATOR_MAX_NEW_TOKENS", Integer.toString(maxNewTokens));
@@ -145,8 +174,10 @@ public final class GeneratorBench {
             }
         }, "bench-generator");
         thread.start();
+        ProgressLine progress = bench.progress("batch " + batch + ": acknowledged", prompts, "rollouts");
         while (app.stats().rolloutsAcked() < prompts && thread.isAlive()) {
             Thread.sleep(20);
+            progress.update(app.stats().rolloutsAcked());
         }
         app.close();
         thread.join();
@@ -187,16 +218,5 @@ public final class GeneratorBench {
         @Override
         public void close() {
         }
-    }
-
-    /** The golden {@code small} model: {@code shared/golden/small} in the first folder above {@code from} holding one. */
-    public static Path findGoldenSmall(Path from) {
-        for (Path p = from.toAbsolutePath(); p != null; p = p.getParent()) {
-            Path candidate = p.resolve("shared").resolve("golden").resolve("small");
-            if (Files.isRegularFile(candidate.resolve("model.safetensors"))) {
-                return candidate;
-            }
-        }
-        return null;
     }
 }

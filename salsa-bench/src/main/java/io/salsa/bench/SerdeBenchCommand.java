@@ -1,6 +1,5 @@
-package io.salsa.cli.bench;
+package io.salsa.bench;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.events.Rollout;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.registry.InMemorySchemaRegistry;
@@ -21,9 +20,9 @@ import picocli.CommandLine.Option;
  * <p>The registry is asked once per run (ids are cached), so an in-memory registry measures exactly what every
  * record pays: Avro encoding/decoding plus the 5-byte wire-format header.
  */
-@Command(name = "serde", mixinStandardHelpOptions = true,
+@Command(name = "serde", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
         description = "Serialize + deserialize throughput (records/s) of a Rollout in the schema-registry wire format.")
-public final class SerdeBenchCommand implements Callable<Integer>, SalsaSubcommand {
+public final class SerdeBenchCommand implements Callable<Integer>, BenchCommand {
 
     @Option(names = "--tokens", defaultValue = "256", description = "Response tokens per Rollout (default: ${DEFAULT-VALUE}).")
     int tokens;
@@ -31,38 +30,32 @@ public final class SerdeBenchCommand implements Callable<Integer>, SalsaSubcomma
     @Option(names = "--records", defaultValue = "20000", description = "Records per iteration (default: ${DEFAULT-VALUE}).")
     int records;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Warm-up iterations, not counted (default: ${DEFAULT-VALUE}).")
-    int warmup;
-
-    @Option(names = "--iterations", defaultValue = "8", description = "Measured iterations (default: ${DEFAULT-VALUE}).")
-    int iterations;
+    private final BenchOptions bench = BenchOptions.of("serde")
+            .warmup("--warmup", 3, "Warm-up iterations, not counted")
+            .measured("--iterations", 8, 2, Integer.MAX_VALUE, "Measured iterations (a spread needs two)")
+            .build();
 
     @Override
-    public String group() {
-        return "bench";
+    public BenchOptions bench() {
+        return bench;
     }
 
     @Override
-    public String groupDescription() {
-        return "Benchmarks that print throughput numbers.";
-    }
-
-    @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         String problem = tokens < 1 || tokens > 1_000_000 ? "--tokens must be 1-1000000, got " + tokens
                 : records < 1 ? "--records must be >= 1, got " + records
-                : warmup < 0 ? "--warmup must be >= 0, got " + warmup
-                : iterations < 2 ? "--iterations must be >= 2 (a spread needs two), got " + iterations
-                : null;
+                : bench.problem();
         if (problem != null) {
-            System.err.println("salsa bench serde: " + problem);
-            return 2;
+            return bench.refuse(problem);
         }
-        run(System.out);
+        bench.save(run(System.out), System.out);
         return 0;
     }
 
-    void run(PrintStream out) {
+    /** Runs the benchmark, printing as it goes, and returns the summary rows. */
+    ResultTable run(PrintStream out) throws Exception {
+        int warmup = bench.warmup();
+        int iterations = bench.measured();
         Rollout rollout = rollout(tokens);
         String topic = Topics.ROLLOUTS.name("");
         try (InMemorySchemaRegistry registry = new InMemorySchemaRegistry()) {
@@ -73,20 +66,19 @@ public final class SerdeBenchCommand implements Callable<Integer>, SalsaSubcomma
             }
             out.printf("Rollout with %d response tokens: %d bytes on the wire; %d records per iteration, "
                     + "%d warm-up + %d measured iterations%n", tokens, bytes.length, records, warmup, iterations);
-            List<double[]> measured = new ArrayList<>();
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             boolean cpuTime = threads.isCurrentThreadCpuTimeSupported();
-            long sink = 0;
-            for (int it = 0; it < warmup + iterations; it++) {
+            long[] sink = {0};
+            List<double[]> measured = bench.repeat((counted, number, of) -> {
                 long t0 = System.nanoTime();
                 long c0 = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
                 for (int i = 0; i < records; i++) {
-                    sink += serde.serialize(topic, rollout).length;
+                    sink[0] += serde.serialize(topic, rollout).length;
                 }
                 long t1 = System.nanoTime();
                 long c1 = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
                 for (int i = 0; i < records; i++) {
-                    sink += serde.deserialize(topic, bytes).getResponseTokenIds().size();
+                    sink[0] += serde.deserialize(topic, bytes).getResponseTokenIds().size();
                 }
                 long t2 = System.nanoTime();
                 long c2 = cpuTime ? threads.getCurrentThreadCpuTime() : 0;
@@ -94,49 +86,37 @@ public final class SerdeBenchCommand implements Callable<Integer>, SalsaSubcomma
                 double[] rates = {records / ((t1 - t0) / 1e9), records / ((t2 - t1) / 1e9),
                         records / ((t2 - t0) / 1e9), records / ((c1 - c0) / 1e9), records / ((c2 - c1) / 1e9),
                         records / ((c2 - c0) / 1e9)};
-                boolean counted = it >= warmup;
-                if (counted) {
-                    measured.add(rates);
-                }
                 out.printf("  %s %d/%d: serialize %,.0f/s  deserialize %,.0f/s  round trip %,.0f records/s%n",
-                        counted ? "iteration" : "warm-up  ", counted ? it - warmup + 1 : it + 1,
-                        counted ? iterations : warmup, rates[0], rates[1], rates[2]);
-            }
+                        counted ? "iteration" : "warm-up  ", number, of, rates[0], rates[1], rates[2]);
+                return rates;
+            });
+            ResultTable table = new ResultTable("serde").text("measurement", 38).number("records/s mean", 10, 0)
+                    .number("records/s sd", 8, 0).number("iterations", 3, 0).number("MB/s", 6, 1)
+                    .number("records per CPU-second mean", 10, 0).number("records per CPU-second sd", 8, 0);
             String[] names = {"serialize", "deserialize", "round trip (serialize + deserialize)"};
             for (int k = 0; k < names.length; k++) {
                 int col = k;
                 double[] values = measured.stream().mapToDouble(r -> r[col]).toArray();
-                double mean = mean(values);
-                double sd = stddev(values, mean);
+                double mean = Stats.mean(values);
+                double sd = Stats.stddev(values, mean);
                 out.printf("%-38s %,10.0f ± %,8.0f records/s (mean ± sd of %d)  = %6.1f MB/s%n", names[k], mean, sd,
                         values.length, mean * bytes.length / 1e6);
+                double cpuMean = Double.NaN;
+                double cpuSd = Double.NaN;
                 if (cpuTime) {
                     double[] perCpu = measured.stream().mapToDouble(r -> r[col + 3]).toArray();
-                    double cpuMean = mean(perCpu);
+                    cpuMean = Stats.mean(perCpu);
+                    cpuSd = Stats.stddev(perCpu, cpuMean);
                     out.printf("%-38s %,10.0f ± %,8.0f records per CPU-second of the benchmark thread%n", "",
-                            cpuMean, stddev(perCpu, cpuMean));
+                            cpuMean, cpuSd);
                 }
+                table.row(names[k], mean, sd, values.length, mean * bytes.length / 1e6, cpuMean, cpuSd);
             }
-            if (sink == 42) {
+            if (sink[0] == 42) {
                 out.println(); // keeps the JIT from discarding the loops
             }
+            return table;
         }
-    }
-
-    static double mean(double[] v) {
-        double s = 0;
-        for (double x : v) {
-            s += x;
-        }
-        return s / v.length;
-    }
-
-    static double stddev(double[] v, double mean) {
-        double s = 0;
-        for (double x : v) {
-            s += (x - mean) * (x - mean);
-        }
-        return Math.sqrt(s / (v.length - 1));
     }
 
     /** A realistic Rollout: GPT-2-sized token ids, one log-prob per token, texts for raters. */

@@ -1,0 +1,49 @@
+package io.salsa.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.salsa.model.lm.GptConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class ModelBenchCommandTest {
+
+    @Test
+    void shouldPrintTheMeasurementTableAndWriteTheSameRows(@TempDir Path dir) throws Exception {
+        GptConfig.of(1, 2, 16, 50, 32, 0, 1).save(dir);
+        Path csv = dir.resolve("model.csv");
+        StdOut.Run run = StdOut.capture(() -> new CommandLine(new ModelBenchCommand()).execute("--config",
+                dir.toString(), "--batch", "2", "--new-tokens", "4", "--prompt-length", "4", "--warmup", "0",
+                "--repeats", "1", "--train-steps", "1", "--output", csv.toString()));
+
+        assertEquals(0, run.exitCode(), run.out());
+        List<String> lines = run.out().lines().toList();
+        assertTrue(lines.get(0).startsWith("GPT-2 1 layers × 16 wide, 2 heads, vocab 50; batch 2, prompt 4, 4 new tokens;"),
+                lines.get(0));
+        assertTrue(lines.get(0).endsWith("best of 1"), lines.get(0));
+        assertEquals(String.format(Locale.ROOT, "%-34s %12s %12s", "measurement", "tokens/s", "seconds"), lines.get(1));
+        List<String> names = List.of("generate, KV cache", "generate, no cache", "SFT train step (fwd+bwd+AdamW)",
+                "forward only (scoring)");
+        for (int i = 0; i < names.size(); i++) {
+            assertTrue(lines.get(2 + i).startsWith(String.format(Locale.ROOT, "%-34s ", names.get(i))), lines.get(2 + i));
+        }
+        assertEquals("results written to " + csv, lines.get(6));
+        List<String> rows = Files.readAllLines(csv);
+        assertEquals(5, rows.size(), rows.toString());
+        assertEquals("bench,measurement,tokens/s,seconds", rows.get(0));
+        assertTrue(rows.get(1).startsWith("model,\"generate, KV cache\","), rows.get(1));
+    }
+
+    @Test
+    void shouldRefuseAMissingConfigWithExitCode2(@TempDir Path dir) {
+        assertEquals(2, new CommandLine(new ModelBenchCommand()).execute("--config",
+                dir.resolve("absent.json").toString()));
+        assertEquals(2, new CommandLine(new ModelBenchCommand()).execute("--repeats", "0"));
+    }
+}
