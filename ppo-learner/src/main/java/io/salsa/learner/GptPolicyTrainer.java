@@ -11,7 +11,7 @@ import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorSpec;
-import io.salsa.learner.ppo.AdamW;
+import io.salsa.model.train.AdamW;
 import io.salsa.learner.ppo.GradScaler;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.ppo.PpoModel;
@@ -63,7 +63,7 @@ public final class GptPolicyTrainer implements PolicyTrainer {
         for (Parameter p : policy.parameters().values()) {
             arrays.add(p.getArray());
         }
-        this.optimizer = AdamW.fromConfig(arrays, config);
+        this.optimizer = PpoStep.optimizer(arrays, config);
         this.scaler = GradScaler.fromConfig(config);
         this.stepManager = policy.newScope();
         PpoModel model = new PpoModel() {

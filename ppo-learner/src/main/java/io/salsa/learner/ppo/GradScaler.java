@@ -1,11 +1,11 @@
 package io.salsa.learner.ppo;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.Scalars;
+import io.salsa.model.train.AdamW;
+import io.salsa.model.train.NonFinitePolicy;
 import java.util.List;
 import java.util.Optional;
 
@@ -86,23 +86,19 @@ public final class GradScaler {
 
     /**
      * Divides every gradient by S in place (in float32, with torch's reciprocal {@code (float) (1.0 / S)}) and
-     * reports whether any of them holds an inf or NaN. One scalar goes to the host: the overflow flag.
+     * reports whether any of them holds an inf or NaN, with the training library's non-finite check
+     * ({@link NonFinitePolicy#gradientsFinite}). One scalar goes to the host: the overflow flag.
      */
     public boolean unscale(List<NDArray> params) {
         float inverse = (float) (1.0 / scale);
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDList probes = new NDList();
             for (NDArray p : params) {
-                NDArray g = p.getGradient();
                 // no GradientCollector is open here, so Java-number operands are safe (see AdamW)
-                g.muli(inverse);
-                // g·0 is 0 for finite g and NaN for ±inf or NaN: its sum is NaN exactly when g is not all finite
-                probes.add(g.mul(0f).sum());
+                p.getGradient().muli(inverse);
             }
-            NDArray total = probes.size() == 1 ? probes.get(0) : NDArrays.add(probes.toArray(new NDArray[0]));
-            return Float.isNaN(total.getFloat());
         }
+        return !NonFinitePolicy.gradientsFinite(params);
     }
 
     /** torch's {@code _amp_update_scale_}: back off on overflow, grow after {@code growthInterval} good steps. */
@@ -129,12 +125,14 @@ public final class GradScaler {
      * One optimiser step on gradients computed from {@link #scale}d losses: unscale, check, then either clip and
      * update with AdamW or discard the gradients, and update S.
      *
+     * @param lr          the learning rate of this update
+     * @param maxGradNorm the global gradient-norm clip
      * @return the global gradient norm before clipping (a device scalar in the caller's scope), or empty when the
      *     step was skipped for an overflow
      */
-    public Optional<NDArray> step(AdamW optimizer, double maxGradNorm) {
+    public Optional<NDArray> step(AdamW optimizer, double lr, double maxGradNorm) {
         if (!enabled) {
-            return Optional.of(optimizer.step(maxGradNorm));
+            return Optional.of(optimizer.clipAndStep(lr, maxGradNorm));
         }
         boolean overflow = unscale(optimizer.parameters());
         Optional<NDArray> norm;
@@ -142,7 +140,7 @@ public final class GradScaler {
             optimizer.discardGradients();
             norm = Optional.empty();
         } else {
-            norm = Optional.of(optimizer.step(maxGradNorm));
+            norm = Optional.of(optimizer.clipAndStep(lr, maxGradNorm));
         }
         update(overflow);
         return norm;

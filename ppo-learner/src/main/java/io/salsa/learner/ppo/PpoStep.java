@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.salsa.model.lm.Scalars;
+import io.salsa.model.train.AdamW;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -52,6 +53,15 @@ public final class PpoStep {
         this.optimizer = optimizer;
         this.scaler = scaler;
         this.manager = manager;
+    }
+
+    /**
+     * The optimiser PPO steps with: the model library's AdamW in its {@link AdamW.Arithmetic#TORCH} arithmetic (the
+     * learner's checkpoints and replays were made with it) and the config's β, ε and weight decay.
+     */
+    public static AdamW optimizer(List<NDArray> params, PpoConfig config) {
+        return new AdamW(params, config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(), config.weightDecay(),
+                AdamW.Arithmetic.TORCH);
     }
 
     /** Metrics of one step under TRL's names, and the sequence KL the KL controller is updated with. */
@@ -149,7 +159,7 @@ public final class PpoStep {
                 entropy.add(stats[5]);
                 ratio.add(stats[6]);
                 ratioVar.add(stats[7]);
-                Optional<NDArray> norm = scaler.step(optimizer, config.maxGradNorm());
+                Optional<NDArray> norm = scaler.step(optimizer, config.learningRate(), config.maxGradNorm());
                 if (norm.isPresent()) {
                     gradNorm.add(norm.get());
                 } else {

@@ -12,6 +12,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.salsa.model.lm.Autocast;
 import io.salsa.model.lm.Scalars;
+import io.salsa.model.train.AdamW;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -54,11 +55,11 @@ class GradScalerTest {
     void anOverflowSkipsTheStepKeepsTheWeightsAndHalvesTheScale() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray p = param(m, 1f, -2f);
-            try (AdamW adam = new AdamW(List.of(p), 0.1, 0.9, 0.999, 1e-8, 0.01)) {
+            try (AdamW adam = new AdamW(List.of(p), 0.9, 0.999, 1e-8, 0.01, AdamW.Arithmetic.TORCH)) {
                 GradScaler scaler = new GradScaler(true, 65536, 2, 0.5, 2000);
                 // the gradient reaching the float16 product is S = 65536 > 65504, the float16 maximum: inf
                 backwardHalf(scaler, p, 1.5f);
-                Optional<NDArray> norm = scaler.step(adam, 1.0);
+                Optional<NDArray> norm = scaler.step(adam, 0.1, 1.0);
                 assertTrue(norm.isEmpty(), "the step is skipped");
                 assertArrayEquals(new float[] {1f, -2f}, p.toFloatArray(), 0f, "weights untouched (no decay either)");
                 assertEquals(0, adam.steps(), "AdamW's step counter does not advance");
@@ -71,7 +72,7 @@ class GradScalerTest {
 
                 // with S = 32768 the float16 gradients 32768 and 1.5·32768 = 49152 fit: the step is taken, grad 1.5
                 backwardHalf(scaler, p, 1.5f);
-                norm = scaler.step(adam, 100.0);
+                norm = scaler.step(adam, 0.1, 100.0);
                 assertTrue(norm.isPresent());
                 assertEquals(Math.sqrt(2 * 1.5 * 1.5), norm.get().getFloat(), 1e-6, "norm of the unscaled gradient");
                 assertEquals(1, adam.steps());
@@ -124,17 +125,18 @@ class GradScalerTest {
             GradScaler off = GradScaler.fromConfig(PpoConfig.defaults());
             assertFalse(off.enabled());
             assertEquals(1f, off.lossScale(), 0f);
-            try (AdamW a = new AdamW(List.of(p), 0.1, 0.9, 0.999, 1e-8, 0); AdamW b = new AdamW(List.of(q), 0.1, 0.9, 0.999, 1e-8, 0)) {
+            try (AdamW a = new AdamW(List.of(p), 0.9, 0.999, 1e-8, 0, AdamW.Arithmetic.TORCH);
+                 AdamW b = new AdamW(List.of(q), 0.9, 0.999, 1e-8, 0, AdamW.Arithmetic.TORCH)) {
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDArray y = p.mul(p).sum();
                     assertSame(y, off.scale(y), "no multiplication by 1 in float32");
                     gc.backward(off.scale(y));
                 }
-                off.step(a, 1.0);
+                off.step(a, 0.1, 1.0);
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     gc.backward(q.mul(q).sum());
                 }
-                b.step(1.0);
+                b.clipAndStep(0.1, 1.0);
                 assertArrayEquals(q.toFloatArray(), p.toFloatArray(), 0f);
             }
         }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import io.salsa.model.train.AdamW;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +34,7 @@ class PpoStepGcStressTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             PpoConfig cfg = config();
             BigramPolicy model = new BigramPolicy(manager, 8, 6, seed);
-            try (AdamW adam = AdamW.fromConfig(model.parameters(), cfg)) {
+            try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
                 PpoStep step = new PpoStep(cfg, model, adam, manager);
                 SplittableRandom random = new SplittableRandom(seed);
                 for (int s = 0; s < STEPS; s++) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import io.salsa.model.train.AdamW;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +35,7 @@ class PpoStepTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             PpoConfig cfg = config();
             BigramPolicy model = new BigramPolicy(manager, 8, 6, seed);
-            try (AdamW adam = AdamW.fromConfig(model.parameters(), cfg)) {
+            try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
                 PpoStep step = new PpoStep(cfg, model, adam, manager);
                 SplittableRandom random = new SplittableRandom(seed);
                 List<Double> scores = new ArrayList<>();
@@ -87,7 +88,7 @@ class PpoStepTest {
             for (int i = 0; i < 4; i++) {
                 batch.add(model.sample(table, new int[] {1, 2}, 3, random, SHARE_OF_TARGET));
             }
-            try (AdamW adam = AdamW.fromConfig(model.parameters(), cfg)) {
+            try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
                 PpoStep.Result r = new PpoStep(cfg, model, adam, manager).run(batch, 0.1, 1);
                 // one mini-batch, one epoch: new log-probs equal old ones, nothing is clipped
                 assertEquals(1.0, r.metrics().get("val/ratio"), 1e-6);

@@ -1,14 +1,11 @@
 package io.salsa.scorer.rm;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.training.GradientCollector;
 import io.salsa.model.lm.GptModel;
-import io.salsa.model.train.AdamW;
-import io.salsa.model.train.Gradients;
-import io.salsa.model.train.LrSchedule;
+import io.salsa.model.train.NonFinitePolicy;
+import io.salsa.model.train.SupervisedTrainer;
 import io.salsa.scorer.RewardSequences;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -19,8 +16,9 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
- * Trains a GPT-2 reward model (backbone + scalar score head) on preference pairs with the Bradley–Terry loss,
- * and measures held-out pairwise accuracy before and after.
+ * Trains a GPT-2 reward model (backbone + scalar score head) on preference pairs with the Bradley–Terry loss in
+ * the shared {@link SupervisedTrainer} loop (the same batching order, schedule, clipping, AdamW and non-finite
+ * policy as SFT), and measures held-out pairwise accuracy before and after.
  *
  * <p>Deterministic like the SFT trainer: the split and the data order come from Java RNGs seeded with the
  * config's seed, the model has no dropout, and PyTorch's CPU kernels are deterministic for a fixed thread
@@ -28,9 +26,9 @@ import java.util.function.Consumer;
  */
 public final class RewardModelTrainer {
 
-    private static final long PROGRESS_EVERY_NANOS = 2_000_000_000L;
-    /** Non-finite steps in a row after which training stops instead of skipping. */
-    static final int MAX_CONSECUTIVE_SKIPS = 5;
+    /** Progress line: Bradley–Terry loss, pairs per second, ETA in seconds. */
+    static final SupervisedTrainer.ProgressFormat PROGRESS =
+            new SupervisedTrainer.ProgressFormat("bt-loss", "pairs/s", 1, false);
 
     private RewardModelTrainer() {
     }
@@ -87,12 +85,7 @@ public final class RewardModelTrainer {
 
     /** Steps a run over {@code pairs} pairs will take. */
     public static int plannedSteps(int pairs, RmTrainConfig cfg) {
-        long perEpoch = (pairs + cfg.batchSize() - 1) / cfg.batchSize();
-        long total = perEpoch * cfg.epochs();
-        if (cfg.maxSteps() > 0) {
-            total = Math.min(total, cfg.maxSteps());
-        }
-        return (int) Math.min(Integer.MAX_VALUE, total);
+        return SupervisedTrainer.plannedSteps(pairs, settings(cfg));
     }
 
     /** Trains {@code model} (a {@link GptModel.Head#SCORE} model) in place. */
@@ -106,93 +99,50 @@ public final class RewardModelTrainer {
         Evaluation before = evaluate(model, split.heldOut(), cfg.batchSize());
         progress.accept(String.format(Locale.ROOT, "held-out before training: accuracy %.3f over %d strict pairs, "
                 + "loss %.4f", before.accuracy(), before.strictPairs(), before.loss()));
-        int total = plannedSteps(split.train().size(), cfg);
-        LrSchedule schedule = LrSchedule.linear(cfg.lr(), Math.min(cfg.warmupSteps(), total), total);
-        Random order = new Random(cfg.seed());
-        boolean wasTrainable = model.isTrainable();
-        model.setTrainable(true);
-        long t0 = System.nanoTime();
-        long lastReport = 0;
-        double lastLoss = Double.NaN;
-        long pairsSeen = 0;
-        int step = 0;
-        int skipped = 0;
-        int consecutiveSkips = 0;
-        try (AdamW opt = AdamW.withDefaults(model.parameters(), cfg.weightDecay())) {
-            outer:
-            for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
-                List<PreferencePair> shuffled = new ArrayList<>(split.train());
-                Collections.shuffle(shuffled, order);
-                for (int from = 0; from < shuffled.size(); from += cfg.batchSize()) {
-                    if (step >= total) {
-                        break outer;
-                    }
-                    List<PreferencePair> batch = shuffled.subList(from, Math.min(shuffled.size(), from + cfg.batchSize()));
-                    lastLoss = trainStep(model, batch);
-                    double lr = schedule.lr(step);
-                    double norm = Gradients.clipGlobalNorm(model.parameters().values(), cfg.maxGradNorm());
-                    if (!Double.isFinite(lastLoss) || !Double.isFinite(norm)) {
-                        // A non-finite gradient would turn every weight into NaN: skip the step, as AMP's
-                        // GradScaler does, and give up only if it keeps happening.
-                        Gradients.zero(model.parameters().values());
-                        skipped++;
-                        consecutiveSkips++;
-                        progress.accept(String.format(Locale.ROOT, "step %d: loss %s, gradient norm %s: step "
-                                + "skipped (%d so far)", step + 1, lastLoss, norm, skipped));
-                        if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
-                            throw new IllegalStateException(consecutiveSkips + " steps in a row had a non-finite "
-                                    + "loss or gradient at step " + (step + 1) + "; lower --lr (now " + cfg.lr() + ")");
-                        }
-                        step++;
-                        continue;
-                    }
-                    consecutiveSkips = 0;
-                    opt.step(lr);
-                    Gradients.zero(model.parameters().values());
-                    step++;
-                    pairsSeen += batch.size();
-                    long now = System.nanoTime();
-                    if (step == 1 || step == total || now - lastReport >= PROGRESS_EVERY_NANOS) {
-                        lastReport = now;
-                        double secs = (now - t0) / 1e9;
-                        progress.accept(String.format(Locale.ROOT,
-                                "step %d/%d  epoch %d  bt-loss %.4f  lr %.2e  grad-norm %.3f  %.1f pairs/s  ETA %.0fs",
-                                step, total, epoch + 1, lastLoss, lr, norm, pairsSeen / Math.max(secs, 1e-9),
-                                secs / step * (total - step)));
-                    }
-                }
-            }
-        } finally {
-            Gradients.zero(model.parameters().values());
-            model.setTrainable(wasTrainable);
+        SupervisedTrainer.Result r;
+        try (SupervisedTrainer<PreferencePair> trainer = new SupervisedTrainer<>(model, objective(), settings(cfg),
+                PROGRESS, progress)) {
+            r = trainer.train(split.train());
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
         Evaluation after = evaluate(model, split.heldOut(), cfg.batchSize());
         progress.accept(String.format(Locale.ROOT, "held-out after training: accuracy %.3f over %d strict pairs, "
                 + "loss %.4f", after.accuracy(), after.strictPairs(), after.loss()));
-        return new Result(step, skipped, split.train().size(), before, after, lastLoss, seconds);
+        return new Result(r.steps(), r.skipped(), split.train().size(), before, after, r.finalLoss(), r.seconds());
     }
 
-    /** One forward/backward over a batch of pairs; returns the loss (gradients stay on the parameters). */
-    static double trainStep(GptModel model, List<PreferencePair> batch) {
-        int n = batch.size();
-        RewardSequences.Batch b = RewardSequences.pad(sequences(model, batch), model.config().padTokenId());
-        float[] targets = new float[n];
-        for (int i = 0; i < n; i++) {
-            targets[i] = batch.get(i).target();
-        }
-        try (NDManager scope = model.newScope()) {
-            NDArray ids = scope.create(b.ids());
-            NDArray mask = scope.create(b.mask());
-            NDArray target = scope.create(targets);
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+    /** The shared loop's settings for {@code cfg}, with the default non-finite policy. */
+    static SupervisedTrainer.Settings settings(RmTrainConfig cfg) {
+        return new SupervisedTrainer.Settings(cfg.epochs(), cfg.lr(), cfg.batchSize(), cfg.warmupSteps(),
+                cfg.maxSteps(), cfg.maxGradNorm(), cfg.weightDecay(), cfg.seed(),
+                NonFinitePolicy.DEFAULT_MAX_CONSECUTIVE_SKIPS);
+    }
+
+    /**
+     * The Bradley–Terry objective: each batch of pairs is scored as one padded batch, chosen sequences first, and
+     * the loss is the mean over pairs (ties with target ½).
+     */
+    static SupervisedTrainer.Objective<PreferencePair> objective() {
+        return new SupervisedTrainer.Objective<>() {
+            @Override
+            public NDArray loss(GptModel model, NDManager scope, List<PreferencePair> batch) {
+                int n = batch.size();
+                RewardSequences.Batch b = RewardSequences.pad(sequences(model, batch), model.config().padTokenId());
+                float[] targets = new float[n];
+                for (int i = 0; i < n; i++) {
+                    targets[i] = batch.get(i).target();
+                }
+                NDArray ids = scope.create(b.ids());
+                NDArray mask = scope.create(b.mask());
+                NDArray target = scope.create(targets);
                 NDArray scores = model.scores(ids, mask);
-                NDArray loss = BradleyTerry.loss(scores.get(new NDIndex("0:" + n)), scores.get(new NDIndex(n + ":")),
-                        target);
-                gc.backward(loss);
-                return loss.getFloat();
+                return BradleyTerry.loss(scores.get(new NDIndex("0:" + n)), scores.get(new NDIndex(n + ":")), target);
             }
-        }
+
+            @Override
+            public long units(List<PreferencePair> batch) {
+                return batch.size();
+            }
+        };
     }
 
     /** Chosen sequences, then rejected ones, each cut to the model's context from the left. */

@@ -2,15 +2,23 @@ package io.salsa.scorer.rm;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.Scalars;
+import io.salsa.model.train.NonFinitePolicy;
+import io.salsa.model.train.SupervisedTrainer;
 import io.salsa.task.TaskConfig;
 import io.salsa.task.TaskDataset;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -74,6 +82,84 @@ class RewardModelTrainerTest {
             }
         }
         assertArrayEquals(weights[0], weights[1]);
+    }
+
+    @Test
+    void shouldTrainInTheSharedLoopAndSkipANonFiniteStepWithoutTouchingTheWeights() {
+        RmTrainConfig cfg = RmTrainConfig.defaults(4).withLr(1e-3, 8).withSteps(1, 4);
+        RewardModelTrainer.Split split = RewardModelTrainer.split(pairs, 0.2, cfg.seed());
+        List<float[]> viaTrainer;
+        try (GptModel model = GptModel.random(tiny, GptModel.Head.SCORE, 5, Device.cpu())) {
+            RewardModelTrainer.Result r = RewardModelTrainer.train(model, split, cfg, line -> { });
+            assertEquals(0, r.skipped());
+            viaTrainer = allWeights(model);
+        }
+        try (GptModel model = GptModel.random(tiny, GptModel.Head.SCORE, 5, Device.cpu())) {
+            try (SupervisedTrainer<PreferencePair> trainer = new SupervisedTrainer<>(model, RewardModelTrainer.objective(),
+                    RewardModelTrainer.settings(cfg), RewardModelTrainer.PROGRESS, line -> { })) {
+                trainer.train(split.train());
+            }
+            List<float[]> viaLoop = allWeights(model);
+            for (int i = 0; i < viaTrainer.size(); i++) {
+                assertArrayEquals(viaTrainer.get(i), viaLoop.get(i), 0f, "RewardModelTrainer is the shared loop");
+            }
+        }
+
+        // a NaN loss at the second step: skipped and counted, the run goes on with finite weights
+        List<String> log = new ArrayList<>();
+        try (GptModel model = GptModel.random(tiny, GptModel.Head.SCORE, 5, Device.cpu());
+             SupervisedTrainer<PreferencePair> trainer = new SupervisedTrainer<>(model,
+                     nanAt(RewardModelTrainer.objective(), Set.of(2)), RewardModelTrainer.settings(cfg),
+                     RewardModelTrainer.PROGRESS, log::add)) {
+            List<PreferencePair> batch = split.train().subList(0, 8);
+            assertTrue(trainer.step(batch, 1e-3).taken());
+            List<float[]> before = allWeights(model);
+            assertFalse(trainer.step(batch, 1e-3).taken());
+            List<float[]> after = allWeights(model);
+            for (int i = 0; i < before.size(); i++) {
+                assertArrayEquals(before.get(i), after.get(i), 0f, "parameter " + i + " after the skipped step");
+            }
+            assertEquals(1, trainer.optimizer().steps());
+            assertEquals(1, trainer.nonFinite().skippedSteps());
+            assertTrue(log.contains("step 2: loss NaN, gradient norm NaN: step skipped (1 so far)"), log.toString());
+        }
+
+        // NaN every step: halted after three in a row, with the message the commands print
+        try (GptModel model = GptModel.random(tiny, GptModel.Head.SCORE, 5, Device.cpu());
+             SupervisedTrainer<PreferencePair> trainer = new SupervisedTrainer<>(model,
+                     nanAt(RewardModelTrainer.objective(), Set.of(1, 2, 3, 4)), RewardModelTrainer.settings(cfg),
+                     RewardModelTrainer.PROGRESS, line -> { })) {
+            NonFinitePolicy.NonFiniteTrainingException e = assertThrows(
+                    NonFinitePolicy.NonFiniteTrainingException.class, () -> trainer.train(split.train()));
+            assertTrue(e.getMessage().startsWith("training halted at step 3: 3 steps in a row had a non-finite loss"),
+                    e.getMessage());
+        }
+    }
+
+    /** The objective with a NaN loss at the calls numbered in {@code poisoned} (1-based). */
+    private static SupervisedTrainer.Objective<PreferencePair> nanAt(SupervisedTrainer.Objective<PreferencePair> inner,
+                                                                     Set<Integer> poisoned) {
+        int[] calls = {0};
+        return new SupervisedTrainer.Objective<>() {
+            @Override
+            public NDArray loss(GptModel model, NDManager scope, List<PreferencePair> batch) {
+                NDArray loss = inner.loss(model, scope, batch);
+                return poisoned.contains(++calls[0]) ? loss.mul(Scalars.of(loss, Float.NaN)) : loss;
+            }
+
+            @Override
+            public long units(List<PreferencePair> batch) {
+                return inner.units(batch);
+            }
+        };
+    }
+
+    private static List<float[]> allWeights(GptModel model) {
+        List<float[]> all = new ArrayList<>();
+        for (String name : model.parameters().keySet()) {
+            all.add(model.weights(name));
+        }
+        return all;
     }
 
     private static float[] concat(float[] a, float[] b) {

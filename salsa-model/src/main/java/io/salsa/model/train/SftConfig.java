@@ -39,6 +39,12 @@ public record SftConfig(int epochs, double lr, int batchSize, int warmupSteps, i
         }
     }
 
+    /** The shared loop's settings: these, halting after {@value NonFinitePolicy#DEFAULT_MAX_CONSECUTIVE_SKIPS} non-finite steps in a row. */
+    public SupervisedTrainer.Settings settings() {
+        return new SupervisedTrainer.Settings(epochs, lr, batchSize, warmupSteps, maxSteps, maxGradNorm, weightDecay,
+                seed, NonFinitePolicy.DEFAULT_MAX_CONSECUTIVE_SKIPS);
+    }
+
     /** Defaults that fine-tune the tiny task model well: 3 epochs, lr 5e-4, batch 16, 20 warm-up steps, clip 1.0. */
     public static SftConfig defaults(long seed) {
         return new SftConfig(3, 5e-4, 16, 20, 0, 1.0, 0.0, seed);

@@ -116,6 +116,7 @@ public final class SftRun {
         card.put("eval_data", evalSource);
         card.put("seed", c.seed());
         card.put("steps", r.steps());
+        card.put("skipped_non_finite_steps", r.skipped());
         card.put("epochs", c.epochs());
         card.put("lr", c.lr());
         card.put("batch_size", c.batchSize());
