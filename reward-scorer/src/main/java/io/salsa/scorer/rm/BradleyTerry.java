@@ -13,7 +13,7 @@ import io.salsa.model.lm.Scalars;
  *
  * <p>The tensor loss takes no Java-number operand ({@code add(1f)}, {@code maximum(0f)} …): DJL 0.36 wraps such a
  * number in a tensor over a Java buffer that it frees after the op while autograd still holds it, which gave
- * random NaN gradients. Constants come from {@link Scalars} instead (see salsa-core's README, "DJL pitfalls").
+ * random NaN gradients. Constants come from {@link Scalars} instead (see salsa-model's README, "DJL pitfalls").
  */
 public final class BradleyTerry {
 
