@@ -29,7 +29,13 @@ public final class BatchAssembler {
 
     /** A formed batch: samples in (partition, offset) order, the ranges they came from and what was skipped. */
     public record Batch(List<TrainingSample> samples, List<ScoredRollout> rollouts, List<OffsetRange> ranges,
-            int recordCount, int droppedStale, List<Rejected> rejected) {}
+            int recordCount, int droppedStale, List<Rejected> rejected) {
+
+        /** What the trainer needs of this batch: its samples and what its manifest and metrics record. */
+        public TrainingBatch forTrainer() {
+            return new TrainingBatch(samples, ranges, recordCount, droppedStale, rejected.size());
+        }
+    }
 
     /** A record that was skipped as undecodable or invalid, with the reason (for the dead-letter topic). */
     public record Rejected(ConsumedRollout record, Skip reason, String detail) {}

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
+import ai.djl.pytorch.jni.JniUtils;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.GptOutput;
 import io.salsa.model.lm.ModelFolder;
@@ -120,7 +121,16 @@ public final class GptPolicyTrainer implements PolicyTrainer {
 
     @Override
     public PpoStep.Result step(List<TrainingSample> batch, double klCoef, long seed) {
-        return step.run(batch, klCoef, seed);
+        // PyTorch's grad mode is per thread and on by default, and DJL turns it off only on the thread that loaded
+        // the engine; the step records gradients only inside its GradientCollector and updates the weights in
+        // place outside it, so it runs with grad mode off on whichever thread trains (a service's own thread too)
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            return step.run(batch, klCoef, seed);
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
     }
 
     @Override

@@ -1,9 +1,10 @@
 package io.salsa.learner;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
+import ai.djl.Device;
 import io.salsa.model.lm.DeviceOptions;
-import io.salsa.model.lm.Devices;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.cli.ServiceOptions;
+import io.salsa.runtime.service.ServiceRunner;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -50,40 +51,41 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
     public Integer call() throws Exception {
         LearnerConfig config;
         try {
-            String device = devices.apply().isGpu() ? "gpu" : "cpu";
+            Device device = devices.apply();
             Map<String, String> flags = new LinkedHashMap<>(settings);
             flags.put("run_id", runId);
             flags.put("soup_recipe", recipe);
             flags.put("init_from", initFrom);
-            flags.put("device", device);
             flags.put("max_steps", Long.toString(maxSteps));
             flags.put("save_steps", Integer.toString(saveSteps));
             flags.put("metrics_port", Integer.toString(metricsPort));
-            config = LearnerConfig.fromEnv(System.getenv(), flags);
+            // --device wins over any device setting, and stays a typed device (a GPU keeps its index)
+            config = LearnerConfig.fromEnv(System.getenv(), flags).toBuilder().device(device).build();
         } catch (IllegalArgumentException e) {
             System.err.println("salsa learn: " + e.getMessage());
             return 2;
         }
-        ServiceOptions.Shutdown shutdown = ServiceOptions.onShutdown("learner");
-        try (PpoLearner learner = PpoLearner.start(config, service.kafka(System.getenv()),
-                service.store(System.getenv()), trainerFactory(), shutdown::requested)) {
-            if (learner.metricsPort() > 0) {
-                System.out.println("metrics: http://127.0.0.1:" + learner.metricsPort() + "/metrics");
-            }
-            PpoLearner.Stop why = learner.run(shutdown::requested);
-            System.out.println("run " + config.runId() + " stopped (" + why + ") at step " + learner.state().step()
-                    + ", policy version " + learner.state().policyVersion());
-            return why == PpoLearner.Stop.HALTED_BY_GUARD ? 3 : 0;
+        PpoLearner learner = PpoLearner.create(config, service.kafka(System.getenv()), service.store(System.getenv()),
+                trainerFactory());
+        try {
+            ServiceRunner.runUntilStopped(learner);
         } catch (IllegalArgumentException e) {
             System.err.println("salsa learn: " + e.getMessage());
             return 2;
-        } finally {
-            shutdown.close();
         }
+        PpoTrainer.Stop why = learner.stopReason();
+        if (!learner.isOpen()) {
+            System.out.println("run " + config.runId() + " stopped before its first soup of recipe "
+                    + config.soupRecipe() + " was published");
+            return 0;
+        }
+        System.out.println("run " + config.runId() + " stopped (" + why + ") at step " + learner.state().step()
+                + ", policy version " + learner.state().policyVersion());
+        return why == PpoTrainer.Stop.HALTED_BY_GUARD ? 3 : 0;
     }
 
-    /** The GPT-2 trainer on the device named by the config. */
+    /** The GPT-2 trainer on the config's device. */
     public static PpoLearner.TrainerFactory trainerFactory() {
-        return (ppo, init, ref, device) -> GptPolicyTrainer.open(ppo, init, ref, Devices.parse(device));
+        return GptPolicyTrainer::open;
     }
 }

@@ -1,5 +1,6 @@
 package io.salsa.learner;
 
+import ai.djl.Device;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.learner.ppo.PpoConfig;
 import java.util.LinkedHashMap;
@@ -11,6 +12,8 @@ import java.util.regex.Pattern;
  * Everything a learner run is configured with besides Kafka and the blob store: the run id, which soup recipe is
  * the reference, where the policy starts, how often it checkpoints, the PPO hyper-parameters and the KL-hack
  * guard. Immutable and validated; {@link #toMap()} is what a checkpoint records so a replay reuses it exactly.
+ * Code builds one with {@link #builder}; {@link #fromMap} parses the flat settings of the command line and the
+ * environment.
  *
  * @param runId learner run id, the key of its manifests, metrics and checkpoints ({@code run_id})
  * @param soupRecipe soup recipe whose current manifest is the KL reference ({@code soup_recipe})
@@ -18,7 +21,7 @@ import java.util.regex.Pattern;
  * @param saveSteps publish a policy checkpoint every this many steps ({@code save_steps})
  * @param maxSteps stop after this many steps, 0 = run until stopped ({@code max_steps})
  * @param seed run seed; step k uses a seed derived from it and k ({@code seed})
- * @param device {@code cpu} or {@code gpu} ({@code device})
+ * @param device where the policy trains ({@code device}: {@code cpu}, {@code gpu} (= GPU 0) or {@code gpu<N>})
  * @param metricsPort Prometheus port, 0 = any free port, -1 = off ({@code metrics_port})
  * @param pollTimeoutMs consumer poll timeout ({@code poll_timeout_ms})
  * @param ppo PPO hyper-parameters
@@ -29,7 +32,7 @@ import java.util.regex.Pattern;
  * @param heldoutEntities entities of that task's world ({@code heldout_entities}; the task's size setting)
  */
 public record LearnerConfig(String runId, String soupRecipe, String initFrom, int saveSteps, long maxSteps,
-        long seed, String device, int metricsPort, long pollTimeoutMs, PpoConfig ppo, KlHackGuard.Config guard,
+        long seed, Device device, int metricsPort, long pollTimeoutMs, PpoConfig ppo, KlHackGuard.Config guard,
         int evalSteps, long heldoutTaskSeed, int heldoutCount, int heldoutEntities) {
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,100}");
@@ -51,8 +54,11 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         if (maxSteps < 0) {
             throw new IllegalArgumentException("max_steps must be >= 0, 0 = unlimited (got " + maxSteps + ")");
         }
-        if (!device.equals("cpu") && !device.equals("gpu")) {
-            throw new IllegalArgumentException("device must be cpu or gpu (got '" + device + "')");
+        if (device == null || !(device.equals(Device.cpu()) || device.isGpu())) {
+            throw new IllegalArgumentException("device must be the CPU or a GPU (got " + device + ")");
+        }
+        if (ppo == null || guard == null) {
+            throw new IllegalArgumentException("the PPO settings and the guard settings must be given");
         }
         if (metricsPort < -1 || metricsPort > 65535) {
             throw new IllegalArgumentException("metrics_port must be -1 (off), 0 (any) or a port (got " + metricsPort + ")");
@@ -124,7 +130,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
                 parseDouble(own, "guard_raise_beta_factor"));
         return new LearnerConfig(own.get("run_id"), own.get("soup_recipe"), own.get("init_from"),
                 parseInt(own, "save_steps"), parseLong(own, "max_steps"), parseLong(own, "seed"),
-                own.get("device").toLowerCase(Locale.ROOT), parseInt(own, "metrics_port"),
+                parseDevice(own.get("device")), parseInt(own, "metrics_port"),
                 parseLong(own, "poll_timeout_ms"), PpoConfig.fromMap(ppo), guard, parseInt(own, "eval_steps"),
                 parseLong(own, "heldout_task_seed"), parseInt(own, "heldout_count"),
                 parseInt(own, "heldout_entities"));
@@ -155,7 +161,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("save_steps", Integer.toString(saveSteps));
         m.put("max_steps", Long.toString(maxSteps));
         m.put("seed", Long.toString(seed));
-        m.put("device", device);
+        m.put("device", deviceName(device));
         m.put("metrics_port", Integer.toString(metricsPort));
         m.put("poll_timeout_ms", Long.toString(pollTimeoutMs));
         m.put("eval_steps", Integer.toString(evalSteps));
@@ -178,6 +184,155 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);
+    }
+
+    /**
+     * {@code cpu}, {@code gpu} (GPU 0) or {@code gpu<N>} (DJL's name of GPU N) as a device; unlike
+     * {@code Devices.parse} it does not ask PyTorch whether the GPU exists, so a recorded config parses anywhere.
+     */
+    public static Device parseDevice(String name) {
+        String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
+        if (n.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (n.equals("gpu")) {
+            return Device.gpu();
+        }
+        if (n.matches("gpu[0-9]{1,4}")) {
+            return Device.gpu(Integer.parseInt(n.substring(3)));
+        }
+        throw new IllegalArgumentException("device must be cpu, gpu or gpu<N> (got '" + name + "')");
+    }
+
+    /**
+     * The setting's text for {@code device}: {@code cpu}, {@code gpu} for GPU 0 (as runs have always recorded it),
+     * else {@code gpu<N>}.
+     */
+    public static String deviceName(Device device) {
+        if (!device.isGpu()) {
+            return "cpu";
+        }
+        return device.getDeviceId() == 0 ? "gpu" : "gpu" + device.getDeviceId();
+    }
+
+    /** A builder with the defaults of {@link #fromMap} for run {@code runId} against soup recipe {@code soupRecipe}. */
+    public static Builder builder(String runId, String soupRecipe) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("run_id", runId);
+        m.put("soup_recipe", soupRecipe);
+        return fromMap(m).toBuilder();
+    }
+
+    /** A builder starting from this config. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Sets a config's fields in code, typed; {@link #build()} validates as the constructor does. */
+    public static final class Builder {
+        private String runId;
+        private String soupRecipe;
+        private String initFrom;
+        private int saveSteps;
+        private long maxSteps;
+        private long seed;
+        private Device device;
+        private int metricsPort;
+        private long pollTimeoutMs;
+        private PpoConfig ppo;
+        private KlHackGuard.Config guard;
+        private int evalSteps;
+        private long heldoutTaskSeed;
+        private int heldoutCount;
+        private int heldoutEntities;
+
+        private Builder(LearnerConfig c) {
+            runId = c.runId;
+            soupRecipe = c.soupRecipe;
+            initFrom = c.initFrom;
+            saveSteps = c.saveSteps;
+            maxSteps = c.maxSteps;
+            seed = c.seed;
+            device = c.device;
+            metricsPort = c.metricsPort;
+            pollTimeoutMs = c.pollTimeoutMs;
+            ppo = c.ppo;
+            guard = c.guard;
+            evalSteps = c.evalSteps;
+            heldoutTaskSeed = c.heldoutTaskSeed;
+            heldoutCount = c.heldoutCount;
+            heldoutEntities = c.heldoutEntities;
+        }
+
+        public Builder initFrom(String value) {
+            initFrom = value;
+            return this;
+        }
+
+        public Builder saveSteps(int value) {
+            saveSteps = value;
+            return this;
+        }
+
+        public Builder maxSteps(long value) {
+            maxSteps = value;
+            return this;
+        }
+
+        public Builder seed(long value) {
+            seed = value;
+            return this;
+        }
+
+        public Builder device(Device value) {
+            device = value;
+            return this;
+        }
+
+        public Builder metricsPort(int value) {
+            metricsPort = value;
+            return this;
+        }
+
+        public Builder pollTimeoutMs(long value) {
+            pollTimeoutMs = value;
+            return this;
+        }
+
+        public Builder ppo(PpoConfig value) {
+            ppo = value;
+            return this;
+        }
+
+        public Builder guard(KlHackGuard.Config value) {
+            guard = value;
+            return this;
+        }
+
+        public Builder evalSteps(int value) {
+            evalSteps = value;
+            return this;
+        }
+
+        public Builder heldoutTaskSeed(long value) {
+            heldoutTaskSeed = value;
+            return this;
+        }
+
+        public Builder heldoutCount(int value) {
+            heldoutCount = value;
+            return this;
+        }
+
+        public Builder heldoutEntities(int value) {
+            heldoutEntities = value;
+            return this;
+        }
+
+        public LearnerConfig build() {
+            return new LearnerConfig(runId, soupRecipe, initFrom, saveSteps, maxSteps, seed, device, metricsPort,
+                    pollTimeoutMs, ppo, guard, evalSteps, heldoutTaskSeed, heldoutCount, heldoutEntities);
+        }
     }
 
     private static int parseInt(Map<String, String> m, String key) {

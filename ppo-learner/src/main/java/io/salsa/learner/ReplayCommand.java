@@ -26,11 +26,10 @@ public final class ReplayCommand implements Callable<Integer>, SalsaSubcommand {
     public Integer call() throws Exception {
         try {
             // the same device and thread count as the run make a CPU replay bit-identical
-            String device = devices.apply().isGpu() ? "gpu" : "cpu";
-            PpoLearner.ReplayReport report = PpoLearner.replay(runId, service.kafka(System.getenv()),
-                    service.store(System.getenv()), LearnCommand.trainerFactory(), device);
+            Replay.Report report = Replay.run(runId, service.kafka(System.getenv()), service.store(System.getenv()),
+                    LearnCommand.trainerFactory(), devices.apply());
             System.out.printf("run %s: re-trained %d steps%n", runId, report.steps());
-            for (PpoLearner.ReplayedCheckpoint c : report.checkpoints()) {
+            for (Replay.Checkpoint c : report.checkpoints()) {
                 System.out.printf("  checkpoint v%-4d step %-6d %s%n", c.version(), c.step(),
                         c.identical() ? "identical (" + c.actualSha256().substring(0, 16) + ")"
                                 : "DIFFERS: recorded " + c.expectedSha256() + ", replayed " + c.actualSha256());

@@ -68,7 +68,8 @@ class CrashRestartReplayTest {
         settings.put("max_steps", Integer.toString(STEPS));
         try (PpoLearner learner = PpoLearner.start(LearnerConfig.fromMap(settings), kafka, store,
                 LearnerFixture.gptFactory(), () -> false)) {
-            assertEquals(PpoLearner.Stop.MAX_STEPS, learner.run(() -> false));
+            learner.run();
+            assertEquals(PpoTrainer.Stop.MAX_STEPS, learner.stopReason());
         }
 
         List<BatchManifest> manifests = LearnerFixture.manifests(kafka, RUN);
@@ -92,11 +93,11 @@ class CrashRestartReplayTest {
         }
         assertEquals(BATCH * STEPS, records);
 
-        PpoLearner.ReplayReport report = PpoLearner.replay(RUN, kafka, store, LearnerFixture.gptFactory(), "cpu");
+        Replay.Report report = Replay.run(RUN, kafka, store, LearnerFixture.gptFactory(), Device.cpu());
         assertEquals(STEPS, report.steps());
         // v0 plus the checkpoints after steps 3, 6 and 9
         assertEquals(List.of(0L, 3L, 6L, 9L), report.checkpoints().stream()
-                .map(PpoLearner.ReplayedCheckpoint::step).toList());
+                .map(Replay.Checkpoint::step).toList());
         assertTrue(report.allIdentical(), "replayed weights differ: " + report.checkpoints());
     }
 

@@ -20,7 +20,7 @@ public final class LearnerChild {
         settings.put("max_steps", args[7]);
         LearnerConfig config = LearnerConfig.fromMap(settings);
         try (PpoLearner learner = PpoLearner.start(config, kafka, store, LearnerFixture.gptFactory(), () -> false)) {
-            learner.run(() -> false);
+            learner.run();
         }
     }
 }

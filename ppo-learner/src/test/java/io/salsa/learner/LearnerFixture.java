@@ -166,7 +166,6 @@ final class LearnerFixture {
     }
 
     static PpoLearner.TrainerFactory gptFactory() {
-        return (ppo, init, ref, device) -> GptPolicyTrainer.open(ppo, init, ref,
-                device.equals("gpu") ? Device.gpu() : Device.cpu());
+        return GptPolicyTrainer::open;
     }
 }

@@ -40,12 +40,12 @@ class PpoLearnerTest {
         LearnerConfig config = LearnerConfig.fromMap(s);
         int steps = 24;
         try (PpoLearner learner = PpoLearner.start(config, kafka, store, LearnerFixture.gptFactory(), () -> false)) {
-            GptPolicyTrainer trainer = (GptPolicyTrainer) learner.trainer();
+            GptPolicyTrainer trainer = (GptPolicyTrainer) learner.policy();
             for (int step = 1; step <= steps; step++) {
                 // on-policy: the rollouts of each step come from the policy as it is now
                 LearnerFixture.writeRollouts(kafka, trainer.policy(), "raise", learner.state().policyVersion(), 16,
                         1000 + step, LearnerFixture.PREFER_LOW);
-                assertEquals(PpoLearner.Stop.MAX_STEPS, learner.runUntil(step, () -> false));
+                assertEquals(PpoTrainer.Stop.MAX_STEPS, learner.runUntil(step, () -> false));
             }
             String scrape = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + learner.metricsPort() + "/metrics")).build(),
@@ -80,7 +80,7 @@ class PpoLearnerTest {
         LearnerFixture.publishSoup(kafka, 1, soup1);
         LearnerConfig config = LearnerConfig.fromMap(LearnerFixture.settings("swap", 8, 8, 100));
         try (PpoLearner learner = PpoLearner.start(config, kafka, store, LearnerFixture.gptFactory(), () -> false)) {
-            GptPolicyTrainer trainer = (GptPolicyTrainer) learner.trainer();
+            GptPolicyTrainer trainer = (GptPolicyTrainer) learner.policy();
             LearnerFixture.writeRollouts(kafka, trainer.policy(), "swap", 0, 16, 1, LearnerFixture.PREFER_LOW);
             learner.runUntil(2, () -> false);
             LearnerFixture.publishSoup(kafka, 2, soup2);
@@ -115,7 +115,7 @@ class PpoLearnerTest {
         double klAfter = metrics.get(firstV2).getMetrics().get("objective/kl");
         assertTrue(klAfter > klBefore + 1.0, "KL before the swap " + klBefore + ", after " + klAfter);
         // a checkpoint records the new soup at the boundary
-        PolicyCheckpoint latest = PpoLearner.latestCheckpoint(kafka, "swap");
+        PolicyCheckpoint latest = LearnerTopics.latestCheckpoint(kafka, "swap");
         assertNotNull(latest);
         assertEquals(2, latest.getSoupVersion());
         assertFalse(manifests.isEmpty());

@@ -136,6 +136,16 @@ public record PpoConfig(
                 Precision.FP32, 65536.0, 2000, 2.0, 0.5);
     }
 
+    /** A builder starting from {@link #defaults()}. */
+    public static PpoConfigBuilder builder() {
+        return new PpoConfigBuilder(defaults());
+    }
+
+    /** A builder starting from these settings. */
+    public PpoConfigBuilder toBuilder() {
+        return new PpoConfigBuilder(this);
+    }
+
     /** The number of optimiser steps per PPO step. */
     public int optimizerStepsPerBatch() {
         return ppoEpochs * (batchSize / miniBatchSize);

@@ -14,6 +14,9 @@ import io.salsa.learner.LearnCommand;
 import io.salsa.learner.LearnerConfig;
 import io.salsa.learner.LearnerState;
 import io.salsa.learner.PpoLearner;
+import io.salsa.learner.PpoTrainer;
+import io.salsa.learner.Replay;
+import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.schemas.Topics;
 import io.salsa.scorer.BlobRewardModelLoader;
 import io.salsa.scorer.RewardScorerApp;
@@ -193,7 +196,7 @@ final class KafkaLoopStages {
     private static Map<String, String> learn(DemoContext ctx, List<ServiceRunner.Background> running,
             RewardScorerApp scoring, List<GeneratorApp> generators) throws Exception {
         int steps = ctx.profile().ppoSteps();
-        LearnerConfig config = LearnerConfig.fromMap(learnerSettings(ctx.profile()));
+        LearnerConfig config = learnerConfig(ctx.profile());
         Progress progress = ctx.progress("salsa-loop", steps, "PPO steps");
         PpoLearner learner = ctx.services().push("ppo-learner", PpoLearner.start(config, ctx.kafka(), ctx.store(),
                 LearnCommand.trainerFactory(), ctx::stopping));
@@ -212,9 +215,9 @@ final class KafkaLoopStages {
                             + ")");
                 }
                 long stepStarted = System.nanoTime();
-                PpoLearner.Stop why = learner.runUntil(learner.state().step() + 1, () -> ctx.stopping()
+                PpoTrainer.Stop why = learner.runUntil(learner.state().step() + 1, () -> ctx.stopping()
                         || System.nanoTime() - stepStarted > STALL_TIMEOUT.toNanos());
-                if (why == PpoLearner.Stop.REQUESTED) {
+                if (why == PpoTrainer.Stop.REQUESTED) {
                     ctx.checkNotStopped();
                     long produced = generators.stream().mapToLong(g -> g.stats().rolloutsSent()).sum();
                     throw new IllegalStateException("no PPO step for " + STALL_TIMEOUT.toMinutes() + " min at step "
@@ -223,7 +226,7 @@ final class KafkaLoopStages {
                             + "rollouts' lines and the dead-letter topic");
                 }
                 progress.update(learner.state().step());
-                if (why == PpoLearner.Stop.HALTED_BY_GUARD) {
+                if (why == PpoTrainer.Stop.HALTED_BY_GUARD) {
                     ctx.out().println("   the KL-hack guard halted the run (see the report's guard events)");
                     break;
                 }
@@ -247,30 +250,32 @@ final class KafkaLoopStages {
         }
     }
 
-    /** The learner's settings for the demo (TRL names; see the ppo-learner README). */
-    static Map<String, String> learnerSettings(DemoProfile p) {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("run_id", RUN);
-        m.put("soup_recipe", RECIPE);
-        m.put("init_from", "soup");
-        m.put("save_steps", "1");
-        m.put("max_steps", String.valueOf(p.ppoSteps()));
-        m.put("seed", String.valueOf(p.taskSeed()));
-        m.put("device", "cpu");
-        m.put("metrics_port", "0");
-        // the simulated rater's score of greedy answers to the task's eval prompts (gold, never trained on):
-        // a report curve, and the KL-hack guard's check that the proxy reward does not rise while it falls
-        m.put("eval_steps", String.valueOf(Math.max(1, p.ppoSteps() / 10)));
-        m.put("heldout_task_seed", String.valueOf(p.taskSeed()));
-        m.put("heldout_entities", String.valueOf(p.entities()));
-        m.put("batch_size", String.valueOf(BATCH_SIZE));
-        m.put("mini_batch_size", String.valueOf(BATCH_SIZE / 2));
-        m.put("learning_rate", "1e-4");
-        m.put("init_kl_coef", "0.1");
-        // generators aim at staleness <= 1; the learner tolerates 2 (importance-corrected) so that the one-batch
-        // overshoot several generators can make is not thrown away
-        m.put("max_staleness", "2");
-        return m;
+    /** The learner's config for the demo (its settings are the TRL names of the ppo-learner README). */
+    static LearnerConfig learnerConfig(DemoProfile p) {
+        PpoConfig ppo = PpoConfig.builder()
+                .batchSize(BATCH_SIZE)
+                .miniBatchSize(BATCH_SIZE / 2)
+                .learningRate(1e-4)
+                .initKlCoef(0.1)
+                // generators aim at staleness <= 1; the learner tolerates 2 (importance-corrected) so that the
+                // one-batch overshoot several generators can make is not thrown away
+                .maxStaleness(2)
+                .build();
+        return LearnerConfig.builder(RUN, RECIPE)
+                .initFrom("soup")
+                .saveSteps(1)
+                .maxSteps(p.ppoSteps())
+                .seed(p.taskSeed())
+                .device(Device.cpu())
+                .metricsPort(0)
+                // the simulated rater's score of greedy answers to the task's eval prompts (gold, never trained
+                // on): a report curve, and the KL-hack guard's check that the proxy reward does not rise while it
+                // falls
+                .evalSteps(Math.max(1, p.ppoSteps() / 10))
+                .heldoutTaskSeed(p.taskSeed())
+                .heldoutEntities(p.entities())
+                .ppo(ppo)
+                .build();
     }
 
     private static GeneratorConfig generatorConfig(DemoContext ctx, int g, Path stateDir) {
@@ -316,9 +321,9 @@ final class KafkaLoopStages {
     static Stage replay() {
         return new ModelStages.Simple("replay", "salsa replay --run " + RUN + ": re-train from the retained topics, "
                 + "compare every checkpoint's sha256", ctx -> {
-            PpoLearner.ReplayReport report = PpoLearner.replay(RUN, ctx.kafka(), ctx.store(),
-                    LearnCommand.trainerFactory(), "cpu");
-            PpoLearner.ReplayedCheckpoint last = report.checkpoints().get(report.checkpoints().size() - 1);
+            Replay.Report report = Replay.run(RUN, ctx.kafka(), ctx.store(), LearnCommand.trainerFactory(),
+                    Device.cpu());
+            Replay.Checkpoint last = report.checkpoints().get(report.checkpoints().size() - 1);
             ctx.out().printf(Locale.ROOT, "   re-trained %d steps; %d checkpoints compared; final v%d %s%n",
                     report.steps(), report.checkpoints().size(), last.version(),
                     last.identical() ? "identical (" + last.actualSha256() + ")" : "DIFFERS");

@@ -1,5 +1,6 @@
 package io.salsa.cli.experiment;
 
+import io.salsa.cli.stats.Stats;
 import java.util.List;
 import java.util.Objects;
 

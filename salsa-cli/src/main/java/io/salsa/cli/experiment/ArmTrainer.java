@@ -8,30 +8,32 @@ import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
 import io.salsa.task.SimulatedRater;
 import io.salsa.model.tokenizer.SalsaTokenizer;
+import io.salsa.events.BlobRef;
 import io.salsa.learner.GptPolicyTrainer;
-import io.salsa.learner.ppo.KlController;
+import io.salsa.learner.LearnerState;
+import io.salsa.learner.PpoTrainer;
+import io.salsa.learner.TrainingBatch;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.learner.ppo.PpoConfig;
-import io.salsa.learner.ppo.PpoStep;
 import io.salsa.learner.ppo.TrainingSample;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 
 /**
- * Trains one arm with one seed in-process with the learner's own PPO step ({@link GptPolicyTrainer}): the same
- * maths as the Kafka learner, without the topics, so that an A/B over arms and seeds fits in one command.
+ * Trains one arm with one seed in-process through the learner's own {@link PpoTrainer}: the same step controller
+ * (KL controller, KL-hack guard, β raise, non-finite halt, metrics) and PPO step as the Kafka learner, without the
+ * topics, so that an A/B over arms and seeds fits in one command and measures exactly what the learner does.
  *
  * <p>Each step samples {@code batch_size} training prompts (seeded by arm-independent seed and step, so every arm
- * sees the same prompts), generates on-policy responses, scores them with the proxy reward model, and runs
- * {@link GptPolicyTrainer#step}. The KL controller and the KL-hack guard are the learner's; every few steps the
- * gold judge scores a few held-out prompts for the guard's proxy/gold divergence check.
+ * sees the same prompts), generates on-policy responses, scores them with the proxy reward model, and hands the
+ * batch to the trainer; every few steps the gold judge scores a few held-out prompts for the guard's proxy/gold
+ * divergence check ({@code eval/heldout_score}).
  */
 public final class ArmTrainer {
 
@@ -46,65 +48,66 @@ public final class ArmTrainer {
 
     /**
      * Trains {@code arm} for {@code steps} PPO steps with {@code seed}, saves the final policy to {@code out}, and
-     * returns the per-step metrics (TRL names) tagged with arm and seed.
+     * returns the per-step metrics (the learner's TRL names) tagged with arm and seed.
      */
     public static List<StepMetrics> train(Arm arm, long seed, int steps, Shared shared, Path out, PrintStream log)
             throws IOException {
         List<StepMetrics> metrics = new ArrayList<>();
-        KlController kl = KlController.fromConfig(shared.ppo());
-        KlHackGuard guard = new KlHackGuard(shared.guard());
         String runId = arm.name() + "-seed" + seed;
         Progress progress = Progress.start(runId, steps, "steps", log);
-        try (GptPolicyTrainer trainer = GptPolicyTrainer.open(shared.ppo(), arm.initFolder(), arm.referenceFolder(),
-                shared.device())) {
-            Generator generator = new Generator(trainer.policy());
+        // arms never checkpoint (save_steps 0): the final policy is saved below
+        PpoTrainer.Settings settings = new PpoTrainer.Settings(runId, shared.ppo(), shared.guard(), 0,
+                step -> mix(seed, step));
+        LearnerState start = PpoTrainer.initialState(settings,
+                new LearnerState.SoupRef(arm.name(), 0, local(arm.referenceFolder())), Map.of(),
+                "local:" + arm.initFolder(), local(arm.initFolder()));
+        GptPolicyTrainer policy = GptPolicyTrainer.open(shared.ppo(), arm.initFolder(), arm.referenceFolder(),
+                shared.device());
+        try (PpoTrainer trainer = new PpoTrainer(settings, policy, start, step -> shared.guardEvery() > 0
+                && step % shared.guardEvery() == 0 ? OptionalDouble.of(goldMean(policy, shared, mix(seed, step)))
+                : OptionalDouble.empty())) {
+            Generator generator = new Generator(policy.policy());
             SamplingConfig sampling = SamplingConfig.sampling(shared.maxNewTokens());
-            for (int step = 1; step <= steps; step++) {
-                long stepSeed = mix(seed, step);
-                List<int[]> queries = samplePrompts(shared, stepSeed);
-                List<Generation> gens = generator.generate(queries, sampling, stepSeed);
-                List<int[]> responses = gens.stream().map(Generation::tokens).toList();
-                float[] scores = shared.reward().score(queries, responses);
-                List<TrainingSample> batch = new ArrayList<>(queries.size());
-                for (int i = 0; i < queries.size(); i++) {
-                    Generation g = gens.get(i);
-                    batch.add(new TrainingSample(queries.get(i), g.tokens(), g.logProbs(), g.stoppedAtEos(),
-                            scores[i]));
+            try {
+                PpoTrainer.Stop why = trainer.train(state -> rollouts(generator, sampling, shared,
+                        mix(seed, state.step() + 1)), steps, o -> {
+                    List<StepMetrics.Guard> events = o.verdict().detections().stream()
+                            .map(d -> new StepMetrics.Guard(d.kind(), d.action().label(), d.detail())).toList();
+                    metrics.add(new StepMetrics(arm.name(), seed, runId, o.step(), o.metrics(), events));
+                    progress.advance(1);
+                });
+                if (why == PpoTrainer.Stop.HALTED_BY_GUARD) {
+                    log.printf("[%s] KL-hack guard halted the run at step %d%n", runId, trainer.state().step());
                 }
-                PpoStep.Result result = trainer.step(batch, kl.value(), stepSeed);
-                if (!Double.isFinite(result.meanKl()) || !Double.isFinite(result.meanScore())) {
-                    // a diverged step poisons the KL controller and every later step: stop the run and say so
-                    metrics.add(new StepMetrics(arm.name(), seed, runId, step, Map.of(), List.of(new StepMetrics.Guard(
-                            "non_finite_step", "halt", "mean KL " + result.meanKl() + ", mean score "
-                            + result.meanScore()))));
-                    log.printf("[%s] step %d produced non-finite values; run halted%n", runId, step);
-                    break;
-                }
-                OptionalDouble heldOut = shared.guardEvery() > 0 && step % shared.guardEvery() == 0
-                        ? OptionalDouble.of(goldMean(trainer, shared, stepSeed)) : OptionalDouble.empty();
-                KlHackGuard.Verdict verdict = guard.observe(new KlHackGuard.Observation(result.meanResponseLength(),
-                        result.meanKl(), result.meanScore(), heldOut));
-                KlController next = kl.update(result.meanKl(), shared.ppo().batchSize());
-                if (verdict.raiseBeta()) {
-                    next = next.withValue(next.value() * shared.guard().raiseBetaFactor());
-                }
-                kl = next;
-                guard = verdict.next();
-                Map<String, Double> values = new LinkedHashMap<>(result.metrics());
-                heldOut.ifPresent(v -> values.put("eval/gold_score", v));
-                List<StepMetrics.Guard> events = verdict.detections().stream()
-                        .map(d -> new StepMetrics.Guard(d.kind(), d.action().label(), d.detail())).toList();
-                metrics.add(new StepMetrics(arm.name(), seed, runId, step, values, events));
-                progress.advance(1);
-                if (verdict.halt()) {
-                    log.printf("[%s] KL-hack guard halted the run at step %d%n", runId, step);
-                    break;
-                }
+            } catch (PpoTrainer.NonFiniteStepException e) {
+                // a diverged step poisons the KL controller and every later step: the run stops here and says so
+                metrics.add(new StepMetrics(arm.name(), seed, runId, e.step(), Map.of(),
+                        List.of(new StepMetrics.Guard("non_finite_step", "halt", e.getMessage()))));
+                log.printf("[%s] step %d produced non-finite values; run halted%n", runId, e.step());
             }
-            trainer.savePolicy(out);
+            policy.savePolicy(out);
         }
         progress.finish();
         return metrics;
+    }
+
+    /** One on-policy batch: the step's prompts, sampled responses, the proxy reward model's scores. */
+    private static TrainingBatch rollouts(Generator generator, SamplingConfig sampling, Shared shared, long stepSeed) {
+        List<int[]> queries = samplePrompts(shared, stepSeed);
+        List<Generation> gens = generator.generate(queries, sampling, stepSeed);
+        List<int[]> responses = gens.stream().map(Generation::tokens).toList();
+        float[] scores = shared.reward().score(queries, responses);
+        List<TrainingSample> batch = new ArrayList<>(queries.size());
+        for (int i = 0; i < queries.size(); i++) {
+            Generation g = gens.get(i);
+            batch.add(new TrainingSample(queries.get(i), g.tokens(), g.logProbs(), g.stoppedAtEos(), scores[i]));
+        }
+        return TrainingBatch.of(batch);
+    }
+
+    /** A reference to a local model folder: arms are not published, so the state only names their folders. */
+    private static BlobRef local(Path folder) {
+        return new BlobRef(folder.toUri().toString(), "", 0L);
     }
 
     private static List<int[]> samplePrompts(Shared shared, long seed) {
@@ -117,9 +120,9 @@ public final class ArmTrainer {
     }
 
     /** Mean gold score of greedy answers to the guard's held-out prompts: the judge the proxy should track. */
-    private static double goldMean(GptPolicyTrainer trainer, Shared shared, long seed) {
+    private static double goldMean(GptPolicyTrainer policy, Shared shared, long seed) {
         List<int[]> queries = shared.guardPrompts().stream().map(shared.tokenizer()::encode).toList();
-        List<Generation> gens = new Generator(trainer.policy())
+        List<Generation> gens = new Generator(policy.policy())
                 .generate(queries, SamplingConfig.greedy(shared.maxNewTokens()), seed);
         double sum = 0;
         for (int i = 0; i < queries.size(); i++) {

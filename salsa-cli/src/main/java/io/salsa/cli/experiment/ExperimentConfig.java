@@ -1,8 +1,6 @@
 package io.salsa.cli.experiment;
 
 import io.salsa.learner.ppo.PpoConfig;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Sizes of the SALSA-vs-PPO experiment, validated with messages naming the setting: the same budget (PPO steps,
@@ -72,12 +70,8 @@ public record ExperimentConfig(String name, int seeds, int steps, long taskSeed,
 
     /** The learner's PPO config for this budget: TRL defaults with our batch, learning rate and β. */
     public PpoConfig ppo() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("batch_size", Integer.toString(batchSize));
-        m.put("mini_batch_size", Integer.toString(miniBatchSize));
-        m.put("learning_rate", Double.toString(learningRate));
-        m.put("init_kl_coef", Double.toString(initKlCoef));
-        return PpoConfig.fromMap(m);
+        return PpoConfig.builder().batchSize(batchSize).miniBatchSize(miniBatchSize).learningRate(learningRate)
+                .initKlCoef(initKlCoef).build();
     }
 
     private static void check(String setting, int value, int min, int max) {

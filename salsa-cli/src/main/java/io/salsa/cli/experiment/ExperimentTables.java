@@ -1,6 +1,7 @@
 package io.salsa.cli.experiment;
 
 import io.salsa.cli.report.ResultsTable;
+import io.salsa.cli.stats.Stats;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;

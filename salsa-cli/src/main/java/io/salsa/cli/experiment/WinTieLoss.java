@@ -1,5 +1,7 @@
 package io.salsa.cli.experiment;
 
+import io.salsa.cli.stats.Stats;
+
 /**
  * Win / tie / loss of arm A against arm B on the same prompts, judged by the simulated rater's gold reward:
  * the paper's head-to-head table.

@@ -1,6 +1,6 @@
 package io.salsa.cli.report;
 
-import io.salsa.cli.experiment.Stats;
+import io.salsa.cli.stats.Stats;
 import java.awt.Color;
 import java.util.ArrayList;
 import java.util.List;

@@ -19,7 +19,9 @@ public final class MetricNames {
             "objective/response_length", "val/response_length", "completions/mean_length", "response_length");
     /**
      * The simulated rater's (gold) score of greedy answers to held-out prompts, measured every few steps: the
-     * judge the proxy reward should track (the learner's {@code eval_steps}, the experiment's guard check).
+     * judge the proxy reward should track (the learner's {@code eval_steps}, the experiment's guard check; both
+     * write {@code eval/heldout_score}; experiment runs written before they shared the trainer wrote
+     * {@code eval/gold_score}).
      */
     public static final List<String> HELDOUT_GOLD = List.of("eval/heldout_score", "eval/gold_score");
     /** The KL coefficient β in force during the step. */

@@ -1,6 +1,6 @@
 package io.salsa.cli.report;
 
-import io.salsa.cli.experiment.Stats;
+import io.salsa.cli.stats.Stats;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

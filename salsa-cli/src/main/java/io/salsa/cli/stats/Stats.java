@@ -1,11 +1,12 @@
-package io.salsa.cli.experiment;
+package io.salsa.cli.stats;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * The statistics the SALSA-vs-PPO comparison needs (mean and spread over seeds, paired bootstrap, exact sign
- * test), as small pure functions so each can be checked by hand.
+ * The statistics the SALSA-vs-PPO comparison and the report need (mean and spread over seeds, paired bootstrap,
+ * exact sign test), as small pure functions so each can be checked by hand. It sits in its own package so the
+ * report and the experiment share it without depending on each other.
  */
 public final class Stats {
 

@@ -1,4 +1,4 @@
-package io.salsa.cli.experiment;
+package io.salsa.cli.stats;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,0 +1,41 @@
+package io.salsa.cli.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.salsa.learner.LearnerConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The demo's typed learner config is the one its documented settings describe (TRL names, as {@code salsa learn
+ * --set} takes them), so its checkpoints record the same config as before and its runs resume and replay.
+ */
+class DemoLearnerConfigTest {
+
+    @Test
+    void theDemosLearnerConfigIsTheOneItsSettingsDescribe() {
+        for (DemoProfile p : new DemoProfile[] {DemoProfile.quick(), DemoProfile.standard()}) {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put("run_id", "demo");
+            m.put("soup_recipe", "demo");
+            m.put("init_from", "soup");
+            m.put("save_steps", "1");
+            m.put("max_steps", String.valueOf(p.ppoSteps()));
+            m.put("seed", String.valueOf(p.taskSeed()));
+            m.put("device", "cpu");
+            m.put("metrics_port", "0");
+            m.put("eval_steps", String.valueOf(Math.max(1, p.ppoSteps() / 10)));
+            m.put("heldout_task_seed", String.valueOf(p.taskSeed()));
+            m.put("heldout_entities", String.valueOf(p.entities()));
+            m.put("batch_size", "16");
+            m.put("mini_batch_size", "8");
+            m.put("learning_rate", "1e-4");
+            m.put("init_kl_coef", "0.1");
+            m.put("max_staleness", "2");
+            LearnerConfig config = KafkaLoopStages.learnerConfig(p);
+            assertEquals(LearnerConfig.fromMap(m), config, p.name());
+            assertEquals(LearnerConfig.fromMap(m).toMap(), config.toMap(), p.name());
+        }
+    }
+}
