@@ -8,7 +8,6 @@ import io.salsa.events.TrainingMetrics;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.runtime.blob.ModelFolderStore;
-import io.salsa.runtime.io.FileOps;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import io.salsa.schemas.KafkaSettings;
@@ -241,15 +240,6 @@ public final class PpoLearner implements Service {
     /** The Prometheus port, or -1 when off. */
     public int metricsPort() {
         return requireOpen().metrics().port();
-    }
-
-    /** Removes a scratch folder, logging instead of failing; kept for {@code BenchLearnerCommand}. */
-    public static void deleteRecursively(Path dir) {
-        try {
-            FileOps.deleteTree(dir);
-        } catch (IOException e) {
-            LOG.warn("could not delete scratch folder {}: {}", dir, e.toString());
-        }
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.salsa.events.SoupMember;
 import io.salsa.events.SoupMethod;
 import io.salsa.learner.LearnCommand;
 import io.salsa.learner.LearnerConfig;
+import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.PpoLearner;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptConfig;
@@ -108,10 +109,10 @@ public final class LearnerBenchCommand implements Callable<Integer>, BenchComman
         } catch (IllegalArgumentException e) {
             return bench.refuse("--mixed-precision: " + e.getMessage());
         }
-        // LearnerConfig takes the device by name; DeviceOptions has checked that it exists and set the threads
-        String device;
+        // DeviceOptions has checked that the device exists and set the PyTorch threads
+        ai.djl.Device device;
         try {
-            device = devices.apply().isGpu() ? "gpu" : "cpu";
+            device = devices.apply();
         } catch (IllegalArgumentException e) {
             return bench.refuse(e);
         }
@@ -138,14 +139,13 @@ public final class LearnerBenchCommand implements Callable<Integer>, BenchComman
                 }
                 BlobRef soup = store.putFolder(folder, "bench/soup");
                 writeSoupAndRollouts(kafka, soup, config.vocabSize(), b * (warmup + steps), q, r);
-                LearnerConfig lc = LearnerConfig.fromMap(Map.ofEntries(Map.entry("run_id", "bench"),
-                        Map.entry("soup_recipe", "bench"), Map.entry("batch_size", Integer.toString(b)),
-                        Map.entry("mini_batch_size", Integer.toString(mb)), Map.entry("ppo_epochs", "1"),
-                        Map.entry("save_steps", "1000000"), Map.entry("metrics_port", "-1"), Map.entry("device", device),
-                        Map.entry("max_staleness", "1000"), Map.entry("mixed_precision", precision.label())));
+                LearnerConfig lc = LearnerConfig.builder("bench", "bench")
+                        .ppo(PpoConfig.builder().batchSize(b).miniBatchSize(mb).ppoEpochs(1).maxStaleness(1000)
+                                .mixedPrecision(precision).build())
+                        .saveSteps(1_000_000).metricsPort(-1).device(device).build();
                 System.out.printf("model %s (%d layers, %d wide, vocab %d), batch %d x (%d + %d) tokens, mini-batch %d, "
                         + "device %s, mixed precision %s%n", model, config.nLayer(), config.nEmbd(), config.vocabSize(), b,
-                        q, r, mb, device, precision.label());
+                        q, r, mb, LearnerConfig.deviceName(device), precision.label());
                 ResultTable table = new ResultTable("learner").number("step", 5, 0).number("wall seconds", 8, 3)
                         .number("PPO step seconds", 8, 3);
                 try (PpoLearner learner = PpoLearner.start(lc, kafka, store, LearnCommand.trainerFactory(), () -> false)) {
