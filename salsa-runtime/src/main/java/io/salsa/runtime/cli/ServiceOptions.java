@@ -3,13 +3,10 @@ package io.salsa.runtime.cli;
 import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.blob.ModelFolderStore;
-import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -89,49 +86,5 @@ public final class ServiceOptions {
     /** The model-folder store these options name, caching under {@link #DEFAULT_CACHE_DIR} unless {@code --cache-dir}. */
     public ModelFolderStore store(Map<String, String> env) throws IOException {
         return new ModelFolderStore(blobStore(env), cacheDir(DEFAULT_CACHE_DIR).toAbsolutePath());
-    }
-
-    /**
-     * A stop flag that Ctrl-C (SIGTERM) raises; the shutdown hook then waits until {@link Shutdown#close()} says
-     * the service finished its current unit of work, so a stop never cuts a step in half.
-     *
-     * @deprecated a service implements {@link io.salsa.runtime.service.Service} and its command runs it with
-     *             {@link ServiceRunner#runUntilStopped}, the one shutdown hook; this remains only until the last
-     *             caller ({@code salsa learn}) has moved.
-     */
-    @Deprecated(forRemoval = true)
-    public static Shutdown onShutdown(String name) {
-        Shutdown s = new Shutdown();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            s.stop.set(true);
-            try {
-                s.done.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, name + "-shutdown"));
-        return s;
-    }
-
-    /**
-     * See {@link #onShutdown(String)}.
-     *
-     * @deprecated use {@link ServiceRunner#runUntilStopped}.
-     */
-    @Deprecated(forRemoval = true)
-    public static final class Shutdown implements AutoCloseable {
-        private final AtomicBoolean stop = new AtomicBoolean();
-        private final CountDownLatch done = new CountDownLatch(1);
-
-        /** Whether a stop was requested. */
-        public boolean requested() {
-            return stop.get();
-        }
-
-        /** Lets the shutdown hook finish. */
-        @Override
-        public void close() {
-            done.countDown();
-        }
     }
 }
