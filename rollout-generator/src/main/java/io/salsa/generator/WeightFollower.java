@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +67,6 @@ public final class WeightFollower implements AutoCloseable {
     private final SamplerFactory samplers;
     private final WeightFetcher fetcher;
     private final LatestModelFollower<Weights, LoadedPolicy> follower;
-    private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong publishedVersion = new AtomicLong(-1);
     private TopicTail tail;
 
@@ -95,21 +93,19 @@ public final class WeightFollower implements AutoCloseable {
      * one, otherwise the configured initial weights.
      *
      * @return null if {@code timeout} passed first
-     * @throws IllegalStateException if loading failed (reported at the latest when {@code timeout} ends)
+     * @throws IllegalStateException if loading failed (the topics cannot be read, the initial folder cannot load)
      */
     public LoadedPolicy awaitInitial(Duration timeout) throws InterruptedException {
-        rethrow();
         LatestModelFollower.Loaded<Weights, LoadedPolicy> loaded = follower.await(timeout);
-        if (loaded == null) {
-            rethrow();
-            return null;
-        }
-        return loaded.model();
+        return loaded == null ? null : loaded.model();
     }
 
-    /** The newest loaded weights not handed over yet, or null; the caller owns (and closes) what it takes. */
+    /**
+     * The newest loaded weights not handed over yet, or null; the caller owns (and closes) what it takes.
+     *
+     * @throws IllegalStateException if loading failed
+     */
     public LoadedPolicy takeNewer() {
-        rethrow();
         LatestModelFollower.Loaded<Weights, LoadedPolicy> loaded = follower.takeIfNewer();
         return loaded == null ? null : loaded.model();
     }
@@ -124,16 +120,6 @@ public final class WeightFollower implements AutoCloseable {
         return publishedVersion.get();
     }
 
-    private void rethrow() {
-        Throwable t = failure.get();
-        if (t == null && tail != null) {
-            t = tail.failure();
-        }
-        if (t != null) {
-            throw new IllegalStateException("loading weights failed: " + t.getMessage(), t);
-        }
-    }
-
     /** Runs on the follower's loader thread: fetch (verified), then open the sampler. */
     private LoadedPolicy open(Weights w) throws Exception {
         try {
@@ -141,7 +127,7 @@ public final class WeightFollower implements AutoCloseable {
             return new LoadedPolicy(w.runId(), w.version(), w.source(), samplers.open(dir, config.device()));
         } catch (Exception e) {
             if (w.folder() != null) {
-                failure.compareAndSet(null, e); // the configured initial folder is a setup error, not a bad record
+                follower.fail(e); // the configured initial folder is a setup error, not a bad record
             }
             throw e;
         }
@@ -200,6 +186,11 @@ public final class WeightFollower implements AutoCloseable {
                 LOG.warn("skipping an unreadable record at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
                         e.getMessage());
             }
+        }
+
+        @Override
+        public void failed(Throwable error) {
+            follower.fail(error); // without the topics the generator cannot follow the learner: stop it
         }
 
         @Override

@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * while it waited is skipped. A fetch or load that fails leaves the current model in use; it is logged and counted,
  * and not retried until it is announced again. A loaded model replaced before anyone took it, a model whose load
  * finished after {@link #close()}, and the untaken model at close are closed here; a model that was taken belongs to
- * the taker. An {@link Error} other than a {@link LinkageError} while loading breaks the follower: the next take
- * rethrows it.
+ * the taker. An {@link Error} other than a {@link LinkageError} while loading, or {@link #fail}, breaks the follower:
+ * the next take rethrows it.
  *
  * @param <A> the announcement (e.g. a {@code PolicyCheckpoint} record)
  * @param <M> the loaded model
@@ -242,6 +242,20 @@ public final class LatestModelFollower<A, M extends AutoCloseable> implements Au
             TimeUnit.NANOSECONDS.timedWait(this, left);
         }
         return takeIfNewer();
+    }
+
+    /**
+     * Breaks the follower on behalf of its feeder (the topic reader died, a configured model cannot load): waiters
+     * wake, and every later take rethrows {@code cause}; the first cause wins.
+     */
+    public void fail(Throwable cause) {
+        synchronized (this) {
+            if (broken == null) {
+                broken = Objects.requireNonNull(cause, "cause");
+            }
+            notifyAll();
+        }
+        LOG.error("{}: stopped following: {}", name, cause.toString());
     }
 
     /** Announcements whose fetch or load failed. */

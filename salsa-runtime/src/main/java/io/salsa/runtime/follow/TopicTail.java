@@ -37,6 +37,10 @@ public final class TopicTail implements AutoCloseable {
          */
         default void polled(boolean caughtUp) {
         }
+
+        /** Reading stopped with {@code error} (not a close); nothing more is read. */
+        default void failed(Throwable error) {
+        }
     }
 
     private final String name;
@@ -87,13 +91,22 @@ public final class TopicTail implements AutoCloseable {
             }
         } catch (WakeupException e) {
             if (running) {
-                failure = e;
+                stopped(e);
             }
         } catch (Throwable t) {
             LOG.error("{} stopped reading {}: {}", name, topics, t.toString(), t);
-            failure = t;
+            stopped(t);
         } finally {
             consumer.close();
+        }
+    }
+
+    private void stopped(Throwable t) {
+        failure = t;
+        try {
+            handler.failed(t);
+        } catch (RuntimeException e) {
+            LOG.error("{}: the handler failed on the failure: {}", name, e.toString());
         }
     }
 

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -212,6 +213,36 @@ class LatestModelFollowerTest {
             assertNotNull(first);
             assertEquals(1, first.model().version);
             first.model().close();
+        } finally {
+            f.close();
+        }
+    }
+
+    @Test
+    void shouldWakeAWaiterAndRefuseTakesOnceItsFeederFails() throws Exception {
+        LatestModelFollower<Announcement, Model> f = new LatestModelFollower<>("feeder", a -> "v" + a.version(),
+                LatestModelFollower.byVersion(Announcement::version, 0),
+                LatestModelFollower.fetching(folders, Announcement::blob, this::build));
+        try {
+            CountDownLatch waiting = new CountDownLatch(1);
+            CompletableFuture<Throwable> waiter = CompletableFuture.supplyAsync(
+                    () -> {
+                        waiting.countDown();
+                        try {
+                            f.await(Duration.ofMinutes(5));
+                            return null;
+                        } catch (IllegalStateException | InterruptedException e) {
+                            return e;
+                        }
+                    });
+            assertTrue(waiting.await(30, TimeUnit.SECONDS));
+            IOException cause = new IOException("topic unreadable");
+            f.fail(cause);
+            Throwable woke = waiter.get(30, TimeUnit.SECONDS);
+            assertInstanceOf(IllegalStateException.class, woke);
+            assertSame(cause, woke.getCause());
+            assertThrows(IllegalStateException.class, f::takeIfNewer);
+            assertFalse(f.offer(publish(1)));
         } finally {
             f.close();
         }

@@ -82,6 +82,7 @@ class TopicTailTest {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        List<Throwable> told = new CopyOnWriteArrayList<>();
         TopicTail.Handler failing = new TopicTail.Handler() {
             @Override
             public void record(ConsumerRecord<String, byte[]> r) {
@@ -92,11 +93,17 @@ class TopicTailTest {
                 stopped.countDown();
                 throw new IllegalStateException("handler bug");
             }
+
+            @Override
+            public void failed(Throwable error) {
+                told.add(error);
+            }
         };
         try (TopicTail tail = TopicTail.start("tail-fail-test", settings, List.of(topic), failing)) {
             assertTrue(stopped.await(60, TimeUnit.SECONDS));
             tail.close(); // joins the thread, so the failure is recorded by now
             assertEquals("handler bug", tail.failure().getMessage());
+            assertEquals(List.of(tail.failure()), told, "the handler is told, once");
         }
     }
 }
