@@ -3,12 +3,10 @@ package io.salsa.learner;
 import io.salsa.events.SoupManifest;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.runtime.follow.LatestModelFollower;
-import io.salsa.runtime.follow.TopicTail;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
-import java.util.List;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +23,7 @@ final class SoupWatcher implements AutoCloseable {
     record Ready(SoupManifest manifest, PolicyTrainer.PreparedReference reference) {}
 
     private final LatestModelFollower<SoupManifest, PolicyTrainer.PreparedReference> follower;
-    private final TopicTail tail;
+    private final KafkaLog.Follower reader;
 
     /**
      * Starts following at once.
@@ -39,21 +37,17 @@ final class SoupWatcher implements AutoCloseable {
                 LatestModelFollower.fetching(store, SoupManifest::getBlob, (m, dir) -> trainer.prepareReference(dir)));
         String topic = kafka.topic(Topics.SOUP);
         RegistryAvroSerde<SoupManifest> serde = kafka.valueSerde(Topics.SOUP);
-        TopicTail.Handler newest = new TopicTail.Handler() {
-            @Override
-            public void record(ConsumerRecord<String, byte[]> r) {
-                if (!recipe.equals(r.key()) || r.value() == null) {
-                    return;
-                }
-                try {
-                    follower.offer(serde.deserialize(topic, r.value())); // older versions are refused there
-                } catch (RuntimeException e) {
-                    LOG.warn("skipping undecodable soup record at {}-{}@{}: {}", topic, r.partition(), r.offset(),
-                            e.getMessage());
-                }
+        this.reader = KafkaLog.follow(kafka, topic, KafkaLog.ALL, "soup-watcher-" + recipe + "-reader", r -> {
+            if (!recipe.equals(r.key()) || r.value() == null) {
+                return;
             }
-        };
-        this.tail = TopicTail.start("soup-watcher-" + recipe + "-reader", kafka, List.of(topic), newest);
+            try {
+                follower.offer(KafkaLog.decode(serde, r)); // older versions are refused there
+            } catch (RuntimeException e) {
+                LOG.warn("skipping undecodable soup record at {}-{}@{}: {}", topic, r.partition(), r.offset(),
+                        e.getMessage());
+            }
+        }, () -> { });
     }
 
     /** The newest loaded soup not yet taken, or null; the caller owns (and must swap in or close) it. */
@@ -64,7 +58,7 @@ final class SoupWatcher implements AutoCloseable {
 
     @Override
     public void close() {
-        tail.close();
+        reader.close();
         follower.close();
     }
 }

@@ -21,6 +21,7 @@ public final class BlobRewardModelLoader implements RewardModelLoader {
         this(new ModelFolderStore(store, cacheDir), device);
     }
 
+    /** @param folders the verified folder cache to fetch through (e.g. the one a process already shares) */
     public BlobRewardModelLoader(ModelFolderStore folders, Device device) {
         this.folders = folders;
         this.device = device;

@@ -38,7 +38,12 @@ public final class RewardModelSlot implements AutoCloseable {
         this.follower = new LatestModelFollower<>("reward-model-" + followedName,
                 cp -> "reward model " + cp.getName() + " v" + cp.getVersion() + " (" + cp.getBlob().getUri() + ")",
                 this::supersedes, loader::load, Objects.requireNonNull(loadExecutor, "loadExecutor"),
-                this::swapInLoaded);
+                new LatestModelFollower.Listener<>() {
+                    @Override
+                    public void ready(RewardModelCheckpoint checkpoint) {
+                        swapInLoaded();
+                    }
+                });
     }
 
     public String followedName() {

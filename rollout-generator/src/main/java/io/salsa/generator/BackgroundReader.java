@@ -9,7 +9,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * A daemon thread that reads a topic as a log (assigned partitions, no consumer group) next to other work for the
  * generator's learner watch, which also measures lag with an admin client on that thread: {@link #close()} wakes
- * the consumer up and waits for the thread. (Followers of compacted model topics use {@code TopicTail}.)
+ * the consumer up and waits for the thread. (Followers of compacted model topics use {@code KafkaLog.follow}.)
  */
 abstract class BackgroundReader implements AutoCloseable {
 

@@ -4,22 +4,23 @@ import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.SoupManifest;
 import io.salsa.runtime.follow.LatestModelFollower;
-import io.salsa.runtime.follow.TopicTail;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Makes the generator's weights follow the learner: reads the compacted policy topic (and, before the first
- * checkpoint, the soup topic) and lets a {@link LatestModelFollower} download, verify and load each newer checkpoint
- * off the generation thread, which switches to it between two batches.
+ * checkpoint, the soup topic) with {@link KafkaLog} followers and lets a {@link LatestModelFollower} download, verify
+ * and load each newer checkpoint off the generation thread, which switches to it between two batches.
  *
  * <p>Until the followed run has a checkpoint the generator starts from its initial weights: the configured folder
  * (which must load: a bad one stops the generator) or the newest soup of its recipe (one that fails is skipped).
@@ -67,8 +68,10 @@ public final class WeightFollower implements AutoCloseable {
     private final SamplerFactory samplers;
     private final WeightFetcher fetcher;
     private final LatestModelFollower<Weights, LoadedPolicy> follower;
+    private final Decider decider;
     private final AtomicLong publishedVersion = new AtomicLong(-1);
-    private TopicTail tail;
+    private KafkaLog.Follower policyReader;
+    private KafkaLog.Follower soupReader;
 
     public WeightFollower(KafkaSettings settings, GeneratorConfig config, SamplerFactory samplers,
                           WeightFetcher fetcher) {
@@ -76,16 +79,37 @@ public final class WeightFollower implements AutoCloseable {
         this.config = config;
         this.samplers = samplers;
         this.fetcher = fetcher;
+        this.decider = new Decider(); // after config: it reads the initial-weights setting
         this.follower = new LatestModelFollower<>("generator-weights", Weights::describe, Weights::supersedes,
-                this::open);
+                this::open, null, new LatestModelFollower.Listener<>() {
+                    @Override
+                    public void failed(LatestModelFollower.Failure<Weights> failure) {
+                        decider.loadFailed(); // with no weights yet, the initial ones are the fallback
+                    }
+                });
     }
 
-    /** Starts reading the policy and soup topics. */
+    /** Starts reading the policy and soup topics, each from its beginning on its own thread. */
     public void start() {
         String policyTopic = settings.topic(Topics.POLICY);
         String soupTopic = settings.topic(Topics.SOUP);
-        tail = TopicTail.start("generator-weights-reader", settings, List.of(policyTopic, soupTopic),
-                new Reader(policyTopic, soupTopic));
+        RegistryAvroSerde<PolicyCheckpoint> policySerde = settings.valueSerde(Topics.POLICY);
+        RegistryAvroSerde<SoupManifest> soupSerde = settings.valueSerde(Topics.SOUP);
+        policyReader = KafkaLog.follow(settings, policyTopic, KafkaLog.ALL, "generator-weights-policy",
+                r -> decode(r, policySerde).ifPresent(decider::checkpoint), decider::policyCaughtUp);
+        soupReader = KafkaLog.follow(settings, soupTopic, KafkaLog.ALL, "generator-weights-soup",
+                r -> decode(r, soupSerde).ifPresent(decider::soup), decider::soupCaughtUp);
+    }
+
+    private static <V extends SpecificRecord> Optional<V> decode(ConsumerRecord<String, byte[]> r,
+                                                                 RegistryAvroSerde<V> serde) {
+        try {
+            return Optional.ofNullable(KafkaLog.decode(serde, r));
+        } catch (RuntimeException e) {
+            LOG.warn("skipping an unreadable record at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
+                    e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /**
@@ -93,9 +117,10 @@ public final class WeightFollower implements AutoCloseable {
      * one, otherwise the configured initial weights.
      *
      * @return null if {@code timeout} passed first
-     * @throws IllegalStateException if loading failed (the topics cannot be read, the initial folder cannot load)
+     * @throws IllegalStateException if loading failed (a topic cannot be read, the initial folder cannot load)
      */
     public LoadedPolicy awaitInitial(Duration timeout) throws InterruptedException {
+        checkReaders();
         LatestModelFollower.Loaded<Weights, LoadedPolicy> loaded = follower.await(timeout);
         return loaded == null ? null : loaded.model();
     }
@@ -106,6 +131,7 @@ public final class WeightFollower implements AutoCloseable {
      * @throws IllegalStateException if loading failed
      */
     public LoadedPolicy takeNewer() {
+        checkReaders();
         LatestModelFollower.Loaded<Weights, LoadedPolicy> loaded = follower.takeIfNewer();
         return loaded == null ? null : loaded.model();
     }
@@ -118,6 +144,15 @@ public final class WeightFollower implements AutoCloseable {
     /** Newest policy version published on the policy topic for the followed run, or -1 before any. */
     public long publishedVersion() {
         return publishedVersion.get();
+    }
+
+    /** A reader that died (its error is logged) leaves the generator unable to follow the learner: stop it. */
+    private void checkReaders() {
+        for (KafkaLog.Follower reader : new KafkaLog.Follower[] {policyReader, soupReader}) {
+            if (reader != null && !reader.running()) {
+                follower.fail(new IllegalStateException("reading the policy or soup topic stopped (see the log)"));
+            }
+        }
     }
 
     /** Runs on the follower's loader thread: fetch (verified), then open the sampler. */
@@ -143,59 +178,55 @@ public final class WeightFollower implements AutoCloseable {
     }
 
     /**
-     * Keeps the newest checkpoint of the followed run and the newest soup of the recipe; once the topics were read
-     * to their end, offers a new checkpoint, or else initial weights while the generator has none.
+     * Keeps the newest checkpoint of the followed run and the newest soup of the recipe; once both topics were read
+     * to their end, offers a new checkpoint, or else initial weights while the generator has none. Called by both
+     * reader threads and, after a failed load, the loader thread.
      */
-    private final class Reader implements TopicTail.Handler {
-        private final String policyTopic;
-        private final String soupTopic;
-        private final RegistryAvroSerde<PolicyCheckpoint> policySerde = settings.valueSerde(Topics.POLICY);
-        private final RegistryAvroSerde<SoupManifest> soupSerde = settings.valueSerde(Topics.SOUP);
+    private final class Decider {
+        private boolean policyCaughtUp;
+        private boolean soupCaughtUp;
         private PolicyCheckpoint newestCheckpoint;
         private boolean checkpointToOffer;
         private SoupManifest newestSoup;
-        /** A soup not yet taken for loading: offered at each boundary until accepted (a checkpoint may fail). */
+        /** A soup not yet taken for loading: offered at each decision until accepted (a checkpoint may fail). */
         private boolean soupToOffer;
         private boolean folderToOffer = config.initialWeights() instanceof GeneratorConfig.Folder;
         private boolean waitingLogged;
 
-        Reader(String policyTopic, String soupTopic) {
-            this.policyTopic = policyTopic;
-            this.soupTopic = soupTopic;
-        }
-
-        @Override
-        public void record(ConsumerRecord<String, byte[]> r) {
-            try {
-                if (r.topic().equals(policyTopic)) {
-                    PolicyCheckpoint cp = policySerde.deserialize(r.topic(), r.value());
-                    if (cp != null && follows(cp.getRunId())) {
-                        newestCheckpoint = cp;
-                        checkpointToOffer = true;
-                        publishedVersion.set(config.policyRunId() == null
-                                ? cp.getVersion() : Math.max(publishedVersion.get(), cp.getVersion()));
-                    }
-                } else {
-                    SoupManifest soup = soupSerde.deserialize(r.topic(), r.value());
-                    if (soup != null && soup.getRecipe().equals(recipe())) {
-                        newestSoup = soup;
-                        soupToOffer = true;
-                    }
-                }
-            } catch (RuntimeException e) {
-                LOG.warn("skipping an unreadable record at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
-                        e.getMessage());
+        synchronized void checkpoint(PolicyCheckpoint cp) {
+            if (follows(cp.getRunId())) {
+                newestCheckpoint = cp;
+                checkpointToOffer = true;
+                publishedVersion.set(config.policyRunId() == null
+                        ? cp.getVersion() : Math.max(publishedVersion.get(), cp.getVersion()));
+                decide();
             }
         }
 
-        @Override
-        public void failed(Throwable error) {
-            follower.fail(error); // without the topics the generator cannot follow the learner: stop it
+        synchronized void soup(SoupManifest soup) {
+            if (soup.getRecipe().equals(recipe())) {
+                newestSoup = soup;
+                soupToOffer = true;
+                decide();
+            }
         }
 
-        @Override
-        public void polled(boolean caughtUp) {
-            if (!caughtUp) {
+        synchronized void policyCaughtUp() {
+            policyCaughtUp = true;
+            decide();
+        }
+
+        synchronized void soupCaughtUp() {
+            soupCaughtUp = true;
+            decide();
+        }
+
+        synchronized void loadFailed() {
+            decide();
+        }
+
+        private void decide() {
+            if (!policyCaughtUp || !soupCaughtUp) {
                 return; // the whole history first: never load weights a later record already replaced
             }
             if (checkpointToOffer) {
@@ -215,7 +246,7 @@ public final class WeightFollower implements AutoCloseable {
                 }
             } else if (newestSoup == null && newestCheckpoint == null && !waitingLogged) {
                 LOG.info("waiting for a soup of recipe '{}' on {} (or a policy checkpoint on {})", recipe(),
-                        soupTopic, policyTopic);
+                        settings.topic(Topics.SOUP), settings.topic(Topics.POLICY));
                 waitingLogged = true;
             }
         }
@@ -223,8 +254,10 @@ public final class WeightFollower implements AutoCloseable {
 
     @Override
     public void close() {
-        if (tail != null) {
-            tail.close();
+        for (KafkaLog.Follower reader : new KafkaLog.Follower[] {policyReader, soupReader}) {
+            if (reader != null) {
+                reader.close();
+            }
         }
         follower.close();
     }

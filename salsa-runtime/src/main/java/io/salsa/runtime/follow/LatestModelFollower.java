@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * ever stalling its hot thread: each newer announcement is fetched, verified and loaded on a loader thread, and the
  * loaded model is handed over only when the hot thread asks at its own boundary ({@link #takeIfNewer()}).
  *
- * <p>Announcements come from whoever reads the topic ({@link TopicTail}, a Kafka Streams processor, …) through
- * {@link #offer}; {@code supersedes} decides what is newer. Only the newest offer is loaded: one that was superseded
+ * <p>Announcements come from whoever reads the topic (a {@code KafkaLog} follower, a Kafka Streams processor, …)
+ * through {@link #offer}; {@code supersedes} decides what is newer. Only the newest offer is loaded: one that was superseded
  * while it waited is skipped. A fetch or load that fails leaves the current model in use; it is logged and counted,
  * and not retried until it is announced again. A loaded model replaced before anyone took it, a model whose load
  * finished after {@link #close()}, and the untaken model at close are closed here; a model that was taken belongs to
@@ -53,6 +53,17 @@ public final class LatestModelFollower<A, M extends AutoCloseable> implements Au
     /** A loaded model with the announcement it came from; whoever takes it owns (and closes) the model. */
     public record Loaded<A, M>(A announcement, M model) { }
 
+    /** Told on the loader thread what became of each load, after the follower's state was updated. */
+    public interface Listener<A> {
+        /** A newly loaded model of {@code announcement} can be taken (e.g. to swap it in at once behind leases). */
+        default void ready(A announcement) {
+        }
+
+        /** A fetch or load failed; the current model stays, and {@code failure.announcement()} is no longer pending. */
+        default void failed(Failure<A> failure) {
+        }
+    }
+
     /** A fetch or load that failed: what was announced and why. */
     public record Failure<A>(A announcement, Throwable error) {
         /** "ExceptionType: message", for logs and status lines. */
@@ -68,7 +79,7 @@ public final class LatestModelFollower<A, M extends AutoCloseable> implements Au
     private final Executor executor;
     /** The follower's own loader thread, or null when the caller provided the executor (and owns it). */
     private final ExecutorService ownExecutor;
-    private final Runnable onReady;
+    private final Listener<A> listener;
 
     // Guarded by "this": offers and hand-overs are rare, so a monitor is simpler than lock-free tricks.
     /** The newest announcement accepted for loading (in flight, loaded, or the last good one after a failure). */
@@ -97,19 +108,18 @@ public final class LatestModelFollower<A, M extends AutoCloseable> implements Au
     }
 
     /**
-     * A follower loading on {@code executor} and calling {@code onReady} after each hand-over.
+     * A follower loading on {@code executor} and telling {@code listener} what became of each load.
      *
      * @param executor where loads run (the caller owns it); null for the follower's own daemon thread
-     * @param onReady  run on the loader thread each time a newly loaded model can be taken (e.g. to swap it in at
-     *                 once behind leases); null for none
+     * @param listener told on the loader thread; null for none
      */
     public LatestModelFollower(String name, Function<A, String> describe, BiPredicate<A, A> supersedes,
-                               Loader<A, M> loader, Executor executor, Runnable onReady) {
+                               Loader<A, M> loader, Executor executor, Listener<A> listener) {
         this.name = Objects.requireNonNull(name, "name");
         this.describe = Objects.requireNonNull(describe, "describe");
         this.supersedes = Objects.requireNonNull(supersedes, "supersedes");
         this.loader = Objects.requireNonNull(loader, "loader");
-        this.onReady = onReady;
+        this.listener = listener == null ? new Listener<>() { } : listener;
         if (executor == null) {
             this.ownExecutor = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, name);
@@ -167,15 +177,17 @@ public final class LatestModelFollower<A, M extends AutoCloseable> implements Au
         try {
             model = loader.load(announcement);
         } catch (Exception | LinkageError e) {
+            Failure<A> failure = new Failure<>(announcement, e);
             synchronized (this) {
                 failures++;
-                lastFailure = new Failure<>(announcement, e);
+                lastFailure = failure;
                 if (requested == announcement) {
                     requested = good; // not retried by itself; announcing it again retries it
                 }
             }
             LOG.error("{}: {} could not be loaded, keeping the current model: {}", name, describe.apply(announcement),
                     e.toString());
+            tell(() -> listener.failed(failure), announcement);
             return;
         } catch (Throwable t) {
             synchronized (this) {
@@ -206,12 +218,14 @@ public final class LatestModelFollower<A, M extends AutoCloseable> implements Au
         }
         LOG.info("{}: {} loaded in {} ms; it is handed over at the next boundary", name, describe.apply(announcement),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-        if (onReady != null) {
-            try {
-                onReady.run();
-            } catch (RuntimeException e) {
-                LOG.error("{}: hand-over of {} failed: {}", name, describe.apply(announcement), e.toString(), e);
-            }
+        tell(() -> listener.ready(announcement), announcement);
+    }
+
+    private void tell(Runnable call, A announcement) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            LOG.error("{}: the listener failed on {}: {}", name, describe.apply(announcement), e.toString(), e);
         }
     }
 

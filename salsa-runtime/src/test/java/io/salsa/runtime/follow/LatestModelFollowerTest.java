@@ -55,6 +55,8 @@ class LatestModelFollowerTest {
     private LocalBlobStore blobs;
     private ModelFolderStore folders;
     private final List<Model> built = new CopyOnWriteArrayList<>();
+    /** What the inline followers' listener was told, in order. */
+    private final List<String> told = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void setUp() throws IOException {
@@ -78,7 +80,18 @@ class LatestModelFollowerTest {
     private LatestModelFollower<Announcement, Model> inline(LatestModelFollower.FolderLoader<Announcement, Model> b) {
         return new LatestModelFollower<>("test", a -> "v" + a.version(),
                 LatestModelFollower.byVersion(Announcement::version, 0),
-                LatestModelFollower.fetching(folders, Announcement::blob, b), Runnable::run, null);
+                LatestModelFollower.fetching(folders, Announcement::blob, b), Runnable::run,
+                new LatestModelFollower.Listener<>() {
+                    @Override
+                    public void ready(Announcement a) {
+                        told.add("ready v" + a.version());
+                    }
+
+                    @Override
+                    public void failed(LatestModelFollower.Failure<Announcement> failure) {
+                        told.add("failed v" + failure.announcement().version());
+                    }
+                });
     }
 
     @Test
@@ -146,6 +159,7 @@ class LatestModelFollowerTest {
             assertEquals("IOException: cannot parse the weights of v2", f.lastFailure().reason());
             f.offer(publish(3));
             assertEquals(3, f.takeIfNewer().model().version, "the next version is taken as usual");
+            assertEquals(List.of("ready v1", "failed v2", "ready v3"), told);
         }
     }
 
@@ -180,7 +194,12 @@ class LatestModelFollowerTest {
                         release.await();
                     }
                     return build(a, folder);
-                }), null, handedOver::countDown);
+                }), null, new LatestModelFollower.Listener<>() {
+                    @Override
+                    public void ready(Announcement announcement) {
+                        handedOver.countDown();
+                    }
+                });
         try {
             Announcement v1 = publish(1);
             Announcement v2 = publish(2);
