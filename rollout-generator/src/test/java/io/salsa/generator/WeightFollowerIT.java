@@ -145,6 +145,32 @@ class WeightFollowerIT {
     }
 
     @Test
+    void shouldStartFromTheSoupWhenTheRunsCheckpointCannotLoad(TestKafka kafka) throws Exception {
+        LocalBlobStore store = new LocalBlobStore(dir.resolve("blobs"));
+        RecordingFetcher fetcher = new RecordingFetcher(new BlobWeightFetcher(store, dir.resolve("cache")));
+        try (GenHarness h = new GenHarness(kafka, "fallback", dir.resolve("state"))) {
+            GeneratorConfig config = h.config("SALSA_GENERATOR_INITIAL_WEIGHTS", "soup",
+                    "SALSA_GENERATOR_POLICY_RUN_ID", "run-f");
+            BlobRef soup = weights(store, 3);
+            BlobRef tampered = BlobRef.newBuilder(weights(store, 4)).setSha256("0".repeat(64)).build();
+            h.publish(Topics.SOUP, GeneratorConfig.DEFAULT_SOUP_RECIPE, soup(1, soup));
+            h.publish(Topics.POLICY, "run-f", checkpoint("run-f", 7, tampered));
+            try (WeightFollower follower = new WeightFollower(h.settings, config, ToySampler.factory(0), fetcher)) {
+                follower.start();
+                try (LoadedPolicy initial = follower.awaitInitial(Duration.ofSeconds(60))) {
+                    assertNotNull(initial);
+                    assertEquals(List.of(tampered.getUri(), soup.getUri()), List.copyOf(fetcher.fetched),
+                            "the run's checkpoint first; the soup once it failed");
+                    assertEquals("soup:default@1", initial.source());
+                    assertEquals(0, initial.version());
+                    assertEquals(1, follower.skippedCheckpoints());
+                    assertEquals(7, follower.publishedVersion(), "the published version counts for staleness");
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldStopWhenTheConfiguredInitialFolderCannotLoad(TestKafka kafka) throws Exception {
         Path empty = Files.createDirectories(dir.resolve("not-a-model"));
         try (GenHarness h = new GenHarness(kafka, "bad-folder", dir.resolve("state"))) {
