@@ -1,45 +1,35 @@
 package io.salsa.scorer;
 
 import ai.djl.Device;
-import io.salsa.runtime.blob.BlobStore;
-import io.salsa.runtime.blob.DeterministicTar;
-import io.salsa.runtime.io.FileOps;
 import io.salsa.events.RewardModelCheckpoint;
+import io.salsa.runtime.blob.BlobStore;
+import io.salsa.runtime.blob.ModelFolderStore;
 import java.io.IOException;
-import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Loads a published reward model: fetches its folder blob from the blob store, verifies the SHA-256 the
- * checkpoint names (the store refuses a mismatch), unpacks it and builds the GPT-2 reward model.
+ * Loads a published reward model: fetches its folder through the verified folder cache ({@link ModelFolderStore}:
+ * the SHA-256 the checkpoint names is checked before anything is unpacked) and builds the GPT-2 reward model.
  */
 public final class BlobRewardModelLoader implements RewardModelLoader {
 
-    private final BlobStore store;
-    private final Path cacheDir;
+    private final ModelFolderStore folders;
     private final Device device;
 
+    /** @param cacheDir where fetched reward-model folders are unpacked, one per blob SHA-256 */
     public BlobRewardModelLoader(BlobStore store, Path cacheDir, Device device) {
-        this.store = store;
-        this.cacheDir = cacheDir;
+        this(new ModelFolderStore(store, cacheDir), device);
+    }
+
+    /** @param folders the verified folder cache to fetch through (e.g. the one a process already shares) */
+    public BlobRewardModelLoader(ModelFolderStore folders, Device device) {
+        this.folders = folders;
         this.device = device;
     }
 
     @Override
     public RewardScorerModel load(RewardModelCheckpoint checkpoint) throws IOException {
-        String sha = checkpoint.getBlob().getSha256();
-        Path dest = cacheDir.resolve(safe(checkpoint.getName())).resolve("v" + checkpoint.getVersion() + "-" + sha);
-        Path marker = dest.resolve(DeterministicTar.MARKER);
-        if (Files.exists(dest) && !(Files.isRegularFile(marker) && Files.readString(marker).trim().equalsIgnoreCase(sha))) {
-            FileOps.deleteTree(dest); // left half-unpacked by an earlier crash: never trust it
-        }
-        Files.createDirectories(dest.getParent());
-        store.getFolder(URI.create(checkpoint.getBlob().getUri()), sha, dest);
-        return GptRewardScorerModel.load(dest, checkpoint.getName(), checkpoint.getVersion(), device);
-    }
-
-    private static String safe(String name) {
-        return name.replaceAll("[^A-Za-z0-9._-]", "_");
+        Path folder = folders.fetchFolder(checkpoint.getBlob());
+        return GptRewardScorerModel.load(folder, checkpoint.getName(), checkpoint.getVersion(), device);
     }
 }

@@ -1,6 +1,7 @@
 package io.salsa.scorer;
 
 import io.salsa.events.RewardModelCheckpoint;
+import io.salsa.runtime.follow.LatestModelFollower;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executor;
@@ -9,22 +10,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Holds the reward model in service and swaps in newer checkpoints atomically between batches: a new model
- * is loaded completely in the background before it becomes visible, a batch keeps the model it started
- * with ({@link Lease}), and a model that fails to load leaves the old one in service.
+ * Holds the reward model in service and swaps in newer checkpoints atomically between batches: a
+ * {@link LatestModelFollower} loads a new model completely in the background before it becomes visible, a batch
+ * keeps the model it started with ({@link Lease}), and a model that fails to load leaves the old one in service.
  */
 public final class RewardModelSlot implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RewardModelSlot.class);
 
     private final String followedName;
-    private final RewardModelLoader loader;
-    private final Executor loadExecutor;
+    private final LatestModelFollower<RewardModelCheckpoint, RewardScorerModel> follower;
 
     // All mutable state is guarded by "this": swaps are rare, so a monitor is simpler than lock-free tricks.
+    // Lock order: the follower's monitor may be held while this one is taken (its newer-than test), never the reverse.
     private Entry current;
-    private long highestRequested = Long.MIN_VALUE;
-    private String lastFailure;
     private long swaps;
     private boolean closed;
 
@@ -35,8 +34,16 @@ public final class RewardModelSlot implements AutoCloseable {
      */
     public RewardModelSlot(String followedName, RewardModelLoader loader, Executor loadExecutor) {
         this.followedName = Objects.requireNonNull(followedName, "followedName");
-        this.loader = Objects.requireNonNull(loader, "loader");
-        this.loadExecutor = Objects.requireNonNull(loadExecutor, "loadExecutor");
+        Objects.requireNonNull(loader, "loader");
+        this.follower = new LatestModelFollower<>("reward-model-" + followedName,
+                cp -> "reward model " + cp.getName() + " v" + cp.getVersion() + " (" + cp.getBlob().getUri() + ")",
+                this::supersedes, loader::load, Objects.requireNonNull(loadExecutor, "loadExecutor"),
+                new LatestModelFollower.Listener<>() {
+                    @Override
+                    public void ready(RewardModelCheckpoint checkpoint) {
+                        swapInLoaded();
+                    }
+                });
     }
 
     public String followedName() {
@@ -53,46 +60,26 @@ public final class RewardModelSlot implements AutoCloseable {
      * model in service (or being loaded); returns at once.
      */
     public void offer(RewardModelCheckpoint checkpoint) {
-        if (!followedName.equals(checkpoint.getName())) {
-            return;
+        if (followedName.equals(checkpoint.getName())) {
+            follower.offer(checkpoint);
         }
-        synchronized (this) {
-            long inService = current == null ? Long.MIN_VALUE : current.model.version();
-            if (closed || checkpoint.getVersion() <= Math.max(inService, highestRequested)) {
-                return;
-            }
-            highestRequested = checkpoint.getVersion();
-        }
-        LOG.info("reward model {} v{} published ({}); loading in the background",
-                checkpoint.getName(), checkpoint.getVersion(), checkpoint.getBlob().getUri());
-        loadExecutor.execute(() -> load(checkpoint));
     }
 
-    private void load(RewardModelCheckpoint checkpoint) {
+    /** Newer than the model in service and than the one being loaded (a failed one no longer counts). */
+    private boolean supersedes(RewardModelCheckpoint offered, RewardModelCheckpoint accepted) {
+        long inService;
         synchronized (this) {
-            if (closed || checkpoint.getVersion() < highestRequested) {
-                return; // a newer checkpoint was published while this one waited: skip straight to it
-            }
+            inService = current == null ? Long.MIN_VALUE : current.model.version();
         }
-        long start = System.nanoTime();
-        RewardScorerModel model;
-        try {
-            model = loader.load(checkpoint);
-        } catch (Exception | LinkageError e) {
-            String why = e.getClass().getSimpleName() + ": " + e.getMessage();
-            synchronized (this) {
-                lastFailure = "v" + checkpoint.getVersion() + ": " + why;
-                if (highestRequested == checkpoint.getVersion()) {
-                    highestRequested = Long.MIN_VALUE; // lets a re-publication of the same version retry
-                }
-            }
-            LOG.warn("reward model {} v{} failed to load, keeping {} in service: {}", checkpoint.getName(),
-                    checkpoint.getVersion(), describe(), why);
-            return;
+        return offered.getVersion() > Math.max(inService, accepted == null ? Long.MIN_VALUE : accepted.getVersion());
+    }
+
+    /** Runs on the loader thread after each load: the swap needs no batch boundary, leases protect batches. */
+    private void swapInLoaded() {
+        LatestModelFollower.Loaded<RewardModelCheckpoint, RewardScorerModel> loaded = follower.takeIfNewer();
+        if (loaded != null) {
+            swapIn(loaded.model());
         }
-        LOG.info("reward model {} v{} loaded in {} ms", model.name(), model.version(),
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-        swapIn(model);
     }
 
     private void swapIn(RewardScorerModel model) {
@@ -158,8 +145,9 @@ public final class RewardModelSlot implements AutoCloseable {
     }
 
     /** The reason the last failed load failed, or null. */
-    public synchronized String lastFailure() {
-        return lastFailure;
+    public String lastFailure() {
+        LatestModelFollower.Failure<RewardModelCheckpoint> f = follower.lastFailure();
+        return f == null ? null : "v" + f.announcement().getVersion() + ": " + f.reason();
     }
 
     /** How many models have been put in service (initial one included). */
@@ -175,6 +163,7 @@ public final class RewardModelSlot implements AutoCloseable {
             last = current;
             current = null;
         }
+        follower.close(); // outside this monitor (lock order); a load that ends later is closed, not swapped in
         if (last != null) {
             last.retire();
         }

@@ -7,9 +7,9 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * A daemon thread that reads topics as logs (assigned partitions, no consumer group) for the generator's
- * side channels, so the weight follower and the learner watch start and stop the same way: {@link #close()}
- * wakes the consumer up and waits for the thread.
+ * A daemon thread that reads a topic as a log (assigned partitions, no consumer group) next to other work for the
+ * generator's learner watch, which also measures lag with an admin client on that thread: {@link #close()} wakes
+ * the consumer up and waits for the thread. (Followers of compacted model topics use {@code KafkaLog.follow}.)
  */
 abstract class BackgroundReader implements AutoCloseable {
 

@@ -8,4 +8,11 @@ package io.salsa.generator;
  * @param source  where the weights came from, for logs (e.g. {@code soup:default@3}, a blob URI)
  * @param sampler the loaded model
  */
-public record LoadedPolicy(String runId, long version, String source, RolloutSampler sampler) { }
+public record LoadedPolicy(String runId, long version, String source, RolloutSampler sampler) implements AutoCloseable {
+
+    /** Frees the sampler. */
+    @Override
+    public void close() {
+        sampler.close();
+    }
+}

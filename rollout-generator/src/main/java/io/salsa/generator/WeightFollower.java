@@ -3,61 +3,113 @@ package io.salsa.generator;
 import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.SoupManifest;
+import io.salsa.runtime.follow.LatestModelFollower;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Makes the generator's weights follow the learner: reads the compacted policy topic (and, before the first
- * checkpoint, the soup topic) on a background thread, downloads, verifies and loads each newer checkpoint
- * there, and hands the loaded model over for the generation loop to switch to between two batches.
+ * checkpoint, the soup topic) with {@link KafkaLog} followers and lets a {@link LatestModelFollower} download, verify
+ * and load each newer checkpoint off the generation thread, which switches to it between two batches.
+ *
+ * <p>Until the followed run has a checkpoint the generator starts from its initial weights: the configured folder
+ * (which must load: a bad one stops the generator) or the newest soup of its recipe (one that fails is skipped).
+ * A checkpoint that cannot be fetched, verified or loaded is skipped with an error log: the generator keeps its
+ * weights and takes the next checkpoint, since a bad record must not stop it.
  */
-public final class WeightFollower extends BackgroundReader {
+public final class WeightFollower implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WeightFollower.class);
-    private static final Duration POLL = Duration.ofMillis(200);
+
+    /**
+     * Weights the generator may switch to: a policy checkpoint, or initial weights (a soup or a local folder).
+     *
+     * @param blob   null for a local folder
+     * @param folder null unless the weights are a local folder
+     */
+    private record Weights(String runId, long version, long step, String source, BlobRef blob, Path folder,
+                           boolean initial) {
+
+        static Weights of(PolicyCheckpoint cp) {
+            return new Weights(cp.getRunId(), cp.getVersion(), cp.getStep(), cp.getBlob().getUri(), cp.getBlob(),
+                    null, false);
+        }
+
+        /** Initial weights never replace loaded ones; any checkpoint replaces initial ones; then newer versions. */
+        static boolean supersedes(Weights offered, Weights accepted) {
+            if (accepted == null) {
+                return true;
+            }
+            if (offered.initial()) {
+                return false;
+            }
+            return accepted.initial() || !offered.runId().equals(accepted.runId())
+                    || offered.version() > accepted.version();
+        }
+
+        String describe() {
+            return initial ? "initial weights " + source + " as " + runId + " v0"
+                    : "policy " + runId + " v" + version + " (step " + step + ") from " + source;
+        }
+    }
 
     private final KafkaSettings settings;
     private final GeneratorConfig config;
     private final SamplerFactory samplers;
     private final WeightFetcher fetcher;
-    private final AtomicReference<LoadedPolicy> pending = new AtomicReference<>();
-    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final LatestModelFollower<Weights, LoadedPolicy> follower;
+    private final Decider decider;
     private final AtomicLong publishedVersion = new AtomicLong(-1);
-    private final AtomicLong skipped = new AtomicLong();
-    private final CountDownLatch initialLoaded = new CountDownLatch(1);
-
-    /** What the follower decided to load last: later checkpoints are compared with it. */
-    private String loadedRun;
-    private long loadedVersion = -1;
-    /** The newest checkpoint that failed to load, so it is not retried in a loop. */
-    private String failedRun;
-    private long failedVersion = -1;
-    private long failedSoupVersion = -1;
+    private KafkaLog.Follower policyReader;
+    private KafkaLog.Follower soupReader;
 
     public WeightFollower(KafkaSettings settings, GeneratorConfig config, SamplerFactory samplers,
                           WeightFetcher fetcher) {
-        super("generator-weights");
         this.settings = settings;
         this.config = config;
         this.samplers = samplers;
         this.fetcher = fetcher;
+        this.decider = new Decider(); // after config: it reads the initial-weights setting
+        this.follower = new LatestModelFollower<>("generator-weights", Weights::describe, Weights::supersedes,
+                this::open, null, new LatestModelFollower.Listener<>() {
+                    @Override
+                    public void failed(LatestModelFollower.Failure<Weights> failure) {
+                        decider.loadFailed(); // with no weights yet, the initial ones are the fallback
+                    }
+                });
+    }
+
+    /** Starts reading the policy and soup topics, each from its beginning on its own thread. */
+    public void start() {
+        String policyTopic = settings.topic(Topics.POLICY);
+        String soupTopic = settings.topic(Topics.SOUP);
+        RegistryAvroSerde<PolicyCheckpoint> policySerde = settings.valueSerde(Topics.POLICY);
+        RegistryAvroSerde<SoupManifest> soupSerde = settings.valueSerde(Topics.SOUP);
+        policyReader = KafkaLog.follow(settings, policyTopic, KafkaLog.ALL, "generator-weights-policy",
+                r -> decode(r, policySerde).ifPresent(decider::checkpoint), decider::policyCaughtUp);
+        soupReader = KafkaLog.follow(settings, soupTopic, KafkaLog.ALL, "generator-weights-soup",
+                r -> decode(r, soupSerde).ifPresent(decider::soup), decider::soupCaughtUp);
+    }
+
+    private static <V extends SpecificRecord> Optional<V> decode(ConsumerRecord<String, byte[]> r,
+                                                                 RegistryAvroSerde<V> serde) {
+        try {
+            return Optional.ofNullable(KafkaLog.decode(serde, r));
+        } catch (RuntimeException e) {
+            LOG.warn("skipping an unreadable record at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
+                    e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /**
@@ -65,23 +117,28 @@ public final class WeightFollower extends BackgroundReader {
      * one, otherwise the configured initial weights.
      *
      * @return null if {@code timeout} passed first
-     * @throws IllegalStateException if loading failed
+     * @throws IllegalStateException if loading failed (a topic cannot be read, the initial folder cannot load)
      */
     public LoadedPolicy awaitInitial(Duration timeout) throws InterruptedException {
-        boolean done = initialLoaded.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        rethrow();
-        return done ? pending.getAndSet(null) : null;
+        checkReaders();
+        LatestModelFollower.Loaded<Weights, LoadedPolicy> loaded = follower.await(timeout);
+        return loaded == null ? null : loaded.model();
     }
 
-    /** The newest loaded weights not handed over yet, or null; the caller owns (and closes) what it takes. */
+    /**
+     * The newest loaded weights not handed over yet, or null; the caller owns (and closes) what it takes.
+     *
+     * @throws IllegalStateException if loading failed
+     */
     public LoadedPolicy takeNewer() {
-        rethrow();
-        return pending.getAndSet(null);
+        checkReaders();
+        LatestModelFollower.Loaded<Weights, LoadedPolicy> loaded = follower.takeIfNewer();
+        return loaded == null ? null : loaded.model();
     }
 
-    /** Checkpoints skipped because their weights could not be fetched, verified or loaded. */
+    /** Checkpoints (and initial soups) skipped because their weights could not be fetched, verified or loaded. */
     public long skippedCheckpoints() {
-        return skipped.get();
+        return follower.failures();
     }
 
     /** Newest policy version published on the policy topic for the followed run, or -1 before any. */
@@ -89,90 +146,25 @@ public final class WeightFollower extends BackgroundReader {
         return publishedVersion.get();
     }
 
-    private void rethrow() {
-        Throwable t = failure.get();
-        if (t != null) {
-            throw new IllegalStateException("loading weights failed: " + t.getMessage(), t);
+    /** A reader that died (its error is logged) leaves the generator unable to follow the learner: stop it. */
+    private void checkReaders() {
+        for (KafkaLog.Follower reader : new KafkaLog.Follower[] {policyReader, soupReader}) {
+            if (reader != null && !reader.running()) {
+                follower.fail(new IllegalStateException("reading the policy or soup topic stopped (see the log)"));
+            }
         }
     }
 
-    @Override
-    protected void loop() {
-        String policyTopic = settings.topic(Topics.POLICY);
-        String soupTopic = settings.topic(Topics.SOUP);
-        RegistryAvroSerde<PolicyCheckpoint> policySerde = settings.valueSerde(Topics.POLICY);
-        RegistryAvroSerde<SoupManifest> soupSerde = settings.valueSerde(Topics.SOUP);
-        try (KafkaConsumer<byte[], byte[]> c = openConsumer(settings)) {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (String topic : List.of(policyTopic, soupTopic)) {
-                for (PartitionInfo p : c.partitionsFor(topic, Duration.ofSeconds(30))) {
-                    parts.add(new TopicPartition(topic, p.partition()));
-                }
+    /** Runs on the follower's loader thread: fetch (verified), then open the sampler. */
+    private LoadedPolicy open(Weights w) throws Exception {
+        try {
+            Path dir = w.folder() != null ? w.folder() : fetcher.fetch(w.blob());
+            return new LoadedPolicy(w.runId(), w.version(), w.source(), samplers.open(dir, config.device()));
+        } catch (Exception e) {
+            if (w.folder() != null) {
+                follower.fail(e); // the configured initial folder is a setup error, not a bad record
             }
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> ends = c.endOffsets(parts);
-            PolicyCheckpoint newestCheckpoint = null;
-            SoupManifest newestSoup = null;
-            boolean caughtUp = false;
-            boolean waitingLogged = false;
-            while (running()) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
-                    try {
-                        if (r.topic().equals(policyTopic)) {
-                            PolicyCheckpoint cp = policySerde.decode(r);
-                            if (cp != null && follows(cp.getRunId())) {
-                                newestCheckpoint = cp;
-                                publishedVersion.set(config.policyRunId() == null
-                                        ? cp.getVersion() : Math.max(publishedVersion.get(), cp.getVersion()));
-                            }
-                        } else {
-                            SoupManifest soup = soupSerde.decode(r);
-                            if (soup != null && soup.getRecipe().equals(recipe())) {
-                                newestSoup = soup;
-                            }
-                        }
-                    } catch (RuntimeException e) {
-                        LOG.warn("skipping an unreadable record at {}-{}@{}: {}", r.topic(), r.partition(),
-                                r.offset(), e.getMessage());
-                    }
-                }
-                if (!caughtUp) {
-                    caughtUp = parts.stream().allMatch(tp -> c.position(tp) >= ends.get(tp));
-                    if (!caughtUp) {
-                        continue;
-                    }
-                }
-                if (newestCheckpoint != null && isNewer(newestCheckpoint)) {
-                    load(newestCheckpoint);
-                } else if (loadedVersion < 0) {
-                    if (config.initialWeights() instanceof GeneratorConfig.Folder folder) {
-                        loadInitial(folder.dir(), "folder:" + folder.dir());
-                    } else if (newestSoup != null && newestSoup.getVersion() > failedSoupVersion) {
-                        String source = "soup:" + newestSoup.getRecipe() + "@" + newestSoup.getVersion();
-                        try {
-                            loadInitial(fetcher.fetch(newestSoup.getBlob()), source);
-                        } catch (java.io.IOException | RuntimeException e) {
-                            failedSoupVersion = newestSoup.getVersion();
-                            skipped.incrementAndGet();
-                            LOG.error("cannot load {} from {} ({}); waiting for a newer soup or a policy checkpoint",
-                                    source, newestSoup.getBlob().getUri(), e.toString());
-                        }
-                    } else if (!waitingLogged) {
-                        LOG.info("waiting for a soup of recipe '{}' on {} (or a policy checkpoint on {})",
-                                recipe(), soupTopic, policyTopic);
-                        waitingLogged = true;
-                    }
-                }
-            }
-        } catch (WakeupException e) {
-            if (running()) {
-                failure.compareAndSet(null, e);
-            }
-        } catch (Throwable t) {
-            LOG.error("weight follower stopped: {}", t.toString(), t);
-            failure.compareAndSet(null, t);
-            initialLoaded.countDown();
+            throw e;
         }
     }
 
@@ -185,65 +177,88 @@ public final class WeightFollower extends BackgroundReader {
         return config.policyRunId() == null || config.policyRunId().equals(runId);
     }
 
-    private boolean isNewer(PolicyCheckpoint cp) {
-        if (cp.getRunId().equals(failedRun) && cp.getVersion() <= failedVersion) {
-            return false;
-        }
-        if (loadedRun == null || !loadedRun.equals(cp.getRunId())) {
-            return true;
-        }
-        return cp.getVersion() > loadedVersion;
-    }
-
     /**
-     * Loads a checkpoint; one that cannot be fetched, verified or loaded is skipped with an error log (the
-     * generator keeps its current weights and takes the next checkpoint), since a bad record must not stop it.
+     * Keeps the newest checkpoint of the followed run and the newest soup of the recipe; once both topics were read
+     * to their end, offers a new checkpoint, or else initial weights while the generator has none. Called by both
+     * reader threads and, after a failed load, the loader thread.
      */
-    private void load(PolicyCheckpoint cp) throws Exception {
-        BlobRef blob = cp.getBlob();
-        long t0 = System.nanoTime();
-        RolloutSampler sampler;
-        try {
-            Path dir = fetcher.fetch(blob);
-            sampler = samplers.open(dir, config.device());
-        } catch (java.io.IOException | RuntimeException e) {
-            skipped.incrementAndGet();
-            LOG.error("skipping policy {} v{}: cannot load {} ({}); keeping the current weights", cp.getRunId(),
-                    cp.getVersion(), blob.getUri(), e.toString());
-            failedRun = cp.getRunId(); // not retried: a later checkpoint supersedes it
-            failedVersion = cp.getVersion();
-            return;
-        }
-        loadedRun = cp.getRunId();
-        loadedVersion = cp.getVersion();
-        handOver(new LoadedPolicy(cp.getRunId(), cp.getVersion(), blob.getUri(), sampler));
-        LOG.info("loaded policy {} v{} (step {}) from {} in {} ms (sha256 {} verified)", cp.getRunId(),
-                cp.getVersion(), cp.getStep(), blob.getUri(), (System.nanoTime() - t0) / 1_000_000,
-                blob.getSha256().substring(0, Math.min(12, blob.getSha256().length())));
-    }
+    private final class Decider {
+        private boolean policyCaughtUp;
+        private boolean soupCaughtUp;
+        private PolicyCheckpoint newestCheckpoint;
+        private boolean checkpointToOffer;
+        private SoupManifest newestSoup;
+        /** A soup not yet taken for loading: offered at each decision until accepted (a checkpoint may fail). */
+        private boolean soupToOffer;
+        private boolean folderToOffer = config.initialWeights() instanceof GeneratorConfig.Folder;
+        private boolean waitingLogged;
 
-    private void loadInitial(Path dir, String source) throws Exception {
-        RolloutSampler sampler = samplers.open(dir, config.device());
-        loadedRun = config.stampRunId();
-        loadedVersion = 0;
-        handOver(new LoadedPolicy(config.stampRunId(), 0, source, sampler));
-        LOG.info("loaded initial weights {} as {} v0", source, config.stampRunId());
-    }
-
-    private void handOver(LoadedPolicy policy) {
-        LoadedPolicy replaced = pending.getAndSet(policy);
-        if (replaced != null) {
-            replaced.sampler().close(); // never used: a newer one arrived before the loop switched
+        synchronized void checkpoint(PolicyCheckpoint cp) {
+            if (follows(cp.getRunId())) {
+                newestCheckpoint = cp;
+                checkpointToOffer = true;
+                publishedVersion.set(config.policyRunId() == null
+                        ? cp.getVersion() : Math.max(publishedVersion.get(), cp.getVersion()));
+                decide();
+            }
         }
-        initialLoaded.countDown();
+
+        synchronized void soup(SoupManifest soup) {
+            if (soup.getRecipe().equals(recipe())) {
+                newestSoup = soup;
+                soupToOffer = true;
+                decide();
+            }
+        }
+
+        synchronized void policyCaughtUp() {
+            policyCaughtUp = true;
+            decide();
+        }
+
+        synchronized void soupCaughtUp() {
+            soupCaughtUp = true;
+            decide();
+        }
+
+        synchronized void loadFailed() {
+            decide();
+        }
+
+        private void decide() {
+            if (!policyCaughtUp || !soupCaughtUp) {
+                return; // the whole history first: never load weights a later record already replaced
+            }
+            if (checkpointToOffer) {
+                checkpointToOffer = false;
+                follower.offer(Weights.of(newestCheckpoint));
+            }
+            // initial weights are refused while the generator has (or is loading) any weights
+            if (config.initialWeights() instanceof GeneratorConfig.Folder folder) {
+                if (folderToOffer && follower.offer(new Weights(config.stampRunId(), 0, 0, "folder:" + folder.dir(),
+                        null, folder.dir(), true))) {
+                    folderToOffer = false;
+                }
+            } else if (soupToOffer) {
+                String source = "soup:" + newestSoup.getRecipe() + "@" + newestSoup.getVersion();
+                if (follower.offer(new Weights(config.stampRunId(), 0, 0, source, newestSoup.getBlob(), null, true))) {
+                    soupToOffer = false;
+                }
+            } else if (newestSoup == null && newestCheckpoint == null && !waitingLogged) {
+                LOG.info("waiting for a soup of recipe '{}' on {} (or a policy checkpoint on {})", recipe(),
+                        settings.topic(Topics.SOUP), settings.topic(Topics.POLICY));
+                waitingLogged = true;
+            }
+        }
     }
 
     @Override
     public void close() {
-        super.close();
-        LoadedPolicy left = pending.getAndSet(null);
-        if (left != null) {
-            left.sampler().close();
+        for (KafkaLog.Follower reader : new KafkaLog.Follower[] {policyReader, soupReader}) {
+            if (reader != null) {
+                reader.close();
+            }
         }
+        follower.close();
     }
 }
