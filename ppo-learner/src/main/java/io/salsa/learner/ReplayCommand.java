@@ -1,7 +1,7 @@
 package io.salsa.learner;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.model.lm.DeviceOptions;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

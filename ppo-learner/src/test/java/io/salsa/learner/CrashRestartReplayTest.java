@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.model.lm.GptModel;
 import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.OffsetRange;
-import io.salsa.schemas.KafkaSettings;
+import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.schemas.KafkaSettings;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;

@@ -6,15 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import io.salsa.learner.ppo.PpoConfig;
+import io.salsa.learner.ppo.PpoStep;
+import io.salsa.learner.ppo.TrainingSample;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.lm.Precision;
-import io.salsa.learner.ppo.PpoConfig;
-import io.salsa.learner.ppo.PpoStep;
-import io.salsa.learner.ppo.TrainingSample;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

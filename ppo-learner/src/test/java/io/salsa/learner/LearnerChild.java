@@ -1,7 +1,7 @@
 package io.salsa.learner;
 
-import io.salsa.schemas.KafkaSettings;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Path;
 
 /**

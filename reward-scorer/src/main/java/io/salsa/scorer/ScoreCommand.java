@@ -1,11 +1,11 @@
 package io.salsa.scorer;
 
 import ai.djl.Device;
+import io.salsa.model.lm.DeviceOptions;
 import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
-import io.salsa.model.lm.DeviceOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;

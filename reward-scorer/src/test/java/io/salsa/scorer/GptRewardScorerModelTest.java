@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.Device;
+import io.salsa.events.Rollout;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
-import io.salsa.events.Rollout;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

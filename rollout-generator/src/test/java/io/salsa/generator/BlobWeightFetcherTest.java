@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.salsa.events.BlobRef;
 import io.salsa.runtime.blob.BlobIntegrityException;
 import io.salsa.runtime.blob.LocalBlobStore;
-import io.salsa.events.BlobRef;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.salsa.runtime.blob.LocalBlobStore;
 import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
+import io.salsa.runtime.blob.LocalBlobStore;
 import io.salsa.schemas.Topics;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;

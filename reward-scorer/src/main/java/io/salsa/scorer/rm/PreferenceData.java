@@ -1,14 +1,14 @@
 package io.salsa.scorer.rm;
 
-import io.salsa.runtime.io.JsonLines;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
+import io.salsa.model.tokenizer.SalsaTokenizer;
+import io.salsa.runtime.io.JsonLines;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
-import io.salsa.runtime.kafka.KafkaLog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

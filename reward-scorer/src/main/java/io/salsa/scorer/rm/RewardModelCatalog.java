@@ -1,16 +1,16 @@
 package io.salsa.scorer.rm;
 
-import io.salsa.runtime.blob.BlobStore;
 import io.salsa.events.BlobRef;
 import io.salsa.events.RewardModelCheckpoint;
-import io.salsa.schemas.TopicAdmin;
-import java.nio.file.Path;
-import java.util.List;
+import io.salsa.runtime.blob.BlobStore;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
-import io.salsa.runtime.kafka.KafkaLog;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;

@@ -1,8 +1,8 @@
 package io.salsa.cli.demo;
 
 import io.salsa.runtime.blob.BlobStores;
-import io.salsa.schemas.KafkaSettings;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
 package io.salsa.cli.demo;
 
 import ai.djl.Device;
-import io.salsa.runtime.blob.Sha256;
-import io.salsa.runtime.io.FileOps;
 import io.salsa.model.soup.Soups;
 import io.salsa.model.train.SftTrainer;
+import io.salsa.runtime.blob.Sha256;
+import io.salsa.runtime.io.FileOps;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,7 +1,7 @@
 package io.salsa.cli.experiment;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.model.lm.Devices;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -3,12 +3,12 @@ package io.salsa.cli.demo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.salsa.broker.EmbeddedKafkaBroker;
 import io.salsa.cli.report.ReportWriter;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topic;
 import io.salsa.schemas.Topics;
-import io.salsa.runtime.kafka.KafkaLog;
-import io.salsa.broker.EmbeddedKafkaBroker;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -3,8 +3,6 @@ package io.salsa.cli.demo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.salsa.task.SimulatedRater;
-import io.salsa.task.TaskWorld;
 import io.salsa.events.Preference;
 import io.salsa.ingest.IngestApp;
 import io.salsa.ingest.IngestConfig;
@@ -14,6 +12,8 @@ import io.salsa.ingest.SyntheticRollouts;
 import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
+import io.salsa.task.SimulatedRater;
+import io.salsa.task.TaskWorld;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
 import java.net.URI;

@@ -1,10 +1,10 @@
 package io.salsa.model.train;
 
-import io.salsa.runtime.io.JsonLines;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salsa.model.tokenizer.SalsaTokenizer;
+import io.salsa.runtime.io.JsonLines;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

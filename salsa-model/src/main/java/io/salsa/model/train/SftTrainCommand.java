@@ -1,7 +1,7 @@
 package io.salsa.model.train;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.model.lm.DeviceOptions;
+import io.salsa.runtime.cli.SalsaSubcommand;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;

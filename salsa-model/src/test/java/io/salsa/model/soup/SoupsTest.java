@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salsa.runtime.blob.Sha256;
 import io.salsa.model.safetensors.F32Tensor;
 import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.safetensors.SafeTensorsWriter;
+import io.salsa.runtime.blob.Sha256;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

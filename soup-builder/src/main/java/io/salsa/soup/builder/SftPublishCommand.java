@@ -1,9 +1,9 @@
 package io.salsa.soup.builder;
 
-import io.salsa.runtime.cli.ServiceOptions;
-import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
+import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -1,12 +1,12 @@
 package io.salsa.soup.builder;
 
-import io.salsa.runtime.blob.ModelFolderStore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salsa.model.lm.GptConfig;
-import io.salsa.model.lm.ModelFolder;
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.ModelFolder;
+import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;

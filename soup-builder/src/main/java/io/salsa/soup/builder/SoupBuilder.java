@@ -1,13 +1,13 @@
 package io.salsa.soup.builder;
 
-import io.salsa.runtime.blob.ModelFolderStore;
-import io.salsa.runtime.io.FileOps;
-import io.salsa.model.soup.SoupException;
-import io.salsa.model.soup.Soups;
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.events.SoupMember;
+import io.salsa.model.soup.SoupException;
+import io.salsa.model.soup.Soups;
+import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.io.FileOps;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,12 +1,12 @@
 package io.salsa.soup.builder;
 
-import io.salsa.runtime.kafka.KafkaLog;
-import io.salsa.runtime.blob.ModelFolderStore;
-import io.salsa.runtime.service.Health;
-import io.salsa.runtime.service.Service;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
+import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.runtime.service.Health;
+import io.salsa.runtime.service.Service;
 import io.salsa.schemas.DeadLetters;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;

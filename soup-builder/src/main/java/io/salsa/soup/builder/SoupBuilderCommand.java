@@ -1,7 +1,7 @@
 package io.salsa.soup.builder;
 
-import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
 import java.nio.file.Path;
 import java.util.ArrayList;

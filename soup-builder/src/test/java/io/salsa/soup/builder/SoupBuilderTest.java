@@ -7,14 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.runtime.blob.LocalBlobStore;
-import io.salsa.model.lm.GptConfig;
-import io.salsa.model.lm.GptModel;
-import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.events.SoupMethod;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.safetensors.SafeTensors;
+import io.salsa.runtime.blob.LocalBlobStore;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
