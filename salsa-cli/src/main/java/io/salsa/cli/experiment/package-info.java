@@ -1,7 +1,9 @@
 /**
  * {@code salsa experiment salsa-vs-ppo}: SALSA against PPO from one SFT model under the same budget over
- * several seeds, with exact-KL evaluation and significance tests.
+ * several seeds, each arm trained through the learner's own {@code PpoTrainer}, with exact-KL evaluation and
+ * significance tests.
  *
- * <p>May not import {@code io.salsa.cli.report} (the report reads the files this package writes), nor Kafka.
+ * <p>Writes its run folder with {@code io.salsa.cli.report}'s classes (one direction only: the report never imports
+ * this package) and takes its statistics from {@code io.salsa.cli.stats}; may not use Kafka.
  */
 package io.salsa.cli.experiment;
