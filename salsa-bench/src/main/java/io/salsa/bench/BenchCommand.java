@@ -1,23 +1,33 @@
 package io.salsa.bench;
 
 import io.salsa.runtime.cli.SalsaSubcommand;
+import java.util.concurrent.Callable;
 
 /**
- * A {@code salsa bench …} command: it exposes its {@link BenchOptions} so that {@link BenchOptions.Install} can add
+ * A {@code salsa bench …} command: it holds its {@link BenchOptions} so that {@link BenchOptions.Install} can add
  * them to its picocli model, and it sits in the launcher's one {@code bench} group with one group description.
  */
-public interface BenchCommand extends SalsaSubcommand {
+public abstract class BenchCommand implements Callable<Integer>, SalsaSubcommand {
 
     /** This command's shared bench options (warm-up, measured amount, results file, broker). */
-    BenchOptions bench();
+    protected final BenchOptions bench;
+
+    protected BenchCommand(BenchOptions bench) {
+        this.bench = bench;
+    }
+
+    /** This command's shared bench options, for {@link BenchOptions.Install}. */
+    public final BenchOptions bench() {
+        return bench;
+    }
 
     @Override
-    default String group() {
+    public final String group() {
         return "bench";
     }
 
     @Override
-    default String groupDescription() {
+    public final String groupDescription() {
         return "Benchmarks that print throughput numbers (measured and reported, never asserted).";
     }
 }

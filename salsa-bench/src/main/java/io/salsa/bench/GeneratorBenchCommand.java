@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -13,7 +12,7 @@ import picocli.CommandLine.Option;
         description = "Benchmark the rollout generator: model-only tokens/s and the full service (in-process "
                 + "Kafka broker, registry serde, acks=all) at several batch sizes; reports the share of wall time "
                 + "spent outside the model.")
-public final class GeneratorBenchCommand implements Callable<Integer>, BenchCommand {
+public final class GeneratorBenchCommand extends BenchCommand {
 
     @Option(names = "--model", description = "Model folder (default: shared/golden/small found above the current folder).")
     Path model;
@@ -28,15 +27,12 @@ public final class GeneratorBenchCommand implements Callable<Integer>, BenchComm
     @Option(names = "--max-new-tokens", defaultValue = "32", description = "Response length limit (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
-    private final BenchOptions bench = BenchOptions.of("generator")
-            .warmup("--warmup", 1, "Untimed model calls before measuring (PyTorch initialisation)")
-            .measured("--batches", 4, 1, Integer.MAX_VALUE, "Batches per size")
-            .kafka(BenchOptions.Kafka.EMBEDDED)
-            .build();
-
-    @Override
-    public BenchOptions bench() {
-        return bench;
+    public GeneratorBenchCommand() {
+        super(BenchOptions.of("generator")
+                .warmup("--warmup", 1, "Untimed model calls before measuring (PyTorch initialisation)")
+                .measured("--batches", 4, 1, Integer.MAX_VALUE, "Batches per size")
+                .kafka(BenchOptions.Kafka.EMBEDDED)
+                .build());
     }
 
     @Override

@@ -15,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -31,7 +30,7 @@ import picocli.CommandLine.Option;
         description = "Load-test feedback-ingest with acks=all against a running Kafka (start one with"
                 + " `salsa broker`; without one an in-process broker is started); reports preferences/s, p50/p99"
                 + " and lost/duplicated events.")
-public final class IngestBenchCommand implements Callable<Integer>, BenchCommand {
+public final class IngestBenchCommand extends BenchCommand {
 
     @Option(names = "--connections", defaultValue = "32", description = "Concurrent connections (default ${DEFAULT-VALUE}).")
     int connections;
@@ -49,19 +48,16 @@ public final class IngestBenchCommand implements Callable<Integer>, BenchCommand
     @Option(names = "--per-prompt", defaultValue = "8", description = "Rollouts per prompt (default ${DEFAULT-VALUE}).")
     int perPrompt;
 
-    private final BenchOptions bench = BenchOptions.of("ingest")
-            .warmup("--warmup-seconds", 5, "Unmeasured warm-up, in seconds")
-            .measured("--seconds", 20, 1, Integer.MAX_VALUE, "Measured duration, in seconds")
-            .kafka(BenchOptions.Kafka.ENVIRONMENT_ELSE_EMBEDDED)
-            .build();
+    public IngestBenchCommand() {
+        super(BenchOptions.of("ingest")
+                .warmup("--warmup-seconds", 5, "Unmeasured warm-up, in seconds")
+                .measured("--seconds", 20, 1, Integer.MAX_VALUE, "Measured duration, in seconds")
+                .kafka(BenchOptions.Kafka.ENVIRONMENT_ELSE_EMBEDDED)
+                .build());
+    }
 
     /** Where {@code SALSA_KAFKA_BOOTSTRAP} and friends are read (tests give their own). */
     Map<String, String> env = System.getenv();
-
-    @Override
-    public BenchOptions bench() {
-        return bench;
-    }
 
     /** Latencies of one connection, in nanoseconds; grown as needed, merged at the end. */
     private static final class Samples {

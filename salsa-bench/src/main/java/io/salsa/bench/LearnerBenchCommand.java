@@ -25,7 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.Callable;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -41,7 +40,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "learner", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
         description = "Benchmark one PPO learner step (tokens/s) and the share of time outside the model.")
-public final class LearnerBenchCommand implements Callable<Integer>, BenchCommand {
+public final class LearnerBenchCommand extends BenchCommand {
 
     @Option(names = "--model", defaultValue = "small", description = "small (4 layers, 128 wide, vocab 1000: the "
             + "golden 'small' config), gpt2-124m (12 x 768, vocab 50257), or a model folder (default: ${DEFAULT-VALUE}).")
@@ -66,15 +65,12 @@ public final class LearnerBenchCommand implements Callable<Integer>, BenchComman
     @Mixin
     DeviceOptions devices;
 
-    private final BenchOptions bench = BenchOptions.of("learner")
-            .warmup("--warmup", 1, "Unmeasured PPO steps first")
-            .measured("--steps", 3, 1, Integer.MAX_VALUE, "Measured steps after the warm-up")
-            .kafka(BenchOptions.Kafka.EMBEDDED)
-            .build();
-
-    @Override
-    public BenchOptions bench() {
-        return bench;
+    public LearnerBenchCommand() {
+        super(BenchOptions.of("learner")
+                .warmup("--warmup", 1, "Unmeasured PPO steps first")
+                .measured("--steps", 3, 1, Integer.MAX_VALUE, "Measured steps after the warm-up")
+                .kafka(BenchOptions.Kafka.EMBEDDED)
+                .build());
     }
 
     @Override

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,7 +27,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "model", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
         description = "Benchmark the GPT-2 model: generation tokens/s with and without KV cache, SFT training tokens/s.")
-public final class ModelBenchCommand implements Callable<Integer>, BenchCommand {
+public final class ModelBenchCommand extends BenchCommand {
 
     /** The golden {@code small} shape, used when no config is given or found. */
     static final GptConfig SMALL = GptConfig.of(4, 4, 128, 1000, 128, 0, 1);
@@ -52,14 +51,11 @@ public final class ModelBenchCommand implements Callable<Integer>, BenchCommand 
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
-    private final BenchOptions bench = BenchOptions.of("model")
-            .warmup("--warmup", 1, "Untimed runs of each measurement before the timed ones")
-            .measured("--repeats", 3, 1, Integer.MAX_VALUE, "Timed repetitions after the warm-up; the best is reported")
-            .build();
-
-    @Override
-    public BenchOptions bench() {
-        return bench;
+    public ModelBenchCommand() {
+        super(BenchOptions.of("model")
+                .warmup("--warmup", 1, "Untimed runs of each measurement before the timed ones")
+                .measured("--repeats", 3, 1, Integer.MAX_VALUE, "Timed repetitions after the warm-up; the best is reported")
+                .build());
     }
 
     @Override

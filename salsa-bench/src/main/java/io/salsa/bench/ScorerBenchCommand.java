@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -20,7 +19,7 @@ import picocli.CommandLine.Option;
         description = "Benchmark one reward-scorer instance end to end on a real Kafka broker (exactly-once, "
                 + "registry serde, changelogged batch buffer): rollouts/s and the share of wall time spent "
                 + "outside the reward model, next to the model alone.")
-public final class ScorerBenchCommand implements Callable<Integer>, BenchCommand {
+public final class ScorerBenchCommand extends BenchCommand {
 
     @Option(names = "--config", description = "config.json whose architecture to benchmark (default: "
             + "shared/golden/small/config.json found above the current folder); weights are random, n_positions "
@@ -39,15 +38,12 @@ public final class ScorerBenchCommand implements Callable<Integer>, BenchCommand
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
-    private final BenchOptions bench = BenchOptions.of("scorer")
-            .warmup("--warmup", 128, "Rollouts scored before measuring")
-            .measured("--rollouts", 1024, 1, Integer.MAX_VALUE, "Rollouts in the measured window")
-            .kafka(BenchOptions.Kafka.EMBEDDED)
-            .build();
-
-    @Override
-    public BenchOptions bench() {
-        return bench;
+    public ScorerBenchCommand() {
+        super(BenchOptions.of("scorer")
+                .warmup("--warmup", 128, "Rollouts scored before measuring")
+                .measured("--rollouts", 1024, 1, Integer.MAX_VALUE, "Rollouts in the measured window")
+                .kafka(BenchOptions.Kafka.EMBEDDED)
+                .build());
     }
 
     @Override

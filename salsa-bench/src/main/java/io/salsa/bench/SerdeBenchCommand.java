@@ -9,7 +9,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -22,7 +21,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "serde", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
         description = "Serialize + deserialize throughput (records/s) of a Rollout in the schema-registry wire format.")
-public final class SerdeBenchCommand implements Callable<Integer>, BenchCommand {
+public final class SerdeBenchCommand extends BenchCommand {
 
     @Option(names = "--tokens", defaultValue = "256", description = "Response tokens per Rollout (default: ${DEFAULT-VALUE}).")
     int tokens;
@@ -30,14 +29,11 @@ public final class SerdeBenchCommand implements Callable<Integer>, BenchCommand 
     @Option(names = "--records", defaultValue = "20000", description = "Records per iteration (default: ${DEFAULT-VALUE}).")
     int records;
 
-    private final BenchOptions bench = BenchOptions.of("serde")
-            .warmup("--warmup", 3, "Warm-up iterations, not counted")
-            .measured("--iterations", 8, 2, Integer.MAX_VALUE, "Measured iterations (a spread needs two)")
-            .build();
-
-    @Override
-    public BenchOptions bench() {
-        return bench;
+    public SerdeBenchCommand() {
+        super(BenchOptions.of("serde")
+                .warmup("--warmup", 3, "Warm-up iterations, not counted")
+                .measured("--iterations", 8, 2, Integer.MAX_VALUE, "Measured iterations (a spread needs two)")
+                .build());
     }
 
     @Override

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -21,7 +20,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "soup", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
         description = "Benchmark model-soup throughput against plain array-copy bandwidth (same run, same JVM).")
-public final class SoupBenchCommand implements Callable<Integer>, BenchCommand {
+public final class SoupBenchCommand extends BenchCommand {
 
     @Option(names = "--size-mb", defaultValue = "256", description = "Size of each member's weights in MB (default: ${DEFAULT-VALUE}).")
     int sizeMb;
@@ -35,14 +34,11 @@ public final class SoupBenchCommand implements Callable<Integer>, BenchCommand {
     @Option(names = "--dir", description = "Scratch folder for the member files (default: a temporary folder, deleted after).")
     Path dir;
 
-    private final BenchOptions bench = BenchOptions.of("soup")
-            .warmup("--warmup", 1, "Untimed soups before the timed ones (JIT and page cache)")
-            .measured("--runs", 5, 1, 100, "Timed runs of each measurement")
-            .build();
-
-    @Override
-    public BenchOptions bench() {
-        return bench;
+    public SoupBenchCommand() {
+        super(BenchOptions.of("soup")
+                .warmup("--warmup", 1, "Untimed soups before the timed ones (JIT and page cache)")
+                .measured("--runs", 5, 1, 100, "Timed runs of each measurement")
+                .build());
     }
 
     @Override

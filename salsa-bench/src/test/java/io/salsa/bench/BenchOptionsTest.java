@@ -24,21 +24,15 @@ class BenchOptionsTest {
 
     /** A bench command with the shape of the real ones: documented flag names, a broker. */
     @Command(name = "probe", modelTransformer = BenchOptions.Install.class)
-    static final class Probe implements BenchCommand, Runnable {
-        final BenchOptions bench;
-
+    static final class Probe extends BenchCommand {
         Probe(BenchOptions.Kafka kafka) {
-            bench = BenchOptions.of("probe").warmup("--warmup", 2, "Warm-up runs")
-                    .measured("--runs", 5, 1, 10, "Measured runs").kafka(kafka).build();
+            super(BenchOptions.of("probe").warmup("--warmup", 2, "Warm-up runs")
+                    .measured("--runs", 5, 1, 10, "Measured runs").kafka(kafka).build());
         }
 
         @Override
-        public BenchOptions bench() {
-            return bench;
-        }
-
-        @Override
-        public void run() {
+        public Integer call() {
+            return 0;
         }
     }
 
