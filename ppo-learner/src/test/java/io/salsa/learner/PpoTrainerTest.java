@@ -200,7 +200,7 @@ class PpoTrainerTest {
         ScriptedPolicy policy = new ScriptedPolicy().then(0.5, 0.1, 0.7, 3).then(0.5, 0.1, 0.7, 3);
         try (PpoTrainer trainer = trainer(policy, ppo(false), KlHackGuard.Config.defaults(), 1, null)) {
             BatchManifest recorded = new BatchManifest("run-1", 1L, 1001L, batch(0).ranges(), 5, 1, "soup", 3L, 0L,
-                    1L, 7L);
+                    1L, 7L, 0);
             trainer.replayStep(new TrainingBatch(batch(0).samples(), batch(0).ranges(), 5, 1, 3), recorded);
             assertEquals(1, trainer.state().step());
             assertEquals(1, trainer.state().policyVersion());
