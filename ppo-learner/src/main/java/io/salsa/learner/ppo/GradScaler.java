@@ -208,7 +208,8 @@ public final class GradScaler {
     public static final class NonFiniteGradientsException extends IllegalStateException {
         private static final long serialVersionUID = 1L;
 
-        NonFiniteGradientsException(int consecutive, int max, double lr) {
+        /** @param consecutive skips in a row; @param max the limit; @param lr the learning rate, named in the advice */
+        public NonFiniteGradientsException(int consecutive, int max, double lr) {
             super(consecutive + " optimiser steps in a row had a non-finite (NaN or inf) gradient and were skipped "
                     + "(max_consecutive_skips=" + max + "); the weights and optimiser state are those from before "
                     + "them. The run will not recover by itself: lower learning_rate (now " + lr
