@@ -21,11 +21,11 @@ import java.util.function.LongUnaryOperator;
 /**
  * The PPO learner without transport: owns the {@link LearnerState} and turns one batch into one step — train
  * through the {@link PolicyTrainer} (whose optimiser steps with a non-finite gradient are skipped and counted in
- * the manifest, and halt the run after {@code max_consecutive_skips} in a row), refuse a non-finite step, move the KL controller, consult the KL-hack guard
- * (raising β when it asks), and produce the step's TRL-named metrics, its {@code BatchManifest} and whether a
- * checkpoint is due. Like TRL's trainer it does not know where batches come from ({@link BatchSource}) nor where
- * its results go ({@link StepListener}): the Kafka learner, its replay and the SALSA-vs-PPO experiment all step
- * through this class, so they do exactly the same maths.
+ * the manifest, and halt the run after {@code max_consecutive_skips} in a row), refuse a non-finite step, move the
+ * KL controller, consult the KL-hack guard (raising β when it asks), and produce the step's TRL-named metrics, its
+ * {@code BatchManifest} and whether a checkpoint is due. Like TRL's trainer it does not know where batches come
+ * from ({@link BatchSource}) nor where its results go ({@link StepListener}): the Kafka learner, its replay and the
+ * SALSA-vs-PPO experiment all step through this class, so they do exactly the same maths.
  */
 public final class PpoTrainer implements AutoCloseable {
 
@@ -182,7 +182,8 @@ public final class PpoTrainer implements AutoCloseable {
      * Trains {@code batch} as step {@code state.step + 1} and returns what the step did; the state moves to after
      * the step at the same policy version (a due checkpoint moves it, see {@link #recordCheckpoint}).
      *
-     * @throws NonFiniteStepException when the step's KL or losses are not finite; the state is then unchanged
+     * @throws NonFiniteStepException when the step's KL or losses are not finite, or its optimiser met
+     *     {@code max_consecutive_skips} non-finite gradients in a row; the state is then unchanged
      */
     public Outcome step(TrainingBatch batch) throws IOException {
         Trained t = train(batch, null);

@@ -24,7 +24,8 @@ import java.util.SplittableRandom;
  * values from the policy, reference log-probs from the soup, per-token KL-penalised rewards, GAE, whitened
  * advantages, then {@code ppo_epochs} passes of shuffled mini-batches with the clipped losses, global-norm
  * clipping and AdamW. Every tensor stays on the model's device; the only host transfers are the metrics at the end
- * and, under fp16 mixed precision, one overflow flag per optimiser step ({@link GradScaler}).
+ * and one flag per optimiser step ({@link GradScaler}: the fp16 overflow check, or in float32 the non-finite
+ * gradient check that skips such a step and counts it in {@link Result#skippedNonFinite}).
  */
 public final class PpoStep {
 
