@@ -38,6 +38,8 @@ public final class GptPolicyTrainer implements PolicyTrainer {
     private static final String SCALE_KEY = "amp_loss_scale";
     private static final String GROWTH_KEY = "amp_growth_tracker";
     private static final String SKIPPED_KEY = "amp_skipped_steps";
+    private static final String NON_FINITE_KEY = "non_finite_skipped_steps";
+    private static final String NON_FINITE_RUN_KEY = "non_finite_consecutive_skips";
 
     private final PpoConfig config;
     private final Device device;
@@ -114,6 +116,11 @@ public final class GptPolicyTrainer implements PolicyTrainer {
         return scaler;
     }
 
+    /** Fault injection for tests: {@code hook} sees the gradients of every mini-batch before they are checked. */
+    void gradientHook(PpoStep.GradientHook hook) {
+        step.gradientHook(hook);
+    }
+
     /** The policy model, for evaluation and benchmarks. */
     public GptModel policy() {
         return policy;
@@ -180,6 +187,9 @@ public final class GptPolicyTrainer implements PolicyTrainer {
         }
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put(STEPS_KEY, Long.toString(optimizer.steps()));
+        // skips in a row decide where a later run halts: a resumed run and a replay must count on from here
+        metadata.put(NON_FINITE_KEY, Long.toString(scaler.nonFiniteSkips()));
+        metadata.put(NON_FINITE_RUN_KEY, Integer.toString(scaler.consecutiveNonFiniteSkips()));
         if (scaler.enabled()) {
             // the loss scaler decides which future steps are skipped: a resumed run needs its exact state
             metadata.put(SCALE_KEY, Float.toString(scaler.lossScale()));
@@ -208,6 +218,15 @@ public final class GptPolicyTrainer implements PolicyTrainer {
                 throw new IOException(optimizerFile + ": no " + STEPS_KEY + " in the metadata");
             }
             optimizer.restoreSteps(Long.parseLong(steps));
+            String nonFinite = st.metadata().get(NON_FINITE_KEY);
+            String nonFiniteRun = st.metadata().get(NON_FINITE_RUN_KEY);
+            try {
+                // absent in checkpoints written before the float32 check: nothing was skipped then
+                scaler.restoreNonFinite(nonFinite == null ? 0 : Long.parseLong(nonFinite),
+                        nonFiniteRun == null ? 0 : Integer.parseInt(nonFiniteRun));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(optimizerFile + ": bad non-finite skip counters: " + e.getMessage(), e);
+            }
             if (scaler.enabled()) {
                 String scale = st.metadata().get(SCALE_KEY);
                 String growth = st.metadata().get(GROWTH_KEY);

@@ -290,6 +290,7 @@ public record LearnerState(long step, long policyVersion, KlController kl, KlHac
         o.put("policyVersionBefore", m.getPolicyVersionBefore());
         o.put("policyVersionAfter", m.getPolicyVersionAfter());
         o.put("createdAtMs", m.getCreatedAtMs());
+        o.put("skippedNonFiniteSteps", m.getSkippedNonFiniteSteps());
         return o;
     }
 
@@ -302,6 +303,8 @@ public record LearnerState(long step, long policyVersion, KlController kl, KlHac
         return new BatchManifest(o.get("runId").asText(), o.get("step").asLong(), o.get("seed").asLong(), ranges,
                 o.get("recordCount").asInt(), o.get("droppedStale").asInt(), o.get("soupRecipe").asText(),
                 o.get("soupVersion").asLong(), o.get("policyVersionBefore").asLong(),
-                o.get("policyVersionAfter").asLong(), o.get("createdAtMs").asLong());
+                o.get("policyVersionAfter").asLong(), o.get("createdAtMs").asLong(),
+                // cards written before the field existed: no step of theirs skipped one
+                o.path("skippedNonFiniteSteps").asInt(0));
     }
 }

@@ -3,6 +3,7 @@ package io.salsa.learner;
 import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.OffsetRange;
+import io.salsa.learner.ppo.GradScaler;
 import io.salsa.learner.ppo.KlController;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.learner.ppo.PpoConfig;
@@ -19,11 +20,12 @@ import java.util.function.LongUnaryOperator;
 
 /**
  * The PPO learner without transport: owns the {@link LearnerState} and turns one batch into one step — train
- * through the {@link PolicyTrainer}, refuse a non-finite step, move the KL controller, consult the KL-hack guard
- * (raising β when it asks), and produce the step's TRL-named metrics, its {@code BatchManifest} and whether a
- * checkpoint is due. Like TRL's trainer it does not know where batches come from ({@link BatchSource}) nor where
- * its results go ({@link StepListener}): the Kafka learner, its replay and the SALSA-vs-PPO experiment all step
- * through this class, so they do exactly the same maths.
+ * through the {@link PolicyTrainer} (whose optimiser steps with a non-finite gradient are skipped and counted in
+ * the manifest, and halt the run after {@code max_consecutive_skips} in a row), refuse a non-finite step, move the
+ * KL controller, consult the KL-hack guard (raising β when it asks), and produce the step's TRL-named metrics, its
+ * {@code BatchManifest} and whether a checkpoint is due. Like TRL's trainer it does not know where batches come
+ * from ({@link BatchSource}) nor where its results go ({@link StepListener}): the Kafka learner, its replay and the
+ * SALSA-vs-PPO experiment all step through this class, so they do exactly the same maths.
  */
 public final class PpoTrainer implements AutoCloseable {
 
@@ -180,10 +182,11 @@ public final class PpoTrainer implements AutoCloseable {
      * Trains {@code batch} as step {@code state.step + 1} and returns what the step did; the state moves to after
      * the step at the same policy version (a due checkpoint moves it, see {@link #recordCheckpoint}).
      *
-     * @throws NonFiniteStepException when the step's KL or losses are not finite; the state is then unchanged
+     * @throws NonFiniteStepException when the step's KL or losses are not finite, or its optimiser met
+     *     {@code max_consecutive_skips} non-finite gradients in a row; the state is then unchanged
      */
     public Outcome step(TrainingBatch batch) throws IOException {
-        Trained t = train(batch);
+        Trained t = train(batch, null);
         rejectedTotal += batch.rejected();
         long versionBefore = t.manifest.getPolicyVersionBefore();
         Map<String, Double> values = new LinkedHashMap<>(t.result.metrics());
@@ -207,9 +210,12 @@ public final class PpoTrainer implements AutoCloseable {
     /**
      * Re-trains the recorded step {@code recorded} on {@code batch} (a restart catching up, or a replay): the same
      * maths as {@link #step}, after which the state carries the recorded manifest and policy version.
+     *
+     * @throws IllegalStateException when the step skips a different number of optimiser steps for non-finite
+     *     gradients than the original did (the replay has diverged); the state is then unchanged
      */
     public void replayStep(TrainingBatch batch, BatchManifest recorded) throws IOException {
-        train(batch);
+        train(batch, recorded);
         state = state.toBuilder().policyVersion(recorded.getPolicyVersionAfter()).lastManifest(recorded).build();
     }
 
@@ -235,15 +241,31 @@ public final class PpoTrainer implements AutoCloseable {
         state = state.withPolicyVersion(version);
     }
 
-    /** One step's maths and state change, shared by live steps and replays. */
-    private Trained train(TrainingBatch batch) throws IOException {
+    /** One step's maths and state change, shared by live steps and replays ({@code recorded} non-null). */
+    private Trained train(TrainingBatch batch, BatchManifest recorded) throws IOException {
         long step = state.step() + 1;
         long seed = settings.stepSeeds().applyAsLong(step);
         long versionBefore = state.policyVersion();
         long t0 = System.nanoTime();
-        PpoStep.Result result = policy.step(batch.samples(), state.kl().value(), seed);
+        PpoStep.Result result;
+        try {
+            result = policy.step(batch.samples(), state.kl().value(), seed);
+        } catch (GradScaler.NonFiniteGradientsException e) {
+            throw new NonFiniteStepException("run " + settings.runId() + " halted at step " + step + ": "
+                    + e.getMessage() + "; nothing of this step was written", step);
+        }
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
+        if (recorded != null && result.skippedNonFinite() != recorded.getSkippedNonFiniteSteps()) {
+            throw new IllegalStateException("replay of run " + settings.runId() + " step " + step + " diverged: the "
+                    + "original skipped " + recorded.getSkippedNonFiniteSteps() + " optimiser steps for a non-finite "
+                    + "gradient, the replay " + result.skippedNonFinite());
+        }
+        // with every optimiser step skipped there are no losses to average; the KL comes from before any update
+        boolean updated = result.skippedNonFinite() < settings.ppo().optimizerStepsPerBatch();
         for (String key : FINITE_KEYS) {
+            if (!updated && !key.startsWith("objective/")) {
+                continue;
+            }
             double v = result.metrics().get(key);
             if (!Double.isFinite(v)) {
                 // stop before a NaN reaches the KL controller, a checkpoint or a manifest
@@ -266,7 +288,7 @@ public final class PpoTrainer implements AutoCloseable {
         long versionAfter = save ? versionBefore + 1 : versionBefore;
         BatchManifest manifest = new BatchManifest(settings.runId(), step, seed, batch.ranges(), batch.recordCount(),
                 batch.droppedStale(), state.soup().recipe(), state.soup().version(), versionBefore, versionAfter,
-                System.currentTimeMillis());
+                System.currentTimeMillis(), result.skippedNonFinite());
         state = state.toBuilder().step(step).kl(kl).guard(verdict.next()).positions(positions).lastManifest(manifest)
                 .build();
         return new Trained(step, result, heldOutScore, verdict, manifest, trainSeconds);

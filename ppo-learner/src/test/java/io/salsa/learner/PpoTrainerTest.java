@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.OffsetRange;
+import io.salsa.learner.ppo.GradScaler;
 import io.salsa.learner.ppo.KlController;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.learner.ppo.PpoConfig;
@@ -24,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /** The transport-free step controller against a scripted policy: no Kafka, no model. */
@@ -34,24 +36,38 @@ class PpoTrainerTest {
 
     /** A policy whose steps return scripted results and record what they were asked. */
     private static final class ScriptedPolicy implements PolicyTrainer {
-        final Deque<PpoStep.Result> results = new ArrayDeque<>();
+        final Deque<Supplier<PpoStep.Result>> results = new ArrayDeque<>();
         final List<double[]> calls = new ArrayList<>();
         boolean closed;
 
         ScriptedPolicy then(double kl, double policyLoss, double score, double length) {
+            return then(kl, policyLoss, score, length, 0);
+        }
+
+        /** A step that skipped {@code skipped} optimiser steps for a non-finite gradient. */
+        ScriptedPolicy then(double kl, double policyLoss, double score, double length, int skipped) {
             Map<String, Double> m = new LinkedHashMap<>();
             m.put("objective/kl", kl);
             m.put("objective/scores", score);
             m.put("loss/policy_avg", policyLoss);
-            m.put("loss/value_avg", 0.5);
-            results.add(new PpoStep.Result(m, kl, score, length));
+            m.put("loss/value_avg", skipped > 0 && Double.isNaN(policyLoss) ? Double.NaN : 0.5);
+            PpoStep.Result r = new PpoStep.Result(m, kl, score, length, skipped);
+            results.add(() -> r);
+            return this;
+        }
+
+        /** A step whose optimiser gives up: the run of non-finite gradients reached its limit. */
+        ScriptedPolicy thenHalt(int max) {
+            results.add(() -> {
+                throw new GradScaler.NonFiniteGradientsException(max, max, 0.01);
+            });
             return this;
         }
 
         @Override
         public PpoStep.Result step(List<TrainingSample> batch, double klCoef, long seed) {
             calls.add(new double[] {klCoef, seed});
-            return results.removeFirst();
+            return results.removeFirst().get();
         }
 
         @Override
@@ -133,6 +149,64 @@ class PpoTrainerTest {
     }
 
     @Test
+    void tooManyNonFiniteGradientsInARowHaltTheRunWithTheLearnersMessageAndLeaveTheStateAlone() throws Exception {
+        ScriptedPolicy policy = new ScriptedPolicy().thenHalt(3);
+        try (PpoTrainer trainer = trainer(policy, ppo(true), KlHackGuard.Config.defaults(), 10, null)) {
+            LearnerState before = trainer.state();
+            PpoTrainer.NonFiniteStepException e = assertThrows(PpoTrainer.NonFiniteStepException.class,
+                    () -> trainer.step(batch(0)));
+            assertEquals("run run-1 halted at step 1: 3 optimiser steps in a row had a non-finite (NaN or inf) "
+                    + "gradient and were skipped (max_consecutive_skips=3); the weights and optimiser state are those "
+                    + "from before them. The run will not recover by itself: lower learning_rate (now 0.01) or "
+                    + "max_grad_norm, or look for extreme rewards; nothing of this step was written", e.getMessage());
+            assertEquals(1, e.step());
+            assertSame(before, trainer.state());
+        }
+    }
+
+    @Test
+    void skippedOptimiserStepsAreRecordedInTheManifestAndAFullySkippedStepStillCounts() throws Exception {
+        // ppo(…) has 4 epochs of one mini-batch: 4 optimiser steps per PPO step
+        assertEquals(4, ppo(false).optimizerStepsPerBatch());
+        ScriptedPolicy policy = new ScriptedPolicy().then(0.5, 0.1, 0.7, 3, 1).then(0.5, Double.NaN, 0.7, 3, 4)
+                .then(0.5, 0.1, 0.7, 3);
+        try (PpoTrainer trainer = trainer(policy, ppo(false), KlHackGuard.Config.defaults(), 10, null)) {
+            assertEquals(1, trainer.step(batch(0)).manifest().getSkippedNonFiniteSteps());
+            // no optimiser step taken: no loss to average, but the step (its KL, its records) is recorded
+            PpoTrainer.Outcome skipped = trainer.step(batch(5));
+            assertEquals(4, skipped.manifest().getSkippedNonFiniteSteps());
+            assertTrue(Double.isNaN(skipped.metrics().get("loss/policy_avg")));
+            assertEquals(2, trainer.state().step());
+            assertEquals(0, trainer.step(batch(10)).manifest().getSkippedNonFiniteSteps());
+        }
+    }
+
+    @Test
+    void aPartlySkippedStepWithANonFiniteLossStillHalts() throws Exception {
+        // PpoStep leaves skipped mini-batches out of the averages: a NaN average with updates taken is a real fault
+        ScriptedPolicy policy = new ScriptedPolicy().then(0.5, Double.NaN, 0.7, 3, 2);
+        try (PpoTrainer trainer = trainer(policy, ppo(false), KlHackGuard.Config.defaults(), 10, null)) {
+            assertThrows(PpoTrainer.NonFiniteStepException.class, () -> trainer.step(batch(0)));
+            assertEquals(0, trainer.state().step());
+        }
+    }
+
+    @Test
+    void aReplayThatSkipsADifferentNumberOfOptimiserStepsHasDiverged() throws Exception {
+        ScriptedPolicy policy = new ScriptedPolicy().then(0.5, 0.1, 0.7, 3);
+        try (PpoTrainer trainer = trainer(policy, ppo(false), KlHackGuard.Config.defaults(), 1, null)) {
+            LearnerState before = trainer.state();
+            BatchManifest recorded = new BatchManifest("run-1", 1L, 1001L, batch(0).ranges(), 5, 1, "soup", 3L, 0L,
+                    1L, 7L, 1);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainer.replayStep(
+                    new TrainingBatch(batch(0).samples(), batch(0).ranges(), 5, 1, 3), recorded));
+            assertEquals("replay of run run-1 step 1 diverged: the original skipped 1 optimiser steps for a "
+                    + "non-finite gradient, the replay 0", e.getMessage());
+            assertSame(before, trainer.state());
+        }
+    }
+
+    @Test
     void eachStepMovesTheKlControllerAsTrlDoesWithTheSeedOfItsStep() throws Exception {
         ScriptedPolicy policy = new ScriptedPolicy().then(3, 0.1, 0.5, 3).then(60, 0.1, 0.5, 3);
         try (PpoTrainer trainer = trainer(policy, ppo(true), KlHackGuard.Config.defaults(), 10, null)) {
@@ -200,7 +274,7 @@ class PpoTrainerTest {
         ScriptedPolicy policy = new ScriptedPolicy().then(0.5, 0.1, 0.7, 3).then(0.5, 0.1, 0.7, 3);
         try (PpoTrainer trainer = trainer(policy, ppo(false), KlHackGuard.Config.defaults(), 1, null)) {
             BatchManifest recorded = new BatchManifest("run-1", 1L, 1001L, batch(0).ranges(), 5, 1, "soup", 3L, 0L,
-                    1L, 7L);
+                    1L, 7L, 0);
             trainer.replayStep(new TrainingBatch(batch(0).samples(), batch(0).ranges(), 5, 1, 3), recorded);
             assertEquals(1, trainer.state().step());
             assertEquals(1, trainer.state().policyVersion());

@@ -1,6 +1,7 @@
 package io.salsa.learner.ppo;
 
 import io.salsa.model.lm.Precision;
+import io.salsa.model.train.NonFinitePolicy;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -44,6 +45,8 @@ import java.util.function.Function;
  *     ({@code loss_scale_growth_interval}, torch's {@code growth_interval})
  * @param lossScaleGrowthFactor scale multiplier after that many good steps ({@code loss_scale_growth_factor})
  * @param lossScaleBackoffFactor scale multiplier after an overflow ({@code loss_scale_backoff_factor})
+ * @param maxConsecutiveSkips optimiser steps in a row skipped for a non-finite float32 gradient after which the
+ *     learner halts ({@code max_consecutive_skips}, ≥ 1)
  */
 public record PpoConfig(
         int batchSize,
@@ -76,7 +79,8 @@ public record PpoConfig(
         double lossScaleInit,
         int lossScaleGrowthInterval,
         double lossScaleGrowthFactor,
-        double lossScaleBackoffFactor) {
+        double lossScaleBackoffFactor,
+        int maxConsecutiveSkips) {
 
     /** Every accepted key, in declaration order. */
     public static final Set<String> KEYS = defaults().toMap().keySet();
@@ -127,13 +131,14 @@ public record PpoConfig(
         if (!(lossScaleBackoffFactor > 0 && lossScaleBackoffFactor < 1)) {
             throw new IllegalArgumentException("loss_scale_backoff_factor must be in (0, 1) (got " + lossScaleBackoffFactor + ")");
         }
+        atLeast("max_consecutive_skips", maxConsecutiveSkips, 1);
     }
 
     /** TRL's defaults where TRL has them (legacy PPOConfig for the KL controller), OpenRLHF's otherwise. */
     public static PpoConfig defaults() {
         return new PpoConfig(64, 16, 4, 1.41e-5, 0.0, 0.9, 0.999, 1e-8, 1.0, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
                 0.05, true, 6.0, 10000, KlEstimator.K1, false, true, 0.0, 4, 2.0, 1.0,
-                Precision.FP32, 65536.0, 2000, 2.0, 0.5);
+                Precision.FP32, 65536.0, 2000, 2.0, 0.5, NonFinitePolicy.DEFAULT_MAX_CONSECUTIVE_SKIPS);
     }
 
     /** A builder starting from {@link #defaults()}. */
@@ -185,6 +190,7 @@ public record PpoConfig(
         m.put("loss_scale_growth_interval", Integer.toString(lossScaleGrowthInterval));
         m.put("loss_scale_growth_factor", Double.toString(lossScaleGrowthFactor));
         m.put("loss_scale_backoff_factor", Double.toString(lossScaleBackoffFactor));
+        m.put("max_consecutive_skips", Integer.toString(maxConsecutiveSkips));
         return m;
     }
 
@@ -231,7 +237,8 @@ public record PpoConfig(
                 parse(m, "loss_scale_init", Double::parseDouble),
                 parse(m, "loss_scale_growth_interval", Integer::parseInt),
                 parse(m, "loss_scale_growth_factor", Double::parseDouble),
-                parse(m, "loss_scale_backoff_factor", Double::parseDouble));
+                parse(m, "loss_scale_backoff_factor", Double::parseDouble),
+                parse(m, "max_consecutive_skips", Integer::parseInt));
     }
 
     private static <T> T parse(Map<String, String> m, String key, Function<String, T> parser) {

@@ -40,6 +40,7 @@ public final class PpoConfigBuilder {
     private int lossScaleGrowthInterval;
     private double lossScaleGrowthFactor;
     private double lossScaleBackoffFactor;
+    private int maxConsecutiveSkips;
 
     PpoConfigBuilder(PpoConfig c) {
         batchSize = c.batchSize();
@@ -73,6 +74,7 @@ public final class PpoConfigBuilder {
         lossScaleGrowthInterval = c.lossScaleGrowthInterval();
         lossScaleGrowthFactor = c.lossScaleGrowthFactor();
         lossScaleBackoffFactor = c.lossScaleBackoffFactor();
+        maxConsecutiveSkips = c.maxConsecutiveSkips();
     }
 
     public PpoConfigBuilder batchSize(int value) {
@@ -230,12 +232,17 @@ public final class PpoConfigBuilder {
         return this;
     }
 
+    public PpoConfigBuilder maxConsecutiveSkips(int value) {
+        maxConsecutiveSkips = value;
+        return this;
+    }
+
     /** The config with every setting made so far; throws naming the setting when one is out of range. */
     public PpoConfig build() {
         return new PpoConfig(batchSize, miniBatchSize, ppoEpochs, learningRate, weightDecay, adamBeta1, adamBeta2,
                 adamEpsilon, maxGradNorm, cliprange, cliprangeValue, vfCoef, entropyCoef, gamma, lam, initKlCoef,
                 adapKlCtrl, target, horizon, klEstimator, whitenRewards, whitenAdvantages, missingEosPenalty,
                 maxStaleness, isTruncation, temperature, mixedPrecision, lossScaleInit, lossScaleGrowthInterval,
-                lossScaleGrowthFactor, lossScaleBackoffFactor);
+                lossScaleGrowthFactor, lossScaleBackoffFactor, maxConsecutiveSkips);
     }
 }

@@ -40,9 +40,11 @@ public final class PpoMath {
 
     /**
      * Variance of the masked positions; unbiased (Bessel's correction n/(n-1)) like TRL's {@code masked_var}.
+     * With a single real position the correction is undefined: TRL computes 0·(1/0) = NaN there, which would
+     * poison every advantage of the step, so this returns the variance of that one value about itself, 0 (and
+     * {@link #maskedWhiten} then whitens it to 0, as it does any constant input).
      *
-     * @throws IllegalArgumentException when the mask selects fewer than two positions (the unbiased variance
-     *     is undefined there; TRL raises too)
+     * @throws IllegalArgumentException when the mask selects no position at all (TRL raises there too)
      */
     public static NDArray maskedVar(NDArray values, NDArray mask, boolean unbiased) {
         NDArray mean = maskedMean(values, mask);
@@ -52,9 +54,12 @@ public final class PpoMath {
             return variance;
         }
         double n = mask.sum().toType(DataType.FLOAT64, false).getDouble();
+        if (!(n > 0)) {
+            throw new IllegalArgumentException("masked variance of an empty mask: no unmasked values");
+        }
         if (n < 2) {
-            throw new IllegalArgumentException(
-                    "masked variance needs at least 2 unmasked values for Bessel's correction, got " + n);
+            // one value: its mean is itself, so the (biased) variance is exactly 0; Bessel's factor 1/0 is not used
+            return variance.zerosLike();
         }
         return variance.mul(Scalars.of(variance, n / (n - 1)));
     }
@@ -102,13 +107,14 @@ public final class PpoMath {
     }
 
     /**
-     * One-hot of each row's last real token ({@code mask[t]=1} and {@code mask[t+1]=0}); right padding assumed.
-     * A fully padded row has no last token and gets a zero row.
+     * One-hot of each row's last real token: the position with {@code mask[t]=1} and no real token after it. A mask
+     * with a gap (a multi-turn response whose tool or user turns are masked out) has several 1→0 drops but one last
+     * token, so the score lands once, as TRL's {@code sequence_lengths} puts it. A fully padded row gets a zero row.
      */
     public static NDArray lastTokenMask(NDArray mask) {
-        NDArray next = mask.get(new NDIndex(":, 1:"));
-        NDArray zeroColumn = mask.get(new NDIndex(":, :1")).zerosLike();
-        return mask.mul(next.concat(zeroColumn, 1).neg().add(Scalars.of(mask, 1)));
+        // real tokens after t = row total − inclusive prefix sum at t; exact in float32 for any realistic length
+        NDArray after = mask.sum(new int[] {1}, true).sub(mask.cumSum(1));
+        return mask.mul(after.lt(Scalars.of(after, 0.5)).toType(mask.getDataType(), false));
     }
 
     /**

@@ -24,7 +24,8 @@ import java.util.SplittableRandom;
  * values from the policy, reference log-probs from the soup, per-token KL-penalised rewards, GAE, whitened
  * advantages, then {@code ppo_epochs} passes of shuffled mini-batches with the clipped losses, global-norm
  * clipping and AdamW. Every tensor stays on the model's device; the only host transfers are the metrics at the end
- * and, under fp16 mixed precision, one overflow flag per optimiser step ({@link GradScaler}).
+ * and one flag per optimiser step ({@link GradScaler}: the fp16 overflow check, or in float32 the non-finite
+ * gradient check that skips such a step and counts it in {@link Result#skippedNonFinite}).
  */
 public final class PpoStep {
 
@@ -64,8 +65,34 @@ public final class PpoStep {
                 AdamW.Arithmetic.TORCH);
     }
 
-    /** Metrics of one step under TRL's names, and the sequence KL the KL controller is updated with. */
-    public record Result(Map<String, Double> metrics, double meanKl, double meanScore, double meanResponseLength) {}
+    /**
+     * Metrics of one step under TRL's names, the sequence KL the KL controller is updated with, and how many of the
+     * step's optimiser steps were skipped because a float32 gradient was not finite (the manifest records it).
+     */
+    public record Result(Map<String, Double> metrics, double meanKl, double meanScore, double meanResponseLength,
+            int skippedNonFinite) {
+
+        /** A step that skipped no optimiser step for a non-finite gradient. */
+        public Result(Map<String, Double> metrics, double meanKl, double meanScore, double meanResponseLength) {
+            this(metrics, meanKl, meanScore, meanResponseLength, 0);
+        }
+    }
+
+    /**
+     * Fault injection for tests: called with the model's parameters after every mini-batch's backward, before the
+     * gradients are checked and the optimiser steps, so a test can make one optimiser step's gradient non-finite.
+     */
+    @FunctionalInterface
+    public interface GradientHook {
+        void afterBackward(List<NDArray> parameters);
+    }
+
+    private GradientHook gradientHook = parameters -> { };
+
+    /** Installs {@code hook} (tests only; see {@link GradientHook}). */
+    public void gradientHook(GradientHook hook) {
+        this.gradientHook = hook;
+    }
 
     /**
      * Trains on {@code batch} (exactly {@code batch_size} samples) with KL coefficient {@code klCoef}; {@code seed}
@@ -139,6 +166,7 @@ public final class PpoStep {
         NDList ratioVar = new NDList();
         NDList gradNorm = new NDList();
         int skipped = 0;
+        long nonFiniteBefore = scaler.nonFiniteSkips();
         SplittableRandom random = new SplittableRandom(seed);
         for (int epoch = 0; epoch < config.ppoEpochs(); epoch++) {
             int[] perm = permutation(b, random);
@@ -151,6 +179,18 @@ public final class PpoStep {
                     NDScope.unregister(stats);
                 }
                 keep(stats);
+                gradientHook.afterBackward(model.parameters());
+                long nonFinite = scaler.nonFiniteSkips();
+                Optional<NDArray> norm = scaler.step(optimizer, config.learningRate(), config.maxGradNorm());
+                if (norm.isPresent()) {
+                    gradNorm.add(norm.get());
+                } else {
+                    skipped++;
+                }
+                if (scaler.nonFiniteSkips() != nonFinite) {
+                    // a non-finite gradient comes from a non-finite loss: its statistics would poison the averages
+                    continue;
+                }
                 pgLoss.add(stats[0]);
                 vfLoss.add(stats[1]);
                 pgClip.add(stats[2]);
@@ -159,14 +199,10 @@ public final class PpoStep {
                 entropy.add(stats[5]);
                 ratio.add(stats[6]);
                 ratioVar.add(stats[7]);
-                Optional<NDArray> norm = scaler.step(optimizer, config.learningRate(), config.maxGradNorm());
-                if (norm.isPresent()) {
-                    gradNorm.add(norm.get());
-                } else {
-                    skipped++;
-                }
             }
         }
+
+        int nonFiniteSkipped = (int) (scaler.nonFiniteSkips() - nonFiniteBefore);
 
         // One host transfer for everything reported.
         NDArray seqKl = PpoMath.sequenceSumMean(kl, mask);
@@ -210,7 +246,10 @@ public final class PpoStep {
             metrics.put("amp/loss_scale", (double) scaler.lossScale());
             metrics.put("amp/skipped_steps", (double) skipped);
         }
-        return new Result(metrics, h[0], h[3], h[5]);
+        // the per-step flag and the run's count of optimiser steps skipped for a non-finite float32 gradient
+        metrics.put("learner/non_finite_skip", nonFiniteSkipped > 0 ? 1.0 : 0.0);
+        metrics.put("learner/skipped_non_finite_steps", (double) scaler.nonFiniteSkips());
+        return new Result(metrics, h[0], h[3], h[5], nonFiniteSkipped);
     }
 
 
@@ -257,7 +296,11 @@ public final class PpoStep {
         }
     }
 
+    /** Mean of device scalars; NaN when there are none (every optimiser step of the step was skipped). */
     private static double mean(NDList scalars) {
+        if (scalars.isEmpty()) {
+            return Double.NaN;
+        }
         float[] values = NDArrays.stack(scalars).toFloatArray();
         double sum = 0;
         for (float v : values) {

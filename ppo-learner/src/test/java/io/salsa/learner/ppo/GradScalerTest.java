@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -151,5 +152,80 @@ class GradScalerTest {
         assertEquals(3, scaler.skippedSteps());
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> scaler.restore(Float.POSITIVE_INFINITY, 0, 0));
+    }
+
+    /** Backward of sum(c ⊙ p) in float32: the gradient is exactly c. */
+    private static void backward(NDArray p, float... c) {
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            gc.backward(p.mul(p.getManager().create(c)).sum());
+        }
+    }
+
+    @Test
+    void aNonFiniteFloat32GradientSkipsTheStepWithWeightsAndAdamWStateUntouched() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray p = param(m, 1f, -2f);
+            try (AdamW adam = new AdamW(List.of(p), 0.9, 0.999, 1e-8, 0.01, AdamW.Arithmetic.TORCH)) {
+                GradScaler off = new GradScaler(false, 65536, 2, 0.5, 2000, 3);
+                backward(p, 0.5f, 1f);
+                assertTrue(off.step(adam, 0.1, 1.0).isPresent(), "a finite gradient is stepped");
+                float[] after1 = p.toFloatArray();
+                float[] m1 = adam.firstMoments().get(0).toFloatArray();
+                float[] v1 = adam.secondMoments().get(0).toFloatArray();
+
+                backward(p, Float.NaN, 1f);
+                assertTrue(off.step(adam, 0.1, 1.0).isEmpty(), "a NaN gradient is not stepped");
+                assertArrayEquals(after1, p.toFloatArray(), 0f, "weights untouched (no decay either)");
+                assertEquals(1, adam.steps(), "AdamW's step counter does not advance");
+                assertArrayEquals(m1, adam.firstMoments().get(0).toFloatArray(), 0f);
+                assertArrayEquals(v1, adam.secondMoments().get(0).toFloatArray(), 0f);
+                assertArrayEquals(new float[] {0f, 0f}, p.getGradient().toFloatArray(), 0f, "gradients discarded");
+                assertEquals(1, off.nonFiniteSkips());
+                assertEquals(1, off.consecutiveNonFiniteSkips());
+                assertEquals(0, off.skippedSteps(), "not an fp16 overflow");
+
+                backward(p, Float.POSITIVE_INFINITY, 1f);
+                assertTrue(off.step(adam, 0.1, 1.0).isEmpty(), "an inf gradient is not stepped either");
+                assertEquals(2, off.consecutiveNonFiniteSkips());
+
+                backward(p, 0.5f, 1f);
+                assertTrue(off.step(adam, 0.1, 1.0).isPresent());
+                assertEquals(2, adam.steps());
+                assertEquals(2, off.nonFiniteSkips(), "the run total stays");
+                assertEquals(0, off.consecutiveNonFiniteSkips(), "a taken step ends the run of skips");
+            }
+        }
+    }
+
+    @Test
+    void maxConsecutiveSkipsInARowHaltWithAClearMessage() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray p = param(m, 1f, -2f);
+            try (AdamW adam = new AdamW(List.of(p), 0.9, 0.999, 1e-8, 0, AdamW.Arithmetic.TORCH)) {
+                GradScaler off = GradScaler.fromConfig(PpoConfig.builder().maxConsecutiveSkips(2).build());
+                backward(p, Float.NaN, 1f);
+                assertTrue(off.step(adam, 0.1, 1.0).isEmpty());
+                backward(p, Float.NaN, 1f);
+                GradScaler.NonFiniteGradientsException e = assertThrows(GradScaler.NonFiniteGradientsException.class,
+                        () -> off.step(adam, 0.1, 1.0));
+                assertTrue(e.getMessage().startsWith("2 optimiser steps in a row had a non-finite (NaN or inf) "
+                        + "gradient and were skipped (max_consecutive_skips=2)"), e.getMessage());
+                assertTrue(e.getMessage().contains("lower learning_rate (now 0.1)"), e.getMessage());
+                assertArrayEquals(new float[] {1f, -2f}, p.toFloatArray(), 0f, "nothing was applied");
+                assertEquals(0, adam.steps());
+                assertArrayEquals(new float[] {0f, 0f}, p.getGradient().toFloatArray(), 0f, "gradients discarded");
+            }
+        }
+    }
+
+    @Test
+    void theNonFiniteCountersRestoreAndRefuseAnImpossibleState() {
+        GradScaler off = new GradScaler(false, 65536, 2, 0.5, 2000, 3);
+        off.restoreNonFinite(5, 2);
+        assertEquals(5, off.nonFiniteSkips());
+        assertEquals(2, off.consecutiveNonFiniteSkips());
+        assertThrows(IllegalArgumentException.class, () -> off.restoreNonFinite(1, 2));
+        assertThrows(IllegalArgumentException.class, () -> off.restoreNonFinite(-1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new GradScaler(false, 1, 2, 0.5, 1, 0));
     }
 }

@@ -61,4 +61,15 @@ class PpoConfigTest {
         assertEquals("loss_scale_growth_interval must be >= 1 (got 0)", error(Map.of("loss_scale_growth_interval", "0")));
         assertEquals("loss_scale_init must be in [1e-30, 1e30] (got 0.0)", error(Map.of("loss_scale_init", "0")));
     }
+
+    @Test
+    void maxConsecutiveSkipsDefaultsToTheTrainingLibrarysAndIsValidated() {
+        assertEquals(3, PpoConfig.defaults().maxConsecutiveSkips());
+        PpoConfig c = PpoConfig.fromMap(Map.of("max_consecutive_skips", "5"));
+        assertEquals(5, c.maxConsecutiveSkips());
+        assertEquals(c, PpoConfig.fromMap(c.toMap()));
+        assertEquals(2, PpoConfig.builder().maxConsecutiveSkips(2).build().maxConsecutiveSkips());
+        assertEquals("max_consecutive_skips must be >= 1 (got 0)", error(Map.of("max_consecutive_skips", "0")));
+        assertTrue(error(Map.of("max_consecutive_skips", "x")).startsWith("max_consecutive_skips: cannot parse 'x'"));
+    }
 }

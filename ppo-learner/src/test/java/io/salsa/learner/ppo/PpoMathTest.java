@@ -55,8 +55,21 @@ class PpoMathTest {
         NDArray mask = rows(new float[][] {{1, 1, 1, 1}});
         assertEquals(1.25f, scalar(PpoMath.maskedVar(values, mask, false)), EPS);
         assertEquals(5f / 3f, scalar(PpoMath.maskedVar(values, mask, true)), EPS);
+        NDArray none = rows(new float[][] {{0, 0, 0, 0}});
+        assertThrows(IllegalArgumentException.class, () -> PpoMath.maskedVar(values, none, true));
+    }
+
+    @Test
+    void maskedVarOfASingleRealTokenIsZeroNotAnError() {
+        // one real value: its variance about its own mean is 0; TRL's Bessel factor 1/(1-1) would make it NaN
+        NDArray values = rows(new float[][] {{7, 2, 3, 4}});
         NDArray one = rows(new float[][] {{1, 0, 0, 0}});
-        assertThrows(IllegalArgumentException.class, () -> PpoMath.maskedVar(values, one, true));
+        assertEquals(0f, scalar(PpoMath.maskedVar(values, one, true)), 0f);
+        assertEquals(0f, scalar(PpoMath.maskedVar(values, one, false)), 0f);
+        // whitening a batch with one real token gives a finite 0 there, padding stays 0
+        assertArrayEquals(new float[] {0, 0, 0, 0}, PpoMath.whitenAdvantages(values, one).toFloatArray(), 0f);
+        // rewards keep their mean: the one value survives
+        assertArrayEquals(new float[] {7, 0, 0, 0}, PpoMath.whitenRewards(values, one).toFloatArray(), EPS);
     }
 
     @Test
@@ -99,6 +112,27 @@ class PpoMathTest {
         NDArray mask = rows(new float[][] {{1, 1, 0}, {1, 1, 1}, {0, 0, 0}});
         assertArrayEquals(new float[] {0, 1, 0, 0, 0, 1, 0, 0, 0},
                 PpoMath.lastTokenMask(mask).toFloatArray(), 0f);
+    }
+
+    @Test
+    void aMaskWithAGapHasOneLastToken() {
+        // multi-turn: tokens 0-1 real, 2-3 masked (another turn), 4 real, 5 padding -> the last real token is 4;
+        // a row that starts with masked positions and a one-token row are handled alike
+        NDArray mask = rows(new float[][] {{1, 1, 0, 0, 1, 0}, {0, 1, 0, 1, 1, 1}, {1, 0, 0, 0, 0, 0}});
+        assertArrayEquals(new float[] {0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0},
+                PpoMath.lastTokenMask(mask).toFloatArray(), 0f);
+    }
+
+    @Test
+    void aGappedMaskAddsTheScoreOnce() {
+        // -0.1 * kl on the real tokens 0, 1, 3; the score 3 lands on token 3 only (not also on token 1)
+        NDArray kl = rows(new float[][] {{0.5f, -1.0f, 0.2f, 1.0f}});
+        NDArray mask = rows(new float[][] {{1, 1, 0, 1}});
+        NDArray scores = manager.create(new float[] {3f});
+        NDArray rewards = PpoMath.perTokenRewards(kl, scores, mask, 0.1);
+        assertArrayEquals(new float[] {-0.05f, 0.1f, 0f, 2.9f}, rewards.toFloatArray(), EPS);
+        // the rewards sum to score − β·ΣKL exactly once: 3 − 0.1·(0.5 − 1 + 1) = 2.95
+        assertEquals(2.95f, scalar(rewards.sum()), EPS);
     }
 
     @Test

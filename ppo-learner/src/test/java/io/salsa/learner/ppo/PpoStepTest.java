@@ -2,6 +2,7 @@ package io.salsa.learner.ppo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -96,6 +97,72 @@ class PpoStepTest {
                 // the reference is the initial policy and the behaviour log-probs are its own: KL 0, weights 1
                 assertEquals(0.0, r.metrics().get("objective/kl"), 1e-5);
                 assertEquals(1.0, r.metrics().get("val/is_weight_avg"), 1e-5);
+            }
+        }
+    }
+
+    private static List<TrainingSample> batch(BigramPolicy model, int n, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<TrainingSample> batch = new ArrayList<>();
+        float[] table = model.logprobTable();
+        for (int i = 0; i < n; i++) {
+            batch.add(model.sample(table, new int[] {random.nextInt(8)}, 4, random, SHARE_OF_TARGET));
+        }
+        return batch;
+    }
+
+    @Test
+    void aNonFiniteGradientSkipsOnlyItsOptimiserStepAndStaysOutOfTheAverages() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            PpoConfig cfg = config(); // 2 epochs × 2 mini-batches: 4 optimiser steps
+            BigramPolicy model = new BigramPolicy(manager, 8, 6, 5);
+            try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
+                PpoStep step = new PpoStep(cfg, model, adam, manager);
+                int[] updates = {0};
+                step.gradientHook(params -> {
+                    if (++updates[0] == 2) {
+                        params.get(0).getGradient().muli(Float.NaN);
+                    }
+                });
+                PpoStep.Result r = step.run(batch(model, cfg.batchSize(), 5), 0.02, 9);
+                assertEquals(1, r.skippedNonFinite());
+                assertEquals(3, adam.steps(), "three of the four optimiser steps were taken");
+                assertEquals(1.0, r.metrics().get("learner/non_finite_skip"));
+                assertEquals(1.0, r.metrics().get("learner/skipped_non_finite_steps"));
+                for (String name : List.of("loss/policy_avg", "loss/value_avg", "policy/clipfrac_avg",
+                        "policy/approxkl_avg", "policy/entropy_avg", "val/ratio", "val/ratio_var",
+                        "policy/grad_norm_avg")) {
+                    assertTrue(Double.isFinite(r.metrics().get(name)), name);
+                }
+                for (float w : model.unembed.toFloatArray()) {
+                    assertTrue(Float.isFinite(w), "no NaN reached the weights");
+                }
+                PpoStep.Result next = step.run(batch(model, cfg.batchSize(), 6), 0.02, 10);
+                assertEquals(0, next.skippedNonFinite());
+                assertEquals(0.0, next.metrics().get("learner/non_finite_skip"));
+                assertEquals(1.0, next.metrics().get("learner/skipped_non_finite_steps"), "the run's total");
+            }
+        }
+    }
+
+    @Test
+    void aStepWhoseEveryGradientIsNonFiniteLeavesWeightsAndOptimiserUntouched() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            PpoConfig cfg = config().toBuilder().maxConsecutiveSkips(5).build();
+            BigramPolicy model = new BigramPolicy(manager, 8, 6, 5);
+            try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
+                PpoStep step = new PpoStep(cfg, model, adam, manager);
+                step.gradientHook(params -> params.get(0).getGradient().muli(Float.POSITIVE_INFINITY));
+                float[] before = model.unembed.toFloatArray();
+                PpoStep.Result r = step.run(batch(model, cfg.batchSize(), 5), 0.02, 9);
+                assertEquals(4, r.skippedNonFinite());
+                assertEquals(0, adam.steps());
+                assertArrayEquals(before, model.unembed.toFloatArray(), 0f);
+                assertTrue(Double.isNaN(r.metrics().get("loss/policy_avg")), "no optimiser step, no loss average");
+                assertTrue(Double.isFinite(r.metrics().get("objective/kl")), "the KL is from before any update");
+                // the fifth skip in a row (the first of the next step) halts
+                assertThrows(GradScaler.NonFiniteGradientsException.class,
+                        () -> step.run(batch(model, cfg.batchSize(), 6), 0.02, 10));
             }
         }
     }
