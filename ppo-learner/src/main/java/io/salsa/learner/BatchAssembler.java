@@ -206,6 +206,10 @@ public final class BatchAssembler {
                 }
             }
         }
+        String sampling = checkSampling(rollout.getTemperature(), rollout.getTopK(), rollout.getTopP());
+        if (sampling != null) {
+            return "rollout " + rollout.getRolloutId() + " has " + sampling;
+        }
         if (!Float.isFinite(s.getScore())) {
             return "rollout " + rollout.getRolloutId() + " has a non-finite score " + s.getScore();
         }
@@ -220,6 +224,22 @@ public final class BatchAssembler {
         for (int i = 0; i < logprobs.length; i++) {
             logprobs[i] = r.getBehaviourLogProbs().get(i);
         }
-        return new TrainingSample(query, response, logprobs, r.getStoppedAtEos(), s.getScore());
+        // the behaviour log-probs refer to this distribution, so the learner recomputes its own under it
+        return new TrainingSample(query, response, logprobs, r.getStoppedAtEos(), s.getScore(),
+                new TrainingSample.Sampling(r.getTemperature(), r.getTopK(), r.getTopP()));
+    }
+
+    /** Why these sampling settings cannot describe a distribution, or null when they can. */
+    private static String checkSampling(float temperature, int topK, float topP) {
+        if (!(temperature > 0) || !Float.isFinite(temperature)) {
+            return "temperature " + temperature + " (must be finite and > 0)";
+        }
+        if (topK < 0) {
+            return "topK " + topK + " (must be >= 0)";
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            return "topP " + topP + " (must be in (0, 1])";
+        }
+        return null;
     }
 }

@@ -3,9 +3,11 @@ package io.salsa.learner;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
+import io.salsa.learner.ppo.TrainingSample;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
@@ -23,6 +25,30 @@ class BatchAssemblerTest {
                 .setGeneratorId("g").setSampleIndex(0).setSeed(offset).setTemperature(1f).setTopK(0).setTopP(1f)
                 .setGenerationMs(0).setCreatedAtMs(0).build();
         return new ConsumedRollout(T, partition, offset, new ScoredRollout(r, 1f, 1f, "rm", 1L, "s", 0L));
+    }
+
+    private static ConsumedRollout sampled(long offset, float temperature, int topK, float topP) {
+        ConsumedRollout c = rollout(0, offset, "run-a", 0);
+        Rollout r = Rollout.newBuilder(c.value().getRollout()).setTemperature(temperature).setTopK(topK)
+                .setTopP(topP).build();
+        return new ConsumedRollout(T, 0, offset, new ScoredRollout(r, 1f, 1f, "rm", 1L, "s", 0L));
+    }
+
+    @Test
+    void shouldCarryEachRolloutsSamplingSettingsAndRefuseImpossibleOnes() {
+        BatchAssembler a = new BatchAssembler("run-a", 2, 4, 10, 64);
+        BatchAssembler.Batch b = a.form(List.of(sampled(0, 0.7f, 40, 0.9f), sampled(1, 1f, 0, 1f),
+                sampled(2, 0f, 0, 1f), sampled(3, 1f, -1, 1f), sampled(4, 1f, 0, 1.5f), sampled(5, Float.NaN, 0, 1f)), 0);
+        assertEquals(List.of(new TrainingSample.Sampling(0.7f, 40, 0.9f), TrainingSample.Sampling.plain(1f)),
+                b.samples().stream().map(TrainingSample::sampling).toList(),
+                "the learner recomputes log-probs under the distribution the behaviour log-probs refer to");
+        assertEquals(4, b.rejected().size());
+        for (BatchAssembler.Rejected r : b.rejected()) {
+            assertEquals(BatchAssembler.Skip.INVALID, r.reason(), r.detail());
+        }
+        assertTrue(b.rejected().get(0).detail().contains("temperature 0.0"), b.rejected().get(0).detail());
+        assertTrue(b.rejected().get(1).detail().contains("topK -1"), b.rejected().get(1).detail());
+        assertTrue(b.rejected().get(2).detail().contains("topP 1.5"), b.rejected().get(2).detail());
     }
 
     @Test

@@ -17,9 +17,10 @@ import java.util.List;
  * The shipped {@link RolloutSampler}: the model core's GPT-2 and its batched, KV-cached generator, with one
  * sampler seed per sequence so a row's tokens do not depend on its batch-mates.
  *
- * <p>Behaviour log-probs are the model's log π(token) at temperature 1 without cut-offs
- * ({@link Generation#logProbs()}), the quantity the learner recomputes for the current policy; with the
- * default sampling settings (temperature 1, no top-k/top-p) that is exactly the sampling distribution.
+ * <p>Behaviour log-probs are the log-probs of the sampled tokens under the distribution the sampler actually drew
+ * from: logits divided by the temperature, cut to top-k/top-p and renormalised ({@link Generation#samplingLogProbs()}).
+ * The rollout carries those settings, and the learner recomputes the same quantity for its current weights
+ * ({@code SampledLogprobs}), so on-policy the importance weights are 1 whatever the settings.
  */
 public final class ModelRolloutSampler implements RolloutSampler {
 
@@ -64,7 +65,7 @@ public final class ModelRolloutSampler implements RolloutSampler {
                 params.topP(), true, true);
         List<Sample> out = new ArrayList<>(seeds.length);
         for (Generation g : generator.generate(prompts, config, seeds)) {
-            out.add(new Sample(g.tokens(), g.logProbs(), g.stoppedAtEos()));
+            out.add(new Sample(g.tokens(), g.samplingLogProbs(), g.stoppedAtEos()));
         }
         return out;
     }

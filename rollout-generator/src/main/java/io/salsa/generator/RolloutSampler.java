@@ -15,7 +15,10 @@ public interface RolloutSampler extends AutoCloseable {
     /** One sequence to sample: the prompt's token ids and the seed of its sampler. */
     record Request(int[] promptIds, long seed) { }
 
-    /** One sampled response: token ids (with EOS when it stopped there), log π(token) of each, and why it ended. */
+    /**
+     * One sampled response: token ids (with EOS when it stopped there), the log-prob of each under the distribution
+     * it was drawn from (temperature, top-k/top-p cut, renormalised: the behaviour log-probs), and why it ended.
+     */
     record Sample(int[] responseIds, float[] logProbs, boolean stoppedAtEos) {
         public Sample {
             if (responseIds.length != logProbs.length) {

@@ -1,7 +1,8 @@
 package io.salsa.generator;
 
 /**
- * How responses are sampled, kept together so every rollout can record exactly the settings that produced it.
+ * How responses are sampled, kept together so every rollout can record exactly the settings that produced it: the
+ * learner recomputes the behaviour log-probs' distribution from them.
  *
  * @param temperature   softmax temperature, &gt; 0
  * @param topK          keep only the k most likely tokens (0 = off)

@@ -66,6 +66,26 @@ class ModelRolloutSamplerTest {
     }
 
     @Test
+    void shouldRecordLogProbsUnderTheDistributionItSampledFrom() throws Exception {
+        try (ModelRolloutSampler sampler = ModelRolloutSampler.open(TinyModels.write(dir.resolve("m"), 1),
+                GeneratorConfig.Device.CPU)) {
+            List<RolloutSampler.Request> reqs = requests();
+            // top-k 1 leaves one token of probability 1 at every step, whatever the model's own log-prob of it
+            for (RolloutSampler.Sample s : sampler.sample(reqs, new SamplingParams(0.7f, 1, 1f, 12))) {
+                for (float lp : s.logProbs()) {
+                    assertEquals(0f, lp, 1e-6f);
+                }
+            }
+            // at temperature 1 without cut-offs the sampling distribution is the model's own
+            for (RolloutSampler.Sample s : sampler.sample(reqs, PARAMS)) {
+                for (float lp : s.logProbs()) {
+                    assertTrue(lp < -1e-3, "a random 300-token model is never sure: " + lp);
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldDifferBetweenWeights() throws Exception {
         try (ModelRolloutSampler a = ModelRolloutSampler.open(TinyModels.write(dir.resolve("a"), 1), GeneratorConfig.Device.CPU);
              ModelRolloutSampler b = ModelRolloutSampler.open(TinyModels.write(dir.resolve("b"), 2), GeneratorConfig.Device.CPU)) {

@@ -10,6 +10,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import io.salsa.model.generate.SampledLogprobs;
 import io.salsa.model.lm.Scalars;
 import io.salsa.model.train.AdamW;
 import java.util.ArrayList;
@@ -112,7 +113,8 @@ public final class PpoStep {
     private Result runScoped(List<TrainingSample> batch, double klCoef, long seed) {
         int b = batch.size();
         int mb = config.miniBatchSize();
-        Padded all = Padded.of(batch, manager);
+        TrainingSample.Sampling assumed = TrainingSample.Sampling.plain((float) config.temperature());
+        Padded all = Padded.of(batch, manager, assumed);
         NDArray mask = all.mask;
 
         // Rollout statistics without gradient, in mini-batch chunks to bound the logits' memory.
@@ -125,11 +127,12 @@ public final class PpoStep {
             NDArray ref;
             try (NDScope chunkScope = new NDScope()) {
                 chunkScope.suppressNotUsedWarning();
-                Padded chunk = Padded.of(batch.subList(from, from + mb), manager, all.responseLength);
+                Padded chunk = Padded.of(batch.subList(from, from + mb), manager, all.responseLength, assumed);
                 NDList out = model.policy(chunk.ids);
-                lp = chunk.spanLogprobs(out.get(0), config.temperature());
+                lp = chunk.spanLogprobs(out.get(0), true);
                 v = chunk.span(out.get(1));
-                ref = chunk.spanLogprobs(model.reference(chunk.ids), config.temperature());
+                // the soup under the rollout's temperature without the cut: full support keeps KL finite
+                ref = chunk.spanLogprobs(model.reference(chunk.ids), false);
                 NDScope.unregister(lp, v, ref);
             }
             keep(lp, v, ref);
@@ -261,21 +264,20 @@ public final class PpoStep {
             sub.add(batch.get(r));
         }
         NDArray rowIdx = manager.create(toLongs(rows));
-        Padded chunk = Padded.of(sub, manager, all.responseLength);
+        Padded chunk = Padded.of(sub, manager, all.responseLength, all.assumed);
         NDArray mbMask = chunk.mask;
         NDArray mbOld = take(oldLogprobs, rowIdx);
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDList out = model.policy(chunk.ids);
             NDArray logits = out.get(0);
-            NDArray newLp = chunk.spanLogprobs(logits, config.temperature());
+            NDArray newLp = chunk.spanLogprobs(logits, true);
             NDArray vpred = chunk.span(out.get(1)).mul(mbMask);
             PpoMath.PolicyLoss pl = PpoMath.clippedPolicyLoss(newLp, mbOld, take(advantages, rowIdx), mbMask,
                     config.cliprange(), isWeights == null ? null : take(isWeights, rowIdx));
             PpoMath.ValueLoss vl = PpoMath.clippedValueLoss(vpred, take(values, rowIdx), take(returns, rowIdx),
                     mbMask, config.cliprangeValue());
             NDArray shifted = logits.get(new NDIndex(":, :-1"));
-            NDArray tokenEntropy = chunk.span(PpoMath.entropyFromLogits(
-                    shifted.div(Scalars.of(shifted, config.temperature()))));
+            NDArray tokenEntropy = chunk.span(PpoMath.entropyFromLogits(chunk.tempered(shifted)));
             NDArray meanEntropy = PpoMath.maskedMean(tokenEntropy, mbMask);
             NDArray loss = pl.loss().add(vl.loss().mul(Scalars.of(vl.loss(), config.vfCoef())));
             if (config.entropyCoef() > 0) {
@@ -357,9 +359,15 @@ public final class PpoStep {
         final NDArray scores;
         final NDArray eos;
         final int responseLength;
+        /** Per span position (row-major, like {@code mask}): the row's sampling settings. */
+        final float[] temperature;
+        final int[] topK;
+        final float[] topP;
+        final TrainingSample.Sampling assumed;
 
         private Padded(NDArray ids, NDArray spanIndex, NDArray flatPositions, NDArray responseTokens, NDArray mask, NDArray behaviour,
-                NDArray scores, NDArray eos, int responseLength) {
+                NDArray scores, NDArray eos, int responseLength, float[] temperature, int[] topK, float[] topP,
+                TrainingSample.Sampling assumed) {
             this.ids = ids;
             this.spanIndex = spanIndex;
             this.flatPositions = flatPositions;
@@ -369,17 +377,23 @@ public final class PpoStep {
             this.scores = scores;
             this.eos = eos;
             this.responseLength = responseLength;
+            this.temperature = temperature;
+            this.topK = topK;
+            this.topP = topP;
+            this.assumed = assumed;
         }
 
-        static Padded of(List<TrainingSample> samples, NDManager manager) {
+        /** @param assumed the sampling settings of samples that carry none (the learner's temperature, no cut) */
+        static Padded of(List<TrainingSample> samples, NDManager manager, TrainingSample.Sampling assumed) {
             int t = 0;
             for (TrainingSample s : samples) {
                 t = Math.max(t, s.responseTokens().length);
             }
-            return of(samples, manager, t);
+            return of(samples, manager, t, assumed);
         }
 
-        static Padded of(List<TrainingSample> samples, NDManager manager, int responseLength) {
+        static Padded of(List<TrainingSample> samples, NDManager manager, int responseLength,
+                TrainingSample.Sampling assumed) {
             int b = samples.size();
             int length = 0;
             for (TrainingSample s : samples) {
@@ -393,8 +407,15 @@ public final class PpoStep {
             float[] behaviour = new float[b * responseLength];
             float[] scores = new float[b];
             float[] eos = new float[b];
+            float[] temperature = new float[b * responseLength];
+            int[] topK = new int[b * responseLength];
+            float[] topP = new float[b * responseLength];
             for (int i = 0; i < b; i++) {
                 TrainingSample s = samples.get(i);
+                TrainingSample.Sampling sampling = s.sampling() == null ? assumed : s.sampling();
+                java.util.Arrays.fill(temperature, i * responseLength, (i + 1) * responseLength, sampling.temperature());
+                java.util.Arrays.fill(topK, i * responseLength, (i + 1) * responseLength, sampling.topK());
+                java.util.Arrays.fill(topP, i * responseLength, (i + 1) * responseLength, sampling.topP());
                 int q = s.queryTokens().length;
                 int r = s.responseTokens().length;
                 for (int j = 0; j < q; j++) {
@@ -429,7 +450,7 @@ public final class PpoStep {
                     manager.create(behaviour, new Shape(b, responseLength)),
                     manager.create(scores),
                     manager.create(eos),
-                    responseLength);
+                    responseLength, temperature, topK, topP, assumed);
         }
 
         /** Per-position values {@code [b, length, …]} restricted to the response span, {@code [b, T]}. */
@@ -437,14 +458,38 @@ public final class PpoStep {
             return perPosition.gather(spanIndex, 1);
         }
 
-        /** Log-probs of the response tokens under {@code logits} divided by the sampling temperature. */
-        NDArray spanLogprobs(NDArray logits, double temperature) {
-            NDArray logp = (temperature == 1.0 ? logits : logits.div(Scalars.of(logits, temperature))).logSoftmax(-1);
-            Shape shape = logp.getShape();
-            // flat index of (row, span position, token) so one take reads exactly B*T log-probs
-            NDArray flat = flatPositions.mul(shape.get(2)).add(responseTokens);
-            NDArray atSpan = logp.reshape(-1).get(new NDIndex("{}", flat.reshape(-1))).reshape(mask.getShape());
-            return atSpan.mul(mask);
+        /**
+         * Log-probs of the response tokens {@code [b, T]} (0 at padding) under each row's sampling distribution made
+         * from {@code logits} {@code [b, length, V]}: divided by the row's temperature and, when {@code cut}, cut to
+         * the row's top-k/top-p by these logits' own ranking and renormalised ({@link SampledLogprobs}, the rule the
+         * generator sampled with). For the policy this is the behaviour log-prob's quantity: with the weights that
+         * sampled the rollout it reproduces it, so on-policy the importance weights and ratios are 1.
+         */
+        NDArray spanLogprobs(NDArray logits, boolean cut) {
+            long vocab = logits.getShape().get(2);
+            // only the B*T positions that predict response tokens, so the cut sorts no more rows than needed
+            NDArray rows = logits.reshape(-1, vocab).get(new NDIndex("{}", flatPositions.reshape(-1)));
+            int[] k = cut ? topK : new int[topK.length];
+            float[] p = topP;
+            if (!cut) {
+                p = new float[topP.length];
+                java.util.Arrays.fill(p, 1f);
+            }
+            NDArray lp = SampledLogprobs.of(rows, responseTokens.reshape(-1), temperature, k, p);
+            return lp.reshape(mask.getShape()).mul(mask);
+        }
+
+        /** {@code perPosition} logits {@code [b, length, V]} divided by each row's sampling temperature. */
+        NDArray tempered(NDArray perPosition) {
+            int b = Math.toIntExact(perPosition.getShape().get(0));
+            float[] rowTemperature = new float[b];
+            boolean allOne = true;
+            for (int i = 0; i < b; i++) {
+                rowTemperature[i] = temperature[i * responseLength];
+                allOne &= rowTemperature[i] == 1f;
+            }
+            return allOne ? perPosition : perPosition.div(perPosition.getManager()
+                    .create(rowTemperature, new Shape(b, 1, 1)).toType(perPosition.getDataType(), false));
         }
     }
 }
