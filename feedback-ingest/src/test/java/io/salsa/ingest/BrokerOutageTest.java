@@ -96,7 +96,8 @@ class BrokerOutageTest {
     }
 
     /** Waits for {@code condition}, failing at once (with the rater's own error) if a rater has failed. */
-    private static void await(List<Future<?>> raters, BooleanSupplier condition, String what) throws InterruptedException {
+    private static void await(List<Future<?>> raters, BooleanSupplier condition, String what)
+            throws InterruptedException {
         Conditions.await(what, Duration.ofSeconds(120), () -> {
             checkRaters(raters);
             return condition.getAsBoolean();

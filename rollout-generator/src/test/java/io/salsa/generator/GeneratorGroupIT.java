@@ -101,7 +101,8 @@ class GeneratorGroupIT {
 
             Map<String, Long> perGenerator = rollouts.stream().collect(Collectors.groupingBy(Rollout::getGeneratorId,
                     Collectors.counting()));
-            assertEquals(Set.of("gen-a", "gen-b", "gen-c"), perGenerator.keySet(), "all three generated: " + perGenerator);
+            assertEquals(Set.of("gen-a", "gen-b", "gen-c"), perGenerator.keySet(),
+                    "all three generated: " + perGenerator);
             assertEquals(ackedByLeaver, perGenerator.get("gen-a"), "gen-a produced nothing after it left");
             assertEquals(PROMPTS, h.committed(group).values().stream().mapToLong(OffsetAndMetadata::offset).sum(),
                     "every prompt committed by the group");

@@ -13,7 +13,7 @@ import org.opentest4j.AssertionFailedError;
 /** The golden data travels with the repository, and a golden test without its data fails instead of skipping. */
 class GoldenFilesTest {
 
-    /** Every file a golden test opens (GptGoldenTest, GeneratorTest, GptMixedPrecisionTest, SafeTensorsTest, SalsaTokenizerTest). */
+    /** Every model file a golden test opens (GptGoldenTest, GeneratorTest, GptMixedPrecisionTest, SafeTensorsTest). */
     private static final List<String> MODEL_FILES = List.of("config.json", "model.safetensors", "input_ids.npy",
             "attention_mask.npy", "position_ids.npy", "logits.npy", "hidden_states.npy", "token_logprobs.npy",
             "token_mask.npy", "grad_wte.npy", "grad_c_attn0.npy", "greedy_ids.npy");
