@@ -5,14 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.broker.EmbeddedKafkaBroker;
+import io.salsa.testkit.Conditions;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,13 +38,16 @@ class BrokerOutageTest {
         Set<String> acked = ConcurrentHashMap.newKeySet();
         AtomicInteger unavailable = new AtomicInteger();
         AtomicBoolean stop = new AtomicBoolean();
-        List<Thread> raters = new ArrayList<>();
+        // the raters run as futures: a wrong status (or any exception) ends that rater and is rethrown on the
+        // test thread by checkRaters, instead of only killing a thread nobody watches
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        List<Future<?>> raters = new ArrayList<>();
         try (IngestFixture f = new IngestFixture(broker.bootstrapServers(), Map.of(
                 IngestConfig.ACK_TIMEOUT_MS, "500",
                 IngestConfig.DELIVERY_TIMEOUT_MS, "120000",
                 IngestConfig.MAX_BLOCK_MS, "500")).seed(30, 4).start()) {
             for (String rater : List.of("alice", "bob", "carol")) {
-                Thread t = new Thread(() -> {
+                raters.add(pool.submit(() -> {
                     int n = 0;
                     while (!stop.get()) {
                         String taskId = f.nextTask(rater).get("taskId").asText();
@@ -48,27 +59,26 @@ class BrokerOutageTest {
                                 acked.add(r.json().get("preferenceId").asText());
                                 break;
                             }
-                            assertEquals(503, r.status(), r.raw().body());
+                            assertEquals(503, r.status(), rater + ": " + r.raw().body());
                             unavailable.incrementAndGet();
-                            sleep(50);
+                            Thread.sleep(50); // a client's back-off before retrying, not a test waiting
                         }
                     }
-                }, "rater-" + rater);
-                t.start();
-                raters.add(t);
+                    return null;
+                }));
             }
-            await(() -> acked.size() >= 30, "30 answers before the outage");
+            await(raters, () -> acked.size() >= 30, "30 answers before the outage");
             broker.close();
-            await(() -> unavailable.get() >= 10, "503s while the broker is down");
+            await(raters, () -> unavailable.get() >= 10, "503s while the broker is down");
             int ackedDuringOutage = acked.size();
             IngestFixture.Reply health = f.get("/healthz", null);
             assertEquals(503, health.status(), health.raw().body());
 
             broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), port, Map.of());
-            await(() -> acked.size() >= ackedDuringOutage + 30, "30 more answers after the broker returned");
+            await(raters, () -> acked.size() >= ackedDuringOutage + 30, "30 more answers after the broker returned");
             stop.set(true);
-            for (Thread t : raters) {
-                t.join(60_000);
+            for (Future<?> rater : raters) {
+                rater.get(60, TimeUnit.SECONDS); // rethrows the rater's failure here, on the test thread
             }
             assertEquals(200, f.get("/healthz", null).status());
 
@@ -80,25 +90,33 @@ class BrokerOutageTest {
             assertTrue(unavailable.get() >= 10);
         } finally {
             stop.set(true);
+            pool.shutdownNow();
             broker.close();
         }
     }
 
-    private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
+    /** Waits for {@code condition}, failing at once (with the rater's own error) if a rater has failed. */
+    private static void await(List<Future<?>> raters, BooleanSupplier condition, String what)
+            throws InterruptedException {
+        Conditions.await(what, Duration.ofSeconds(120), () -> {
+            checkRaters(raters);
+            return condition.getAsBoolean();
+        });
     }
 
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /** Rethrows the failure of the first rater that ended; raters end only by failing until the test stops them. */
+    private static void checkRaters(List<Future<?>> raters) {
+        for (Future<?> rater : raters) {
+            if (rater.isDone()) {
+                try {
+                    rater.get();
+                } catch (ExecutionException e) {
+                    throw new AssertionError("a rater failed: " + e.getCause(), e.getCause());
+                } catch (InterruptedException | java.util.concurrent.CancellationException e) {
+                    throw new AssertionError("a rater was interrupted", e);
+                }
+                throw new AssertionError("a rater stopped before the test told it to");
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.salsa.generator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.events.Prompt;
@@ -9,10 +10,12 @@ import io.salsa.schemas.Topics;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
 import java.io.File;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -34,9 +37,12 @@ class CrashRecoveryIT {
             List<Prompt> prompts = GenHarness.prompts(40, "c");
             h.publishPrompts(prompts);
             String group = h.settings.topicPrefix() + "generators";
+            Path hold = dir.resolve("hold-next-batch");
+            Path held = dir.resolve("held-batch-seeds");
             ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-cp", System.getProperty("java.class.path"), "-Xmx256m",
-                    GeneratorChildMain.class.getName(), kafka.bootstrapServers(), h.settings.topicPrefix(), "150")
+                    GeneratorChildMain.class.getName(), kafka.bootstrapServers(), h.settings.topicPrefix(), "150",
+                    hold.toString(), held.toString())
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("child.log").toFile());
             Map<String, String> env = pb.environment();
@@ -52,6 +58,11 @@ class CrashRecoveryIT {
                 GenHarness.await("the child to publish some rollouts", Duration.ofSeconds(120),
                         () -> h.count(Topics.ROLLOUTS) >= 12 || !child.isAlive());
                 assertTrue(child.isAlive(), "the child died on its own; see " + dir.resolve("child.log"));
+                // the child's next model call holds: the kill below lands inside a batch, not between two
+                Files.createFile(hold);
+                GenHarness.await("the child to be inside a model call", Duration.ofSeconds(60),
+                        () -> Files.exists(held) || !child.isAlive());
+                assertTrue(child.isAlive(), "the child died on its own; see " + dir.resolve("child.log"));
                 child.destroyForcibly(); // SIGKILL: no shutdown hook, no final commit, a batch half done
                 assertTrue(child.waitFor(30, TimeUnit.SECONDS));
             } finally {
@@ -59,6 +70,15 @@ class CrashRecoveryIT {
             }
             long beforeRestart = h.count(Topics.ROLLOUTS);
             assertTrue(beforeRestart < 80, "killed before the end (" + beforeRestart + " rollouts)");
+            // the kill landed mid-batch: none of the rollouts of the batch inside the model call was
+            // published, so its prompts were in flight: fetched, not committed, and regenerated after the restart
+            Set<Long> heldSeeds = Files.readAllLines(held).stream().map(Long::parseLong).collect(Collectors.toSet());
+            assertFalse(heldSeeds.isEmpty(), "the held model call had requests");
+            assertTrue(h.rollouts().stream().noneMatch(r -> heldSeeds.contains(r.getSeed())),
+                    "no rollout of the batch that was inside the model call reached the topic before the restart");
+            long committedAtKill = h.committed(group).values().stream().mapToLong(OffsetAndMetadata::offset).sum();
+            assertTrue(committedAtKill < prompts.size(), "uncommitted prompts at the kill: " + committedAtKill
+                    + " of " + prompts.size() + " committed");
 
             // restart: same group and state folder, so the same generator id picks up from the committed offsets
             GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "4");
@@ -70,6 +90,8 @@ class CrashRecoveryIT {
             }
             List<Rollout> rollouts = h.rollouts();
             assertEquals(GeneratorAppIT.expectedKeys(prompts, 2), GeneratorAppIT.keys(rollouts));
+            assertEquals(heldSeeds, rollouts.stream().map(Rollout::getSeed).filter(heldSeeds::contains)
+                    .collect(Collectors.toSet()), "the restart generated the batch the kill interrupted");
             // regenerated = in flight at the kill: bounded by what one poll and one batch hold
             long duplicates = rollouts.size() - 80;
             Map<String, Long> perKey = rollouts.stream().collect(Collectors.groupingBy(

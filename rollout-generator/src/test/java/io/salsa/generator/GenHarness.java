@@ -10,6 +10,7 @@ import io.salsa.schemas.Topic;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.testkit.Conditions;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -183,12 +184,24 @@ final class GenHarness implements AutoCloseable {
         }
     }
 
-    /** A generator running on its own thread. */
+    /** Commits {@code group}'s offsets at the end of the rollouts topic, as if a learner consumed all of it; returns the sum. */
+    long commitToEnd(String group) throws Exception {
+        String topic = settings.topic(Topics.ROLLOUTS);
+        Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
+        admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().forEach(p -> latest.put(
+                new TopicPartition(topic, p.partition()), org.apache.kafka.clients.admin.OffsetSpec.latest()));
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        admin.listOffsets(latest).all().get().forEach((tp, info) -> offsets.put(tp, new OffsetAndMetadata(info.offset())));
+        admin.alterConsumerGroupOffsets(group, offsets).all().get();
+        return offsets.values().stream().mapToLong(OffsetAndMetadata::offset).sum();
+    }
+
     @Override
     public void close() {
         admin.close();
     }
 
+    /** A generator running on its own thread. */
     static final class Running implements AutoCloseable {
         final GeneratorApp app;
         final Thread thread;
@@ -221,12 +234,6 @@ final class GenHarness implements AutoCloseable {
     }
 
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out after " + timeout.toSeconds() + " s waiting for: " + what);
-            }
-            Thread.sleep(50);
-        }
+        Conditions.await(what, timeout, condition);
     }
 }

@@ -1,10 +1,20 @@
 package io.salsa.generator;
 
 import io.salsa.schemas.KafkaSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
 
 /**
- * A generator in its own JVM for the crash test: {@code main(bootstrap, topicPrefix, sleepMillisPerBatch)},
- * the rest of the config from {@code SALSA_GENERATOR_*} variables, the toy model (the crash is about delivery).
+ * A generator in its own JVM for the crash test: {@code main(bootstrap, topicPrefix, sleepMillisPerBatch,
+ * holdFile, heldFile)}, the rest of the config from {@code SALSA_GENERATOR_*} variables, the toy model (the crash
+ * is about delivery). Once {@code holdFile} exists, the next model call writes its requests' seeds to
+ * {@code heldFile} and never returns, so the test can kill the process while a batch is certainly in flight.
  */
 public final class GeneratorChildMain {
 
@@ -14,6 +24,69 @@ public final class GeneratorChildMain {
     public static void main(String[] args) throws Exception {
         KafkaSettings settings = KafkaSettings.embedded(args[0], args[1]);
         GeneratorConfig config = GeneratorConfig.fromEnv(System.getenv());
-        new GeneratorApp(settings, config, ToySampler.factory(Long.parseLong(args[2])), GeneratorAppIT.NO_BLOBS).run();
+        long sleepMillis = Long.parseLong(args[2]);
+        Path hold = Path.of(args[3]);
+        Path held = Path.of(args[4]);
+        SamplerFactory toy = ToySampler.factory(sleepMillis);
+        SamplerFactory holding = (dir, device) -> new HoldingSampler(toy.open(dir, device), hold, held);
+        new GeneratorApp(settings, config, holding, GeneratorAppIT.NO_BLOBS).run();
+    }
+
+    /** The toy model, except that once asked to hold it stops inside a model call until the process dies. */
+    private static final class HoldingSampler implements RolloutSampler {
+        private final RolloutSampler inner;
+        private final Path hold;
+        private final Path held;
+
+        HoldingSampler(RolloutSampler inner, Path hold, Path held) {
+            this.inner = inner;
+            this.hold = hold;
+            this.held = held;
+        }
+
+        @Override
+        public List<Sample> sample(List<Request> requests, SamplingParams params) {
+            if (Files.exists(hold)) {
+                String seeds = requests.stream().map(r -> Long.toString(r.seed())).collect(Collectors.joining("\n"));
+                try {
+                    // written then moved, so the test never reads half a list
+                    Path tmp = held.resolveSibling(held.getFileName() + ".tmp");
+                    Files.writeString(tmp, seeds);
+                    Files.move(tmp, held, StandardCopyOption.ATOMIC_MOVE);
+                    new CountDownLatch(1).await(); // inside the batch for good: only kill -9 ends it
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while holding a batch", e);
+                }
+            }
+            return inner.sample(requests, params);
+        }
+
+        @Override
+        public int maxPositions() {
+            return inner.maxPositions();
+        }
+
+        @Override
+        public int vocabSize() {
+            return inner.vocabSize();
+        }
+
+        @Override
+        public String decode(int[] ids) {
+            return inner.decode(ids);
+        }
+
+        @Override
+        public int[] encode(String text) {
+            return inner.encode(text);
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
     }
 }
