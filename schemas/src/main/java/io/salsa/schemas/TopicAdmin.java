@@ -65,7 +65,8 @@ public final class TopicAdmin {
      * shorter than the catalog's (see {@link #ensure}).
      *
      * @return the full names of the topics this call created
-     * @throws IllegalStateException if an existing topic has another cleanup policy, or Kafka cannot be reached
+     * @throws IllegalStateException if an existing topic has another cleanup policy, its retention cannot be
+     *                               raised, or Kafka cannot be reached
      */
     public static List<String> ensureTopics(KafkaSettings settings, Collection<? extends Topic<?, ?>> topics) {
         return ensure(settings, topics).created();
