@@ -27,9 +27,12 @@ final class CheckpointCard {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointCard.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TRAINER = "ppo-learner";
-    /** The settings a resumed run takes from its command, not its card: they do not change the maths. */
+    /**
+     * The settings a resumed run takes from its command, not its card: they do not change the maths (checkpoint
+     * retention only decides which blobs stay).
+     */
     private static final List<String> OPERATIONAL_KEYS = List.of("max_steps", "metrics_port", "poll_timeout_ms",
-            "device");
+            "device", "checkpoint_keep_every", "checkpoint_keep_last");
 
     private final JsonNode root;
 

@@ -4,20 +4,28 @@ import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.runtime.blob.BlobStore;
+import io.salsa.runtime.blob.DeterministicTar;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.runtime.blob.Sha256;
 import io.salsa.runtime.io.FileOps;
 import io.salsa.schemas.Topics;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Makes a checkpoint durable: the policy folder (weights, the run's tokenizer, the {@link CheckpointCard}) and the
  * optimiser state go to the blob store, then a {@code PolicyCheckpoint} announces it on the policy topic, where
- * generators pick the policy up and a restart finds the whole learner state.
+ * generators pick the policy up and a restart finds the whole learner state. Once the announcement is acknowledged
+ * it applies the run's {@link CheckpointRetention}: the blobs of checkpoints the policy does not keep are deleted.
  */
 final class CheckpointPublisher {
 
@@ -28,11 +36,20 @@ final class CheckpointPublisher {
     private final LearnerConfig config;
     private final ModelFolderStore store;
     private final LearnerTopics topics;
+    private final long resumedFrom;
+    /** Optimiser blobs of the checkpoints this process published, by version: their cards need not be read. */
+    private final Map<Long, BlobRef> optimizers = new HashMap<>();
+    /** Versions whose blobs this process deleted (or found gone), so each is deleted once. */
+    private final Set<Long> deleted = new HashSet<>();
 
-    CheckpointPublisher(LearnerConfig config, ModelFolderStore store, LearnerTopics topics) {
+    /**
+     * @param resumedFrom the checkpoint version this process resumed from (kept by retention), -1 for a fresh run
+     */
+    CheckpointPublisher(LearnerConfig config, ModelFolderStore store, LearnerTopics topics, long resumedFrom) {
         this.config = config;
         this.store = store;
         this.topics = topics;
+        this.resumedFrom = resumedFrom;
     }
 
     /**
@@ -60,9 +77,68 @@ final class CheckpointPublisher {
                     state.soup().version(), state.initFrom(), null, System.currentTimeMillis());
             topics.send(Topics.POLICY, runId, cp);
             trainer.recordCheckpoint(new LearnerState.CheckpointRef(version, state.step(), ref, weightsSha));
+            optimizers.put(version, optRef);
             LOG.info("run {}: checkpoint v{} after step {} ({})", runId, version, state.step(), ref.getUri());
         } finally {
             FileOps.deleteTree(dir);
+        }
+        applyRetention(trainer.state());
+    }
+
+    /**
+     * Deletes the blobs of the checkpoints the retention policy does not keep. Runs only after the newest
+     * checkpoint is announced, so a restart or a generator always finds it. A failed delete is logged and tried
+     * again after the next checkpoint: disk is reclaimed later, training does not stop for it.
+     */
+    private void applyRetention(LearnerState state) {
+        CheckpointRetention retention = config.checkpointRetention();
+        if (!retention.enabled()) {
+            return;
+        }
+        Set<Long> keep = retention.keep(state.checkpoints(), config.saveSteps(), resumedFrom);
+        for (LearnerState.CheckpointRef c : state.checkpoints()) {
+            if (keep.contains(c.version()) || deleted.contains(c.version())) {
+                continue;
+            }
+            try {
+                deleteBlobs(c);
+                deleted.add(c.version());
+                LOG.info("run {}: checkpoint v{} (step {}) not retained; its blobs are deleted", config.runId(),
+                        c.version(), c.step());
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("run {}: could not delete the blobs of checkpoint v{}; trying again after the next "
+                        + "checkpoint: {}", config.runId(), c.version(), e.toString());
+            }
+        }
+    }
+
+    /** Deletes the optimiser blob, then the policy blob: a policy blob that is gone means both are. */
+    private void deleteBlobs(LearnerState.CheckpointRef c) throws IOException {
+        BlobStore blobs = store.blobStore();
+        URI policy = URI.create(c.blob().getUri());
+        BlobRef optimizer = optimizers.remove(c.version());
+        if (optimizer == null && blobs.exists(policy)) {
+            optimizer = optimizerOf(blobs, c.blob()); // published by an earlier process: its card names it
+        }
+        if (optimizer != null) {
+            blobs.delete(URI.create(optimizer.getUri()));
+        }
+        blobs.delete(policy);
+    }
+
+    /**
+     * The optimiser blob named in the card of an earlier process's checkpoint, read from a temporary unpacking
+     * (not the folder cache, which holds the models in use).
+     */
+    private static BlobRef optimizerOf(BlobStore blobs, BlobRef policy) throws IOException {
+        Path tmp = Files.createTempDirectory("salsa-card-");
+        try {
+            Path folder = tmp.resolve("policy");
+            DeterministicTar.extract(blobs.get(URI.create(policy.getUri()), policy.getSha256()), folder,
+                    policy.getSha256());
+            return CheckpointCard.read(folder).optimizer();
+        } finally {
+            FileOps.deleteTree(tmp);
         }
     }
 }

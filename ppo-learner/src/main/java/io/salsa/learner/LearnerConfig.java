@@ -30,10 +30,13 @@ import java.util.regex.Pattern;
  * @param heldoutTaskSeed seed of the built-in task whose eval split is the held-out set ({@code heldout_task_seed})
  * @param heldoutCount held-out prompts per evaluation ({@code heldout_count})
  * @param heldoutEntities entities of that task's world ({@code heldout_entities}; the task's size setting)
+ * @param checkpointRetention which checkpoint blobs to keep ({@code checkpoint_keep_every},
+ *     {@code checkpoint_keep_last}; both 0 = all)
  */
 public record LearnerConfig(String runId, String soupRecipe, String initFrom, int saveSteps, long maxSteps,
         long seed, Device device, int metricsPort, long pollTimeoutMs, PpoConfig ppo, KlHackGuard.Config guard,
-        int evalSteps, long heldoutTaskSeed, int heldoutCount, int heldoutEntities) {
+        int evalSteps, long heldoutTaskSeed, int heldoutCount, int heldoutEntities,
+        CheckpointRetention checkpointRetention) {
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,100}");
 
@@ -57,8 +60,8 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         if (device == null || !(device.equals(Device.cpu()) || device.isGpu())) {
             throw new IllegalArgumentException("device must be the CPU or a GPU (got " + device + ")");
         }
-        if (ppo == null || guard == null) {
-            throw new IllegalArgumentException("the PPO settings and the guard settings must be given");
+        if (ppo == null || guard == null || checkpointRetention == null) {
+            throw new IllegalArgumentException("the PPO, guard and checkpoint retention settings must be given");
         }
         if (metricsPort < -1 || metricsPort > 65535) {
             throw new IllegalArgumentException("metrics_port must be -1 (off), 0 (any) or a port (got " + metricsPort + ")");
@@ -93,6 +96,8 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("heldout_task_seed", "42");
         m.put("heldout_count", "16");
         m.put("heldout_entities", Integer.toString(io.salsa.task.TaskConfig.DEFAULT_ENTITIES));
+        m.put("checkpoint_keep_every", "0");
+        m.put("checkpoint_keep_last", "0");
         KlHackGuard.Config g = KlHackGuard.Config.defaults();
         m.put("guard_action", g.action().label());
         m.put("guard_warmup_steps", Integer.toString(g.warmupSteps()));
@@ -133,7 +138,8 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
                 parseDevice(own.get("device")), parseInt(own, "metrics_port"),
                 parseLong(own, "poll_timeout_ms"), PpoConfig.fromMap(ppo), guard, parseInt(own, "eval_steps"),
                 parseLong(own, "heldout_task_seed"), parseInt(own, "heldout_count"),
-                parseInt(own, "heldout_entities"));
+                parseInt(own, "heldout_entities"), new CheckpointRetention(parseInt(own, "checkpoint_keep_every"),
+                        parseInt(own, "checkpoint_keep_last")));
     }
 
     /**
@@ -168,6 +174,8 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("heldout_task_seed", Long.toString(heldoutTaskSeed));
         m.put("heldout_count", Integer.toString(heldoutCount));
         m.put("heldout_entities", Integer.toString(heldoutEntities));
+        m.put("checkpoint_keep_every", Integer.toString(checkpointRetention.keepEvery()));
+        m.put("checkpoint_keep_last", Integer.toString(checkpointRetention.keepLast()));
         m.put("guard_action", guard.action().label());
         m.put("guard_warmup_steps", Integer.toString(guard.warmupSteps()));
         m.put("guard_length_collapse_ratio", Double.toString(guard.lengthCollapseRatio()));
@@ -245,6 +253,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         private long heldoutTaskSeed;
         private int heldoutCount;
         private int heldoutEntities;
+        private CheckpointRetention checkpointRetention;
 
         private Builder(LearnerConfig c) {
             runId = c.runId;
@@ -262,6 +271,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
             heldoutTaskSeed = c.heldoutTaskSeed;
             heldoutCount = c.heldoutCount;
             heldoutEntities = c.heldoutEntities;
+            checkpointRetention = c.checkpointRetention;
         }
 
         public Builder initFrom(String value) {
@@ -329,9 +339,15 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
             return this;
         }
 
+        public Builder checkpointRetention(CheckpointRetention value) {
+            checkpointRetention = value;
+            return this;
+        }
+
         public LearnerConfig build() {
             return new LearnerConfig(runId, soupRecipe, initFrom, saveSteps, maxSteps, seed, device, metricsPort,
-                    pollTimeoutMs, ppo, guard, evalSteps, heldoutTaskSeed, heldoutCount, heldoutEntities);
+                    pollTimeoutMs, ppo, guard, evalSteps, heldoutTaskSeed, heldoutCount, heldoutEntities,
+                    checkpointRetention);
         }
     }
 

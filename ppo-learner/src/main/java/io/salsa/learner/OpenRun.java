@@ -98,7 +98,7 @@ final class OpenRun implements AutoCloseable {
         PolicyTrainer policy = factory.open(config.ppo(), initFolder, soupFolder, config.device());
         LearnerState.SoupRef soupRef = new LearnerState.SoupRef(soup.getRecipe(), soup.getVersion(), soup.getBlob());
         connect(policy, PpoTrainer.initialState(PpoTrainer.Settings.of(config), soupRef, Map.of(), initFrom,
-                initBlob));
+                initBlob), -1);
         checkpoints.publish(trainer, 0, null);
         source.startAt(trainer.state().positions());
         soupWatcher = new SoupWatcher(kafka, config.soupRecipe(), soup.getVersion(), store, policy);
@@ -114,7 +114,7 @@ final class OpenRun implements AutoCloseable {
         LearnerState state = card.stateWithSelf(config.guard(), latest.getBlob(), folder);
         Path soupFolder = store.fetchFolder(state.soup().blob());
         PolicyTrainer policy = factory.open(config.ppo(), folder, soupFolder, config.device());
-        connect(policy, state);
+        connect(policy, state, latest.getVersion());
         policy.restore(folder, store.fetchFolder(card.optimizer()).resolve(CheckpointPublisher.OPTIMIZER_FILE));
         List<BatchManifest> manifests = LearnerTopics.manifests(kafka, config.runId());
         long checkpointStep = state.step();
@@ -132,14 +132,17 @@ final class OpenRun implements AutoCloseable {
                 config.runId(), latest.getVersion(), checkpointStep, replayed, trainer.state().step());
     }
 
-    /** The trainer around {@code policy} from {@code state}, and the run's Kafka clients and metrics endpoint. */
-    private void connect(PolicyTrainer policy, LearnerState state) throws IOException {
+    /**
+     * The trainer around {@code policy} from {@code state}, and the run's Kafka clients and metrics endpoint;
+     * {@code resumedFrom} is the checkpoint version resumed from (-1 for a fresh run), which retention keeps.
+     */
+    private void connect(PolicyTrainer policy, LearnerState state, long resumedFrom) throws IOException {
         trainer = new PpoTrainer(PpoTrainer.Settings.of(config), policy, state,
                 new HeldOutSchedule(config, policy, () -> store.fetchFolder(state.initBlob())));
         topics = new LearnerTopics(kafka);
         source = new RolloutSource(config, kafka, policy.vocabSize(), policy.maxLength());
         metrics = new LearnerMetrics(config.runId(), config.metricsPort());
-        checkpoints = new CheckpointPublisher(config, store, topics);
+        checkpoints = new CheckpointPublisher(config, store, topics, resumedFrom);
         if (metrics.port() > 0) {
             LOG.info("run {}: metrics on http://127.0.0.1:{}/metrics", config.runId(), metrics.port());
         }

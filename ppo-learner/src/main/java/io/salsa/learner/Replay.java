@@ -17,8 +17,12 @@ import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.slf4j.Logger;
@@ -34,8 +38,14 @@ public final class Replay {
 
     private static final Logger LOG = LoggerFactory.getLogger(Replay.class);
 
-    /** One checkpoint a replay reproduced (or not). */
-    public record Checkpoint(long version, long step, String expectedSha256, String actualSha256) {
+    /**
+     * One checkpoint a replay reproduced (or not). The comparison is with the sha256 of its weights recorded in the
+     * newest card, which outlives the checkpoint's blobs: a checkpoint whose blobs the run's retention deleted is
+     * still compared, and reported as not retained.
+     *
+     * @param retained whether the checkpoint's policy blob is still in the blob store
+     */
+    public record Checkpoint(long version, long step, String expectedSha256, String actualSha256, boolean retained) {
         public boolean identical() {
             return expectedSha256.equals(actualSha256);
         }
@@ -45,6 +55,11 @@ public final class Replay {
     public record Report(String runId, long steps, List<Checkpoint> checkpoints) {
         public boolean allIdentical() {
             return checkpoints.stream().allMatch(Checkpoint::identical);
+        }
+
+        /** The versions whose blobs retention deleted (compared all the same, by their recorded sha256). */
+        public List<Long> notRetained() {
+            return checkpoints.stream().filter(c -> !c.retained()).map(Checkpoint::version).toList();
         }
     }
 
@@ -164,23 +179,36 @@ public final class Replay {
                 new LearnerState.SoupRef(config.soupRecipe(), firstSoup, soupBlob), recorded.soupHistory(),
                 recorded.initFrom(), recorded.initBlob());
         List<Checkpoint> compared = new ArrayList<>();
+        Set<Long> gone = new HashSet<>();
+        for (LearnerState.CheckpointRef c : recorded.checkpoints()) {
+            if (!store.blobStore().exists(URI.create(c.blob().getUri()))) {
+                gone.add(c.version()); // deleted by the run's checkpoint retention
+            }
+        }
         try (PpoTrainer trainer = new PpoTrainer(settings, policy, start,
                 new HeldOutSchedule(config, policy, () -> store.fetchFolder(recorded.initBlob())))) {
-            compare(trainer.policy(), 0, recorded.checkpoints(), compared);
+            compare(trainer.policy(), 0, recorded.checkpoints(), gone, compared);
             Replay replay = new Replay(config, kafka, store, policy);
             int steps = replay.retrainAfter(trainer, manifests, 0, true, m -> {
-                compare(trainer.policy(), m.getStep(), recorded.checkpoints(), compared);
+                compare(trainer.policy(), m.getStep(), recorded.checkpoints(), gone, compared);
                 if (m.getStep() % 10 == 0) {
                     LOG.info("replay of run {}: step {} of {}", runId, m.getStep(), manifests.size());
                 }
             });
+            if (!gone.isEmpty()) {
+                LOG.info("replay of run {}: checkpoints {} are not retained; compared with their recorded sha256",
+                        runId, new TreeSet<>(gone));
+            }
             return new Report(runId, steps, compared);
         }
     }
 
-    /** Compares the policy's weights now with every recorded checkpoint taken after step {@code step}. */
+    /**
+     * Compares the policy's weights now with every recorded checkpoint taken after step {@code step}; those in
+     * {@code gone} are marked not retained.
+     */
     private static void compare(PolicyTrainer policy, long step, List<LearnerState.CheckpointRef> recorded,
-            List<Checkpoint> out) throws IOException {
+            Set<Long> gone, List<Checkpoint> out) throws IOException {
         List<LearnerState.CheckpointRef> here = recorded.stream().filter(c -> c.step() == step).toList();
         if (here.isEmpty()) {
             return;
@@ -190,7 +218,8 @@ public final class Replay {
             policy.savePolicy(dir);
             String actual = Sha256.of(dir.resolve(ModelFolder.WEIGHTS));
             for (LearnerState.CheckpointRef c : here) {
-                out.add(new Checkpoint(c.version(), c.step(), c.weightsSha256(), actual));
+                out.add(new Checkpoint(c.version(), c.step(), c.weightsSha256(), actual,
+                        !gone.contains(c.version())));
             }
         } finally {
             FileOps.deleteTree(dir);

@@ -30,9 +30,10 @@ public final class ReplayCommand implements Callable<Integer>, SalsaSubcommand {
                     LearnCommand.trainerFactory(), devices.apply());
             System.out.printf("run %s: re-trained %d steps%n", runId, report.steps());
             for (Replay.Checkpoint c : report.checkpoints()) {
-                System.out.printf("  checkpoint v%-4d step %-6d %s%n", c.version(), c.step(),
+                System.out.printf("  checkpoint v%-4d step %-6d %s%s%n", c.version(), c.step(),
                         c.identical() ? "identical (" + c.actualSha256().substring(0, 16) + ")"
-                                : "DIFFERS: recorded " + c.expectedSha256() + ", replayed " + c.actualSha256());
+                                : "DIFFERS: recorded " + c.expectedSha256() + ", replayed " + c.actualSha256(),
+                        c.retained() ? "" : " (blobs not retained; compared with the recorded sha256)");
             }
             System.out.println(report.allIdentical() ? "all checkpoints reproduced bit for bit"
                     : "some checkpoints differ");

@@ -27,6 +27,14 @@ public interface BlobStore {
     /** Whether a blob exists at {@code uri}. */
     boolean exists(URI uri) throws IOException;
 
+    /**
+     * Removes the blob at {@code uri}, so that retention policies can bound the disk a run uses. Deleting a blob
+     * that is not there is not an error (a retention pass that crashed half-way is simply run again).
+     *
+     * @return whether a blob was there and is now gone (S3 does not say: it returns true)
+     */
+    boolean delete(URI uri) throws IOException;
+
     /** {@link #get} with a {@link BlobRef}. */
     default Path get(BlobRef ref) throws IOException {
         return get(ref.uri(), ref.sha256());

@@ -80,6 +80,12 @@ public final class LocalBlobStore implements BlobStore {
         return Files.isRegularFile(toPath(uri));
     }
 
+    @Override
+    public boolean delete(URI uri) throws IOException {
+        // a rename into place is atomic, and so is the unlink: a reader either opened the whole blob or finds none
+        return Files.deleteIfExists(toPath(uri));
+    }
+
     /** Checks {@code file}'s SHA-256; used by every store before handing out a local path. */
     static void verify(Path file, URI uri, String expectedSha256) throws IOException {
         if (!Sha256.isHex(expectedSha256)) {

@@ -24,7 +24,8 @@ import java.util.Map;
  * Downloads go to a temporary file in the cache folder, are verified, and only then renamed to
  * {@code cacheDir/<sha256>}; a later {@code get} of the same blob re-verifies the cached file instead of downloading.
  * No S3 server can run on the build machine, so this class is tested against AWS's published signing vectors and
- * an in-process stand-in that speaks the few requests used here; it has not been run against AWS itself.
+ * an in-process stand-in that speaks the few requests used here (PUT, GET, HEAD, DELETE); it has not been run
+ * against AWS itself.
  */
 public final class S3BlobStore implements BlobStore {
 
@@ -125,6 +126,25 @@ public final class S3BlobStore implements BlobStore {
         }
         if (response.statusCode() / 100 != 2) {
             throw error("HEAD", objectKey, response.statusCode(), "");
+        }
+        return true;
+    }
+
+    /**
+     * A {@code DELETE} of the object. S3 answers 204 whether or not the key existed, so this returns true unless
+     * the server says 404 (some S3-compatible servers do). Verified copies in the cache folder are left: they are
+     * keyed by SHA-256 and re-verified on use, and the cache is pruned separately.
+     */
+    @Override
+    public boolean delete(URI uri) throws IOException {
+        String objectKey = keyOf(uri);
+        HttpResponse<String> response = send("DELETE", objectKey, Map.of(), SigV4Signer.EMPTY_SHA256,
+                HttpRequest.BodyPublishers.noBody(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 404) {
+            return false;
+        }
+        if (response.statusCode() / 100 != 2) {
+            throw error("DELETE", objectKey, response.statusCode(), response.body());
         }
         return true;
     }

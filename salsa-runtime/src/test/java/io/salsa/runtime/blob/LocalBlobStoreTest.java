@@ -39,6 +39,20 @@ class LocalBlobStoreTest {
     }
 
     @Test
+    void shouldDeleteABlobAndNothingElse() throws IOException {
+        LocalBlobStore store = new LocalBlobStore(dir.resolve("store"));
+        BlobRef kept = store.put(Files.writeString(dir.resolve("k.bin"), "kept"), "runs/r/policy-v1.tar");
+        BlobRef gone = store.put(Files.writeString(dir.resolve("g.bin"), "gone"), "runs/r/policy-v0.tar");
+        assertTrue(store.delete(gone.uri()));
+        assertFalse(store.exists(gone.uri()));
+        assertThrows(NoSuchFileException.class, () -> store.get(gone));
+        assertTrue(store.exists(kept.uri()));
+        assertEquals("kept", Files.readString(store.get(kept)));
+        assertFalse(store.delete(gone.uri()), "deleting a missing blob is not an error");
+        assertThrows(IllegalArgumentException.class, () -> store.delete(java.net.URI.create("s3://b/k")));
+    }
+
+    @Test
     void shouldRefuseABlobWhoseBytesChanged() throws IOException {
         LocalBlobStore store = new LocalBlobStore(dir.resolve("store"));
         BlobRef ref = store.put(Files.writeString(dir.resolve("w.bin"), "weights"), "w.bin");

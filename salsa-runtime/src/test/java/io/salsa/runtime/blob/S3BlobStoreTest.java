@@ -30,8 +30,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The S3 store against an in-process stand-in that speaks the three requests it uses (PUT, GET, HEAD of one
- * object, path-style) and checks every request's SigV4 signature and payload hash as S3 does. It is not S3: the
+ * The S3 store against an in-process stand-in that speaks the four requests it uses (PUT, GET, HEAD, DELETE of
+ * one object, path-style) and checks every request's SigV4 signature and payload hash as S3 does. It is not S3: the
  * signer itself is checked against AWS's published vectors in {@link SigV4SignerTest}.
  */
 class S3BlobStoreTest {
@@ -102,6 +102,20 @@ class S3BlobStoreTest {
         assertTrue(missing.getMessage().contains("blob not found"));
     }
 
+    @Test
+    void shouldDeleteAnObjectSoItNoLongerExistsAndDeleteAgainHarmlessly() throws IOException {
+        S3BlobStore store = store(SECRET);
+        BlobRef kept = store.put(Files.writeString(dir.resolve("k.bin"), "kept"), "runs/r/policy-v1.tar");
+        BlobRef gone = store.put(Files.writeString(dir.resolve("g.bin"), "gone"), "runs/r/policy-v0.tar");
+        assertTrue(store.delete(gone.uri()));
+        assertFalse(store.exists(gone.uri()));
+        assertFalse(objects.containsKey("/salsa-test/runs/runs/r/policy-v0.tar"), "the object itself is gone");
+        assertTrue(store.exists(kept.uri()), "only the named object is deleted");
+        assertTrue(store.delete(gone.uri()), "a second delete is not an error (S3 answers 204 for a missing key)");
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> store.get(gone));
+        assertThrows(IllegalArgumentException.class, () -> store.delete(URI.create("s3://other-bucket/x")));
+    }
+
     private S3BlobStore store(String secret) {
         S3Config config = new S3Config(URI.create("http://127.0.0.1:" + server.getAddress().getPort()), "us-east-1",
                 "salsa-test", "runs", ACCESS, secret, null, true, dir.resolve("cache"));
@@ -152,6 +166,11 @@ class S3BlobStoreTest {
                         ex.sendResponseHeaders(200, object.length);
                         ex.getResponseBody().write(object);
                     }
+                }
+                case "DELETE" -> {
+                    // as S3: 204 whether or not the key existed
+                    objects.remove(path);
+                    reply(ex, 204, "");
                 }
                 default -> reply(ex, 405, "");
             }
