@@ -209,7 +209,7 @@ public final class TaskBoard {
      * Reserves a task for one answer identified by its idempotency key.
      *
      * @throws ApiException 404 for an unknown or expired task, 403 for another rater's task, 409 when the task is
-     *                      already answered (or being answered) under a different key
+     *                      already answered (or being answered) under a different key, or was skipped
      */
     public synchronized Task claim(String raterId, String taskId, String idempotencyKey, long nowMs) {
         Closed closed = closedBy(raterId, taskId);
