@@ -15,13 +15,15 @@ import java.util.Set;
 
 /**
  * Turns a request body into an {@link Answer} or a precise {@link ApiException}: the JSON-schema-level checks
- * (shape, types, allowed fields) and the field-level rules (choice and rating ranges, text limits). Task-level
- * rules (does the task exist, is it yours) need state and live in {@link TaskBoard}.
+ * (shape, types, allowed fields) and the field-level rules (choice and rating ranges, text limits); a skip's body
+ * holds only the task id and follows the same rules. Task-level rules (does the task exist, is it yours) need
+ * state and live in {@link TaskBoard}.
  */
 public final class AnswerParser {
 
     static final int MAX_TASK_ID_CHARS = 128;
     private static final Set<String> FIELDS = Set.of("taskId", "choice", "rating", "reason");
+    private static final Set<String> SKIP_FIELDS = Set.of("taskId");
 
     private final ObjectMapper mapper = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -34,36 +36,8 @@ public final class AnswerParser {
     }
 
     public Answer parse(byte[] body) {
-        JsonNode root;
-        try {
-            root = mapper.readTree(body);
-        } catch (JsonProcessingException e) {
-            JsonLocation loc = e.getLocation();
-            String where = loc == null ? "$" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-            throw new ApiException(400, "malformed_json", "request body is not valid JSON: " + e.getOriginalMessage(),
-                    where);
-        } catch (IOException e) {
-            throw new ApiException(400, "malformed_json", "request body could not be read as JSON", "$");
-        }
-        if (root == null || root.isMissingNode()) {
-            throw new ApiException(400, "malformed_json", "request body is empty; expected a JSON object", "$");
-        }
-        if (!root.isObject()) {
-            throw new ApiException(400, "invalid_field", "request body must be a JSON object, got "
-                    + root.getNodeType().name().toLowerCase(Locale.ROOT), "$");
-        }
-        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-            String name = it.next();
-            if (!FIELDS.contains(name)) {
-                throw new ApiException(400, "unknown_field", "unknown field '" + name + "'; allowed: taskId, choice,"
-                        + " rating, reason", "$." + name);
-            }
-        }
-        String taskId = requiredString(root, "taskId");
-        if (taskId.isEmpty() || taskId.length() > MAX_TASK_ID_CHARS) {
-            throw new ApiException(400, "invalid_field", "taskId must be 1-" + MAX_TASK_ID_CHARS + " characters",
-                    "$.taskId");
-        }
+        JsonNode root = object(body, FIELDS, "taskId, choice, rating, reason");
+        String taskId = taskId(root);
         JsonNode choiceNode = present(root, "choice");
         JsonNode ratingNode = present(root, "rating");
         if (choiceNode == null && ratingNode == null) {
@@ -114,6 +88,50 @@ public final class AnswerParser {
             }
         }
         return new Answer(taskId, choice, rating, reason);
+    }
+
+    /** The task id of a skip request, {@code {"taskId": "..."}}, under the same JSON rules as an answer. */
+    public String parseSkip(byte[] body) {
+        return taskId(object(body, SKIP_FIELDS, "taskId"));
+    }
+
+    /** The body as a JSON object holding only {@code fields}, or the 400 that says what is wrong with it. */
+    private JsonNode object(byte[] body, Set<String> fields, String allowed) {
+        JsonNode root;
+        try {
+            root = mapper.readTree(body);
+        } catch (JsonProcessingException e) {
+            JsonLocation loc = e.getLocation();
+            String where = loc == null ? "$" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+            throw new ApiException(400, "malformed_json", "request body is not valid JSON: " + e.getOriginalMessage(),
+                    where);
+        } catch (IOException e) {
+            throw new ApiException(400, "malformed_json", "request body could not be read as JSON", "$");
+        }
+        if (root == null || root.isMissingNode()) {
+            throw new ApiException(400, "malformed_json", "request body is empty; expected a JSON object", "$");
+        }
+        if (!root.isObject()) {
+            throw new ApiException(400, "invalid_field", "request body must be a JSON object, got "
+                    + root.getNodeType().name().toLowerCase(Locale.ROOT), "$");
+        }
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            String name = it.next();
+            if (!fields.contains(name)) {
+                throw new ApiException(400, "unknown_field", "unknown field '" + name + "'; allowed: " + allowed,
+                        "$." + name);
+            }
+        }
+        return root;
+    }
+
+    private static String taskId(JsonNode root) {
+        String taskId = requiredString(root, "taskId");
+        if (taskId.isEmpty() || taskId.length() > MAX_TASK_ID_CHARS) {
+            throw new ApiException(400, "invalid_field", "taskId must be 1-" + MAX_TASK_ID_CHARS + " characters",
+                    "$.taskId");
+        }
+        return taskId;
     }
 
     private static JsonNode present(JsonNode root, String field) {

@@ -141,7 +141,7 @@ public final class IngestHandler extends Handler.Abstract {
         String path = Request.getPathInContext(request);
         String method = request.getMethod();
         String route = switch (path) {
-            case "/api/tasks/next", "/api/preferences", "/healthz", "/metrics", "/" -> path;
+            case "/api/tasks/next", "/api/tasks/skip", "/api/preferences", "/healthz", "/metrics", "/" -> path;
             case "/app.js", "/app.css", "/index.html" -> "static";
             default -> "other";
         };
@@ -151,6 +151,10 @@ public final class IngestHandler extends Handler.Abstract {
                 case "/api/tasks/next" -> {
                     requireMethod(method, "GET");
                     nextTask(ex);
+                }
+                case "/api/tasks/skip" -> {
+                    requireMethod(method, "POST");
+                    skipTask(ex);
                 }
                 case "/api/preferences" -> {
                     requireMethod(method, "POST");
@@ -244,20 +248,44 @@ public final class IngestHandler extends Handler.Abstract {
         ex.json(200, n.toString(), Map.of());
     }
 
+    /**
+     * {@code POST /api/tasks/skip {"taskId"}}: the rater passes on a task; the pair stays in the pool for the
+     * other raters (see {@link TaskBoard#skip}). Nothing goes to Kafka: a skip is not a preference.
+     */
+    private void skipTask(Exchange ex) {
+        String raterId = authenticate(ex.request);
+        if (!admit(ex, raterId)) {
+            return;
+        }
+        readJsonBody(ex, body -> {
+            String taskId = parser.parseSkip(body);
+            board.skip(raterId, taskId, clockMs.getAsLong());
+            ObjectNode n = JSON_MAPPER.createObjectNode();
+            n.put("taskId", taskId);
+            n.put("skipped", true);
+            ex.json(200, n.toString(), Map.of());
+        });
+    }
+
     private void postPreference(Exchange ex) {
         String raterId = authenticate(ex.request);
         if (!admit(ex, raterId)) {
             return;
         }
-        String contentType = ex.request.getHeaders().get(HttpHeader.CONTENT_TYPE);
-        if (!isJson(contentType)) {
-            throw new ApiException(415, "unsupported_media_type", "Content-Type must be application/json (UTF-8), got "
-                    + (contentType == null ? "none" : "'" + abbreviate(contentType) + "'"), "Content-Type");
-        }
         String headerKey = ex.request.getHeaders().get(IDEMPOTENCY_KEY);
         if (headerKey != null && !KEY_PATTERN.matcher(headerKey).matches()) {
             throw new ApiException(400, "invalid_idempotency_key", "Idempotency-Key must be 1-128 printable ASCII"
                     + " characters without spaces", IDEMPOTENCY_KEY);
+        }
+        readJsonBody(ex, body -> answer(ex, raterId, headerKey, body));
+    }
+
+    /** Checks the Content-Type and size of a JSON request body, reads it, and hands it to {@code onBody}. */
+    private void readJsonBody(Exchange ex, Consumer<byte[]> onBody) {
+        String contentType = ex.request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+        if (!isJson(contentType)) {
+            throw new ApiException(415, "unsupported_media_type", "Content-Type must be application/json (UTF-8), got "
+                    + (contentType == null ? "none" : "'" + abbreviate(contentType) + "'"), "Content-Type");
         }
         long length = ex.request.getLength();
         if (length > config.maxBodyBytes()) {
@@ -266,7 +294,7 @@ public final class IngestHandler extends Handler.Abstract {
         }
         readBody(ex.request, config.maxBodyBytes(), body -> {
             try {
-                answer(ex, raterId, headerKey, body);
+                onBody.accept(body);
             } catch (ApiException e) {
                 ex.error(e);
             } catch (RuntimeException e) {

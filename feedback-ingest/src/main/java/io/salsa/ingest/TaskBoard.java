@@ -14,7 +14,8 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The comparison work handed to raters: pairs of different responses to the same prompt, formed from the most
- * recent rollouts, issued so that no rater ever sees the same pair twice, and claimed by exactly one answer.
+ * recent rollouts, issued so that no rater ever sees the same pair twice, and claimed by exactly one answer (or
+ * skipped by its rater, which leaves the pair to the others).
  *
  * <p>Pairs are appended to a bounded log in arrival order (the oldest fall off); each rater walks that log
  * with a cursor and skips pairs it has already seen, so finding the next task costs amortised O(1) however many
@@ -104,14 +105,20 @@ public final class TaskBoard {
     private final Map<String, RaterState> raters = new HashMap<>();
     /** Open tasks in issue order, which is also expiry order since every task gets the same TTL. */
     private final LinkedHashMap<String, Task> tasks = new LinkedHashMap<>();
-    /** Recently answered task ids → rater, so a late second answer gets a precise 409 rather than a 404. */
-    private final LinkedHashMap<String, String> recentlyAnswered = new LinkedHashMap<>() {
+    /** How a task left the board without expiring: answered, or skipped by its rater. */
+    private record Closed(String raterId, boolean skipped) { }
+
+    /**
+     * Recently answered or skipped task ids, so a late second answer gets a precise 409 rather than a 404 and a
+     * retried skip (its first response lost with the connection) succeeds again.
+     */
+    private final LinkedHashMap<String, Closed> recentlyClosed = new LinkedHashMap<>() {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-            return size() > RECENTLY_ANSWERED;
+        protected boolean removeEldestEntry(Map.Entry<String, Closed> eldest) {
+            return size() > RECENTLY_CLOSED;
         }
     };
-    private static final int RECENTLY_ANSWERED = 100_000;
+    private static final int RECENTLY_CLOSED = 100_000;
 
     public TaskBoard(int rolloutsPerPrompt, int pairCapacity, long taskTtlMs) {
         this.rolloutsPerPrompt = rolloutsPerPrompt;
@@ -202,14 +209,65 @@ public final class TaskBoard {
      * Reserves a task for one answer identified by its idempotency key.
      *
      * @throws ApiException 404 for an unknown or expired task, 403 for another rater's task, 409 when the task is
-     *                      already answered (or being answered) under a different key
+     *                      already answered (or being answered) under a different key, or was skipped
      */
     public synchronized Task claim(String raterId, String taskId, String idempotencyKey, long nowMs) {
-        Task t = tasks.get(taskId);
-        if (t == null && raterId.equals(recentlyAnswered.get(taskId))) {
-            throw new ApiException(409, "task_answered", "task '" + abbreviate(taskId) + "' is already answered"
-                    + " under another Idempotency-Key", "$.taskId");
+        Closed closed = closedBy(raterId, taskId);
+        if (closed != null) {
+            throw closed.skipped()
+                    ? new ApiException(409, "task_skipped", "task '" + abbreviate(taskId) + "' was skipped; fetch a"
+                            + " new one from GET /api/tasks/next", "$.taskId")
+                    : new ApiException(409, "task_answered", "task '" + abbreviate(taskId) + "' is already answered"
+                            + " under another Idempotency-Key", "$.taskId");
         }
+        Task t = openTask(raterId, taskId, nowMs);
+        if (t.claimKey != null) {
+            throw new ApiException(409, "task_answered", "task '" + abbreviate(taskId) + "' is already "
+                    + (t.answered ? "answered" : "being answered") + " under another Idempotency-Key", "$.taskId");
+        }
+        t.claimKey = idempotencyKey;
+        return t;
+    }
+
+    /**
+     * Withdraws the rater's task without an answer: the rater is issued the next pair and never this one again.
+     * The pair itself stays in the pool for everybody else, because pairs are never owned by one rater (each
+     * rater walks the whole log), so a skipped pair goes to any other rater who has not seen it. Skipping the
+     * same task again is a no-op, so a client may retry a skip whose response it lost.
+     *
+     * @throws ApiException 404 for an unknown or expired task, 403 for another rater's task, 409 when the task is
+     *                      answered or being answered
+     */
+    public synchronized void skip(String raterId, String taskId, long nowMs) {
+        Closed closed = closedBy(raterId, taskId);
+        if (closed != null && closed.skipped()) {
+            return;
+        }
+        if (closed != null) {
+            throw new ApiException(409, "task_answered", "task '" + abbreviate(taskId) + "' is already answered;"
+                    + " it cannot be skipped", "$.taskId");
+        }
+        Task t = openTask(raterId, taskId, nowMs);
+        if (t.claimKey != null) {
+            throw new ApiException(409, "task_answered", "task '" + abbreviate(taskId) + "' is being answered; it"
+                    + " cannot be skipped", "$.taskId");
+        }
+        tasks.remove(taskId);
+        recentlyClosed.put(taskId, new Closed(raterId, true));
+        RaterState rs = raters.get(raterId);
+        if (rs != null && rs.open == t) {
+            rs.open = null;
+        }
+    }
+
+    private Closed closedBy(String raterId, String taskId) {
+        Closed c = recentlyClosed.get(taskId);
+        return c != null && c.raterId().equals(raterId) && !tasks.containsKey(taskId) ? c : null;
+    }
+
+    /** The rater's own open task, or the 404 / 403 that says why there is none. */
+    private Task openTask(String raterId, String taskId, long nowMs) {
+        Task t = tasks.get(taskId);
         if (t == null || t.expiresAtMs <= nowMs) {
             throw new ApiException(404, "unknown_task", "no open task '" + abbreviate(taskId) + "' (unknown, expired,"
                     + " or issued before a restart); fetch a new one from GET /api/tasks/next", "$.taskId");
@@ -218,11 +276,6 @@ public final class TaskBoard {
             throw new ApiException(403, "forbidden", "task '" + abbreviate(taskId) + "' was issued to another rater",
                     "$.taskId");
         }
-        if (t.claimKey != null) {
-            throw new ApiException(409, "task_answered", "task '" + abbreviate(taskId) + "' is already "
-                    + (t.answered ? "answered" : "being answered") + " under another Idempotency-Key", "$.taskId");
-        }
-        t.claimKey = idempotencyKey;
         return t;
     }
 
@@ -240,7 +293,7 @@ public final class TaskBoard {
         }
         t.answered = true;
         tasks.remove(t.taskId);
-        recentlyAnswered.put(t.taskId, t.raterId);
+        recentlyClosed.put(t.taskId, new Closed(t.raterId, false));
         RaterState rs = raters.computeIfAbsent(t.raterId, k -> new RaterState());
         if (rs.open == t) {
             rs.open = null;

@@ -223,6 +223,35 @@ class IngestApiTest {
         }
     }
 
+    @Test
+    void shouldSkipATaskWithoutPublishingAndLeaveItsPairToOthers(TestKafka kafka) throws Exception {
+        try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(1, 2).start()) {
+            // 1 prompt x 2 rollouts = exactly 1 pair
+            JsonNode task = f.nextTask("alice");
+            String taskId = task.get("taskId").asText();
+            String body = "{\"taskId\":\"" + taskId + "\"}";
+            assertRejected(f.skip("bob", body), 403, "forbidden", "$.taskId");
+            assertRejected(f.skip("alice", "{\"taskId\":\"nope\"}"), 404, "unknown_task", "$.taskId");
+            assertRejected(f.skip("alice", "{\"taskId\":\"" + taskId + "\",\"why\":1}"), 400, "unknown_field",
+                    "$.why");
+            IngestFixture.Reply skipped = f.skip("alice", body);
+            assertEquals(200, skipped.status(), skipped.raw().body());
+            assertTrue(skipped.json().get("skipped").asBoolean());
+            assertEquals(200, f.skip("alice", body).status(), "a retried skip succeeds again");
+            assertRejected(f.post("alice", choiceBody(taskId, "A"), null), 409, "task_skipped", "$.taskId");
+
+            JsonNode after = f.get("/api/tasks/next", "alice").json();
+            assertTrue(after.get("task").isNull(), "alice is never given the skipped pair again");
+            assertEquals(0, after.get("answered").asInt());
+            JsonNode bobs = f.nextTask("bob");
+            assertEquals(pair(task), pair(bobs), "the skipped pair is still there for another rater");
+            assertEquals(201, f.post("bob", choiceBody(bobs.get("taskId").asText(), "B"), null).status());
+            List<Preference> events = FeedbackAudit.readAll(f.settings);
+            assertEquals(1, events.size(), "a skip publishes nothing");
+            assertEquals("bob", events.get(0).getRaterId());
+        }
+    }
+
     private static String pair(JsonNode task) {
         return List.of(task.get("a").get("text").asText(), task.get("b").get("text").asText()).stream().sorted()
                 .collect(Collectors.joining("|"));

@@ -58,6 +58,12 @@ final class IngestFixture implements AutoCloseable {
         return this;
     }
 
+    /** Starts the service again on a given port (after {@link #stopApp}), as a restarted deployment would. */
+    IngestFixture startOn(int port) throws Exception {
+        env.put(IngestConfig.PORT, Integer.toString(port));
+        return start();
+    }
+
     void stopApp() {
         if (app != null) {
             app.close();
@@ -78,7 +84,16 @@ final class IngestFixture implements AutoCloseable {
     }
 
     Reply post(String rater, String body, String idempotencyKey) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri("/api/preferences"))
+        return post("/api/preferences", rater, body, idempotencyKey);
+    }
+
+    /** {@code POST /api/tasks/skip} with the given body. */
+    Reply skip(String rater, String body) {
+        return post("/api/tasks/skip", rater, body, null);
+    }
+
+    Reply post(String path, String rater, String body, String idempotencyKey) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (rater != null) {

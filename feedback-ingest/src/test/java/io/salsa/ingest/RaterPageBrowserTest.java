@@ -2,6 +2,7 @@ package io.salsa.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.salsa.events.Choice;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -27,8 +29,9 @@ import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * The rater page in a real browser (Debian's headless Chromium driven by Selenium): sign in, answer three
- * tasks with the keyboard, and find exactly those three answers on the feedback topic.
+ * The rater page in a real browser (Debian's headless Chromium driven by Selenium): sign in, answer tasks with
+ * the keyboard, undo and skip, live through a restart of the service, and find exactly the answers the rater
+ * left on the feedback topic.
  */
 @ExtendWith(KafkaExtension.class)
 class RaterPageBrowserTest {
@@ -38,42 +41,21 @@ class RaterPageBrowserTest {
 
     @Test
     void shouldRecordThreeKeyboardAnswersAsThreeEvents(TestKafka kafka, @TempDir Path profile) throws Exception {
-        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-                "skipped: Debian's chromium and chromium-driver are not installed (apt-get install -y chromium"
-                        + " chromium-driver; .ci/run installs them)");
         try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(3, 3).start()) {
-            ChromeOptions options = new ChromeOptions();
-            options.setBinary(CHROMIUM.toFile());
-            options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-                    "--disable-dev-shm-usage", "--user-data-dir=" + profile.toAbsolutePath());
-            ChromeDriverService service = new ChromeDriverService.Builder()
-                    .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
-            WebDriver driver = new ChromeDriver(service, options);
+            WebDriver driver = browser(profile);
             try {
                 WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
-                driver.get(f.uri("/").toString());
-                driver.findElement(By.id("token")).sendKeys("carol-token");
-                driver.findElement(By.id("signin-button")).click();
+                signIn(driver, f);
 
                 List<String> taskIds = new ArrayList<>();
                 String[] keys = {"1", "2", "0"};
                 for (int i = 0; i < keys.length; i++) {
-                    int answered = i;
-                    wait.until(d -> !d.findElement(By.id("task")).getAttribute("data-task-id").isEmpty()
-                            && d.findElement(By.id("work")).isDisplayed()
-                            && d.findElement(By.id("answered")).getText().equals(Integer.toString(answered))
-                            && !taskIds.contains(d.findElement(By.id("task")).getAttribute("data-task-id")));
-                    assertNotEquals("", driver.findElement(By.id("prompt")).getText());
-                    assertNotEquals(driver.findElement(By.id("response-a")).getText(),
-                            driver.findElement(By.id("response-b")).getText());
-                    taskIds.add(driver.findElement(By.id("task")).getAttribute("data-task-id"));
+                    taskIds.add(awaitNewTask(driver, wait, taskIds, i));
                     new Actions(driver).sendKeys(keys[i]).perform();
                 }
                 wait.until(d -> d.findElement(By.id("answered")).getText().equals("3"));
 
-                List<Preference> events = new ArrayList<>(FeedbackAudit.readAll(f.settings));
-                events.sort(Comparator.comparingLong(Preference::getSubmittedAtMs));
+                List<Preference> events = eventsInOrder(f);
                 assertEquals(3, events.size());
                 assertEquals(List.of(Choice.A, Choice.B, Choice.TIE),
                         events.stream().map(Preference::getChoice).toList());
@@ -84,5 +66,128 @@ class RaterPageBrowserTest {
                 driver.quit();
             }
         }
+    }
+
+    @Test
+    void shouldSendOnlyTheAnswerLeftAfterUndoAndNothingForASkip(TestKafka kafka, @TempDir Path profile)
+            throws Exception {
+        try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(3, 3).start()) {
+            WebDriver driver = browser(profile);
+            try {
+                WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+                signIn(driver, f);
+                List<String> taskIds = new ArrayList<>();
+
+                // undo inside the window: the first choice is never sent, the second one is
+                String first = awaitNewTask(driver, wait, taskIds, 0);
+                taskIds.add(first);
+                new Actions(driver).sendKeys("1").perform();
+                wait.until(d -> d.findElement(By.id("undo")).isDisplayed());
+                assertTrue(driver.findElement(By.id("undo-text")).getText().contains("A is better"));
+                driver.findElement(By.id("undo-button")).click();
+                wait.until(d -> !d.findElement(By.id("undo")).isDisplayed()
+                        && d.findElement(By.cssSelector("button[data-choice=B]")).isEnabled());
+                assertEquals(first, driver.findElement(By.id("task")).getAttribute("data-task-id"));
+                assertEquals("task-heading", driver.switchTo().activeElement().getAttribute("id"));
+                new Actions(driver).sendKeys("2").perform();
+
+                // skip: the task goes away without an event, the next one is announced and focused
+                String skipped = awaitNewTask(driver, wait, taskIds, 1);
+                taskIds.add(skipped);
+                driver.findElement(By.id("skip")).click();
+                String last = awaitNewTask(driver, wait, taskIds, 1);
+                new Actions(driver).sendKeys("0").perform();
+                wait.until(d -> d.findElement(By.id("answered")).getText().equals("2"));
+
+                List<Preference> events = eventsInOrder(f);
+                assertEquals(List.of(first, last), events.stream().map(Preference::getTaskId).toList(),
+                        "no event for the skipped task " + skipped);
+                assertEquals(List.of(Choice.B, Choice.TIE), events.stream().map(Preference::getChoice).toList(),
+                        "the undone choice A was never sent");
+            } finally {
+                driver.quit();
+            }
+        }
+    }
+
+    @Test
+    void shouldSayTheConnectionIsLostAndRecoverWhenTheServiceComesBack(TestKafka kafka, @TempDir Path profile)
+            throws Exception {
+        try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(3, 3).start()) {
+            WebDriver driver = browser(profile);
+            try {
+                WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(60));
+                signIn(driver, f);
+                String before = awaitNewTask(driver, wait, List.of(), 0);
+
+                int port = f.app.port();
+                f.stopApp();
+                new Actions(driver).sendKeys("1").perform();
+                WebElement alert = driver.findElement(By.id("alert"));
+                wait.until(d -> alert.getText().contains("Connection lost"));
+                assertEquals("alert", alert.getAttribute("role"));
+
+                // the same port, as a restarted deployment: the page's retry reaches the new instance, whose
+                // tasks are new (the old one is gone with the restart), and takes the next task by itself
+                f.startOn(port);
+                String after = awaitNewTask(driver, wait, List.of(before), 0);
+                wait.until(d -> alert.getText().isEmpty());
+                new Actions(driver).sendKeys("2").perform();
+                wait.until(d -> d.findElement(By.id("answered")).getText().equals("1"));
+
+                List<Preference> events = eventsInOrder(f);
+                assertEquals(1, events.size());
+                assertEquals(after, events.get(0).getTaskId());
+                assertEquals(Choice.B, events.get(0).getChoice());
+            } finally {
+                driver.quit();
+            }
+        }
+    }
+
+    private static WebDriver browser(Path profile) {
+        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+                "skipped: Debian's chromium and chromium-driver are not installed (apt-get install -y chromium"
+                        + " chromium-driver; .ci/run installs them)");
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+                "--disable-dev-shm-usage", "--user-data-dir=" + profile.toAbsolutePath());
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
+        return new ChromeDriver(service, options);
+    }
+
+    private static void signIn(WebDriver driver, IngestFixture f) {
+        driver.get(f.uri("/").toString());
+        driver.findElement(By.id("token")).sendKeys("carol-token");
+        driver.findElement(By.id("signin-button")).click();
+    }
+
+    /**
+     * Waits until the page shows a task not in {@code earlier} with the given answer count, checks that it was
+     * announced in the live region and focused, and returns its id.
+     */
+    private static String awaitNewTask(WebDriver driver, WebDriverWait wait, List<String> earlier, int answered) {
+        wait.until(d -> !d.findElement(By.id("task")).getAttribute("data-task-id").isEmpty()
+                && d.findElement(By.id("work")).isDisplayed()
+                && d.findElement(By.id("answered")).getText().equals(Integer.toString(answered))
+                && !earlier.contains(d.findElement(By.id("task")).getAttribute("data-task-id")));
+        assertNotEquals("", driver.findElement(By.id("prompt")).getText());
+        assertNotEquals(driver.findElement(By.id("response-a")).getText(),
+                driver.findElement(By.id("response-b")).getText());
+        WebElement announcer = driver.findElement(By.id("announcer"));
+        assertEquals("polite", announcer.getAttribute("aria-live"));
+        assertTrue(announcer.getAttribute("textContent")
+                .contains(driver.findElement(By.id("prompt")).getText()), "the new task is announced");
+        assertEquals("task-heading", driver.switchTo().activeElement().getAttribute("id"), "and focused");
+        return driver.findElement(By.id("task")).getAttribute("data-task-id");
+    }
+
+    private static List<Preference> eventsInOrder(IngestFixture f) {
+        List<Preference> events = new ArrayList<>(FeedbackAudit.readAll(f.settings));
+        events.sort(Comparator.comparingLong(Preference::getSubmittedAtMs));
+        return events;
     }
 }

@@ -1,6 +1,7 @@
 package io.salsa.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -121,5 +122,64 @@ class TaskBoardTest {
         }
         assertEquals(3, board.pairsInPool());
         assertEquals("p2", board.next("alice", 0).orElseThrow().promptId());
+    }
+
+    @Test
+    void shouldLeaveASkippedPairToOtherRatersButNeverReissueItToTheSkipper() {
+        TaskBoard board = new TaskBoard(4, 100, 60_000);
+        board.addRollout(rollout("p", "r1", "a"));
+        board.addRollout(rollout("p", "r2", "b"));
+        board.addRollout(rollout("p", "r3", "c"));
+        TaskBoard.Task skipped = board.next("alice", 0).orElseThrow();
+        String skippedPair = TaskBoard.pairKey(skipped.a().rolloutId(), skipped.b().rolloutId());
+        board.skip("alice", skipped.taskId(), 1);
+        board.skip("alice", skipped.taskId(), 2);
+        assertEquals(0, board.answeredCount("alice"), "a skip is not an answer");
+
+        TaskBoard.Task next = board.next("alice", 3).orElseThrow();
+        assertNotEquals(skipped.taskId(), next.taskId(), "the skipped task is no longer the open one");
+        Set<String> alicePairs = new HashSet<>();
+        alicePairs.add(TaskBoard.pairKey(next.a().rolloutId(), next.b().rolloutId()));
+        board.claim("alice", next.taskId(), "k", 3);
+        board.answered(next);
+        alicePairs.add(answerNext(board, "alice", 4));
+        assertTrue(board.next("alice", 5).isEmpty(), "3 pairs: one skipped, two answered");
+        assertFalse(alicePairs.contains(skippedPair), "the skipper never gets the skipped pair again");
+
+        Set<String> bobPairs = new HashSet<>();
+        for (int i = 0; i < 3; i++) {
+            bobPairs.add(answerNext(board, "bob", 6));
+        }
+        assertTrue(bobPairs.contains(skippedPair), "the skipped pair goes to another rater");
+    }
+
+    @Test
+    void shouldRefuseToSkipTasksThatAreNotTheRatersOpenOnes() {
+        TaskBoard board = new TaskBoard(4, 100, 60_000);
+        board.addRollout(rollout("p", "r1", "a"));
+        board.addRollout(rollout("p", "r2", "b"));
+        board.addRollout(rollout("p", "r3", "c"));
+        TaskBoard.Task t = board.next("alice", 0).orElseThrow();
+        assertEquals(404, assertThrows(ApiException.class, () -> board.skip("alice", "nope", 0)).status());
+        assertEquals(403, assertThrows(ApiException.class, () -> board.skip("bob", t.taskId(), 0)).status());
+        board.claim("alice", t.taskId(), "k1", 0);
+        ApiException beingAnswered = assertThrows(ApiException.class, () -> board.skip("alice", t.taskId(), 0));
+        assertEquals(409, beingAnswered.status());
+        board.answered(t);
+        assertEquals(409, assertThrows(ApiException.class, () -> board.skip("alice", t.taskId(), 0)).status());
+
+        TaskBoard.Task u = board.next("alice", 0).orElseThrow();
+        board.skip("alice", u.taskId(), 0);
+        ApiException late = assertThrows(ApiException.class, () -> board.claim("alice", u.taskId(), "k2", 0));
+        assertEquals(409, late.status());
+        assertEquals("task_skipped", late.reason());
+        assertEquals(404, assertThrows(ApiException.class, () -> board.skip("bob", u.taskId(), 0)).status(),
+                "another rater learns nothing about a task that is not theirs");
+
+        TaskBoard expiring = new TaskBoard(4, 100, 1000);
+        expiring.addRollout(rollout("p", "r1", "a"));
+        expiring.addRollout(rollout("p", "r2", "b"));
+        TaskBoard.Task old = expiring.next("alice", 0).orElseThrow();
+        assertEquals(404, assertThrows(ApiException.class, () -> expiring.skip("alice", old.taskId(), 5000)).status());
     }
 }

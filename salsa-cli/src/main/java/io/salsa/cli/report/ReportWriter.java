@@ -146,13 +146,26 @@ public final class ReportWriter {
                     + "for PPO).",
             "frontier", "Each dot is one step of one seed; the line is the arm's frontier — the best score "
                     + "reached at or below each KL. Higher and further left is better.",
+            "heldout", "The simulated rater's (gold) score of the policy's greedy answers to held-out prompts, "
+                    + "measured every few steps: the judge the reward model stands in for. Gold falling while the "
+                    + "reward rises is the proxy/gold divergence the KL-hack guard watches for.",
             "length", "Mean response length in tokens; a collapse toward 0 is the KL-hack of a too-large β.",
             "guard", "Cumulative KL-hack guard detections (length collapse, negative KL, proxy/gold divergence).");
+
+    /** A plot's caption; a plot added without one is a bug, not a figure to publish with an empty caption. */
+    static String caption(String plot) {
+        String caption = CAPTIONS.get(plot);
+        if (caption == null || caption.isBlank()) {
+            throw new IllegalStateException("the '" + plot + "' plot has no caption in ReportWriter.CAPTIONS");
+        }
+        return caption;
+    }
 
     private static String html(RunResults results, Map<String, List<StepMetrics>> byArm,
                                Map<String, XYChart> charts, Map<String, byte[]> pngs) {
         StringBuilder h = new StringBuilder(64 * 1024);
-        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>")
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+                        + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>")
                 .append(esc(results.title())).append("</title>\n<style>\n")
                 .append("body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;"
                         + "max-width:1100px;color:#222;padding:0 1rem}\n")
@@ -193,7 +206,7 @@ public final class ReportWriter {
             h.append("<figure id=\"plot-").append(e.getKey()).append("\"><img alt=\"")
                     .append(esc(e.getValue().getTitle())).append("\" width=\"").append(Charts.WIDTH)
                     .append("\" src=\"data:image/png;base64,").append(Base64.getEncoder().encodeToString(png))
-                    .append("\"><figcaption>").append(esc(CAPTIONS.get(e.getKey())))
+                    .append("\"><figcaption>").append(esc(caption(e.getKey())))
                     .append(" (<a href=\"").append(PLOTS_DIR).append('/').append(e.getKey())
                     .append(".png\">PNG</a>)</figcaption></figure>\n");
         }

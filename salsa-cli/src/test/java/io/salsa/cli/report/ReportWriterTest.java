@@ -105,6 +105,23 @@ class ReportWriterTest {
         assertTrue(html.contains("length_collapse"));
         assertFalse(html.contains("http://") || html.contains("https://"), "no external resources");
         assertEquals(6, count(html, "src=\"data:image/png;base64,"));
+        assertTrue(html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"),
+                "the report reads on a phone too");
+        Matcher captions = Pattern.compile("<figure id=\"plot-([a-z]+)\">.*?<figcaption>(.*?) \\(<a href")
+                .matcher(html);
+        List<String> captioned = new ArrayList<>();
+        while (captions.find()) {
+            assertFalse(captions.group(2).isBlank(), "the " + captions.group(1) + " plot has a caption");
+            captioned.add(captions.group(1));
+        }
+        assertEquals(List.of("reward", "kl", "frontier", "heldout", "length", "guard"), captioned);
+        assertTrue(html.contains("<figcaption>The simulated rater&#39;s (gold) score"), "the held-out caption");
+    }
+
+    @Test
+    void shouldRefuseAPlotWithoutACaption() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ReportWriter.caption("nope"));
+        assertTrue(e.getMessage().contains("'nope'"), e.getMessage());
     }
 
     @Test
