@@ -33,13 +33,12 @@ public final class GeneratorChildMain {
     }
 
     /** The toy model, except that once asked to hold it stops inside a model call until the process dies. */
-    private static final class HoldingSampler implements RolloutSampler {
-        private final RolloutSampler inner;
+    private static final class HoldingSampler extends ForwardingRolloutSampler {
         private final Path hold;
         private final Path held;
 
         HoldingSampler(RolloutSampler inner, Path hold, Path held) {
-            this.inner = inner;
+            super(inner);
             this.hold = hold;
             this.held = held;
         }
@@ -62,31 +61,6 @@ public final class GeneratorChildMain {
                 }
             }
             return inner.sample(requests, params);
-        }
-
-        @Override
-        public int maxPositions() {
-            return inner.maxPositions();
-        }
-
-        @Override
-        public int vocabSize() {
-            return inner.vocabSize();
-        }
-
-        @Override
-        public String decode(int[] ids) {
-            return inner.decode(ids);
-        }
-
-        @Override
-        public int[] encode(String text) {
-            return inner.encode(text);
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 }

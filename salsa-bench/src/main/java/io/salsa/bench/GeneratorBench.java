@@ -1,6 +1,7 @@
 package io.salsa.bench;
 
 import io.salsa.events.Prompt;
+import io.salsa.generator.ForwardingRolloutSampler;
 import io.salsa.generator.GeneratorApp;
 import io.salsa.generator.GeneratorConfig;
 import io.salsa.generator.GeneratorStats;
@@ -189,30 +190,9 @@ public final class GeneratorBench {
     }
 
     /** A sampler view whose close() leaves the shared model open. */
-    private record Unclosed(RolloutSampler inner) implements RolloutSampler {
-        @Override
-        public List<Sample> sample(List<Request> requests, SamplingParams params) {
-            return inner.sample(requests, params);
-        }
-
-        @Override
-        public int maxPositions() {
-            return inner.maxPositions();
-        }
-
-        @Override
-        public int vocabSize() {
-            return inner.vocabSize();
-        }
-
-        @Override
-        public String decode(int[] ids) {
-            return inner.decode(ids);
-        }
-
-        @Override
-        public int[] encode(String text) {
-            return inner.encode(text);
+    private static final class Unclosed extends ForwardingRolloutSampler {
+        Unclosed(RolloutSampler inner) {
+            super(inner);
         }
 
         @Override
