@@ -116,6 +116,7 @@ class GptPpoMixedPrecisionTest {
                 "val/ratio", "policy/entropy_avg", "policy/approxkl_avg", "val/returns_avg")) {
             double a = r32.metrics().get(key);
             double b = r16.metrics().get(key);
+            assertEquals(a, b, METRIC_TOL, key + ": fp32 " + a + " vs fp16 " + b);
         }
         assertEquals(65536.0 / (1 << r16.metrics().get("amp/skipped_steps").intValue()),
                 r16.metrics().get("amp/loss_scale"), 0, "S = 2^16 halved once per skipped step");
@@ -142,6 +143,7 @@ class GptPpoMixedPrecisionTest {
             }
             assertNotEquals(0.0, d32, name + " not updated in fp32");
             double rel = Math.sqrt(diff / d32);
+            assertTrue(rel < UPDATE_REL_TOL, name + ": fp16 update differs from fp32 by " + rel + " (relative L2)");
         }
     }
 
