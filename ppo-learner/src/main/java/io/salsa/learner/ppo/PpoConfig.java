@@ -47,6 +47,13 @@ import java.util.function.Function;
  * @param lossScaleBackoffFactor scale multiplier after an overflow ({@code loss_scale_backoff_factor})
  * @param maxConsecutiveSkips optimiser steps in a row skipped for a non-finite float32 gradient after which the
  *     learner halts ({@code max_consecutive_skips}, ≥ 1)
+ * @param cliprangeLow lower ratio clip ε_low, ratio ≥ 1 − ε_low; NaN = {@code cliprange}
+ *     ({@code cliprange_low}, OpenRLHF's {@code eps_clip_low_high})
+ * @param cliprangeHigh upper ratio clip ε_high, ratio ≤ 1 + ε_high; NaN = {@code cliprange}; larger than ε_low
+ *     is DAPO's "clip-higher" ({@code cliprange_high})
+ * @param dualClip dual-clip bound c &gt; 1 capping a negative-advantage token's loss at c·|A|, 0 = off
+ *     ({@code dual_clip}, OpenRLHF)
+ * @param lossAgg how per-token policy losses are averaged ({@code loss_agg}: token_mean or seq_mean)
  */
 public record PpoConfig(
         int batchSize,
@@ -80,7 +87,11 @@ public record PpoConfig(
         int lossScaleGrowthInterval,
         double lossScaleGrowthFactor,
         double lossScaleBackoffFactor,
-        int maxConsecutiveSkips) {
+        int maxConsecutiveSkips,
+        double cliprangeLow,
+        double cliprangeHigh,
+        double dualClip,
+        LossAgg lossAgg) {
 
     /** Every accepted key, in declaration order. */
     public static final Set<String> KEYS = defaults().toMap().keySet();
@@ -132,13 +143,36 @@ public record PpoConfig(
             throw new IllegalArgumentException("loss_scale_backoff_factor must be in (0, 1) (got " + lossScaleBackoffFactor + ")");
         }
         atLeast("max_consecutive_skips", maxConsecutiveSkips, 1);
+        if (!Double.isNaN(cliprangeLow) && !(cliprangeLow > 0 && cliprangeLow < 1)) {
+            throw new IllegalArgumentException("cliprange_low must be in (0, 1) or 'cliprange' (got " + cliprangeLow + ")");
+        }
+        if (!Double.isNaN(cliprangeHigh) && !(cliprangeHigh > 0 && cliprangeHigh <= 10)) {
+            throw new IllegalArgumentException("cliprange_high must be in (0, 10] or 'cliprange' (got " + cliprangeHigh + ")");
+        }
+        if (!(dualClip == 0 || (dualClip > 1 && dualClip <= 1e6))) {
+            throw new IllegalArgumentException("dual_clip must be 0 (off) or in (1, 1e6] (got " + dualClip + ")");
+        }
+        if (lossAgg == null) {
+            throw new IllegalArgumentException("loss_agg must be token_mean or seq_mean (got null)");
+        }
+    }
+
+    /** ε_low the policy loss uses: {@code cliprange_low}, or {@code cliprange} when that is unset. */
+    public double clipLow() {
+        return Double.isNaN(cliprangeLow) ? cliprange : cliprangeLow;
+    }
+
+    /** ε_high the policy loss uses: {@code cliprange_high}, or {@code cliprange} when that is unset. */
+    public double clipHigh() {
+        return Double.isNaN(cliprangeHigh) ? cliprange : cliprangeHigh;
     }
 
     /** TRL's defaults where TRL has them (legacy PPOConfig for the KL controller), OpenRLHF's otherwise. */
     public static PpoConfig defaults() {
         return new PpoConfig(64, 16, 4, 1.41e-5, 0.0, 0.9, 0.999, 1e-8, 1.0, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
                 0.05, true, 6.0, 10000, KlEstimator.K1, false, true, 0.0, 4, 2.0, 1.0,
-                Precision.FP32, 65536.0, 2000, 2.0, 0.5, NonFinitePolicy.DEFAULT_MAX_CONSECUTIVE_SKIPS);
+                Precision.FP32, 65536.0, 2000, 2.0, 0.5, NonFinitePolicy.DEFAULT_MAX_CONSECUTIVE_SKIPS,
+                Double.NaN, Double.NaN, 0.0, LossAgg.TOKEN_MEAN);
     }
 
     /** A builder starting from {@link #defaults()}. */
@@ -191,6 +225,10 @@ public record PpoConfig(
         m.put("loss_scale_growth_factor", Double.toString(lossScaleGrowthFactor));
         m.put("loss_scale_backoff_factor", Double.toString(lossScaleBackoffFactor));
         m.put("max_consecutive_skips", Integer.toString(maxConsecutiveSkips));
+        m.put("cliprange_low", clipSetting(cliprangeLow));
+        m.put("cliprange_high", clipSetting(cliprangeHigh));
+        m.put("dual_clip", Double.toString(dualClip));
+        m.put("loss_agg", lossAgg.label());
         return m;
     }
 
@@ -238,7 +276,11 @@ public record PpoConfig(
                 parse(m, "loss_scale_growth_interval", Integer::parseInt),
                 parse(m, "loss_scale_growth_factor", Double::parseDouble),
                 parse(m, "loss_scale_backoff_factor", Double::parseDouble),
-                parse(m, "max_consecutive_skips", Integer::parseInt));
+                parse(m, "max_consecutive_skips", Integer::parseInt),
+                parse(m, "cliprange_low", PpoConfig::parseClip),
+                parse(m, "cliprange_high", PpoConfig::parseClip),
+                parse(m, "dual_clip", Double::parseDouble),
+                parse(m, "loss_agg", LossAgg::parse));
     }
 
     private static <T> T parse(Map<String, String> m, String key, Function<String, T> parser) {
@@ -248,6 +290,22 @@ public record PpoConfig(
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(key + ": cannot parse '" + raw + "' (" + e.getMessage() + ")");
         }
+    }
+
+    /** An unset asymmetric clip follows {@code cliprange}; it is written and read as the word "cliprange". */
+    private static String clipSetting(double value) {
+        return Double.isNaN(value) ? "cliprange" : Double.toString(value);
+    }
+
+    private static double parseClip(String raw) {
+        if (raw.equalsIgnoreCase("cliprange")) {
+            return Double.NaN;
+        }
+        double value = Double.parseDouble(raw);
+        if (Double.isNaN(value)) {
+            throw new IllegalArgumentException("expected a number or 'cliprange'");
+        }
+        return value;
     }
 
     private static boolean parseBoolean(String raw) {

@@ -41,6 +41,10 @@ public final class PpoConfigBuilder {
     private double lossScaleGrowthFactor;
     private double lossScaleBackoffFactor;
     private int maxConsecutiveSkips;
+    private double cliprangeLow;
+    private double cliprangeHigh;
+    private double dualClip;
+    private LossAgg lossAgg;
 
     PpoConfigBuilder(PpoConfig c) {
         batchSize = c.batchSize();
@@ -75,6 +79,10 @@ public final class PpoConfigBuilder {
         lossScaleGrowthFactor = c.lossScaleGrowthFactor();
         lossScaleBackoffFactor = c.lossScaleBackoffFactor();
         maxConsecutiveSkips = c.maxConsecutiveSkips();
+        cliprangeLow = c.cliprangeLow();
+        cliprangeHigh = c.cliprangeHigh();
+        dualClip = c.dualClip();
+        lossAgg = c.lossAgg();
     }
 
     public PpoConfigBuilder batchSize(int value) {
@@ -237,12 +245,35 @@ public final class PpoConfigBuilder {
         return this;
     }
 
+    /** ε_low; {@code Double.NaN} follows {@code cliprange}. */
+    public PpoConfigBuilder cliprangeLow(double value) {
+        cliprangeLow = value;
+        return this;
+    }
+
+    /** ε_high; {@code Double.NaN} follows {@code cliprange}. */
+    public PpoConfigBuilder cliprangeHigh(double value) {
+        cliprangeHigh = value;
+        return this;
+    }
+
+    public PpoConfigBuilder dualClip(double value) {
+        dualClip = value;
+        return this;
+    }
+
+    public PpoConfigBuilder lossAgg(LossAgg value) {
+        lossAgg = value;
+        return this;
+    }
+
     /** The config with every setting made so far; throws naming the setting when one is out of range. */
     public PpoConfig build() {
         return new PpoConfig(batchSize, miniBatchSize, ppoEpochs, learningRate, weightDecay, adamBeta1, adamBeta2,
                 adamEpsilon, maxGradNorm, cliprange, cliprangeValue, vfCoef, entropyCoef, gamma, lam, initKlCoef,
                 adapKlCtrl, target, horizon, klEstimator, whitenRewards, whitenAdvantages, missingEosPenalty,
                 maxStaleness, isTruncation, temperature, mixedPrecision, lossScaleInit, lossScaleGrowthInterval,
-                lossScaleGrowthFactor, lossScaleBackoffFactor, maxConsecutiveSkips);
+                lossScaleGrowthFactor, lossScaleBackoffFactor, maxConsecutiveSkips, cliprangeLow, cliprangeHigh,
+                dualClip, lossAgg);
     }
 }

@@ -208,22 +208,55 @@ public final class PpoMath {
      */
     public static PolicyLoss clippedPolicyLoss(NDArray newLogprobs, NDArray oldLogprobs, NDArray advantages,
             NDArray mask, double cliprange, NDArray importanceWeights) {
+        return clippedPolicyLoss(newLogprobs, oldLogprobs, advantages, mask, cliprange, cliprange, 0,
+                LossAgg.TOKEN_MEAN, importanceWeights);
+    }
+
+    /**
+     * The clipped surrogate with OpenRLHF's options: per token l = −min(A·ρ, A·clip(ρ, 1−ε_low, 1+ε_high))
+     * (asymmetric "clip-higher" when ε_high &gt; ε_low); with dual clip c &gt; 1 a token with A &lt; 0 has
+     * l = −max(min(A·ρ, A·clip(ρ, …)), c·A), so its loss is at most c·|A| however large ρ grows; then the optional
+     * importance weight, then {@code agg}. With ε_low = ε_high = ε, no dual clip and token mean this is exactly
+     * {@link #clippedPolicyLoss(NDArray, NDArray, NDArray, NDArray, double, NDArray)} (same operations).
+     *
+     * @param dualClip c &gt; 1, or 0 for off
+     * @param importanceWeights per-token weights or {@code null} for none
+     */
+    public static PolicyLoss clippedPolicyLoss(NDArray newLogprobs, NDArray oldLogprobs, NDArray advantages,
+            NDArray mask, double clipLow, double clipHigh, double dualClip, LossAgg agg, NDArray importanceWeights) {
         NDArray logRatio = newLogprobs.sub(oldLogprobs);
         NDArray ratio = logRatio.exp();
         NDArray negAdv = advantages.neg();
         NDArray losses1 = negAdv.mul(ratio);
         NDArray clippedRatio = NDArrays.minimum(
-                NDArrays.maximum(ratio, Scalars.of(ratio, 1.0 - cliprange)), Scalars.of(ratio, 1.0 + cliprange));
+                NDArrays.maximum(ratio, Scalars.of(ratio, 1.0 - clipLow)), Scalars.of(ratio, 1.0 + clipHigh));
         NDArray losses2 = negAdv.mul(clippedRatio);
         NDArray lossMax = NDArrays.maximum(losses1, losses2);
+        if (dualClip > 0) {
+            // −max(min(surr1, surr2), c·A) = min(lossMax, −c·A), applied only where A < 0 (OpenRLHF's torch.where)
+            NDArray capped = NDArrays.minimum(lossMax, negAdv.mul(Scalars.of(negAdv, dualClip)));
+            lossMax = NDArrays.where(advantages.lt(Scalars.of(advantages, 0)), capped, lossMax);
+        }
         if (importanceWeights != null) {
             lossMax = lossMax.mul(importanceWeights);
         }
-        NDArray loss = maskedMean(lossMax, mask);
+        NDArray loss = agg == LossAgg.SEQ_MEAN ? sequenceMean(lossMax, mask) : maskedMean(lossMax, mask);
         NDArray clipfrac = maskedMean(losses2.gt(losses1).toType(DataType.FLOAT32, false), mask);
         NDArray approxKl = logRatio.mul(logRatio).mul(mask).sum().div(mask.sum()).mul(Scalars.of(logRatio, 0.5));
         NDArray meanRatio = maskedMean(ratio, mask);
         return new PolicyLoss(loss, clipfrac, approxKl, meanRatio);
+    }
+
+    /**
+     * Mean over each row's real tokens, then over the rows that have at least one (a fully padded row would be
+     * 0/0 and is left out rather than poisoning the mean); a scalar.
+     */
+    public static NDArray sequenceMean(NDArray values, NDArray mask) {
+        NDArray counts = mask.sum(new int[] {1});
+        NDArray one = Scalars.of(counts, 1);
+        NDArray rowMeans = values.mul(mask).sum(new int[] {1}).div(NDArrays.maximum(counts, one));
+        NDArray hasTokens = counts.gt(Scalars.of(counts, 0)).toType(counts.getDataType(), false);
+        return rowMeans.mul(hasTokens).sum().div(NDArrays.maximum(hasTokens.sum(), one));
     }
 
     /**

@@ -273,7 +273,8 @@ public final class PpoStep {
             NDArray newLp = chunk.spanLogprobs(logits, true);
             NDArray vpred = chunk.span(out.get(1)).mul(mbMask);
             PpoMath.PolicyLoss pl = PpoMath.clippedPolicyLoss(newLp, mbOld, take(advantages, rowIdx), mbMask,
-                    config.cliprange(), isWeights == null ? null : take(isWeights, rowIdx));
+                    config.clipLow(), config.clipHigh(), config.dualClip(), config.lossAgg(),
+                    isWeights == null ? null : take(isWeights, rowIdx));
             PpoMath.ValueLoss vl = PpoMath.clippedValueLoss(vpred, take(values, rowIdx), take(returns, rowIdx),
                     mbMask, config.cliprangeValue());
             NDArray shifted = logits.get(new NDIndex(":, :-1"));

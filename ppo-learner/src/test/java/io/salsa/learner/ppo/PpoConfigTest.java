@@ -72,4 +72,29 @@ class PpoConfigTest {
         assertEquals("max_consecutive_skips must be >= 1 (got 0)", error(Map.of("max_consecutive_skips", "0")));
         assertTrue(error(Map.of("max_consecutive_skips", "x")).startsWith("max_consecutive_skips: cannot parse 'x'"));
     }
+
+    @Test
+    void policyLossOptionsDefaultToTodaysLossAndAreValidated() {
+        PpoConfig d = PpoConfig.defaults();
+        assertEquals(0.2, d.clipLow());
+        assertEquals(0.2, d.clipHigh());
+        assertEquals(0.0, d.dualClip());
+        assertEquals(LossAgg.TOKEN_MEAN, d.lossAgg());
+        assertEquals("cliprange", d.toMap().get("cliprange_low"));
+        // unset bounds follow cliprange
+        PpoConfig narrow = PpoConfig.fromMap(Map.of("cliprange", "0.1"));
+        assertEquals(0.1, narrow.clipLow());
+        assertEquals(0.1, narrow.clipHigh());
+        PpoConfig c = PpoConfig.fromMap(Map.of("cliprange_high", "0.28", "dual_clip", "3", "loss_agg", "SEQ_MEAN"));
+        assertEquals(0.2, c.clipLow());
+        assertEquals(0.28, c.clipHigh());
+        assertEquals(3.0, c.dualClip());
+        assertEquals(LossAgg.SEQ_MEAN, c.lossAgg());
+        assertEquals(c, PpoConfig.fromMap(c.toMap()));
+        assertEquals(c, c.toBuilder().build());
+        assertEquals(0.3, PpoConfig.builder().cliprangeLow(0.3).build().clipLow());
+        assertEquals("dual_clip must be 0 (off) or in (1, 1e6] (got 0.5)", error(Map.of("dual_clip", "0.5")));
+        assertEquals("cliprange_low must be in (0, 1) or 'cliprange' (got 1.0)", error(Map.of("cliprange_low", "1")));
+        assertTrue(error(Map.of("loss_agg", "sum")).contains("loss_agg must be token_mean or seq_mean"));
+    }
 }

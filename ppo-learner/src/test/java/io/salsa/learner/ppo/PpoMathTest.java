@@ -209,6 +209,68 @@ class PpoMathTest {
     }
 
     @Test
+    void asymmetricClipUsesItsOwnBoundOnEachSide() {
+        // the ratios and advantages of clippedPolicyLossClipsBothDirections, ε_low 0.2, ε_high 0.28 (clip-higher):
+        //   t0: A=1, ρ=1.5: -1.5 vs -1.28 -> -1.28;  t1: A=-1, ρ=0.5: 0.5 vs 0.8 -> 0.8;  t2 -2.0;  t3 2.2
+        // mean = (-1.28 + 0.8 - 2.0 + 2.2)/4 = -0.07; clipfrac 2/4
+        NDArray oldLp = rows(new float[][] {{-1, -1, -1, -1, -1}});
+        NDArray newLp = oldLp.add(rows(new float[][] {logs(1.5f, 0.5f, 1.0f, 1.1f, 9.0f)}));
+        NDArray adv = rows(new float[][] {{1, -1, 2, -2, 5}});
+        NDArray mask = rows(new float[][] {{1, 1, 1, 1, 0}});
+        PpoMath.PolicyLoss higher = PpoMath.clippedPolicyLoss(newLp, oldLp, adv, mask, 0.2, 0.28, 0,
+                LossAgg.TOKEN_MEAN, null);
+        assertEquals(-0.07f, scalar(higher.loss()), EPS);
+        assertEquals(0.5f, scalar(higher.clipfrac()), EPS);
+        // ε_low 0.6 lets ρ = 0.5 through (t1: 0.5), ε_high 0.2 clips t0 at 1.2: (-1.2 + 0.5 - 2.0 + 2.2)/4
+        PpoMath.PolicyLoss lower = PpoMath.clippedPolicyLoss(newLp, oldLp, adv, mask, 0.6, 0.2, 0,
+                LossAgg.TOKEN_MEAN, null);
+        assertEquals(-0.125f, scalar(lower.loss()), EPS);
+        assertEquals(0.25f, scalar(lower.clipfrac()), EPS);
+        // equal bounds, no dual clip, token mean: the symmetric loss exactly
+        assertEquals(scalar(PpoMath.clippedPolicyLoss(newLp, oldLp, adv, mask, 0.2, null).loss()),
+                scalar(PpoMath.clippedPolicyLoss(newLp, oldLp, adv, mask, 0.2, 0.2, 0, LossAgg.TOKEN_MEAN, null)
+                        .loss()), 0f);
+    }
+
+    @Test
+    void dualClipCapsNegativeAdvantageLossesAtCTimesAbsA() {
+        // ε 0.2:  t0: A=-1, ρ=5: max(5, 1.2) = 5 -> with c=3 min(5, 3) = 3
+        //         t1: A=-1, ρ=2: max(2, 1.2) = 2 < 3, unchanged
+        //         t2: A=+1, ρ=5: max(-5, -1.2) = -1.2, positive advantage: untouched
+        //         t3: A=-2, ρ=0.5: max(1, 1.6) = 1.6 < 6, unchanged
+        // without: (5 + 2 - 1.2 + 1.6)/4 = 1.85; with c=3: (3 + 2 - 1.2 + 1.6)/4 = 1.35
+        NDArray oldLp = rows(new float[][] {{-1, -1, -1, -1}});
+        NDArray newLp = oldLp.add(rows(new float[][] {logs(5f, 2f, 5f, 0.5f)}));
+        NDArray adv = rows(new float[][] {{-1, -1, 1, -2}});
+        NDArray mask = rows(new float[][] {{1, 1, 1, 1}});
+        assertEquals(1.85f, scalar(PpoMath.clippedPolicyLoss(newLp, oldLp, adv, mask, 0.2, 0.2, 0,
+                LossAgg.TOKEN_MEAN, null).loss()), EPS);
+        assertEquals(1.35f, scalar(PpoMath.clippedPolicyLoss(newLp, oldLp, adv, mask, 0.2, 0.2, 3,
+                LossAgg.TOKEN_MEAN, null).loss()), EPS);
+    }
+
+    @Test
+    void seqMeanAveragesEachSequenceFirstAndSkipsEmptyRows() {
+        // ratio 1 everywhere, so each token's loss is -A; row 0 has 3 real tokens, row 1 one, row 2 none
+        //   token mean: -(1 + 2 + 3 + 6)/4 = -3;  seq mean: -((1 + 2 + 3)/3 + 6)/2 = -4
+        NDArray lp = rows(new float[][] {{-1, -1, -1, -1}, {-1, -1, -1, -1}, {-1, -1, -1, -1}});
+        NDArray adv = rows(new float[][] {{1, 2, 3, 50}, {6, 50, 50, 50}, {50, 50, 50, 50}});
+        NDArray mask = rows(new float[][] {{1, 1, 1, 0}, {1, 0, 0, 0}, {0, 0, 0, 0}});
+        assertEquals(-3f, scalar(PpoMath.clippedPolicyLoss(lp, lp, adv, mask, 0.2, 0.2, 0,
+                LossAgg.TOKEN_MEAN, null).loss()), EPS);
+        assertEquals(-4f, scalar(PpoMath.clippedPolicyLoss(lp, lp, adv, mask, 0.2, 0.2, 0,
+                LossAgg.SEQ_MEAN, null).loss()), EPS);
+    }
+
+    private static float[] logs(float... ratios) {
+        float[] out = new float[ratios.length];
+        for (int i = 0; i < ratios.length; i++) {
+            out[i] = (float) Math.log(ratios[i]);
+        }
+        return out;
+    }
+
+    @Test
     void truncatedImportanceWeightsAreCapped() {
         // exp(-1 - -2) = e = 2.718 -> capped at 2; exp(-1 - -0.5) = 0.6065307
         NDArray old = rows(new float[][] {{-1, -1}});

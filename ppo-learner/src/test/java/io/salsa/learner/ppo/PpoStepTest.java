@@ -33,8 +33,11 @@ class PpoStepTest {
     private record Run(List<Double> scores, List<Double> kls, float[] weights, Map<String, Double> lastMetrics) {}
 
     private static Run train(int steps, long seed) {
+        return train(steps, seed, config());
+    }
+
+    private static Run train(int steps, long seed, PpoConfig cfg) {
         try (NDManager manager = NDManager.newBaseManager()) {
-            PpoConfig cfg = config();
             BigramPolicy model = new BigramPolicy(manager, 8, 6, seed);
             try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
                 PpoStep step = new PpoStep(cfg, model, adam, manager);
@@ -76,6 +79,22 @@ class PpoStepTest {
     @Test
     void sameSeedSameWeightsBitForBit() {
         assertArrayEquals(train(3, 11).weights(), train(3, 11).weights(), 0f);
+    }
+
+    @Test
+    void explicitDefaultPolicyLossOptionsTrainBitForBitAsToday() {
+        PpoConfig explicit = config().toBuilder().cliprangeLow(0.2).cliprangeHigh(0.2).dualClip(0)
+                .lossAgg(LossAgg.TOKEN_MEAN).build();
+        assertArrayEquals(train(3, 11).weights(), train(3, 11, explicit).weights(), 0f);
+    }
+
+    @Test
+    void clipHigherDualClipAndSeqMeanStillRaiseTheReward() {
+        PpoConfig options = config().toBuilder().cliprangeHigh(0.28).dualClip(3).lossAgg(LossAgg.SEQ_MEAN).build();
+        Run run = train(30, 7, options);
+        double first = run.scores().subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double last = run.scores().subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        assertTrue(last > first + 0.3, "reward should rise: first 5 steps " + first + ", last 5 steps " + last);
     }
 
     @Test
