@@ -226,7 +226,8 @@ public final class BatchAssembler {
         }
         // the behaviour log-probs refer to this distribution, so the learner recomputes its own under it
         return new TrainingSample(query, response, logprobs, r.getStoppedAtEos(), s.getScore(),
-                new TrainingSample.Sampling(r.getTemperature(), r.getTopK(), r.getTopP()));
+                new TrainingSample.Sampling(r.getTemperature(), r.getTopK(), r.getTopP()),
+                r.getPromptId().toString());
     }
 
     /** Why these sampling settings cannot describe a distribution, or null when they can. */

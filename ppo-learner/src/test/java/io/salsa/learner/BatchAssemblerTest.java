@@ -42,6 +42,8 @@ class BatchAssemblerTest {
         assertEquals(List.of(new TrainingSample.Sampling(0.7f, 40, 0.9f), TrainingSample.Sampling.plain(1f)),
                 b.samples().stream().map(TrainingSample::sampling).toList(),
                 "the learner recomputes log-probs under the distribution the behaviour log-probs refer to");
+        assertEquals(List.of("p0", "p1"), b.samples().stream().map(TrainingSample::groupKey).toList(),
+                "GRPO and RLOO group the samples by the rollout's prompt id");
         assertEquals(4, b.rejected().size());
         for (BatchAssembler.Rejected r : b.rejected()) {
             assertEquals(BatchAssembler.Skip.INVALID, r.reason(), r.detail());

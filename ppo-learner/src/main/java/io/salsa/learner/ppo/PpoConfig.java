@@ -54,6 +54,8 @@ import java.util.function.Function;
  * @param dualClip dual-clip bound c &gt; 1 capping a negative-advantage token's loss at c·|A|, 0 = off
  *     ({@code dual_clip}, OpenRLHF)
  * @param lossAgg how per-token policy losses are averaged ({@code loss_agg}: token_mean or seq_mean)
+ * @param algorithm {@code ppo} (value head, GAE), {@code grpo} or {@code rloo} (critic-free, baselines from the
+ *     prompt group) ({@code algorithm})
  */
 public record PpoConfig(
         int batchSize,
@@ -91,7 +93,8 @@ public record PpoConfig(
         double cliprangeLow,
         double cliprangeHigh,
         double dualClip,
-        LossAgg lossAgg) {
+        LossAgg lossAgg,
+        Algorithm algorithm) {
 
     /** Every accepted key, in declaration order. */
     public static final Set<String> KEYS = defaults().toMap().keySet();
@@ -155,6 +158,9 @@ public record PpoConfig(
         if (lossAgg == null) {
             throw new IllegalArgumentException("loss_agg must be token_mean or seq_mean (got null)");
         }
+        if (algorithm == null) {
+            throw new IllegalArgumentException("algorithm must be ppo, grpo or rloo (got null)");
+        }
     }
 
     /** ε_low the policy loss uses: {@code cliprange_low}, or {@code cliprange} when that is unset. */
@@ -172,7 +178,7 @@ public record PpoConfig(
         return new PpoConfig(64, 16, 4, 1.41e-5, 0.0, 0.9, 0.999, 1e-8, 1.0, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
                 0.05, true, 6.0, 10000, KlEstimator.K1, false, true, 0.0, 4, 2.0, 1.0,
                 Precision.FP32, 65536.0, 2000, 2.0, 0.5, NonFinitePolicy.DEFAULT_MAX_CONSECUTIVE_SKIPS,
-                Double.NaN, Double.NaN, 0.0, LossAgg.TOKEN_MEAN);
+                Double.NaN, Double.NaN, 0.0, LossAgg.TOKEN_MEAN, Algorithm.PPO);
     }
 
     /** A builder starting from {@link #defaults()}. */
@@ -229,6 +235,7 @@ public record PpoConfig(
         m.put("cliprange_high", clipSetting(cliprangeHigh));
         m.put("dual_clip", Double.toString(dualClip));
         m.put("loss_agg", lossAgg.label());
+        m.put("algorithm", algorithm.label());
         return m;
     }
 
@@ -280,7 +287,8 @@ public record PpoConfig(
                 parse(m, "cliprange_low", PpoConfig::parseClip),
                 parse(m, "cliprange_high", PpoConfig::parseClip),
                 parse(m, "dual_clip", Double::parseDouble),
-                parse(m, "loss_agg", LossAgg::parse));
+                parse(m, "loss_agg", LossAgg::parse),
+                parse(m, "algorithm", Algorithm::parse));
     }
 
     private static <T> T parse(Map<String, String> m, String key, Function<String, T> parser) {

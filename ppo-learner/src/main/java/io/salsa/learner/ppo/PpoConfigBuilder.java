@@ -45,6 +45,7 @@ public final class PpoConfigBuilder {
     private double cliprangeHigh;
     private double dualClip;
     private LossAgg lossAgg;
+    private Algorithm algorithm;
 
     PpoConfigBuilder(PpoConfig c) {
         batchSize = c.batchSize();
@@ -83,6 +84,7 @@ public final class PpoConfigBuilder {
         cliprangeHigh = c.cliprangeHigh();
         dualClip = c.dualClip();
         lossAgg = c.lossAgg();
+        algorithm = c.algorithm();
     }
 
     public PpoConfigBuilder batchSize(int value) {
@@ -267,6 +269,11 @@ public final class PpoConfigBuilder {
         return this;
     }
 
+    public PpoConfigBuilder algorithm(Algorithm value) {
+        algorithm = value;
+        return this;
+    }
+
     /** The config with every setting made so far; throws naming the setting when one is out of range. */
     public PpoConfig build() {
         return new PpoConfig(batchSize, miniBatchSize, ppoEpochs, learningRate, weightDecay, adamBeta1, adamBeta2,
@@ -274,6 +281,6 @@ public final class PpoConfigBuilder {
                 adapKlCtrl, target, horizon, klEstimator, whitenRewards, whitenAdvantages, missingEosPenalty,
                 maxStaleness, isTruncation, temperature, mixedPrecision, lossScaleInit, lossScaleGrowthInterval,
                 lossScaleGrowthFactor, lossScaleBackoffFactor, maxConsecutiveSkips, cliprangeLow, cliprangeHigh,
-                dualClip, lossAgg);
+                dualClip, lossAgg, algorithm);
     }
 }

@@ -146,14 +146,8 @@ public final class PpoStep {
 
         NDArray kl = PpoMath.kl(oldLogprobs, refLogprobs, config.klEstimator()).mul(mask);
         NDArray scores = PpoMath.penalizeMissingEos(all.scores, all.eos, config.missingEosPenalty());
-        NDArray rewards = PpoMath.perTokenRewards(kl, scores, mask, klCoef);
-        if (config.whitenRewards()) {
-            rewards = PpoMath.whitenRewards(rewards, mask);
-        }
-        PpoMath.Gae gae = PpoMath.gae(rewards, values, mask, config.gamma(), config.lam());
-        NDArray advantages = config.whitenAdvantages()
-                ? PpoMath.whitenAdvantages(gae.advantages(), mask)
-                : gae.advantages();
+        PpoMath.Gae gae = Advantages.of(config, batch, kl, scores, values, mask, klCoef);
+        NDArray advantages = gae.advantages();
         NDArray returns = gae.returns();
         NDArray isWeights = config.isTruncation() > 0
                 ? PpoMath.truncatedImportanceWeights(oldLogprobs, all.behaviour, config.isTruncation()).mul(mask)
@@ -167,18 +161,20 @@ public final class PpoStep {
         NDList entropy = new NDList();
         NDList ratio = new NDList();
         NDList ratioVar = new NDList();
+        NDList klLoss = new NDList();
         NDList gradNorm = new NDList();
         int skipped = 0;
         long nonFiniteBefore = scaler.nonFiniteSkips();
         SplittableRandom random = new SplittableRandom(seed);
         for (int epoch = 0; epoch < config.ppoEpochs(); epoch++) {
-            int[] perm = permutation(b, random);
+            int[] perm = Shuffle.permutation(b, random);
             for (int from = 0; from < b; from += mb) {
                 int[] rows = java.util.Arrays.copyOfRange(perm, from, from + mb);
                 NDArray[] stats;
                 try (NDScope mbScope = new NDScope()) {
                     mbScope.suppressNotUsedWarning();
-                    stats = miniBatch(batch, rows, all, oldLogprobs, values, advantages, returns, isWeights);
+                    stats = miniBatch(batch, rows, all, new NDList(oldLogprobs, values, advantages, returns,
+                            refLogprobs), isWeights, klCoef);
                     NDScope.unregister(stats);
                 }
                 keep(stats);
@@ -202,6 +198,7 @@ public final class PpoStep {
                 entropy.add(stats[5]);
                 ratio.add(stats[6]);
                 ratioVar.add(stats[7]);
+                klLoss.add(stats[8]);
             }
         }
 
@@ -237,6 +234,9 @@ public final class PpoStep {
         metrics.put("policy/entropy_avg", mean(entropy));
         metrics.put("val/ratio", mean(ratio));
         metrics.put("val/ratio_var", mean(ratioVar));
+        if (config.algorithm() == Algorithm.GRPO) {
+            metrics.put("loss/kl_avg", mean(klLoss));
+        }
         metrics.put("val/num_eos_tokens", (double) h[6]);
         metrics.put("val/is_weight_avg", (double) h[7]);
         metrics.put("val/advantages_avg", (double) h[8]);
@@ -256,39 +256,54 @@ public final class PpoStep {
     }
 
 
-    /** Forward, losses and backward of one mini-batch; returns its detached statistics. */
-    private NDArray[] miniBatch(List<TrainingSample> batch, int[] rows, Padded all, NDArray oldLogprobs,
-            NDArray values, NDArray advantages, NDArray returns, NDArray isWeights) {
+    /**
+     * Forward, losses and backward of one mini-batch; returns its detached statistics. {@code perBatch} holds the
+     * batch's old log-probs, values, advantages, returns and reference log-probs, in that order.
+     */
+    private NDArray[] miniBatch(List<TrainingSample> batch, int[] rows, Padded all, NDList perBatch,
+            NDArray isWeights, double klCoef) {
         List<TrainingSample> sub = new ArrayList<>(rows.length);
         for (int r : rows) {
             sub.add(batch.get(r));
         }
-        NDArray rowIdx = manager.create(toLongs(rows));
+        NDArray rowIdx = manager.create(java.util.Arrays.stream(rows).asLongStream().toArray());
         Padded chunk = Padded.of(sub, manager, all.responseLength, all.assumed);
         NDArray mbMask = chunk.mask;
-        NDArray mbOld = take(oldLogprobs, rowIdx);
+        NDArray mbOld = take(perBatch.get(0), rowIdx);
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDList out = model.policy(chunk.ids);
             NDArray logits = out.get(0);
             NDArray newLp = chunk.spanLogprobs(logits, true);
-            NDArray vpred = chunk.span(out.get(1)).mul(mbMask);
-            PpoMath.PolicyLoss pl = PpoMath.clippedPolicyLoss(newLp, mbOld, take(advantages, rowIdx), mbMask,
+            PpoMath.PolicyLoss pl = PpoMath.clippedPolicyLoss(newLp, mbOld, take(perBatch.get(2), rowIdx), mbMask,
                     config.clipLow(), config.clipHigh(), config.dualClip(), config.lossAgg(),
                     isWeights == null ? null : take(isWeights, rowIdx));
-            PpoMath.ValueLoss vl = PpoMath.clippedValueLoss(vpred, take(values, rowIdx), take(returns, rowIdx),
-                    mbMask, config.cliprangeValue());
             NDArray shifted = logits.get(new NDIndex(":, :-1"));
             NDArray tokenEntropy = chunk.span(PpoMath.entropyFromLogits(chunk.tempered(shifted)));
             NDArray meanEntropy = PpoMath.maskedMean(tokenEntropy, mbMask);
-            NDArray loss = pl.loss().add(vl.loss().mul(Scalars.of(vl.loss(), config.vfCoef())));
+            NDArray loss = pl.loss();
+            NDArray zero = pl.loss().zerosLike().stopGradient();
+            NDArray[] value = {zero, zero};
+            if (config.algorithm().usesCritic()) {
+                NDArray vpred = chunk.span(out.get(1)).mul(mbMask);
+                PpoMath.ValueLoss vl = PpoMath.clippedValueLoss(vpred, take(perBatch.get(1), rowIdx),
+                        take(perBatch.get(3), rowIdx), mbMask, config.cliprangeValue());
+                loss = loss.add(vl.loss().mul(Scalars.of(vl.loss(), config.vfCoef())));
+                value = new NDArray[] {vl.loss().stopGradient(), vl.clipfrac()};
+            }
+            NDArray klTerm = zero;
+            if (config.algorithm() == Algorithm.GRPO) {
+                // GRPO keeps the reference out of the reward: k3(π_θ ‖ π_ref) per token as a loss term, token mean
+                klTerm = PpoMath.maskedMean(PpoMath.k3(newLp, take(perBatch.get(4), rowIdx)), mbMask);
+                loss = loss.add(klTerm.mul(Scalars.of(klTerm, klCoef)));
+            }
             if (config.entropyCoef() > 0) {
                 loss = loss.sub(meanEntropy.mul(Scalars.of(meanEntropy, config.entropyCoef())));
             }
             collector.backward(scaler.scale(loss));
             NDArray ratios = newLp.sub(mbOld).exp().stopGradient();
-            return new NDArray[] {pl.loss().stopGradient(), vl.loss().stopGradient(), pl.clipfrac(),
-                vl.clipfrac(), pl.approxKl().stopGradient(), meanEntropy.stopGradient(), pl.ratio().stopGradient(),
-                PpoMath.maskedVar(ratios, mbMask, false)};
+            return new NDArray[] {pl.loss().stopGradient(), value[0], pl.clipfrac(), value[1],
+                pl.approxKl().stopGradient(), meanEntropy.stopGradient(), pl.ratio().stopGradient(),
+                PpoMath.maskedVar(ratios, mbMask, false), klTerm.stopGradient()};
         }
     }
 
@@ -322,28 +337,6 @@ public final class PpoStep {
             throw new IllegalStateException("chunk response length differs from the batch's");
         }
         return joined;
-    }
-
-    private static int[] permutation(int n, SplittableRandom random) {
-        int[] perm = new int[n];
-        for (int i = 0; i < n; i++) {
-            perm[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int tmp = perm[i];
-            perm[i] = perm[j];
-            perm[j] = tmp;
-        }
-        return perm;
-    }
-
-    private static long[] toLongs(int[] values) {
-        long[] out = new long[values.length];
-        for (int i = 0; i < values.length; i++) {
-            out[i] = values[i];
-        }
-        return out;
     }
 
     /**

@@ -9,9 +9,11 @@ package io.salsa.learner.ppo;
  *                          ({@code sampling}: temperature, then the top-k/top-p cut, renormalised)
  * @param sampling          the generator's sampling settings; null when the caller does not say, and the learner
  *                          then assumes its configured {@code temperature} without cut-offs
+ * @param groupKey          which prompt group the sample belongs to (the rollout's prompt id): GRPO and RLOO take
+ *                          their baseline from the other samples with the same key; null = a group of one
  */
 public record TrainingSample(int[] queryTokens, int[] responseTokens, float[] behaviourLogprobs, boolean stoppedAtEos,
-        float score, Sampling sampling) {
+        float score, Sampling sampling, String groupKey) {
 
     /**
      * How a rollout was sampled: logits divided by {@code temperature}, then cut to the {@code topK} most likely
@@ -36,10 +38,16 @@ public record TrainingSample(int[] queryTokens, int[] responseTokens, float[] be
         }
     }
 
+    /** A sample of no prompt group (PPO does not need one). */
+    public TrainingSample(int[] queryTokens, int[] responseTokens, float[] behaviourLogprobs, boolean stoppedAtEos,
+            float score, Sampling sampling) {
+        this(queryTokens, responseTokens, behaviourLogprobs, stoppedAtEos, score, sampling, null);
+    }
+
     /** A sample that does not say how it was sampled: the learner assumes its configured temperature, no cut-offs. */
     public TrainingSample(int[] queryTokens, int[] responseTokens, float[] behaviourLogprobs, boolean stoppedAtEos,
             float score) {
-        this(queryTokens, responseTokens, behaviourLogprobs, stoppedAtEos, score, null);
+        this(queryTokens, responseTokens, behaviourLogprobs, stoppedAtEos, score, null, null);
     }
 
     public TrainingSample {

@@ -97,4 +97,15 @@ class PpoConfigTest {
         assertEquals("cliprange_low must be in (0, 1) or 'cliprange' (got 1.0)", error(Map.of("cliprange_low", "1")));
         assertTrue(error(Map.of("loss_agg", "sum")).contains("loss_agg must be token_mean or seq_mean"));
     }
+
+    @Test
+    void algorithmDefaultsToPpoAndParses() {
+        assertEquals(Algorithm.PPO, PpoConfig.defaults().algorithm());
+        PpoConfig grpo = PpoConfig.fromMap(Map.of("algorithm", "GRPO"));
+        assertEquals(Algorithm.GRPO, grpo.algorithm());
+        assertEquals("grpo", grpo.toMap().get("algorithm"));
+        assertEquals(grpo, PpoConfig.fromMap(grpo.toMap()));
+        assertEquals(Algorithm.RLOO, PpoConfig.builder().algorithm(Algorithm.RLOO).build().algorithm());
+        assertTrue(error(Map.of("algorithm", "dpo")).contains("algorithm must be ppo, grpo or rloo (got 'dpo')"));
+    }
 }

@@ -97,6 +97,59 @@ class PpoStepTest {
         assertTrue(last > first + 0.3, "reward should rise: first 5 steps " + first + ", last 5 steps " + last);
     }
 
+    /** {@code steps} steps of {@code algorithm}: 4 prompts per step, 4 rollouts each, grouped by prompt. */
+    private static Run trainGrouped(Algorithm algorithm, int steps, long seed) {
+        PpoConfig cfg = config().toBuilder().algorithm(algorithm).build();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            BigramPolicy model = new BigramPolicy(manager, 8, 6, seed);
+            try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
+                PpoStep step = new PpoStep(cfg, model, adam, manager);
+                SplittableRandom random = new SplittableRandom(seed);
+                List<Double> scores = new ArrayList<>();
+                Map<String, Double> last = null;
+                float[] valueHead0 = model.valueHead.toFloatArray();
+                for (int s = 0; s < steps; s++) {
+                    List<TrainingSample> batch = new ArrayList<>();
+                    float[] table = model.logprobTable();
+                    for (int p = 0; p < cfg.batchSize() / 4; p++) {
+                        int prompt = random.nextInt(8);
+                        for (int k = 0; k < 4; k++) {
+                            TrainingSample x = model.sample(table, new int[] {prompt}, 4, random, SHARE_OF_TARGET);
+                            batch.add(new TrainingSample(x.queryTokens(), x.responseTokens(), x.behaviourLogprobs(),
+                                    x.stoppedAtEos(), x.score(), null, "p" + s + "-" + p));
+                        }
+                    }
+                    PpoStep.Result result = step.run(batch, 0.02, seed * 1000 + s);
+                    scores.add(result.meanScore());
+                    last = result.metrics();
+                }
+                float[] weights = model.unembed.toFloatArray();
+                // no value loss: the value head gets zero gradients, and AdamW without weight decay leaves it
+                assertArrayEquals(valueHead0, model.valueHead.toFloatArray(), 0f, "value head trained");
+                return new Run(scores, List.of(), weights, last);
+            }
+        }
+    }
+
+    @Test
+    void grpoAndRlooRaiseTheRewardWithoutAValueLoss() {
+        for (Algorithm algorithm : List.of(Algorithm.GRPO, Algorithm.RLOO)) {
+            Run run = trainGrouped(algorithm, 30, 7);
+            double first = run.scores().subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+            double last = run.scores().subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+            assertTrue(last > first + 0.3, algorithm + ": reward should rise: first 5 steps " + first
+                    + ", last 5 steps " + last);
+            assertEquals(0.0, run.lastMetrics().get("loss/value_avg"), 0, algorithm.label());
+            assertEquals(algorithm == Algorithm.GRPO, run.lastMetrics().containsKey("loss/kl_avg"), algorithm.label());
+        }
+    }
+
+    @Test
+    void grpoSameSeedSameWeightsBitForBit() {
+        assertArrayEquals(trainGrouped(Algorithm.GRPO, 3, 11).weights(), trainGrouped(Algorithm.GRPO, 3, 11).weights(),
+                0f);
+    }
+
     @Test
     void theFirstEpochOfAnOnPolicyBatchHasRatioOne() {
         try (NDManager manager = NDManager.newBaseManager()) {
