@@ -107,10 +107,23 @@ final class LearnerFixture {
      */
     static void writeRollouts(KafkaSettings kafka, GptModel policy, String runId, long policyVersion, int n,
             long seed, ToDoubleFunction<int[]> reward) throws Exception {
+        writeRollouts(kafka, policy, runId, policyVersion, n, seed, reward, 1);
+    }
+
+    /**
+     * As {@link #writeRollouts(KafkaSettings, GptModel, String, long, int, long, ToDoubleFunction)}, with each
+     * prompt answered {@code groupSize} times in a row under one prompt id (GRPO/RLOO groups).
+     */
+    static void writeRollouts(KafkaSettings kafka, GptModel policy, String runId, long policyVersion, int n,
+            long seed, ToDoubleFunction<int[]> reward, int groupSize) throws Exception {
         List<int[]> prompts = new ArrayList<>();
         java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
         for (int i = 0; i < n; i++) {
-            prompts.add(new int[] {2 + random.nextInt(60), 2 + random.nextInt(60), 2 + random.nextInt(60)});
+            if (i % groupSize == 0) {
+                prompts.add(new int[] {2 + random.nextInt(60), 2 + random.nextInt(60), 2 + random.nextInt(60)});
+            } else {
+                prompts.add(prompts.get(i - 1));
+            }
         }
         List<Generation> gens = new Generator(policy).generate(prompts,
                 SamplingConfig.sampling(8).withStopAtEos(false), seed);
@@ -129,12 +142,13 @@ final class LearnerFixture {
                     response.add(g.tokens()[t]);
                     logprobs.add(g.logProbs()[t]);
                 }
-                String promptId = "p" + seed + "-" + i;
-                Rollout r = Rollout.newBuilder().setRolloutId(promptId + "-v" + policyVersion).setPromptId(promptId)
+                String promptId = "p" + seed + "-" + (i / groupSize);
+                String rolloutId = promptId + "-v" + policyVersion + (groupSize == 1 ? "" : "-s" + i % groupSize);
+                Rollout r = Rollout.newBuilder().setRolloutId(rolloutId).setPromptId(promptId)
                         .setPromptTokenIds(prompt).setResponseTokenIds(response).setBehaviourLogProbs(logprobs)
                         .setStoppedAtEos(g.stoppedAtEos()).setPolicyRunId(runId).setPolicyVersion(policyVersion)
-                        .setGeneratorId("test").setSampleIndex(0).setSeed(seed + i).setTemperature(1f).setTopK(0)
-                        .setTopP(1f).setGenerationMs(0).setCreatedAtMs(System.currentTimeMillis()).build();
+                        .setGeneratorId("test").setSampleIndex(i % groupSize).setSeed(seed + i).setTemperature(1f)
+                        .setTopK(0).setTopP(1f).setGenerationMs(0).setCreatedAtMs(System.currentTimeMillis()).build();
                 float score = (float) reward.applyAsDouble(g.tokens());
                 ScoredRollout s = new ScoredRollout(r, score, score, "test-reward", 1L, "test", 0L);
                 p.send(new ProducerRecord<>(topic, promptId, serde.serialize(topic, s)));
