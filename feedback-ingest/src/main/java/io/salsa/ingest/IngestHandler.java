@@ -40,6 +40,8 @@ public final class IngestHandler extends Handler.Abstract {
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
     private static final Pattern KEY_PATTERN = Pattern.compile("[\\x21-\\x7e]{1,128}");
     private static final String JSON = "application/json";
+    /** How much of a refused request's body is read and discarded before answering, to keep the connection. */
+    private static final long DRAIN_LIMIT_BYTES = 1L << 20;
 
     private final IngestConfig config;
     private final Raters raters;
@@ -109,7 +111,16 @@ public final class IngestHandler extends Handler.Abstract {
             response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
             headers.forEach((k, v) -> response.getHeaders().put(k, v));
             metrics.request(route, request.getMethod(), status, System.nanoTime() - t0);
-            response.write(true, body, callback);
+            // refused before the body was read (415, 401, 413, ...): the client may still be sending it. Answering
+            // now and closing would reset the connection under the client before it reads the answer, and a pooled
+            // connection left with body bytes on it fails the client's next request. So read the rest and throw it
+            // away (up to a bound), then answer; past the bound, answer and close. A body already read ends at once.
+            drain(request, DRAIN_LIMIT_BYTES, drained -> {
+                if (!drained) {
+                    response.getHeaders().put(HttpHeader.CONNECTION, "close");
+                }
+                response.write(true, body, callback);
+            });
         }
 
         void json(int status, String body, Map<String, String> headers) {
@@ -127,9 +138,6 @@ public final class IngestHandler extends Handler.Abstract {
             Map<String, String> headers = switch (e.status()) {
                 case 401 -> Map.of("WWW-Authenticate", "Bearer realm=\"salsa\"");
                 case 503 -> Map.of("Retry-After", "1");
-                // the rest of an oversized body is never read, so this connection cannot carry another request:
-                // say so, or a client that pools connections sends its next request into a closing socket
-                case 413 -> Map.of("Connection", "close");
                 default -> Map.of();
             };
             json(e.status(), n.toString(), headers);
@@ -302,6 +310,35 @@ public final class IngestHandler extends Handler.Abstract {
                         null));
             }
         }, ex::error);
+    }
+
+    /** Reads and discards the rest of a request body without blocking; tells whether it ended within {@code max}. */
+    private static void drain(Request request, long max, Consumer<Boolean> then) {
+        new Runnable() {
+            long seen;
+
+            @Override
+            public void run() {
+                while (true) {
+                    Content.Chunk chunk = request.read();
+                    if (chunk == null) {
+                        request.demand(this);
+                        return;
+                    }
+                    if (Content.Chunk.isFailure(chunk)) {
+                        then.accept(false);
+                        return;
+                    }
+                    seen += chunk.remaining();
+                    boolean last = chunk.isLast();
+                    chunk.release();
+                    if (last || seen > max) {
+                        then.accept(last && seen <= max);
+                        return;
+                    }
+                }
+            }
+        }.run();
     }
 
     /**

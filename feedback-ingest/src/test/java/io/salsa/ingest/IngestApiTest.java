@@ -166,6 +166,30 @@ class IngestApiTest {
         }
     }
 
+    @Test
+    void shouldKeepPooledConnectionsUsableAfterRequestsRefusedBeforeTheirBodyWasRead(TestKafka kafka)
+            throws Exception {
+        // a refusal sent before the body is read (wrong media type, oversized) must either consume the body or tell
+        // the client the connection closes; otherwise the client's next request on the pooled connection gets no
+        // reply at all ("header parser received no bytes")
+        try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(1, 2).start()) {
+            String body = choiceBody("some-task", "A");
+            for (int i = 0; i < 150; i++) {
+                HttpRequest text = HttpRequest.newBuilder(f.uri("/api/preferences"))
+                        .header("Authorization", "Bearer alice-token").header("Content-Type", "text/plain")
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                assertRejected(f.send(text), 415, "unsupported_media_type", "Content-Type");
+                HttpRequest huge = HttpRequest.newBuilder(f.uri("/api/preferences"))
+                        .header("Authorization", "Bearer alice-token").header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"taskId\":\"" + "y".repeat(40_000) + "\"}"))
+                        .build();
+                assertRejected(f.send(huge), 413, "body_too_large", "body");
+                assertRejected(f.post(null, body, null), 401, "unauthorized", "Authorization");
+                assertEquals(200, f.get("/healthz", null).status());
+            }
+        }
+    }
+
     private static void assertRejected(IngestFixture.Reply r, int status, String error, String where) {
         assertEquals(status, r.status(), r.raw().body());
         assertEquals(error, r.json().get("error").asText(), r.raw().body());
