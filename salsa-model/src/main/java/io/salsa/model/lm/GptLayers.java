@@ -8,8 +8,11 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.norm.LayerNorm;
 
-/** Small numeric pieces every GPT-2 block shares, kept in one place so the maths reads like {@code gpt2_ref.py}. */
-final class GptLayers {
+/**
+ * Small numeric pieces every GPT-2 block shares, kept in one place so the maths reads like {@code gpt2_ref.py};
+ * the parameter factory and the tanh GELU are public because the Llama-family decoder uses them too.
+ */
+public final class GptLayers {
 
     /** sqrt(2 / pi), the constant of GPT-2's tanh GELU. */
     private static final double GELU_C = Math.sqrt(2.0 / Math.PI);
@@ -18,7 +21,7 @@ final class GptLayers {
     }
 
     /** A float32 parameter of the given shape, zero-filled, owned by {@code manager}. */
-    static Parameter parameter(NDManager manager, String name, Parameter.Type type, long... shape) {
+    public static Parameter parameter(NDManager manager, String name, Parameter.Type type, long... shape) {
         NDArray array = manager.zeros(new Shape(shape), DataType.FLOAT32);
         return Parameter.builder().setName(name).setType(type).optArray(array).build();
     }
@@ -46,7 +49,7 @@ final class GptLayers {
     }
 
     /** {@code gelu_new}: 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). */
-    static NDArray geluNew(NDArray x) {
+    public static NDArray geluNew(NDArray x) {
         // tensor constants (Scalars), not Numbers: autograd keeps them for the backward pass; no in-place op
         // on tanh's output for the same reason
         NDArray cube = x.mul(x).mul(x);

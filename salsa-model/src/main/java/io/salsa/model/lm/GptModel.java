@@ -37,7 +37,7 @@ import java.util.SplittableRandom;
  * DJL {@code GradientCollector} build no autograd graph (reference model, generation); inside one they do,
  * for the parameters made trainable with {@link #setTrainable(boolean)}. Not thread-safe for training.
  */
-public final class GptModel implements AutoCloseable {
+public final class GptModel implements CausalLm {
 
     /** Which head sits on top of the backbone, besides the tied language-model head every model has. */
     public enum Head {
@@ -212,6 +212,7 @@ public final class GptModel implements AutoCloseable {
     }
 
     /** Writes {@code config.json} and {@code model.safetensors} (F32, tied LM head not stored) into {@code dir}. */
+    @Override
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         config.save(dir);
@@ -248,30 +249,86 @@ public final class GptModel implements AutoCloseable {
         return config;
     }
 
+    @Override
+    public String modelType() {
+        return "gpt2";
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.nEmbd();
+    }
+
+    @Override
+    public int numLayers() {
+        return config.nLayer();
+    }
+
+    @Override
+    public int maxPositions() {
+        return config.nPositions();
+    }
+
+    @Override
+    public int eosTokenId() {
+        return config.eosTokenId();
+    }
+
+    @Override
+    public int padTokenId() {
+        return config.padTokenId();
+    }
+
+    /** GPT-2's {@link KvCache}, which grows by concatenation (the capacity is not needed). */
+    @Override
+    public LmCache newCache(NDManager scope, int batch, int capacity) {
+        return new KvCache(scope, config.nLayer());
+    }
+
+    /** {@link #forward(NDArray, NDArray, NDArray, KvCache, boolean)} behind the {@link CausalLm} interface. */
+    @Override
+    public GptOutput run(NDArray ids, NDArray mask, NDArray positionIds, LmCache cache, boolean hiddenStates) {
+        if (cache != null && !(cache instanceof KvCache)) {
+            throw new IllegalArgumentException("a GPT-2 model needs the cache its newCache made, got " + cache.getClass().getName());
+        }
+        return forward(ids, mask, positionIds, (KvCache) cache, hiddenStates);
+    }
+
+    @Override
     public Head head() {
         return head;
     }
 
+    @Override
     public Device device() {
         return manager.getDevice();
     }
 
     /** The manager that owns the weights; per-step arrays belong in {@link #newScope()}, not here. */
+    @Override
     public NDManager manager() {
         return manager;
     }
 
     /** A sub-manager for one step's arrays (inputs and everything computed from them); close it after the step. */
+    @Override
     public NDManager newScope() {
         return manager.newSubManager();
     }
 
     /** Every parameter by its Hugging Face name, in checkpoint order (embeddings, blocks, ln_f, head). */
+    @Override
     public Map<String, Parameter> parameters() {
         return parameters;
     }
 
     /** Number of scalar weights. */
+    @Override
     public long parameterCount() {
         long n = 0;
         for (Parameter p : parameters.values()) {
@@ -281,6 +338,7 @@ public final class GptModel implements AutoCloseable {
     }
 
     /** Turns gradient recording for every parameter on (policy, reward-model training) or off (reference). */
+    @Override
     public void setTrainable(boolean trainable) {
         for (Parameter p : parameters.values()) {
             p.getArray().setRequiresGradient(trainable);
@@ -288,6 +346,7 @@ public final class GptModel implements AutoCloseable {
         this.trainable = trainable;
     }
 
+    @Override
     public boolean isTrainable() {
         return trainable;
     }
@@ -409,6 +468,7 @@ public final class GptModel implements AutoCloseable {
     }
 
     /** log p(ids[:, t+1] | ids[:, ≤t]) for every t: [B, T−1]. Padding positions hold meaningless values. */
+    @Override
     public NDArray tokenLogProbs(NDArray ids, NDArray mask) {
         return logProbsOfNext(forward(ids, mask).logits(), ids);
     }
@@ -449,6 +509,7 @@ public final class GptModel implements AutoCloseable {
     }
 
     /** Value-head output [B, T] for hidden states [B, T, E] (policy models only). */
+    @Override
     public NDArray values(NDArray hidden) {
         if (head != Head.VALUE) {
             throw new IllegalStateException("values need a model loaded with Head.VALUE, this one has " + head);
@@ -460,6 +521,7 @@ public final class GptModel implements AutoCloseable {
      * Reward-model scores [B]: the score head on the final hidden state of each row's last real token (the
      * last position whose mask is 1; right and left padding both work), as HF's sequence classifier does.
      */
+    @Override
     public NDArray scores(NDArray ids, NDArray mask) {
         if (head != Head.SCORE) {
             throw new IllegalStateException("scores need a model loaded with Head.SCORE, this one has " + head);

@@ -99,7 +99,7 @@ public final class GptTransformer extends AbstractBlock {
     }
 
     /** Positions counted over real tokens only (cumsum(mask) − 1, at least 0): right for left and right padding. */
-    static NDArray positionsFromMask(NDArray mask, long newTokens) {
+    public static NDArray positionsFromMask(NDArray mask, long newTokens) {
         NDArray pos = mask.toType(DataType.INT64, false).cumSum(1).sub(1).maximum(0);
         long tk = mask.getShape().get(1);
         return newTokens == tk ? pos : pos.get(new NDIndex(":, {}:", tk - newTokens));

@@ -12,7 +12,7 @@ import java.util.List;
  * <p>The arrays live in the manager given at construction (the generation's scope) and are replaced, not
  * grown in place, at each step; the previous ones are closed at once.
  */
-public final class KvCache implements AutoCloseable {
+public final class KvCache implements LmCache {
 
     private final NDManager manager;
     private final List<Layer> layers = new ArrayList<>();
@@ -31,6 +31,7 @@ public final class KvCache implements AutoCloseable {
     }
 
     /** Number of positions cached (0 before the first forward). */
+    @Override
     public long length() {
         NDArray k = layers.get(0).keys;
         return k == null ? 0 : k.getShape().get(2);

@@ -19,7 +19,8 @@ public final class ValueHead extends AbstractBlock {
     final Parameter weight;
     final Parameter bias;
 
-    ValueHead(NDManager manager, int nEmbd, String weightName, String biasName) {
+    /** A zero head over {@code nEmbd}-wide hidden states; {@code biasName} null for none. */
+    public ValueHead(NDManager manager, int nEmbd, String weightName, String biasName) {
         weight = addParameter(GptLayers.parameter(manager, weightName, Parameter.Type.WEIGHT, 1, nEmbd));
         bias = biasName == null ? null : addParameter(GptLayers.parameter(manager, biasName, Parameter.Type.BIAS, 1));
     }

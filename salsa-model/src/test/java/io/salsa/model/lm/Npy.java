@@ -16,12 +16,12 @@ import java.util.regex.Pattern;
  * @param floats the data when the dtype is {@code <f4}, else null
  * @param longs  the data when the dtype is {@code <i8}, else null
  */
-record Npy(long[] shape, float[] floats, long[] longs) {
+public record Npy(long[] shape, float[] floats, long[] longs) {
 
     private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']+)'");
     private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
 
-    static Npy read(Path file) throws IOException {
+    public static Npy read(Path file) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         byte[] magic = new byte[6];
         buf.get(magic);
@@ -62,7 +62,7 @@ record Npy(long[] shape, float[] floats, long[] longs) {
     }
 
     /** Rows of a 2-D int64 array. */
-    long[][] longRows() {
+    public long[][] longRows() {
         int rows = (int) shape[0];
         int cols = (int) shape[1];
         long[][] out = new long[rows][cols];

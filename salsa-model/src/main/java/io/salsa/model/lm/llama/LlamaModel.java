@@ -1,0 +1,418 @@
+package io.salsa.model.lm.llama;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.GptLayers;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.GptModel.Head;
+import io.salsa.model.lm.GptOutput;
+import io.salsa.model.lm.GptTransformer;
+import io.salsa.model.lm.LmCache;
+import io.salsa.model.lm.ValueHead;
+import io.salsa.model.safetensors.Checkpoint;
+import io.salsa.model.safetensors.CheckpointWriter;
+import io.salsa.model.safetensors.SafeTensorsException;
+import io.salsa.model.safetensors.TensorInfo;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * A Llama-family causal language model (Llama, Mistral, Qwen2, Gemma) in DJL whose parameters carry Hugging Face's
+ * names, with the same optional heads as {@link GptModel}: a TRL-style value head ({@code v_head.summary.*}) for a
+ * policy, or the {@code *ForSequenceClassification} score head ({@code score.weight} [1, E], no LM head) for a
+ * reward model.
+ *
+ * <p>Computes in float32 on the model's device; bf16/fp16 checkpoints are widened exactly when loaded. Scopes,
+ * padding and position ids follow {@link CausalLm}'s conventions. Not thread-safe for training.
+ */
+public final class LlamaModel implements CausalLm {
+
+    /** {@code model_type} values this class runs. */
+    public static final List<String> MODEL_TYPES = LlamaConfig.MODEL_TYPES;
+    /** The untied LM head; tied models (Qwen2 small sizes, Gemma) store none. */
+    public static final String LM_HEAD = "lm_head.weight";
+    private static final String PREFIX = "model.";
+
+    private final LlamaConfig config;
+    private final Head head;
+    private final NDManager manager;
+    private final LlamaDecoder decoder;
+    private final Parameter lmHead;
+    private final ValueHead valueHead;
+    private final Map<String, Parameter> parameters;
+    private boolean trainable;
+
+    private LlamaModel(LlamaConfig config, Head head, Device device) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.head = Objects.requireNonNull(head, "head");
+        this.manager = NDManager.newBaseManager(device);
+        this.manager.setName("llama-model");
+        this.decoder = new LlamaDecoder(manager, config);
+        this.lmHead = head == Head.SCORE || config.tieWordEmbeddings() ? null
+                : GptLayers.parameter(manager, LM_HEAD, Parameter.Type.WEIGHT, config.vocabSize(), config.hiddenSize());
+        this.valueHead = switch (head) {
+            case NONE -> null;
+            case VALUE -> new ValueHead(manager, config.hiddenSize(), GptModel.VALUE_WEIGHT, GptModel.VALUE_BIAS);
+            case SCORE -> new ValueHead(manager, config.hiddenSize(), GptModel.SCORE_WEIGHT, null);
+        };
+        Map<String, Parameter> ordered = new LinkedHashMap<>();
+        ordered.put(PREFIX + "embed_tokens.weight", decoder.embed);
+        for (int i = 0; i < decoder.layers.size(); i++) {
+            String prefix = PREFIX + "layers." + i + ".";
+            decoder.layers.get(i).getDirectParameters().forEach(p -> ordered.put(prefix + p.getKey(), p.getValue()));
+        }
+        ordered.put(PREFIX + "norm.weight", decoder.norm);
+        if (lmHead != null) {
+            ordered.put(LM_HEAD, lmHead);
+        }
+        if (valueHead != null) {
+            valueHead.getDirectParameters().forEach(p -> ordered.put(p.getKey(), p.getValue()));
+        }
+        this.parameters = Collections.unmodifiableMap(ordered);
+    }
+
+    /** A model with every weight zero (to be filled by {@link #setWeights} or a loader). */
+    public static LlamaModel create(LlamaConfig config, Head head, Device device) {
+        return new LlamaModel(config, head, device);
+    }
+
+    /**
+     * Random weights: N(0, 0.02) matrices and embeddings (as transformers' {@code initializer_range}), zero biases,
+     * unit norm gains (Gemma: 0, its norm multiplies by 1 + w). Deterministic for a seed (Java RNG).
+     */
+    public static LlamaModel random(LlamaConfig config, Head head, long seed, Device device) {
+        LlamaModel model = new LlamaModel(config, head, device);
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (Map.Entry<String, Parameter> e : model.parameters.entrySet()) {
+            model.initialise(e.getKey(), e.getValue(), rng.split());
+        }
+        return model;
+    }
+
+    private void initialise(String name, Parameter p, SplittableRandom rng) {
+        float[] values = new float[Math.toIntExact(p.getArray().size())];
+        if (name.endsWith("norm.weight")) {
+            Arrays.fill(values, config.gemma() ? 0f : 1f);
+        } else if (name.endsWith(".weight")) {
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) (rng.nextGaussian() * 0.02);
+            }
+        }
+        setWeights(name, values);
+    }
+
+    /**
+     * Loads a Hugging Face model folder: {@code config.json} (4.x or 5.x layout) and {@code model.safetensors} or
+     * {@code model.safetensors.index.json} with its shards. Accepted besides the exact tensor set: tensors of other
+     * heads (ignored), an {@code lm_head.weight} of a tied or reward model (ignored, shape checked) and stored
+     * {@code rotary_emb.inv_freq} buffers (ignored). A head the checkpoint lacks starts from
+     * {@link GptModel#HEAD_INIT_SEED}. Anything else missing, extra or mis-shaped is refused naming file and tensor.
+     */
+    public static LlamaModel load(Path dir, Head head, Device device) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new NoSuchFileException(dir + " (expected a model folder with config.json and model.safetensors)");
+        }
+        LlamaModel model = new LlamaModel(LlamaConfig.load(dir), head, device);
+        try {
+            model.loadWeights(dir);
+            return model;
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /** Overwrites every weight from a folder's checkpoint (single or sharded) or a safetensors file, in place. */
+    public void loadWeights(Path dirOrFile) throws IOException {
+        try (Checkpoint ck = Checkpoint.open(dirOrFile)) {
+            Set<String> ignorable = new HashSet<>();
+            for (Head h : Head.values()) {
+                if (h != head) {
+                    ignorable.addAll(GptModel.headTensorNames(h));
+                }
+            }
+            Set<String> loaded = new HashSet<>();
+            for (String name : ck.names()) {
+                TensorInfo info = ck.info(name);
+                Parameter p = parameters.get(name);
+                if (p == null) {
+                    if (name.equals(LM_HEAD)) {
+                        requireShape(ck, name, info.shape(), new long[] {config.vocabSize(), config.hiddenSize()});
+                    } else if (!ignorable.contains(name) && !name.endsWith(".rotary_emb.inv_freq")) {
+                        throw new SafeTensorsException(ck.fileOf(name) + ": unexpected tensor '" + name + "' "
+                                + Arrays.toString(info.shape()) + " for a " + config.modelType() + " " + head + " model with "
+                                + config.numLayers() + " layers" + (config.qkvBias() ? "" : " and no q/k/v bias"));
+                    }
+                    continue;
+                }
+                requireShape(ck, name, info.shape(), p.getArray().getShape().getShape());
+                if (!info.dtype().isFloatConvertible()) {
+                    throw new SafeTensorsException(ck.fileOf(name) + ": tensor '" + name + "' has dtype " + info.dtype()
+                            + ", expected a float type");
+                }
+                p.getArray().set(ck.readFloatBuffer(name));
+                loaded.add(name);
+            }
+            List<String> headNames = GptModel.headTensorNames(head);
+            boolean headMissing = headNames.stream().noneMatch(loaded::contains);
+            for (String name : parameters.keySet()) {
+                if (!loaded.contains(name) && !(headMissing && headNames.contains(name))) {
+                    throw new SafeTensorsException(ck.source() + ": missing tensor '" + name + "' "
+                            + parameters.get(name).getArray().getShape() + " that the " + config.modelType() + " config needs");
+                }
+            }
+            if (headMissing && !headNames.isEmpty()) {
+                SplittableRandom rng = new SplittableRandom(GptModel.HEAD_INIT_SEED);
+                for (String name : headNames) {
+                    initialise(name, parameters.get(name), rng.split());
+                }
+            }
+        }
+    }
+
+    private static void requireShape(Checkpoint ck, String name, long[] actual, long[] expected) throws SafeTensorsException {
+        if (!Arrays.equals(actual, expected)) {
+            throw new SafeTensorsException(ck.fileOf(name) + ": tensor '" + name + "' has shape " + Arrays.toString(actual)
+                    + ", the config needs " + Arrays.toString(expected));
+        }
+    }
+
+    /** Writes {@code config.json} (transformers 5 layout) and the F32 weights, sharded above 5 GB as transformers does. */
+    @Override
+    public void save(Path dir) throws IOException {
+        save(dir, CheckpointWriter.DEFAULT_MAX_SHARD_BYTES);
+    }
+
+    /**
+     * Writes the folder with shards of at most {@code maxShardBytes} (one {@code model.safetensors} when the weights
+     * fit, else shards + {@code model.safetensors.index.json}). Tied models store no {@code lm_head.weight}; a reward
+     * model is written as {@code *ForSequenceClassification}.
+     */
+    public void save(Path dir, long maxShardBytes) throws IOException {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        parameters.forEach((name, p) -> shapes.put(name, p.getArray().getShape().getShape()));
+        Files.createDirectories(dir);
+        CheckpointWriter.write(dir, shapes, name -> parameters.get(name).getArray().toFloatArray(), maxShardBytes);
+        config.save(dir, head == Head.SCORE);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    @Override
+    public String modelType() {
+        return config.modelType();
+    }
+
+    @Override
+    public Head head() {
+        return head;
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.hiddenSize();
+    }
+
+    @Override
+    public int numLayers() {
+        return config.numLayers();
+    }
+
+    @Override
+    public int maxPositions() {
+        return config.maxPositions();
+    }
+
+    @Override
+    public int eosTokenId() {
+        return config.eosTokenId();
+    }
+
+    @Override
+    public int padTokenId() {
+        return config.padOrEos();
+    }
+
+    @Override
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    @Override
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public NDManager newScope() {
+        return manager.newSubManager();
+    }
+
+    @Override
+    public Map<String, Parameter> parameters() {
+        return parameters;
+    }
+
+    @Override
+    public long parameterCount() {
+        long n = 0;
+        for (Parameter p : parameters.values()) {
+            n += p.getArray().size();
+        }
+        return n;
+    }
+
+    @Override
+    public void setTrainable(boolean trainable) {
+        for (Parameter p : parameters.values()) {
+            p.getArray().setRequiresGradient(trainable);
+        }
+        this.trainable = trainable;
+    }
+
+    @Override
+    public boolean isTrainable() {
+        return trainable;
+    }
+
+    /** Overwrites one tensor in place (the array keeps its identity). */
+    public void setWeights(String name, float[] values) {
+        Parameter p = parameters.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("unknown tensor " + name + " for a " + config.modelType() + " " + head + " model");
+        }
+        if (values.length != p.getArray().size()) {
+            throw new IllegalArgumentException("tensor " + name + ": " + values.length + " values for shape " + p.getArray().getShape());
+        }
+        p.getArray().set(FloatBuffer.wrap(values));
+    }
+
+    /** A host copy of one tensor. */
+    public float[] weights(String name) {
+        Parameter p = parameters.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("unknown tensor " + name);
+        }
+        return p.getArray().toFloatArray();
+    }
+
+    /** A pre-allocated {@link LlamaKvCache} of {@code capacity} positions. */
+    @Override
+    public LmCache newCache(NDManager scope, int batch, int capacity) {
+        return new LlamaKvCache(scope, config, batch, capacity);
+    }
+
+    @Override
+    public GptOutput run(NDArray ids, NDArray mask, NDArray positionIds, LmCache cache, boolean hiddenStates) {
+        if (ids.getShape().dimension() != 2) {
+            throw new IllegalArgumentException("ids must be [batch, time], got " + ids.getShape());
+        }
+        if (cache != null && !(cache instanceof LlamaKvCache)) {
+            throw new IllegalArgumentException("a " + config.modelType() + " model needs the cache its newCache made, got "
+                    + cache.getClass().getName());
+        }
+        LlamaKvCache kv = (LlamaKvCache) cache;
+        NDArray longIds = ids.getDataType() == DataType.INT64 ? ids : ids.toType(DataType.INT64, false);
+        long b = ids.getShape().get(0);
+        long t = ids.getShape().get(1);
+        long past = kv == null ? 0 : kv.length();
+        if (mask == null) {
+            mask = longIds.getManager().ones(new Shape(b, past + t), DataType.INT64);
+        }
+        if (mask.getShape().dimension() != 2 || mask.getShape().get(1) != past + t || mask.getShape().get(0) != b) {
+            throw new IllegalArgumentException("attention mask " + mask.getShape() + " must be [" + b + ", " + (past + t)
+                    + "] (cached + new positions)");
+        }
+        if (past + t > config.maxPositions()) {
+            throw new IllegalArgumentException("sequence of " + (past + t) + " tokens exceeds max_position_embeddings="
+                    + config.maxPositions());
+        }
+        NDArray positions = positionIds != null ? positionIds.toType(DataType.INT64, false)
+                : GptTransformer.positionsFromMask(mask, t);
+        List<NDArray> hidden = hiddenStates ? new ArrayList<>() : null;
+        NDArray last = decoder.forward(longIds, mask, positions, kv, hidden);
+        NDArray logits = null;
+        if (head != Head.SCORE) {
+            Parameter w = lmHead != null ? lmHead : decoder.embed;
+            logits = Linear.linear(last, w.getArray()).singletonOrThrow();
+        }
+        NDArray values = head == Head.VALUE ? valueHead.apply(last) : null;
+        return new GptOutput(logits, last, values, hidden == null ? List.of() : List.copyOf(hidden));
+    }
+
+    @Override
+    public NDArray tokenLogProbs(NDArray ids, NDArray mask) {
+        if (head == Head.SCORE) {
+            throw new IllegalStateException("a reward model (Head.SCORE) has no LM head, so no token log-probs");
+        }
+        return GptModel.logProbsOfNext(run(ids, mask).logits(), ids);
+    }
+
+    @Override
+    public NDArray values(NDArray hidden) {
+        if (head != Head.VALUE) {
+            throw new IllegalStateException("values need a model loaded with Head.VALUE, this one has " + head);
+        }
+        return valueHead.apply(hidden);
+    }
+
+    /** Per-position scores [B, T] of a reward model (the score head on every final hidden state). */
+    public NDArray positionScores(NDArray hidden) {
+        if (head != Head.SCORE) {
+            throw new IllegalStateException("scores need a model loaded with Head.SCORE, this one has " + head);
+        }
+        return valueHead.apply(hidden);
+    }
+
+    /**
+     * Reward scores [B] as Hugging Face's {@code *ForSequenceClassification} returns them: the score at the rightmost
+     * index whose input id is not {@code pad_token_id} (the last real token with right padding, the last index with
+     * left padding); the last index for every row when the config has no pad id.
+     */
+    @Override
+    public NDArray scores(NDArray ids, NDArray mask) {
+        NDArray perPosition = positionScores(run(ids, mask).lastHidden());
+        long t = ids.getShape().get(1);
+        NDManager m = perPosition.getManager();
+        NDArray longIds = ids.toType(DataType.INT64, false);
+        NDArray index;
+        if (config.padTokenId() < 0) {
+            index = m.full(new Shape(ids.getShape().get(0), 1), t - 1, DataType.INT64);
+        } else {
+            NDArray notPad = longIds.neq(config.padTokenId()).toType(DataType.INT64, false);
+            index = notPad.mul(m.arange(0, t, 1, DataType.INT64)).argMax(1).reshape(-1, 1);
+        }
+        return perPosition.gather(index, 1).squeeze(1);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
