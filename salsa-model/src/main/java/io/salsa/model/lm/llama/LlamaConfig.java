@@ -141,6 +141,13 @@ public record LlamaConfig(
         }
     }
 
+    /** This config with another stored dtype (what a save in float32 changes). */
+    public LlamaConfig withDtype(String newDtype) {
+        return new LlamaConfig(modelType, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                maxPositions, rmsNormEps, ropeTheta, ropeScaling, hiddenAct, qkvBias, outputBias, mlpBias, tieWordEmbeddings,
+                layerWindows, bosTokenId, eosTokenIds, padTokenId, newDtype);
+    }
+
     /** Whether this is Gemma: RMSNorm × (1 + w), embeddings × √hidden, GeGLU. */
     public boolean gemma() {
         return "gemma".equals(modelType);
