@@ -18,6 +18,12 @@ class GoldenFilesTest {
             "attention_mask.npy", "position_ids.npy", "logits.npy", "hidden_states.npy", "token_logprobs.npy",
             "token_mask.npy", "grad_wte.npy", "grad_c_attn0.npy", "greedy_ids.npy");
 
+    /** Every file LlamaGoldenTest opens per family. */
+    private static final List<String> LLAMA_FILES = List.of("config.json", "model.safetensors", "input_ids.npy",
+            "attention_mask.npy", "position_ids.npy", "logits.npy", "hidden_states.npy", "token_logprobs.npy",
+            "token_mask.npy", "grad_embed.npy", "grad_q_proj0.npy", "greedy_ids.npy", "greedy_step_logits.npy",
+            "input_ids_left.npy", "attention_mask_left.npy", "position_ids_left.npy", "logits_left.npy");
+
     @Test
     void shouldFindEveryFileTheGoldenTestsOpen() throws IOException {
         assertTrue(GoldenFiles.find().isPresent(), "golden data is part of the repository");
@@ -26,6 +32,23 @@ class GoldenFilesTest {
                 assertNonEmpty(GoldenFiles.require(model + "/" + file));
             }
         }
+        for (String family : List.of("llama", "qwen2", "mistral", "gemma")) {
+            for (String file : LLAMA_FILES) {
+                assertNonEmpty(GoldenFiles.require(family + "/" + file));
+            }
+        }
+        for (String file : List.of("config.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors",
+                "model-00002-of-00002.safetensors", "logits_bf16_weights_fp32_compute.npy")) {
+            assertNonEmpty(GoldenFiles.require("llama/bf16-sharded/" + file));
+            assertNonEmpty(GoldenFiles.require("qwen2/bf16-sharded/" + file));
+        }
+        assertNonEmpty(GoldenFiles.require("llama/config_v4_style.json"));
+        assertNonEmpty(GoldenFiles.require("qwen2/grad_q_proj0_bias.npy"));
+        for (String file : List.of("config.json", "model.safetensors", "input_ids.npy", "attention_mask.npy",
+                "input_ids_left.npy", "attention_mask_left.npy", "rewards.npy", "values.npy")) {
+            assertNonEmpty(GoldenFiles.require("llama-reward/" + file));
+        }
+        assertNonEmpty(GoldenFiles.require("summary_llm.json"));
         assertNonEmpty(GoldenFiles.require("summary.json"));
         assertNonEmpty(GoldenFiles.require("tokenizer/tokenizer.json"));
         assertNonEmpty(GoldenFiles.require("tokenizer/tests.json"));
