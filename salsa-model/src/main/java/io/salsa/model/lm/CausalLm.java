@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -53,7 +54,41 @@ public interface CausalLm extends AutoCloseable {
     Map<String, Parameter> parameters();
 
     /** Number of scalar weights. */
-    long parameterCount();
+    default long parameterCount() {
+        long n = 0;
+        for (Parameter p : parameters().values()) {
+            n += p.getArray().size();
+        }
+        return n;
+    }
+
+    /** Overwrites one tensor in place (the array keeps its identity, so optimisers and graphs stay valid). */
+    default void setWeights(String name, float[] values) {
+        setWeights(name, FloatBuffer.wrap(values));
+    }
+
+    /** Overwrites one tensor in place from a buffer holding exactly its elements. */
+    default void setWeights(String name, FloatBuffer values) {
+        Parameter p = parameters().get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("unknown tensor " + name + " for a " + modelType() + " " + head() + " model");
+        }
+        long expected = p.getArray().size();
+        if (values.remaining() != expected) {
+            throw new IllegalArgumentException("tensor " + name + ": " + values.remaining()
+                    + " values for shape " + p.getArray().getShape() + " (" + expected + ")");
+        }
+        p.getArray().set(values);
+    }
+
+    /** A host copy of one tensor. */
+    default float[] weights(String name) {
+        Parameter p = parameters().get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("unknown tensor " + name);
+        }
+        return p.getArray().toFloatArray();
+    }
 
     /** Gradient recording for every parameter on (training) or off (reference, generation). */
     void setTrainable(boolean trainable);

@@ -2,11 +2,8 @@ package io.salsa.model.lm;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salsa.model.lm.llama.LlamaModel;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -18,8 +15,6 @@ public final class CausalLms {
 
     /** {@code model_type} values GPT-2's implementation runs. */
     public static final List<String> GPT2_TYPES = List.of("gpt2");
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private CausalLms() {
     }
@@ -47,23 +42,16 @@ public final class CausalLms {
 
     /** {@code config.json}'s {@code model_type} of a model folder. */
     public static String modelType(Path folder) throws IOException {
-        Path file = folder.resolve(ModelFolder.CONFIG);
-        if (!Files.isRegularFile(file)) {
-            throw new NoSuchFileException(file + " (a model folder needs config.json)");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
-        }
-        JsonNode type = root == null ? null : root.get("model_type");
-        if (type == null || type.isNull()) {
-            return "gpt2"; // as GptConfig reads it: the GPT-2 folders this project wrote before always name it, old uploads may not
-        }
-        if (!type.isTextual()) {
-            throw new IOException(file + ": model_type must be a string (supported: " + String.join(", ", supportedModelTypes()) + "), got " + type);
-        }
-        return type.asText();
+        return ModelFolder.readConfig(folder, root -> {
+            JsonNode type = root.get("model_type");
+            if (type == null || type.isNull()) {
+                return "gpt2"; // as GptConfig reads it: old GPT-2 uploads may not name it
+            }
+            if (!type.isTextual()) {
+                throw new IllegalArgumentException("model_type must be a string (supported: "
+                        + String.join(", ", supportedModelTypes()) + "), got " + type);
+            }
+            return type.asText();
+        });
     }
 }

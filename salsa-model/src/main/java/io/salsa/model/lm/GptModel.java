@@ -327,16 +327,6 @@ public final class GptModel implements CausalLm {
         return parameters;
     }
 
-    /** Number of scalar weights. */
-    @Override
-    public long parameterCount() {
-        long n = 0;
-        for (Parameter p : parameters.values()) {
-            n += p.getArray().size();
-        }
-        return n;
-    }
-
     /** Turns gradient recording for every parameter on (policy, reward-model training) or off (reference). */
     @Override
     public void setTrainable(boolean trainable) {
@@ -364,37 +354,9 @@ public final class GptModel implements CausalLm {
         return transformer.precision;
     }
 
-    /** Overwrites one tensor in place (the array keeps its identity, so optimisers and graphs stay valid). */
-    public void setWeights(String name, float[] values) {
-        setWeights(name, FloatBuffer.wrap(values));
-    }
-
-    /** Overwrites one tensor in place from a buffer holding exactly its elements. */
-    public void setWeights(String name, FloatBuffer values) {
-        Parameter p = parameters.get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("unknown tensor " + name + " for a " + head + " model");
-        }
-        long expected = p.getArray().size();
-        if (values.remaining() != expected) {
-            throw new IllegalArgumentException("tensor " + name + ": " + values.remaining()
-                    + " values for shape " + p.getArray().getShape() + " (" + expected + ")");
-        }
-        copyInto(p, values);
-    }
-
     /** Writes values into a parameter in place (DJL keeps the buffer alive with the array). */
     private static void copyInto(Parameter p, FloatBuffer values) {
         p.getArray().set(values);
-    }
-
-    /** A host copy of one tensor. */
-    public float[] weights(String name) {
-        Parameter p = parameters.get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("unknown tensor " + name);
-        }
-        return p.getArray().toFloatArray();
     }
 
     /** Copies every weight of {@code other} (same config, same or richer head) into this model in place. */

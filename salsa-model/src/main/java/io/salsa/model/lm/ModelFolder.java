@@ -1,6 +1,9 @@
 package io.salsa.model.lm;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -23,7 +26,30 @@ public final class ModelFolder {
     public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     public static final String CARD = "card.json";
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private ModelFolder() {
+    }
+
+    /** A model's parsed {@code config.json}, refused naming the file unless it exists and holds a JSON object. */
+    public static <T> T readConfig(Path folderOrFile, java.util.function.Function<JsonNode, T> parse) throws IOException {
+        Path file = Files.isDirectory(folderOrFile) ? folderOrFile.resolve(CONFIG) : folderOrFile;
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            throw new NoSuchFileException(file + " (a model folder needs config.json)");
+        } catch (IOException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new IOException(file + ": expected a JSON object");
+        }
+        try {
+            return parse.apply(root);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -1,8 +1,6 @@
 package io.salsa.model.lm;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
@@ -95,35 +93,11 @@ class GptGoldenTest {
     }
 
     private static void assertGradClose(String param, Npy ref, GptModel model) {
-        float[] ours;
-        try (NDArray g = model.parameters().get(param).getArray().getGradient()) {
-            assertArrayEquals(ref.shape(), g.getShape().getShape(), param + " gradient shape");
-            ours = g.toFloatArray();
-        }
-        double norm = 0;
-        double maxDiff = 0;
-        for (int i = 0; i < ours.length; i++) {
-            norm += (double) ref.floats()[i] * ref.floats()[i];
-            maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref.floats()[i]));
-        }
-        norm = Math.sqrt(norm);
-        assertTrue(norm > 0, param + " reference gradient is zero");
-        assertTrue(maxDiff <= 1e-5 * norm, param + ": max |Δ| " + maxDiff + " exceeds 1e-5 × ‖ref‖ = " + 1e-5 * norm);
+        GoldenAsserts.assertGradClose(param, model.parameters().get(param), ref);
     }
 
-    /** Compares [B, T, W] arrays only at positions whose mask is 1. */
     private static void assertMaskedClose(String what, float[] expected, float[] actual, long[] mask, int width) {
-        assertEquals(expected.length, actual.length, what + " size");
-        double max = 0;
-        for (int p = 0; p < mask.length; p++) {
-            if (mask[p] == 0) {
-                continue;
-            }
-            for (int k = 0; k < width; k++) {
-                int i = p * width + k;
-                max = Math.max(max, Math.abs(expected[i] - actual[i]));
-            }
-        }
-        assertTrue(max <= TOL, what + ": max |Δ| = " + max + " > " + TOL);
+        assertEquals(expected.length / mask.length, width, what + " width");
+        GoldenAsserts.assertMaskedClose(what, expected, actual, mask);
     }
 }

@@ -20,7 +20,6 @@ import io.salsa.model.safetensors.CheckpointWriter;
 import io.salsa.model.safetensors.SafeTensorsException;
 import io.salsa.model.safetensors.TensorInfo;
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -280,15 +279,6 @@ public final class LlamaModel implements CausalLm {
     }
 
     @Override
-    public long parameterCount() {
-        long n = 0;
-        for (Parameter p : parameters.values()) {
-            n += p.getArray().size();
-        }
-        return n;
-    }
-
-    @Override
     public void setTrainable(boolean trainable) {
         for (Parameter p : parameters.values()) {
             p.getArray().setRequiresGradient(trainable);
@@ -299,27 +289,6 @@ public final class LlamaModel implements CausalLm {
     @Override
     public boolean isTrainable() {
         return trainable;
-    }
-
-    /** Overwrites one tensor in place (the array keeps its identity). */
-    public void setWeights(String name, float[] values) {
-        Parameter p = parameters.get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("unknown tensor " + name + " for a " + config.modelType() + " " + head + " model");
-        }
-        if (values.length != p.getArray().size()) {
-            throw new IllegalArgumentException("tensor " + name + ": " + values.length + " values for shape " + p.getArray().getShape());
-        }
-        p.getArray().set(FloatBuffer.wrap(values));
-    }
-
-    /** A host copy of one tensor. */
-    public float[] weights(String name) {
-        Parameter p = parameters.get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("unknown tensor " + name);
-        }
-        return p.getArray().toFloatArray();
     }
 
     /** A pre-allocated {@link LlamaKvCache} of {@code capacity} positions. */

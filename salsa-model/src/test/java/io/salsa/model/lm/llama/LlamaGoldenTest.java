@@ -18,6 +18,7 @@ import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.GptModel.Head;
+import io.salsa.model.lm.GoldenAsserts;
 import io.salsa.model.lm.GptOutput;
 import io.salsa.model.lm.LmCache;
 import io.salsa.model.lm.Npy;
@@ -37,7 +38,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class LlamaGoldenTest {
 
-    private static final double TOL = 1e-4;
+    private static final double TOL = GoldenAsserts.TOL;
 
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen2", "mistral", "gemma"})
@@ -257,20 +258,7 @@ class LlamaGoldenTest {
     }
 
     private static void assertGradClose(CausalLm model, String param, Npy ref) {
-        float[] ours;
-        try (NDArray g = model.parameters().get(param).getArray().getGradient()) {
-            assertArrayEquals(ref.shape(), g.getShape().getShape(), param + " gradient shape");
-            ours = g.toFloatArray();
-        }
-        double norm = 0;
-        double maxDiff = 0;
-        for (int i = 0; i < ours.length; i++) {
-            norm += (double) ref.floats()[i] * ref.floats()[i];
-            maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref.floats()[i]));
-        }
-        norm = Math.sqrt(norm);
-        assertTrue(norm > 0, param + " reference gradient is zero");
-        assertTrue(maxDiff <= 1e-5 * norm, param + ": max |Δ| " + maxDiff + " exceeds 1e-5 × ‖ref‖ = " + 1e-5 * norm);
+        GoldenAsserts.assertGradClose(param, model.parameters().get(param), ref);
     }
 
     private static void assertMaskedClose(String what, Npy expected, NDArray actual, long[] mask) {
@@ -278,21 +266,8 @@ class LlamaGoldenTest {
         assertMaskedClose(what, expected.floats(), actual.toFloatArray(), mask);
     }
 
-    /** Compares [B, T, W] arrays only at positions whose mask is 1. */
     private static void assertMaskedClose(String what, float[] expected, float[] actual, long[] mask) {
-        assertEquals(expected.length, actual.length, what + " size");
-        int width = expected.length / mask.length;
-        double max = 0;
-        for (int p = 0; p < mask.length; p++) {
-            if (mask[p] == 0) {
-                continue;
-            }
-            for (int k = 0; k < width; k++) {
-                int i = p * width + k;
-                max = Math.max(max, Math.abs(expected[i] - actual[i]));
-            }
-        }
-        assertTrue(max <= TOL, what + ": max |Δ| = " + max + " > " + TOL);
+        GoldenAsserts.assertMaskedClose(what, expected, actual, mask);
     }
 
     private static void assertClose(String what, float[] expected, float[] actual) {
