@@ -1,6 +1,7 @@
 package io.salsa.model.train;
 
 import ai.djl.ndarray.NDArray;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
 
 /** Language-model losses over padded batches, as small functions free of I/O so SFT, eval and PPO share them. */
@@ -23,8 +24,8 @@ public final class LmLoss {
      * @param mask     [B, T] attention mask
      * @param lossMask [B, T−1] which next-token predictions count
      */
-    public static NDArray nextTokenLoss(GptModel model, NDArray ids, NDArray mask, NDArray lossMask) {
-        NDArray logp = GptModel.logProbsOfNext(model.forward(ids, mask).logits(), ids);
+    public static NDArray nextTokenLoss(CausalLm model, NDArray ids, NDArray mask, NDArray lossMask) {
+        NDArray logp = GptModel.logProbsOfNext(model.run(ids, mask).logits(), ids);
         return maskedMean(logp.neg(), lossMask);
     }
 }

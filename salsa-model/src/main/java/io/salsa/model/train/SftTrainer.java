@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
 import java.util.List;
 import java.util.function.Consumer;
@@ -81,7 +82,7 @@ public final class SftTrainer {
     }
 
     /** One forward/backward on a batch; returns the loss (gradients are left on the parameters). */
-    public static double trainStep(GptModel model, SftBatch batch) {
+    public static double trainStep(CausalLm model, SftBatch batch) {
         try (NDManager scope = model.newScope()) {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray loss = batchLoss(model, scope, batch);
@@ -91,7 +92,7 @@ public final class SftTrainer {
         }
     }
 
-    private static NDArray batchLoss(GptModel model, NDManager scope, SftBatch batch) {
+    private static NDArray batchLoss(CausalLm model, NDManager scope, SftBatch batch) {
         NDArray ids = scope.create(batch.ids());
         NDArray mask = scope.create(batch.mask());
         NDArray lossMask = scope.create(batch.lossMask());
@@ -99,16 +100,16 @@ public final class SftTrainer {
     }
 
     /** Token-weighted mean negative log-likelihood of the response tokens (and EOS), without gradients. */
-    public static double evalLoss(GptModel model, List<SftData.Sequence> sequences, int batchSize) {
+    public static double evalLoss(CausalLm model, List<SftData.Sequence> sequences, int batchSize) {
         double sum = 0;
         double count = 0;
-        int padId = model.config().padTokenId();
+        int padId = model.padTokenId();
         for (int from = 0; from < sequences.size(); from += batchSize) {
             SftBatch batch = SftBatch.of(sequences.subList(from, Math.min(sequences.size(), from + batchSize)), padId);
             try (NDManager scope = model.newScope()) {
                 NDArray ids = scope.create(batch.ids());
                 NDArray lossMask = scope.create(batch.lossMask());
-                NDArray logp = GptModel.logProbsOfNext(model.forward(ids, scope.create(batch.mask())).logits(), ids);
+                NDArray logp = GptModel.logProbsOfNext(model.run(ids, scope.create(batch.mask())).logits(), ids);
                 sum += logp.mul(lossMask).sum().getFloat() * -1.0;
                 count += lossMask.sum().getFloat();
             }

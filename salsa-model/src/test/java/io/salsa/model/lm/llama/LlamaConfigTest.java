@@ -16,16 +16,18 @@ class LlamaConfigTest {
 
     /** The fields of meta-llama/Llama-3.2-1B's config.json (transformers 4.x layout). */
     static ObjectNode llama32() {
-        ObjectNode c = JSON.createObjectNode();
-        c.put("model_type", "llama").put("hidden_size", 2048).put("intermediate_size", 8192)
-                .put("num_hidden_layers", 16).put("num_attention_heads", 32).put("num_key_value_heads", 8)
-                .put("head_dim", 64).put("max_position_embeddings", 131072).put("rms_norm_eps", 1e-5)
-                .put("rope_theta", 500000.0).put("vocab_size", 128256).put("bos_token_id", 128000)
-                .put("hidden_act", "silu").put("tie_word_embeddings", true).put("torch_dtype", "bfloat16");
-        c.putArray("eos_token_id").add(128001).add(128008).add(128009);
-        c.putObject("rope_scaling").put("factor", 32.0).put("low_freq_factor", 1.0).put("high_freq_factor", 4.0)
-                .put("original_max_position_embeddings", 8192).put("rope_type", "llama3");
-        return c;
+        return LlamaShapes.json("llama-3.2-1b");
+    }
+
+    @Test
+    void shouldKnowTheNamedShapes() {
+        LlamaConfig qwen = LlamaShapes.config("qwen2.5-0.5b");
+        assertEquals(64, qwen.headDim());
+        assertTrue(qwen.qkvBias() && qwen.tieWordEmbeddings());
+        assertEquals(List.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), qwen.layerWindows(),
+                "use_sliding_window false: full attention everywhere");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LlamaShapes.config("gpt-5"));
+        assertTrue(e.getMessage().contains("llama-3.2-1b, qwen2.5-0.5b"), e.getMessage());
     }
 
     @Test
