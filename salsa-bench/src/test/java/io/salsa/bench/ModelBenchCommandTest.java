@@ -3,7 +3,13 @@ package io.salsa.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.llama.LlamaConfig;
+import io.salsa.model.lm.llama.LlamaModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,5 +51,34 @@ class ModelBenchCommandTest {
         assertEquals(2, new CommandLine(new ModelBenchCommand()).execute("--config",
                 dir.resolve("absent.json").toString()));
         assertEquals(2, new CommandLine(new ModelBenchCommand()).execute("--repeats", "0"));
+    }
+
+    @Test
+    void shouldBenchALlamaFamilyFolder(@TempDir Path dir) throws Exception {
+        ObjectNode json = new ObjectMapper().createObjectNode().put("model_type", "qwen2").put("hidden_size", 32)
+                .put("intermediate_size", 64).put("num_hidden_layers", 1).put("num_attention_heads", 4)
+                .put("num_key_value_heads", 2).put("max_position_embeddings", 32).put("vocab_size", 50)
+                .put("eos_token_id", 0).put("pad_token_id", 1);
+        try (LlamaModel m = LlamaModel.random(LlamaConfig.fromJson(json), GptModel.Head.NONE, 3, Device.cpu())) {
+            m.save(dir);
+        }
+        StdOut.Run run = StdOut.capture(() -> new CommandLine(new ModelBenchCommand()).execute("--model",
+                dir.toString(), "--batch", "2", "--new-tokens", "4", "--prompt-length", "4", "--warmup", "0",
+                "--repeats", "1", "--train-steps", "1"));
+
+        assertEquals(0, run.exitCode(), run.out());
+        List<String> lines = run.out().lines().toList();
+        assertTrue(lines.get(0).startsWith("qwen2 " + dir + ": 1 layers × 32 wide, vocab 50,"), lines.get(0));
+        List<String> names = List.of("generate, KV cache (greedy)", "SFT train step (fwd+bwd+AdamW)", "forward only (scoring)");
+        for (int i = 0; i < names.size(); i++) {
+            assertTrue(lines.get(2 + i).startsWith(String.format(Locale.ROOT, "%-34s ", names.get(i))), lines.get(2 + i));
+        }
+        assertTrue(lines.get(5).matches("peak memory: resident \\d+ MB .*"), lines.get(5));
+    }
+
+    @Test
+    void shouldRefuseAnUnknownModelWithExitCode2(@TempDir Path dir) {
+        assertEquals(2, new CommandLine(new ModelBenchCommand()).execute("--model", "gpt-5"));
+        assertEquals(2, new CommandLine(new ModelBenchCommand()).execute("--model", "qwen2.5-0.5b", "--config", dir.toString()));
     }
 }
