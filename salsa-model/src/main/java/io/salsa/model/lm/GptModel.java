@@ -37,7 +37,7 @@ import java.util.SplittableRandom;
  * DJL {@code GradientCollector} build no autograd graph (reference model, generation); inside one they do,
  * for the parameters made trainable with {@link #setTrainable(boolean)}. Not thread-safe for training.
  */
-public final class GptModel implements CausalLm {
+public final class GptModel extends AbstractCausalLm {
 
     /** Which head sits on top of the backbone, besides the tied language-model head every model has. */
     public enum Head {
@@ -62,17 +62,14 @@ public final class GptModel implements CausalLm {
 
     private final GptConfig config;
     private final Head head;
-    private final NDManager manager;
     private final GptTransformer transformer;
     private final ValueHead valueHead;
     private final Map<String, Parameter> parameters;
-    private boolean trainable;
 
     private GptModel(GptConfig config, Head head, Device device) {
+        super(device, "gpt-model");
         this.config = config;
         this.head = head;
-        this.manager = NDManager.newBaseManager(device);
-        this.manager.setName("gpt-model");
         this.transformer = new GptTransformer(manager, config);
         this.valueHead = switch (head) {
             case NONE -> null;
@@ -304,41 +301,10 @@ public final class GptModel implements CausalLm {
         return head;
     }
 
-    @Override
-    public Device device() {
-        return manager.getDevice();
-    }
-
-    /** The manager that owns the weights; per-step arrays belong in {@link #newScope()}, not here. */
-    @Override
-    public NDManager manager() {
-        return manager;
-    }
-
-    /** A sub-manager for one step's arrays (inputs and everything computed from them); close it after the step. */
-    @Override
-    public NDManager newScope() {
-        return manager.newSubManager();
-    }
-
     /** Every parameter by its Hugging Face name, in checkpoint order (embeddings, blocks, ln_f, head). */
     @Override
     public Map<String, Parameter> parameters() {
         return parameters;
-    }
-
-    /** Turns gradient recording for every parameter on (policy, reward-model training) or off (reference). */
-    @Override
-    public void setTrainable(boolean trainable) {
-        for (Parameter p : parameters.values()) {
-            p.getArray().setRequiresGradient(trainable);
-        }
-        this.trainable = trainable;
-    }
-
-    @Override
-    public boolean isTrainable() {
-        return trainable;
     }
 
     /**
@@ -501,10 +467,5 @@ public final class GptModel implements CausalLm {
         NDArray index = mask.toType(DataType.INT64, false).mul(m.arange(0, t, 1, DataType.INT64)).argMax(1);
         NDArray gatherIndex = index.reshape(b, 1, 1).broadcast(new Shape(b, 1, e));
         return hidden.gather(gatherIndex, 1).squeeze(1);
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
+import io.salsa.model.lm.AbstractCausalLm;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptLayers;
 import io.salsa.model.lm.GptModel;
@@ -43,7 +44,7 @@ import java.util.SplittableRandom;
  * <p>Computes in float32 on the model's device; bf16/fp16 checkpoints are widened exactly when loaded. Scopes,
  * padding and position ids follow {@link CausalLm}'s conventions. Not thread-safe for training.
  */
-public final class LlamaModel implements CausalLm {
+public final class LlamaModel extends AbstractCausalLm {
 
     /** {@code model_type} values this class runs. */
     public static final List<String> MODEL_TYPES = LlamaConfig.MODEL_TYPES;
@@ -53,18 +54,15 @@ public final class LlamaModel implements CausalLm {
 
     private final LlamaConfig config;
     private final Head head;
-    private final NDManager manager;
     private final LlamaDecoder decoder;
     private final Parameter lmHead;
     private final ValueHead valueHead;
     private final Map<String, Parameter> parameters;
-    private boolean trainable;
 
     private LlamaModel(LlamaConfig config, Head head, Device device) {
+        super(device, "llama-model");
         this.config = Objects.requireNonNull(config, "config");
         this.head = Objects.requireNonNull(head, "head");
-        this.manager = NDManager.newBaseManager(device);
-        this.manager.setName("llama-model");
         this.decoder = new LlamaDecoder(manager, config);
         this.lmHead = head == Head.SCORE || config.tieWordEmbeddings() ? null
                 : GptLayers.parameter(manager, LM_HEAD, Parameter.Type.WEIGHT, config.vocabSize(), config.hiddenSize());
@@ -259,36 +257,8 @@ public final class LlamaModel implements CausalLm {
     }
 
     @Override
-    public Device device() {
-        return manager.getDevice();
-    }
-
-    @Override
-    public NDManager manager() {
-        return manager;
-    }
-
-    @Override
-    public NDManager newScope() {
-        return manager.newSubManager();
-    }
-
-    @Override
     public Map<String, Parameter> parameters() {
         return parameters;
-    }
-
-    @Override
-    public void setTrainable(boolean trainable) {
-        for (Parameter p : parameters.values()) {
-            p.getArray().setRequiresGradient(trainable);
-        }
-        this.trainable = trainable;
-    }
-
-    @Override
-    public boolean isTrainable() {
-        return trainable;
     }
 
     /** A pre-allocated {@link LlamaKvCache} of {@code capacity} positions. */
@@ -378,10 +348,5 @@ public final class LlamaModel implements CausalLm {
             index = notPad.mul(m.arange(0, t, 1, DataType.INT64)).argMax(1).reshape(-1, 1);
         }
         return perPosition.gather(index, 1).squeeze(1);
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

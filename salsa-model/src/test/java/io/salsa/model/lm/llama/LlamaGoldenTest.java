@@ -190,6 +190,58 @@ class LlamaGoldenTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "mistral"})
+    void shouldDecodeALeftPaddedBatchThroughTheCacheAsEachRowAlone(String name) throws Exception {
+        Path dir = GoldenFiles.require(name);
+        long[][] left = Npy.read(dir.resolve("input_ids_left.npy")).longRows();
+        long[][] leftMask = Npy.read(dir.resolve("attention_mask_left.npy")).longRows();
+        int steps = 6;
+        int t = left[0].length;
+        try (CausalLm model = CausalLms.load(dir, Head.NONE, Device.cpu()); NDManager scope = model.newScope()) {
+            int v = model.vocabSize();
+            // the batch: prompt pass on the left-padded rows, then `steps` fixed tokens appended to every row
+            float[][][] batched = new float[left.length][steps + 1][];
+            try (LmCache cache = model.newCache(scope, left.length, t + steps)) {
+                long[][] mask = leftMask;
+                NDArray logits = model.run(scope.create(left), scope.create(mask), null, cache, false).logits();
+                for (int s = 0; s <= steps; s++) {
+                    float[] all = logits.toFloatArray();
+                    long width = logits.getShape().get(1);
+                    for (int r = 0; r < left.length; r++) {
+                        int off = (int) ((r * width + width - 1) * v);
+                        batched[r][s] = Arrays.copyOfRange(all, off, off + v);
+                    }
+                    if (s == steps) {
+                        break;
+                    }
+                    long[][] next = new long[left.length][1];
+                    long[][] grown = new long[left.length][];
+                    for (int r = 0; r < left.length; r++) {
+                        next[r][0] = 10 + s;
+                        grown[r] = Arrays.copyOf(mask[r], mask[r].length + 1);
+                        grown[r][mask[r].length] = 1;
+                    }
+                    mask = grown;
+                    logits = model.run(scope.create(next), scope.create(mask), null, cache, false).logits();
+                }
+            }
+            for (int r = 0; r < left.length; r++) {
+                int pads = (int) (t - Arrays.stream(leftMask[r]).sum());
+                long[] alone = new long[t - pads + steps];
+                System.arraycopy(left[r], pads, alone, 0, t - pads);
+                for (int s = 0; s < steps; s++) {
+                    alone[t - pads + s] = 10 + s;
+                }
+                float[] full = model.run(scope.create(new long[][] {alone}), null).logits().toFloatArray();
+                for (int s = 0; s <= steps; s++) {
+                    int pos = t - pads - 1 + s;
+                    assertClose(name + " row " + r + " step " + s, Arrays.copyOfRange(full, pos * v, (pos + 1) * v), batched[r][s]);
+                }
+            }
+        }
+    }
+
     @Test
     void shouldReadTheTransformers4ConfigLayoutToTheSameModel(@TempDir Path tmp) throws Exception {
         Path dir = GoldenFiles.require("llama");

@@ -21,6 +21,11 @@ import io.salsa.model.lm.GptModel.Head;
 import io.salsa.model.lm.Npy;
 import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.safetensors.SafeTensors;
+import io.salsa.model.train.AdamW;
+import io.salsa.model.train.Gradients;
+import io.salsa.model.train.SftBatch;
+import io.salsa.model.train.SftData;
+import io.salsa.model.train.SftTrainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -109,6 +114,28 @@ class LlamaModelIoTest {
                 NDArray ids = scope.create(Npy.read(dir.resolve("input_ids.npy")).longRows());
                 assertEquals(2, a.run(ids, null).values().getShape().dimension(), "values [B, T]");
             }
+        }
+    }
+
+    @Test
+    void shouldTrainThroughTheSharedSftStep() throws Exception {
+        Path dir = GoldenFiles.require("gemma");
+        long[] ids = Npy.read(dir.resolve("input_ids.npy")).longRows()[0];
+        int[] tokens = java.util.Arrays.stream(ids).mapToInt(x -> (int) x).toArray();
+        List<SftData.Sequence> seqs = List.of(new SftData.Sequence(tokens, 4));
+        try (LlamaModel model = LlamaModel.load(dir, Head.NONE, Device.cpu())) {
+            double before = SftTrainer.evalLoss(model, seqs, 1);
+            model.setTrainable(true);
+            try (AdamW opt = AdamW.withDefaults(model.parameters(), 0.0)) {
+                for (int step = 0; step < 5; step++) {
+                    SftTrainer.trainStep(model, SftBatch.of(seqs, model.padTokenId()));
+                    opt.step(1e-3);
+                    Gradients.zero(model.parameters().values());
+                }
+            }
+            model.setTrainable(false);
+            double after = SftTrainer.evalLoss(model, seqs, 1);
+            assertTrue(after < before - 0.1, "five AdamW steps on one sequence lower its loss: " + before + " -> " + after);
         }
     }
 
