@@ -53,6 +53,28 @@ public final class KafkaErrors {
         }
     }
 
+    /**
+     * A hint for a call that timed out, else empty: a client whose security protocol does not match the listener
+     * (plaintext against SASL, say) sees only dropped connections and waits until its timeout, with no error that
+     * says why.
+     */
+    public static String timeoutHint(Throwable failure, KafkaSettings settings) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.TimeoutException) {
+                String protocol = settings.client().properties().get("security.protocol");
+                return protocol == null
+                        ? " (this client connects with PLAINTEXT: if the cluster requires SASL or TLS, set "
+                                + KafkaClientConfig.CONFIG_ENV + " to a client.properties, or "
+                                + KafkaClientConfig.variableName("security.protocol") + " and the sasl.*/ssl.* "
+                                + "variables)"
+                        : " (check that security.protocol=" + protocol + ", from "
+                                + settings.client().sourceOf("security.protocol") + ", is what the listener at "
+                                + settings.bootstrapServers() + " speaks)";
+            }
+        }
+        return "";
+    }
+
     private static String explainOne(Throwable t, KafkaSettings settings, Collection<String> topics) {
         KafkaClientConfig client = settings.client();
         String principal = client.principal();

@@ -112,7 +112,8 @@ public final class TopicAdmin {
         } catch (ExecutionException e) {
             KafkaErrors.throwIfAccessDenied(e.getCause(), settings, wanted.keySet());
             throw new IllegalStateException("cannot ensure topics " + wanted.keySet() + " at "
-                    + settings.bootstrapServers() + ": " + e.getCause(), e.getCause());
+                    + settings.bootstrapServers() + ": " + e.getCause() + KafkaErrors.timeoutHint(e, settings),
+                    e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while ensuring topics", e);

@@ -152,4 +152,15 @@ class SecuredKafkaTest {
             assertTrue(why.contains("User:" + intruder) && why.contains(foreign), why);
         }
     }
+
+    @Test
+    void shouldHintAtTheSecurityProtocolWhenAPlaintextClientTimesOutOnASaslListener(SecuredTestKafka kafka) {
+        KafkaSettings plain = KafkaSettings.fromEnv(Map.of(KafkaSettings.BOOTSTRAP_ENV, kafka.bootstrapServers(),
+                KafkaSettings.PREFIX_ENV, unique("plain") + ".", "SALSA_KAFKA_DEFAULT_API_TIMEOUT_MS", "3000",
+                "SALSA_KAFKA_REQUEST_TIMEOUT_MS", "2000"));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> TopicAdmin.ensureTopics(plain, List.of(Topics.ROLLOUTS)));
+        assertTrue(e.getMessage().contains("connects with PLAINTEXT") && e.getMessage().contains("SALSA_KAFKA_CONFIG"),
+                e.getMessage());
+    }
 }
