@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.salsa.events.ScoredRollout;
 import io.salsa.schemas.KafkaClientConfig;
 import io.salsa.schemas.KafkaSettings;
-import io.salsa.testkit.SecuredKafkaExtension;
+import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.SecuredTestKafka;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * deployment's prefix: it works only because every client gets the credentials and the application id carries
  * the prefix.
  */
-@ExtendWith(SecuredKafkaExtension.class)
+@ExtendWith(KafkaExtension.class)
 class SecuredScorerTest {
 
     @TempDir

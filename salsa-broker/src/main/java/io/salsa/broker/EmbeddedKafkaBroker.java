@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -143,6 +144,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         Properties props = serverProperties(logDir);
         try (Writer w = Files.newBufferedWriter(configFile, StandardCharsets.UTF_8)) {
             props.store(w, "written by salsa-stream EmbeddedKafkaBroker; regenerated at every start");
+        }
+        if (security != null) {
+            // it holds the broker user's password
+            Files.setPosixFilePermissions(configFile, PosixFilePermissions.fromString("rw-------"));
         }
         if (!Files.exists(logDir.resolve("meta.properties"))) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -4,7 +4,7 @@ import java.util.Map;
 
 /**
  * A Kafka cluster that requires SASL (SCRAM-SHA-512) and enforces ACLs, as production clusters do (see
- * {@link SecuredKafkaExtension}); tests create their own users so they never depend on one another.
+ * a parameter of {@link KafkaExtension}); tests create their own users so they never depend on one another.
  */
 public interface SecuredTestKafka extends TestKafka {
 

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.salsa.events.Rollout;
 import io.salsa.schemas.KafkaErrors.KafkaAccessException;
 import io.salsa.schemas.serde.RegistryAvroSerde;
-import io.salsa.testkit.SecuredKafkaExtension;
+import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.SecuredTestKafka;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link KafkaSettings}; a wrong password or a missing ACL fails at once with a message naming the principal
  * (and the topic), not a hang.
  */
-@ExtendWith(SecuredKafkaExtension.class)
+@ExtendWith(KafkaExtension.class)
 class SecuredKafkaTest {
 
     @TempDir
