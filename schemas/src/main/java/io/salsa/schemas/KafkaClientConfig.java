@@ -112,6 +112,17 @@ public record KafkaClientConfig(Map<String, String> properties, Map<String, Stri
         return new KafkaClientConfig(props, sources);
     }
 
+    /** Only the {@code SALSA_KAFKA_*} entries of {@code env} (the bootstrap, the file, the properties). */
+    public static Map<String, String> variables(Map<String, String> env) {
+        Map<String, String> out = new TreeMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith(ENV_PREFIX) && v != null) {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
     /**
      * Reads a client.properties file (Java properties syntax, as the Kafka CLIs read it).
      *

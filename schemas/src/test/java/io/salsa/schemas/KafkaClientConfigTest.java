@@ -143,6 +143,13 @@ class KafkaClientConfigTest {
     }
 
     @Test
+    void shouldPickOnlyTheKafkaVariablesForABenchOfItsOwnTopics() {
+        assertEquals(Map.of("SALSA_KAFKA_CONFIG", "/c", "SALSA_KAFKA_SASL_MECHANISM", "PLAIN"),
+                KafkaClientConfig.variables(Map.of("SALSA_KAFKA_CONFIG", "/c", "SALSA_KAFKA_SASL_MECHANISM", "PLAIN",
+                        "SALSA_TOPIC_PREFIX", "x.", "SALSA_SCHEMA_REGISTRY", "http://r:1", "HOME", "/root")));
+    }
+
+    @Test
     void shouldPrefixEveryConsumerGroupAndTheStreamsApplicationId() {
         KafkaSettings a = KafkaSettings.embedded("h:1", "team-a.");
         KafkaSettings b = KafkaSettings.embedded("h:1", "team-b.");
