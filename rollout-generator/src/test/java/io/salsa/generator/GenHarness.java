@@ -46,11 +46,20 @@ final class GenHarness implements AutoCloseable {
     private final Admin admin;
 
     GenHarness(TestKafka kafka, String name, Path stateDir) {
-        this.settings = KafkaSettings.embedded(kafka.bootstrapServers(),
-                name + "-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet() + ".");
+        this(KafkaSettings.embedded(kafka.bootstrapServers(), uniquePrefix(name)), stateDir);
+    }
+
+    /** A harness on a cluster reached with {@code settings} (a secured one, say). */
+    GenHarness(KafkaSettings settings, Path stateDir) {
+        this.settings = settings;
         this.stateDir = stateDir;
         this.admin = Admin.create(settings.adminProps());
         TopicAdmin.ensureAll(settings);
+    }
+
+    /** A topic prefix no other harness of this test run uses. */
+    static String uniquePrefix(String name) {
+        return name + "-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet() + ".";
     }
 
     /** Config from {@code SALSA_GENERATOR_*}-style overrides on top of small test defaults. */

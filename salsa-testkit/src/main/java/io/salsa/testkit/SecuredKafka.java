@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * listener is SASL_PLAINTEXT (SCRAM-SHA-512) with KRaft's StandardAuthorizer. Always in-process: an external
  * cluster's or a container's users and ACLs are not the tests' to change. Closed by JUnit at the end of the run.
  */
-final class SecuredKafka implements SecuredTestKafka, ExtensionContext.Store.CloseableResource {
+final class SecuredKafka implements SecuredTestKafka, ExtensionContext.Store.CloseableResource, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SecuredKafka.class);
 

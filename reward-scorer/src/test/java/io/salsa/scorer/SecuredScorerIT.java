@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the prefix.
  */
 @ExtendWith(KafkaExtension.class)
-class SecuredScorerTest {
+class SecuredScorerIT {
 
     @TempDir
     Path dir;
