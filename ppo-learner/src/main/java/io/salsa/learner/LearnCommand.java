@@ -5,6 +5,7 @@ import io.salsa.model.lm.DeviceOptions;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
+import io.salsa.schemas.KafkaSettings;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -50,6 +51,7 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
     @Override
     public Integer call() throws Exception {
         LearnerConfig config;
+        KafkaSettings kafka;
         try {
             Device device = devices.apply();
             Map<String, String> flags = new LinkedHashMap<>(settings);
@@ -61,11 +63,12 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
             flags.put("metrics_port", Integer.toString(metricsPort));
             // --device wins over any device setting, and stays a typed device (a GPU keeps its index)
             config = LearnerConfig.fromEnv(System.getenv(), flags).toBuilder().device(device).build();
+            kafka = service.kafka(System.getenv());
         } catch (IllegalArgumentException e) {
             System.err.println("salsa learn: " + e.getMessage());
             return 2;
         }
-        PpoLearner learner = PpoLearner.create(config, service.kafka(System.getenv()), service.store(System.getenv()),
+        PpoLearner learner = PpoLearner.create(config, kafka, service.store(System.getenv()),
                 trainerFactory());
         try {
             ServiceRunner.runUntilStopped(learner);

@@ -242,10 +242,9 @@ public final class RewardScorerApp implements Service {
 
     /** Kafka Streams settings: exactly-once v2, byte-array default serdes (every step decodes on its own). */
     static Properties streamsConfig(ScorerConfig config) {
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+        // application.id = topic prefix + app id; the deployment's client properties (security, …) included
+        Properties p = config.kafka().streamsProps(config.applicationId());
         p.put(StreamsConfig.CLIENT_ID_CONFIG, config.applicationId() + "-" + config.scorerId());
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.streamThreads());
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitInterval().toMillis());

@@ -41,8 +41,13 @@ final class ScorerCluster {
     final String appId;
 
     ScorerCluster(String bootstrap, String prefix) {
-        this.settings = KafkaSettings.embedded(bootstrap, prefix);
-        this.appId = prefix + "scorer";
+        this(KafkaSettings.embedded(bootstrap, prefix));
+    }
+
+    /** A cluster reached with {@code settings} (a secured one, say); the app id gets the prefix from them. */
+    ScorerCluster(KafkaSettings settings) {
+        this.settings = settings;
+        this.appId = "scorer";
         TopicAdmin.ensureTopics(settings, List.of(Topics.ROLLOUTS, Topics.SCORED_ROLLOUTS, Topics.REWARD_MODELS,
                 Topics.DEAD_LETTERS));
     }

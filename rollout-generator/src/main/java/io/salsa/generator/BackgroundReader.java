@@ -2,7 +2,6 @@ package io.salsa.generator;
 
 import io.salsa.schemas.KafkaSettings;
 import java.util.Properties;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
@@ -35,8 +34,7 @@ abstract class BackgroundReader implements AutoCloseable {
 
     /** A group-less consumer of raw bytes, woken up by {@link #close()}; the caller closes it. */
     protected KafkaConsumer<byte[], byte[]> openConsumer(KafkaSettings settings) {
-        Properties props = settings.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        Properties props = settings.groupLessConsumerProps();
         KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
                 new ByteArrayDeserializer());
         consumer = c;

@@ -164,7 +164,7 @@ public final class LearnerWatch extends BackgroundReader {
                     admin.listOffsets(earliest).all().get(10, TimeUnit.SECONDS);
             String run = config.policyRunId() != null ? config.policyRunId() : manifestRun;
             // before the run is known the group has committed nothing: its lag counts from the earliest offset
-            String group = source.group().replace(GeneratorConfig.RUN_PLACEHOLDER, run == null ? "?" : run);
+            String group = settings.groupId(source.group()).replace(GeneratorConfig.RUN_PLACEHOLDER, run == null ? "?" : run);
             Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
                     .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
             for (TopicPartition tp : parts) {

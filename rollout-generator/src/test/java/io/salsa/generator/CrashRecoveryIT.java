@@ -36,7 +36,7 @@ class CrashRecoveryIT {
             ToySampler.writeFolder(dir.resolve("initial-weights"), 4);
             List<Prompt> prompts = GenHarness.prompts(40, "c");
             h.publishPrompts(prompts);
-            String group = h.settings.topicPrefix() + "generators";
+            String group = "generators"; // the service's group name; KafkaSettings prefixes it
             Path hold = dir.resolve("hold-next-batch");
             Path held = dir.resolve("held-batch-seeds");
             ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -46,18 +46,27 @@ final class GenHarness implements AutoCloseable {
     private final Admin admin;
 
     GenHarness(TestKafka kafka, String name, Path stateDir) {
-        this.settings = KafkaSettings.embedded(kafka.bootstrapServers(),
-                name + "-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet() + ".");
+        this(KafkaSettings.embedded(kafka.bootstrapServers(), uniquePrefix(name)), stateDir);
+    }
+
+    /** A harness on a cluster reached with {@code settings} (a secured one, say). */
+    GenHarness(KafkaSettings settings, Path stateDir) {
+        this.settings = settings;
         this.stateDir = stateDir;
         this.admin = Admin.create(settings.adminProps());
         TopicAdmin.ensureAll(settings);
+    }
+
+    /** A topic prefix no other harness of this test run uses. */
+    static String uniquePrefix(String name) {
+        return name + "-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet() + ".";
     }
 
     /** Config from {@code SALSA_GENERATOR_*}-style overrides on top of small test defaults. */
     GeneratorConfig config(String... kv) {
         Map<String, String> env = new HashMap<>();
         env.put("SALSA_GENERATOR_STATE_DIR", stateDir.toString());
-        env.put("SALSA_GENERATOR_GROUP", settings.topicPrefix() + "generators");
+        env.put("SALSA_GENERATOR_GROUP", "generators"); // KafkaSettings prefixes it
         env.put("SALSA_GENERATOR_MAX_NEW_TOKENS", "8");
         env.put("SALSA_GENERATOR_MAX_STALENESS", "-1");
         env.put("SALSA_GENERATOR_INITIAL_WEIGHTS", stateDir.resolve("initial-weights").toString());
@@ -175,16 +184,16 @@ final class GenHarness implements AutoCloseable {
         }
     }
 
-    /** Committed offsets of a group on a topic. */
+    /** Committed offsets of a service's group (named as the service names it; the deployment's prefix added). */
     Map<TopicPartition, OffsetAndMetadata> committed(String group) {
         try {
-            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+            return admin.listConsumerGroupOffsets(settings.groupId(group)).partitionsToOffsetAndMetadata().get();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
     }
 
-    /** Commits {@code group}'s offsets at the end of the rollouts topic, as if a learner consumed all of it; returns the sum. */
+    /** Commits the offsets of service group {@code group} (prefix added) at the end of the rollouts topic, as if a learner consumed all of it; returns the sum. */
     long commitToEnd(String group) throws Exception {
         String topic = settings.topic(Topics.ROLLOUTS);
         Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
@@ -192,7 +201,7 @@ final class GenHarness implements AutoCloseable {
                 new TopicPartition(topic, p.partition()), org.apache.kafka.clients.admin.OffsetSpec.latest()));
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         admin.listOffsets(latest).all().get().forEach((tp, info) -> offsets.put(tp, new OffsetAndMetadata(info.offset())));
-        admin.alterConsumerGroupOffsets(group, offsets).all().get();
+        admin.alterConsumerGroupOffsets(settings.groupId(group), offsets).all().get();
         return offsets.values().stream().mapToLong(OffsetAndMetadata::offset).sum();
     }
 

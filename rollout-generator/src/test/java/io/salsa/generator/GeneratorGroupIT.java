@@ -45,8 +45,8 @@ class GeneratorGroupIT {
             ToySampler.writeFolder(dir.resolve("initial-weights"), 3);
             List<Prompt> prompts = GenHarness.prompts(PROMPTS, "g");
             h.publishPrompts(prompts);
-            String learner = h.settings.topicPrefix() + "learner";
-            String group = h.settings.topicPrefix() + "generators";
+            String learner = "learner"; // the service's group name; KafkaSettings prefixes it
+            String group = "generators"; // the service's group name; KafkaSettings prefixes it
             Map<String, GenHarness.Running> live = new LinkedHashMap<>();
             long producedAtJoin = -1;
             long producedAtLeave = -1;

@@ -63,4 +63,22 @@ class PromptsLoadIT {
             assertEquals(0, h.count(Topics.PROMPTS));
         }
     }
+
+    @Test
+    void shouldExitWith2NamingAMissingKafkaConfigFile() throws Exception {
+        Path file = Files.writeString(dir.resolve("p.jsonl"), "{\"prompt\": \"ok\"}\n");
+        Path missing = dir.resolve("no-client.properties");
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true));
+        int rc;
+        try {
+            rc = new CommandLine(new PromptsLoadCommand()).execute(file.toString(), "--bootstrap", "127.0.0.1:9",
+                    "--kafka-config", missing.toString());
+        } finally {
+            System.setErr(old);
+        }
+        assertEquals(2, rc);
+        assertTrue(captured.toString().contains(missing.toString()), captured.toString());
+    }
 }

@@ -28,7 +28,7 @@ class StalenessIT {
         try (GenHarness h = new GenHarness(kafka, "cap", dir)) {
             run(h, 8, h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "2",
                     "SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS", "8",
-                    "SALSA_GENERATOR_LAG_SOURCES", "rollouts@" + h.settings.topicPrefix() + "learner"));
+                    "SALSA_GENERATOR_LAG_SOURCES", "rollouts@learner"));
         }
     }
 
@@ -41,7 +41,7 @@ class StalenessIT {
                     .setPolicyVersionBefore(0).setPolicyVersionAfter(1).setCreatedAtMs(0).build());
             run(h, 8, h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2", "SALSA_GENERATOR_BATCH_SIZE", "2",
                     "SALSA_GENERATOR_MAX_STALENESS", "1", "SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", "1000",
-                    "SALSA_GENERATOR_LAG_SOURCES", "rollouts@" + h.settings.topicPrefix() + "learner"));
+                    "SALSA_GENERATOR_LAG_SOURCES", "rollouts@learner"));
         }
     }
 
@@ -50,7 +50,7 @@ class StalenessIT {
         ToySampler.writeFolder(dir.resolve("initial-weights"), 1);
         List<Prompt> prompts = GenHarness.prompts(20, "s");
         h.publishPrompts(prompts);
-        String learner = h.settings.topicPrefix() + "learner";
+        String learner = "learner"; // the service's group name; KafkaSettings prefixes it
         long consumed = 0;
         int learnerSteps = 0;
         try (GenHarness.Running g = h.start(config, ToySampler.factory(0), GeneratorAppIT.NO_BLOBS)) {

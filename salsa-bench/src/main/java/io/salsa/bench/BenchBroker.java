@@ -61,7 +61,7 @@ public final class BenchBroker implements AutoCloseable {
 
     /** Client settings for topics under {@code prefix} (after the deployment's own prefix, if any). */
     public KafkaSettings settings(String prefix) {
-        return new KafkaSettings(base.bootstrapServers(), base.topicPrefix() + prefix, base.registrySpec());
+        return base.withTopicPrefix(base.topicPrefix() + prefix);
     }
 
     /** Stops the in-process broker, if this bench started one. */

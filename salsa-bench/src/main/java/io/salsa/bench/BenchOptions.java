@@ -1,5 +1,6 @@
 package io.salsa.bench;
 
+import io.salsa.schemas.KafkaClientConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -204,7 +205,9 @@ public final class BenchOptions {
         }
         String servers = bootstrap.get();
         if (servers != null) {
-            return BenchBroker.external(servers, kafka == Kafka.ENVIRONMENT_ELSE_EMBEDDED ? env : Map.of());
+            // a bench of its own topics still logs in as the deployment does (SALSA_KAFKA_CONFIG, SALSA_KAFKA_*)
+            return BenchBroker.external(servers, kafka == Kafka.ENVIRONMENT_ELSE_EMBEDDED ? env
+                    : KafkaClientConfig.variables(env));
         }
         if (kafka == Kafka.ENVIRONMENT_ELSE_EMBEDDED && BenchBroker.configured(env)) {
             return BenchBroker.external(null, env);

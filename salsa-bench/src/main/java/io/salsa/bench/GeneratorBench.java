@@ -155,7 +155,7 @@ public final class GeneratorBench {
         Map<String, String> env = new HashMap<>();
         env.put("SALSA_GENERATOR_ID", "bench");
         env.put("SALSA_GENERATOR_STATE_DIR", workDir.resolve("state").toString());
-        env.put("SALSA_GENERATOR_GROUP", settings.topicPrefix() + "generator");
+        env.put("SALSA_GENERATOR_GROUP", "generator"); // KafkaSettings prefixes the group
         env.put("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "1");
         env.put("SALSA_GENERATOR_BATCH_SIZE", Integer.toString(batch));
         env.put("SALSA_GENERATOR_MAX_NEW_TOKENS", Integer.toString(maxNewTokens));

@@ -156,7 +156,7 @@ public final class ScorerBench {
             producer.flush();
         }
         ScorerConfig config = ScorerConfig.defaults(kafka)
-                .withIdentity(kafka.topicPrefix() + "bench-scorer", "bench", stateDir)
+                .withIdentity("bench-scorer", "bench", stateDir)
                 .withModel(model.name(), null)
                 .withBatching(s.batchSize(), Duration.ofMillis(100));
         // the scorer's own start-up (topics, slot, streams): the caller owns the model, the slot must not close it,

@@ -1,13 +1,21 @@
 package io.salsa.cli;
 
+import io.salsa.broker.BrokerSecurity;
 import io.salsa.broker.EmbeddedKafkaBroker;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import io.salsa.runtime.service.ServiceRunner;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -29,19 +37,71 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
     @Option(names = "--set", description = "Extra broker property, e.g. --set log.retention.hours=-1 (repeatable).")
     Map<String, String> overrides = new LinkedHashMap<>();
 
+    @Option(names = "--sasl-user", paramLabel = "NAME:PASSWORD", description = "Secure the client listener: "
+            + "SASL_PLAINTEXT with this SCRAM-SHA-512 user (repeatable); ACLs are then enforced, so give each user "
+            + "an --acl. Writes <dir>/client-NAME.properties for SALSA_KAFKA_CONFIG / --kafka-config.")
+    List<String> saslUsers = new ArrayList<>();
+
+    @Option(names = "--acl", paramLabel = "USER:PREFIX", description = "Allow USER every operation on the topics, "
+            + "consumer groups and transactional ids whose names start with PREFIX (a deployment's "
+            + "--topic-prefix; '*' = all) (repeatable; needs --sasl-user).")
+    List<String> acls = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
             System.err.println("salsa broker: --port must be between 0 and 65535, got " + port);
             return 2;
         }
+        BrokerSecurity security = null;
+        try {
+            if (!acls.isEmpty() && saslUsers.isEmpty()) {
+                throw new IllegalArgumentException("--acl needs --sasl-user: ACLs are enforced only on the SASL "
+                        + "listener");
+            }
+            if (!saslUsers.isEmpty()) {
+                security = BrokerSecurity.parse(saslUsers, acls);
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa broker: " + e.getMessage());
+            return 2;
+        }
         long t0 = System.nanoTime();
-        BrokerService broker = new BrokerService(EmbeddedKafkaBroker.start(dir, port, overrides));
-        System.out.printf("Kafka broker ready in %.1f s%nbootstrap.servers=%s%ndata: %s%nPress Ctrl-C to stop.%n",
+        BrokerService broker = new BrokerService(EmbeddedKafkaBroker.start(dir, port, overrides, security));
+        System.out.printf("Kafka broker ready in %.1f s%nbootstrap.servers=%s%ndata: %s%n",
                 (System.nanoTime() - t0) / 1e9, broker.broker.bootstrapServers(), dir.toAbsolutePath());
+        if (security != null) {
+            for (Path file : writeClientConfigs(dir, broker.broker.bootstrapServers(), security)) {
+                System.out.printf("client config: %s%n", file.toAbsolutePath());
+            }
+            System.out.printf("SASL_PLAINTEXT (%s) with ACLs %s; e.g. SALSA_KAFKA_CONFIG=<a client config above>%n",
+                    BrokerSecurity.MECHANISM, security.grants());
+        }
+        System.out.printf("Press Ctrl-C to stop.%n");
         System.out.flush();
         ServiceRunner.runUntilStopped(broker);
         return 0;
+    }
+
+    /**
+     * Writes {@code client-<user>.properties} (owner-readable only: it holds the password) for every user into
+     * {@code dir}, the file a service takes as {@code SALSA_KAFKA_CONFIG}.
+     */
+    static List<Path> writeClientConfigs(Path dir, String bootstrapServers, BrokerSecurity security)
+            throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (Map.Entry<String, String> user : new TreeMap<>(security.users()).entrySet()) {
+            Path file = dir.resolve("client-" + user.getKey() + ".properties");
+            StringBuilder text = new StringBuilder("# written by salsa broker: log in as " + user.getKey()
+                    + "\nbootstrap.servers=" + bootstrapServers + "\n");
+            BrokerSecurity.clientProperties(user.getKey(), user.getValue())
+                    .forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
+            Files.deleteIfExists(file);
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(file, text.toString(), StandardCharsets.UTF_8);
+            files.add(file);
+        }
+        return files;
     }
 
     /** The started broker as a service, so Ctrl-C stops it through the one shutdown hook like every other command. */

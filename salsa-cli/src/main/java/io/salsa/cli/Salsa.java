@@ -1,6 +1,7 @@
 package io.salsa.cli;
 
 import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.schemas.KafkaErrors;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -51,7 +52,22 @@ public final class Salsa implements Runnable {
             parent.addSubcommand(child);
         }
         root.setCaseInsensitiveEnumValuesAllowed(true);
+        root.setExecutionExceptionHandler(Salsa::kafkaAccessDenied);
         return root;
+    }
+
+    /**
+     * A refused login or a missing ACL ends any command with the one line {@code KafkaErrors} wrote (principal,
+     * topic, where the credentials came from) and exit code 1 instead of a stack trace; other failures as before.
+     */
+    static int kafkaAccessDenied(Exception e, CommandLine cl, CommandLine.ParseResult parsed) throws Exception {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof KafkaErrors.KafkaAccessException denied) {
+                cl.getErr().println(cl.getCommandSpec().qualifiedName() + ": " + denied.getMessage());
+                return 1;
+            }
+        }
+        throw e;
     }
 
     public static void main(String[] args) {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.salsa.broker.BrokerSecurity;
 import io.salsa.broker.EmbeddedKafkaBroker;
+import io.salsa.schemas.KafkaSettings;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.ServiceRunner;
 import java.io.IOException;
@@ -37,5 +39,31 @@ class BrokerCommandTest {
         assertEquals(Health.Status.DOWN, service.health().status());
         assertThrows(IOException.class, () -> new Socket(hostPort[0], Integer.parseInt(hostPort[1])).close(),
                 "the broker's port is closed");
+    }
+
+    @Test
+    void shouldRefuseAclsWithoutUsersAndBadSpecsWithExitCode2(@TempDir Path dir) {
+        for (String[] args : new String[][] {{"--acl", "alice:demo."}, {"--sasl-user", "alice"},
+                {"--sasl-user", "alice:pw", "--acl", "bob:demo."}}) {
+            String[] full = java.util.stream.Stream.concat(java.util.stream.Stream.of("--dir", dir.toString()),
+                    java.util.Arrays.stream(args)).toArray(String[]::new);
+            assertEquals(2, new picocli.CommandLine(new BrokerCommand()).execute(full), String.join(" ", args));
+        }
+        assertFalse(java.nio.file.Files.exists(dir.resolve("server.properties")), "no broker was started");
+    }
+
+    @Test
+    void shouldWriteAClientConfigPerUserThatTheServicesRead(@TempDir Path dir) throws Exception {
+        BrokerSecurity security = BrokerSecurity.parse(java.util.List.of("alice:alice-pw"),
+                java.util.List.of("alice:demo."));
+        java.util.List<Path> files = BrokerCommand.writeClientConfigs(dir, "127.0.0.1:19092", security);
+        assertEquals(java.util.List.of(dir.resolve("client-alice.properties")), files);
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                java.nio.file.Files.getPosixFilePermissions(files.get(0))), "it holds a password");
+        KafkaSettings settings = KafkaSettings.fromEnv(java.util.Map.of("SALSA_KAFKA_CONFIG", files.get(0).toString()));
+        assertEquals("127.0.0.1:19092", settings.bootstrapServers());
+        assertEquals("User:alice", settings.client().principal());
+        assertEquals("SASL_PLAINTEXT", settings.producerProps().getProperty("security.protocol"));
+        assertEquals("SCRAM-SHA-512", settings.consumerProps("g").getProperty("sasl.mechanism"));
     }
 }

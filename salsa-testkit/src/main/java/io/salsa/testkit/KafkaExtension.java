@@ -18,7 +18,9 @@ import org.testcontainers.kafka.KafkaContainer;
 /**
  * Gives tests a real Kafka broker as a {@link TestKafka} parameter: an external cluster when
  * {@code SALSA_KAFKA_BOOTSTRAP} is set, Testcontainers' Kafka when a Docker engine answers, otherwise a
- * single-node KRaft broker started in this JVM. One broker serves every test class of a test run.
+ * single-node KRaft broker started in this JVM. One broker serves every test class of a test run. A
+ * {@link SecuredTestKafka} parameter gets another one, always in this JVM, that requires SASL/SCRAM and enforces
+ * ACLs (see {@link SecuredKafka}).
  *
  * <p>Tests must not depend on being alone on the broker: they use their own topic names or prefixes.
  */
@@ -31,13 +33,17 @@ public final class KafkaExtension implements ParameterResolver {
 
     @Override
     public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
-        return parameterContext.getParameter().getType() == TestKafka.class;
+        Class<?> type = parameterContext.getParameter().getType();
+        return type == TestKafka.class || type == SecuredTestKafka.class;
     }
 
     @Override
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
-        return extensionContext.getRoot().getStore(NS)
-                .getOrComputeIfAbsent("kafka", k -> startKafka(), Holder.class).kafka;
+        ExtensionContext.Store store = extensionContext.getRoot().getStore(NS);
+        if (parameterContext.getParameter().getType() == SecuredTestKafka.class) {
+            return store.getOrComputeIfAbsent("secured-kafka", k -> SecuredKafka.start(), SecuredKafka.class);
+        }
+        return store.getOrComputeIfAbsent("kafka", k -> startKafka(), Holder.class).kafka;
     }
 
     private static Holder startKafka() {

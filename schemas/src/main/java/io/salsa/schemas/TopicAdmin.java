@@ -97,6 +97,7 @@ public final class TopicAdmin {
                         e.getValue().get();
                         created.add(e.getKey());
                     } catch (ExecutionException ex) {
+                        KafkaErrors.throwIfAccessDenied(ex.getCause(), settings, List.of(e.getKey()));
                         if (!(ex.getCause() instanceof TopicExistsException)) {
                             throw ex; // another service creating it at the same moment is fine
                         }
@@ -109,8 +110,10 @@ public final class TopicAdmin {
             verify(admin, wanted, raised, longer);
             return new Result(created, raised, longer);
         } catch (ExecutionException e) {
+            KafkaErrors.throwIfAccessDenied(e.getCause(), settings, wanted.keySet());
             throw new IllegalStateException("cannot ensure topics " + wanted.keySet() + " at "
-                    + settings.bootstrapServers() + ": " + e.getCause(), e.getCause());
+                    + settings.bootstrapServers() + ": " + e.getCause() + KafkaErrors.timeoutHint(e, settings),
+                    e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while ensuring topics", e);

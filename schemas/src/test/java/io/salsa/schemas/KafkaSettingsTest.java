@@ -55,6 +55,7 @@ class KafkaSettingsTest {
         assertEquals("read_committed", c.getProperty("isolation.level"));
         assertEquals("false", c.getProperty("enable.auto.commit"));
         assertEquals("scorer", c.getProperty("group.id"));
+        assertEquals("earliest", c.getProperty("auto.offset.reset"));
         assertThrows(IllegalArgumentException.class, () -> s.consumerProps(" "));
     }
 

@@ -1,5 +1,6 @@
 package io.salsa.runtime.cli;
 
+import io.salsa.schemas.KafkaClientConfig;
 import io.salsa.schemas.KafkaSettings;
 import java.util.HashMap;
 import java.util.Map;
@@ -27,6 +28,12 @@ public final class KafkaOptions {
                     + KafkaSettings.EMBEDDED + ").")
     String schemaRegistry;
 
+    @Option(names = "--kafka-config", paramLabel = "FILE",
+            description = "Kafka client properties for every client (security.protocol, sasl.*, ssl.*, …), as the "
+                    + "Kafka CLIs' --command-config (default: $" + KafkaClientConfig.CONFIG_ENV + "; single "
+                    + "properties also from $" + KafkaClientConfig.ENV_PREFIX + "<PROPERTY>, which win over the file).")
+    String kafkaConfig;
+
     /**
      * A copy of {@code env} with every flag that was given written over its variable, for configurations that read
      * the environment ({@code GeneratorConfig.fromEnv}, …): flags win, unset flags leave the variable as it is.
@@ -36,6 +43,7 @@ public final class KafkaOptions {
         put(merged, KafkaSettings.BOOTSTRAP_ENV, bootstrap);
         put(merged, KafkaSettings.PREFIX_ENV, topicPrefix);
         put(merged, KafkaSettings.REGISTRY_ENV, schemaRegistry);
+        put(merged, KafkaClientConfig.CONFIG_ENV, kafkaConfig);
         return merged;
     }
 

@@ -107,4 +107,30 @@ class ServiceOptionsTest {
         assertThrows(CommandLine.UnmatchedArgumentException.class,
                 () -> new CommandLine(new KafkaCommand()).parseArgs("--blob-store", "file:///x"));
     }
+
+    @Test
+    void shouldReadKafkaClientPropertiesFromTheKafkaConfigFlagOverTheVariable(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path flagFile = java.nio.file.Files.writeString(dir.resolve("flag.properties"),
+                "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n");
+        Path envFile = java.nio.file.Files.writeString(dir.resolve("env.properties"), "security.protocol=SSL\n");
+        Map<String, String> env = new java.util.HashMap<>(ENV);
+        env.put("SALSA_KAFKA_CONFIG", envFile.toString());
+        env.put("SALSA_KAFKA_SASL_MECHANISM", "PLAIN");
+
+        KafkaSettings fromEnv = parse().kafka(env);
+        assertEquals("SSL", fromEnv.adminProps().getProperty("security.protocol"));
+
+        KafkaCommand c = new KafkaCommand();
+        new CommandLine(c).parseArgs("--kafka-config", flagFile.toString());
+        assertEquals(flagFile.toString(), c.options.applyTo(env).get("SALSA_KAFKA_CONFIG"));
+        KafkaSettings fromFlag = c.options.kafka(env);
+        assertEquals("SASL_SSL", fromFlag.producerProps().getProperty("security.protocol"), "the flag names the file");
+        assertEquals("PLAIN", fromFlag.producerProps().getProperty("sasl.mechanism"), "a variable still wins");
+
+        new CommandLine(c).parseArgs("--kafka-config", dir.resolve("missing.properties").toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> c.options.kafka(env));
+        assertTrue(e.getMessage().contains("missing.properties") && e.getMessage().contains("no such file"),
+                e.getMessage());
+    }
 }

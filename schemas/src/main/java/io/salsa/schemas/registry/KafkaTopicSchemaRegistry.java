@@ -3,6 +3,7 @@ package io.salsa.schemas.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.salsa.schemas.KafkaErrors;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
@@ -20,6 +21,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -47,20 +50,19 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final int MAX_ATTEMPTS = 20;
 
+    private final KafkaSettings settings;
     private final String bootstrapServers;
     private final String topic;
     private final TopicPartition partition;
     private final SchemaStore store = new SchemaStore();
     private final KafkaConsumer<String, String> reader;
 
-    private KafkaTopicSchemaRegistry(String bootstrapServers, String topic) {
-        this.bootstrapServers = bootstrapServers;
+    private KafkaTopicSchemaRegistry(KafkaSettings settings, String topic) {
+        this.settings = settings;
+        this.bootstrapServers = settings.bootstrapServers();
         this.topic = topic;
         this.partition = new TopicPartition(topic, 0);
-        Properties p = new Properties();
-        p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        Properties p = settings.groupLessConsumerProps();
         p.setProperty(ConsumerConfig.CLIENT_ID_CONFIG, "salsa-schema-registry-reader");
         this.reader = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
         reader.assign(List.of(partition));
@@ -74,7 +76,7 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
     public static KafkaTopicSchemaRegistry open(KafkaSettings settings) {
         TopicAdmin.ensureTopics(settings, List.of(Topics.SCHEMAS));
         KafkaTopicSchemaRegistry registry =
-                new KafkaTopicSchemaRegistry(settings.bootstrapServers(), settings.topic(Topics.SCHEMAS));
+                new KafkaTopicSchemaRegistry(settings, settings.topic(Topics.SCHEMAS));
         try {
             registry.catchUp();
         } catch (RuntimeException e) {
@@ -114,6 +116,9 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
                 // the broker is not answering: retrying 20 times would only multiply the wait
                 throw new SchemaRegistryException("cannot register a schema under " + subject + ": Kafka at "
                         + bootstrapServers + " did not answer: " + e.getMessage(), e);
+            } catch (AuthenticationException | AuthorizationException e) {
+                // no other registrant can be the cause: retrying would only hide the refusal
+                throw accessDenied("cannot register a schema under " + subject, e);
             } catch (KafkaException e) {
                 // fenced by a concurrent registrant (or a transaction it aborted): start over
                 last = e;
@@ -185,6 +190,8 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
                             + bootstrapServers + " to offset " + end + " took longer than " + TIMEOUT);
                 }
             }
+        } catch (AuthenticationException | AuthorizationException e) {
+            throw accessDenied("cannot read the registry topic " + topic, e);
         } catch (KafkaException e) {
             throw new SchemaRegistryException("cannot read the registry topic " + topic + " at "
                     + bootstrapServers + ": " + e.getMessage(), e);
@@ -209,12 +216,15 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
         }
     }
 
+    private SchemaRegistryException accessDenied(String what, KafkaException e) {
+        String why = KafkaErrors.explain(e, settings, List.of(topic)).orElse(e.getMessage());
+        return new SchemaRegistryException(what + ": " + why, e);
+    }
+
     private KafkaProducer<String, String> transactionalWriter() {
-        Properties p = new Properties();
-        p.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "salsa-schema-registry:" + topic);
-        p.setProperty(ProducerConfig.ACKS_CONFIG, "all");
-        p.setProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        Properties p = settings.producerProps();
+        // starts with the deployment's prefix, so a prefixed ACL covers it; unprefixed as it always was
+        p.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.groupId("salsa-schema-registry:" + topic));
         p.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "10000");
         p.setProperty(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(TIMEOUT.toMillis()));
         p.setProperty(ProducerConfig.CLIENT_ID_CONFIG, "salsa-schema-registry-writer");
