@@ -301,6 +301,12 @@ public final class S3BlobStore implements BlobStore, AutoCloseable {
             return new IOException("S3 " + operation + " of " + uri + where + " failed: HTTP " + s.statusCode()
                     + (code == null ? "" : " " + code) + ": " + message(s), e);
         }
+        if (e instanceof SdkClientException && !config.staticCredentials()
+                && String.valueOf(e.getMessage()).contains("Unable to load credentials")) {
+            return new IOException("cannot " + operation + " " + uri + ": no AWS credentials found for S3" + where
+                    + ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an IAM role ("
+                    + e.getMessage() + ")", e);
+        }
         if (e instanceof SdkClientException) {
             return new IOException("cannot " + operation + " " + uri + ": S3" + where + " did not answer ("
                     + config.maxAttempts() + " attempts): " + e.getMessage(), e);
