@@ -52,6 +52,11 @@ public final class S3ProxyFixture implements AutoCloseable {
      * and answers only requests signed with {@link #ACCESS_KEY} / {@link #SECRET_KEY}.
      */
     public static S3ProxyFixture start(Path dataDir) throws Exception {
+        return start(dataDir, 0);
+    }
+
+    /** As {@link #start(Path)} on a given port of 127.0.0.1 (0 = a free one). */
+    public static S3ProxyFixture start(Path dataDir, int port) throws Exception {
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", Files.createDirectories(dataDir).toAbsolutePath().toString());
         BlobStoreContext context = ContextBuilder.newBuilder("filesystem-nio2").credentials("unused", "unused")
@@ -65,7 +70,7 @@ public final class S3ProxyFixture implements AutoCloseable {
                         return etag;
                     }
                 })
-                .endpoint(URI.create("http://127.0.0.1:0"))
+                .endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 .build();
         try {
@@ -131,6 +136,33 @@ public final class S3ProxyFixture implements AutoCloseable {
             throw new IOException("no object " + key + " in bucket " + bucket);
         }
         store.putBlob(bucket, store.blobBuilder(key).payload(bytes).contentLength(bytes.length).build());
+    }
+
+    /**
+     * Runs the server as its own process, for tests whose JVM cannot hold S3Proxy's Jetty 11 (one with Jetty 12 on
+     * its class path, such as feedback-ingest's): {@code java -cp <a class path with s3proxy and Jetty 11>
+     * io.salsa.testkit.S3ProxyFixture DIR PORT [BUCKET…]} prints {@code endpoint=http://127.0.0.1:PORT} once it
+     * serves, and serves until killed.
+     */
+    public static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            System.err.println("usage: S3ProxyFixture DIR PORT [BUCKET...]");
+            System.exit(2);
+        }
+        S3ProxyFixture s3 = start(Path.of(args[0]), Integer.parseInt(args[1]));
+        for (int i = 2; i < args.length; i++) {
+            s3.createBucket(args[i]);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                s3.close();
+            } catch (Exception e) {
+                e.printStackTrace();
+            }
+        }));
+        System.out.println("endpoint=" + s3.endpoint());
+        System.out.flush();
+        Thread.currentThread().join();
     }
 
     @Override
