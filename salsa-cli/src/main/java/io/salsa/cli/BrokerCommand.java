@@ -2,11 +2,15 @@ package io.salsa.cli;
 
 import io.salsa.broker.BrokerSecurity;
 import io.salsa.broker.EmbeddedKafkaBroker;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.registry.ConfluentRestView;
+import io.salsa.schemas.registry.KafkaTopicSchemaRegistry;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import io.salsa.runtime.service.ServiceRunner;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +38,11 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
             description = "Client port; 0 = a free port on first start, the same one afterwards.")
     int port;
 
+    @Option(names = "--schema-registry-port", paramLabel = "PORT", description = "Also serve the embedded schema "
+            + "registry (of $" + KafkaSettings.PREFIX_ENV + "'s topics) read-only over the Confluent REST API on this "
+            + "port of 127.0.0.1, so other tools can decode the topics; 0 = a free port (default: off).")
+    Integer schemaRegistryPort;
+
     @Option(names = "--set", description = "Extra broker property, e.g. --set log.retention.hours=-1 (repeatable).")
     Map<String, String> overrides = new LinkedHashMap<>();
 
@@ -53,6 +62,11 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
             System.err.println("salsa broker: --port must be between 0 and 65535, got " + port);
             return 2;
         }
+        if (schemaRegistryPort != null && (schemaRegistryPort < 0 || schemaRegistryPort > 65535)) {
+            System.err.println("salsa broker: --schema-registry-port must be between 0 and 65535, got "
+                    + schemaRegistryPort);
+            return 2;
+        }
         BrokerSecurity security = null;
         try {
             if (!acls.isEmpty() && saslUsers.isEmpty()) {
@@ -68,8 +82,17 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
         }
         long t0 = System.nanoTime();
         BrokerService broker = new BrokerService(EmbeddedKafkaBroker.start(dir, port, overrides, security));
-        System.out.printf("Kafka broker ready in %.1f s%nbootstrap.servers=%s%ndata: %s%n",
-                (System.nanoTime() - t0) / 1e9, broker.broker.bootstrapServers(), dir.toAbsolutePath());
+        if (schemaRegistryPort != null) {
+            try {
+                broker.serveRegistry(System.getenv().getOrDefault(KafkaSettings.PREFIX_ENV, ""), schemaRegistryPort);
+            } catch (Exception e) {
+                broker.close();
+                throw e;
+            }
+        }
+        System.out.printf("Kafka broker ready in %.1f s%nbootstrap.servers=%s%n%sdata: %s%n",
+                (System.nanoTime() - t0) / 1e9, broker.broker.bootstrapServers(), broker.view == null ? ""
+                        : "schema.registry.url=" + broker.view.url() + System.lineSeparator(), dir.toAbsolutePath());
         if (security != null) {
             for (Path file : writeClientConfigs(dir, broker.broker.bootstrapServers(), security)) {
                 System.out.printf("client config: %s%n", file.toAbsolutePath());
@@ -108,9 +131,22 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
     static final class BrokerService implements Service {
         private final EmbeddedKafkaBroker broker;
         private final CountDownLatch stopped = new CountDownLatch(1);
+        private KafkaTopicSchemaRegistry registry;
+        private ConfluentRestView view;
 
         BrokerService(EmbeddedKafkaBroker broker) {
             this.broker = broker;
+        }
+
+        /** Serves the embedded registry of the deployment with {@code topicPrefix} read-only on {@code port}. */
+        void serveRegistry(String topicPrefix, int port) throws java.io.IOException {
+            registry = KafkaTopicSchemaRegistry.open(KafkaSettings.embedded(broker.bootstrapServers(), topicPrefix));
+            view = ConfluentRestView.start(registry, new InetSocketAddress("127.0.0.1", port));
+        }
+
+        /** The registry view's URL, or null when it is not served. */
+        java.net.URI registryUrl() {
+            return view == null ? null : view.url();
         }
 
         @Override
@@ -139,6 +175,12 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
         @Override
         public void close() {
             stop();
+            if (view != null) {
+                view.close();
+            }
+            if (registry != null) {
+                registry.close();
+            }
             broker.close();
         }
     }

@@ -66,4 +66,28 @@ class BrokerCommandTest {
         assertEquals("SASL_PLAINTEXT", settings.producerProps().getProperty("security.protocol"));
         assertEquals("SCRAM-SHA-512", settings.consumerProps("g").getProperty("sasl.mechanism"));
     }
+
+    @Test
+    void shouldServeTheEmbeddedRegistryReadOnlyWhenAsked(@TempDir Path dir) throws Exception {
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"));
+        BrokerCommand.BrokerService service = new BrokerCommand.BrokerService(broker);
+        java.net.URI url;
+        try (service) {
+            service.serveRegistry("", 0);
+            url = service.registryUrl();
+            var settings = io.salsa.schemas.KafkaSettings.embedded(broker.bootstrapServers(), "");
+            org.apache.avro.Schema schema = org.apache.avro.SchemaBuilder.record("T").fields().requiredString("a")
+                    .endRecord();
+            int id;
+            try (var registry = io.salsa.schemas.registry.KafkaTopicSchemaRegistry.open(settings)) {
+                id = registry.register("t-value", schema);
+            }
+            try (var client = new io.salsa.schemas.registry.ConfluentRestSchemaRegistry(url)) {
+                assertEquals(schema, client.getById(id), "a schema registered by a service is served");
+            }
+        }
+        java.net.URI closed = url;
+        assertThrows(IOException.class, () -> new Socket(closed.getHost(), closed.getPort()).close(),
+                "the view's port is closed with the broker");
+    }
 }

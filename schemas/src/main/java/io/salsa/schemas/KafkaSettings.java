@@ -226,12 +226,13 @@ public record KafkaSettings(String bootstrapServers, String topicPrefix, String 
 
     /**
      * The schema registry of these settings, opened on first use and shared with every caller of equal settings
-     * until {@link #closeRegistry()}. Opening the embedded one creates its topic and reads it to the end.
+     * until {@link #closeRegistry()}. Opening the embedded one creates its topic and reads it to the end; a REST
+     * one takes its credentials from the process environment ({@link ConfluentRestSchemaRegistry#fromEnv}).
      */
     public SchemaRegistry registry() {
         return REGISTRIES.computeIfAbsent(this, s -> s.embeddedRegistry()
                 ? KafkaTopicSchemaRegistry.open(s)
-                : new ConfluentRestSchemaRegistry(URI.create(s.registrySpec())));
+                : ConfluentRestSchemaRegistry.fromEnv(URI.create(s.registrySpec()), System.getenv()));
     }
 
     /** Closes the shared registry of these settings, if open; the next {@link #registry()} opens a fresh one. */

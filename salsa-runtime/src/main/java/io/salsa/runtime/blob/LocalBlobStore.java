@@ -91,7 +91,11 @@ public final class LocalBlobStore implements BlobStore {
         if (!Sha256.isHex(expectedSha256)) {
             throw new IllegalArgumentException("expected sha256 must be 64 hex digits, got " + expectedSha256);
         }
-        String actual = Sha256.of(file);
+        check(Sha256.of(file), uri, expectedSha256);
+    }
+
+    /** Throws {@link BlobIntegrityException} unless the digest {@code actual} of the blob at {@code uri} is the expected one. */
+    static void check(String actual, URI uri, String expectedSha256) throws BlobIntegrityException {
         if (!actual.equalsIgnoreCase(expectedSha256)) {
             throw new BlobIntegrityException(uri + ": sha256 is " + actual + " but " + expectedSha256
                     + " was expected; refusing to use it (corrupt, replaced or wrong reference)");

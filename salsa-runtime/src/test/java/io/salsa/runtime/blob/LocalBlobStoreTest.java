@@ -107,8 +107,9 @@ class LocalBlobStoreTest {
                 "SALSA_BLOB_CACHE", dir.resolve("cache").toString()));
         assertInstanceOf(S3BlobStore.class, s3);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> BlobStores.fromUri("s3://salsa-models", Map.of()));
-        assertTrue(e.getMessage().contains("AWS_ACCESS_KEY_ID must be set"), e.getMessage());
+                () -> BlobStores.fromUri("s3://salsa-models", Map.of("AWS_SECRET_ACCESS_KEY", "secret")));
+        assertTrue(e.getMessage().contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together"),
+                e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> BlobStores.fromUri("ftp://x/y", Map.of()));
         assertTrue(e.getMessage().contains("file:/// or s3://"), e.getMessage());
     }

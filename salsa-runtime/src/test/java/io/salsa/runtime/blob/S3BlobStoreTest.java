@@ -5,62 +5,54 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.salsa.testkit.S3ProxyFixture;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.util.LinkedHashMap;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The S3 store against an in-process stand-in that speaks the four requests it uses (PUT, GET, HEAD, DELETE of
- * one object, path-style) and checks every request's SigV4 signature and payload hash as S3 does. It is not S3: the
- * signer itself is checked against AWS's published vectors in {@link SigV4SignerTest}.
+ * The S3 store against S3Proxy, a real S3 API server run in this JVM with AWS signature checking on, opened the
+ * way a service opens it: {@link BlobStores#fromUri} with the environment docker-compose gives (AWS_ENDPOINT_URL).
  */
 class S3BlobStoreTest {
 
-    private static final String ACCESS = "AKIDSTANDIN";
-    private static final String SECRET = "stand-in-secret";
+    private static final String BUCKET = "salsa-test";
 
+    @TempDir
+    static Path serverDir;
     @TempDir
     Path dir;
 
-    private HttpServer server;
-    private final Map<String, byte[]> objects = new ConcurrentHashMap<>();
-    private final AtomicInteger gets = new AtomicInteger();
+    private static S3ProxyFixture s3;
 
-    @BeforeEach
-    void start() throws IOException {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", this::handle);
-        server.start();
+    @BeforeAll
+    static void startServer() throws Exception {
+        s3 = S3ProxyFixture.start(serverDir.resolve("objects"));
+        s3.createBucket(BUCKET);
     }
 
-    @AfterEach
-    void stop() {
-        server.stop(0);
+    @AfterAll
+    static void stopServer() throws Exception {
+        s3.close();
     }
 
     @Test
     void shouldUploadCheckExistenceAndDownloadVerifiedFolders() throws IOException {
-        S3BlobStore store = store(SECRET);
+        S3BlobStore store = store(Map.of());
         Path model = Files.createDirectories(dir.resolve("model"));
         Files.writeString(model.resolve("config.json"), "{\"model_type\": \"gpt2\"}");
         Files.write(model.resolve("model.safetensors"), new byte[70_000]);
@@ -68,124 +60,143 @@ class S3BlobStoreTest {
         assertEquals(URI.create("s3://salsa-test/runs/soups/v1.tar"), ref.uri());
         assertEquals(new LocalBlobStore(dir.resolve("local")).put(model, "x.tar").sha256(), ref.sha256(),
                 "a folder hashes the same in every store");
-        assertTrue(objects.containsKey("/salsa-test/runs/soups/v1.tar"));
+        assertTrue(s3.keys(BUCKET).contains("runs/soups/v1.tar"), "the server holds the object");
         assertTrue(store.exists(ref.uri()));
         assertFalse(store.exists(URI.create("s3://salsa-test/runs/none")));
 
         Path unpacked = store.getFolder(ref.uri(), ref.sha256(), dir.resolve("unpacked"));
         assertEquals("{\"model_type\": \"gpt2\"}", Files.readString(unpacked.resolve("config.json")));
         assertEquals(70_000, Files.size(unpacked.resolve("model.safetensors")));
-        store.get(ref);
-        assertEquals(1, gets.get(), "a verified cached blob is not downloaded again");
+        s3.overwrite(BUCKET, "runs/soups/v1.tar", new byte[] {1});
+        assertEquals(ref.sha256(), Sha256.of(store.get(ref)), "a verified cached blob is not downloaded again");
     }
 
     @Test
-    void shouldRefuseATamperedDownloadAndKeepNothing() throws IOException {
-        S3BlobStore store = store(SECRET);
+    void shouldRefuseACorruptedObjectAndKeepNothing() throws IOException {
+        S3BlobStore store = store(Map.of());
         BlobRef ref = store.put(Files.writeString(dir.resolve("w.bin"), "weights"), "w.bin");
-        objects.put("/salsa-test/runs/w.bin", "tampered".getBytes(StandardCharsets.UTF_8));
+        s3.overwrite(BUCKET, "runs/w.bin", "weightz".getBytes(StandardCharsets.UTF_8));
         BlobIntegrityException e = assertThrows(BlobIntegrityException.class, () -> store.get(ref));
-        assertTrue(e.getMessage().contains("s3://salsa-test/runs/w.bin"), e.getMessage());
+        assertTrue(e.getMessage().contains("s3://salsa-test/runs/w.bin") && e.getMessage().contains(ref.sha256())
+                && e.getMessage().contains("refusing"), e.getMessage());
         try (var cached = Files.list(dir.resolve("cache"))) {
             assertEquals(0, cached.count(), "nothing unverified stays in the cache");
         }
+        NoSuchFileException missing = assertThrows(NoSuchFileException.class,
+                () -> store.get(URI.create("s3://salsa-test/runs/none"), "0".repeat(64)));
+        assertTrue(missing.getMessage().contains("blob not found"), missing.getMessage());
     }
 
     @Test
-    void shouldReportRejectedSignaturesAndMissingObjects() throws IOException {
-        S3BlobStore wrong = store("not-the-secret");
-        IOException e = assertThrows(IOException.class,
-                () -> wrong.put(Files.writeString(dir.resolve("w.bin"), "w"), "w.bin"));
-        assertTrue(e.getMessage().contains("HTTP 403") && e.getMessage().contains("SignatureDoesNotMatch"), e.getMessage());
-        java.nio.file.NoSuchFileException missing = assertThrows(java.nio.file.NoSuchFileException.class,
-                () -> store(SECRET).get(URI.create("s3://salsa-test/runs/none"), "0".repeat(64)));
-        assertTrue(missing.getMessage().contains("blob not found"));
-    }
-
-    @Test
-    void shouldDeleteAnObjectSoItNoLongerExistsAndDeleteAgainHarmlessly() throws IOException {
-        S3BlobStore store = store(SECRET);
+    void shouldDeleteAnObjectSoItIsNoLongerListedAndDeleteAgainHarmlessly() throws IOException {
+        S3BlobStore store = store(Map.of());
         BlobRef kept = store.put(Files.writeString(dir.resolve("k.bin"), "kept"), "runs/r/policy-v1.tar");
         BlobRef gone = store.put(Files.writeString(dir.resolve("g.bin"), "gone"), "runs/r/policy-v0.tar");
+        assertTrue(s3.keys(BUCKET).containsAll(List.of("runs/runs/r/policy-v1.tar", "runs/runs/r/policy-v0.tar")));
         assertTrue(store.delete(gone.uri()));
         assertFalse(store.exists(gone.uri()));
-        assertFalse(objects.containsKey("/salsa-test/runs/runs/r/policy-v0.tar"), "the object itself is gone");
+        assertFalse(s3.keys(BUCKET).contains("runs/runs/r/policy-v0.tar"), "the object itself is gone");
         assertTrue(store.exists(kept.uri()), "only the named object is deleted");
         assertTrue(store.delete(gone.uri()), "a second delete is not an error (S3 answers 204 for a missing key)");
-        assertThrows(java.nio.file.NoSuchFileException.class, () -> store.get(gone));
+        assertThrows(NoSuchFileException.class, () -> store.get(gone));
         assertThrows(IllegalArgumentException.class, () -> store.delete(URI.create("s3://other-bucket/x")));
     }
 
-    private S3BlobStore store(String secret) {
-        S3Config config = new S3Config(URI.create("http://127.0.0.1:" + server.getAddress().getPort()), "us-east-1",
-                "salsa-test", "runs", ACCESS, secret, null, true, dir.resolve("cache"));
-        return new S3BlobStore(config, HttpClient.newHttpClient(), Clock.systemUTC());
+    @Test
+    void shouldUploadA200MegabyteCheckpointInPartsAndDownloadItVerified() throws IOException {
+        Path big = dir.resolve("big.bin");
+        long size = 200L << 20;
+        String sha = writeRandom(big, size);
+        S3BlobStore store = store(Map.of());
+        BlobRef ref = store.put(big, "checkpoints/big.bin");
+        assertEquals(sha, ref.sha256());
+        assertEquals(size, ref.size());
+        assertEquals(13, s3.multipartParts(BUCKET, "runs/checkpoints/big.bin"), "uploaded in 13 parts of 16 MiB");
+        Files.delete(big);
+        Path fetched = store.get(ref);
+        assertEquals(size, Files.size(fetched));
+        assertEquals(sha, Sha256.of(fetched));
     }
 
-    /** Verifies the signature the way S3 does (recomputes it from the received request) and serves the object map. */
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
-            String method = ex.getRequestMethod();
-            String path = ex.getRequestURI().getRawPath();
-            byte[] body = ex.getRequestBody().readAllBytes();
-            String payloadHash = ex.getRequestHeaders().getFirst("x-amz-content-sha256");
-            String amzDate = ex.getRequestHeaders().getFirst("x-amz-date");
-            String auth = ex.getRequestHeaders().getFirst("Authorization");
-            String signedHeaders = auth.replaceAll(".*SignedHeaders=([^,]+),.*", "$1");
-            Map<String, String> headers = new LinkedHashMap<>();
-            for (String h : signedHeaders.split(";")) {
-                if (!h.equals("x-amz-date")) {
-                    headers.put(h, ex.getRequestHeaders().getFirst(h));
-                }
-            }
-            Instant time = LocalDateTime.parse(amzDate, DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'"))
-                    .toInstant(ZoneOffset.UTC);
-            String expected = new SigV4Signer(ACCESS, SECRET, "us-east-1", "s3")
-                    .sign(method, path, Map.of(), headers, payloadHash, time).authorization();
-            if (!expected.equals(auth)) {
-                reply(ex, 403, "<Error><Code>SignatureDoesNotMatch</Code></Error>");
-                return;
-            }
-            if (!payloadHash.equals(Sha256.of(body))) {
-                reply(ex, 400, "<Error><Code>XAmzContentSHA256Mismatch</Code></Error>");
-                return;
-            }
-            switch (method) {
-                case "PUT" -> {
-                    objects.put(path, body);
-                    reply(ex, 200, "");
-                }
-                case "GET", "HEAD" -> {
-                    byte[] object = objects.get(path);
-                    if (object == null) {
-                        reply(ex, 404, method.equals("HEAD") ? null : "<Error><Code>NoSuchKey</Code></Error>");
-                    } else if (method.equals("HEAD")) {
-                        ex.sendResponseHeaders(200, -1);
-                    } else {
-                        gets.incrementAndGet();
-                        ex.sendResponseHeaders(200, object.length);
-                        ex.getResponseBody().write(object);
+    @Test
+    void shouldRefuseWrongCredentialsNamingTheEndpointAndBucket() throws IOException {
+        S3BlobStore wrong = store(Map.of("AWS_SECRET_ACCESS_KEY", "not-the-secret"));
+        Path file = Files.writeString(dir.resolve("w.bin"), "w");
+        URI uri = URI.create("s3://salsa-test/runs/refused.bin");
+        for (var attempt : List.<ThrowingCall>of(() -> wrong.put(file, "refused.bin"), () -> wrong.exists(uri),
+                () -> wrong.get(uri, "0".repeat(64)))) {
+            IOException e = assertThrows(IOException.class, attempt::call);
+            assertTrue(e.getMessage().contains("refused the credentials")
+                    && e.getMessage().contains(s3.endpoint() + " (AWS_ENDPOINT_URL)")
+                    && e.getMessage().contains("bucket 'salsa-test'")
+                    && e.getMessage().contains("access key '" + S3ProxyFixture.ACCESS_KEY + "'")
+                    && !e.getMessage().contains("not-the-secret"), e.getMessage());
+        }
+        assertFalse(s3.keys(BUCKET).contains("runs/refused.bin"), "nothing was stored");
+    }
+
+    @Test
+    void shouldNameAMissingBucket() throws IOException {
+        Map<String, String> env = new HashMap<>(env());
+        S3BlobStore store = (S3BlobStore) BlobStores.fromUri("s3://no-such-bucket/runs", env);
+        Path file = Files.writeString(dir.resolve("w.bin"), "w");
+        for (var attempt : List.<ThrowingCall>of(() -> store.put(file, "w.bin"),
+                () -> store.exists(URI.create("s3://no-such-bucket/runs/w.bin")),
+                () -> store.get(URI.create("s3://no-such-bucket/runs/w.bin"), "0".repeat(64)))) {
+            IOException e = assertThrows(IOException.class, attempt::call);
+            assertTrue(e.getMessage().contains("S3 bucket 'no-such-bucket' does not exist at " + s3.endpoint())
+                    && e.getMessage().contains("SALSA_BLOB_STORE"), e.getMessage());
+        }
+    }
+
+    @Test
+    void shouldPreferSalsaS3EndpointOverTheAwsVariables() throws IOException {
+        Map<String, String> env = new HashMap<>(env());
+        env.put("AWS_ENDPOINT_URL", "http://127.0.0.1:1");
+        env.put("SALSA_S3_ENDPOINT", s3.endpoint().toString());
+        S3BlobStore store = (S3BlobStore) BlobStores.fromUri("s3://" + BUCKET + "/runs", env);
+        BlobRef ref = store.put(Files.writeString(dir.resolve("p.bin"), "p"), "p.bin");
+        assertTrue(store.exists(ref.uri()));
+        env.remove("SALSA_S3_ENDPOINT");
+        env.put("AWS_MAX_ATTEMPTS", "1");
+        S3BlobStore unreachable = (S3BlobStore) BlobStores.fromUri("s3://" + BUCKET + "/runs", env);
+        IOException e = assertThrows(IOException.class, () -> unreachable.exists(ref.uri()));
+        assertTrue(e.getMessage().contains("http://127.0.0.1:1 (AWS_ENDPOINT_URL) did not answer"), e.getMessage());
+    }
+
+    private interface ThrowingCall {
+        Object call() throws IOException;
+    }
+
+    private Map<String, String> env() {
+        Map<String, String> env = new HashMap<>(s3.env());
+        env.put("SALSA_BLOB_CACHE", dir.resolve("cache").toString());
+        return env;
+    }
+
+    /** The store a service gets from {@code SALSA_BLOB_STORE=s3://salsa-test/runs} and the compose environment. */
+    private S3BlobStore store(Map<String, String> overrides) throws IOException {
+        Map<String, String> env = env();
+        env.putAll(overrides);
+        return (S3BlobStore) BlobStores.fromUri("s3://" + BUCKET + "/runs", env);
+    }
+
+    /** Writes {@code size} pseudo-random bytes a megabyte at a time and returns their SHA-256. */
+    private static String writeRandom(Path file, long size) throws IOException {
+        MessageDigest md = Sha256.digest();
+        SplittableRandom random = new SplittableRandom(42);
+        byte[] chunk = new byte[1 << 20];
+        try (OutputStream out = new DigestOutputStream(Files.newOutputStream(file), md)) {
+            for (long written = 0; written < size; written += chunk.length) {
+                for (int i = 0; i < chunk.length; i += 8) {
+                    long r = random.nextLong();
+                    for (int j = 0; j < 8; j++) {
+                        chunk[i + j] = (byte) (r >>> (8 * j));
                     }
                 }
-                case "DELETE" -> {
-                    // as S3: 204 whether or not the key existed
-                    objects.remove(path);
-                    reply(ex, 204, "");
-                }
-                default -> reply(ex, 405, "");
+                out.write(chunk, 0, (int) Math.min(chunk.length, size - written));
             }
         }
-    }
-
-    private static void reply(HttpExchange ex, int status, String body) throws IOException {
-        if (body == null || body.isEmpty()) {
-            ex.sendResponseHeaders(status, -1);
-            return;
-        }
-        byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        ex.sendResponseHeaders(status, b.length);
-        try (OutputStream os = ex.getResponseBody()) {
-            os.write(b);
-        }
+        return Sha256.hex(md.digest());
     }
 }

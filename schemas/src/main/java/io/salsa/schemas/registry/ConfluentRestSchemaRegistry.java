@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -22,6 +23,10 @@ import org.apache.avro.SchemaParseException;
  * Talks to a schema registry server over the Confluent Schema Registry REST API (Confluent's own server, or
  * Apicurio's Confluent-compatible {@code /apis/ccompat/v7} endpoint), because Confluent's Java client is not on
  * Maven Central. Uses the JDK's HTTP client; schemas fetched by id are cached, as ids are immutable.
+ *
+ * <p>Authenticates with HTTP basic auth ({@value #USER_INFO_ENV}={@code user:password}, Confluent's
+ * {@code basic.auth.user.info}, or {@code user:password@} in the URL) or a bearer token
+ * ({@value #BEARER_TOKEN_ENV}, Confluent's {@code bearer.auth.token}); see {@link #fromEnv}.
  */
 public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
 
@@ -34,10 +39,16 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
     private static final int VERSION_NOT_FOUND = 40402;
     private static final int SCHEMA_NOT_FOUND = 40403;
     private static final int ATTEMPTS = 3;
+    /** {@code user:password} for HTTP basic auth, as Confluent's {@code basic.auth.user.info}. */
+    public static final String USER_INFO_ENV = "SALSA_SCHEMA_REGISTRY_USER_INFO";
+    /** A bearer token, as Confluent's {@code bearer.auth.token} (static; refresh means restart). */
+    public static final String BEARER_TOKEN_ENV = "SALSA_SCHEMA_REGISTRY_BEARER_TOKEN";
 
     private final URI base;
     private final HttpClient http;
     private final Duration requestTimeout;
+    /** The Authorization header's value, or null; never printed. */
+    private final String authorization;
     private final Map<Integer, Schema> byId = new ConcurrentHashMap<>();
 
     /**
@@ -49,11 +60,79 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
     }
 
     public ConfluentRestSchemaRegistry(URI baseUrl, Duration requestTimeout) {
+        this(baseUrl, requestTimeout, null);
+    }
+
+    /**
+     * @param authorization the {@code Authorization} header to send with every request ({@link #basic} or
+     *                      {@link #bearer}), or null for none
+     */
+    public ConfluentRestSchemaRegistry(URI baseUrl, Duration requestTimeout, String authorization) {
         Objects.requireNonNull(baseUrl, "baseUrl");
         String s = baseUrl.toString();
         this.base = URI.create(s.endsWith("/") ? s : s + "/");
         this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+        this.authorization = authorization;
         this.http = HttpClient.newBuilder().connectTimeout(requestTimeout).build();
+    }
+
+    /**
+     * The client for {@code baseUrl} with the credentials of the environment: {@value #USER_INFO_ENV}
+     * ({@code user:password}), {@value #BEARER_TOKEN_ENV}, or {@code user:password@} in the URL itself (removed
+     * from the URL used). At most one of the three may be given.
+     *
+     * @throws IllegalArgumentException naming the variable when the credentials are malformed or ambiguous
+     */
+    public static ConfluentRestSchemaRegistry fromEnv(URI baseUrl, Map<String, String> env) {
+        String userInfo = blankToNull(env.get(USER_INFO_ENV));
+        String token = blankToNull(env.get(BEARER_TOKEN_ENV));
+        URI url = baseUrl;
+        String inUrl = baseUrl.getRawUserInfo();
+        if (inUrl != null) {
+            try {
+                url = new URI(baseUrl.getScheme(), null, baseUrl.getHost(), baseUrl.getPort(), baseUrl.getPath(),
+                        baseUrl.getQuery(), baseUrl.getFragment());
+            } catch (java.net.URISyntaxException e) {
+                throw new IllegalArgumentException("schema registry URL without its user:password@ is invalid: "
+                        + e.getMessage(), e);
+            }
+            inUrl = java.net.URLDecoder.decode(inUrl, StandardCharsets.UTF_8);
+        }
+        int given = (userInfo != null ? 1 : 0) + (token != null ? 1 : 0) + (inUrl != null ? 1 : 0);
+        if (given > 1) {
+            throw new IllegalArgumentException("schema registry credentials are given more than once: set only one of "
+                    + USER_INFO_ENV + ", " + BEARER_TOKEN_ENV + " or user:password@ in the registry URL");
+        }
+        String header = null;
+        if (userInfo != null || inUrl != null) {
+            String info = userInfo != null ? userInfo : inUrl;
+            String source = userInfo != null ? USER_INFO_ENV : "the registry URL's user:password@";
+            if (info.indexOf(':') < 1) {
+                throw new IllegalArgumentException(source + " must be user:password (as Confluent's "
+                        + "basic.auth.user.info)");
+            }
+            header = basic(info.substring(0, info.indexOf(':')), info.substring(info.indexOf(':') + 1));
+        } else if (token != null) {
+            header = bearer(token);
+        }
+        return new ConfluentRestSchemaRegistry(url, Duration.ofSeconds(10), header);
+    }
+
+    /** The {@code Authorization} value of HTTP basic auth. */
+    public static String basic(String user, String password) {
+        return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The {@code Authorization} value of a bearer token. */
+    public static String bearer(String token) {
+        if (token.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+            throw new IllegalArgumentException(BEARER_TOKEN_ENV + " must be printable ASCII without spaces");
+        }
+        return "Bearer " + token;
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s.strip();
     }
 
     @Override
@@ -118,7 +197,9 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
 
     @Override
     public String toString() {
-        return "ConfluentRestSchemaRegistry[" + base + "]";
+        return "ConfluentRestSchemaRegistry[" + base + (authorization == null ? ""
+                : ", " + authorization.substring(0, authorization.indexOf(' ')).toLowerCase(java.util.Locale.ROOT)
+                + " auth") + "]";
     }
 
     private static String schemaBody(Schema schema) {
@@ -148,6 +229,9 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
     private Reply call(String method, String path, String body) {
         HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(requestTimeout)
                 .header("Accept", ACCEPT);
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
         if (body != null) {
             b.header("Content-Type", CONTENT_TYPE).method(method, HttpRequest.BodyPublishers.ofString(body));
         } else {
@@ -223,7 +307,9 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
         JsonNode ok(String what) {
             if (status / 100 != 2) {
                 throw new SchemaRegistryException("schema registry refused to " + what + " (" + request + " → HTTP "
-                        + status + (errorCode() >= 0 ? ", error " + errorCode() : "") + "): " + message());
+                        + status + (errorCode() >= 0 ? ", error " + errorCode() : "") + "): " + message()
+                        + (status == 401 || status == 403 ? " (credentials: " + USER_INFO_ENV + " or "
+                        + BEARER_TOKEN_ENV + ")" : ""));
             }
             if (!json().isObject()) {
                 throw new SchemaRegistryException("schema registry answered " + request + " with non-JSON: " + body);

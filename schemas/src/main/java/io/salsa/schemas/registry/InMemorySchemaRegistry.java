@@ -8,7 +8,7 @@ import org.apache.avro.Schema;
  * A registry that lives only in this process: for benchmarks and tools whose records never leave the process.
  * Ids are lost when it closes, so anything written to a topic must use a durable adapter instead.
  */
-public final class InMemorySchemaRegistry implements SchemaRegistry {
+public final class InMemorySchemaRegistry implements SchemaRegistry, SchemaCatalog {
 
     private final SchemaStore store = new SchemaStore();
 
@@ -35,6 +35,16 @@ public final class InMemorySchemaRegistry implements SchemaRegistry {
     @Override
     public Optional<RegisteredSchema> latest(String subject) {
         return store.latest(subject);
+    }
+
+    @Override
+    public List<String> subjects() {
+        return store.subjects();
+    }
+
+    @Override
+    public List<RegisteredSchema> versions(String subject) {
+        return store.versions(subject);
     }
 
     @Override

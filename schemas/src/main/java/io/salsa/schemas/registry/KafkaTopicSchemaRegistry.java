@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * records never claim one id. Every record has its own key, so compaction never drops or reorders a registration.
  * Registering an already registered schema takes no lock: it is answered from the folded state.
  */
-public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
+public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCatalog {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaTopicSchemaRegistry.class);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -163,6 +163,20 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry {
     public synchronized Optional<RegisteredSchema> latest(String subject) {
         catchUp();
         return store.latest(subject);
+    }
+
+    /** Every subject registered so far, the topic read to its end first. */
+    @Override
+    public synchronized List<String> subjects() {
+        catchUp();
+        return store.subjects();
+    }
+
+    /** The subject's versions, the topic read to its end first. */
+    @Override
+    public synchronized List<RegisteredSchema> versions(String subject) {
+        catchUp();
+        return store.versions(subject);
     }
 
     @Override

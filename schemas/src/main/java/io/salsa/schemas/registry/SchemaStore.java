@@ -29,6 +29,16 @@ final class SchemaStore {
                 : Optional.of(versions.get(versions.size() - 1));
     }
 
+    /** Every subject with a version, sorted. */
+    synchronized List<String> subjects() {
+        return bySubject.keySet().stream().sorted().toList();
+    }
+
+    /** The subject's versions, oldest first (a copy); empty for an unknown subject. */
+    synchronized List<RegisteredSchema> versions(String subject) {
+        return List.copyOf(bySubject.getOrDefault(subject, List.of()));
+    }
+
     /** The version of {@code subject} whose schema is exactly {@code schema}, if registered. */
     synchronized Optional<RegisteredSchema> find(String subject, Schema schema) {
         String text = schema.toString();

@@ -35,6 +35,8 @@ final class ConfluentApiTestServer implements AutoCloseable {
     private final HttpServer server;
     /** Every request as "METHOD path", for assertions on what the client sent. */
     final List<String> requests = new CopyOnWriteArrayList<>();
+    /** The Authorization header every request must carry (401 otherwise); null = none needed. */
+    volatile String requiredAuthorization;
 
     ConfluentApiTestServer(SchemaRegistry backend) throws IOException {
         this.backend = backend;
@@ -56,6 +58,12 @@ final class ConfluentApiTestServer implements AutoCloseable {
         String method = ex.getRequestMethod();
         String path = ex.getRequestURI().getRawPath();
         requests.add(method + " " + path);
+        String required = requiredAuthorization;
+        if (required != null && !required.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+            ex.getRequestBody().readAllBytes();
+            error(ex, 401, 401, "Unauthorized");
+            return;
+        }
         try {
             Matcher m;
             if (method.equals("POST") && (m = COMPAT.matcher(path)).matches()) {

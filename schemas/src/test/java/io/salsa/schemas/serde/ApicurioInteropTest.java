@@ -13,11 +13,14 @@ import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.SampleEvents;
+import io.salsa.schemas.registry.ConfluentRestSchemaRegistry;
+import io.salsa.schemas.registry.ConfluentRestView;
 import io.salsa.schemas.registry.KafkaTopicSchemaRegistry;
 import io.salsa.schemas.registry.RegisteredSchema;
 import io.salsa.schemas.registry.SchemaRegistry;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
+import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -83,6 +86,31 @@ class ApicurioInteropTest {
             assertEquals(List.of("createSchema"), writerSide.calls);
             theirSerializer.close();
             theirRolloutReader.close();
+        }
+    }
+
+    /**
+     * Apicurio's deserializer finding our schemas over HTTP in the read-only Confluent REST view of the embedded
+     * registry (what {@code salsa broker --schema-registry-port} serves). Apicurio's serde 3.1 speaks only Apicurio's
+     * own REST API when given a URL, so it is given a {@link RegistryClientFacade} whose lookups are
+     * {@code GET /schemas/ids/{id}} requests to the view's URL.
+     */
+    @Test
+    void shouldDecodeOurRecordsWithSchemasFetchedFromTheRestView(TestKafka kafka) throws Exception {
+        KafkaSettings s = KafkaSettings.embedded(kafka.bootstrapServers(), "apicurio-" + UUID.randomUUID() + ".");
+        try (KafkaTopicSchemaRegistry registry = KafkaTopicSchemaRegistry.open(s);
+             ConfluentRestView view = ConfluentRestView.start(registry, new InetSocketAddress("127.0.0.1", 0));
+             ConfluentRestSchemaRegistry overHttp = new ConfluentRestSchemaRegistry(view.url())) {
+            Rollout rollout = SampleEvents.rollout(128);
+            byte[] ours = new RegistryAvroSerde<>(registry, Rollout.class).serialize("rollouts", rollout);
+            OurRegistry facade = new OurRegistry(overHttp);
+            try (AvroKafkaDeserializer<Rollout> theirs = new AvroKafkaDeserializer<>(facade)) {
+                Map<String, Object> config = new java.util.HashMap<>(confluentCompatibleConfig());
+                config.put("apicurio.registry.url", view.url().toString());
+                theirs.configure(config, false);
+                assertEquals(rollout, theirs.deserialize("rollouts", new RecordHeaders(), ours));
+            }
+            assertEquals(List.of("getSchemaByContentId"), facade.calls);
         }
     }
 
