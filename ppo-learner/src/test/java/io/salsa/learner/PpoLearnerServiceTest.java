@@ -53,14 +53,7 @@ class PpoLearnerServiceTest {
     @Test
     void runOpensTheRunAndTrainsUntilMaxSteps(TestKafka broker, @TempDir Path tmp) throws Exception {
         KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "service.");
-        LearnerFixture.ensureTopics(kafka);
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 3);
-        BlobRef soup = store.putFolder(soupDir, "test/soup");
-        LearnerFixture.publishSoup(kafka, 1, soup);
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
-            LearnerFixture.writeRollouts(kafka, behaviour, "service", 0, 8, 5, LearnerFixture.PREFER_LOW);
-        }
+        ModelFolderStore store = soupAndTwoBatches(kafka, tmp, "service");
         Map<String, String> settings = LearnerFixture.settings("service", 4, 4, 1);
         settings.put("max_steps", "2");
         PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(settings), kafka, store,
@@ -80,13 +73,7 @@ class PpoLearnerServiceTest {
     @Test
     void shouldServeProbesAndTheStepMetricsWhileTraining(TestKafka broker, @TempDir Path tmp) throws Exception {
         KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "probes.");
-        LearnerFixture.ensureTopics(kafka);
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 3);
-        LearnerFixture.publishSoup(kafka, 1, store.putFolder(soupDir, "test/soup"));
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
-            LearnerFixture.writeRollouts(kafka, behaviour, "probes", 0, 8, 5, LearnerFixture.PREFER_LOW);
-        }
+        ModelFolderStore store = soupAndTwoBatches(kafka, tmp, "probes");
         // no max_steps: after the two batches the rollouts hold, the learner waits (up) for more
         PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(LearnerFixture.settings("probes", 4, 4, 1)),
                 kafka, store, LearnerFixture.gptFactory());
@@ -100,5 +87,18 @@ class PpoLearnerServiceTest {
             assertTrue(scrape.contains("# TYPE salsa_learner_objective_kl gauge"), "TRL metrics are gauges");
         }
         assertFalse(SalsaMetrics.scrape().contains("run_id=\"probes\""), "the run's gauges leave with it");
+    }
+
+    /** The topics, a published soup (version 1) and 8 rollouts of run {@code runId} from it: two batches of 4. */
+    private static ModelFolderStore soupAndTwoBatches(KafkaSettings kafka, Path tmp, String runId) throws Exception {
+        LearnerFixture.ensureTopics(kafka);
+        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
+        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 3);
+        BlobRef soup = store.putFolder(soupDir, "test/soup");
+        LearnerFixture.publishSoup(kafka, 1, soup);
+        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
+            LearnerFixture.writeRollouts(kafka, behaviour, runId, 0, 8, 5, LearnerFixture.PREFER_LOW);
+        }
+        return store;
     }
 }
