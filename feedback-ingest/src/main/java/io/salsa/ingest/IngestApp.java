@@ -1,5 +1,6 @@
 package io.salsa.ingest;
 
+import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import java.time.Duration;
@@ -37,6 +38,7 @@ public final class IngestApp implements Service {
     private volatile ServerConnector connector;
     private volatile FeedbackPublisher publisher;
     private RolloutFeed feed;
+    private SalsaMetrics.Binding producerMetrics;
     private ScheduledExecutorService healthCheck;
     private boolean closed;
 
@@ -82,8 +84,9 @@ public final class IngestApp implements Service {
         IdempotencyStore store = new IdempotencyStore(config.idempotencyCapacity());
         FeedbackHistory.load(kafka.settings(), config.idempotencyCapacity(), store, board);
 
-        FeedbackPublisher publisher = new FeedbackPublisher(kafka.newProducer(config), kafka.feedbackTopic(),
-                config.maxInFlight());
+        var producer = kafka.newProducer(config);
+        SalsaMetrics.Binding producerMetrics = SalsaMetrics.monitor(producer);
+        FeedbackPublisher publisher = new FeedbackPublisher(producer, kafka.feedbackTopic(), config.maxInFlight());
         RolloutFeed feed = new RolloutFeed(kafka.settings(), config.rolloutsBacklog(), board, metrics).start();
         if (!feed.awaitCaughtUp(Duration.ofSeconds(30))) {
             LOG.warn("rollout backlog not read within 30 s; serving while it is still being read");
@@ -112,6 +115,7 @@ public final class IngestApp implements Service {
         } catch (Exception e) {
             feed.close();
             publisher.close();
+            producerMetrics.close();
             throw e;
         }
         ScheduledExecutorService healthCheck = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -123,6 +127,7 @@ public final class IngestApp implements Service {
         LOG.info("feedback-ingest listening on http://{}:{}/ ({} raters, {} pairs ready, feedback topic {})",
                 config.host(), connector.getLocalPort(), raters.size(), board.pairsInPool(), kafka.feedbackTopic());
         this.feed = feed;
+        this.producerMetrics = producerMetrics;
         this.healthCheck = healthCheck;
         this.publisher = publisher;
         this.connector = connector;
@@ -183,5 +188,6 @@ public final class IngestApp implements Service {
         }
         feed.close();
         publisher.close();
+        producerMetrics.close();
     }
 }

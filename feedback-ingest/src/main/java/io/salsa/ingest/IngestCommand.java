@@ -1,5 +1,6 @@
 package io.salsa.ingest;
 
+import io.salsa.runtime.cli.EnvDefaults;
 import io.salsa.runtime.cli.KafkaOptions;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.service.ServiceRunner;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa ingest}: runs the raters' HTTP API and page until Ctrl-C. */
-@Command(name = "ingest", mixinStandardHelpOptions = true,
+@Command(name = "ingest", mixinStandardHelpOptions = true, defaultValueProvider = EnvDefaults.class,
         description = {"Run feedback-ingest: the raters' HTTP API and web page; every answer becomes a Preference"
                 + " event on the feedback topic, acknowledged by Kafka before the rater is told it is saved.",
                 "Every option can also be given as the environment variable in brackets; flags win."})

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
+import io.salsa.runtime.metrics.SalsaMetrics;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -149,7 +150,7 @@ public final class IngestHandler extends Handler.Abstract {
         String path = Request.getPathInContext(request);
         String method = request.getMethod();
         String route = switch (path) {
-            case "/api/tasks/next", "/api/tasks/skip", "/api/preferences", "/healthz", "/metrics", "/" -> path;
+            case "/api/tasks/next", "/api/tasks/skip", "/api/preferences", "/healthz", "/readyz", "/metrics", "/" -> path;
             case "/app.js", "/app.css", "/index.html" -> "static";
             default -> "other";
         };
@@ -168,14 +169,14 @@ public final class IngestHandler extends Handler.Abstract {
                     requireMethod(method, "POST");
                     postPreference(ex);
                 }
-                case "/healthz" -> {
+                case "/healthz", "/readyz" -> {
                     requireMethod(method, "GET");
                     health(ex);
                 }
                 case "/metrics" -> {
                     requireMethod(method, "GET");
                     ex.send(200, "text/plain; version=0.0.4; charset=utf-8",
-                            ByteBuffer.wrap(metrics.render().getBytes(StandardCharsets.UTF_8)),
+                            ByteBuffer.wrap((metrics.render() + SalsaMetrics.scrape()).getBytes(StandardCharsets.UTF_8)),
                             Map.of());
                 }
                 default -> {

@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.Probes;
 import io.salsa.testkit.TestKafka;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -41,6 +43,10 @@ class IngestServiceTest {
                 assertEquals("ok", probe.json().get("status").asText());
                 f.nextTask("alice");
                 port = app.port();
+                // ingest serves its probes and metrics on its own HTTP port, with the same registry as the others
+                Probes.assertServing(port, "kafka_producer_", List.of(
+                        "salsa_ingest_requests_total{route=\"/api/tasks/next\",method=\"GET\",status=\"200\"} 1",
+                        "salsa_ingest_request_duration_seconds_bucket{", "salsa_ingest_kafka_up 1"));
             } finally {
                 f.app = null; // the runner closes it
                 running.close();

@@ -2,6 +2,7 @@ package io.salsa.learner;
 
 import ai.djl.Device;
 import io.salsa.model.lm.DeviceOptions;
+import io.salsa.runtime.cli.EnvDefaults;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
@@ -14,32 +15,34 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa learn}: runs (or resumes) a PPO learner against the soup reference until Ctrl-C or max steps. */
-@Command(name = "learn", mixinStandardHelpOptions = true,
-        description = "Train PPO against a model-soup reference from the scored-rollouts topic (SALSA).")
+@Command(name = "learn", mixinStandardHelpOptions = true, defaultValueProvider = EnvDefaults.class,
+        description = {"Train PPO against a model-soup reference from the scored-rollouts topic (SALSA).",
+                "Every option can also be given as the environment variable shown; flags win. Metrics and health on "
+                        + "--metrics-port (default: $SALSA_LEARNER_METRICS_PORT, else 9404)."})
 public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
 
-    @Option(names = "--run", required = true, description = "Run id; an existing run resumes from its checkpoint.")
+    @Option(names = "--run", required = true, description = "Run id; an existing run resumes from its checkpoint "
+            + "($SALSA_LEARNER_RUN_ID).")
     String runId;
 
-    @Option(names = "--recipe", required = true, description = "Soup recipe whose current soup is the KL reference.")
+    @Option(names = "--recipe", required = true, description = "Soup recipe whose current soup is the KL reference "
+            + "($SALSA_LEARNER_SOUP_RECIPE).")
     String recipe;
 
     @Option(names = "--init-from", defaultValue = "soup",
-            description = "soup (default) or sft:<modelId>: where the policy starts.")
+            description = "soup (default) or sft:<modelId>: where the policy starts ($SALSA_LEARNER_INIT_FROM).")
     String initFrom;
 
     @Mixin
     DeviceOptions devices;
 
-    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps (0 = until Ctrl-C).")
+    @Option(names = "--max-steps", defaultValue = "0", description = "Stop when the run has made this many steps in all (a "
+            + "resumed run counts its earlier steps; 0 = until Ctrl-C; $SALSA_LEARNER_MAX_STEPS).")
     long maxSteps;
 
-    @Option(names = "--save-steps", defaultValue = "10", description = "Checkpoint every N steps (default 10).")
+    @Option(names = "--save-steps", defaultValue = "10", description = "Checkpoint every N steps (default 10; "
+            + "$SALSA_LEARNER_SAVE_STEPS).")
     int saveSteps;
-
-    @Option(names = "--metrics-port", defaultValue = "9404",
-            description = "Prometheus port (0 = any free port, -1 = off; default 9404).")
-    int metricsPort;
 
     @Option(names = "--set", description = "Any learner or PPO setting by its TRL name, e.g. --set batch_size=32 "
             + "--set kl_estimator=k3 --set guard_action=raise_beta (repeatable; also SALSA_LEARNER_<KEY>).")
@@ -52,6 +55,7 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
     public Integer call() throws Exception {
         LearnerConfig config;
         KafkaSettings kafka;
+        int metricsPort;
         try {
             Device device = devices.apply();
             Map<String, String> flags = new LinkedHashMap<>(settings);
@@ -60,10 +64,15 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
             flags.put("init_from", initFrom);
             flags.put("max_steps", Long.toString(maxSteps));
             flags.put("save_steps", Integer.toString(saveSteps));
-            flags.put("metrics_port", Integer.toString(metricsPort));
+            if (service.metricsPortGiven(System.getenv())) {
+                flags.put("metrics_port", Integer.toString(service.metricsPort(System.getenv(), -1)));
+            }
             // --device wins over any device setting, and stays a typed device (a GPU keeps its index)
             config = LearnerConfig.fromEnv(System.getenv(), flags).toBuilder().device(device).build();
             kafka = service.kafka(System.getenv());
+            metricsPort = config.metricsPort();
+            // the runner serves the probes (from before the run opens), so the run does not open its own endpoint
+            config = config.toBuilder().metricsPort(-1).build();
         } catch (IllegalArgumentException e) {
             System.err.println("salsa learn: " + e.getMessage());
             return 2;
@@ -71,7 +80,7 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
         PpoLearner learner = PpoLearner.create(config, kafka, service.store(System.getenv()),
                 trainerFactory());
         try {
-            ServiceRunner.runUntilStopped(learner);
+            ServiceRunner.runUntilStopped(learner, metricsPort);
         } catch (IllegalArgumentException e) {
             System.err.println("salsa learn: " + e.getMessage());
             return 2;

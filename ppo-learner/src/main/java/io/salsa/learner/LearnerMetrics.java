@@ -1,79 +1,72 @@
 package io.salsa.learner;
 
-import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.salsa.runtime.metrics.ProbeServer;
+import io.salsa.runtime.metrics.SalsaMetrics;
+import io.salsa.runtime.service.Health;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
- * The learner's latest step metrics on a Prometheus text endpoint ({@code GET /metrics}), so a scrape sees the
- * same TRL-named values as the metrics topic: {@code objective/kl} becomes {@code salsa_learner_objective_kl}.
+ * The learner's latest step metrics as gauges on the process's {@link SalsaMetrics} registry, so a scrape sees the
+ * same TRL-named values as the metrics topic: {@code objective/kl} becomes {@code salsa_learner_objective_kl}
+ * (label {@code run_id}), next to the JVM's and the Kafka clients' metrics.
+ *
+ * <p>{@code salsa learn} serves them through its {@link io.salsa.runtime.service.ServiceRunner} probe endpoint;
+ * a learner run inside another process (the demo, tests) with a {@code metrics_port} serves its own.
  */
 public final class LearnerMetrics implements AutoCloseable {
 
+    /** The prefix of every learner gauge. */
+    static final String PREFIX = "salsa_learner_";
+
     private final String runId;
-    private final Map<String, Double> gauges = new TreeMap<>();
-    private final HttpServer server;
+    private final Map<String, Double> values = new ConcurrentHashMap<>();
+    private final MeterRegistry registry = SalsaMetrics.registry();
+    private final ProbeServer probes;
 
-    /** Serves on {@code port} (0 = any free port), or not at all for -1. */
-    public LearnerMetrics(String runId, int port) throws IOException {
+    /**
+     * Registers the run's gauges; serves them with the JVM's and Kafka's metrics and {@code health} on {@code port}
+     * (0 = any free port), or not at all for -1.
+     */
+    public LearnerMetrics(String runId, int port, Supplier<Health> health) throws IOException {
         this.runId = runId;
-        if (port < 0) {
-            server = null;
-            return;
-        }
-        server = HttpServer.create(new InetSocketAddress("0.0.0.0", port), 0);
-        server.createContext("/metrics", exchange -> {
-            byte[] body = render().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        server.start();
+        probes = port < 0 ? null : ProbeServer.start("ppo-learner", "0.0.0.0", port, health);
     }
 
-    /** The bound port, or -1 when serving is off. */
+    /** The bound port, or -1 when this run serves no endpoint of its own. */
     public int port() {
-        return server == null ? -1 : server.getAddress().getPort();
+        return probes == null ? -1 : probes.port();
     }
 
-    /** Replaces the gauges with one step's values. */
-    public synchronized void update(Map<String, Double> values) {
-        gauges.putAll(values);
-    }
-
-    /** The Prometheus text exposition of the current gauges. */
-    public synchronized String render() {
-        StringBuilder sb = new StringBuilder();
-        for (Map.Entry<String, Double> e : gauges.entrySet()) {
-            String name = "salsa_learner_" + e.getKey().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
-            sb.append("# TYPE ").append(name).append(" gauge\n");
-            sb.append(name).append("{run_id=\"").append(runId).append("\"} ")
-                    .append(format(e.getValue())).append('\n');
+    /** Sets the gauges to one step's values (a key seen for the first time registers its gauge). */
+    public void update(Map<String, Double> step) {
+        for (Map.Entry<String, Double> e : step.entrySet()) {
+            if (values.put(e.getKey(), e.getValue()) == null) {
+                String key = e.getKey();
+                Gauge.builder(name(key), values, m -> m.getOrDefault(key, Double.NaN))
+                        .description("The learner's " + key + " at its latest step (TRL name).")
+                        .tag("run_id", runId)
+                        .register(registry);
+            }
         }
-        return sb.toString();
     }
 
-    private static String format(double v) {
-        if (Double.isNaN(v)) {
-            return "NaN";
-        }
-        if (Double.isInfinite(v)) {
-            return v > 0 ? "+Inf" : "-Inf";
-        }
-        return Double.toString(v);
+    /** The gauge name of a TRL metric key: {@code policy/clipfrac_avg} → {@code salsa_learner_policy_clipfrac_avg}. */
+    static String name(String key) {
+        return PREFIX + key.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
     }
 
+    /** Unregisters the run's gauges and closes its endpoint, if any. */
     @Override
     public void close() {
-        if (server != null) {
-            server.stop(0);
+        SalsaMetrics.removeAll(registry, PREFIX, "run_id", runId);
+        if (probes != null) {
+            probes.close();
         }
     }
 }

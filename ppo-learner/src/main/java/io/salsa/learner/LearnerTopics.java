@@ -6,6 +6,7 @@ import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topic;
 import io.salsa.schemas.Topics;
@@ -39,10 +40,12 @@ final class LearnerTopics implements AutoCloseable {
 
     private final KafkaSettings kafka;
     private final KafkaProducer<String, byte[]> producer;
+    private final SalsaMetrics.Binding producerMetrics;
 
     LearnerTopics(KafkaSettings kafka) {
         this.kafka = kafka;
         this.producer = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(), new ByteArraySerializer());
+        this.producerMetrics = SalsaMetrics.monitor(producer);
     }
 
     /** Writes {@code value} under {@code key} and waits until the broker has it. */
@@ -139,6 +142,7 @@ final class LearnerTopics implements AutoCloseable {
 
     @Override
     public void close() {
+        producerMetrics.close();
         producer.close(Duration.ofSeconds(5));
     }
 }

@@ -6,6 +6,7 @@ import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.service.Health;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,7 +50,7 @@ final class OpenRun implements AutoCloseable {
      * starts it fresh. Returns null when {@code stop} ended the wait for the first soup.
      */
     static OpenRun open(LearnerConfig requested, KafkaSettings kafka, ModelFolderStore store,
-            PpoLearner.TrainerFactory factory, BooleanSupplier stop) throws IOException {
+            PpoLearner.TrainerFactory factory, BooleanSupplier stop, Supplier<Health> health) throws IOException {
         TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP, Topics.POLICY, Topics.SFT_MODELS,
                 Topics.LEARNER_BATCHES, Topics.METRICS, Topics.DEAD_LETTERS));
         PolicyCheckpoint latest = LearnerTopics.latestCheckpoint(kafka, requested.runId());
@@ -62,9 +64,9 @@ final class OpenRun implements AutoCloseable {
         OpenRun run = new OpenRun(kafka, store);
         try {
             if (latest != null) {
-                run.resume(requested, factory, latest);
+                run.resume(requested, factory, latest, health);
             } else {
-                run.fresh(requested, factory, soup);
+                run.fresh(requested, factory, soup, health);
             }
             return run;
         } catch (IOException | RuntimeException e) {
@@ -73,7 +75,8 @@ final class OpenRun implements AutoCloseable {
         }
     }
 
-    private void fresh(LearnerConfig requested, PpoLearner.TrainerFactory factory, SoupManifest soup)
+    private void fresh(LearnerConfig requested, PpoLearner.TrainerFactory factory, SoupManifest soup,
+            Supplier<Health> health)
             throws IOException {
         config = requested;
         Path soupFolder = store.fetchFolder(soup.getBlob());
@@ -98,7 +101,7 @@ final class OpenRun implements AutoCloseable {
         PolicyTrainer policy = factory.open(config.ppo(), initFolder, soupFolder, config.device());
         LearnerState.SoupRef soupRef = new LearnerState.SoupRef(soup.getRecipe(), soup.getVersion(), soup.getBlob());
         connect(policy, PpoTrainer.initialState(PpoTrainer.Settings.of(config), soupRef, Map.of(), initFrom,
-                initBlob), -1);
+                initBlob), -1, health);
         checkpoints.publish(trainer, 0, null);
         source.startAt(trainer.state().positions());
         soupWatcher = new SoupWatcher(kafka, config.soupRecipe(), soup.getVersion(), store, policy);
@@ -106,7 +109,8 @@ final class OpenRun implements AutoCloseable {
                 soup.getVersion());
     }
 
-    private void resume(LearnerConfig requested, PpoLearner.TrainerFactory factory, PolicyCheckpoint latest)
+    private void resume(LearnerConfig requested, PpoLearner.TrainerFactory factory, PolicyCheckpoint latest,
+            Supplier<Health> health)
             throws IOException {
         Path folder = store.fetchFolder(latest.getBlob());
         CheckpointCard card = CheckpointCard.read(folder);
@@ -114,7 +118,7 @@ final class OpenRun implements AutoCloseable {
         LearnerState state = card.stateWithSelf(config.guard(), latest.getBlob(), folder);
         Path soupFolder = store.fetchFolder(state.soup().blob());
         PolicyTrainer policy = factory.open(config.ppo(), folder, soupFolder, config.device());
-        connect(policy, state, latest.getVersion());
+        connect(policy, state, latest.getVersion(), health);
         policy.restore(folder, store.fetchFolder(card.optimizer()).resolve(CheckpointPublisher.OPTIMIZER_FILE));
         List<BatchManifest> manifests = LearnerTopics.manifests(kafka, config.runId());
         long checkpointStep = state.step();
@@ -136,12 +140,13 @@ final class OpenRun implements AutoCloseable {
      * The trainer around {@code policy} from {@code state}, and the run's Kafka clients and metrics endpoint;
      * {@code resumedFrom} is the checkpoint version resumed from (-1 for a fresh run), which retention keeps.
      */
-    private void connect(PolicyTrainer policy, LearnerState state, long resumedFrom) throws IOException {
+    private void connect(PolicyTrainer policy, LearnerState state, long resumedFrom, Supplier<Health> health)
+            throws IOException {
         trainer = new PpoTrainer(PpoTrainer.Settings.of(config), policy, state,
                 new HeldOutSchedule(config, policy, () -> store.fetchFolder(state.initBlob())));
         topics = new LearnerTopics(kafka);
         source = new RolloutSource(config, kafka, policy.vocabSize(), policy.maxLength());
-        metrics = new LearnerMetrics(config.runId(), config.metricsPort());
+        metrics = new LearnerMetrics(config.runId(), config.metricsPort(), health);
         checkpoints = new CheckpointPublisher(config, store, topics, resumedFrom);
         if (metrics.port() > 0) {
             LOG.info("run {}: metrics on http://127.0.0.1:{}/metrics", config.runId(), metrics.port());

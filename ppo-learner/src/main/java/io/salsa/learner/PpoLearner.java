@@ -93,7 +93,7 @@ public final class PpoLearner implements Service {
 
     /** Opens the run; false when {@code stop} ended the wait for the first soup. */
     private boolean open(BooleanSupplier stop) throws IOException {
-        OpenRun opened = OpenRun.open(requested, kafka, store, factory, stop);
+        OpenRun opened = OpenRun.open(requested, kafka, store, factory, stop, this::health);
         if (opened == null) {
             return false;
         }

@@ -3,6 +3,7 @@ package io.salsa.learner;
 import io.salsa.events.OffsetRange;
 import io.salsa.events.ScoredRollout;
 import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
@@ -38,6 +39,7 @@ final class RolloutSource implements AutoCloseable {
     private final BatchAssembler assembler;
     private final RegistryAvroSerde<ScoredRollout> serde;
     private final String topic;
+    private final SalsaMetrics.Binding consumerMetrics;
     /** The highest offset committed per partition (steps and skipped-record progress). */
     private final Map<TopicPartition, Long> progressCommitted = new HashMap<>();
 
@@ -49,6 +51,7 @@ final class RolloutSource implements AutoCloseable {
         cp.setProperty(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
                 Integer.toString(KafkaSettings.MAX_RECORD_BYTES));
         this.consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer());
+        this.consumerMetrics = SalsaMetrics.monitor(consumer);
         this.assembler = new BatchAssembler(config.runId(), config.ppo().batchSize(), config.ppo().maxStaleness(),
                 vocabSize, maxLength);
         this.serde = kafka.valueSerde(Topics.SCORED_ROLLOUTS);
@@ -131,6 +134,7 @@ final class RolloutSource implements AutoCloseable {
 
     @Override
     public void close() {
+        consumerMetrics.close();
         consumer.close(Duration.ofSeconds(5));
     }
 }

@@ -9,13 +9,17 @@ import ai.djl.Device;
 import io.salsa.events.BlobRef;
 import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
+import io.salsa.testkit.Conditions;
 import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.Probes;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -32,7 +36,12 @@ class PpoLearnerServiceTest {
         PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(LearnerFixture.settings("nosoup", 4, 4, 1)),
                 kafka, LearnerFixture.store(tmp), LearnerFixture.gptFactory());
         assertEquals(Health.Status.STARTING, learner.health().status());
-        ServiceRunner.Background running = ServiceRunner.start(learner);
+        ServiceRunner.Background running = ServiceRunner.start(learner, 0);
+        // waiting for the first soup: alive, not ready
+        assertEquals(200, Probes.get(running.probePort(), "/healthz").status());
+        Probes.Reply ready = Probes.get(running.probePort(), "/readyz");
+        assertEquals(503, ready.status());
+        assertTrue(ready.body().startsWith("STARTING run nosoup"), ready.body());
         running.close();
         assertFalse(running.running());
         assertNull(running.failure());
@@ -44,14 +53,7 @@ class PpoLearnerServiceTest {
     @Test
     void runOpensTheRunAndTrainsUntilMaxSteps(TestKafka broker, @TempDir Path tmp) throws Exception {
         KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "service.");
-        LearnerFixture.ensureTopics(kafka);
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 3);
-        BlobRef soup = store.putFolder(soupDir, "test/soup");
-        LearnerFixture.publishSoup(kafka, 1, soup);
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
-            LearnerFixture.writeRollouts(kafka, behaviour, "service", 0, 8, 5, LearnerFixture.PREFER_LOW);
-        }
+        ModelFolderStore store = soupAndTwoBatches(kafka, tmp, "service");
         Map<String, String> settings = LearnerFixture.settings("service", 4, 4, 1);
         settings.put("max_steps", "2");
         PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(settings), kafka, store,
@@ -66,5 +68,37 @@ class PpoLearnerServiceTest {
         assertEquals(3, learner.state().checkpoints().size());
         assertEquals(new Health(Health.Status.DOWN, "stopped (MAX_STEPS) at step 2"), learner.health());
         assertEquals(2, LearnerFixture.manifests(kafka, "service").size());
+    }
+
+    @Test
+    void shouldServeProbesAndTheStepMetricsWhileTraining(TestKafka broker, @TempDir Path tmp) throws Exception {
+        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "probes.");
+        ModelFolderStore store = soupAndTwoBatches(kafka, tmp, "probes");
+        // no max_steps: after the two batches the rollouts hold, the learner waits (up) for more
+        PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(LearnerFixture.settings("probes", 4, 4, 1)),
+                kafka, store, LearnerFixture.gptFactory());
+        try (ServiceRunner.Background running = ServiceRunner.start(learner, 0)) {
+            Conditions.await("two steps", Duration.ofMinutes(3), () -> {
+                running.checkHealthy();
+                return learner.isOpen() && learner.state().step() >= 2;
+            });
+            String scrape = Probes.assertServing(running.probePort(), "kafka_consumer_", List.of(
+                    "salsa_learner_objective_kl{run_id=\"probes\"}", "kafka_producer_"));
+            assertTrue(scrape.contains("# TYPE salsa_learner_objective_kl gauge"), "TRL metrics are gauges");
+        }
+        assertFalse(SalsaMetrics.scrape().contains("run_id=\"probes\""), "the run's gauges leave with it");
+    }
+
+    /** The topics, a published soup (version 1) and 8 rollouts of run {@code runId} from it: two batches of 4. */
+    private static ModelFolderStore soupAndTwoBatches(KafkaSettings kafka, Path tmp, String runId) throws Exception {
+        LearnerFixture.ensureTopics(kafka);
+        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
+        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 3);
+        BlobRef soup = store.putFolder(soupDir, "test/soup");
+        LearnerFixture.publishSoup(kafka, 1, soup);
+        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
+            LearnerFixture.writeRollouts(kafka, behaviour, runId, 0, 8, 5, LearnerFixture.PREFER_LOW);
+        }
+        return store;
     }
 }

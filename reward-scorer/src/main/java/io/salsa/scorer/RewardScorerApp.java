@@ -4,6 +4,9 @@ import io.salsa.events.DeadLetter;
 import io.salsa.events.RewardModelCheckpoint;
 import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import io.salsa.schemas.KafkaSettings;
@@ -12,7 +15,9 @@ import io.salsa.schemas.Topics;
 import io.salsa.schemas.registry.SchemaRegistry;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -76,6 +81,8 @@ public final class RewardScorerApp implements Service {
     private volatile Throwable failure;
     // written under the lock by startStreams and close; read without it, so a probe never waits for a close
     private volatile KafkaStreams streams;
+    /** The streams' and the scorer's meters on the process registry, removed on close. */
+    private final List<SalsaMetrics.Binding> meters = new ArrayList<>();
     private volatile RewardModelSlot slot;
     private ExecutorService loads;
     private boolean closed;
@@ -163,6 +170,12 @@ public final class RewardScorerApp implements Service {
             slot.install(initial);
         }
         streams = create(config, streamsConfig(config), config.kafka().registry(), slot, metrics);
+        meters.add(SalsaMetrics.bind(new KafkaStreamsMetrics(streams)));
+        meters.add(SalsaMetrics.counters(metrics, Tags.of("application_id", config.applicationId()), Map.of(
+                "salsa.scorer.rollouts.scored", ScorerMetrics::scored,
+                "salsa.scorer.dead.letters", ScorerMetrics::deadLettered,
+                "salsa.scorer.batches", ScorerMetrics::batches,
+                "salsa.scorer.model.seconds", m -> m.modelNanos() / 1e9)));
         streams.setStateListener((now, before) -> {
             if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING) {
                 wake.countDown();
@@ -235,6 +248,7 @@ public final class RewardScorerApp implements Service {
         if (slot != null) {
             slot.close();
         }
+        meters.forEach(SalsaMetrics.Binding::close);
         if (loads != null) {
             loads.shutdownNow();
         }

@@ -3,6 +3,7 @@ package io.salsa.scorer;
 import ai.djl.Device;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.runtime.blob.BlobStores;
+import io.salsa.runtime.cli.EnvDefaults;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
@@ -15,12 +16,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa score}: runs one reward-scorer instance (start more with the same --app-id to scale out). */
-@Command(name = "score", mixinStandardHelpOptions = true,
+@Command(name = "score", mixinStandardHelpOptions = true, defaultValueProvider = EnvDefaults.class,
         description = "Run the reward scorer: rollouts → reward model → scored-rollouts, exactly once, hot-swapping "
                 + "to each new reward-model checkpoint published under --model-name. Every option can also be "
                 + "given as the environment variable shown. --cache-dir is where fetched reward models are "
-                + "unpacked ($" + ScorerConfig.MODEL_CACHE_ENV + "); there is no default blob store.")
+                + "unpacked ($" + ScorerConfig.MODEL_CACHE_ENV + "); there is no default blob store. Metrics and health on "
+                + "--metrics-port (default " + ScoreCommand.METRICS_PORT + ").")
 public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
+
+    /** The scorer's default probe port (/metrics, /healthz, /readyz). */
+    public static final int METRICS_PORT = 9401;
 
     @Mixin
     ServiceOptions service = new ServiceOptions();
@@ -58,7 +63,9 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
         GptRewardScorerModel initial = null;
         RewardModelLoader loader;
         Map<String, String> env = env();
+        int metricsPort;
         try {
+            metricsPort = service.metricsPort(env, METRICS_PORT);
             config = ScorerConfig.fromEnv(env);
             if (config.blobStore() == null && config.initialModel() == null) {
                 throw new IllegalArgumentException("nothing to score with: set " + ScorerConfig.BLOB_STORE_ENV
@@ -81,7 +88,7 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
             System.err.println("salsa score: " + withFlags(e.getMessage()));
             return 2;
         }
-        ServiceRunner.runUntilStopped(new RewardScorerApp(config, initial, loader));
+        ServiceRunner.runUntilStopped(new RewardScorerApp(config, initial, loader), metricsPort);
         return 0;
     }
 

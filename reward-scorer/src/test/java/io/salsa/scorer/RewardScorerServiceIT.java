@@ -9,6 +9,7 @@ import io.salsa.events.ScoredRollout;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.Probes;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,7 +37,7 @@ class RewardScorerServiceIT {
         assertEquals("reward-scorer/scorer-svc", app.name());
         assertEquals(Health.Status.STARTING, app.health().status(), "no streams before run");
 
-        ServiceRunner.Background running = ServiceRunner.start(app);
+        ServiceRunner.Background running = ServiceRunner.start(app, 0);
         try {
             List<ScoredRollout> seen = cluster.readScored(ScorerCluster.distinctAtLeast(20), Duration.ofSeconds(90));
             assertEquals(20, ScorerCluster.occurrences(seen).size(), "every rollout was scored");
@@ -44,6 +45,8 @@ class RewardScorerServiceIT {
             Health health = app.health();
             assertTrue(health.isUp(), health.toString());
             running.checkHealthy();
+            Probes.assertServing(running.probePort(), "kafka_stream_", List.of("salsa_scorer_rollouts_scored_total",
+                    "salsa_scorer_model_seconds_total", "kafka_consumer_"));
         } finally {
             running.close();
         }

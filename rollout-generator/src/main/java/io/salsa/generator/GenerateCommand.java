@@ -1,6 +1,7 @@
 package io.salsa.generator;
 
 import io.salsa.runtime.blob.BlobStore;
+import io.salsa.runtime.cli.EnvDefaults;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
@@ -12,12 +13,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa generate}: runs one rollout generator instance until Ctrl-C. */
-@Command(name = "generate", mixinStandardHelpOptions = true,
+@Command(name = "generate", mixinStandardHelpOptions = true, defaultValueProvider = EnvDefaults.class,
         description = "Run a rollout generator: prompts → n sampled responses per prompt from the current policy → "
                 + "rollouts. Every option also reads its SALSA_GENERATOR_* variable; flags win. --cache-dir is "
                 + "where downloaded weights go (default: <state-dir>/weights); the blob store defaults to "
-                + "file://<cwd>/salsa-data/blobs.")
+                + "file://<cwd>/salsa-data/blobs. Metrics and health on --metrics-port (default " + GenerateCommand.METRICS_PORT
+                + ").")
 public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand {
+
+    /** The generator's default probe port (/metrics, /healthz, /readyz). */
+    public static final int METRICS_PORT = 9400;
 
     @Mixin
     ServiceOptions service = new ServiceOptions();
@@ -79,7 +84,9 @@ public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand
         KafkaSettings settings;
         GeneratorConfig config;
         BlobStore store;
+        int metricsPort;
         try {
+            metricsPort = service.metricsPort(env, METRICS_PORT);
             settings = KafkaSettings.fromEnv(env);
             config = GeneratorConfig.fromEnv(env);
             if (config.initialWeights() instanceof GeneratorConfig.Folder f
@@ -93,7 +100,7 @@ public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand
             return 2;
         }
         ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
-                new BlobWeightFetcher(store, service.cacheDir(config.stateDir().resolve("weights")))));
+                new BlobWeightFetcher(store, service.cacheDir(config.stateDir().resolve("weights")))), metricsPort);
         return 0;
     }
 

@@ -3,6 +3,8 @@ package io.salsa.generator;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
+import io.micrometer.core.instrument.Tags;
+import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import io.salsa.schemas.DeadLetters;
@@ -123,7 +125,18 @@ public final class GeneratorApp implements Service {
      */
     @Override
     public void run() throws Exception {
-        try {
+        try (SalsaMetrics.Binding counters = SalsaMetrics.counters(stats, Tags.of("generator_id",
+                config.generatorId()), Map.of(
+                        "salsa.generator.prompts", GeneratorStats::prompts,
+                        "salsa.generator.rollouts.sent", GeneratorStats::rolloutsSent,
+                        "salsa.generator.rollouts.acked", GeneratorStats::rolloutsAcked,
+                        "salsa.generator.dead.letters", GeneratorStats::deadLetters,
+                        "salsa.generator.tokens", GeneratorStats::tokens,
+                        "salsa.generator.batches", GeneratorStats::batches,
+                        "salsa.generator.weight.switches", GeneratorStats::weightSwitches,
+                        "salsa.generator.model.seconds", s -> s.modelNanos() / 1e9));
+             SalsaMetrics.Binding version = SalsaMetrics.gauges(this, Tags.of("generator_id", config.generatorId()),
+                     Map.of("salsa.generator.policy.version", GeneratorApp::policyVersion))) {
             generateUntilStopped();
         } catch (Exception | Error e) {
             failure = e;
@@ -148,7 +161,9 @@ public final class GeneratorApp implements Service {
              KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps, new StringSerializer(),
                      new ByteArraySerializer());
              KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(),
-                     new ByteArrayDeserializer())) {
+                     new ByteArrayDeserializer());
+             SalsaMetrics.Binding producerMetrics = SalsaMetrics.monitor(producer);
+             SalsaMetrics.Binding consumerMetrics = SalsaMetrics.monitor(c)) {
             consumer = c;
             warmUp(producer, rolloutsTopic);
             follower.start();

@@ -11,7 +11,9 @@ import io.salsa.events.Rollout;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.Topics;
+import io.salsa.testkit.Conditions;
 import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.Probes;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -118,13 +120,19 @@ class GeneratorAppIT {
             assertEquals(Health.Status.STARTING, app.health().status(), "no weights before run");
             h.publishPrompts(GenHarness.prompts(3, "s"));
 
-            ServiceRunner.Background running = ServiceRunner.start(app);
+            ServiceRunner.Background running = ServiceRunner.start(app, 0);
             try {
                 h.awaitRecords(Topics.ROLLOUTS, 6, Duration.ofSeconds(60));
                 // rollouts exist only after the weights loaded and the group assigned the prompts
                 Health health = app.health();
                 assertTrue(health.isUp(), health.toString());
                 running.checkHealthy();
+                Conditions.await("every rollout acknowledged", Duration.ofSeconds(30),
+                        () -> app.stats().rolloutsAcked() == 6);
+                String scrape = Probes.assertServing(running.probePort(), "kafka_consumer_",
+                        List.of("salsa_generator_policy_version{generator_id=\"gen-svc\"}", "kafka_producer_"));
+                assertTrue(scrape.contains("salsa_generator_rollouts_acked_total{generator_id=\"gen-svc\"} 6.0"),
+                        "the generator's own counters");
             } finally {
                 running.close();
             }

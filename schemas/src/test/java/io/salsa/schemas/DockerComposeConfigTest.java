@@ -19,8 +19,10 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * docker-compose.yml cannot be run here (no Docker engine), so its syntax is checked by docker-compose itself
- * ({@code config -q} works without an engine) and its wiring by reading it: one service per module, built from
- * that module's Dockerfile, running the salsa command the Dockerfile runs, against the compose Kafka and registry.
+ * ({@code config -q} works without an engine) and its wiring by reading it: one service per module, all from the
+ * one image of the root Dockerfile with their own command, against the compose Kafka, registry and MinIO, each
+ * with its probe port published, a health check on it and its working folder in a volume. salsa-cli's
+ * {@code ComposeAsProcessesTest} starts the services as processes with exactly this command and environment.
  */
 class DockerComposeConfigTest {
 
@@ -48,39 +50,48 @@ class DockerComposeConfigTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void shouldRunOneServicePerModuleFromItsDockerfile() throws IOException {
+    void shouldRunEveryServiceFromTheOneImageWithItsCommandProbesPortsAndState() throws IOException {
         Map<String, Object> compose = new Yaml().load(Files.readString(COMPOSE));
         Map<String, Map<String, Object>> services = (Map<String, Map<String, Object>>) compose.get("services");
         assertTrue(String.valueOf(services.get("kafka").get("image")).startsWith("apache/kafka:"));
         assertTrue(services.containsKey("schema-registry") && services.containsKey("minio"), services.keySet().toString());
-        Map<String, Object> launcher = services.get("salsa");
-        assertEquals("salsa-cli/Dockerfile", ((Map<String, Object>) launcher.get("build")).get("dockerfile"));
-        String launcherImage = String.valueOf(launcher.get("image"));
-
+        String dockerfile = Files.readString(ROOT.resolve("Dockerfile"));
+        assertTrue(dockerfile.contains("--mount=type=cache,target=/root/.m2"), "the Maven repository is cached");
+        assertTrue(dockerfile.contains("\nWORKDIR /var/lib/salsa\n"), "a working folder the service user owns");
+        assertTrue(dockerfile.contains("--home-dir /var/lib/salsa"), "the service user has a home");
+        assertTrue(dockerfile.contains("curl"), "the health checks' curl is installed");
+        assertTrue(dockerfile.contains("-Dlogback.configurationFile=/app/config/logback.xml"), "external log config");
+        String image = null;
         for (Map.Entry<String, String> e : SERVICES.entrySet()) {
             String module = e.getKey();
             Map<String, Object> service = services.get(module);
             assertTrue(service != null, "no service for module " + module);
             Map<String, Object> build = (Map<String, Object>) service.get("build");
-            assertEquals(module + "/Dockerfile", build.get("dockerfile"), module);
+            assertEquals("Dockerfile", build.get("dockerfile"), module + ": the one image");
             assertEquals(".", build.get("context"), module + " builds from the repository root");
-            assertEquals(List.of(e.getValue()), service.get("command"), module);
-
-            Path dockerfile = ROOT.resolve(module).resolve("Dockerfile");
-            assertTrue(Files.exists(dockerfile), dockerfile + " is missing");
-            Matcher cmd = Pattern.compile("(?m)^CMD \\[\"([^\"]+)\"]").matcher(Files.readString(dockerfile));
-            assertTrue(cmd.find(), dockerfile + " has no CMD");
-            assertEquals(e.getValue(), cmd.group(1), dockerfile + " runs the same command as the service");
-            assertTrue(Files.readString(dockerfile).contains("ARG SALSA_IMAGE=" + launcherImage + "\n"),
-                    dockerfile + " starts from the launcher image " + launcherImage);
-            assertTrue(((Map<String, Object>) service.get("depends_on")).containsKey("salsa"),
-                    module + " depends on the launcher service, so the launcher image is built first");
+            image = image == null ? String.valueOf(service.get("image")) : image;
+            assertEquals(image, service.get("image"), module + " runs the same image as the others");
+            assertEquals(e.getValue(), ((List<String>) service.get("command")).get(0), module);
 
             Map<String, Object> env = (Map<String, Object>) service.get("environment");
             assertEquals("kafka:9092", env.get(KafkaSettings.BOOTSTRAP_ENV), module);
+            assertEquals("http://minio:9000", env.get("AWS_ENDPOINT_URL"), module + ": S3 requests go to MinIO");
             // the same validation a service runs at start-up
             KafkaSettings.fromEnv(Map.of(KafkaSettings.BOOTSTRAP_ENV, String.valueOf(env.get(KafkaSettings.BOOTSTRAP_ENV)),
                     KafkaSettings.REGISTRY_ENV, String.valueOf(env.get(KafkaSettings.REGISTRY_ENV))));
+
+            String port = module.equals("feedback-ingest") ? String.valueOf(env.get("SALSA_INGEST_PORT"))
+                    : String.valueOf(env.get("SALSA_METRICS_PORT"));
+            assertTrue(port.matches("\\d+"), module + " has a probe port: " + port);
+            List<String> ports = ((List<Object>) service.get("ports")).stream().map(String::valueOf).toList();
+            assertTrue(ports.stream().anyMatch(p -> p.equals(port) || p.endsWith(":" + port)),
+                    module + " publishes its metrics port " + port + ": " + ports);
+            List<String> check = (List<String>) ((Map<String, Object>) service.get("healthcheck")).get("test");
+            assertEquals("http://localhost:" + port + "/healthz", check.get(check.size() - 1), module + " health check");
+            List<String> volumes = ((List<Object>) service.get("volumes")).stream().map(String::valueOf).toList();
+            // ingest keeps nothing on disk: its history is re-read from the feedback topic at start
+            assertTrue(module.equals("feedback-ingest") || volumes.stream().anyMatch(v -> v.endsWith("/var/lib/salsa")),
+                    module + " keeps its working folder (state, caches, soup work, runs) in a volume: " + volumes);
         }
     }
 

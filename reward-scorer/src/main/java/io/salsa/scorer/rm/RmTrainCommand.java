@@ -82,6 +82,9 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
     String name;
     @Option(names = "--version", description = "Version to publish (default: one above the latest published under --name).")
     Long version;
+    // --version is the version to publish, which makes picocli drop its standard --help/--version pair: --help by hand
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
     /** Kafka for --from-topic and --publish; the blob store (no default) for --publish. */
     @Mixin
     ServiceOptions service = new ServiceOptions();

@@ -20,6 +20,8 @@ public final class ServiceOptions {
 
     /** The blob store variable, read when {@code --blob-store} is not given. */
     public static final String BLOB_STORE_ENV = "SALSA_BLOB_STORE";
+    /** The probe port variable, read when {@code --metrics-port} is not given. */
+    public static final String METRICS_PORT_ENV = "SALSA_METRICS_PORT";
     /** The folder blob store of commands that have a default one: beside the broker's data. */
     public static final Path DEFAULT_BLOB_STORE_DIR = Path.of("salsa-data", "blobs");
     /** Where fetched model folders are unpacked unless a command has its own place for them. */
@@ -33,8 +35,13 @@ public final class ServiceOptions {
             + "file://<cwd>/salsa-data/blobs).")
     String blobStore;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Port of the service's /metrics, /healthz "
+            + "and /readyz on every interface: 0 = any free port, -1 = none (default: $" + METRICS_PORT_ENV + ", else "
+            + "the command's own port).")
+    Integer metricsPort;
+
     @Option(names = "--cache-dir", paramLabel = "DIR", description = "Local folder for model folders fetched from "
-            + "the blob store (default: the command's own, salsa-data/cache for most).")
+            + "the blob store ($SALSA_CACHE_DIR; default: the command's own, salsa-data/cache for most).")
     Path cacheDir;
 
     /** The Kafka and schema-registry part of these options. */
@@ -76,6 +83,36 @@ public final class ServiceOptions {
      */
     public BlobStore blobStore(Map<String, String> env) throws IOException {
         return BlobStores.fromUri(blobStoreUriOrDefault(env), env);
+    }
+
+    /**
+     * The port of the service's probe endpoint: {@code --metrics-port}, else {@value #METRICS_PORT_ENV}, else
+     * {@code commandDefault}; -1 means none.
+     *
+     * @throws IllegalArgumentException naming the setting when the value is not -1, 0 or a port
+     */
+    public int metricsPort(Map<String, String> env, int commandDefault) {
+        String raw = metricsPort != null ? metricsPort.toString() : env.get(METRICS_PORT_ENV);
+        if (raw == null || raw.isBlank()) {
+            return commandDefault;
+        }
+        int port;
+        try {
+            port = Integer.parseInt(raw.strip());
+        } catch (NumberFormatException e) {
+            port = -2;
+        }
+        if (port < -1 || port > 65535) {
+            throw new IllegalArgumentException("--metrics-port (" + METRICS_PORT_ENV + ") must be -1 (none), 0 (any "
+                    + "free port) or a port up to 65535 (got '" + raw.strip() + "')");
+        }
+        return port;
+    }
+
+    /** Whether a metrics port was asked for by flag or variable (not just the command's default). */
+    public boolean metricsPortGiven(Map<String, String> env) {
+        String v = env.get(METRICS_PORT_ENV);
+        return metricsPort != null || (v != null && !v.isBlank());
     }
 
     /** The {@code --cache-dir} folder, or {@code fallback} (which may be null) when the flag was not given. */

@@ -1,5 +1,7 @@
 package io.salsa.runtime.service;
 
+import io.salsa.runtime.metrics.ProbeServer;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +19,8 @@ import org.slf4j.LoggerFactory;
 public final class ServiceRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceRunner.class);
+    /** A probe port that means: serve no metrics and health endpoint. */
+    public static final int NO_PROBES = -1;
     /** How long a stop waits for the current unit of work before closing anyway. */
     public static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
 
@@ -28,6 +32,28 @@ public final class ServiceRunner {
      * the service returned and closed, so the JVM never exits in the middle of a step.
      */
     public static void runUntilStopped(Service service) throws Exception {
+        runUntilStopped(service, NO_PROBES);
+    }
+
+    /**
+     * As {@link #runUntilStopped(Service)}, serving {@code /metrics}, {@code /healthz} and {@code /readyz}
+     * ({@link ProbeServer}) on {@code probePort} of every interface from before the run starts (so a probe sees it
+     * starting) until the service is closed; {@link #NO_PROBES} serves nothing, 0 picks a free port.
+     */
+    public static void runUntilStopped(Service service, int probePort) throws Exception {
+        try (ProbeServer probes = probes(service, probePort)) {
+            runUntilStopped0(service);
+        }
+    }
+
+    private static ProbeServer probes(Service service, int port) throws IOException {
+        if (port < 0) {
+            return null;
+        }
+        return ProbeServer.start(service.name(), "0.0.0.0", port, service::health);
+    }
+
+    private static void runUntilStopped0(Service service) throws Exception {
         CountDownLatch closed = new CountDownLatch(1);
         AtomicBoolean exiting = new AtomicBoolean();
         Thread hook = new Thread(() -> {
@@ -63,7 +89,14 @@ public final class ServiceRunner {
 
     /** Starts {@code service}'s {@link Service#run()} on a new daemon thread named after it. */
     public static Background start(Service service) {
-        Background b = new Background(service);
+        Background b = new Background(service, null);
+        b.thread.start();
+        return b;
+    }
+
+    /** As {@link #start(Service)}, with the service's probe endpoint on {@code probePort} (0 = any free port). */
+    public static Background start(Service service, int probePort) throws IOException {
+        Background b = new Background(service, probes(service, probePort));
         b.thread.start();
         return b;
     }
@@ -77,9 +110,11 @@ public final class ServiceRunner {
         private final AtomicBoolean stopping = new AtomicBoolean();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private final Thread thread;
+        private final ProbeServer probes;
 
-        private Background(Service service) {
+        private Background(Service service, ProbeServer probes) {
             this.service = service;
+            this.probes = probes;
             this.thread = new Thread(() -> {
                 try {
                     service.run();
@@ -96,6 +131,11 @@ public final class ServiceRunner {
         /** The service this thread runs. */
         public Service service() {
             return service;
+        }
+
+        /** The port of the service's probe endpoint, or {@link #NO_PROBES} when it has none. */
+        public int probePort() {
+            return probes == null ? NO_PROBES : probes.port();
         }
 
         /** Whether {@code run()} is still running. */
@@ -139,7 +179,13 @@ public final class ServiceRunner {
                 LOG.warn("{} did not stop within {} s; closing its resources anyway", service.name(),
                         STOP_TIMEOUT.toSeconds());
             }
-            service.close();
+            try {
+                service.close();
+            } finally {
+                if (probes != null) {
+                    probes.close();
+                }
+            }
         }
     }
 }

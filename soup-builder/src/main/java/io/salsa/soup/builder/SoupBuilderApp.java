@@ -1,10 +1,12 @@
 package io.salsa.soup.builder;
 
+import io.micrometer.core.instrument.Counter;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import io.salsa.schemas.DeadLetters;
@@ -53,6 +55,12 @@ public final class SoupBuilderApp implements Service {
     private final Map<String, ConsumerRecord<String, byte[]>> lastRecordOf = new HashMap<>();
     private volatile boolean stopRequested;
     private volatile boolean following;
+    private final List<SalsaMetrics.Binding> clientMetrics;
+    private final Counter published = Counter.builder("salsa.soup.published")
+            .description("Soups built and published to the soup topic.").register(SalsaMetrics.registry());
+    private final Counter refused = Counter.builder("salsa.soup.refused")
+            .description("SFT models refused by a recipe (dead-lettered; the last good soup stays).")
+            .register(SalsaMetrics.registry());
     private volatile Throwable failure;
 
     public SoupBuilderApp(KafkaSettings kafka, List<SoupRecipe> recipes, ModelFolderStore store, Path workDir) {
@@ -61,6 +69,7 @@ public final class SoupBuilderApp implements Service {
         TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
         this.consumer = KafkaLog.rawConsumer(kafka);
         this.producer = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(), new ByteArraySerializer());
+        this.clientMetrics = List.of(SalsaMetrics.monitor(consumer), SalsaMetrics.monitor(producer));
         this.sftSerde = kafka.valueSerde(Topics.SFT_MODELS);
         this.sftTopic = kafka.topic(Topics.SFT_MODELS);
     }
@@ -150,9 +159,11 @@ public final class SoupBuilderApp implements Service {
                 SoupManifest m = p.manifest();
                 String topic = kafka.topic(Topics.SOUP);
                 send(new ProducerRecord<>(topic, m.getRecipe(), kafka.valueSerde(Topics.SOUP).serialize(topic, m)));
+                published.increment();
                 LOG.info("published soup {} version {} ({} members, {})", m.getRecipe(), m.getVersion(),
                         m.getMembers().size(), m.getBlob().getUri());
             } else if (o instanceof SoupBuilder.Refused r) {
+                refused.increment();
                 LOG.warn("recipe {}: refused SFT model {}: {}; the last good soup stays", r.recipe(), r.modelId(),
                         r.error().getMessage());
                 ConsumerRecord<String, byte[]> raw = lastRecordOf.get(r.modelId());
@@ -208,6 +219,9 @@ public final class SoupBuilderApp implements Service {
     @Override
     public void close() {
         stop();
+        clientMetrics.forEach(SalsaMetrics.Binding::close);
+        SalsaMetrics.registry().remove(published);
+        SalsaMetrics.registry().remove(refused);
         consumer.close(Duration.ofSeconds(5));
         producer.close(Duration.ofSeconds(5));
     }

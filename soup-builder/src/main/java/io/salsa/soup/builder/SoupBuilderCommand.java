@@ -1,5 +1,6 @@
 package io.salsa.soup.builder;
 
+import io.salsa.runtime.cli.EnvDefaults;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
@@ -12,16 +13,22 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa soup-builder}: keeps each recipe's soup current as SFT models land, until Ctrl-C. */
-@Command(name = "soup-builder", mixinStandardHelpOptions = true,
-        description = "Build and publish model soups from landed SFT models (sft-models -> soup topic).")
+@Command(name = "soup-builder", mixinStandardHelpOptions = true, defaultValueProvider = EnvDefaults.class,
+        description = {"Build and publish model soups from landed SFT models (sft-models -> soup topic).",
+                "Every option can also be given as the environment variable shown; flags win. Metrics and health on "
+                        + "--metrics-port (default " + SoupBuilderCommand.METRICS_PORT + ")."})
 public final class SoupBuilderCommand implements Callable<Integer>, SalsaSubcommand {
 
-    @Option(names = "--recipe", required = true, description = "A recipe: name=NAME,base=BASE,k=K or "
-            + "name=NAME,base=BASE,members=ID[:WEIGHT]|ID[:WEIGHT]… (repeatable).")
+    /** The soup builder's default probe port (/metrics, /healthz, /readyz). */
+    public static final int METRICS_PORT = 9402;
+
+    @Option(names = "--recipe", required = true, split = ";", description = "A recipe: name=NAME,base=BASE,k=K or "
+            + "name=NAME,base=BASE,members=ID[:WEIGHT]|ID[:WEIGHT]… (repeatable, or several separated by ';'; "
+            + "$SALSA_SOUP_RECIPES).")
     List<String> recipes = new ArrayList<>();
 
     @Option(names = "--work-dir", defaultValue = "salsa-data/soup-work",
-            description = "Scratch folder for soups being built (default: ${DEFAULT-VALUE}).")
+            description = "Scratch folder for soups being built ($SALSA_SOUP_WORK_DIR; default: ${DEFAULT-VALUE}).")
     Path workDir;
 
     @Mixin
@@ -34,9 +41,10 @@ public final class SoupBuilderCommand implements Callable<Integer>, SalsaSubcomm
             for (String r : recipes) {
                 parsed.add(SoupRecipe.parse(r));
             }
+            int metricsPort = service.metricsPort(System.getenv(), METRICS_PORT);
             var kafka = service.kafka(System.getenv());
             var store = service.store(System.getenv());
-            ServiceRunner.runUntilStopped(new SoupBuilderApp(kafka, parsed, store, workDir));
+            ServiceRunner.runUntilStopped(new SoupBuilderApp(kafka, parsed, store, workDir), metricsPort);
             return 0;
         } catch (IllegalArgumentException e) {
             System.err.println("salsa soup-builder: " + e.getMessage());

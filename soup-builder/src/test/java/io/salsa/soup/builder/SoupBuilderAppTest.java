@@ -21,6 +21,7 @@ import io.salsa.schemas.Topic;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.Probes;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -99,7 +100,7 @@ class SoupBuilderAppTest {
         assertEquals("soup-builder", app.name());
         assertEquals(Health.Status.STARTING, app.health().status());
 
-        ServiceRunner.Background running = ServiceRunner.start(app);
+        ServiceRunner.Background running = ServiceRunner.start(app, 0);
         try {
             SoupManifest soup = awaitFirst(kafka, Topics.SOUP, Duration.ofSeconds(60));
             assertEquals("one", soup.getRecipe());
@@ -107,6 +108,8 @@ class SoupBuilderAppTest {
             Health health = app.health();
             assertTrue(health.isUp(), health.toString());
             running.checkHealthy();
+            Probes.assertServing(running.probePort(), "kafka_producer_",
+                    List.of("salsa_soup_published_total", "salsa_soup_refused_total"));
         } finally {
             running.close();
         }
