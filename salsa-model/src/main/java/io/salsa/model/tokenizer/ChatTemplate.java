@@ -53,6 +53,8 @@ public final class ChatTemplate {
     private static final Pattern STEP_SLICE = Pattern.compile(
             "\\[\\s*([^\\[\\]:'\"]*?)\\s*:\\s*([^\\[\\]:'\"]*?)\\s*:\\s*([^\\[\\]:'\"]*?)\\s*\\]");
     private static final Pattern NAMED_ARGUMENT = Pattern.compile("\\s*[A-Za-z_][A-Za-z_0-9]*\\s*=(?!=)");
+    private static final Pattern UNICODE_ESCAPE = Pattern.compile(
+            "(\\\\[^uxU])|\\\\u([0-9a-fA-F]{4})|\\\\U([0-9a-fA-F]{8})|\\\\x([0-9a-fA-F]{2})");
     private static final Pattern TAG = Pattern.compile("\\{\\{.*?\\}\\}|\\{%.*?%\\}", Pattern.DOTALL);
     private static final Jinjava ENGINE = engine();
 
@@ -252,7 +254,7 @@ public final class ChatTemplate {
     /**
      * Jinjava's parser binds {@code name=value} in a call tighter than the operators in the value
      * ({@code namespace(i=messages|length - 1)} becomes {@code (i=messages|length) - 1}); parentheses restore
-     * jinja2's reading.
+     * jinja2's reading. String literals pass through {@link #unicodeEscapes}.
      */
     static String parenthesizeNamedArguments(String expr) {
         StringBuilder out = new StringBuilder(expr.length() + 8);
@@ -267,7 +269,7 @@ public final class ChatTemplate {
                     j += expr.charAt(j) == '\\' ? 2 : 1;
                 }
                 j = Math.min(j + 1, expr.length());
-                out.append(expr, i, j);
+                out.append(unicodeEscapes(expr.substring(i, j)));
                 i = j;
                 continue;
             }
@@ -295,6 +297,28 @@ public final class ChatTemplate {
                 }
             }
         }
+        return out.toString();
+    }
+
+    /**
+     * Python's {@code \\uXXXX}, {@code \\UXXXXXXXX} and {@code \\xXX} in a string literal, which Jinjava's lexer
+     * refuses, replaced by the character itself (quotes and backslashes stay escaped).
+     */
+    static String unicodeEscapes(String literal) {
+        Matcher m = UNICODE_ESCAPE.matcher(literal);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            if (m.group(1) != null) {
+                m.appendReplacement(out, Matcher.quoteReplacement(m.group(1)));
+                continue;
+            }
+            String hex = m.group(2) != null ? m.group(2) : m.group(3) != null ? m.group(3) : m.group(4);
+            int cp = Integer.parseInt(hex, 16);
+            String c = new String(Character.toChars(cp));
+            m.appendReplacement(out, Matcher.quoteReplacement(
+                    cp == '\\' || cp == '\'' || cp == '"' ? "\\" + c : c));
+        }
+        m.appendTail(out);
         return out.toString();
     }
 
@@ -345,12 +369,13 @@ public final class ChatTemplate {
                 .withLstripBlocks(true)
                 .withElResolver(resolver)
                 .withLocale(Locale.ROOT)
+                // user text is data: "{{ x }}" inside a message must never be rendered again
+                .withNestedInterpretationEnabled(false)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true)
                         .withParseWhitespaceControlStrictly(true)
                         .withKeepNullableLoopValues(true)
                         .withUseTrimmingForNotesAndExpressions(true)
-                        .withUsePyishObjectMapper(true)
                         .build())
                 .build();
         Jinjava jinjava = new Jinjava(config);

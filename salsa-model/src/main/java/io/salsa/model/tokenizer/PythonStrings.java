@@ -22,6 +22,8 @@ final class PythonStrings extends ELResolver {
             "lstrip", "rstrip", "upper", "lower", "title", "capitalize", "replace", "find", "count", "splitlines",
             "join", "isspace", "isdigit", "isalpha", "isupper", "islower");
 
+    private static final java.util.regex.Pattern INDEX = java.util.regex.Pattern.compile("-?\\d{1,9}");
+
     @Override
     public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
         if (!(base instanceof String s) || !(method instanceof String name) || !METHODS.contains(name)) {
@@ -60,9 +62,10 @@ final class PythonStrings extends ELResolver {
     /** {@code s[i]} with Python's negative indices, counted in code points as Python does. */
     @Override
     public Object getValue(ELContext context, Object base, Object property) {
-        if (base instanceof String s && (property instanceof Integer || property instanceof Long)) {
+        // Jinjava hands the index over as its text ("0", "-1")
+        if (base instanceof String s && property != null && INDEX.matcher(property.toString()).matches()) {
             int[] cps = s.codePoints().toArray();
-            long i = ((Number) property).longValue();
+            long i = Long.parseLong(property.toString());
             if (i < 0) {
                 i += cps.length;
             }
