@@ -7,11 +7,12 @@ import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.objects.date.StrftimeFormatter;
+import com.hubspot.jinjava.tree.Node;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,12 +63,16 @@ public final class ChatTemplate {
     private final String template;
     private final Map<String, Object> specialTokens;
     private final Set<String> roles;
+    /** Parsed once: parsing costs several times the rendering. Rendering a tree is serialised on the tree. */
+    private final Node tree;
 
-    private ChatTemplate(String source, String template, Map<String, Object> specialTokens, Set<String> roles) {
+    private ChatTemplate(String source, String template, Map<String, Object> specialTokens, Set<String> roles,
+            Node tree) {
         this.source = source;
         this.template = template;
         this.specialTokens = specialTokens;
         this.roles = roles;
+        this.tree = tree;
     }
 
     /**
@@ -75,10 +80,9 @@ public final class ChatTemplate {
      * {@code bos_token} etc. to their strings. Syntax errors found while parsing are reported here.
      */
     public static ChatTemplate of(String template, Map<String, String> specialTokens, String source) {
-        ChatTemplate t = new ChatTemplate(source, prepare(template), Map.copyOf(specialTokens),
-                new LinkedHashSet<>(DEFAULT_ROLES));
-        t.checkSyntax();
-        return t;
+        String prepared = prepare(template);
+        return new ChatTemplate(source, prepared, Map.copyOf(specialTokens), new LinkedHashSet<>(DEFAULT_ROLES),
+                parse(prepared, source));
     }
 
     /** The default chat template of a Hugging Face folder, if it has one. */
@@ -151,7 +155,7 @@ public final class ChatTemplate {
 
     /** A copy that accepts exactly these roles (the template itself may still refuse some). */
     public ChatTemplate withRoles(Collection<String> accepted) {
-        return new ChatTemplate(source, template, specialTokens, new LinkedHashSet<>(accepted));
+        return new ChatTemplate(source, template, specialTokens, new LinkedHashSet<>(accepted), tree);
     }
 
     /** Where the template came from (a file, or a file and key). */
@@ -191,23 +195,38 @@ public final class ChatTemplate {
         kwargs.forEach((k, v) -> vars.put(k, plain(v)));
         vars.put("messages", msgs);
         vars.put("add_generation_prompt", addGenerationPrompt);
-        RenderResult result = ENGINE.renderForResult(template, vars);
-        check(result.getErrors());
-        return result.getOutput();
+        JinjavaInterpreter interpreter = new JinjavaInterpreter(ENGINE,
+                new Context(ENGINE.getGlobalContext(), vars, ENGINE.getGlobalConfig().getDisabled()),
+                ENGINE.getGlobalConfig());
+        String output;
+        JinjavaInterpreter.pushCurrent(interpreter);
+        try {
+            synchronized (tree) {
+                output = interpreter.render(tree);
+            }
+        } catch (RuntimeException e) {
+            check(interpreter.getErrorsCopy(), source);
+            throw new ChatTemplateException(source + ": " + e.getMessage(), e);
+        } finally {
+            JinjavaInterpreter.popCurrent();
+        }
+        check(interpreter.getErrorsCopy(), source);
+        return output;
     }
 
-    private void checkSyntax() {
+    private static Node parse(String template, String source) {
         JinjavaInterpreter interpreter = ENGINE.newInterpreter();
         JinjavaInterpreter.pushCurrent(interpreter);
         try {
-            interpreter.parse(template);
-            check(interpreter.getErrors());
+            Node tree = interpreter.parse(template);
+            check(interpreter.getErrors(), source);
+            return tree;
         } finally {
             JinjavaInterpreter.popCurrent();
         }
     }
 
-    private void check(List<TemplateError> errors) {
+    private static void check(List<TemplateError> errors, String source) {
         for (TemplateError e : errors) {
             for (Throwable t = e.getException(); t != null; t = t.getCause()) {
                 if (t instanceof RaisedByTemplate raised) {
