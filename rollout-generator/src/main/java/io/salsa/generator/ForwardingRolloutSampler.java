@@ -41,6 +41,11 @@ public abstract class ForwardingRolloutSampler implements RolloutSampler {
     }
 
     @Override
+    public int[] encodeChat(List<Turn> conversation) {
+        return inner.encodeChat(conversation);
+    }
+
+    @Override
     public void close() {
         inner.close();
     }

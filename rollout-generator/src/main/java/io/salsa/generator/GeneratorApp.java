@@ -293,7 +293,7 @@ public final class GeneratorApp implements Service {
         }
         RolloutSampler sampler = policy.sampler();
         PromptCheck.Result result = PromptCheck.check(prompt, config.sampling().maxNewTokens(),
-                sampler.maxPositions(), sampler.vocabSize(), sampler::encode);
+                sampler.maxPositions(), sampler.vocabSize(), sampler::encode, sampler::encodeChat);
         if (result instanceof PromptCheck.Invalid invalid) {
             deadLetter(r, new IllegalArgumentException(invalid.code() + ": " + invalid.message()), tp, deadSerde,
                     producer);

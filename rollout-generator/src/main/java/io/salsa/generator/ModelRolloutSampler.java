@@ -6,6 +6,8 @@ import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.tokenizer.ChatMessage;
+import io.salsa.model.tokenizer.ChatTemplate;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,11 +29,13 @@ public final class ModelRolloutSampler implements RolloutSampler {
     private final GptModel model;
     private final Generator generator;
     private final SalsaTokenizer tokenizer;
+    private final ChatTemplate chatTemplate;
 
-    private ModelRolloutSampler(GptModel model, SalsaTokenizer tokenizer) {
+    private ModelRolloutSampler(GptModel model, SalsaTokenizer tokenizer, ChatTemplate chatTemplate) {
         this.model = model;
         this.generator = new Generator(model);
         this.tokenizer = tokenizer;
+        this.chatTemplate = chatTemplate;
     }
 
     /** The factory the service uses: loads the language model (any value/score head is ignored) and its tokenizer. */
@@ -39,14 +43,26 @@ public final class ModelRolloutSampler implements RolloutSampler {
         return ModelRolloutSampler::open;
     }
 
-    /** Loads {@code dir} (config.json, model.safetensors, optional tokenizer.json) on {@code device}. */
+    /**
+     * Loads {@code dir} (config.json, model.safetensors, optional tokenizer.json with its chat template) on
+     * {@code device}.
+     */
     public static ModelRolloutSampler open(Path dir, GeneratorConfig.Device device) throws IOException {
         Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
         GptModel model = GptModel.load(dir, GptModel.Head.NONE, djl);
         try {
             SalsaTokenizer tokenizer = Files.isRegularFile(dir.resolve(ModelFolder.TOKENIZER))
                     ? SalsaTokenizer.load(dir) : null;
-            return new ModelRolloutSampler(model, tokenizer);
+            ChatTemplate template = null;
+            try {
+                template = tokenizer == null ? null : ChatTemplate.load(dir).orElse(null);
+            } catch (IOException | RuntimeException e) {
+                if (tokenizer != null) {
+                    tokenizer.close();
+                }
+                throw e;
+            }
+            return new ModelRolloutSampler(model, tokenizer, template);
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;
@@ -88,6 +104,16 @@ public final class ModelRolloutSampler implements RolloutSampler {
     @Override
     public int[] encode(String text) {
         return tokenizer == null ? null : tokenizer.encode(text);
+    }
+
+    @Override
+    public int[] encodeChat(List<Turn> conversation) {
+        if (chatTemplate == null) {
+            return null;
+        }
+        String rendered = chatTemplate.render(
+                conversation.stream().map(t -> new ChatMessage(t.role(), t.content())).toList(), true);
+        return tokenizer.encode(rendered);
     }
 
     @Override

@@ -17,15 +17,30 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads a prompt set from JSONL ({@code {"prompt": …}} or {@code {"id": …, "prompt": …}} per line), so users can
- * bring their own prompts; a bad line is reported with its line number instead of being skipped.
+ * Reads a prompt set from JSONL ({@code {"prompt": …}} or {@code {"id": …, "prompt": …}} per line, or a chat
+ * conversation {@code {"messages": [{"role": …, "content": …}, …]}}), so users can bring their own prompts; a bad
+ * line is reported with its line number instead of being skipped.
  */
 public final class PromptFile {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One prompt of the set; the id is the line's {@code id}, or a hash of the text when absent (stable across loads). */
-    public record Entry(String id, String text, String split, Map<String, String> metadata) { }
+    /**
+     * One prompt of the set; the id is the line's {@code id}, or a hash of the text (and conversation) when absent
+     * (stable across loads); {@code messages} is empty for a plain-text prompt.
+     */
+    public record Entry(String id, String text, String split, Map<String, String> metadata,
+                        List<RolloutSampler.Turn> messages) {
+
+        public Entry {
+            messages = List.copyOf(messages);
+        }
+
+        /** A plain-text prompt. */
+        public Entry(String id, String text, String split, Map<String, String> metadata) {
+            this(id, text, split, metadata, List.of());
+        }
+    }
 
     /** A line that is not a valid prompt, with its 1-based line number. */
     public static final class BadLineException extends Exception {
@@ -74,17 +89,24 @@ public final class PromptFile {
         if (node == null || !node.isObject()) {
             throw new BadLineException(file, number, "expected a JSON object like {\"prompt\": \"...\"}");
         }
+        List<RolloutSampler.Turn> messages = messages(file, number, node.get("messages"));
         JsonNode prompt = node.get("prompt");
-        if (prompt == null || !prompt.isTextual()) {
-            throw new BadLineException(file, number, "missing string field \"prompt\"");
+        String text;
+        if (prompt == null && !messages.isEmpty()) {
+            // the text a policy without a chat template sees, and people read: the last turn
+            text = messages.get(messages.size() - 1).content();
+        } else if (prompt == null || !prompt.isTextual()) {
+            throw new BadLineException(file, number, "missing string field \"prompt\" (or a \"messages\" list)");
+        } else {
+            text = prompt.asText();
         }
-        if (prompt.asText().isBlank()) {
-            throw new BadLineException(file, number, "\"prompt\" is empty");
+        if (text.isBlank()) {
+            throw new BadLineException(file, number, prompt == null ? "the last message is empty" : "\"prompt\" is empty");
         }
         String id;
         JsonNode idNode = node.get("id");
         if (idNode == null || idNode.isNull()) {
-            id = "p-" + sha256Hex(prompt.asText()).substring(0, 16);
+            id = "p-" + sha256Hex(messages.isEmpty() ? text : text + "\u0000" + messages).substring(0, 16);
         } else if (idNode.isTextual() || idNode.isIntegralNumber()) {
             id = idNode.asText();
             if (id.isBlank()) {
@@ -100,7 +122,26 @@ public final class PromptFile {
         if (meta != null && meta.isObject()) {
             meta.fields().forEachRemaining(f -> metadata.put(f.getKey(), f.getValue().asText()));
         }
-        return new Entry(id, prompt.asText(), split, metadata);
+        return new Entry(id, text, split, metadata, messages);
+    }
+
+    private static List<RolloutSampler.Turn> messages(Path file, int number, JsonNode list) throws BadLineException {
+        if (list == null || list.isNull()) {
+            return List.of();
+        }
+        if (!list.isArray() || list.isEmpty()) {
+            throw new BadLineException(file, number, "\"messages\" must be a non-empty list of {\"role\", \"content\"}");
+        }
+        List<RolloutSampler.Turn> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode m = list.get(i);
+            if (!m.path("role").isTextual() || !m.path("content").isTextual()) {
+                throw new BadLineException(file, number, "message " + i
+                        + " needs string fields \"role\" and \"content\"");
+            }
+            out.add(new RolloutSampler.Turn(m.get("role").asText(), m.get("content").asText()));
+        }
+        return out;
     }
 
     private static String sha256Hex(String text) {

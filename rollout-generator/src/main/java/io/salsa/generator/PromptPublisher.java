@@ -38,6 +38,8 @@ public final class PromptPublisher {
                 .setEpoch(epoch)
                 .setMetadata(new java.util.HashMap<>(entry.metadata()))
                 .setCreatedAtMs(nowMs)
+                .setMessages(entry.messages().isEmpty() ? null : entry.messages().stream()
+                        .map(t -> new io.salsa.events.ChatTurn(t.role(), t.content())).toList())
                 .build();
     }
 

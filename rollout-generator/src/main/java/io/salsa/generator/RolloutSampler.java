@@ -43,6 +43,21 @@ public interface RolloutSampler extends AutoCloseable {
     /** Encodes text to token ids, or returns null when the model folder has no tokenizer. */
     int[] encode(String text);
 
+    /** One turn of a chat conversation. */
+    record Turn(String role, String content) { }
+
+    /**
+     * Renders a conversation with the model's chat template (with the generation prompt, as
+     * {@code apply_chat_template(add_generation_prompt=True)}) and encodes it, or returns null when the model folder
+     * has no chat template.
+     *
+     * @throws IllegalArgumentException when the template refuses the conversation (an unknown role, a template that
+     *                                  raises), naming why
+     */
+    default int[] encodeChat(List<Turn> conversation) {
+        return null;
+    }
+
     @Override
     void close();
 }

@@ -58,4 +58,25 @@ class PromptFileTest {
         Path array = Files.writeString(dir.resolve("a.jsonl"), "[1, 2]\n");
         assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(array));
     }
+
+    @Test
+    void shouldReadConversationsAndPublishThemAsMessages() throws Exception {
+        Path f = Files.writeString(dir.resolve("chat.jsonl"), """
+                {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a fruit."}]}
+                {"id": "c2", "prompt": "shown text", "messages": [{"role": "user", "content": "Hi"}]}
+                {"prompt": "plain"}
+                """);
+        List<PromptFile.Entry> entries = PromptFile.read(f);
+        assertEquals("Name a fruit.", entries.get(0).text(), "without a prompt the text is the last turn");
+        assertEquals(List.of(new RolloutSampler.Turn("system", "Be brief."), new RolloutSampler.Turn("user", "Name a fruit.")),
+                entries.get(0).messages());
+        assertEquals("shown text", entries.get(1).text());
+        var event = PromptPublisher.event(entries.get(0), 0, 1L);
+        assertEquals("system", event.getMessages().get(0).getRole());
+        assertEquals("Name a fruit.", event.getMessages().get(1).getContent());
+        assertEquals(null, PromptPublisher.event(entries.get(2), 0, 1L).getMessages(), "a plain prompt has no messages");
+        Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"messages\": [{\"role\": \"user\"}]}\n");
+        PromptFile.BadLineException e = assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(bad));
+        assertTrue(e.getMessage().contains("message 0") && e.getMessage().contains("content"), e.getMessage());
+    }
 }

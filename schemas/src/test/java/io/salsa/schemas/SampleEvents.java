@@ -9,6 +9,7 @@ import io.salsa.events.OffsetRange;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
+import io.salsa.events.ChatTurn;
 import io.salsa.events.Prompt;
 import io.salsa.events.RewardModelCheckpoint;
 import io.salsa.events.Rollout;
@@ -55,7 +56,9 @@ public final class SampleEvents {
         Map<Topic<String, ? extends SpecificRecord>, SpecificRecord> m = new LinkedHashMap<>();
         m.put(Topics.PROMPTS, Prompt.newBuilder().setPromptId("p-1").setText("Tell me a joke")
                 .setTokenIds(List.of(1, 2, 3)).setSplit("train").setEpoch(2)
-                .setMetadata(Map.of("entity", "cat")).setCreatedAtMs(1L).build());
+                .setMetadata(Map.of("entity", "cat")).setCreatedAtMs(1L)
+                .setMessages(List.of(new ChatTurn("system", "Be brief."), new ChatTurn("user", "Tell me a joke")))
+                .build());
         m.put(Topics.ROLLOUTS, rollout(16));
         m.put(Topics.FEEDBACK, Preference.newBuilder().setPreferenceId("pref-1").setIdempotencyKey("idem-1")
                 .setPromptId("p-1").setPromptText("Tell me a joke").setTaskId("task-9").setRaterId("simulated:len")

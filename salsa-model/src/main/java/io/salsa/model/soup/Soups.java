@@ -55,7 +55,7 @@ public final class Soups {
     public static final String CARD_FILE = "card.json";
     /** Files copied from the first member: they describe the architecture and tokenizer, identical in all members. */
     static final List<String> COPIED_FILES = List.of(CONFIG_FILE, "generation_config.json", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt");
+            "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "chat_template.jinja");
     /** config.json fields that change the shapes or the function of the network, for GPT-2 and in general. */
     static final List<String> ARCHITECTURE_FIELDS = List.of("model_type", "architectures", "vocab_size", "n_positions",
             "n_ctx", "n_embd", "n_layer", "n_head", "n_inner", "activation_function", "layer_norm_epsilon",

@@ -34,6 +34,8 @@ public final class SalsaTokenizer implements AutoCloseable {
     public static final String TOKENIZER_JSON = "tokenizer.json";
     /** File name Hugging Face uses for the tokenizer's settings (special tokens, class). */
     public static final String TOKENIZER_CONFIG_JSON = "tokenizer_config.json";
+    /** File name Hugging Face uses for generation defaults ({@code bos_token_id}, {@code eos_token_id}). */
+    public static final String GENERATION_CONFIG_JSON = "generation_config.json";
     private static final List<String> EOS_CANDIDATES = List.of("<|endoftext|>", "</s>", "<eos>");
     private static final List<String> PAD_CANDIDATES = List.of("<pad>", "<|pad|>", "[PAD]");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -49,9 +51,12 @@ public final class SalsaTokenizer implements AutoCloseable {
     private final int vocabSize;
     private final int eosId;
     private final int padId;
+    private final OptionalInt bosId;
+    private final int[] eosIds;
+    private final JsonNode chatTemplate;
 
     private SalsaTokenizer(Path source, byte[] tokenizerJson, HuggingFaceTokenizer hf, Map<String, Integer> tokenToId,
-            int eosId, int padId) {
+            int eosId, int padId, OptionalInt bosId, int[] eosIds, JsonNode chatTemplate) {
         this.source = source;
         this.tokenizerJson = tokenizerJson;
         this.hf = hf;
@@ -59,11 +64,15 @@ public final class SalsaTokenizer implements AutoCloseable {
         this.vocabSize = tokenToId.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         this.eosId = eosId;
         this.padId = padId;
+        this.bosId = bosId;
+        this.eosIds = eosIds;
+        this.chatTemplate = chatTemplate;
     }
 
     /**
-     * Loads {@code tokenizer.json} from a file or from a model folder (with its {@code tokenizer_config.json} when
-     * present); errors name the file and the problem.
+     * Loads {@code tokenizer.json} from a file or from a model folder, with its {@code tokenizer_config.json} (special
+     * tokens) and {@code generation_config.json} ({@code bos_token_id}, {@code eos_token_id} as one id or a list)
+     * when present; errors name the file and the problem.
      */
     public static SalsaTokenizer load(Path fileOrDir) throws IOException {
         Path file = Files.isDirectory(fileOrDir) ? fileOrDir.resolve(TOKENIZER_JSON) : fileOrDir;
@@ -79,18 +88,40 @@ public final class SalsaTokenizer implements AutoCloseable {
         if (Files.isRegularFile(configFile)) {
             config = parse(configFile, Files.readAllBytes(configFile));
         }
-        int eos = specialId(config, "eos_token", EOS_CANDIDATES, vocab, file)
-                .orElseThrow(() -> new IOException(file + ": no end-of-text token: none of " + EOS_CANDIDATES
+        Path generationFile = file.resolveSibling(GENERATION_CONFIG_JSON);
+        JsonNode generation = Files.isRegularFile(generationFile)
+                ? parse(generationFile, Files.readAllBytes(generationFile)) : null;
+        int[] generationEos = generationIds(generation, "eos_token_id", generationFile, vocab);
+        int[] generationBos = generationIds(generation, "bos_token_id", generationFile, vocab);
+        List<String> eosCandidates = EOS_CANDIDATES;
+        if (generationEos.length > 0 && (config == null || !config.hasNonNull("eos_token"))) {
+            // no eos_token named: generation_config's first id comes before the conventional strings
+            eosCandidates = new java.util.ArrayList<>();
+            eosCandidates.add(tokenOf(vocab, generationEos[0]));
+            eosCandidates.addAll(EOS_CANDIDATES);
+        }
+        List<String> finalCandidates = eosCandidates;
+        int eos = specialId(config, "eos_token", eosCandidates, vocab, file)
+                .orElseThrow(() -> new IOException(file + ": no end-of-text token: none of " + finalCandidates
                         + " is in the vocabulary and no " + TOKENIZER_CONFIG_JSON + " names an eos_token"));
         // GPT-2 has no padding token; Hugging Face pads with EOS then, and so do we
         int pad = specialId(config, "pad_token", PAD_CANDIDATES, vocab, file).orElse(eos);
+        OptionalInt bos = specialId(config, "bos_token", List.of(), vocab, file);
+        if (bos.isEmpty() && generationBos.length > 0) {
+            bos = OptionalInt.of(generationBos[0]);
+        }
+        // generation stops at any of them: Llama 3 instruct lists <|end_of_text|>, <|eom_id|> and <|eot_id|>
+        int[] eosIds = java.util.stream.IntStream.concat(java.util.stream.IntStream.of(eos),
+                Arrays.stream(generationEos)).distinct().toArray();
+        JsonNode chatTemplate = config == null ? null : config.get("chat_template");
         HuggingFaceTokenizer hf;
         try {
             hf = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(bytes), OPTIONS);
         } catch (RuntimeException e) {
             throw new IOException(file + ": the Hugging Face tokenizers library refused it: " + e.getMessage(), e);
         }
-        return new SalsaTokenizer(file, bytes, hf, Collections.unmodifiableMap(vocab), eos, pad);
+        return new SalsaTokenizer(file, bytes, hf, Collections.unmodifiableMap(vocab), eos, pad, bos, eosIds,
+                chatTemplate == null || chatTemplate.isNull() ? null : chatTemplate);
     }
 
     private static JsonNode parse(Path file, byte[] bytes) throws IOException {
@@ -127,6 +158,38 @@ public final class SalsaTokenizer implements AutoCloseable {
             vocab.put(added.path("content").asText(), added.path("id").asInt());
         }
         return vocab;
+    }
+
+    /** {@code key} of generation_config.json as ids (absent or null: none), each checked against the vocabulary. */
+    private static int[] generationIds(JsonNode generation, String key, Path file, Map<String, Integer> vocab)
+            throws IOException {
+        if (generation == null || !generation.hasNonNull(key)) {
+            return new int[0];
+        }
+        JsonNode n = generation.get(key);
+        List<JsonNode> items = new java.util.ArrayList<>();
+        if (n.isArray()) {
+            n.forEach(items::add);
+        } else {
+            items.add(n);
+        }
+        int[] ids = new int[items.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode item = items.get(i);
+            if (!item.canConvertToInt() || !item.isIntegralNumber()) {
+                throw new IOException(file + ": " + key + " must be a token id or a list of them, got " + n);
+            }
+            ids[i] = item.asInt();
+            if (tokenOf(vocab, ids[i]) == null) {
+                throw new IOException(file + ": " + key + " " + ids[i] + " is not an id of the tokenizer's vocabulary");
+            }
+        }
+        return ids;
+    }
+
+    private static String tokenOf(Map<String, Integer> vocab, int id) {
+        return vocab.entrySet().stream().filter(e -> e.getValue() == id).map(Map.Entry::getKey).sorted()
+                .findFirst().orElse(null);
     }
 
     private static OptionalInt specialId(JsonNode config, String key, List<String> candidates, Map<String, Integer> vocab,
@@ -193,6 +256,23 @@ public final class SalsaTokenizer implements AutoCloseable {
         return eosId;
     }
 
+    /**
+     * Every id generation stops at: {@link #eosId()} first, then {@code generation_config.json}'s
+     * {@code eos_token_id} ids (e.g. Llama 3 instruct's {@code <|eot_id|>} and {@code <|end_of_text|>}).
+     */
+    public int[] eosIds() {
+        return eosIds.clone();
+    }
+
+    /**
+     * Beginning-of-sequence id ({@code tokenizer_config.json}'s {@code bos_token}, else {@code generation_config.json}'s
+     * {@code bos_token_id}), absent when the model has none (Qwen). Never added by {@link #encode}: chat templates
+     * write it themselves.
+     */
+    public OptionalInt bosId() {
+        return bosId;
+    }
+
     /** Padding id (EOS when the tokenizer defines no padding token, as for GPT-2). */
     public int padId() {
         return padId;
@@ -210,7 +290,9 @@ public final class SalsaTokenizer implements AutoCloseable {
 
     /**
      * Writes {@code tokenizer.json} (byte-for-byte as loaded) and a {@code tokenizer_config.json} naming the
-     * special tokens, so that {@code AutoTokenizer.from_pretrained(dir)} and {@link #load} both read the folder.
+     * special tokens (and carrying the loaded {@code chat_template}, if any), so that
+     * {@code AutoTokenizer.from_pretrained(dir)} and {@link #load} both read the folder; a {@code chat_template.jinja}
+     * and {@code generation_config.json} next to the loaded file are copied along.
      */
     public void saveTo(Path dir) throws IOException {
         Files.createDirectories(dir);
@@ -221,10 +303,21 @@ public final class SalsaTokenizer implements AutoCloseable {
         ObjectNode config = JSON.createObjectNode();
         config.put("tokenizer_class", "PreTrainedTokenizerFast");
         config.put("eos_token", tokenString(eosId));
-        config.put("bos_token", tokenString(eosId));
+        config.put("bos_token", tokenString(bosId.orElse(eosId)));
         config.put("pad_token", tokenString(padId));
         config.put("clean_up_tokenization_spaces", false);
+        if (chatTemplate != null) {
+            config.set("chat_template", chatTemplate);
+        }
         Files.write(dir.resolve(TOKENIZER_CONFIG_JSON), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+        // the chat template and generation defaults travel with the tokenizer (SFT output, task folders)
+        for (String name : List.of(ChatTemplate.CHAT_TEMPLATE_JINJA, GENERATION_CONFIG_JSON)) {
+            Path from = source.resolveSibling(name);
+            Path to = dir.resolve(name);
+            if (Files.isRegularFile(from) && (!Files.exists(to) || !Files.isSameFile(from, to))) {
+                Files.copy(from, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
     }
 
     private String tokenString(int id) {

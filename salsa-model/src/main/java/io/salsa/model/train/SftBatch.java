@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * A right-padded batch of SFT sequences as host arrays: ids, attention mask, and which next-token
- * predictions are trained (response tokens and EOS only).
+ * predictions are trained (response tokens and EOS only; for a conversation, its assistant turns).
  *
  * @param ids      [B, T] token ids, padded with the pad id
  * @param mask     [B, T] 1 for real tokens
@@ -33,7 +33,7 @@ public record SftBatch(long[][] ids, long[][] mask, float[][] lossMask, long tok
                 mask[i][j] = 1;
             }
             for (int j = Math.max(0, s.promptLength() - 1); j < s.ids().length - 1; j++) {
-                loss[i][j] = 1f;
+                loss[i][j] = s.isTrained(j + 1) ? 1f : 0f;
             }
             tokens += s.ids().length;
         }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.tokenizer.ChatTemplate;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -88,8 +89,15 @@ public final class SftRun {
                         + req.base() + " only " + model.config().vocabSize());
             }
             int maxLen = model.config().nPositions();
-            List<SftData.Sequence> trainSeq = SftData.encodeAll(tok, train, maxLen);
-            List<SftData.Sequence> evalSeq = SftData.encodeAll(tok, eval, maxLen);
+            ChatTemplate template = null;
+            if (data.stream().anyMatch(e -> !e.messages().isEmpty())) {
+                Path dir = Files.isDirectory(tokPath) ? tokPath : tokPath.toAbsolutePath().getParent();
+                template = ChatTemplate.load(dir).orElseThrow(() -> new IOException(req.data()
+                        + " holds conversations (\"messages\") but " + dir + " has no chat template"
+                        + " (chat_template.jinja or tokenizer_config.json's chat_template)"));
+            }
+            List<SftData.Sequence> trainSeq = SftData.encodeAll(tok, template, train, maxLen);
+            List<SftData.Sequence> evalSeq = SftData.encodeAll(tok, template, eval, maxLen);
             if (trainSeq.size() < train.size()) {
                 progress.accept((train.size() - trainSeq.size()) + " examples skipped: prompt longer than n_positions=" + maxLen);
             }

@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
 public final class SftTrainCommand implements Callable<Integer>, SalsaSubcommand {
 
     @Option(names = "--data", required = true, paramLabel = "FILE.jsonl",
-            description = "Training data: one {\"prompt\": …, \"response\": …} object per line.")
+            description = "Training data: one {\"prompt\": …, \"response\": …} object per line, or a conversation"
+                    + " {\"messages\": [{\"role\": …, \"content\": …}, …]} (rendered with the base's chat template;"
+                    + " loss on assistant turns only).")
     Path data;
 
     @Option(names = "--eval", paramLabel = "FILE.jsonl",
