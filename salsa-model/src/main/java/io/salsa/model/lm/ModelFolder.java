@@ -25,6 +25,9 @@ public final class ModelFolder {
     public static final String TOKENIZER = "tokenizer.json";
     public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     public static final String CARD = "card.json";
+    /** Files that travel with {@code tokenizer.json} when present. */
+    private static final java.util.List<String> TOKENIZER_COMPANIONS =
+            java.util.List.of(TOKENIZER_CONFIG, "chat_template.jinja", "generation_config.json");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -53,8 +56,9 @@ public final class ModelFolder {
     }
 
     /**
-     * Copies {@code tokenizer.json} (and {@code tokenizer_config.json} when present) from {@code from} to {@code to}
-     * when {@code from} has one; returns whether it did.
+     * Copies {@code tokenizer.json} (and, when present, {@code tokenizer_config.json}, the chat template file
+     * {@code chat_template.jinja} and {@code generation_config.json} with the BOS/EOS ids) from
+     * {@code from} to {@code to} when {@code from} has one; returns whether it did.
      */
     public static boolean copyTokenizer(Path from, Path to) throws IOException {
         Path src = from.resolve(TOKENIZER);
@@ -63,9 +67,11 @@ public final class ModelFolder {
         }
         Files.createDirectories(to);
         Files.copy(src, to.resolve(TOKENIZER), StandardCopyOption.REPLACE_EXISTING);
-        Path cfg = from.resolve(TOKENIZER_CONFIG);
-        if (Files.isRegularFile(cfg)) {
-            Files.copy(cfg, to.resolve(TOKENIZER_CONFIG), StandardCopyOption.REPLACE_EXISTING);
+        for (String name : TOKENIZER_COMPANIONS) {
+            Path file = from.resolve(name);
+            if (Files.isRegularFile(file)) {
+                Files.copy(file, to.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            }
         }
         return true;
     }
