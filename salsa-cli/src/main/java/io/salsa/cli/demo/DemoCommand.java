@@ -55,6 +55,10 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
     @Option(names = "--steps", description = "PPO steps of the SALSA loop (default: the profile's).")
     Integer steps;
 
+    @Option(names = "--seed", description = "Seed of the built-in task's world, its splits and every stage that "
+            + "samples (default: the profile's).")
+    Long seed;
+
     @Option(names = "--threads", defaultValue = "1",
             description = "PyTorch CPU threads (default: ${DEFAULT-VALUE}; more only helps on an idle machine).")
     int threads;
@@ -70,6 +74,9 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             profile = quick ? DemoProfile.quick() : DemoProfile.standard();
             if (steps != null) {
                 profile = profile.withPpoSteps(steps);
+            }
+            if (seed != null) {
+                profile = profile.withTaskSeed(seed);
             }
         } catch (IllegalArgumentException e) {
             System.err.println("salsa demo: --steps: " + e.getMessage());
