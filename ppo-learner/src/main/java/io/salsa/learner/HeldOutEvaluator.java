@@ -21,6 +21,9 @@ import java.util.List;
  */
 public final class HeldOutEvaluator implements AutoCloseable {
 
+    /** Longest greedy answer scored, in tokens (the learner's {@code eval_steps} check and the demo's headline). */
+    public static final int MAX_NEW_TOKENS = 24;
+
     private final SimulatedRater rater;
     private final List<String> prompts;
     private final List<int[]> promptIds;
@@ -61,12 +64,29 @@ public final class HeldOutEvaluator implements AutoCloseable {
 
     /** Mean simulated-rater score of the policy's greedy answers to the held-out prompts. */
     public double evaluate(GptModel policy) {
-        List<Generation> out = new Generator(policy).generate(promptIds, SamplingConfig.greedy(maxNewTokens), 0);
         double sum = 0;
-        for (int i = 0; i < prompts.size(); i++) {
-            sum += rater.score(prompts.get(i), tokenizer.decode(out.get(i).tokens(), true));
+        for (double s : scores(policy)) {
+            sum += s;
         }
         return sum / prompts.size();
+    }
+
+    /**
+     * The simulated rater's score of the policy's greedy answer to each held-out prompt, in prompt order, so two
+     * policies can be compared prompt by prompt (a paired bootstrap over prompts).
+     */
+    public double[] scores(GptModel policy) {
+        List<Generation> out = new Generator(policy).generate(promptIds, SamplingConfig.greedy(maxNewTokens), 0);
+        double[] scores = new double[prompts.size()];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = rater.score(prompts.get(i), tokenizer.decode(out.get(i).tokens(), true));
+        }
+        return scores;
+    }
+
+    /** How many held-out prompts are scored. */
+    public int size() {
+        return prompts.size();
     }
 
     @Override

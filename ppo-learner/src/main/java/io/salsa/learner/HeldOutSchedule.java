@@ -16,7 +16,6 @@ import org.slf4j.LoggerFactory;
 final class HeldOutSchedule implements PpoTrainer.HeldOutScorer {
 
     private static final Logger LOG = LoggerFactory.getLogger(HeldOutSchedule.class);
-    private static final int MAX_NEW_TOKENS = 24;
 
     /** Where the run's initial model folder is, fetched only when the first evaluation needs its tokenizer. */
     @FunctionalInterface
@@ -51,7 +50,7 @@ final class HeldOutSchedule implements PpoTrainer.HeldOutScorer {
                 return OptionalDouble.empty();
             }
             evaluator = HeldOutEvaluator.forTask(config.heldoutTaskSeed(), config.heldoutEntities(),
-                    config.heldoutCount(), MAX_NEW_TOKENS, folder);
+                    config.heldoutCount(), HeldOutEvaluator.MAX_NEW_TOKENS, folder);
         }
         return OptionalDouble.of(evaluator.evaluate(gpt.policy()));
     }

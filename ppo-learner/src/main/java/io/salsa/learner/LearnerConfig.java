@@ -32,11 +32,13 @@ import java.util.regex.Pattern;
  * @param heldoutEntities entities of that task's world ({@code heldout_entities}; the task's size setting)
  * @param checkpointRetention which checkpoint blobs to keep ({@code checkpoint_keep_every},
  *     {@code checkpoint_keep_last}; both 0 = all)
+ * @param groupBatching whether steps train whole prompt groups ({@code group_batches}, {@code group_size},
+ *     {@code group_wait_s})
  */
 public record LearnerConfig(String runId, String soupRecipe, String initFrom, int saveSteps, long maxSteps,
         long seed, Device device, int metricsPort, long pollTimeoutMs, PpoConfig ppo, KlHackGuard.Config guard,
         int evalSteps, long heldoutTaskSeed, int heldoutCount, int heldoutEntities,
-        CheckpointRetention checkpointRetention) {
+        CheckpointRetention checkpointRetention, GroupBatching groupBatching) {
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._-]{1,100}");
 
@@ -60,8 +62,13 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         if (device == null || !(device.equals(Device.cpu()) || device.isGpu())) {
             throw new IllegalArgumentException("device must be the CPU or a GPU (got " + device + ")");
         }
-        if (ppo == null || guard == null || checkpointRetention == null) {
-            throw new IllegalArgumentException("the PPO, guard and checkpoint retention settings must be given");
+        if (ppo == null || guard == null || checkpointRetention == null || groupBatching == null) {
+            throw new IllegalArgumentException("the PPO, guard, checkpoint retention and group batching settings "
+                    + "must be given");
+        }
+        if (groupBatching.enabled() && ppo.batchSize() % groupBatching.size() != 0) {
+            throw new IllegalArgumentException("batch_size (" + ppo.batchSize() + ") must be a multiple of group_size ("
+                    + groupBatching.size() + ") when group_batches is on, so a step holds whole prompt groups");
         }
         if (metricsPort < -1 || metricsPort > 65535) {
             throw new IllegalArgumentException("metrics_port must be -1 (off), 0 (any) or a port (got " + metricsPort + ")");
@@ -98,6 +105,9 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("heldout_entities", Integer.toString(io.salsa.task.TaskConfig.DEFAULT_ENTITIES));
         m.put("checkpoint_keep_every", "0");
         m.put("checkpoint_keep_last", "0");
+        m.put("group_batches", ""); // unset: on for the critic-free algorithms, off for ppo
+        m.put("group_size", "1");
+        m.put("group_wait_s", "30");
         KlHackGuard.Config g = KlHackGuard.Config.defaults();
         m.put("guard_action", g.action().label());
         m.put("guard_warmup_steps", Integer.toString(g.warmupSteps()));
@@ -133,13 +143,22 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
                 parseDouble(own, "guard_negative_kl_tolerance"),
                 parseInt(own, "guard_divergence_window"),
                 parseDouble(own, "guard_raise_beta_factor"));
+        PpoConfig ppoConfig = PpoConfig.fromMap(ppo);
+        String groupBatches = own.get("group_batches").toLowerCase(Locale.ROOT);
+        if (!groupBatches.isEmpty() && !groupBatches.equals("true") && !groupBatches.equals("false")) {
+            throw new IllegalArgumentException("group_batches must be true or false (got '" + own.get("group_batches")
+                    + "')");
+        }
+        boolean grouped = groupBatches.isEmpty() ? !ppoConfig.algorithm().usesCritic()
+                : Boolean.parseBoolean(groupBatches);
         return new LearnerConfig(own.get("run_id"), own.get("soup_recipe"), own.get("init_from"),
                 parseInt(own, "save_steps"), parseLong(own, "max_steps"), parseLong(own, "seed"),
                 parseDevice(own.get("device")), parseInt(own, "metrics_port"),
-                parseLong(own, "poll_timeout_ms"), PpoConfig.fromMap(ppo), guard, parseInt(own, "eval_steps"),
+                parseLong(own, "poll_timeout_ms"), ppoConfig, guard, parseInt(own, "eval_steps"),
                 parseLong(own, "heldout_task_seed"), parseInt(own, "heldout_count"),
                 parseInt(own, "heldout_entities"), new CheckpointRetention(parseInt(own, "checkpoint_keep_every"),
-                        parseInt(own, "checkpoint_keep_last")));
+                        parseInt(own, "checkpoint_keep_last")),
+                new GroupBatching(grouped, parseInt(own, "group_size"), parseDouble(own, "group_wait_s")));
     }
 
     /**
@@ -176,6 +195,9 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         m.put("heldout_entities", Integer.toString(heldoutEntities));
         m.put("checkpoint_keep_every", Integer.toString(checkpointRetention.keepEvery()));
         m.put("checkpoint_keep_last", Integer.toString(checkpointRetention.keepLast()));
+        m.put("group_batches", Boolean.toString(groupBatching.enabled()));
+        m.put("group_size", Integer.toString(groupBatching.size()));
+        m.put("group_wait_s", Double.toString(groupBatching.waitSeconds()));
         m.put("guard_action", guard.action().label());
         m.put("guard_warmup_steps", Integer.toString(guard.warmupSteps()));
         m.put("guard_length_collapse_ratio", Double.toString(guard.lengthCollapseRatio()));
@@ -254,6 +276,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
         private int heldoutCount;
         private int heldoutEntities;
         private CheckpointRetention checkpointRetention;
+        private GroupBatching groupBatching;
 
         private Builder(LearnerConfig c) {
             runId = c.runId;
@@ -272,6 +295,7 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
             heldoutCount = c.heldoutCount;
             heldoutEntities = c.heldoutEntities;
             checkpointRetention = c.checkpointRetention;
+            groupBatching = c.groupBatching;
         }
 
         public Builder initFrom(String value) {
@@ -344,10 +368,15 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
             return this;
         }
 
+        public Builder groupBatching(GroupBatching value) {
+            groupBatching = value;
+            return this;
+        }
+
         public LearnerConfig build() {
             return new LearnerConfig(runId, soupRecipe, initFrom, saveSteps, maxSteps, seed, device, metricsPort,
                     pollTimeoutMs, ppo, guard, evalSteps, heldoutTaskSeed, heldoutCount, heldoutEntities,
-                    checkpointRetention);
+                    checkpointRetention, groupBatching);
         }
     }
 

@@ -291,6 +291,7 @@ public record LearnerState(long step, long policyVersion, KlController kl, KlHac
         o.put("policyVersionAfter", m.getPolicyVersionAfter());
         o.put("createdAtMs", m.getCreatedAtMs());
         o.put("skippedNonFiniteSteps", m.getSkippedNonFiniteSteps());
+        o.put("droppedIncompleteGroups", m.getDroppedIncompleteGroups());
         return o;
     }
 
@@ -305,6 +306,6 @@ public record LearnerState(long step, long policyVersion, KlController kl, KlHac
                 o.get("soupVersion").asLong(), o.get("policyVersionBefore").asLong(),
                 o.get("policyVersionAfter").asLong(), o.get("createdAtMs").asLong(),
                 // cards written before the field existed: no step of theirs skipped one
-                o.path("skippedNonFiniteSteps").asInt(0));
+                o.path("skippedNonFiniteSteps").asInt(0), o.path("droppedIncompleteGroups").asInt(0));
     }
 }

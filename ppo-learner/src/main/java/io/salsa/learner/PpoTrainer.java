@@ -199,6 +199,7 @@ public final class PpoTrainer implements AutoCloseable {
         values.put("policy_version", (double) versionBefore);
         values.put("learner/records", (double) batch.recordCount());
         values.put("learner/dropped_stale", (double) batch.droppedStale());
+        values.put("learner/dropped_groups", (double) batch.droppedGroups());
         values.put("learner/rejected", (double) rejectedTotal);
         values.put("time/train_step_s", t.trainSeconds);
         values.put("tokens_per_s", tokens / t.trainSeconds);
@@ -288,7 +289,7 @@ public final class PpoTrainer implements AutoCloseable {
         long versionAfter = save ? versionBefore + 1 : versionBefore;
         BatchManifest manifest = new BatchManifest(settings.runId(), step, seed, batch.ranges(), batch.recordCount(),
                 batch.droppedStale(), state.soup().recipe(), state.soup().version(), versionBefore, versionAfter,
-                System.currentTimeMillis(), result.skippedNonFinite());
+                System.currentTimeMillis(), result.skippedNonFinite(), batch.droppedGroups());
         state = state.toBuilder().step(step).kl(kl).guard(verdict.next()).positions(positions).lastManifest(manifest)
                 .build();
         return new Trained(step, result, heldOutScore, verdict, manifest, trainSeconds);

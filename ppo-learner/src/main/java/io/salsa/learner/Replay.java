@@ -80,8 +80,10 @@ public final class Replay {
         this.config = config;
         this.kafka = kafka;
         this.store = store;
-        this.assembler = new BatchAssembler(config.runId(), config.ppo().batchSize(), config.ppo().maxStaleness(),
-                policy.vocabSize(), policy.maxLength());
+        // form() decides which groups were dropped from the re-read records alone: this clock is never read
+        this.assembler = BatchAssembler.of(config, policy.vocabSize(), policy.maxLength(), () -> {
+            throw new IllegalStateException("a replay takes its decisions from the manifest, not from the clock");
+        });
         this.serde = kafka.valueSerde(Topics.SCORED_ROLLOUTS);
     }
 
@@ -129,10 +131,12 @@ public final class Replay {
                     new LearnerState.SoupRef(m.getSoupRecipe(), m.getSoupVersion(), blob));
         }
         BatchAssembler.Batch batch = assembler.form(reread(m.getRanges()), state.policyVersion());
-        if (batch.samples().size() != config.ppo().batchSize() || batch.recordCount() != m.getRecordCount()) {
+        if (batch.samples().size() != config.ppo().batchSize() || batch.recordCount() != m.getRecordCount()
+                || batch.droppedGroups() != m.getDroppedIncompleteGroups()) {
             throw new IllegalStateException("manifest of step " + m.getStep() + " covers " + m.getRecordCount()
-                    + " records; re-reading its ranges gave " + batch.recordCount() + " records and "
-                    + batch.samples().size() + " usable samples");
+                    + " records and dropped " + m.getDroppedIncompleteGroups() + " incomplete groups; re-reading its "
+                    + "ranges gave " + batch.recordCount() + " records, " + batch.samples().size() + " usable samples "
+                    + "and " + batch.droppedGroups() + " incomplete groups");
         }
         trainer.replayStep(batch.forTrainer(), m);
     }

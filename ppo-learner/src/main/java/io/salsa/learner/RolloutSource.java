@@ -52,8 +52,8 @@ final class RolloutSource implements AutoCloseable {
                 Integer.toString(KafkaSettings.MAX_RECORD_BYTES));
         this.consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer());
         this.consumerMetrics = SalsaMetrics.monitor(consumer);
-        this.assembler = new BatchAssembler(config.runId(), config.ppo().batchSize(), config.ppo().maxStaleness(),
-                vocabSize, maxLength);
+        // the wait for a group's missing member runs on the monotonic clock; a replay never consults it
+        this.assembler = BatchAssembler.of(config, vocabSize, maxLength, () -> System.nanoTime() / 1_000_000);
         this.serde = kafka.valueSerde(Topics.SCORED_ROLLOUTS);
         this.topic = kafka.topic(Topics.SCORED_ROLLOUTS);
     }

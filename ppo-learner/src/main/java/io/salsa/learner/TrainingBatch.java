@@ -14,13 +14,20 @@ import java.util.List;
  * @param recordCount records the source read for this batch, skipped ones included
  * @param droppedStale records skipped because their policy version was too old (or another run's)
  * @param rejected records skipped as undecodable or invalid (dead-lettered by the Kafka learner)
+ * @param droppedGroups prompt groups skipped because a member was still missing after {@code group_wait_s}
  */
 public record TrainingBatch(List<TrainingSample> samples, List<OffsetRange> ranges, int recordCount,
-        int droppedStale, int rejected) {
+        int droppedStale, int rejected, int droppedGroups) {
 
     public TrainingBatch {
         samples = List.copyOf(samples);
         ranges = List.copyOf(ranges);
+    }
+
+    /** A batch in which no prompt group was dropped. */
+    public TrainingBatch(List<TrainingSample> samples, List<OffsetRange> ranges, int recordCount, int droppedStale,
+            int rejected) {
+        this(samples, ranges, recordCount, droppedStale, rejected, 0);
     }
 
     /** A batch that is exactly {@code samples}, read from no topic and with nothing skipped. */

@@ -3,6 +3,7 @@ package io.salsa.learner;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.events.Rollout;
@@ -68,6 +69,135 @@ class BatchAssemblerTest {
         assertEquals(2, b.droppedStale());
         assertEquals(0, b.ranges().get(0).getFromOffset());
         assertEquals(4, b.ranges().get(0).getUntilOffset(), "the skipped records stay inside the step's range");
+    }
+
+    /** A member of prompt {@code prompt}'s group (generator g, run-a, version 0) at {@code offset}. */
+    private static ConsumedRollout member(int partition, long offset, String prompt) {
+        ConsumedRollout c = rollout(partition, offset, "run-a", 0);
+        Rollout r = Rollout.newBuilder(c.value().getRollout()).setPromptId(prompt).build();
+        return new ConsumedRollout(T, partition, offset, new ScoredRollout(r, 1f, 1f, "rm", 1L, "s", 0L));
+    }
+
+    /** Groups of two, a batch of four, a 1000 ms wait, on a clock the test moves. */
+    private static BatchAssembler grouped(long[] clock) {
+        return new BatchAssembler("run-a", 4, 4, 10, 64, 2, 1000, () -> clock[0]);
+    }
+
+    private static List<String> prompts(BatchAssembler.Batch b) {
+        return b.samples().stream().map(TrainingSample::groupKey).toList();
+    }
+
+    @Test
+    void shouldTrainCompleteGroupsTogether() {
+        long[] clock = {0};
+        BatchAssembler a = grouped(clock);
+        for (String p : List.of("a", "a", "b", "b", "c")) {
+            a.add(member(0, a.pendingCount(), p));
+        }
+        BatchAssembler.Batch b = a.tryForm(0);
+        assertNotNull(b);
+        assertEquals(List.of("a", "a", "b", "b"), prompts(b));
+        assertEquals(0, b.droppedGroups());
+        assertEquals(4, b.ranges().get(0).getUntilOffset(), "c's first member waits for the next batch");
+        assertEquals(1, a.pendingCount());
+    }
+
+    @Test
+    void shouldWaitForAGroupSplitAcrossPolls() {
+        long[] clock = {0};
+        BatchAssembler a = grouped(clock);
+        a.add(member(0, 0, "a"));
+        a.add(member(0, 1, "b"));
+        a.add(member(0, 2, "a"));
+        assertNull(a.tryForm(0), "b's second member has not come");
+        clock[0] = 999;
+        assertNull(a.tryForm(0), "still within group_wait_s");
+        a.add(member(0, 3, "b")); // the next poll brings it
+        BatchAssembler.Batch b = a.tryForm(0);
+        assertNotNull(b);
+        assertEquals(List.of("a", "b", "a", "b"), prompts(b), "samples stay in log order");
+        assertEquals(0, b.droppedGroups());
+    }
+
+    @Test
+    void shouldDropAndCountAGroupWhoseMemberNeverComesAfterTheWait() {
+        long[] clock = {0};
+        BatchAssembler a = grouped(clock);
+        a.add(member(0, 0, "lost"));
+        clock[0] = 500;
+        for (String p : List.of("a", "a", "b", "b")) {
+            a.add(member(0, a.pendingCount(), p));
+        }
+        clock[0] = 999;
+        assertNull(a.tryForm(0), "the incomplete group holds the batch up to group_wait_s");
+        clock[0] = 1000;
+        BatchAssembler.Batch b = a.tryForm(0);
+        assertNotNull(b);
+        assertEquals(List.of("a", "a", "b", "b"), prompts(b));
+        assertEquals(1, b.droppedGroups());
+        assertEquals(5, b.recordCount(), "the dropped member stays inside the step's range");
+        assertEquals(1, b.forTrainer().droppedGroups());
+
+        // the straggler arrives after its group was dropped: dropped at once, no second wait
+        a.add(member(0, 5, "lost"));
+        for (String p : List.of("c", "c", "d", "d")) {
+            a.add(member(0, 6 + a.pendingCount() - 1, p));
+        }
+        BatchAssembler.Batch next = a.tryForm(0);
+        assertNotNull(next);
+        assertEquals(List.of("c", "c", "d", "d"), prompts(next));
+        assertEquals(1, next.droppedGroups());
+    }
+
+    @Test
+    void shouldTakeTheSameDecisionFromTheRecordsAloneWhenReplaying() {
+        long[] clock = {0};
+        BatchAssembler live = grouped(clock);
+        List<ConsumedRollout> records = List.of(member(0, 0, "a"), member(0, 1, "lost"), member(0, 2, "a"),
+                member(0, 3, "b"), member(0, 4, "b"));
+        records.forEach(live::add);
+        clock[0] = 5000;
+        BatchAssembler.Batch original = live.tryForm(0);
+        BatchAssembler replay = new BatchAssembler("run-a", 4, 4, 10, 64, 2, 1000, () -> {
+            throw new AssertionError("a replay must not read the clock");
+        });
+        BatchAssembler.Batch again = replay.form(records, 0);
+        assertEquals(original.rollouts(), again.rollouts());
+        assertEquals(1, again.droppedGroups());
+        assertEquals(original.ranges(), again.ranges());
+    }
+
+    @Test
+    void shouldTreatEveryRolloutAsAGroupOfOneWhenGroupsAreOfOne() {
+        long[] clock = {0};
+        BatchAssembler a = new BatchAssembler("run-a", 2, 4, 10, 64, 1, 1000, () -> clock[0]);
+        a.add(member(0, 0, "a"));
+        a.add(member(0, 1, "b"));
+        BatchAssembler.Batch b = a.tryForm(0);
+        assertNotNull(b, "a group of one is complete at once, no wait");
+        assertEquals(List.of("a", "b"), prompts(b));
+        assertEquals(0, b.droppedGroups());
+    }
+
+    @Test
+    void shouldCountOneGeneratorsResponsesAtOneVersionAsTheGroup() {
+        long[] clock = {0};
+        BatchAssembler a = grouped(clock);
+        a.add(member(0, 0, "a"));
+        ConsumedRollout other = member(0, 1, "a");
+        Rollout later = Rollout.newBuilder(other.value().getRollout()).setPolicyVersion(1).build();
+        a.add(new ConsumedRollout(T, 0, 1, new ScoredRollout(later, 1f, 1f, "rm", 1L, "s", 0L)));
+        a.add(member(0, 2, "b"));
+        a.add(member(0, 3, "b"));
+        assertNull(a.tryForm(1), "prompt a at versions 0 and 1 is two groups, each one member short");
+    }
+
+    @Test
+    void shouldRefuseABatchSizeThatIsNotAMultipleOfTheGroupSize() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new BatchAssembler("run-a", 6, 4, 10, 64, 4, 1000, () -> 0L));
+        assertTrue(e.getMessage().contains("batch_size (6)") && e.getMessage().contains("group_size (4)"),
+                e.getMessage());
     }
 
     @Test

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.events.BlobRef;
 import io.salsa.events.TrainingMetrics;
 import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.blob.ModelFolderStore;
@@ -29,11 +28,8 @@ class GrpoReplayTest {
     @Test
     void aGrpoRunReplaysBitForBit(TestKafka broker, @TempDir Path tmp) throws Exception {
         KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "grpo.");
-        LearnerFixture.ensureTopics(kafka);
         ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 7);
-        BlobRef soup = store.putFolder(soupDir, "test/soup");
-        LearnerFixture.publishSoup(kafka, 1, soup);
+        Path soupDir = LearnerFixture.publishedTinySoup(kafka, store, tmp);
         try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
             LearnerFixture.writeRollouts(kafka, behaviour, RUN, 0, BATCH * STEPS, 13, LearnerFixture.PREFER_LOW, 4);
         }

@@ -36,4 +36,26 @@ class LearnerConfigTest {
                 () -> LearnerConfig.fromMap(Map.of("run_id", "r", "soup_recipe", "s", "device", "tpu")));
         assertEquals("device must be cpu, gpu or gpu<N> (got 'tpu')", e.getMessage());
     }
+
+    @Test
+    void wholePromptGroupsAreOnForTheCriticFreeAlgorithmsAndMustFillABatchExactly() {
+        Map<String, String> base = Map.of("run_id", "r", "soup_recipe", "s", "batch_size", "8", "mini_batch_size",
+                "4");
+        assertEquals(false, LearnerConfig.fromMap(base).groupBatching().enabled());
+        java.util.Map<String, String> grpo = new java.util.HashMap<>(base);
+        grpo.put("algorithm", "grpo");
+        grpo.put("group_size", "4");
+        LearnerConfig c = LearnerConfig.fromMap(grpo);
+        assertEquals(new GroupBatching(true, 4, 30.0), c.groupBatching());
+        assertEquals(c, LearnerConfig.fromMap(c.toMap()), "a checkpoint's recorded settings give the same config");
+        grpo.put("group_size", "3");
+        assertEquals("batch_size (8) must be a multiple of group_size (3) when group_batches is on, so a step holds "
+                + "whole prompt groups", assertThrows(IllegalArgumentException.class,
+                        () -> LearnerConfig.fromMap(grpo)).getMessage());
+        grpo.put("group_batches", "false");
+        assertEquals(1, LearnerConfig.fromMap(grpo).groupBatching().assemblySize());
+        grpo.put("group_batches", "maybe");
+        assertEquals("group_batches must be true or false (got 'maybe')",
+                assertThrows(IllegalArgumentException.class, () -> LearnerConfig.fromMap(grpo)).getMessage());
+    }
 }

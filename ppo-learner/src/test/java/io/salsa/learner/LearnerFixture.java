@@ -83,6 +83,17 @@ final class LearnerFixture {
                 "init_kl_coef", "0.05", "max_staleness", "1000"));
     }
 
+    /**
+     * The learner's topics, and a tiny random soup (seed 7) uploaded to {@code store} and published as version 1 of
+     * the recipe: where a replay test starts. Returns the soup's folder (the behaviour policy of its rollouts).
+     */
+    static Path publishedTinySoup(KafkaSettings kafka, ModelFolderStore store, Path tmp) throws Exception {
+        ensureTopics(kafka);
+        Path soupDir = tinyModel(tmp.resolve("soup"), 7);
+        publishSoup(kafka, 1, store.putFolder(soupDir, "test/soup"));
+        return soupDir;
+    }
+
     static void ensureTopics(KafkaSettings kafka) {
         TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP, Topics.POLICY, Topics.SFT_MODELS,
                 Topics.LEARNER_BATCHES, Topics.METRICS, Topics.DEAD_LETTERS));

@@ -197,7 +197,7 @@ class PpoTrainerTest {
         try (PpoTrainer trainer = trainer(policy, ppo(false), KlHackGuard.Config.defaults(), 1, null)) {
             LearnerState before = trainer.state();
             BatchManifest recorded = new BatchManifest("run-1", 1L, 1001L, batch(0).ranges(), 5, 1, "soup", 3L, 0L,
-                    1L, 7L, 1);
+                    1L, 7L, 1, 0);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainer.replayStep(
                     new TrainingBatch(batch(0).samples(), batch(0).ranges(), 5, 1, 3), recorded));
             assertEquals("replay of run run-1 step 1 diverged: the original skipped 1 optimiser steps for a "
@@ -254,7 +254,7 @@ class PpoTrainerTest {
             assertEquals(batch(5).ranges(), m.getRanges());
             assertEquals(List.of("objective/kl", "objective/scores", "loss/policy_avg", "loss/value_avg",
                     "eval/heldout_score", "soup_version", "policy_version", "learner/records", "learner/dropped_stale",
-                    "learner/rejected", "time/train_step_s", "tokens_per_s"), List.copyOf(second.metrics().keySet()));
+                    "learner/dropped_groups", "learner/rejected", "time/train_step_s", "tokens_per_s"), List.copyOf(second.metrics().keySet()));
             assertEquals(0.25, second.metrics().get("eval/heldout_score"));
             assertEquals(3.0, second.metrics().get("soup_version"));
             assertEquals(2.0, second.metrics().get("learner/rejected"));
@@ -274,7 +274,7 @@ class PpoTrainerTest {
         ScriptedPolicy policy = new ScriptedPolicy().then(0.5, 0.1, 0.7, 3).then(0.5, 0.1, 0.7, 3);
         try (PpoTrainer trainer = trainer(policy, ppo(false), KlHackGuard.Config.defaults(), 1, null)) {
             BatchManifest recorded = new BatchManifest("run-1", 1L, 1001L, batch(0).ranges(), 5, 1, "soup", 3L, 0L,
-                    1L, 7L, 0);
+                    1L, 7L, 0, 0);
             trainer.replayStep(new TrainingBatch(batch(0).samples(), batch(0).ranges(), 5, 1, 3), recorded);
             assertEquals(1, trainer.state().step());
             assertEquals(1, trainer.state().policyVersion());

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class LearnerWatchTest {
 
     private static BatchManifest manifest(int records, int droppedStale) {
-        return new BatchManifest("run", 3L, 7L, List.of(), records, droppedStale, "soup", 1L, 2L, 3L, 0L, 0);
+        return new BatchManifest("run", 3L, 7L, List.of(), records, droppedStale, "soup", 1L, 2L, 3L, 0L, 0, 0);
     }
 
     @Test

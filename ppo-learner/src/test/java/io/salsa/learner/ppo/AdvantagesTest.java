@@ -66,4 +66,30 @@ class AdvantagesTest {
         assertArrayEquals(new float[] {-2.1f, -2.05f, 0, 1.85f, 1.9f, 1.95f, -0.05f, 0, 0},
                 g.advantages().toFloatArray(), EPS);
     }
+
+    @Test
+    void grpoGivesAConstantRewardGroupZeroAdvantageOnEveryTokenAndNoNaN() {
+        // three responses of one prompt all scored 0.1 (not exact in binary): std ~0, advantage 0, never 0/0
+        List<TrainingSample> batch = List.of(sample("c", 0.1f, 2), sample("c", 0.1f, 3), sample("c", 0.1f, 1));
+        PpoConfig cfg = PpoConfig.builder().algorithm(Algorithm.GRPO).build();
+        PpoMath.Gae g = Advantages.of(cfg, batch, mask().mul(0.5f), manager.create(new float[] {0.1f, 0.1f, 0.1f}),
+                values(), mask(), 0.1);
+        float[] adv = g.advantages().toFloatArray();
+        for (float v : adv) {
+            org.junit.jupiter.api.Assertions.assertTrue(Float.isFinite(v), java.util.Arrays.toString(adv));
+        }
+        assertArrayEquals(new float[9], adv, EPS);
+    }
+
+    @Test
+    void rlooLeavesAConstantGroupOnlyTheKlPenaltyAndAGroupOfOneToo() {
+        // s0, s1: group d, both 5 -> leave-one-out 0; s2: alone -> 0; rewards are −β·KL = −0.05 per real token
+        //   to go: s0 [−0.1, −0.05, 0], s1 [−0.15, −0.1, −0.05], s2 [−0.05, 0, 0]; padding stays 0
+        List<TrainingSample> batch = List.of(sample("d", 5, 2), sample("d", 5, 3), sample("e", 9, 1));
+        PpoConfig cfg = PpoConfig.builder().algorithm(Algorithm.RLOO).build();
+        PpoMath.Gae g = Advantages.of(cfg, batch, mask().mul(0.5f), manager.create(new float[] {5, 5, 9}),
+                values(), mask(), 0.1);
+        assertArrayEquals(new float[] {-0.1f, -0.05f, 0, -0.15f, -0.1f, -0.05f, -0.05f, 0, 0},
+                g.advantages().toFloatArray(), EPS);
+    }
 }

@@ -5,6 +5,7 @@ import io.salsa.cli.report.MetricsLog;
 import io.salsa.cli.report.ReportWriter;
 import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.RunResults;
+import io.salsa.cli.report.StepMetrics;
 import io.salsa.model.lm.Devices;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import io.salsa.runtime.io.FileOps;
@@ -54,6 +55,10 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
     @Option(names = "--steps", description = "PPO steps of the SALSA loop (default: the profile's).")
     Integer steps;
 
+    @Option(names = "--seed", description = "Seed of the built-in task's world, its splits and every stage that "
+            + "samples (default: the profile's).")
+    Long seed;
+
     @Option(names = "--threads", defaultValue = "1",
             description = "PyTorch CPU threads (default: ${DEFAULT-VALUE}; more only helps on an idle machine).")
     int threads;
@@ -69,6 +74,9 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             profile = quick ? DemoProfile.quick() : DemoProfile.standard();
             if (steps != null) {
                 profile = profile.withPpoSteps(steps);
+            }
+            if (seed != null) {
+                profile = profile.withTaskSeed(seed);
             }
         } catch (IllegalArgumentException e) {
             System.err.println("salsa demo: --steps: " + e.getMessage());
@@ -178,16 +186,24 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }
         ResultsTable stageTable = new ResultsTable("Demo stages", List.of("stage", "what", "status", "seconds",
                 "error"), rows, List.of("Stages marked 'done earlier' finished in a previous run and were resumed."));
+        List<StepMetrics> steps = List.of();
         try {
             MetricsDump.Dumped dumped = MetricsDump.dump(ctx.kafka(), List.of(), 0, ctx.runDir());
             facts.put("learner steps in the metrics topic", String.valueOf(dumped.steps()));
             if (dumped.skipped() > 0) {
                 facts.put("undecodable metrics records skipped", String.valueOf(dumped.skipped()));
             }
+            Path metrics = ctx.runDir().resolve(MetricsLog.FILE_NAME);
+            if (Files.isRegularFile(metrics)) {
+                steps = MetricsLog.read(metrics);
+            }
         } catch (RuntimeException e) {
             facts.put("metrics dump failed", String.valueOf(e.getMessage()));
         }
-        RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ")", facts, List.of(stageTable));
+        Map<String, Map<String, String>> outputs = new LinkedHashMap<>();
+        results.forEach(r -> outputs.put(r.name(), r.outputs()));
+        RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ")", facts, List.of(stageTable),
+                GoldEval.headline(outputs, steps, wallSeconds));
         run.write(ctx.runDir());
         ReportWriter.Written w = ReportWriter.write(ctx.runDir());
         ctx.out().println("report: " + w.html().toAbsolutePath());

@@ -40,6 +40,12 @@ public record DemoProfile(String name, long taskSeed, int entities, int sftModel
         return new DemoProfile("default", 7, 24, 2, 30, 4, 600, 120, 80, 2);
     }
 
+    /** This profile with a different task seed ({@code --seed}): another world, other splits, other models. */
+    public DemoProfile withTaskSeed(long seed) {
+        return new DemoProfile(name, seed, entities, sftModels, pretrainEpochs, sftEpochs, preferences, rewardSteps,
+                ppoSteps, generators);
+    }
+
     /** This profile with a different number of PPO steps ({@code --steps}). */
     public DemoProfile withPpoSteps(int steps) {
         return new DemoProfile(name, taskSeed, entities, sftModels, pretrainEpochs, sftEpochs, preferences, rewardSteps, steps, generators);

@@ -32,6 +32,7 @@ public final class DemoStages {
         stages.add(feedback.preferences());
         stages.add(FeedbackStages.rewardModel());
         stages.add(KafkaLoopStages.salsaLoop());
+        stages.add(GoldEval.stage());
         stages.add(KafkaLoopStages.replay());
         return stages;
     }

@@ -238,6 +238,7 @@ final class FeedbackStages {
             o.put("skipped_records", String.valueOf(loaded.skipped()));
             o.put("held_out_accuracy", String.format(Locale.ROOT, "%.3f -> %.3f", r.before().accuracy(),
                     r.after().accuracy()));
+            o.put("rm_accuracy", String.format(Locale.ROOT, "%.6f", r.after().accuracy()));
             return o;
         });
     }

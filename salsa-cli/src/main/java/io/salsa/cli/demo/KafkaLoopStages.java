@@ -241,6 +241,7 @@ final class KafkaLoopStages {
             o.put("policy_version", String.valueOf(last.version()));
             o.put("final_checkpoint_sha256", last.weightsSha256());
             o.put("final_checkpoint", last.blob().getUri());
+            o.put("final_checkpoint_blob_sha256", last.blob().getSha256());
             o.put("soup_version", String.valueOf(state.soup().version()));
             o.put("rollouts_generated_this_run", String.valueOf(rollouts));
             o.put("rollouts_scored_this_run", String.valueOf(scoring.metrics().scored()));

@@ -24,7 +24,9 @@ import org.knowm.xchart.XYChart;
  * the plots as PNG files, so that a run can be read in any browser without a server, a CDN or network.
  *
  * <p>The page embeds each PNG as a data URI (the HTML alone is the whole report, even when mailed or moved)
- * and the same PNGs are written to {@code plots/} for slides and notes.
+ * and the same PNGs are written to {@code plots/} for slides and notes. It leads with the result (the
+ * {@link Headline}: gold score start → end with its interval, reward-model accuracy, final KL, wall time, replay),
+ * then the curves, then the tables; the long list of facts comes last, collapsed.
  */
 public final class ReportWriter {
 
@@ -178,23 +180,11 @@ public final class ReportWriter {
                 .append("dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}"
                         + "dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}\n")
                 .append(".note{color:#555;font-size:.9rem}.missing{color:#a33}\n")
+                .append("#headline{border:2px solid #2a6;border-radius:6px;padding:.2rem 1rem 1rem;margin-bottom:1.5rem}"
+                        + "#headline.unproven{border-color:#c80}.verdict{font-size:1.15rem}"
+                        + "#headline table{font-size:1.05rem}\n")
                 .append("</style></head><body>\n");
-        h.append("<h1>").append(esc(results.title())).append("</h1>\n");
-        h.append("<p class=\"note\">Generated ").append(esc(Instant.now().toString()))
-                .append(" by <code>salsa report</code>.</p>\n");
-        if (!results.facts().isEmpty()) {
-            h.append("<dl id=\"facts\">\n");
-            results.facts().forEach((k, v) -> h.append("<dt>").append(esc(k)).append("</dt><dd>").append(esc(v))
-                    .append("</dd>\n"));
-            h.append("</dl>\n");
-        }
-        h.append("<h2>Results</h2>\n");
-        for (ResultsTable t : results.tables()) {
-            table(h, t, "results-table");
-        }
-        if (!byArm.isEmpty()) {
-            table(h, trainingSummary(byArm), "training-summary");
-        }
+        headline(h, results);
         h.append("<h2>Plots</h2>\n");
         for (Map.Entry<String, XYChart> e : charts.entrySet()) {
             byte[] png = pngs.get(e.getKey());
@@ -210,9 +200,64 @@ public final class ReportWriter {
                     .append(" (<a href=\"").append(PLOTS_DIR).append('/').append(e.getKey())
                     .append(".png\">PNG</a>)</figcaption></figure>\n");
         }
+        h.append("<h2>Results</h2>\n");
+        for (ResultsTable t : results.tables()) {
+            table(h, t, "results-table");
+        }
+        if (!byArm.isEmpty()) {
+            table(h, trainingSummary(byArm), "training-summary");
+        }
         guardTable(h, byArm);
+        if (!results.facts().isEmpty()) {
+            h.append("<details id=\"facts\"><summary>All facts of the run (").append(results.facts().size())
+                    .append(")</summary>\n<dl>\n");
+            results.facts().forEach((k, v) -> h.append("<dt>").append(esc(k)).append("</dt><dd>").append(esc(v))
+                    .append("</dd>\n"));
+            h.append("</dl></details>\n");
+        }
+        h.append("<p class=\"note\">Generated ").append(esc(Instant.now().toString()))
+                .append(" by <code>salsa report</code>.</p>\n");
         h.append("</body></html>\n");
         return h.toString();
+    }
+
+    /** The first thing in the body: the title and, when the run has one, its headline result. */
+    private static void headline(StringBuilder h, RunResults results) {
+        Headline r = results.headline();
+        h.append("<section id=\"headline\"").append(r != null && !r.goldImproved() ? " class=\"unproven\"" : "")
+                .append(">\n<h1>").append(esc(results.title())).append("</h1>\n");
+        if (r == null) {
+            h.append("</section>\n");
+            return;
+        }
+        String verdict = !Double.isFinite(r.goldDeltaLow()) ? "No held-out gold comparison was made."
+                : r.goldImproved() ? "The policy got better by the gold judge: the 95 % interval of the change lies "
+                        + "above 0."
+                : "No measurable gold improvement: the 95 % interval of the change includes 0 or lies below it.";
+        h.append("<p class=\"verdict\"><strong>Held-out gold score ").append(Headline.number(r.goldStart(), 3))
+                .append(" → ").append(Headline.number(r.goldEnd(), 3)).append("</strong> (Δ ")
+                .append(Headline.number(r.goldDelta(), 3)).append(", 95 % CI [")
+                .append(Headline.number(r.goldDeltaLow(), 3)).append(", ")
+                .append(Headline.number(r.goldDeltaHigh(), 3)).append("]). ").append(esc(verdict)).append("</p>\n");
+        List<List<String>> rows = List.of(
+                List.of("held-out gold score, start (soup) → end (final policy)", Headline.number(r.goldStart(), 3)
+                        + " → " + Headline.number(r.goldEnd(), 3)),
+                List.of("change, 95 % paired-bootstrap interval over " + r.goldPrompts() + " held-out prompts",
+                        Headline.number(r.goldDelta(), 3) + " [" + Headline.number(r.goldDeltaLow(), 3) + ", "
+                                + Headline.number(r.goldDeltaHigh(), 3) + "]"),
+                List.of("reward model's held-out pairwise accuracy", Headline.number(r.rmAccuracy(), 3)),
+                List.of("final KL to the soup (objective/kl, last step)", Headline.number(r.finalKl(), 3)),
+                List.of("wall time", Double.isFinite(r.wallSeconds())
+                        ? String.format(java.util.Locale.ROOT, "%.0f s", r.wallSeconds()) : "n/a"),
+                List.of("replay", r.replay() == null ? "not run" : r.replay()));
+        h.append("<table class=\"headline\"><tbody>\n");
+        for (List<String> row : rows) {
+            h.append("<tr><th>").append(esc(row.get(0))).append("</th><td>").append(esc(row.get(1)))
+                    .append("</td></tr>\n");
+        }
+        h.append("</tbody></table>\n<p class=\"note\">Gold = the built-in task's simulated rater, which the reward "
+                + "model stands in for and the policy never trains on; greedy answers to the task's held-out (eval) "
+                + "prompts.</p>\n</section>\n");
     }
 
     private static void guardTable(StringBuilder h, Map<String, List<StepMetrics>> byArm) {

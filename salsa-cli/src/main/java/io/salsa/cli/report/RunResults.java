@@ -22,8 +22,9 @@ import java.util.Map;
  * @param title  the report's heading
  * @param facts  ordered key facts shown as a definition list
  * @param tables result tables (the experiment's comparison, the demo's stage timings)
+ * @param headline what the report leads with ({@code alignment.*} in the file), or null for runs without one
  */
-public record RunResults(String title, Map<String, String> facts, List<ResultsTable> tables) {
+public record RunResults(String title, Map<String, String> facts, List<ResultsTable> tables, Headline headline) {
 
     /** The file name inside a run folder. */
     public static final String FILE_NAME = "results.json";
@@ -35,10 +36,33 @@ public record RunResults(String title, Map<String, String> facts, List<ResultsTa
         tables = List.copyOf(tables);
     }
 
+    /** Results without a headline. */
+    public RunResults(String title, Map<String, String> facts, List<ResultsTable> tables) {
+        this(title, facts, tables, null);
+    }
+
     /** Writes this as {@code dir/results.json}. */
     public void write(Path dir) {
         ObjectNode root = JSON.createObjectNode();
         root.put("title", title);
+        if (headline != null) {
+            ObjectNode a = root.putObject("alignment");
+            number(a, "gold_start", headline.goldStart());
+            number(a, "gold_end", headline.goldEnd());
+            ArrayNode ci = a.putArray("gold_delta_ci");
+            for (double v : new double[] {headline.goldDeltaLow(), headline.goldDeltaHigh()}) {
+                if (Double.isFinite(v)) {
+                    ci.add(v);
+                } else {
+                    ci.addNull();
+                }
+            }
+            a.put("gold_prompts", headline.goldPrompts());
+            number(a, "rm_accuracy", headline.rmAccuracy());
+            number(a, "final_kl", headline.finalKl());
+            number(a, "wall_time_s", headline.wallSeconds());
+            a.put("replay", headline.replay());
+        }
         ObjectNode f = root.putObject("facts");
         facts.forEach(f::put);
         ArrayNode ts = root.putArray("tables");
@@ -83,10 +107,35 @@ public record RunResults(String title, Map<String, String> facts, List<ResultsTa
                 tables.add(new ResultsTable(t.path("title").asText(), texts(t.path("columns")), rows,
                         texts(t.path("notes"))));
             }
-            return new RunResults(root.path("title").asText("salsa run"), facts, tables);
+            JsonNode a = root.path("alignment");
+            Headline headline = a.isObject() ? new Headline(number(a, "gold_start"), number(a, "gold_end"),
+                    number(a.path("gold_delta_ci"), 0), number(a.path("gold_delta_ci"), 1),
+                    a.path("gold_prompts").asInt(0), number(a, "rm_accuracy"), number(a, "final_kl"),
+                    number(a, "wall_time_s"), a.path("replay").isTextual() ? a.path("replay").asText() : null)
+                    : null;
+            return new RunResults(root.path("title").asText("salsa run"), facts, tables, headline);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A finite number as itself, anything else (NaN: not reached) as null, which JSON can carry. */
+    private static void number(ObjectNode o, String name, double v) {
+        if (Double.isFinite(v)) {
+            o.put(name, v);
+        } else {
+            o.putNull(name);
+        }
+    }
+
+    private static double number(JsonNode o, String name) {
+        JsonNode v = o.path(name);
+        return v.isNumber() ? v.asDouble() : Double.NaN;
+    }
+
+    private static double number(JsonNode array, int index) {
+        JsonNode v = array.path(index);
+        return v.isNumber() ? v.asDouble() : Double.NaN;
     }
 
     private static List<String> texts(JsonNode array) {

@@ -38,4 +38,13 @@ class DemoLearnerConfigTest {
             assertEquals(LearnerConfig.fromMap(m).toMap(), config.toMap(), p.name());
         }
     }
+
+    @Test
+    void anotherSeedMovesTheWorldTheHeldOutSetAndTheRunTogether() {
+        DemoProfile p = DemoProfile.standard().withTaskSeed(11);
+        assertEquals(DemoProfile.standard().withPpoSteps(p.ppoSteps()).preferences(), p.preferences());
+        LearnerConfig config = KafkaLoopStages.learnerConfig(p);
+        assertEquals(11, config.seed());
+        assertEquals(11, config.heldoutTaskSeed(), "the held-out gold set is the eval split of the same world");
+    }
 }

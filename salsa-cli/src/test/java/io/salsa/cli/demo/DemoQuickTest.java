@@ -44,6 +44,18 @@ class DemoQuickTest {
         assertEquals(loopSha, fact(results, "replay.final_checkpoint_sha256"), results);
         assertEquals(String.valueOf(DemoProfile.quick().ppoSteps()), fact(results, "salsa-loop.steps"), results);
         assertTrue(log.contains("replay") && log.contains("identical"), log);
+        // the headline numbers under their stable names, and the report leads with them
+        com.fasterxml.jackson.databind.JsonNode alignment = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(results).path("alignment");
+        for (String name : List.of("gold_start", "gold_end", "rm_accuracy", "final_kl")) {
+            assertTrue(alignment.path(name).isNumber(), "alignment." + name + " in " + results);
+        }
+        assertEquals(2, alignment.path("gold_delta_ci").size(), results);
+        assertTrue(alignment.path("gold_delta_ci").get(0).asDouble() <= alignment.path("gold_delta_ci").get(1)
+                .asDouble(), results);
+        String html = Files.readString(dir.resolve("run").resolve(ReportWriter.REPORT_FILE));
+        assertTrue(html.substring(html.indexOf("<body>") + 6).strip().startsWith("<section id=\"headline\""),
+                html.substring(0, Math.min(html.length(), 2000)));
 
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0, Map.of())) {
             KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "");

@@ -119,6 +119,51 @@ class ReportWriterTest {
     }
 
     @Test
+    void shouldLeadWithTheHeadlineAndKeepItsNumbersUnderStableNames(@TempDir Path dir) throws Exception {
+        MetricsLog.append(dir.resolve(MetricsLog.FILE_NAME), syntheticSteps());
+        Headline headline = new Headline(0.412, 0.530, 0.051, 0.187, 64, 0.81, 3.2, 431.0, "identical (81/81)");
+        new RunResults("salsa demo (default)", Map.of("profile", "default", "salsa-loop.steps", "80"),
+                List.of(new ResultsTable("Demo stages", List.of("stage"), List.of(List.of("pretrain")), List.of())),
+                headline).write(dir);
+
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dir.resolve(RunResults.FILE_NAME).toFile());
+        assertEquals(0.412, json.at("/alignment/gold_start").asDouble());
+        assertEquals(0.530, json.at("/alignment/gold_end").asDouble());
+        assertEquals(2, json.at("/alignment/gold_delta_ci").size());
+        assertEquals(0.051, json.at("/alignment/gold_delta_ci/0").asDouble());
+        assertEquals(0.187, json.at("/alignment/gold_delta_ci/1").asDouble());
+        assertEquals(0.81, json.at("/alignment/rm_accuracy").asDouble());
+        assertEquals(3.2, json.at("/alignment/final_kl").asDouble());
+        assertEquals(headline, RunResults.read(dir.resolve(RunResults.FILE_NAME)).headline(), "round trip");
+
+        String html = Files.readString(ReportWriter.write(dir).html());
+        String body = html.substring(html.indexOf("<body>") + "<body>".length()).strip();
+        assertTrue(body.startsWith("<section id=\"headline\">"), body.substring(0, 200));
+        String head = body.substring(0, body.indexOf("</section>"));
+        for (String shown : List.of("0.412 → 0.530", "[0.051, 0.187]", "0.810", "3.200", "431 s", "identical (81/81)")) {
+            assertTrue(head.contains(shown), shown + " in the headline: " + head);
+        }
+        int plots = html.indexOf("id=\"plot-reward\"");
+        int tables = html.indexOf("class=\"results-table\"");
+        int facts = html.indexOf("<details id=\"facts\">");
+        assertTrue(0 < plots && plots < tables && tables < facts, "headline, then curves, then tables, then facts");
+        assertTrue(html.substring(facts).contains("<dt>salsa-loop.steps</dt>"), "the facts are collapsed at the end");
+    }
+
+    @Test
+    void shouldWriteANumberARunDidNotReachAsNull(@TempDir Path dir) throws Exception {
+        new RunResults("t", Map.of(), List.of(), new Headline(Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0,
+                0.7, Double.NaN, 12, null)).write(dir);
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dir.resolve(RunResults.FILE_NAME).toFile());
+        assertTrue(json.at("/alignment/gold_start").isNull());
+        assertTrue(json.at("/alignment/gold_delta_ci/0").isNull());
+        assertEquals(0.7, json.at("/alignment/rm_accuracy").asDouble());
+        assertTrue(Files.readString(ReportWriter.write(dir).html()).contains("No held-out gold comparison"));
+    }
+
+    @Test
     void shouldRefuseAPlotWithoutACaption() {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> ReportWriter.caption("nope"));
         assertTrue(e.getMessage().contains("'nope'"), e.getMessage());
