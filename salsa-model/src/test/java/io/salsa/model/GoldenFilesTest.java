@@ -48,6 +48,11 @@ class GoldenFilesTest {
                 "input_ids_left.npy", "attention_mask_left.npy", "rewards.npy", "values.npy")) {
             assertNonEmpty(GoldenFiles.require("llama-reward/" + file));
         }
+        for (String file : List.of("adapter_config.json", "adapter_model.safetensors", "input_ids.npy",
+                "attention_mask.npy", "position_ids.npy", "logits_adapter.npy", "logits_merged.npy", "logits_disabled.npy",
+                "token_logprobs_adapter.npy", "grad_lora_A_q_proj0.npy", "grad_lora_B_q_proj0.npy")) {
+            assertNonEmpty(GoldenFiles.require("llama-lora/" + file));
+        }
         assertNonEmpty(GoldenFiles.require("summary_llm.json"));
         assertNonEmpty(GoldenFiles.require("summary.json"));
         assertNonEmpty(GoldenFiles.require("tokenizer/tokenizer.json"));

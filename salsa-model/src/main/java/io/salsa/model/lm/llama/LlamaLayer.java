@@ -11,7 +11,10 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.salsa.model.lm.GptLayers;
+import io.salsa.model.lm.LinearAdapter;
 import io.salsa.model.lm.Scalars;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * One Llama-family decoder layer ({@code model.layers.i}): RMSNorm, grouped-query attention with RoPE (optional
@@ -38,6 +41,8 @@ public final class LlamaLayer extends AbstractBlock {
     final Parameter upBias;
     final Parameter downWeight;
     final Parameter downBias;
+    /** Adapters by the weight of the projection they change (q/k/v/o/gate/up/down). */
+    private final Map<Parameter, LinearAdapter> adapters = new IdentityHashMap<>();
 
     LlamaLayer(NDManager manager, LlamaConfig config, int index) {
         this.config = config;
@@ -85,9 +90,9 @@ public final class LlamaLayer extends AbstractBlock {
         int d = config.headDim();
 
         NDArray a = rmsNorm(h, inputNorm, config);
-        NDArray q = linear(a, qWeight, qBias).reshape(b, t, nh, d).transpose(0, 2, 1, 3);
-        NDArray k = linear(a, kWeight, kBias).reshape(b, t, nkv, d).transpose(0, 2, 1, 3);
-        NDArray v = linear(a, vWeight, vBias).reshape(b, t, nkv, d).transpose(0, 2, 1, 3);
+        NDArray q = proj(a, qWeight, qBias).reshape(b, t, nh, d).transpose(0, 2, 1, 3);
+        NDArray k = proj(a, kWeight, kBias).reshape(b, t, nkv, d).transpose(0, 2, 1, 3);
+        NDArray v = proj(a, vWeight, vBias).reshape(b, t, nkv, d).transpose(0, 2, 1, 3);
         q = Rope.apply(q, cos, sin);
         k = Rope.apply(k, cos, sin);
         if (cache != null) {
@@ -100,12 +105,28 @@ public final class LlamaLayer extends AbstractBlock {
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.of(q, 1.0 / Math.sqrt(d)));
         NDArray weights = scores.add(bias).softmax(-1);
         NDArray o = weights.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) nh * d);
-        h = h.add(linear(o, oWeight, oBias));
+        h = h.add(proj(o, oWeight, oBias));
 
         NDArray m = rmsNorm(h, postNorm, config);
-        NDArray gate = linear(m, gateWeight, gateBias);
+        NDArray gate = proj(m, gateWeight, gateBias);
         NDArray act = config.gemma() ? GptLayers.geluNew(gate) : gate.mul(Activation.sigmoid(gate));
-        return h.add(linear(act.mul(linear(m, upWeight, upBias)), downWeight, downBias));
+        return h.add(proj(act.mul(proj(m, upWeight, upBias)), downWeight, downBias));
+    }
+
+    /** Attaches (or, with null, detaches) the adapter of the projection whose weight is {@code weight}. */
+    void setAdapter(Parameter weight, LinearAdapter adapter) {
+        if (adapter == null) {
+            adapters.remove(weight);
+        } else {
+            adapters.put(weight, adapter);
+        }
+    }
+
+    /** A projection: {@link #linear} plus its adapter's delta when one is attached and active. */
+    private NDArray proj(NDArray x, Parameter weight, Parameter bias) {
+        NDArray y = linear(x, weight, bias);
+        LinearAdapter adapter = adapters.get(weight);
+        return adapter == null || !adapter.active() ? y : y.add(adapter.delta(x));
     }
 
     /** {@code nn.Linear}: x·Wᵀ (+ b), W stored [out, in]; the result lives with {@code x}. */

@@ -8,12 +8,14 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import io.salsa.model.lm.AbstractCausalLm;
+import io.salsa.model.lm.Adaptable;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptLayers;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.GptModel.Head;
 import io.salsa.model.lm.GptOutput;
 import io.salsa.model.lm.GptTransformer;
+import io.salsa.model.lm.LinearAdapter;
 import io.salsa.model.lm.LmCache;
 import io.salsa.model.lm.ValueHead;
 import io.salsa.model.safetensors.Checkpoint;
@@ -44,7 +46,7 @@ import java.util.SplittableRandom;
  * <p>Computes in float32 on the model's device; bf16/fp16 checkpoints are widened exactly when loaded. Scopes,
  * padding and position ids follow {@link CausalLm}'s conventions. Not thread-safe for training.
  */
-public final class LlamaModel extends AbstractCausalLm {
+public final class LlamaModel extends AbstractCausalLm implements Adaptable {
 
     /** {@code model_type} values this class runs. */
     public static final List<String> MODEL_TYPES = LlamaConfig.MODEL_TYPES;
@@ -259,6 +261,29 @@ public final class LlamaModel extends AbstractCausalLm {
     @Override
     public Map<String, Parameter> parameters() {
         return parameters;
+    }
+
+    /** The q/k/v/o and gate/up/down projection weights of every layer, all {@code nn.Linear} ([out, in]). */
+    @Override
+    public Map<String, Boolean> adaptableWeights() {
+        Map<String, Boolean> out = new LinkedHashMap<>();
+        for (String name : parameters.keySet()) {
+            if (name.startsWith(PREFIX + "layers.") && name.endsWith("_proj.weight")) {
+                out.put(name, false);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void setLinearAdapter(String weightName, LinearAdapter adapter) {
+        Parameter weight = parameters.get(weightName);
+        if (weight == null || !adaptableWeights().containsKey(weightName)) {
+            throw new IllegalArgumentException("no adaptable linear layer with weight '" + weightName + "' in this "
+                    + config.modelType() + " model (adaptable: model.layers.N.{self_attn.q|k|v|o,mlp.gate|up|down}_proj.weight)");
+        }
+        int layer = Integer.parseInt(weightName.substring((PREFIX + "layers.").length()).split("\\.")[0]);
+        decoder.layers.get(layer).setAdapter(weight, adapter);
     }
 
     /** A pre-allocated {@link LlamaKvCache} of {@code capacity} positions. */
