@@ -174,11 +174,11 @@ final class ChaosVerdicts {
         long rolloutsTwice = stepsOfRollout.values().stream().filter(s -> s.size() > 1).count();
         counts.put("learner_steps", byStep.size());
         counts.put("manifest_records_repeated", repeatedManifests);
-        counts.put("scored_records_trained", stepsOfOffset.size());
+        counts.put("scored_offsets_in_manifests", stepsOfOffset.size()); // commit markers included
         counts.put("rollouts_trained", stepsOfRollout.size());
         verdicts.add(new Verdict("scored_rollouts_trained_at_most_once", !byStep.isEmpty() && conflictingSteps == 0
                 && offsetsTwice == 0 && rolloutsTwice == 0, String.format(Locale.ROOT,
-                "%d steps, %d rollouts trained: %d scored records and %d rollout ids in two steps, %d steps with "
+                "%d steps, %d rollouts trained: %d scored-rollouts offsets and %d rollout ids in two steps, %d steps with "
                         + "two different manifests (%d manifest records repeated)", byStep.size(),
                 stepsOfRollout.size(), offsetsTwice, rolloutsTwice, conflictingSteps, repeatedManifests)));
 

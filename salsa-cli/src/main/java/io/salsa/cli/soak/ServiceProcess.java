@@ -23,6 +23,7 @@ final class ServiceProcess {
     private Process process;
     private int starts;
     private int kills;
+    private long lastStartNanos;
 
     /**
      * @param name      service name (CSV {@code service} column, log file name)
@@ -74,6 +75,7 @@ final class ServiceProcess {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
         process = pb.start();
+        lastStartNanos = System.nanoTime();
         starts++;
     }
 
@@ -112,6 +114,11 @@ final class ServiceProcess {
     /** The exit code of the last incarnation, or null while it runs. */
     synchronized Integer exitCode() {
         return process == null || process.isAlive() ? null : process.exitValue();
+    }
+
+    /** Seconds since the last start (0 before the first). */
+    synchronized double upSeconds() {
+        return starts == 0 ? 0 : (System.nanoTime() - lastStartNanos) / 1e9;
     }
 
     synchronized int starts() {

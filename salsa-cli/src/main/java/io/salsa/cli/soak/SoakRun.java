@@ -58,6 +58,11 @@ final class SoakRun {
     private static final Duration BROKER_READY = Duration.ofMinutes(5);
     /** The drain gives up after this long without a new rollout, score or step. */
     private static final Duration DRAIN_STALL = Duration.ofMinutes(4);
+    /**
+     * The broker is restarted only when every service has run this long since its last start: a service that is
+     * still starting when the broker goes away gives up after its admin timeout (see docs/measurements/soak.md).
+     */
+    static final double STARTUP_GRACE_S = 120;
     /** Prompts published at a time, whenever fewer than this many wait. */
     static final int PROMPT_CHUNK = 16;
     /** Longest the loop may take to recover from one chaos event (a new step and a new preference). */
@@ -265,7 +270,8 @@ final class SoakRun {
      * Samples every {@code sampleSeconds} until the time is up, running the chaos schedule on the way. Its events
      * start once the loop is warm (15 % of the run and the learner's first step, so a kill lands on a service that
      * is working), planned evenly up to 75 % of the run; each waits until the loop has recovered from the one
-     * before (a new learner step and a new preference since it), so no event lands on a service still starting.
+     * before (a new learner step and a new preference after it), and the broker restart until every service has
+     * run {@link #STARTUP_GRACE_S} s since its last start.
      * A loop that does not recover within {@link #RECOVERY_TIMEOUT} is recorded and the schedule goes on. The run
      * lasts until the last event has recovered, even when that is past its minutes.
      */
@@ -302,12 +308,14 @@ final class SoakRun {
                 firstAt = elapsed;
                 every = Math.max(0, (total * 0.75 - elapsed) / schedule.size());
             }
-            if (firstAt >= 0 && pending == null && next < schedule.size() && elapsed >= firstAt + next * every) {
+            if (firstAt >= 0 && pending == null && next < schedule.size() && elapsed >= firstAt + next * every
+                    && (!schedule.get(next).equals(BROKER) || allUpFor(STARTUP_GRACE_S))) {
                 String name = schedule.get(next++);
-                long steps = sampler.last("learner_steps");
-                long preferences = sampler.last("preferences");
                 chaos(name);
-                pending = new Pending(name, elapsed(), steps, preferences);
+                // the baseline is a sample taken after the event: counts that were in flight before it do not count
+                // as a recovery
+                sampler.sample(elapsed(), brokerRestarting);
+                pending = new Pending(name, elapsed(), sampler.last("learner_steps"), sampler.last("preferences"));
                 continue;
             }
             if (System.nanoTime() >= nextSample) {
@@ -321,6 +329,11 @@ final class SoakRun {
         }
         sampler.sample(elapsed(), false);
         series.flush();
+    }
+
+    /** True when every service process has been running for {@code seconds} since its last start. */
+    private boolean allUpFor(double seconds) {
+        return services.values().stream().allMatch(s -> s.alive() && s.upSeconds() >= seconds);
     }
 
     /** A chaos event the loop has not yet recovered from, with the counts at the time. */
@@ -444,7 +457,9 @@ final class SoakRun {
                         return;
                     } catch (IOException e) {
                         // ingest or the broker is down (chaos): a person would retry in a moment, so do we
-                        raterErrors.incrementAndGet();
+                        if (raterErrors.incrementAndGet() <= 5) {
+                            events.add(String.format(Locale.ROOT, "%.0f s: %s: %s", elapsed(), id, e));
+                        }
                         try {
                             Thread.sleep(1000);
                         } catch (InterruptedException ie) {
