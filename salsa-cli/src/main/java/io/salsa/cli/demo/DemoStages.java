@@ -16,6 +16,22 @@ public final class DemoStages {
     private DemoStages() {
     }
 
+    /** Soup recipe the demo's soup builder keeps current (the learner's KL reference). */
+    public static final String RECIPE = KafkaLoopStages.RECIPE;
+    /** Reward model the demo trains, announces and the scorer follows. */
+    public static final String REWARD_MODEL_NAME = FeedbackStages.REWARD_MODEL_NAME;
+    /** The stage whose outputs name the SFT models' base model ({@code base}). */
+    public static final String PUBLISH_SFT = "publish-sft";
+
+    /**
+     * What the SALSA loop needs before it starts: task, base, SFT models and their soup, the reward model trained
+     * from simulated raters, all published on Kafka; {@link #chain} without the loop and the replay.
+     */
+    public static List<Stage> preparation(DemoProfile profile) {
+        List<Stage> stages = chain(profile);
+        return stages.subList(0, stages.size() - 2);
+    }
+
     /** The stages of a demo of {@code profile}. */
     public static List<Stage> chain(DemoProfile profile) {
         List<Stage> stages = new ArrayList<>();

@@ -10,6 +10,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.BooleanSupplier;
 
@@ -27,6 +29,7 @@ public final class SimulatedRaterClient {
     private final String raterId;
     private final String token;
     private final SimulatedRater judge;
+    private final List<String> acknowledged = new ArrayList<>();
     private long submitted;
     private long ties;
 
@@ -46,6 +49,11 @@ public final class SimulatedRaterClient {
     /** Preferences this rater had accepted (HTTP 2xx). */
     public synchronized long submitted() {
         return submitted;
+    }
+
+    /** The preference ids the server acknowledged (HTTP 2xx), in order. */
+    public synchronized List<String> acknowledged() {
+        return List.copyOf(acknowledged);
     }
 
     /** Of those, how many were ties. */
@@ -95,7 +103,11 @@ public final class SimulatedRaterClient {
                     break; // task expired meanwhile, or already answered: take the next one
                 }
                 expectOk(posted, "POST /api/preferences");
+                String preferenceId = JSON.readTree(posted.body()).path("preferenceId").asText("");
                 synchronized (this) {
+                    if (!preferenceId.isEmpty()) {
+                        acknowledged.add(preferenceId);
+                    }
                     submitted++;
                     if (choice == RaterChoice.TIE) {
                         ties++;

@@ -18,7 +18,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * Builds the report's XChart charts from steps grouped by arm; pure data-to-chart code so the HTML writer
  * only encodes and lays out what comes back.
  */
-final class Charts {
+public final class Charts {
 
     static final int WIDTH = 760;
     static final int HEIGHT = 440;
@@ -42,6 +42,26 @@ final class Charts {
             if (dashedNames != null) {
                 addMeanSeries(chart, arm.getKey() + " " + dashedSuffix, arm.getValue(), dashedNames, true, color);
             }
+        }
+        return chart.getSeriesMap().isEmpty() ? null : chart;
+    }
+
+    /**
+     * One line per named series of {@code [x, y]} points (the soak's per-process memory over time), in the report's
+     * palette and style; null when every series is empty.
+     */
+    public static XYChart lines(String title, String xTitle, String yTitle, Map<String, List<double[]>> series) {
+        XYChart chart = base(title, xTitle, yTitle);
+        int i = 0;
+        for (Map.Entry<String, List<double[]>> e : series.entrySet()) {
+            Color color = PALETTE[i++ % PALETTE.length];
+            if (e.getValue().isEmpty()) {
+                continue;
+            }
+            XYSeries s = chart.addSeries(e.getKey(), column(e.getValue(), 0), column(e.getValue(), 1));
+            s.setLineColor(color);
+            s.setMarkerColor(color);
+            s.setMarker(SeriesMarkers.NONE);
         }
         return chart.getSeriesMap().isEmpty() ? null : chart;
     }

@@ -1,0 +1,562 @@
+package io.salsa.cli.soak;
+
+import io.salsa.cli.demo.DemoContext;
+import io.salsa.cli.demo.DemoProfile;
+import io.salsa.cli.demo.DemoRunner;
+import io.salsa.cli.demo.DemoStages;
+import io.salsa.cli.demo.Progress;
+import io.salsa.cli.demo.ServiceStack;
+import io.salsa.cli.demo.SimulatedRaterClient;
+import io.salsa.cli.demo.StageMarkers;
+import io.salsa.generator.PromptFile;
+import io.salsa.generator.PromptPublisher;
+import io.salsa.ingest.Raters;
+import io.salsa.runtime.kafka.KafkaLog;
+import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
+import io.salsa.task.SimulatedRater;
+import io.salsa.task.TaskConfig;
+import io.salsa.task.TaskDataset;
+import io.salsa.task.TaskPrompt;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One soak run: a broker process, the models the demo prepares, then soup builder, reward scorer, two generators,
+ * learner and feedback-ingest as separate {@code salsa} processes fed by a prompt publisher and simulated raters,
+ * sampled every few seconds until the time is up; with chaos, each service is killed (SIGKILL) and restarted in
+ * turn and the broker restarted once, then the loop drains and the topics are checked.
+ */
+final class SoakRun {
+
+    /** Learner run id of the soak (the generators follow it). */
+    static final String RUN = "soak";
+    static final int SAMPLES_PER_PROMPT = 4;
+    static final int BATCH_SIZE = 16;
+    /** The order in which chaos kills services (the broker restart comes last). */
+    static final List<String> CHAOS_ORDER = List.of("reward-scorer", "generator-1", "generator-2", "learner",
+            "soup-builder", "ingest");
+    static final String BROKER = "broker";
+    private static final Duration BROKER_READY = Duration.ofMinutes(5);
+    /** The drain gives up after this long without a new rollout, score or step. */
+    private static final Duration DRAIN_STALL = Duration.ofMinutes(4);
+    /**
+     * The broker is restarted only when every service has run this long since its last start: a service that is
+     * still starting when the broker goes away gives up after its admin timeout (see docs/measurements/soak.md).
+     */
+    static final double STARTUP_GRACE_S = 120;
+    /** Prompts published at a time, whenever fewer than this many wait. */
+    static final int PROMPT_CHUNK = 16;
+    /** Longest the loop may take to recover from one chaos event (a new step and a new preference). */
+    static final Duration RECOVERY_TIMEOUT = Duration.ofMinutes(5);
+
+    /** What the command asked for. */
+    record Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs) {
+    }
+
+    /** What the run found; {@code ok} is false when a verdict failed or a service died on its own. */
+    record Result(boolean ok, SoakSummary summary, ChaosVerdicts.Verdicts verdicts) {
+    }
+
+    private final Options opt;
+    private final PrintStream out;
+    private final Path data;
+    private final Path logs;
+    private final Map<String, ServiceProcess> services = new LinkedHashMap<>();
+    private final Map<String, Integer> unexpectedExits = new LinkedHashMap<>();
+    private final List<String> events = new CopyOnWriteArrayList<>();
+    private final Map<String, Double> recoveries = new LinkedHashMap<>();
+    private final List<String> notRecovered = new ArrayList<>();
+    private final AtomicBoolean producing = new AtomicBoolean(true);
+    private final List<String> promptIds = new CopyOnWriteArrayList<>();
+    private final AtomicLong raterErrors = new AtomicLong();
+    private final List<SimulatedRaterClient> raters = new ArrayList<>();
+    private final Map<String, String> raterTokens = new LinkedHashMap<>();
+    private volatile boolean brokerRestarting;
+    private KafkaSettings kafka;
+    private String blobStore;
+    private long t0;
+
+    SoakRun(Options opt, PrintStream out) {
+        this.opt = opt;
+        this.out = out;
+        this.data = opt.out().resolve("data").toAbsolutePath();
+        this.logs = opt.out().resolve("logs").toAbsolutePath();
+        SecureRandom random = new SecureRandom();
+        for (int i = 1; i <= 2; i++) {
+            byte[] token = new byte[16];
+            random.nextBytes(token);
+            raterTokens.put("soak-rater-" + i, HexFormat.of().formatHex(token));
+        }
+    }
+
+    /** The data profile: the demo's quick models (seeded), two generators, the loop unbounded in steps. */
+    static DemoProfile profile(long seed) {
+        DemoProfile q = DemoProfile.quick();
+        return new DemoProfile("soak", seed, q.entities(), q.sftModels(), q.pretrainEpochs(), q.sftEpochs(),
+                q.preferences(), q.rewardSteps(), 1_000_000, 2);
+    }
+
+    Result run() throws Exception {
+        Files.createDirectories(data);
+        Files.createDirectories(logs);
+        int brokerPort = freePort();
+        int ingestPort = freePort();
+        blobStore = data.resolve("blobs").toUri().toString();
+        out.printf("salsa soak: %.1f min%s in %s%n", opt.minutes(), opt.chaos() ? " with chaos" : "",
+                opt.out().toAbsolutePath());
+        ServiceProcess broker = new ServiceProcess(BROKER, List.of("broker", "--dir", data.resolve("kafka").toString(),
+                "--port", Integer.toString(brokerPort)), List.of("-Xmx512m"), Map.of(), logs.resolve("broker.log"));
+        services.put(BROKER, broker);
+        Thread rateThread = null;
+        List<Thread> raterThreads = new ArrayList<>();
+        SoakSeries series = new SoakSeries(opt.out().resolve("soak.csv"));
+        Sampler sampler = null;
+        ChaosVerdicts.Verdicts verdicts = null;
+        try {
+            startBroker(broker);
+            kafka = KafkaSettings.embedded("127.0.0.1:" + brokerPort, "");
+            TopicAdmin.ensureAll(kafka);
+            DemoProfile profile = profile(opt.seed());
+            String base = prepare(profile);
+            long rolloutsBefore = KafkaLog.endOffsetSum(kafka, kafka.topic(Topics.ROLLOUTS));
+            long feedbackBefore = KafkaLog.endOffsetSum(kafka, kafka.topic(Topics.FEEDBACK));
+            kafka.closeRegistry();
+
+            defineServices(base, ingestPort);
+            for (ServiceProcess s : services.values()) {
+                if (!s.name().equals(BROKER)) {
+                    s.start();
+                    out.printf("   started %-14s pid %-7d %s%n", s.name(), s.pid(), s.describe());
+                }
+            }
+            t0 = System.nanoTime();
+            sampler = new Sampler(series, services, data, kafka, rolloutsBefore, feedbackBefore);
+            rateThread = startPromptFeeder(profile, rolloutsBefore);
+            raterThreads = startRaters(profile, URI.create("http://127.0.0.1:" + ingestPort + "/"));
+            loop(sampler, series);
+            producing.set(false);
+            for (Thread t : raterThreads) {
+                t.join(60_000);
+            }
+            rateThread.join(60_000);
+            if (opt.chaos()) {
+                drain();
+            }
+            stopServices();
+            if (opt.chaos()) {
+                List<String> acked = new ArrayList<>();
+                raters.forEach(r -> acked.addAll(r.acknowledged()));
+                verdicts = ChaosVerdicts.check(kafka, RUN, SAMPLES_PER_PROMPT, promptIds, acked, replay(), recoveries, notRecovered);
+            }
+        } finally {
+            producing.set(false);
+            for (Thread t : raterThreads) {
+                t.interrupt();
+            }
+            if (rateThread != null) {
+                rateThread.interrupt();
+            }
+            for (ServiceProcess s : reversed(services.values())) {
+                s.stop(60);
+            }
+            if (kafka != null) {
+                kafka.closeRegistry();
+            }
+            series.close();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        SoakSummary summary = SoakSummary.of(series, services, unexpectedExits, events, raterErrors.get(),
+                seconds, opt, recoveries);
+        summary.write(opt.out(), verdicts);
+        out.print(summary.text());
+        if (verdicts != null) {
+            out.print(verdicts.text());
+        }
+        boolean ok = unexpectedExits.isEmpty() && (verdicts == null || verdicts.allHold());
+        return new Result(ok, summary, verdicts);
+    }
+
+    /** The demo's preparation (task, base, SFT models, soup, rater feedback, reward model) against the broker. */
+    private String prepare(DemoProfile profile) throws Exception {
+        try (ServiceStack stack = new ServiceStack()) {
+            DemoContext ctx = new DemoContext(data, profile, kafka, stack, out);
+            List<DemoRunner.StageResult> results = new DemoRunner(ctx, new StageMarkers(data.resolve("stages")))
+                    .run(DemoStages.preparation(profile));
+            for (DemoRunner.StageResult r : results) {
+                if (r.status() != DemoRunner.Status.RAN && r.status() != DemoRunner.Status.DONE_EARLIER) {
+                    throw new IllegalStateException("preparation stage " + r.name() + " " + r.status() + ": "
+                            + r.error());
+                }
+            }
+            return ctx.output(DemoStages.PUBLISH_SFT, "base");
+        }
+    }
+
+    private void defineServices(String base, int ingestPort) {
+        Path svc = data.resolve("services");
+        Map<String, String> env = Map.of("OMP_NUM_THREADS", "1", "MKL_NUM_THREADS", "1");
+        List<String> jvm = List.of("-Xmx512m");
+        add("soup-builder", List.of("soup-builder", "--recipe", "name=" + DemoStages.RECIPE + ",base=" + base + ",k="
+                + profile(opt.seed()).sftModels(), "--work-dir", svc.resolve("soup-builder/work").toString()),
+                common(svc, "soup-builder"), jvm, env);
+        add("reward-scorer", List.of("score", "--model-name", DemoStages.REWARD_MODEL_NAME, "--scorer-id",
+                "soak-scorer", "--state-dir", svc.resolve("reward-scorer/state").toString()),
+                common(svc, "reward-scorer"), jvm, env);
+        for (int g = 1; g <= 2; g++) {
+            String name = "generator-" + g;
+            add(name, List.of("generate", "--id", "soak-generator-" + g, "--state-dir",
+                    svc.resolve(name + "/state").toString(), "-n", Integer.toString(SAMPLES_PER_PROMPT),
+                    "--batch-size", Integer.toString(BATCH_SIZE), "--max-new-tokens", "16", "--seed",
+                    Long.toString(opt.seed()), "--max-staleness", "1", "--learner-batch-rollouts",
+                    Integer.toString(BATCH_SIZE), "--run-id", RUN, "--initial-weights", "soup:" + DemoStages.RECIPE,
+                    "--device", "cpu"), common(svc, name), jvm, env);
+        }
+        add("learner", List.of("learn", "--run", RUN, "--recipe", DemoStages.RECIPE, "--init-from", "soup",
+                "--save-steps", "1", "--metrics-port", "-1",
+                "--set", "batch_size=" + BATCH_SIZE, "--set", "mini_batch_size=" + BATCH_SIZE / 2,
+                "--set", "learning_rate=1e-4", "--set", "init_kl_coef=0.1", "--set", "max_staleness=2",
+                "--set", "seed=" + opt.seed(), "--set", "guard_action=warn",
+                "--set", "checkpoint_keep_every=10", "--set", "checkpoint_keep_last=5"),
+                common(svc, "learner"), List.of("-Xmx768m"), env);
+        StringBuilder ratersFlag = new StringBuilder();
+        raterTokens.forEach((id, t) -> ratersFlag.append(ratersFlag.isEmpty() ? "" : ",").append(id).append(':')
+                .append(Raters.sha256Hex(t)));
+        add("ingest", List.of("ingest", "--port", Integer.toString(ingestPort), "--raters", ratersFlag.toString(),
+                "--rate", "50", "--burst", "50", "--bootstrap", kafka.bootstrapServers()), List.of(), jvm, env);
+    }
+
+    private List<String> common(Path svc, String name) {
+        return List.of("--bootstrap", kafka.bootstrapServers(), "--blob-store", blobStore, "--cache-dir",
+                svc.resolve(name + "/cache").toString());
+    }
+
+    private void add(String name, List<String> args, List<String> common, List<String> jvm,
+            Map<String, String> env) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(common);
+        services.put(name, new ServiceProcess(name, all, jvm, env, logs.resolve(name + ".log")));
+    }
+
+    private void startBroker(ServiceProcess broker) throws Exception {
+        long lines = countLines(broker.log(), "bootstrap.servers=");
+        broker.start();
+        await("the broker (" + broker.log() + ")", BROKER_READY,
+                () -> countLines(broker.log(), "bootstrap.servers=") > lines || !broker.alive());
+        if (!broker.alive()) {
+            throw new IllegalStateException("the broker exited with " + broker.exitCode() + "; see " + broker.log());
+        }
+    }
+
+    /**
+     * Samples every {@code sampleSeconds} until the time is up, running the chaos schedule on the way. Its events
+     * start once the loop is warm (15 % of the run and the learner's first step, so a kill lands on a service that
+     * is working), planned evenly up to 75 % of the run; each waits until the loop has recovered from the one
+     * before (a new learner step and a new preference after it), and the broker restart until every service has
+     * run {@link #STARTUP_GRACE_S} s since its last start.
+     * A loop that does not recover within {@link #RECOVERY_TIMEOUT} is recorded and the schedule goes on. The run
+     * lasts until the last event has recovered, even when that is past its minutes.
+     */
+    private void loop(Sampler sampler, SoakSeries series) throws Exception {
+        double total = opt.minutes() * 60;
+        List<String> schedule = new ArrayList<>(opt.chaos() ? CHAOS_ORDER : List.of());
+        if (opt.chaos()) {
+            schedule.add(BROKER);
+        }
+        int next = 0;
+        double firstAt = -1;
+        double every = 0;
+        Pending pending = null;
+        long nextSample = 0;
+        while (true) {
+            double elapsed = elapsed();
+            if (pending != null && sampler.last("learner_steps") > pending.steps()
+                    && sampler.last("preferences") > pending.preferences()) {
+                recoveries.put(pending.name(), elapsed - pending.at());
+                events.add(String.format(Locale.ROOT, "%.0f s: the loop recovered from the %s event in %.0f s "
+                        + "(a new step and a new preference)", elapsed, pending.name(), elapsed - pending.at()));
+                pending = null;
+            } else if (pending != null && elapsed - pending.at() > RECOVERY_TIMEOUT.toSeconds()) {
+                notRecovered.add(pending.name());
+                events.add(String.format(Locale.ROOT, "%.0f s: NO RECOVERY within %d s of the %s event", elapsed,
+                        RECOVERY_TIMEOUT.toSeconds(), pending.name()));
+                pending = null;
+            }
+            if (elapsed >= total && next >= schedule.size() && pending == null) {
+                break;
+            }
+            if (firstAt < 0 && next < schedule.size() && elapsed >= total * 0.15
+                    && (sampler.last("learner_steps") > 0 || elapsed >= total)) {
+                firstAt = elapsed;
+                every = Math.max(0, (total * 0.75 - elapsed) / schedule.size());
+            }
+            if (firstAt >= 0 && pending == null && next < schedule.size() && elapsed >= firstAt + next * every
+                    && (!schedule.get(next).equals(BROKER) || allUpFor(STARTUP_GRACE_S))) {
+                String name = schedule.get(next++);
+                chaos(name);
+                // the baseline is a sample taken after the event: counts that were in flight before it do not count
+                // as a recovery
+                sampler.sample(elapsed(), brokerRestarting);
+                pending = new Pending(name, elapsed(), sampler.last("learner_steps"), sampler.last("preferences"));
+                continue;
+            }
+            if (System.nanoTime() >= nextSample) {
+                nextSample = System.nanoTime() + opt.sampleSeconds() * 1_000_000_000L;
+                checkAlive();
+                sampler.sample(elapsed, brokerRestarting);
+                series.flush();
+                progress(sampler, elapsed, total);
+            }
+            Thread.sleep(200);
+        }
+        sampler.sample(elapsed(), false);
+        series.flush();
+    }
+
+    /** True when every service process has been running for {@code seconds} since its last start. */
+    private boolean allUpFor(double seconds) {
+        return services.values().stream().allMatch(s -> s.alive() && s.upSeconds() >= seconds);
+    }
+
+    /** A chaos event the loop has not yet recovered from, with the counts at the time. */
+    private record Pending(String name, double at, long steps, long preferences) {
+    }
+
+    private void chaos(String name) throws Exception {
+        ServiceProcess s = services.get(name);
+        double at = elapsed();
+        if (name.equals(BROKER)) {
+            brokerRestarting = true;
+            try {
+                boolean clean = s.stop(60);
+                String event = String.format(Locale.ROOT, "%.0f s: broker stopped (%s), restarted on the same "
+                        + "folder and port", at, clean ? "SIGTERM" : "SIGKILL after 60 s");
+                startBroker(s);
+                events.add(event);
+                out.println("   chaos: " + event);
+            } finally {
+                brokerRestarting = false;
+            }
+            return;
+        }
+        long pid = s.pid();
+        s.kill9();
+        s.start();
+        String event = String.format(Locale.ROOT, "%.0f s: %s kill -9 (pid %d), restarted as pid %d", at, name, pid,
+                s.pid());
+        events.add(event);
+        out.println("   chaos: " + event);
+    }
+
+    /** A service that exited on its own is counted and started again, so the run goes on and says so. */
+    private void checkAlive() throws Exception {
+        for (ServiceProcess s : services.values()) {
+            if (!s.alive() && !(s.name().equals(BROKER) && brokerRestarting)) {
+                unexpectedExits.merge(s.name(), 1, Integer::sum);
+                String event = String.format(Locale.ROOT, "%.0f s: %s EXITED on its own (code %s), restarted",
+                        elapsed(), s.name(), s.exitCode());
+                events.add(event);
+                out.println("   " + event);
+                if (s.name().equals(BROKER)) {
+                    startBroker(s);
+                } else {
+                    s.start();
+                }
+            }
+        }
+    }
+
+    private void progress(Sampler sampler, double elapsed, double total) {
+        out.printf(Locale.ROOT, "   soak %s / %s (ETA %s)  steps %d  rollouts %d  preferences %d  learner RSS %.0f MB"
+                        + "  load %.2f%n", Progress.duration(elapsed), Progress.duration(total),
+                Progress.duration(Math.max(0, total - elapsed)), sampler.last("learner_steps"),
+                sampler.last("rollouts"), sampler.last("preferences"), sampler.lastRss("learner"),
+                sampler.loadAverage());
+        out.flush();
+    }
+
+    /**
+     * Publishes the task's training prompts in chunks of {@value #PROMPT_CHUNK} whenever fewer than that wait for a
+     * generator (cycling through the set, a new id prefix per pass), so the backlog that the drain must work off
+     * stays a few learner steps long.
+     */
+    private Thread startPromptFeeder(DemoProfile profile, long rolloutsBefore) {
+        List<TaskPrompt> train = TaskDataset.generate(TaskConfig.defaults(profile.taskSeed(),
+                profile.entities())).prompts("train");
+        Thread t = new Thread(() -> {
+            long index = 0;
+            while (producing.get()) {
+                try {
+                    if (!brokerRestarting) {
+                        long produced = KafkaLog.endOffsetSum(kafka, kafka.topic(Topics.ROLLOUTS)) - rolloutsBefore;
+                        long waiting = promptIds.size() - produced / SAMPLES_PER_PROMPT;
+                        if (waiting < PROMPT_CHUNK) {
+                            List<PromptFile.Entry> entries = new ArrayList<>();
+                            for (int i = 0; i < PROMPT_CHUNK; i++, index++) {
+                                TaskPrompt tp = train.get((int) (index % train.size()));
+                                entries.add(new PromptFile.Entry("r" + (index / train.size() + 1) + "-" + tp.id(),
+                                        tp.text(), "train", Map.of()));
+                            }
+                            // ids are recorded before the send: a send that fails half way still counts its prompts
+                            entries.forEach(e -> promptIds.add(e.id()));
+                            PromptPublisher.publish(kafka, entries, 1);
+                        }
+                    }
+                    Thread.sleep(2000);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (Exception e) {
+                    events.add(String.format(Locale.ROOT, "%.0f s: prompt publisher: %s", elapsed(), e));
+                    try {
+                        Thread.sleep(2000);
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                }
+            }
+        }, "soak-prompts");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private List<Thread> startRaters(DemoProfile profile, URI ingest) {
+        SimulatedRater judge = new SimulatedRater(TaskDataset.generate(TaskConfig.defaults(
+                profile.taskSeed(), profile.entities())).world());
+        List<Thread> threads = new ArrayList<>();
+        raterTokens.forEach((id, token) -> {
+            SimulatedRaterClient c = new SimulatedRaterClient(ingest, id, token, judge);
+            raters.add(c);
+            Thread t = new Thread(() -> {
+                long goal = 1;
+                while (producing.get()) {
+                    try {
+                        long g = goal;
+                        c.run(() -> c.submitted() >= g || !producing.get());
+                        goal = c.submitted() + 1;
+                        Thread.sleep(opt.raterIntervalMs());
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (IOException e) {
+                        // ingest or the broker is down (chaos): a person would retry in a moment, so do we
+                        if (raterErrors.incrementAndGet() <= 5) {
+                            events.add(String.format(Locale.ROOT, "%.0f s: %s: %s", elapsed(), id, e));
+                        }
+                        try {
+                            Thread.sleep(1000);
+                        } catch (InterruptedException ie) {
+                            return;
+                        }
+                    }
+                }
+            }, "soak-" + id);
+            t.setDaemon(true);
+            t.start();
+            threads.add(t);
+        });
+        return threads;
+    }
+
+    /**
+     * Lets the generators, scorer and learner finish what the stopped producers left: every prompt's rollouts, each
+     * scored. Gives up only after {@link #DRAIN_STALL} without progress, so a slow machine drains too.
+     */
+    private void drain() throws Exception {
+        out.printf("   draining: %d prompts published%n", promptIds.size());
+        long lastProgress = System.nanoTime();
+        ChaosVerdicts.Counts before = null;
+        while (System.nanoTime() - lastProgress < DRAIN_STALL.toNanos()) {
+            checkAlive();
+            ChaosVerdicts.Counts c = ChaosVerdicts.counts(kafka, RUN, SAMPLES_PER_PROMPT, promptIds);
+            if (c.promptsComplete() == promptIds.stream().distinct().count() && c.scored() >= c.rolloutsDistinct()) {
+                out.printf("   drained: %d prompts complete, %d rollouts scored%n", c.promptsComplete(), c.scored());
+                return;
+            }
+            if (!c.equals(before)) {
+                lastProgress = System.nanoTime();
+                before = c;
+                out.printf("   draining: %d of %d prompts complete, %d of %d rollouts scored%n", c.promptsComplete(),
+                        promptIds.size(), c.scored(), c.rolloutsDistinct());
+            }
+            Thread.sleep(5000);
+        }
+        out.println("   drain made no progress for " + DRAIN_STALL.toMinutes() + " min; checking what is there");
+    }
+
+    private void stopServices() throws InterruptedException {
+        for (ServiceProcess s : reversed(services.values())) {
+            if (!s.name().equals(BROKER)) {
+                s.stop(60);
+            }
+        }
+    }
+
+    /** {@code salsa replay --run soak} as its own process; true when every checkpoint came out bit for bit. */
+    private ChaosVerdicts.Replayed replay() throws Exception {
+        Path svc = data.resolve("services");
+        ServiceProcess replay = new ServiceProcess("replay", List.of("replay", "--run", RUN, "--bootstrap",
+                kafka.bootstrapServers(), "--blob-store", blobStore, "--cache-dir",
+                svc.resolve("replay/cache").toString()), List.of("-Xmx768m"),
+                Map.of("OMP_NUM_THREADS", "1", "MKL_NUM_THREADS", "1"), logs.resolve("replay.log"));
+        out.println("   " + replay.describe());
+        replay.start();
+        await("salsa replay", Duration.ofMinutes(30), () -> !replay.alive());
+        String log = Files.readString(replay.log(), StandardCharsets.UTF_8);
+        return new ChaosVerdicts.Replayed(replay.exitCode() != null && replay.exitCode() == 0, replay.exitCode(),
+                log.lines().filter(l -> l.startsWith("run ") || l.contains("checkpoints") || l.contains("DIFFERS")
+                        || l.startsWith("salsa replay")).toList());
+    }
+
+    private double elapsed() {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    static void await(String what, Duration timeout, BooleanSupplier done) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s waiting for " + what);
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    private static long countLines(Path file, String containing) {
+        try {
+            return Files.exists(file) ? Files.readAllLines(file, StandardCharsets.UTF_8).stream()
+                    .filter(l -> l.contains(containing)).count() : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static <T> List<T> reversed(java.util.Collection<T> c) {
+        List<T> l = new ArrayList<>(c);
+        java.util.Collections.reverse(l);
+        return l;
+    }
+}
