@@ -22,14 +22,22 @@ public final class DemoStages {
     public static final String REWARD_MODEL_NAME = FeedbackStages.REWARD_MODEL_NAME;
     /** The stage whose outputs name the SFT models' base model ({@code base}). */
     public static final String PUBLISH_SFT = "publish-sft";
+    /** The stage that runs the SALSA loop; {@link #preparation} is everything before it. */
+    public static final String SALSA_LOOP = "salsa-loop";
 
     /**
      * What the SALSA loop needs before it starts: task, base, SFT models and their soup, the reward model trained
-     * from simulated raters, all published on Kafka; {@link #chain} without the loop and the replay.
+     * from simulated raters, all published on Kafka: the stages of {@link #chain} before the loop (none after it:
+     * not the loop, its held-out evaluation or the replay).
      */
     public static List<Stage> preparation(DemoProfile profile) {
         List<Stage> stages = chain(profile);
-        return stages.subList(0, stages.size() - 2);
+        for (int i = 0; i < stages.size(); i++) {
+            if (stages.get(i).name().equals(SALSA_LOOP)) {
+                return List.copyOf(stages.subList(0, i));
+            }
+        }
+        throw new IllegalStateException("the demo chain has no " + SALSA_LOOP + " stage");
     }
 
     /** The stages of a demo of {@code profile}. */

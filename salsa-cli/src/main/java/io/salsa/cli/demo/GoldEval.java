@@ -40,8 +40,8 @@ final class GoldEval {
             Path soup = ModelStages.soup(ctx);
             Path policy = ModelStages.models(ctx).resolve("policy-final");
             FileOps.deleteTree(policy);
-            ctx.store().blobStore().getFolder(URI.create(ctx.output("salsa-loop", "final_checkpoint")),
-                    ctx.output("salsa-loop", "final_checkpoint_blob_sha256"), policy);
+            ctx.store().blobStore().getFolder(URI.create(ctx.output(DemoStages.SALSA_LOOP, "final_checkpoint")),
+                    ctx.output(DemoStages.SALSA_LOOP, "final_checkpoint_blob_sha256"), policy);
             double[] start;
             double[] end;
             try (HeldOutEvaluator judge = HeldOutEvaluator.forTask(ctx.profile().taskSeed(), ctx.profile().entities(),

@@ -153,7 +153,7 @@ final class KafkaLoopStages {
      * Re-running after a stop resumes the learner run from its last checkpoint and manifests.
      */
     static Stage salsaLoop() {
-        return new ModelStages.Simple("salsa-loop", "SALSA over Kafka: generators + reward scorer + PPO learner, "
+        return new ModelStages.Simple(DemoStages.SALSA_LOOP, "SALSA over Kafka: generators + reward scorer + PPO learner, "
                 + "policy checkpoints flowing back to the generators", ctx -> {
             DemoProfile p = ctx.profile();
             long published = publishPrompts(ctx);
@@ -197,7 +197,7 @@ final class KafkaLoopStages {
             RewardScorerApp scoring, List<GeneratorApp> generators) throws Exception {
         int steps = ctx.profile().ppoSteps();
         LearnerConfig config = learnerConfig(ctx.profile());
-        Progress progress = ctx.progress("salsa-loop", steps, "PPO steps");
+        Progress progress = ctx.progress(DemoStages.SALSA_LOOP, steps, "PPO steps");
         PpoLearner learner = ctx.services().push("ppo-learner", PpoLearner.start(config, ctx.kafka(), ctx.store(),
                 LearnCommand.trainerFactory(), ctx::stopping));
         try {
@@ -333,7 +333,7 @@ final class KafkaLoopStages {
                         .map(c -> "v" + c.version()).toList();
                 throw new IllegalStateException("replay did not reproduce checkpoints " + differ);
             }
-            String expected = ctx.output("salsa-loop", "final_checkpoint_sha256");
+            String expected = ctx.output(DemoStages.SALSA_LOOP, "final_checkpoint_sha256");
             if (!expected.equals(last.actualSha256())) {
                 throw new IllegalStateException("replayed final checkpoint " + last.actualSha256()
                         + " is not the loop's final checkpoint " + expected);
