@@ -231,7 +231,7 @@ final class SoakRun {
                     "--device", "cpu"), common(svc, name), jvm, env);
         }
         add("learner", List.of("learn", "--run", RUN, "--recipe", DemoStages.RECIPE, "--init-from", "soup",
-                "--save-steps", "1", "--metrics-port", "-1",
+                "--save-steps", "1",
                 "--set", "batch_size=" + BATCH_SIZE, "--set", "mini_batch_size=" + BATCH_SIZE / 2,
                 "--set", "learning_rate=1e-4", "--set", "init_kl_coef=0.1", "--set", "max_staleness=2",
                 "--set", "seed=" + opt.seed(), "--set", "guard_action=warn",
@@ -245,8 +245,10 @@ final class SoakRun {
     }
 
     private List<String> common(Path svc, String name) {
+        // each service's metrics and health endpoint on a free port: the commands' fixed defaults (9400 for every
+        // generator) would collide with the second generator on this one host
         return List.of("--bootstrap", kafka.bootstrapServers(), "--blob-store", blobStore, "--cache-dir",
-                svc.resolve(name + "/cache").toString());
+                svc.resolve(name + "/cache").toString(), "--metrics-port", "0");
     }
 
     private void add(String name, List<String> args, List<String> common, List<String> jvm,

@@ -9,12 +9,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A short {@code salsa soak --chaos}: each service killed with SIGKILL and restarted, the broker restarted once, and
- * still every verdict counted from the topics holds, replay included.
+ * still every verdict counted from the topics holds, replay included. Runs with {@code -Dsalsa.chaos=true}: with its
+ * recovery waits and the drain it takes 10–20 minutes on 2 cores, too long for the default suite.
  */
+@EnabledIfSystemProperty(named = "salsa.chaos", matches = "true")
 class ChaosTest {
 
     @Test
