@@ -31,30 +31,31 @@ final class JvmMemory {
     }
 
     static Sample sample(long pid) {
-        Map<String, Long> counters = perfCounters(pid);
-        double heapUsed = -1;
-        double oldUsed = -1;
-        double committed = -1;
-        if (!counters.isEmpty()) {
-            long used = 0;
-            long cap = 0;
-            for (Map.Entry<String, Long> e : counters.entrySet()) {
-                String k = e.getKey();
-                if (k.matches("sun\\.gc\\.generation\\.\\d+\\.space\\.\\d+\\.used")) {
-                    used += e.getValue();
-                } else if (k.matches("sun\\.gc\\.generation\\.\\d+\\.capacity")) {
-                    cap += e.getValue();
-                }
-            }
-            heapUsed = used / 1048576.0;
-            committed = cap / 1048576.0;
-            Long old = counters.get("sun.gc.generation.1.space.0.used");
-            oldUsed = old == null ? -1 : old / 1048576.0;
-        }
+        double[] heap = heapMb(perfCounters(pid));
         Map<String, String> status = procStatus(pid);
         double rss = kb(status.get("VmRSS")) / 1024.0;
         long threads = status.containsKey("Threads") ? Long.parseLong(status.get("Threads").trim()) : -1;
-        return new Sample(heapUsed, oldUsed, committed, rss < 0 ? -1 : rss, threads, openFiles(pid));
+        return new Sample(heap[0], heap[1], heap[2], rss < 0 ? -1 : rss, threads, openFiles(pid));
+    }
+
+    /**
+     * Heap used, old generation used and heap committed in MB from a JVM's perf counters; -1 for what they do not
+     * give. A JVM that has just mapped its counters file publishes zeros until its heap is set up: not a reading.
+     */
+    static double[] heapMb(Map<String, Long> counters) {
+        long used = 0;
+        long cap = 0;
+        for (Map.Entry<String, Long> e : counters.entrySet()) {
+            String k = e.getKey();
+            if (k.matches("sun\\.gc\\.generation\\.\\d+\\.space\\.\\d+\\.used")) {
+                used += e.getValue();
+            } else if (k.matches("sun\\.gc\\.generation\\.\\d+\\.capacity")) {
+                cap += e.getValue();
+            }
+        }
+        Long old = counters.get("sun.gc.generation.1.space.0.used");
+        return new double[] {used > 0 ? used / 1048576.0 : -1, old == null ? -1 : old / 1048576.0,
+                cap > 0 ? cap / 1048576.0 : -1};
     }
 
     /** The long counters of a JVM's hsperfdata file (empty when the process is gone or publishes none). */
