@@ -1,5 +1,6 @@
 package io.salsa.learner;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.salsa.runtime.metrics.ProbeServer;
@@ -9,6 +10,7 @@ import java.io.IOException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
@@ -28,6 +30,8 @@ public final class LearnerMetrics implements AutoCloseable {
     private final Map<String, Double> values = new ConcurrentHashMap<>();
     private final MeterRegistry registry = SalsaMetrics.registry();
     private final ProbeServer probes;
+    private final Counter steps;
+    private final AtomicLong step = new AtomicLong(-1);
 
     /**
      * Registers the run's gauges; serves them with the JVM's and Kafka's metrics and {@code health} on {@code port}
@@ -35,6 +39,11 @@ public final class LearnerMetrics implements AutoCloseable {
      */
     public LearnerMetrics(String runId, int port, Supplier<Health> health) throws IOException {
         this.runId = runId;
+        steps = Counter.builder(PREFIX + "steps").description("PPO steps this process trained for the run.")
+                .tag("run_id", runId).register(registry);
+        Gauge.builder(PREFIX + "step", step, AtomicLong::get)
+                .description("The run's latest finished step (-1 before the first).").tag("run_id", runId)
+                .register(registry);
         probes = port < 0 ? null : ProbeServer.start("ppo-learner", "0.0.0.0", port, health);
     }
 
@@ -54,6 +63,15 @@ public final class LearnerMetrics implements AutoCloseable {
                         .register(registry);
             }
         }
+    }
+
+    /**
+     * Counts one finished PPO step ({@code salsa_learner_steps_total}, for a rate of steps per second) and sets
+     * {@code salsa_learner_step} to the run's step number, which survives restarts where the counter does not.
+     */
+    public void stepped(long step) {
+        steps.increment();
+        this.step.set(step);
     }
 
     /** The gauge name of a TRL metric key: {@code policy/clipfrac_avg} → {@code salsa_learner_policy_clipfrac_avg}. */

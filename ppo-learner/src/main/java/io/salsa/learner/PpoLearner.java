@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
@@ -131,27 +132,42 @@ public final class PpoLearner implements Service {
         OpenRun r = requireOpen();
         PpoTrainer trainer = r.trainer();
         BooleanSupplier stop = () -> stopping.get() || stopRequested.getAsBoolean();
-        long started = System.nanoTime();
         long firstStep = trainer.state().step();
         long[] wallStart = new long[1];
+        // the rate and ETA count from the first batch: the wait for the first rollouts is not a step's cost
+        long[] firstBatchAt = new long[1];
         PpoTrainer.Stop why = trainer.train(state -> {
             wallStart[0] = System.nanoTime();
             swapSoupIfReady(r);
             formed = r.source().next(trainer.state().policyVersion(), stop);
+            if (formed != null && firstBatchAt[0] == 0) {
+                firstBatchAt[0] = System.nanoTime();
+            }
             return formed == null ? null : formed.forTrainer();
         }, lastStep, outcome -> {
             publish(r, outcome);
             lastWallSeconds = (System.nanoTime() - wallStart[0]) / 1e9;
             long step = trainer.state().step();
-            double perStep = (System.nanoTime() - started) / 1e9 / (step - firstStep);
-            String eta = lastStep < Long.MAX_VALUE ? String.format(" ETA %.0fs", perStep * (lastStep - step)) : "";
-            LOG.info("run {} step {}: {} s/step{}", r.config().runId(), step, String.format("%.2f", perStep), eta);
+            LOG.info("run {} step {}: {}", r.config().runId(), step,
+                    progress(step, firstStep, lastStep, (System.nanoTime() - firstBatchAt[0]) / 1e9));
         });
         stopReason = why;
         if (why == PpoTrainer.Stop.HALTED_BY_GUARD) {
             health = Health.down("halted by the KL-hack guard at step " + trainer.state().step());
         }
         return why;
+    }
+
+    /**
+     * The progress line of a step: seconds per step since the first batch of this {@link #runUntil} arrived
+     * ({@code secondsSinceFirstBatch}, so the wait for the first rollouts does not inflate it) and the ETA to
+     * {@code lastStep} ({@link Long#MAX_VALUE}: no end, no ETA).
+     */
+    static String progress(long step, long firstStep, long lastStep, double secondsSinceFirstBatch) {
+        double perStep = secondsSinceFirstBatch / (step - firstStep);
+        String eta = lastStep < Long.MAX_VALUE ? String.format(Locale.ROOT, " ETA %.0fs", perStep * (lastStep - step))
+                : "";
+        return String.format(Locale.ROOT, "%.2f s/step%s", perStep, eta);
     }
 
     /** Makes a finished step durable: checkpoint if due, dead letters, metrics, manifest, then the offsets. */
@@ -174,6 +190,7 @@ public final class PpoLearner implements Service {
         }
         LearnerState.SoupRef soup = r.trainer().state().soup();
         r.metrics().update(o.metrics());
+        r.metrics().stepped(o.step());
         r.topics().send(Topics.METRICS, runId, new TrainingMetrics(runId, o.step(), soup.recipe(), soup.version(),
                 manifest.getPolicyVersionBefore(), o.metrics(), events, System.currentTimeMillis()));
         r.topics().send(Topics.LEARNER_BATCHES, runId, manifest);

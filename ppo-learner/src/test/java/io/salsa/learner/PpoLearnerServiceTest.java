@@ -85,6 +85,13 @@ class PpoLearnerServiceTest {
             String scrape = Probes.assertServing(running.probePort(), "kafka_consumer_", List.of(
                     "salsa_learner_objective_kl{run_id=\"probes\"}", "kafka_producer_"));
             assertTrue(scrape.contains("# TYPE salsa_learner_objective_kl gauge"), "TRL metrics are gauges");
+            // steps: a counter for rates, the run's step number as a gauge (the metrics follow the state's step)
+            java.util.regex.Matcher steps = java.util.regex.Pattern.compile(
+                    "(?m)^salsa_learner_steps_total\\{run_id=\"probes\"} (\\S+)$").matcher(scrape);
+            assertTrue(steps.find() && Double.parseDouble(steps.group(1)) >= 1, scrape);
+            java.util.regex.Matcher step = java.util.regex.Pattern.compile(
+                    "(?m)^salsa_learner_step\\{run_id=\"probes\"} (\\S+)$").matcher(scrape);
+            assertTrue(step.find() && Double.parseDouble(step.group(1)) >= 1, scrape);
         }
         assertFalse(SalsaMetrics.scrape().contains("run_id=\"probes\""), "the run's gauges leave with it");
     }
