@@ -6,13 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
 import io.salsa.runtime.metrics.SalsaMetrics;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -25,7 +23,6 @@ import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -116,7 +113,7 @@ public final class IngestHandler extends Handler.Abstract {
             // now and closing would reset the connection under the client before it reads the answer, and a pooled
             // connection left with body bytes on it fails the client's next request. So read the rest and throw it
             // away (up to a bound), then answer; past the bound, answer and close. A body already read ends at once.
-            drain(request, DRAIN_LIMIT_BYTES, drained -> {
+            RequestBody.discard(request, DRAIN_LIMIT_BYTES, drained -> {
                 if (!drained) {
                     response.getHeaders().put(HttpHeader.CONNECTION, "close");
                 }
@@ -292,7 +289,7 @@ public final class IngestHandler extends Handler.Abstract {
     /** Checks the Content-Type and size of a JSON request body, reads it, and hands it to {@code onBody}. */
     private void readJsonBody(Exchange ex, Consumer<byte[]> onBody) {
         String contentType = ex.request.getHeaders().get(HttpHeader.CONTENT_TYPE);
-        if (!isJson(contentType)) {
+        if (!RequestBody.isJson(contentType)) {
             throw new ApiException(415, "unsupported_media_type", "Content-Type must be application/json (UTF-8), got "
                     + (contentType == null ? "none" : "'" + abbreviate(contentType) + "'"), "Content-Type");
         }
@@ -301,7 +298,7 @@ public final class IngestHandler extends Handler.Abstract {
             throw new ApiException(413, "body_too_large", "request body has " + length + " bytes; the limit is "
                     + config.maxBodyBytes(), "body");
         }
-        readBody(ex.request, config.maxBodyBytes(), body -> {
+        RequestBody.keep(ex.request, config.maxBodyBytes(), body -> {
             try {
                 onBody.accept(body);
             } catch (ApiException e) {
@@ -313,76 +310,6 @@ public final class IngestHandler extends Handler.Abstract {
         }, ex::error);
     }
 
-    /** Reads and discards the rest of a request body without blocking; tells whether it ended within {@code max}. */
-    private static void drain(Request request, long max, Consumer<Boolean> then) {
-        new Runnable() {
-            long seen;
-
-            @Override
-            public void run() {
-                while (true) {
-                    Content.Chunk chunk = request.read();
-                    if (chunk == null) {
-                        request.demand(this);
-                        return;
-                    }
-                    if (Content.Chunk.isFailure(chunk)) {
-                        then.accept(false);
-                        return;
-                    }
-                    seen += chunk.remaining();
-                    boolean last = chunk.isLast();
-                    chunk.release();
-                    if (last || seen > max) {
-                        then.accept(last && seen <= max);
-                        return;
-                    }
-                }
-            }
-        }.run();
-    }
-
-    /**
-     * Reads the body without blocking a thread, stopping as soon as it passes {@code max} bytes (a body without
-     * Content-Length is cut off here too, not after it has all been buffered).
-     */
-    private static void readBody(Request request, int max, Consumer<byte[]> onBody,
-                                 Consumer<ApiException> onError) {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream(Math.min(max, 4096));
-        new Runnable() {
-            @Override
-            public void run() {
-                while (true) {
-                    Content.Chunk chunk = request.read();
-                    if (chunk == null) {
-                        request.demand(this);
-                        return;
-                    }
-                    if (Content.Chunk.isFailure(chunk)) {
-                        onError.accept(new ApiException(400, "body_unreadable", "the request body could not be read: "
-                                + chunk.getFailure().getMessage(), "body"));
-                        return;
-                    }
-                    ByteBuffer bytes = chunk.getByteBuffer();
-                    if (buffer.size() + bytes.remaining() > max) {
-                        chunk.release();
-                        onError.accept(new ApiException(413, "body_too_large", "request body is larger than the"
-                                + " limit of " + max + " bytes", "body"));
-                        return;
-                    }
-                    byte[] copy = new byte[bytes.remaining()];
-                    bytes.get(copy);
-                    buffer.writeBytes(copy);
-                    boolean last = chunk.isLast();
-                    chunk.release();
-                    if (last) {
-                        onBody.accept(buffer.toByteArray());
-                        return;
-                    }
-                }
-            }
-        }.run();
-    }
 
     private void answer(Exchange ex, String raterId, String headerKey, byte[] body) {
         Answer answer = parser.parse(body);
@@ -508,23 +435,6 @@ public final class IngestHandler extends Handler.Abstract {
         n.put("pendingSends", publisher.pending());
         n.put("pairsInPool", board.pairsInPool());
         ex.json(up ? 200 : 503, n.toString(), Map.of());
-    }
-
-    static boolean isJson(String contentType) {
-        if (contentType == null) {
-            return false;
-        }
-        String[] parts = contentType.toLowerCase(Locale.ROOT).split(";");
-        if (!parts[0].strip().equals(JSON)) {
-            return false;
-        }
-        for (int i = 1; i < parts.length; i++) {
-            String p = parts[i].strip();
-            if (p.startsWith("charset=") && !p.substring(8).replace("\"", "").equals("utf-8")) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static String abbreviate(String s) {

@@ -1,22 +1,17 @@
 package io.salsa.generator;
 
-import io.salsa.events.DeadLetter;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
 import io.micrometer.core.instrument.Tags;
 import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
-import io.salsa.schemas.DeadLetters;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
-import io.salsa.schemas.serde.WireFormat;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
@@ -30,7 +25,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -48,6 +42,9 @@ import org.slf4j.LoggerFactory;
  * the prompt consumer is paused, not drained, while the {@link StalenessGate} says the learner is too far
  * behind; each rollout's seed depends only on (seed, prompt, epoch, sample, version).
  *
+ * <p>This class owns the loop, the prompt consumer and its rebalances; {@link BatchGenerator} samples each batch
+ * and publishes its rollouts and dead letters.
+ *
  * <p>Lifecycle ({@link Service}): {@link #run()} owns every client and closes them as it returns; {@link #stop()}
  * ends the loop after the current batch, whose rollouts are acknowledged and whose prompts are committed first.
  */
@@ -59,16 +56,13 @@ public final class GeneratorApp implements Service {
     private static final long COMMIT_EVERY_NANOS = 200_000_000L;
     private static final long LOG_EVERY_NANOS = 10_000_000_000L;
 
-    /** One sequence to generate: a sample of a prompt read at a partition and offset. */
-    private record Work(TopicPartition tp, long offset, Prompt prompt, int[] ids, int sampleIndex) { }
-
     private final KafkaSettings settings;
     private final GeneratorConfig config;
     private final SamplerFactory samplers;
     private final WeightFetcher fetcher;
     private final GeneratorStats stats = new GeneratorStats();
     private final OffsetTracker tracker = new OffsetTracker();
-    private final ArrayDeque<Work> work = new ArrayDeque<>();
+    private final ArrayDeque<BatchGenerator.Work> work = new ArrayDeque<>();
     private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
     private volatile boolean running = true;
     private volatile boolean paused;
@@ -148,10 +142,7 @@ public final class GeneratorApp implements Service {
         TopicAdmin.ensureTopics(settings, List.of(Topics.PROMPTS, Topics.ROLLOUTS, Topics.DEAD_LETTERS,
                 Topics.POLICY, Topics.SOUP, Topics.LEARNER_BATCHES));
         String promptsTopic = settings.topic(Topics.PROMPTS);
-        String rolloutsTopic = settings.topic(Topics.ROLLOUTS);
         RegistryAvroSerde<Prompt> promptSerde = settings.valueSerde(Topics.PROMPTS);
-        RegistryAvroSerde<Rollout> rolloutSerde = settings.valueSerde(Topics.ROLLOUTS);
-        RegistryAvroSerde<DeadLetter> deadSerde = settings.valueSerde(Topics.DEAD_LETTERS);
         Properties producerProps = settings.producerProps();
         producerProps.setProperty("client.id", config.generatorId() + "-rollouts");
         StalenessGate gate = config.gate();
@@ -165,7 +156,8 @@ public final class GeneratorApp implements Service {
              SalsaMetrics.Binding producerMetrics = SalsaMetrics.monitor(producer);
              SalsaMetrics.Binding consumerMetrics = SalsaMetrics.monitor(c)) {
             consumer = c;
-            warmUp(producer, rolloutsTopic);
+            BatchGenerator generator = new BatchGenerator(settings, config, stats, tracker, sendFailure, producer);
+            generator.warmUp();
             follower.start();
             watch.start();
             while (running && policy == null) {
@@ -210,7 +202,7 @@ public final class GeneratorApp implements Service {
                     // keep up to two batches queued so the next batch never waits for a fetch round trip
                     long p0 = System.nanoTime();
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(paused || work.isEmpty() ? IDLE_POLL : Duration.ZERO)) {
-                        intake(r, promptSerde, deadSerde, producer);
+                        intake(r, promptSerde, generator);
                     }
                     if (!paused && !work.isEmpty() && stats.firstBatchStartNanos() != 0) {
                         stats.pollNanos.addAndGet(System.nanoTime() - p0);
@@ -226,7 +218,7 @@ public final class GeneratorApp implements Service {
                     lastLog = now;
                 }
                 if (!paused && !work.isEmpty()) {
-                    generate(policy, producer, rolloutsTopic, rolloutSerde);
+                    generator.generate(policy, work);
                 }
             }
             producer.flush();
@@ -242,18 +234,6 @@ public final class GeneratorApp implements Service {
             }
             consumer = null;
         }
-    }
-
-    /**
-     * Registers the output schemas and fetches the output topics' metadata before the first batch, so the first
-     * rollouts do not wait for a registry write or a metadata round trip inside {@code send}.
-     */
-    private void warmUp(KafkaProducer<String, byte[]> producer, String rolloutsTopic) {
-        String deadTopic = settings.topic(Topics.DEAD_LETTERS);
-        settings.registry().register(WireFormat.valueSubject(rolloutsTopic), Rollout.getClassSchema());
-        settings.registry().register(WireFormat.valueSubject(deadTopic), DeadLetter.getClassSchema());
-        producer.partitionsFor(rolloutsTopic);
-        producer.partitionsFor(deadTopic);
     }
 
     private long lastLoggedTokens;
@@ -276,135 +256,33 @@ public final class GeneratorApp implements Service {
     }
 
     private void intake(ConsumerRecord<byte[], byte[]> r, RegistryAvroSerde<Prompt> promptSerde,
-                        RegistryAvroSerde<DeadLetter> deadSerde, KafkaProducer<String, byte[]> producer) {
+                        BatchGenerator generator) {
         stats.prompts.incrementAndGet();
         TopicPartition tp = new TopicPartition(r.topic(), r.partition());
         Prompt prompt;
         try {
             prompt = promptSerde.decode(r);
         } catch (RuntimeException e) {
-            deadLetter(r, e, tp, deadSerde, producer);
+            generator.deadLetter(r, e, tp);
             return;
         }
         if (prompt == null) {
-            deadLetter(r, new IllegalArgumentException("empty-prompt: a null (tombstone) prompt value"), tp,
-                    deadSerde, producer);
+            generator.deadLetter(r, new IllegalArgumentException("empty-prompt: a null (tombstone) prompt value"),
+                    tp);
             return;
         }
         RolloutSampler sampler = policy.sampler();
         PromptCheck.Result result = PromptCheck.check(prompt, config.sampling().maxNewTokens(),
                 sampler.maxPositions(), sampler.vocabSize(), sampler::encode, sampler::encodeChat);
         if (result instanceof PromptCheck.Invalid invalid) {
-            deadLetter(r, new IllegalArgumentException(invalid.code() + ": " + invalid.message()), tp, deadSerde,
-                    producer);
+            generator.deadLetter(r, new IllegalArgumentException(invalid.code() + ": " + invalid.message()), tp);
             return;
         }
         int[] ids = ((PromptCheck.Ok) result).ids();
         tracker.register(tp, r.offset(), config.samplesPerPrompt());
         for (int i = 0; i < config.samplesPerPrompt(); i++) {
-            work.add(new Work(tp, r.offset(), prompt, ids, i));
+            work.add(new BatchGenerator.Work(tp, r.offset(), prompt, ids, i));
         }
-    }
-
-    private void deadLetter(ConsumerRecord<byte[], byte[]> r, Exception reason, TopicPartition tp,
-                            RegistryAvroSerde<DeadLetter> deadSerde, KafkaProducer<String, byte[]> producer) {
-        LOG.warn("dead-lettering prompt at {}@{}: {}", tp, r.offset(), reason.getMessage());
-        DeadLetter letter = DeadLetters.of(r, reason, SERVICE);
-        ProducerRecord<String, DeadLetter> typed = DeadLetters.toRecord(settings, letter);
-        tracker.register(tp, r.offset(), 1);
-        producer.send(new ProducerRecord<>(typed.topic(), typed.key(), deadSerde.serialize(typed.topic(), letter)),
-                (md, e) -> {
-                    if (e != null) {
-                        sendFailure.compareAndSet(null, e);
-                    } else {
-                        stats.deadLetters.incrementAndGet();
-                        tracker.acknowledge(tp, r.offset());
-                    }
-                });
-    }
-
-    private void generate(LoadedPolicy p, KafkaProducer<String, byte[]> producer, String rolloutsTopic,
-                          RegistryAvroSerde<Rollout> rolloutSerde) {
-        List<Work> batch = new ArrayList<>(config.batchSize());
-        while (batch.size() < config.batchSize() && !work.isEmpty()) {
-            batch.add(work.poll());
-        }
-        List<RolloutSampler.Request> requests = new ArrayList<>(batch.size());
-        for (Work w : batch) {
-            requests.add(new RolloutSampler.Request(w.ids(), RolloutSeeds.derive(config.seed(),
-                    w.prompt().getPromptId(), w.prompt().getEpoch(), w.sampleIndex(), p.version())));
-        }
-        long t0 = System.nanoTime();
-        stats.firstBatchStartNanos.compareAndSet(0, t0);
-        List<RolloutSampler.Sample> samples = p.sampler().sample(requests, config.sampling());
-        long generationNanos = System.nanoTime() - t0;
-        stats.modelNanos.addAndGet(generationNanos);
-        stats.batches.incrementAndGet();
-        long createdAt = System.currentTimeMillis();
-        for (int i = 0; i < batch.size(); i++) {
-            Work w = batch.get(i);
-            RolloutSampler.Sample s = samples.get(i);
-            long d0 = System.nanoTime();
-            String responseText = p.sampler().decode(s.stoppedAtEos()
-                    ? Arrays.copyOf(s.responseIds(), s.responseIds().length - 1) : s.responseIds());
-            String promptText = w.prompt().getText() == null || w.prompt().getText().isEmpty()
-                    ? p.sampler().decode(w.ids()) : w.prompt().getText();
-            long d1 = System.nanoTime();
-            stats.decodeNanos.addAndGet(d1 - d0);
-            Rollout rollout = Rollout.newBuilder()
-                    .setRolloutId(w.prompt().getPromptId() + "/e" + w.prompt().getEpoch() + "/s" + w.sampleIndex()
-                            + "/v" + p.version() + "@" + config.generatorId())
-                    .setPromptId(w.prompt().getPromptId())
-                    .setPromptTokenIds(boxed(w.ids()))
-                    .setResponseTokenIds(boxed(s.responseIds()))
-                    .setBehaviourLogProbs(boxed(s.logProbs()))
-                    .setStoppedAtEos(s.stoppedAtEos())
-                    .setPolicyRunId(p.runId())
-                    .setPolicyVersion(p.version())
-                    .setGeneratorId(config.generatorId())
-                    .setSampleIndex(w.sampleIndex())
-                    .setSeed(requests.get(i).seed())
-                    .setTemperature(config.sampling().temperature())
-                    .setTopK(config.sampling().topK())
-                    .setTopP(config.sampling().topP())
-                    .setPromptText(promptText)
-                    .setResponseText(responseText)
-                    .setGenerationMs(generationNanos / 1_000_000)
-                    .setCreatedAtMs(createdAt)
-                    .build();
-            stats.tokens.addAndGet(s.responseIds().length);
-            stats.rolloutsSent.incrementAndGet();
-            TopicPartition tp = w.tp();
-            long offset = w.offset();
-            producer.send(new ProducerRecord<>(rolloutsTopic, rollout.getPromptId(),
-                    rolloutSerde.serialize(rolloutsTopic, rollout)), (md, e) -> {
-                        if (e != null) {
-                            sendFailure.compareAndSet(null, e);
-                        } else {
-                            stats.rolloutsAcked.incrementAndGet();
-                            stats.lastAckNanos.set(System.nanoTime());
-                            tracker.acknowledge(tp, offset);
-                        }
-                    });
-            stats.serdeNanos.addAndGet(System.nanoTime() - d1);
-        }
-        stats.lastBatchSentNanos.set(System.nanoTime());
-    }
-
-    private static List<Integer> boxed(int[] a) {
-        List<Integer> out = new ArrayList<>(a.length);
-        for (int v : a) {
-            out.add(v);
-        }
-        return out;
-    }
-
-    private static List<Float> boxed(float[] a) {
-        List<Float> out = new ArrayList<>(a.length);
-        for (float v : a) {
-            out.add(v);
-        }
-        return out;
     }
 
     /** Commits finished prompts without waiting; a failed commit is covered by the next one or the final one. */

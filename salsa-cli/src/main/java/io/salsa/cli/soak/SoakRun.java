@@ -6,19 +6,11 @@ import io.salsa.cli.demo.DemoRunner;
 import io.salsa.cli.demo.DemoStages;
 import io.salsa.cli.demo.Progress;
 import io.salsa.cli.demo.ServiceStack;
-import io.salsa.cli.demo.SimulatedRaterClient;
 import io.salsa.cli.demo.StageMarkers;
-import io.salsa.generator.PromptFile;
-import io.salsa.generator.PromptPublisher;
-import io.salsa.ingest.Raters;
 import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
-import io.salsa.task.SimulatedRater;
-import io.salsa.task.TaskConfig;
-import io.salsa.task.TaskDataset;
-import io.salsa.task.TaskPrompt;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.ServerSocket;
@@ -26,17 +18,13 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -44,6 +32,9 @@ import java.util.function.BooleanSupplier;
  * learner and feedback-ingest as separate {@code salsa} processes fed by a prompt publisher and simulated raters,
  * sampled every few seconds until the time is up; with chaos, each service is killed (SIGKILL) and restarted in
  * turn and the broker restarted once, then the loop drains and the topics are checked.
+ *
+ * <p>This class owns the run's course: preparation, the sampling and chaos schedule, recovery, drain and verdicts.
+ * What each process runs is {@link SoakServices}'; the prompt feeder and the simulated raters are {@link SoakLoad}.
  */
 final class SoakRun {
 
@@ -55,7 +46,6 @@ final class SoakRun {
     static final List<String> CHAOS_ORDER = List.of("reward-scorer", "generator-1", "generator-2", "learner",
             "soup-builder", "ingest");
     static final String BROKER = "broker";
-    private static final Duration BROKER_READY = Duration.ofMinutes(5);
     /** The drain gives up after this long without a new rollout, score or step. */
     private static final Duration DRAIN_STALL = Duration.ofMinutes(4);
     /**
@@ -85,11 +75,8 @@ final class SoakRun {
     private final List<String> events = new CopyOnWriteArrayList<>();
     private final Map<String, Double> recoveries = new LinkedHashMap<>();
     private final List<String> notRecovered = new ArrayList<>();
-    private final AtomicBoolean producing = new AtomicBoolean(true);
-    private final List<String> promptIds = new CopyOnWriteArrayList<>();
-    private final AtomicLong raterErrors = new AtomicLong();
-    private final List<SimulatedRaterClient> raters = new ArrayList<>();
-    private final Map<String, String> raterTokens = new LinkedHashMap<>();
+    private final SoakServices processes;
+    private final SoakLoad load;
     private volatile boolean brokerRestarting;
     private KafkaSettings kafka;
     private String blobStore;
@@ -100,12 +87,8 @@ final class SoakRun {
         this.out = out;
         this.data = opt.out().resolve("data").toAbsolutePath();
         this.logs = opt.out().resolve("logs").toAbsolutePath();
-        SecureRandom random = new SecureRandom();
-        for (int i = 1; i <= 2; i++) {
-            byte[] token = new byte[16];
-            random.nextBytes(token);
-            raterTokens.put("soak-rater-" + i, HexFormat.of().formatHex(token));
-        }
+        this.processes = new SoakServices(data, logs);
+        this.load = new SoakLoad(opt.raterIntervalMs(), events, this::elapsed, () -> brokerRestarting);
     }
 
     /** The data profile: the demo's quick models (seeded), two generators, the loop unbounded in steps. */
@@ -123,16 +106,13 @@ final class SoakRun {
         blobStore = data.resolve("blobs").toUri().toString();
         out.printf("salsa soak: %.1f min%s in %s%n", opt.minutes(), opt.chaos() ? " with chaos" : "",
                 opt.out().toAbsolutePath());
-        ServiceProcess broker = new ServiceProcess(BROKER, List.of("broker", "--dir", data.resolve("kafka").toString(),
-                "--port", Integer.toString(brokerPort)), List.of("-Xmx512m"), Map.of(), logs.resolve("broker.log"));
+        ServiceProcess broker = processes.broker(brokerPort);
         services.put(BROKER, broker);
-        Thread rateThread = null;
-        List<Thread> raterThreads = new ArrayList<>();
         SoakSeries series = new SoakSeries(opt.out().resolve("soak.csv"));
         Sampler sampler = null;
         ChaosVerdicts.Verdicts verdicts = null;
         try {
-            startBroker(broker);
+            SoakServices.startBroker(broker);
             kafka = KafkaSettings.embedded("127.0.0.1:" + brokerPort, "");
             TopicAdmin.ensureAll(kafka);
             DemoProfile profile = profile(opt.seed());
@@ -141,7 +121,8 @@ final class SoakRun {
             long feedbackBefore = KafkaLog.endOffsetSum(kafka, kafka.topic(Topics.FEEDBACK));
             kafka.closeRegistry();
 
-            defineServices(base, ingestPort);
+            services.putAll(processes.loop(kafka.bootstrapServers(), blobStore, base, ingestPort, opt.seed(),
+                    load.ratersFlag()));
             for (ServiceProcess s : services.values()) {
                 if (!s.name().equals(BROKER)) {
                     s.start();
@@ -150,31 +131,19 @@ final class SoakRun {
             }
             t0 = System.nanoTime();
             sampler = new Sampler(series, services, data, kafka, rolloutsBefore, feedbackBefore);
-            rateThread = startPromptFeeder(profile, rolloutsBefore);
-            raterThreads = startRaters(profile, URI.create("http://127.0.0.1:" + ingestPort + "/"));
+            load.start(kafka, profile, rolloutsBefore, URI.create("http://127.0.0.1:" + ingestPort + "/"));
             loop(sampler, series);
-            producing.set(false);
-            for (Thread t : raterThreads) {
-                t.join(60_000);
-            }
-            rateThread.join(60_000);
+            load.stop();
             if (opt.chaos()) {
                 drain();
             }
             stopServices();
             if (opt.chaos()) {
-                List<String> acked = new ArrayList<>();
-                raters.forEach(r -> acked.addAll(r.acknowledged()));
-                verdicts = ChaosVerdicts.check(kafka, RUN, SAMPLES_PER_PROMPT, promptIds, acked, replay(), recoveries, notRecovered);
+                verdicts = ChaosVerdicts.check(kafka, RUN, SAMPLES_PER_PROMPT, load.promptIds(), load.acknowledged(),
+                        replay(), recoveries, notRecovered);
             }
         } finally {
-            producing.set(false);
-            for (Thread t : raterThreads) {
-                t.interrupt();
-            }
-            if (rateThread != null) {
-                rateThread.interrupt();
-            }
+            load.interrupt();
             for (ServiceProcess s : reversed(services.values())) {
                 s.stop(60);
             }
@@ -184,7 +153,7 @@ final class SoakRun {
             series.close();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        SoakSummary summary = SoakSummary.of(series, services, unexpectedExits, events, raterErrors.get(),
+        SoakSummary summary = SoakSummary.of(series, services, unexpectedExits, events, load.raterErrors(),
                 seconds, opt, recoveries);
         summary.write(opt.out(), verdicts);
         out.print(summary.text());
@@ -208,63 +177,6 @@ final class SoakRun {
                 }
             }
             return ctx.output(DemoStages.PUBLISH_SFT, "base");
-        }
-    }
-
-    private void defineServices(String base, int ingestPort) {
-        Path svc = data.resolve("services");
-        Map<String, String> env = Map.of("OMP_NUM_THREADS", "1", "MKL_NUM_THREADS", "1");
-        List<String> jvm = List.of("-Xmx512m");
-        add("soup-builder", List.of("soup-builder", "--recipe", "name=" + DemoStages.RECIPE + ",base=" + base + ",k="
-                + profile(opt.seed()).sftModels(), "--work-dir", svc.resolve("soup-builder/work").toString()),
-                common(svc, "soup-builder"), jvm, env);
-        add("reward-scorer", List.of("score", "--model-name", DemoStages.REWARD_MODEL_NAME, "--scorer-id",
-                "soak-scorer", "--state-dir", svc.resolve("reward-scorer/state").toString()),
-                common(svc, "reward-scorer"), jvm, env);
-        for (int g = 1; g <= 2; g++) {
-            String name = "generator-" + g;
-            add(name, List.of("generate", "--id", "soak-generator-" + g, "--state-dir",
-                    svc.resolve(name + "/state").toString(), "-n", Integer.toString(SAMPLES_PER_PROMPT),
-                    "--batch-size", Integer.toString(BATCH_SIZE), "--max-new-tokens", "16", "--seed",
-                    Long.toString(opt.seed()), "--max-staleness", "1", "--learner-batch-rollouts",
-                    Integer.toString(BATCH_SIZE), "--run-id", RUN, "--initial-weights", "soup:" + DemoStages.RECIPE,
-                    "--device", "cpu"), common(svc, name), jvm, env);
-        }
-        add("learner", List.of("learn", "--run", RUN, "--recipe", DemoStages.RECIPE, "--init-from", "soup",
-                "--save-steps", "1",
-                "--set", "batch_size=" + BATCH_SIZE, "--set", "mini_batch_size=" + BATCH_SIZE / 2,
-                "--set", "learning_rate=1e-4", "--set", "init_kl_coef=0.1", "--set", "max_staleness=2",
-                "--set", "seed=" + opt.seed(), "--set", "guard_action=warn",
-                "--set", "checkpoint_keep_every=10", "--set", "checkpoint_keep_last=5"),
-                common(svc, "learner"), List.of("-Xmx768m"), env);
-        StringBuilder ratersFlag = new StringBuilder();
-        raterTokens.forEach((id, t) -> ratersFlag.append(ratersFlag.isEmpty() ? "" : ",").append(id).append(':')
-                .append(Raters.sha256Hex(t)));
-        add("ingest", List.of("ingest", "--port", Integer.toString(ingestPort), "--raters", ratersFlag.toString(),
-                "--rate", "50", "--burst", "50", "--bootstrap", kafka.bootstrapServers()), List.of(), jvm, env);
-    }
-
-    private List<String> common(Path svc, String name) {
-        // each service's metrics and health endpoint on a free port: the commands' fixed defaults (9400 for every
-        // generator) would collide with the second generator on this one host
-        return List.of("--bootstrap", kafka.bootstrapServers(), "--blob-store", blobStore, "--cache-dir",
-                svc.resolve(name + "/cache").toString(), "--metrics-port", "0");
-    }
-
-    private void add(String name, List<String> args, List<String> common, List<String> jvm,
-            Map<String, String> env) {
-        List<String> all = new ArrayList<>(args);
-        all.addAll(common);
-        services.put(name, new ServiceProcess(name, all, jvm, env, logs.resolve(name + ".log")));
-    }
-
-    private void startBroker(ServiceProcess broker) throws Exception {
-        long lines = countLines(broker.log(), "bootstrap.servers=");
-        broker.start();
-        await("the broker (" + broker.log() + ")", BROKER_READY,
-                () -> countLines(broker.log(), "bootstrap.servers=") > lines || !broker.alive());
-        if (!broker.alive()) {
-            throw new IllegalStateException("the broker exited with " + broker.exitCode() + "; see " + broker.log());
         }
     }
 
@@ -351,7 +263,7 @@ final class SoakRun {
                 boolean clean = s.stop(60);
                 String event = String.format(Locale.ROOT, "%.0f s: broker stopped (%s), restarted on the same "
                         + "folder and port", at, clean ? "SIGTERM" : "SIGKILL after 60 s");
-                startBroker(s);
+                SoakServices.startBroker(s);
                 events.add(event);
                 out.println("   chaos: " + event);
             } finally {
@@ -378,7 +290,7 @@ final class SoakRun {
                 events.add(event);
                 out.println("   " + event);
                 if (s.name().equals(BROKER)) {
-                    startBroker(s);
+                    SoakServices.startBroker(s);
                 } else {
                     s.start();
                 }
@@ -396,92 +308,11 @@ final class SoakRun {
     }
 
     /**
-     * Publishes the task's training prompts in chunks of {@value #PROMPT_CHUNK} whenever fewer than that wait for a
-     * generator (cycling through the set, a new id prefix per pass), so the backlog that the drain must work off
-     * stays a few learner steps long.
-     */
-    private Thread startPromptFeeder(DemoProfile profile, long rolloutsBefore) {
-        List<TaskPrompt> train = TaskDataset.generate(TaskConfig.defaults(profile.taskSeed(),
-                profile.entities())).prompts("train");
-        Thread t = new Thread(() -> {
-            long index = 0;
-            while (producing.get()) {
-                try {
-                    if (!brokerRestarting) {
-                        long produced = KafkaLog.endOffsetSum(kafka, kafka.topic(Topics.ROLLOUTS)) - rolloutsBefore;
-                        long waiting = promptIds.size() - produced / SAMPLES_PER_PROMPT;
-                        if (waiting < PROMPT_CHUNK) {
-                            List<PromptFile.Entry> entries = new ArrayList<>();
-                            for (int i = 0; i < PROMPT_CHUNK; i++, index++) {
-                                TaskPrompt tp = train.get((int) (index % train.size()));
-                                entries.add(new PromptFile.Entry("r" + (index / train.size() + 1) + "-" + tp.id(),
-                                        tp.text(), "train", Map.of()));
-                            }
-                            // ids are recorded before the send: a send that fails half way still counts its prompts
-                            entries.forEach(e -> promptIds.add(e.id()));
-                            PromptPublisher.publish(kafka, entries, 1);
-                        }
-                    }
-                    Thread.sleep(2000);
-                } catch (InterruptedException e) {
-                    return;
-                } catch (Exception e) {
-                    events.add(String.format(Locale.ROOT, "%.0f s: prompt publisher: %s", elapsed(), e));
-                    try {
-                        Thread.sleep(2000);
-                    } catch (InterruptedException ie) {
-                        return;
-                    }
-                }
-            }
-        }, "soak-prompts");
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
-
-    private List<Thread> startRaters(DemoProfile profile, URI ingest) {
-        SimulatedRater judge = new SimulatedRater(TaskDataset.generate(TaskConfig.defaults(
-                profile.taskSeed(), profile.entities())).world());
-        List<Thread> threads = new ArrayList<>();
-        raterTokens.forEach((id, token) -> {
-            SimulatedRaterClient c = new SimulatedRaterClient(ingest, id, token, judge);
-            raters.add(c);
-            Thread t = new Thread(() -> {
-                long goal = 1;
-                while (producing.get()) {
-                    try {
-                        long g = goal;
-                        c.run(() -> c.submitted() >= g || !producing.get());
-                        goal = c.submitted() + 1;
-                        Thread.sleep(opt.raterIntervalMs());
-                    } catch (InterruptedException e) {
-                        return;
-                    } catch (IOException e) {
-                        // ingest or the broker is down (chaos): a person would retry in a moment, so do we
-                        if (raterErrors.incrementAndGet() <= 5) {
-                            events.add(String.format(Locale.ROOT, "%.0f s: %s: %s", elapsed(), id, e));
-                        }
-                        try {
-                            Thread.sleep(1000);
-                        } catch (InterruptedException ie) {
-                            return;
-                        }
-                    }
-                }
-            }, "soak-" + id);
-            t.setDaemon(true);
-            t.start();
-            threads.add(t);
-        });
-        return threads;
-    }
-
-    /**
      * Lets the generators, scorer and learner finish what the stopped producers left: every prompt's rollouts, each
      * scored. Gives up only after {@link #DRAIN_STALL} without progress, so a slow machine drains too.
      */
     private void drain() throws Exception {
+        List<String> promptIds = load.promptIds();
         out.printf("   draining: %d prompts published%n", promptIds.size());
         long lastProgress = System.nanoTime();
         ChaosVerdicts.Counts before = null;
@@ -513,11 +344,7 @@ final class SoakRun {
 
     /** {@code salsa replay --run soak} as its own process; true when every checkpoint came out bit for bit. */
     private ChaosVerdicts.Replayed replay() throws Exception {
-        Path svc = data.resolve("services");
-        ServiceProcess replay = new ServiceProcess("replay", List.of("replay", "--run", RUN, "--bootstrap",
-                kafka.bootstrapServers(), "--blob-store", blobStore, "--cache-dir",
-                svc.resolve("replay/cache").toString()), List.of("-Xmx768m"),
-                Map.of("OMP_NUM_THREADS", "1", "MKL_NUM_THREADS", "1"), logs.resolve("replay.log"));
+        ServiceProcess replay = processes.replay(kafka.bootstrapServers(), blobStore);
         out.println("   " + replay.describe());
         replay.start();
         await("salsa replay", Duration.ofMinutes(30), () -> !replay.alive());
@@ -538,15 +365,6 @@ final class SoakRun {
                 throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s waiting for " + what);
             }
             Thread.sleep(250);
-        }
-    }
-
-    private static long countLines(Path file, String containing) {
-        try {
-            return Files.exists(file) ? Files.readAllLines(file, StandardCharsets.UTF_8).stream()
-                    .filter(l -> l.contains(containing)).count() : 0;
-        } catch (IOException e) {
-            return 0;
         }
     }
 

@@ -3,14 +3,9 @@ package io.salsa.model.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.LegacyOverrides;
-import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.filter.Filter;
-import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.objects.date.StrftimeFormatter;
 import com.hubspot.jinjava.tree.Node;
 import java.io.IOException;
@@ -26,9 +21,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import jinjava.javax.el.CompositeELResolver;
 
 /**
  * A model's chat template ({@code tokenizer_config.json}'s {@code chat_template}, or {@code chat_template.jinja}),
@@ -39,6 +31,9 @@ import jinjava.javax.el.CompositeELResolver;
  * filters binding tighter than {@code +}, one trailing newline of the template dropped) and fills the gaps: Python's
  * string methods, {@code tojson} with Python's {@code json.dumps} output, slices with a step ({@code messages[::-1]}),
  * {@code raise_exception} and {@code strftime_now}. The salsa-model README lists every difference handled.
+ *
+ * <p>This class owns loading, the conversation's variables and error reporting; {@link Jinja2Source} rewrites the
+ * source before parsing, {@link JinjavaEngine} holds the engine's settings, filters and globals.
  */
 public final class ChatTemplate {
 
@@ -50,14 +45,7 @@ public final class ChatTemplate {
     private static final List<String> SPECIAL_TOKEN_KEYS = List.of("bos_token", "eos_token", "unk_token", "sep_token",
             "pad_token", "cls_token", "mask_token");
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** {@code [start:stop:step]}, which Jinjava's parser refuses; rewritten to a filter call. */
-    private static final Pattern STEP_SLICE = Pattern.compile(
-            "\\[\\s*([^\\[\\]:'\"]*?)\\s*:\\s*([^\\[\\]:'\"]*?)\\s*:\\s*([^\\[\\]:'\"]*?)\\s*\\]");
-    private static final Pattern NAMED_ARGUMENT = Pattern.compile("\\s*[A-Za-z_][A-Za-z_0-9]*\\s*=(?!=)");
-    private static final Pattern UNICODE_ESCAPE = Pattern.compile(
-            "(\\\\[^uxU])|\\\\u([0-9a-fA-F]{4})|\\\\U([0-9a-fA-F]{8})|\\\\x([0-9a-fA-F]{2})");
-    private static final Pattern TAG = Pattern.compile("\\{\\{.*?\\}\\}|\\{%.*?%\\}", Pattern.DOTALL);
-    private static final Jinjava ENGINE = engine();
+    private static final Jinjava ENGINE = JinjavaEngine.create();
 
     private final String source;
     private final String template;
@@ -80,7 +68,7 @@ public final class ChatTemplate {
      * {@code bos_token} etc. to their strings. Syntax errors found while parsing are reported here.
      */
     public static ChatTemplate of(String template, Map<String, String> specialTokens, String source) {
-        String prepared = prepare(template);
+        String prepared = Jinja2Source.prepare(template);
         return new ChatTemplate(source, prepared, Map.copyOf(specialTokens), new LinkedHashSet<>(DEFAULT_ROLES),
                 parse(prepared, source));
     }
@@ -242,117 +230,6 @@ public final class ChatTemplate {
         }
     }
 
-    /**
-     * jinja2's view of the source: newlines normalised to {@code \n} and one trailing newline dropped (its
-     * keep_trailing_newline=False), and inside tags {@code x[a:b:c]} rewritten to {@code x|py_slice(a, b, c)} and
-     * named arguments' values put in parentheses ({@code f(a=(x|length - 1))}).
-     */
-    static String prepare(String template) {
-        String t = template.replace("\r\n", "\n").replace('\r', '\n');
-        if (t.endsWith("\n")) {
-            t = t.substring(0, t.length() - 1);
-        }
-        Matcher tags = TAG.matcher(t);
-        StringBuilder out = new StringBuilder();
-        while (tags.find()) {
-            Matcher slice = STEP_SLICE.matcher(tags.group());
-            StringBuilder tag = new StringBuilder();
-            while (slice.find()) {
-                slice.appendReplacement(tag, Matcher.quoteReplacement("|py_slice(" + orNone(slice.group(1)) + ", "
-                        + orNone(slice.group(2)) + ", " + orNone(slice.group(3)) + ")"));
-            }
-            slice.appendTail(tag);
-            String inner = tag.substring(2, tag.length() - 2);
-            tags.appendReplacement(out, Matcher.quoteReplacement(
-                    tag.substring(0, 2) + parenthesizeNamedArguments(inner) + tag.substring(tag.length() - 2)));
-        }
-        tags.appendTail(out);
-        return out.toString();
-    }
-
-    /**
-     * Jinjava's parser binds {@code name=value} in a call tighter than the operators in the value
-     * ({@code namespace(i=messages|length - 1)} becomes {@code (i=messages|length) - 1}); parentheses restore
-     * jinja2's reading. String literals pass through {@link #unicodeEscapes}.
-     */
-    static String parenthesizeNamedArguments(String expr) {
-        StringBuilder out = new StringBuilder(expr.length() + 8);
-        java.util.ArrayDeque<Character> brackets = new java.util.ArrayDeque<>();
-        java.util.ArrayDeque<Integer> openValues = new java.util.ArrayDeque<>();
-        int i = 0;
-        while (i < expr.length()) {
-            char c = expr.charAt(i);
-            if (c == '\'' || c == '"') {
-                int j = i + 1;
-                while (j < expr.length() && expr.charAt(j) != c) {
-                    j += expr.charAt(j) == '\\' ? 2 : 1;
-                }
-                j = Math.min(j + 1, expr.length());
-                out.append(unicodeEscapes(expr.substring(i, j)));
-                i = j;
-                continue;
-            }
-            boolean argumentStart = false;
-            if (c == '(' || c == '[' || c == '{') {
-                brackets.push(c);
-                argumentStart = c == '(';
-            } else if (c == ')' || c == ']' || c == '}') {
-                closeValue(out, brackets, openValues);
-                if (!brackets.isEmpty()) {
-                    brackets.pop();
-                }
-            } else if (c == ',') {
-                closeValue(out, brackets, openValues);
-                argumentStart = !brackets.isEmpty() && brackets.peek() == '(';
-            }
-            out.append(c);
-            i++;
-            if (argumentStart) {
-                Matcher named = NAMED_ARGUMENT.matcher(expr).region(i, expr.length());
-                if (named.lookingAt()) {
-                    out.append(named.group()).append('(');
-                    openValues.push(brackets.size());
-                    i = named.end();
-                }
-            }
-        }
-        return out.toString();
-    }
-
-    /**
-     * Python's {@code \\uXXXX}, {@code \\UXXXXXXXX} and {@code \\xXX} in a string literal, which Jinjava's lexer
-     * refuses, replaced by the character itself (quotes and backslashes stay escaped).
-     */
-    static String unicodeEscapes(String literal) {
-        Matcher m = UNICODE_ESCAPE.matcher(literal);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            if (m.group(1) != null) {
-                m.appendReplacement(out, Matcher.quoteReplacement(m.group(1)));
-                continue;
-            }
-            String hex = m.group(2) != null ? m.group(2) : m.group(3) != null ? m.group(3) : m.group(4);
-            int cp = Integer.parseInt(hex, 16);
-            String c = new String(Character.toChars(cp));
-            m.appendReplacement(out, Matcher.quoteReplacement(
-                    cp == '\\' || cp == '\'' || cp == '"' ? "\\" + c : c));
-        }
-        m.appendTail(out);
-        return out.toString();
-    }
-
-    private static void closeValue(StringBuilder out, java.util.ArrayDeque<Character> brackets,
-            java.util.ArrayDeque<Integer> openValues) {
-        if (!openValues.isEmpty() && openValues.peek() == brackets.size()) {
-            out.append(')');
-            openValues.pop();
-        }
-    }
-
-    private static String orNone(String s) {
-        return s.isBlank() ? "none" : s;
-    }
-
     /** Deep copy into plain maps and lists, Jackson trees converted, so the template sees Python-like values. */
     private static Object plain(Object v) {
         if (v instanceof JsonNode n) {
@@ -379,39 +256,6 @@ public final class ChatTemplate {
         }
     }
 
-    private static Jinjava engine() {
-        CompositeELResolver resolver = new CompositeELResolver();
-        resolver.add(new PythonStrings());
-        resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
-        JinjavaConfig config = JinjavaConfig.newBuilder()
-                .withTrimBlocks(true)
-                .withLstripBlocks(true)
-                .withElResolver(resolver)
-                .withLocale(Locale.ROOT)
-                // user text is data: "{{ x }}" inside a message must never be rendered again
-                .withNestedInterpretationEnabled(false)
-                .withLegacyOverrides(LegacyOverrides.newBuilder()
-                        .withUseNaturalOperatorPrecedence(true)
-                        .withParseWhitespaceControlStrictly(true)
-                        .withKeepNullableLoopValues(true)
-                        .withUseTrimmingForNotesAndExpressions(true)
-                        .build())
-                .build();
-        Jinjava jinjava = new Jinjava(config);
-        try {
-            jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
-                    ChatTemplate.class.getDeclaredMethod("raiseException", Object.class)));
-            jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",
-                    ChatTemplate.class.getDeclaredMethod("strftimeNow", String.class)));
-        } catch (NoSuchMethodException e) {
-            throw new IllegalStateException(e);
-        }
-        jinjava.getGlobalContext().registerFilter(new ToJson());
-        jinjava.getGlobalContext().registerFilter(new Trim());
-        jinjava.getGlobalContext().registerFilter(new PySlice());
-        return jinjava;
-    }
-
     /** The template's {@code raise_exception(message)}: stops rendering with the template's own message. */
     public static Object raiseException(Object message) {
         throw new RaisedByTemplate(String.valueOf(message));
@@ -428,118 +272,6 @@ public final class ChatTemplate {
 
         RaisedByTemplate(String message) {
             super(message);
-        }
-    }
-
-    /** transformers' {@code tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)}. */
-    private static final class ToJson implements Filter {
-        private static final List<String> PARAMS = List.of("ensure_ascii", "indent", "separators", "sort_keys");
-
-        @Override
-        public String getName() {
-            return "tojson";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            return filter(var, interpreter, args, Map.of());
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Map<String, Object> a = new LinkedHashMap<>();
-            for (int i = 0; i < args.length && i < PARAMS.size(); i++) {
-                a.put(PARAMS.get(i), args[i]);
-            }
-            a.putAll(kwargs);
-            Object indent = a.get("indent");
-            String indentText = indent == null ? null
-                    : indent instanceof Number n ? " ".repeat(n.intValue()) : indent.toString();
-            String[] separators = null;
-            if (a.get("separators") instanceof Collection<?> c && c.size() == 2) {
-                separators = c.stream().map(String::valueOf).toArray(String[]::new);
-            }
-            return new PythonJson(indentText, separators, truthy(a.get("sort_keys")), truthy(a.get("ensure_ascii")))
-                    .dumps(var);
-        }
-
-        private static boolean truthy(Object o) {
-            return o instanceof Boolean b ? b : o != null && !"false".equalsIgnoreCase(o.toString());
-        }
-    }
-
-    /** jinja2's {@code trim}: Python's {@code str.strip(chars)}, which keeps control characters Jinjava would cut. */
-    private static final class Trim implements Filter {
-        @Override
-        public String getName() {
-            return "trim";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            String chars = args.length > 0 ? args[0] : null;
-            String s = var == null ? "" : var.toString();
-            return PythonStrings.rstrip(PythonStrings.lstrip(s, chars), chars);
-        }
-    }
-
-    /** Python's {@code x[start:stop:step]} on lists and strings (the target of the {@code [a:b:c]} rewrite). */
-    private static final class PySlice implements Filter {
-        @Override
-        public String getName() {
-            return "py_slice";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            return filter(var, interpreter, (Object[]) args, Map.of());
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            List<Object> items = new ArrayList<>();
-            boolean string = var instanceof String;
-            if (string) {
-                ((String) var).codePoints().forEach(cp -> items.add(new String(Character.toChars(cp))));
-            } else if (var instanceof Collection<?> c) {
-                items.addAll(c);
-            } else if (var != null) {
-                throw new ChatTemplateException("cannot slice a " + var.getClass().getSimpleName());
-            }
-            int n = items.size();
-            long step = args.length > 2 && args[2] != null ? ((Number) args[2]).longValue() : 1;
-            if (step == 0) {
-                throw new ChatTemplateException("slice step cannot be zero");
-            }
-            long start = bound(args.length > 0 ? args[0] : null, n, step, true);
-            long stop = bound(args.length > 1 ? args[1] : null, n, step, false);
-            List<Object> out = new ArrayList<>();
-            for (long i = start; step > 0 ? i < stop : i > stop; i += step) {
-                out.add(items.get((int) i));
-            }
-            if (string) {
-                StringBuilder sb = new StringBuilder();
-                out.forEach(sb::append);
-                return sb.toString();
-            }
-            return out;
-        }
-
-        /** CPython's {@code PySlice_AdjustIndices} for one bound. */
-        private static long bound(Object value, int n, long step, boolean isStart) {
-            if (value == null) {
-                return step > 0 ? (isStart ? 0 : n) : (isStart ? n - 1 : -1);
-            }
-            long i = ((Number) value).longValue();
-            if (i < 0) {
-                i += n;
-                if (i < 0) {
-                    i = step < 0 ? -1 : 0;
-                }
-            } else if (i >= n) {
-                i = step < 0 ? n - 1 : n;
-            }
-            return i;
         }
     }
 }
