@@ -26,6 +26,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
+import java.util.function.DoubleSupplier;
 
 /**
  * One soak run: a broker process, the models the demo prepares, then soup builder, reward scorer, two generators,
@@ -57,6 +58,8 @@ final class SoakRun {
     static final int PROMPT_CHUNK = 16;
     /** Longest the loop may take to recover from one chaos event (a new step and a new preference). */
     static final Duration RECOVERY_TIMEOUT = Duration.ofMinutes(5);
+    /** How long the services may take from their start to the first rollout before the soak's clock starts anyway. */
+    static final Duration WARMUP_TIMEOUT = Duration.ofMinutes(10);
 
     /** What the command asked for. */
     record Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs) {
@@ -181,7 +184,9 @@ final class SoakRun {
     }
 
     /**
-     * Samples every {@code sampleSeconds} until the time is up, running the chaos schedule on the way. Its events
+     * Samples every {@code sampleSeconds} until the time is up, running the chaos schedule on the way. The soak's
+     * minutes count from the first rollout (at most {@link #WARMUP_TIMEOUT} after the services' start), so a slow
+     * machine's start-up does not eat a short soak. The chaos events
      * start once the loop is warm (15 % of the run and the learner's first step, so a kill lands on a service that
      * is working), planned evenly up to 75 % of the run; each waits until the loop has recovered from the one
      * before (a new learner step and a new preference after it), and the broker restart until every service has
@@ -200,8 +205,19 @@ final class SoakRun {
         double every = 0;
         Pending pending = null;
         long nextSample = 0;
+        double warm = -1; // when the first rollout was counted: the soak's minutes and its schedule start there
         while (true) {
-            double elapsed = elapsed();
+            if (warm < 0 && (sampler.last("rollouts") > 0 || elapsed() > WARMUP_TIMEOUT.toSeconds())) {
+                warm = elapsed();
+                events.add(sampler.last("rollouts") > 0
+                        ? String.format(Locale.ROOT, "%.0f s: the loop runs (first rollout); the soak's minutes "
+                                + "count from here", warm)
+                        : String.format(Locale.ROOT, "%.0f s: NO ROLLOUT within %d s of the services' start; the "
+                                + "soak's minutes count from here", warm, WARMUP_TIMEOUT.toSeconds()));
+            }
+            double w = warm;
+            DoubleSupplier since = () -> w < 0 ? 0 : elapsed() - w;
+            double elapsed = since.getAsDouble();
             if (pending != null && sampler.last("learner_steps") > pending.steps()
                     && sampler.last("preferences") > pending.preferences()) {
                 recoveries.put(pending.name(), elapsed - pending.at());
@@ -229,15 +245,16 @@ final class SoakRun {
                 // the baseline is a sample taken after the event: counts that were in flight before it do not count
                 // as a recovery
                 sampler.sample(elapsed(), brokerRestarting);
-                pending = new Pending(name, elapsed(), sampler.last("learner_steps"), sampler.last("preferences"));
+                pending = new Pending(name, since.getAsDouble(), sampler.last("learner_steps"),
+                        sampler.last("preferences"));
                 continue;
             }
             if (System.nanoTime() >= nextSample) {
                 nextSample = System.nanoTime() + opt.sampleSeconds() * 1_000_000_000L;
                 checkAlive();
-                sampler.sample(elapsed, brokerRestarting);
+                sampler.sample(elapsed(), brokerRestarting);
                 series.flush();
-                progress(sampler, elapsed, total);
+                progress(sampler, warm < 0 ? -1 : elapsed, total);
             }
             Thread.sleep(200);
         }
@@ -299,6 +316,12 @@ final class SoakRun {
     }
 
     private void progress(Sampler sampler, double elapsed, double total) {
+        if (elapsed < 0) {
+            out.printf(Locale.ROOT, "   warming up %s: waiting for the first rollout  learner RSS %.0f MB  load %.2f%n",
+                    Progress.duration(elapsed()), sampler.lastRss("learner"), sampler.loadAverage());
+            out.flush();
+            return;
+        }
         out.printf(Locale.ROOT, "   soak %s / %s (ETA %s)  steps %d  rollouts %d  preferences %d  learner RSS %.0f MB"
                         + "  load %.2f%n", Progress.duration(elapsed), Progress.duration(total),
                 Progress.duration(Math.max(0, total - elapsed)), sampler.last("learner_steps"),
