@@ -1,0 +1,71 @@
+package io.salsa.testkit;
+
+import io.salsa.broker.EmbeddedKafkaBroker;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A Kafka broker whose address is known before it runs: a free port is reserved now and an in-process KRaft broker
+ * is started on it only when the test says so, so a test can start a service against a broker that is down, then
+ * bring the broker up (the start order of a real deployment, where nothing guarantees Kafka comes first).
+ */
+public final class LateKafka implements TestKafka, AutoCloseable {
+
+    private final int port;
+    private final Path dir;
+    private EmbeddedKafkaBroker broker;
+
+    private LateKafka(int port, Path dir) {
+        this.port = port;
+        this.dir = dir;
+    }
+
+    /** Reserves a free port on 127.0.0.1 for a broker that is not started yet. */
+    public static LateKafka reserve() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return new LateKafka(s.getLocalPort(), Files.createTempDirectory("salsa-late-kafka"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code 127.0.0.1:port}, valid (and refusing connections) before {@link #start()}. */
+    @Override
+    public String bootstrapServers() {
+        return "127.0.0.1:" + port;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.IN_PROCESS;
+    }
+
+    /** Whether {@link #start()} has brought the broker up. */
+    public synchronized boolean started() {
+        return broker != null;
+    }
+
+    /** Starts the broker on the reserved port; returns once it accepts clients. */
+    public synchronized LateKafka start() {
+        if (broker != null) {
+            throw new IllegalStateException("the broker at " + bootstrapServers() + " is already started");
+        }
+        broker = EmbeddedKafkaBroker.start(dir, port, Map.of());
+        return this;
+    }
+
+    /** Stops the broker (if started) and deletes its data. */
+    @Override
+    public synchronized void close() {
+        if (broker != null) {
+            broker.close();
+            broker = null;
+        }
+        KafkaExtension.deleteRecursively(dir);
+    }
+}
