@@ -46,16 +46,16 @@ class BrokerWaitTest {
                 int port = running.probePort();
                 String waiting = "waiting for Kafka at " + late.bootstrapServers();
                 Conditions.await("/readyz saying " + waiting, WAIT,
-                        () -> readyz(port).body().contains(waiting));
-                assertEquals(503, readyz(port).status(), "not ready while Kafka is down");
+                        () -> Probes.readyz(port).body().contains(waiting));
+                assertEquals(503, Probes.readyz(port).status(), "not ready while Kafka is down");
                 assertEquals(200, Probes.get(port, "/healthz").status(), "alive while it waits");
                 // several attempts fail (the period grows) and the service is still there, waiting
-                Conditions.await("a wait of at least 3 s", WAIT, () -> readyz(port).body().contains(", 3 s"));
+                Conditions.await("a wait of at least 3 s", WAIT, () -> Probes.readyz(port).body().contains(", 3 s"));
                 running.checkHealthy();
 
                 late.start();
                 Conditions.await("the service up once the broker is", WAIT, () -> service.health().isUp());
-                assertEquals(200, readyz(port).status());
+                assertEquals(200, Probes.readyz(port).status());
                 assertEquals(1, KafkaLog.readAll(kafka, kafka.topic(Topics.DEAD_LETTERS)).size(),
                         "the service did its work after the wait");
             } finally {
@@ -128,16 +128,5 @@ class BrokerWaitTest {
                 () -> wait.await(() -> false));
         assertTrue(e.getMessage().contains("User:broker-wait-user"), e.getMessage());
         assertNull(wait.waiting());
-    }
-
-    private static Probes.Reply readyz(int port) {
-        try {
-            return Probes.get(port, "/readyz");
-        } catch (java.io.IOException e) {
-            return new Probes.Reply(-1, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Probes.Reply(-1, e.toString());
-        }
     }
 }
