@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -57,6 +58,18 @@ public final class LateKafka implements TestKafka, AutoCloseable {
         }
         broker = EmbeddedKafkaBroker.start(dir, port, Map.of());
         return this;
+    }
+
+    /**
+     * Waits until the service whose probe endpoint is on {@code probePort} answers {@code /readyz} with 503 and
+     * says that it waits for this broker; fails naming what it answered instead.
+     */
+    public void awaitServiceWaiting(int probePort, Duration timeout) throws InterruptedException {
+        String waiting = "waiting for Kafka at " + bootstrapServers();
+        Conditions.await("/readyz on port " + probePort + " answering 503 '" + waiting + "…'", timeout, () -> {
+            Probes.Reply r = Probes.readyz(probePort);
+            return r.status() == 503 && r.body().contains(waiting);
+        });
     }
 
     /** Stops the broker (if started) and deletes its data. */

@@ -44,10 +44,7 @@ class BrokerWaitTest {
             ServiceRunner.Background running = ServiceRunner.start(service, 0);
             try {
                 int port = running.probePort();
-                String waiting = "waiting for Kafka at " + late.bootstrapServers();
-                Conditions.await("/readyz saying " + waiting, WAIT,
-                        () -> Probes.readyz(port).body().contains(waiting));
-                assertEquals(503, Probes.readyz(port).status(), "not ready while Kafka is down");
+                late.awaitServiceWaiting(port, WAIT);
                 assertEquals(200, Probes.get(port, "/healthz").status(), "alive while it waits");
                 // several attempts fail (the period grows) and the service is still there, waiting
                 Conditions.await("a wait of at least 3 s", WAIT, () -> Probes.readyz(port).body().contains(", 3 s"));

@@ -134,9 +134,7 @@ class SoupBuilderAppTest {
             ServiceRunner.Background running = ServiceRunner.start(app, 0);
             try {
                 int port = running.probePort();
-                String waiting = "waiting for Kafka at " + late.bootstrapServers();
-                Conditions.await("/readyz: " + waiting, WAIT, () -> Probes.readyz(port).body().contains(waiting));
-                assertEquals(503, Probes.readyz(port).status());
+                late.awaitServiceWaiting(port, WAIT);
                 running.checkHealthy();
 
                 late.start();
