@@ -4,6 +4,7 @@ import io.salsa.events.DeadLetter;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
 import io.micrometer.core.instrument.Tags;
+import io.salsa.runtime.kafka.BrokerWait;
 import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
@@ -67,6 +68,7 @@ public final class GeneratorApp implements Service {
     private final SamplerFactory samplers;
     private final WeightFetcher fetcher;
     private final GeneratorStats stats = new GeneratorStats();
+    private final BrokerWait brokerWait;
     private final OffsetTracker tracker = new OffsetTracker();
     private final ArrayDeque<Work> work = new ArrayDeque<>();
     private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
@@ -85,6 +87,7 @@ public final class GeneratorApp implements Service {
         this.config = config;
         this.samplers = samplers;
         this.fetcher = fetcher;
+        this.brokerWait = new BrokerWait(settings, name());
     }
 
     /** {@value #SERVICE} and the generator id, so several generators in one process are told apart. */
@@ -145,6 +148,9 @@ public final class GeneratorApp implements Service {
     }
 
     private void generateUntilStopped() throws Exception {
+        if (!brokerWait.await(() -> !running)) {
+            return;
+        }
         TopicAdmin.ensureTopics(settings, List.of(Topics.PROMPTS, Topics.ROLLOUTS, Topics.DEAD_LETTERS,
                 Topics.POLICY, Topics.SOUP, Topics.LEARNER_BATCHES));
         String promptsTopic = settings.topic(Topics.PROMPTS);
@@ -482,6 +488,10 @@ public final class GeneratorApp implements Service {
         }
         if (!running) {
             return Health.down("stopped");
+        }
+        Health waiting = brokerWait.waiting();
+        if (waiting != null) {
+            return waiting;
         }
         if (policy == null) {
             return Health.starting("waiting for the initial weights");

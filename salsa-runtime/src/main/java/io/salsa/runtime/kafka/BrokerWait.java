@@ -101,9 +101,10 @@ public final class BrokerWait {
                 if (waitingSinceNanos < 0) {
                     waitingSinceNanos = start;
                 }
-                lastProblem = describe(problem);
+                lastProblem = describe(problem, period);
+                // the hint on a plaintext client meeting a secured listener once, not on every attempt
                 LOG.warn("{}: waiting for Kafka at {}, {} s ({}){}", service, settings.bootstrapServers(),
-                        seconds(start), lastProblem, KafkaErrors.timeoutHint(problem, settings));
+                        seconds(start), lastProblem, attempt == 1 ? KafkaErrors.timeoutHint(problem, settings) : "");
                 if (!pause(period - (System.nanoTime() - attemptStart) / 1_000_000, stop)) {
                     return false;
                 }
@@ -174,7 +175,10 @@ public final class BrokerWait {
         return !stop.getAsBoolean();
     }
 
-    private static String describe(Throwable t) {
+    private static String describe(Throwable t, long periodMs) {
+        if (t instanceof org.apache.kafka.common.errors.TimeoutException) {
+            return "no broker answered within " + periodMs / 1000.0 + " s";
+        }
         String m = t.getMessage();
         return t.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m);
     }
