@@ -116,14 +116,19 @@ class BrokerWaitTest {
     @Test
     void shouldNotWaitForCredentialsTheClusterRefuses(SecuredTestKafka secured) {
         secured.user("broker-wait-user", "right-password", "bw.");
-        Map<String, String> env = new HashMap<>(Map.of(KafkaSettings.BOOTSTRAP_ENV, secured.bootstrapServers()));
-        secured.login("broker-wait-user", "wrong-password")
-                .forEach((k, v) -> env.put(KafkaClientConfig.variableName(k), v));
-        KafkaSettings kafka = KafkaSettings.fromEnv(env);
-        BrokerWait wait = new BrokerWait(kafka, "refused-service");
+        BrokerWait refused = new BrokerWait(login(secured, "broker-wait-user", "wrong-password"), "refused-service");
         KafkaErrors.KafkaAccessException e = assertThrows(KafkaErrors.KafkaAccessException.class,
-                () -> wait.await(() -> false));
+                () -> refused.await(() -> false));
         assertTrue(e.getMessage().contains("User:broker-wait-user"), e.getMessage());
-        assertNull(wait.waiting());
+        assertNull(refused.waiting());
+        // a user granted only its deployment's prefix (no cluster permission) gets through the wait
+        assertTrue(new BrokerWait(login(secured, "broker-wait-user", "right-password"), "granted-service")
+                .await(() -> false));
+    }
+
+    private static KafkaSettings login(SecuredTestKafka secured, String user, String password) {
+        Map<String, String> env = new HashMap<>(Map.of(KafkaSettings.BOOTSTRAP_ENV, secured.bootstrapServers()));
+        secured.login(user, password).forEach((k, v) -> env.put(KafkaClientConfig.variableName(k), v));
+        return KafkaSettings.fromEnv(env);
     }
 }
