@@ -16,6 +16,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.config.ConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * {@code waiting for Kafka at X, N s (why)} after each failed one. While it waits, {@link #waiting()} is the
  * {@link Health#starting starting} health a service reports (so {@code /readyz} answers 503 and says why); the
  * caller's stop condition ends the wait within {@link #STOP_CHECK}. Credentials or access the cluster refuses are
- * not waited for: they fail at once with {@link KafkaErrors}' explanation.
+ * not waited for: they fail at once with {@link KafkaErrors}' explanation; nor are client settings the Kafka client
+ * refuses (an {@link IllegalArgumentException}), except bootstrap hosts that do not resolve yet.
  */
 public final class BrokerWait {
 
@@ -90,8 +92,14 @@ public final class BrokerWait {
                 } catch (ExecutionException e) {
                     problem = e.getCause();
                 } catch (RuntimeException e) {
-                    // e.g. Admin.create when no bootstrap address resolves yet (a broker host not created yet)
-                    problem = e;
+                    // Admin.create when no bootstrap address resolves yet (a broker host not created yet) is waited
+                    // for; any other setting the client refuses will not change by waiting
+                    problem = rootCause(e);
+                    if (problem instanceof ConfigException && !String.valueOf(problem.getMessage())
+                            .contains("resolvable")) {
+                        throw new IllegalArgumentException(service + ": cannot make a Kafka client for "
+                                + settings.bootstrapServers() + ": " + problem.getMessage(), e);
+                    }
                     if (admin != null) {
                         admin.close(Duration.ZERO);
                     }
@@ -137,7 +145,8 @@ public final class BrokerWait {
         p.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(MAX_PERIOD.toMillis()));
         p.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(MAX_PERIOD.toMillis()));
         p.putIfAbsent(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
-        p.setProperty(AdminClientConfig.CLIENT_ID_CONFIG, service.replace('/', '-') + "-broker-wait");
+        p.setProperty(AdminClientConfig.CLIENT_ID_CONFIG,
+                service.replaceAll("[^A-Za-z0-9._-]", "-") + "-broker-wait");
         return p;
     }
 
@@ -173,6 +182,14 @@ public final class BrokerWait {
             }
         }
         return !stop.getAsBoolean();
+    }
+
+    private static Throwable rootCause(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root;
     }
 
     private static String describe(Throwable t, long periodMs) {

@@ -77,6 +77,20 @@ class BrokerWaitTest {
     }
 
     @Test
+    void shouldWaitForABrokerHostThatDoesNotResolveYet() throws Exception {
+        // as in compose before the kafka container exists; .invalid never resolves (RFC 6761)
+        WaitingService service = new WaitingService(KafkaSettings.embedded("kafka.invalid:9092", "dns."));
+        ServiceRunner.Background running = ServiceRunner.start(service);
+        Conditions.await("the service waiting for a host that does not resolve", WAIT, () -> service.health()
+                .detail().startsWith("waiting for Kafka at kafka.invalid:9092, "));
+        Conditions.await("a second attempt", WAIT, () -> !service.health().detail().contains(", 0 s"));
+        assertTrue(service.health().detail().contains("No resolvable bootstrap urls"), service.health().detail());
+        running.checkHealthy();
+        running.close();
+        assertNull(running.failure());
+    }
+
+    @Test
     void shouldExitCleanlyOnSigtermWhileWaiting(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         try (LateKafka never = LateKafka.reserve()) {
             Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
