@@ -132,4 +132,19 @@ class PpoLearnerServiceTest {
         }
         return store;
     }
+
+    @Test
+    void shouldStopCleanlyWhileWaitingForTheBroker(@TempDir Path tmp) throws Exception {
+        try (LateKafka never = LateKafka.reserve()) {
+            PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(LearnerFixture.settings("never", 4, 4, 1)),
+                    KafkaSettings.embedded(never.bootstrapServers(), "never."), LearnerFixture.store(tmp),
+                    LearnerFixture.gptFactory());
+            ServiceRunner.Background running = ServiceRunner.start(learner, 0);
+            never.awaitServiceWaiting(running.probePort(), Duration.ofSeconds(60));
+            running.close(); // as SIGTERM does: stop(), then close() once run() returned
+            assertFalse(running.running(), "run() returned");
+            assertNull(running.failure(), "a stop during the wait is no failure");
+            assertFalse(never.started());
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package io.salsa.scorer;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -45,6 +46,21 @@ class BrokerDownAtStartTest {
                 settings.closeRegistry();
             }
             assertNull(running.failure());
+        }
+    }
+
+    @Test
+    void shouldStopCleanlyWhileWaitingForTheBroker(@TempDir Path dir) throws Exception {
+        try (LateKafka never = LateKafka.reserve()) {
+            RewardScorerApp app = new RewardScorerApp(ScorerCluster.config(KafkaSettings.embedded(
+                    never.bootstrapServers(), "scorernever."), "scorer", "never", dir.resolve("state")),
+                    new LengthRewardModel(ScorerCluster.MODEL, 1, 1000, 0), cp -> null);
+            ServiceRunner.Background running = ServiceRunner.start(app, 0);
+            never.awaitServiceWaiting(running.probePort(), WAIT);
+            running.close(); // as SIGTERM does: stop(), then close() once run() returned
+            assertFalse(running.running(), "run() returned");
+            assertNull(running.failure(), "a stop during the wait is no failure");
+            assertFalse(never.started());
         }
     }
 }
