@@ -1,6 +1,5 @@
 package io.salsa.ingest;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,11 +68,8 @@ class BrokerDownAtStartTest {
             IngestFixture f = new IngestFixture(never.bootstrapServers(), Map.of());
             IngestApp app = new IngestApp(IngestConfig.fromEnv(f.env), new IngestKafka(f.settings));
             ServiceRunner.Background running = ServiceRunner.start(app, 0);
-            never.awaitServiceWaiting(running.probePort(), WAIT);
-            running.close(); // as SIGTERM does: stop(), then close() once run() returned
-            assertFalse(running.running(), "run() returned");
-            assertNull(running.failure(), "a stop during the wait is no failure");
-            assertFalse(never.started());
+            never.assertStopEndsTheWait(running.probePort(), WAIT, running, running::running,
+                    running::failure);
         }
     }
 }

@@ -140,11 +140,8 @@ class PpoLearnerServiceTest {
                     KafkaSettings.embedded(never.bootstrapServers(), "never."), LearnerFixture.store(tmp),
                     LearnerFixture.gptFactory());
             ServiceRunner.Background running = ServiceRunner.start(learner, 0);
-            never.awaitServiceWaiting(running.probePort(), Duration.ofSeconds(60));
-            running.close(); // as SIGTERM does: stop(), then close() once run() returned
-            assertFalse(running.running(), "run() returned");
-            assertNull(running.failure(), "a stop during the wait is no failure");
-            assertFalse(never.started());
+            never.assertStopEndsTheWait(running.probePort(), Duration.ofSeconds(60), running, running::running,
+                    running::failure);
         }
     }
 }

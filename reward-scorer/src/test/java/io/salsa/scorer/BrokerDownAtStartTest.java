@@ -1,6 +1,5 @@
 package io.salsa.scorer;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -56,11 +55,8 @@ class BrokerDownAtStartTest {
                     never.bootstrapServers(), "scorernever."), "scorer", "never", dir.resolve("state")),
                     new LengthRewardModel(ScorerCluster.MODEL, 1, 1000, 0), cp -> null);
             ServiceRunner.Background running = ServiceRunner.start(app, 0);
-            never.awaitServiceWaiting(running.probePort(), WAIT);
-            running.close(); // as SIGTERM does: stop(), then close() once run() returned
-            assertFalse(running.running(), "run() returned");
-            assertNull(running.failure(), "a stop during the wait is no failure");
-            assertFalse(never.started());
+            never.assertStopEndsTheWait(running.probePort(), WAIT, running, running::running,
+                    running::failure);
         }
     }
 }

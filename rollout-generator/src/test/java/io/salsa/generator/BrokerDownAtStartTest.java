@@ -1,6 +1,5 @@
 package io.salsa.generator;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -60,11 +59,8 @@ class BrokerDownAtStartTest {
                     GenHarness.config(dir, "SALSA_GENERATOR_ID", "gen-never"), ToySampler.factory(0),
                     GeneratorAppIT.NO_BLOBS);
             ServiceRunner.Background running = ServiceRunner.start(app, 0);
-            never.awaitServiceWaiting(running.probePort(), WAIT);
-            running.close(); // as SIGTERM does: stop(), then close() once run() returned
-            assertFalse(running.running(), "run() returned");
-            assertNull(running.failure(), "a stop during the wait is no failure");
-            assertFalse(never.started());
+            never.assertStopEndsTheWait(running.probePort(), WAIT, running, running::running,
+                    running::failure);
         }
     }
 }

@@ -1,5 +1,8 @@
 package io.salsa.testkit;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
 import io.salsa.broker.EmbeddedKafkaBroker;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * A Kafka broker whose address is known before it runs: a free port is reserved now and an in-process KRaft broker
@@ -70,6 +75,21 @@ public final class LateKafka implements TestKafka, AutoCloseable {
             Probes.Reply r = Probes.readyz(probePort);
             return r.status() == 503 && r.body().contains(waiting);
         });
+    }
+
+    /**
+     * For a service started against this broker before it runs, with its probes on {@code probePort}: waits until
+     * it says it waits for the broker, then closes it as SIGTERM would ({@code close}, e.g. a
+     * {@code ServiceRunner.Background}: stop, then close once {@code run()} returned) and asserts that {@code run()}
+     * ended ({@code running} false) without a failure.
+     */
+    public void assertStopEndsTheWait(int probePort, Duration timeout, AutoCloseable close, BooleanSupplier running,
+            Supplier<Throwable> failure) throws Exception {
+        awaitServiceWaiting(probePort, timeout);
+        close.close();
+        assertFalse(running.getAsBoolean(), "run() returned");
+        assertNull(failure.get(), "a stop during the wait is no failure");
+        assertFalse(started(), "the broker was never started");
     }
 
     /** Stops the broker (if started) and deletes its data. */

@@ -221,11 +221,8 @@ class SoupBuilderAppTest {
                     List.of(SoupRecipe.parse("name=one,base=tiny,k=1")), new ModelFolderStore(
                     new LocalBlobStore(tmp.resolve("store")), tmp.resolve("cache")), tmp.resolve("work"));
             ServiceRunner.Background running = ServiceRunner.start(app, 0);
-            never.awaitServiceWaiting(running.probePort(), WAIT);
-            running.close(); // as SIGTERM does: stop(), then close() once run() returned
-            assertFalse(running.running(), "run() returned");
-            assertNull(running.failure(), "a stop during the wait is no failure");
-            assertFalse(never.started());
+            never.assertStopEndsTheWait(running.probePort(), WAIT, running, running::running,
+                    running::failure);
         }
     }
 }
