@@ -1,5 +1,6 @@
 package io.salsa.ingest;
 
+import io.salsa.runtime.kafka.BrokerWait;
 import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
@@ -17,9 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wires feedback-ingest together and shuts it down in order: topics checked, history reloaded from the feedback
- * topic, rollout feed started, and only then the HTTP port opened; on close the port goes first so no request
- * is accepted that could not be finished.
+ * Wires feedback-ingest together and shuts it down in order: a broker waited for, topics checked, history reloaded
+ * from the feedback topic, rollout feed started, and only then the HTTP port opened; on close the port goes first
+ * so no request is accepted that could not be finished.
  *
  * <p>As a {@link Service}, {@link #run()} opens the service (unless {@link #start} already did) and serves until
  * {@link #stop()}; its health is what {@code GET /healthz} answers: up while Kafka acknowledges the answers.
@@ -31,6 +32,7 @@ public final class IngestApp implements Service {
 
     private final IngestConfig config;
     private final IngestKafka kafka;
+    private final BrokerWait brokerWait;
     private final CountDownLatch serving = new CountDownLatch(1);
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     // set once by open() under the lock, read by probes without it
@@ -46,9 +48,13 @@ public final class IngestApp implements Service {
     public IngestApp(IngestConfig config, IngestKafka kafka) {
         this.config = config;
         this.kafka = kafka;
+        this.brokerWait = new BrokerWait(kafka.settings(), SERVICE);
     }
 
-    /** Opens the service in the caller's thread; returns once the HTTP port accepts requests. */
+    /**
+     * Opens the service in the caller's thread; returns once the HTTP port accepts requests, after waiting for a
+     * broker as long as it takes ({@link BrokerWait}).
+     */
     public static IngestApp start(IngestConfig config, IngestKafka kafka) throws Exception {
         IngestApp app = new IngestApp(config, kafka);
         try {
@@ -72,7 +78,14 @@ public final class IngestApp implements Service {
         stopRequested.await();
     }
 
-    private synchronized void open() throws Exception {
+    /** Waits for a broker (not holding the lock, so a stop or close is never held up), then opens. */
+    private void open() throws Exception {
+        if (brokerWait.await(() -> stopRequested.getCount() == 0)) {
+            openConnected();
+        }
+    }
+
+    private synchronized void openConnected() throws Exception {
         if (server != null || closed || stopRequested.getCount() == 0) {
             return;
         }
@@ -155,6 +168,10 @@ public final class IngestApp implements Service {
         FeedbackPublisher p = publisher;
         if (stopRequested.getCount() == 0) {
             return Health.down("stopped");
+        }
+        Health waiting = brokerWait.waiting();
+        if (waiting != null) {
+            return waiting;
         }
         if (p == null) {
             return Health.starting("reading the feedback history and the rollout backlog");

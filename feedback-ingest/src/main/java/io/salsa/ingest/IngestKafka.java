@@ -24,11 +24,20 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 public final class IngestKafka {
 
     private final KafkaSettings settings;
-    private final RegistryAvroSerde<Preference> preferenceSerde;
+    private volatile RegistryAvroSerde<Preference> preferenceSerde;
 
+    /** Touches nothing yet: the registry (a topic of this Kafka by default) is opened on first use. */
     public IngestKafka(KafkaSettings settings) {
         this.settings = settings;
-        this.preferenceSerde = settings.valueSerde(Topics.FEEDBACK);
+    }
+
+    private RegistryAvroSerde<Preference> preferenceSerde() {
+        RegistryAvroSerde<Preference> serde = preferenceSerde;
+        if (serde == null) {
+            serde = settings.valueSerde(Topics.FEEDBACK);
+            preferenceSerde = serde;
+        }
+        return serde;
     }
 
     /** The settings every reader of these topics opens its {@code KafkaLog} with. */
@@ -50,7 +59,7 @@ public final class IngestKafka {
      */
     void ensureTopics() {
         TopicAdmin.ensureTopics(settings, List.of(Topics.FEEDBACK, Topics.ROLLOUTS));
-        preferenceSerde.serializer().serialize(feedbackTopic(), schemaProbe());
+        preferenceSerde().serializer().serialize(feedbackTopic(), schemaProbe());
     }
 
     /** Whether a broker answers a metadata request within about a second (for the health re-check). */
@@ -75,7 +84,7 @@ public final class IngestKafka {
         p.setProperty(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(config.maxBlock().toMillis()));
         p.setProperty(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
         p.setProperty(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "500");
-        return new KafkaProducer<>(p, settings.keySerde().serializer(), preferenceSerde.serializer());
+        return new KafkaProducer<>(p, settings.keySerde().serializer(), preferenceSerde().serializer());
     }
 
     private static Preference schemaProbe() {

@@ -8,6 +8,7 @@ import io.salsa.events.TrainingMetrics;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.kafka.BrokerWait;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import io.salsa.schemas.KafkaSettings;
@@ -51,6 +52,7 @@ public final class PpoLearner implements Service {
     private final ModelFolderStore store;
     private final TrainerFactory factory;
     private final AtomicBoolean stopping = new AtomicBoolean();
+    private final BrokerWait brokerWait;
     private volatile Health health;
     private volatile PpoTrainer.Stop stopReason;
     private volatile OpenRun run;
@@ -64,6 +66,7 @@ public final class PpoLearner implements Service {
         this.kafka = kafka;
         this.store = store;
         this.factory = factory;
+        this.brokerWait = new BrokerWait(kafka, LearnerTopics.SERVICE + " run " + requested.runId());
         this.health = Health.starting("run " + requested.runId() + ": resuming its checkpoint or waiting for the "
                 + "first soup of recipe " + requested.soupRecipe());
     }
@@ -79,21 +82,25 @@ public final class PpoLearner implements Service {
 
     /**
      * Opens a run now, or resumes it when the policy topic already holds a checkpoint of {@code run_id}, for
-     * callers that drive the steps themselves with {@link #runUntil}. Blocks until the recipe's first soup exists
-     * for a fresh run; throws if {@code stopRequested} says so first.
+     * callers that drive the steps themselves with {@link #runUntil}. Blocks until a broker answers
+     * ({@link BrokerWait}) and, for a fresh run, the recipe's first soup exists; throws if {@code stopRequested} says
+     * so first.
      */
     public static PpoLearner start(LearnerConfig requested, KafkaSettings kafka, ModelFolderStore store,
             TrainerFactory factory, BooleanSupplier stopRequested) throws IOException {
         PpoLearner learner = new PpoLearner(requested, kafka, store, factory);
         if (!learner.open(stopRequested)) {
-            throw new IllegalStateException("stopped while waiting for the first soup of recipe "
+            throw new IllegalStateException("stopped while waiting for Kafka or the first soup of recipe "
                     + requested.soupRecipe());
         }
         return learner;
     }
 
-    /** Opens the run; false when {@code stop} ended the wait for the first soup. */
+    /** Waits for a broker, then opens the run; false when {@code stop} ended the wait for either or the first soup. */
     private boolean open(BooleanSupplier stop) throws IOException {
+        if (!brokerWait.await(stop)) {
+            return false;
+        }
         OpenRun opened = OpenRun.open(requested, kafka, store, factory, stop, this::health);
         if (opened == null) {
             return false;
@@ -112,7 +119,8 @@ public final class PpoLearner implements Service {
         try {
             if (run == null && !open(stopping::get)) {
                 stopReason = PpoTrainer.Stop.REQUESTED;
-                health = Health.down("stopped before the first soup of recipe " + requested.soupRecipe());
+                health = Health.down("stopped before the run opened (waiting for Kafka or the first soup of recipe "
+                        + requested.soupRecipe() + ")");
                 return;
             }
             long maxSteps = run.config().maxSteps();
@@ -271,6 +279,10 @@ public final class PpoLearner implements Service {
 
     @Override
     public Health health() {
+        Health waiting = brokerWait.waiting();
+        if (waiting != null) {
+            return waiting;
+        }
         Health h = health;
         OpenRun r = run;
         if (!h.isUp() || r == null) {

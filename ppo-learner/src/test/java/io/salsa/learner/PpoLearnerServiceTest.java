@@ -15,6 +15,7 @@ import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.testkit.Conditions;
 import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.LateKafka;
 import io.salsa.testkit.Probes;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;
@@ -25,7 +26,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The learner as a {@code Service}: it opens its run inside {@code run()}, and a stop during the wait ends it. */
+/**
+ * The learner as a {@code Service}: it opens its run inside {@code run()} (after waiting for a broker that is down
+ * at start), and a stop during the wait for the first soup ends it.
+ */
 @ExtendWith(KafkaExtension.class)
 class PpoLearnerServiceTest {
 
@@ -96,6 +100,33 @@ class PpoLearnerServiceTest {
         assertFalse(SalsaMetrics.scrape().contains("run_id=\"probes\""), "the run's gauges leave with it");
     }
 
+    @Test
+    void shouldWaitForABrokerThatIsDownAtStartThenTrain(@TempDir Path tmp) throws Exception {
+        try (LateKafka late = LateKafka.reserve()) {
+            KafkaSettings kafka = KafkaSettings.embedded(late.bootstrapServers(), "late.");
+            Map<String, String> settings = LearnerFixture.settings("late", 4, 4, 1);
+            settings.put("max_steps", "1");
+            PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(settings), kafka,
+                    LearnerFixture.store(tmp.resolve("blobs")), LearnerFixture.gptFactory());
+            try {
+                try (ServiceRunner.Background running = ServiceRunner.start(learner, 0)) {
+                    late.awaitServiceWaiting(running.probePort(), Duration.ofSeconds(60));
+                    running.checkHealthy();
+
+                    late.start();
+                    soupAndTwoBatches(kafka, tmp, "late");
+                    assertTrue(running.await(Duration.ofMinutes(3)), "one step of a tiny model");
+                    assertNull(running.failure());
+                }
+                assertEquals(PpoTrainer.Stop.MAX_STEPS, learner.stopReason());
+                assertEquals(1, learner.state().step());
+                assertEquals(1, LearnerFixture.manifests(kafka, "late").size());
+            } finally {
+                kafka.closeRegistry();
+            }
+        }
+    }
+
     /** The topics, a published soup (version 1) and 8 rollouts of run {@code runId} from it: two batches of 4. */
     private static ModelFolderStore soupAndTwoBatches(KafkaSettings kafka, Path tmp, String runId) throws Exception {
         LearnerFixture.ensureTopics(kafka);
@@ -107,5 +138,17 @@ class PpoLearnerServiceTest {
             LearnerFixture.writeRollouts(kafka, behaviour, runId, 0, 8, 5, LearnerFixture.PREFER_LOW);
         }
         return store;
+    }
+
+    @Test
+    void shouldStopCleanlyWhileWaitingForTheBroker(@TempDir Path tmp) throws Exception {
+        try (LateKafka never = LateKafka.reserve()) {
+            PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(LearnerFixture.settings("never", 4, 4, 1)),
+                    KafkaSettings.embedded(never.bootstrapServers(), "never."), LearnerFixture.store(tmp),
+                    LearnerFixture.gptFactory());
+            ServiceRunner.Background running = ServiceRunner.start(learner, 0);
+            never.assertStopEndsTheWait(running.probePort(), Duration.ofSeconds(60), running, running::running,
+                    running::failure);
+        }
     }
 }

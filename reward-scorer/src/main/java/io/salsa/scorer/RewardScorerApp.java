@@ -6,6 +6,7 @@ import io.salsa.events.Rollout;
 import io.salsa.events.ScoredRollout;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.salsa.runtime.kafka.BrokerWait;
 import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
@@ -48,9 +49,10 @@ import org.slf4j.LoggerFactory;
  *  reward-models (global store) ──▶ [model updates] ──▶ RewardModelSlot (background load, atomic swap)
  * </pre>
  *
- * <p>One instance is a {@link Service}: {@link #run()} ensures the topics, starts the streams and logs progress until
- * {@link #stop()} (or until the streams die, which it reports as a failure); {@link #close()} leaves the group at once
- * (committing the open transaction) and stops the reward-model loads. Its health is the Kafka Streams state.
+ * <p>One instance is a {@link Service}: {@link #run()} waits for a broker ({@link BrokerWait}), ensures the topics,
+ * starts the streams and logs progress until {@link #stop()} (or until the streams die, which it reports as a
+ * failure); {@link #close()} leaves the group at once (committing the open transaction) and stops the reward-model
+ * loads. Its health is the wait for the broker, then the Kafka Streams state.
  */
 public final class RewardScorerApp implements Service {
 
@@ -75,6 +77,7 @@ public final class RewardScorerApp implements Service {
     private final RewardScorerModel initial;
     private final RewardModelLoader loader;
     private final ScorerMetrics metrics = new ScorerMetrics();
+    private final BrokerWait brokerWait;
     /** Counted down by {@link #stop()} or by the streams reaching a terminal state, so the run loop wakes at once. */
     private final CountDownLatch wake = new CountDownLatch(1);
     private volatile boolean stopRequested;
@@ -95,6 +98,7 @@ public final class RewardScorerApp implements Service {
         this.config = config;
         this.initial = initial;
         this.loader = loader;
+        this.brokerWait = new BrokerWait(config.kafka(), config.serviceName());
     }
 
     /** Builds and starts the streams of one instance; the caller closes them. */
@@ -123,13 +127,13 @@ public final class RewardScorerApp implements Service {
     }
 
     /**
-     * Ensures the topics, starts the streams and logs progress every {@link #PROGRESS_EVERY} until {@link #stop()};
+     * Waits for a broker, ensures the topics, starts the streams and logs progress every {@link #PROGRESS_EVERY} until {@link #stop()};
      * throws if the streams stop on their own (error, or shut down by Kafka Streams itself).
      */
     @Override
     public void run() throws Exception {
         try {
-            if (!startStreams()) {
+            if (!brokerWait.await(() -> stopRequested) || !startStreams()) {
                 return;
             }
             long startNanos = System.nanoTime();
@@ -216,6 +220,10 @@ public final class RewardScorerApp implements Service {
         Throwable t = failure;
         if (t != null) {
             return Health.down("failed: " + t.getMessage());
+        }
+        Health waiting = brokerWait.waiting();
+        if (waiting != null) {
+            return waiting;
         }
         KafkaStreams.State s = state();
         return switch (s) {

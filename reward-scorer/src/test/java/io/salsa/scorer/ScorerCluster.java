@@ -62,6 +62,11 @@ final class ScorerCluster {
     }
 
     ScorerConfig config(String scorerId, Path stateDir) {
+        return config(settings, appId, scorerId, stateDir);
+    }
+
+    /** The test scorers' config on {@code settings}, for a scorer started before its cluster is there. */
+    static ScorerConfig config(KafkaSettings settings, String appId, String scorerId, Path stateDir) {
         return ScorerConfig.defaults(settings)
                 .withIdentity(appId, scorerId, stateDir)
                 .withModel(MODEL, null)

@@ -3,6 +3,7 @@ package io.salsa.generator;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
 import io.micrometer.core.instrument.Tags;
+import io.salsa.runtime.kafka.BrokerWait;
 import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
@@ -61,6 +62,7 @@ public final class GeneratorApp implements Service {
     private final SamplerFactory samplers;
     private final WeightFetcher fetcher;
     private final GeneratorStats stats = new GeneratorStats();
+    private final BrokerWait brokerWait;
     private final OffsetTracker tracker = new OffsetTracker();
     private final ArrayDeque<BatchGenerator.Work> work = new ArrayDeque<>();
     private final AtomicReference<Throwable> sendFailure = new AtomicReference<>();
@@ -79,6 +81,7 @@ public final class GeneratorApp implements Service {
         this.config = config;
         this.samplers = samplers;
         this.fetcher = fetcher;
+        this.brokerWait = new BrokerWait(settings, name());
     }
 
     /** {@value #SERVICE} and the generator id, so several generators in one process are told apart. */
@@ -139,6 +142,9 @@ public final class GeneratorApp implements Service {
     }
 
     private void generateUntilStopped() throws Exception {
+        if (!brokerWait.await(() -> !running)) {
+            return;
+        }
         TopicAdmin.ensureTopics(settings, List.of(Topics.PROMPTS, Topics.ROLLOUTS, Topics.DEAD_LETTERS,
                 Topics.POLICY, Topics.SOUP, Topics.LEARNER_BATCHES));
         String promptsTopic = settings.topic(Topics.PROMPTS);
@@ -360,6 +366,10 @@ public final class GeneratorApp implements Service {
         }
         if (!running) {
             return Health.down("stopped");
+        }
+        Health waiting = brokerWait.waiting();
+        if (waiting != null) {
+            return waiting;
         }
         if (policy == null) {
             return Health.starting("waiting for the initial weights");

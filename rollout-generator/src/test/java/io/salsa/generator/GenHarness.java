@@ -64,6 +64,11 @@ final class GenHarness implements AutoCloseable {
 
     /** Config from {@code SALSA_GENERATOR_*}-style overrides on top of small test defaults. */
     GeneratorConfig config(String... kv) {
+        return config(stateDir, kv);
+    }
+
+    /** {@link #config(String...)} for a generator whose state is in {@code stateDir}, made before any harness. */
+    static GeneratorConfig config(Path stateDir, String... kv) {
         Map<String, String> env = new HashMap<>();
         env.put("SALSA_GENERATOR_STATE_DIR", stateDir.toString());
         env.put("SALSA_GENERATOR_GROUP", "generators"); // KafkaSettings prefixes it

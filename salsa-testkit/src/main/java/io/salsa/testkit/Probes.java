@@ -37,13 +37,18 @@ public final class Probes {
 
     /** The status of {@code /readyz}, or -1 when nothing answers on the port yet. */
     public static int readiness(int port) {
+        return readyz(port).status();
+    }
+
+    /** The answer of {@code /readyz} (status and why), or status -1 when nothing answers on the port yet. */
+    public static Reply readyz(int port) {
         try {
-            return get(port, "/readyz").status();
+            return get(port, "/readyz");
         } catch (IOException e) {
-            return -1;
+            return new Reply(-1, e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return -1;
+            return new Reply(-1, e.toString());
         }
     }
 

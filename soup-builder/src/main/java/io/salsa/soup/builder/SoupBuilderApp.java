@@ -5,6 +5,7 @@ import io.salsa.events.DeadLetter;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.runtime.blob.ModelFolderStore;
+import io.salsa.runtime.kafka.BrokerWait;
 import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.runtime.service.Health;
@@ -39,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * publishes nothing unless a member set really changed while it was down.
  *
  * <p>As a {@link Service} it stops between polls, never in the middle of building or publishing a soup; it is up
- * once it has read the models already landed and follows the topic.
+ * once it has read the models already landed and follows the topic. Nothing touches Kafka before {@link #run()},
+ * which first waits for a broker ({@link BrokerWait}), so it may start before Kafka does.
  */
 public final class SoupBuilderApp implements Service {
 
@@ -48,14 +50,17 @@ public final class SoupBuilderApp implements Service {
 
     private final KafkaSettings kafka;
     private final SoupBuilder builder;
-    private final KafkaConsumer<String, byte[]> consumer;
-    private final KafkaProducer<String, byte[]> producer;
-    private final RegistryAvroSerde<SftModelLanded> sftSerde;
+    private final BrokerWait brokerWait;
     private final String sftTopic;
+    // made by run() once a broker answers; close() releases whatever was made
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private volatile KafkaProducer<String, byte[]> producer;
+    private RegistryAvroSerde<SftModelLanded> sftSerde;
+    private volatile List<SalsaMetrics.Binding> clientMetrics = List.of();
     private final Map<String, ConsumerRecord<String, byte[]>> lastRecordOf = new HashMap<>();
     private volatile boolean stopRequested;
     private volatile boolean following;
-    private final List<SalsaMetrics.Binding> clientMetrics;
+    private boolean closed;
     private final Counter published = Counter.builder("salsa.soup.published")
             .description("Soups built and published to the soup topic.").register(SalsaMetrics.registry());
     private final Counter refused = Counter.builder("salsa.soup.refused")
@@ -66,12 +71,26 @@ public final class SoupBuilderApp implements Service {
     public SoupBuilderApp(KafkaSettings kafka, List<SoupRecipe> recipes, ModelFolderStore store, Path workDir) {
         this.kafka = kafka;
         this.builder = new SoupBuilder(recipes, store, workDir);
-        TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
-        this.consumer = KafkaLog.rawConsumer(kafka);
-        this.producer = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(), new ByteArraySerializer());
-        this.clientMetrics = List.of(SalsaMetrics.monitor(consumer), SalsaMetrics.monitor(producer));
-        this.sftSerde = kafka.valueSerde(Topics.SFT_MODELS);
+        this.brokerWait = new BrokerWait(kafka, SERVICE);
         this.sftTopic = kafka.topic(Topics.SFT_MODELS);
+    }
+
+    /** Waits for a broker, then ensures the topics and makes the clients; false when a stop came first. */
+    private boolean connect() {
+        if (!brokerWait.await(() -> stopRequested)) {
+            return false;
+        }
+        TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
+        sftSerde = kafka.valueSerde(Topics.SFT_MODELS);
+        synchronized (this) {
+            if (closed) {
+                return false;
+            }
+            consumer = KafkaLog.rawConsumer(kafka);
+            producer = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(), new ByteArraySerializer());
+            clientMetrics = List.of(SalsaMetrics.monitor(consumer), SalsaMetrics.monitor(producer));
+        }
+        return true;
     }
 
     @Override
@@ -96,6 +115,9 @@ public final class SoupBuilderApp implements Service {
     }
 
     private void follow(BooleanSupplier alsoStopWhen) throws IOException {
+        if (!connect()) {
+            return;
+        }
         restoreSoups();
         List<TopicPartition> parts = KafkaLog.partitions(consumer, sftTopic);
         consumer.assign(parts);
@@ -206,6 +228,10 @@ public final class SoupBuilderApp implements Service {
         if (stopRequested) {
             return Health.down("stopped");
         }
+        Health waiting = brokerWait.waiting();
+        if (waiting != null) {
+            return waiting;
+        }
         return following ? Health.up("following " + sftTopic) : Health.starting("reading the landed SFT models");
     }
 
@@ -217,12 +243,17 @@ public final class SoupBuilderApp implements Service {
 
     /** Closes the clients; called after {@link #run()} returned. */
     @Override
-    public void close() {
+    public synchronized void close() {
         stop();
+        closed = true;
         clientMetrics.forEach(SalsaMetrics.Binding::close);
         SalsaMetrics.registry().remove(published);
         SalsaMetrics.registry().remove(refused);
-        consumer.close(Duration.ofSeconds(5));
-        producer.close(Duration.ofSeconds(5));
+        if (consumer != null) {
+            consumer.close(Duration.ofSeconds(5));
+        }
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+        }
     }
 }

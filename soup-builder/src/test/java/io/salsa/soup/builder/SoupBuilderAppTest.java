@@ -20,7 +20,9 @@ import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topic;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
+import io.salsa.testkit.Conditions;
 import io.salsa.testkit.KafkaExtension;
+import io.salsa.testkit.LateKafka;
 import io.salsa.testkit.Probes;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Path;
@@ -45,6 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(KafkaExtension.class)
 class SoupBuilderAppTest {
 
+    private static final Duration WAIT = Duration.ofSeconds(60);
     private static final GptConfig TINY = GptConfig.of(1, 2, 16, 32, 16, 0, 1);
 
     @Test
@@ -119,6 +122,35 @@ class SoupBuilderAppTest {
         assertEquals(1, read(kafka, Topics.SOUP).size());
     }
 
+    @Test
+    void shouldWaitForABrokerThatIsDownAtStartThenBuildSoups(@TempDir Path tmp) throws Exception {
+        try (LateKafka late = LateKafka.reserve()) {
+            KafkaSettings kafka = KafkaSettings.embedded(late.bootstrapServers(), "souplate.");
+            ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("store")),
+                    tmp.resolve("cache"));
+            BlobRef solo = store.putFolder(model(tmp.resolve("solo"), 7), "sft/solo");
+            SoupBuilderApp app = new SoupBuilderApp(kafka, List.of(SoupRecipe.parse("name=one,base=tiny,k=1")),
+                    store, tmp.resolve("work"));
+            ServiceRunner.Background running = ServiceRunner.start(app, 0);
+            try {
+                int port = running.probePort();
+                late.awaitServiceWaiting(port, WAIT);
+                running.checkHealthy();
+
+                late.start();
+                Conditions.await("the soup builder following sft-models", WAIT, () -> app.health().isUp());
+                land(kafka, "solo", solo, 1);
+                assertEquals("one", awaitFirst(kafka, Topics.SOUP, WAIT).getRecipe());
+                assertEquals(200, Probes.readyz(port).status());
+                running.checkHealthy();
+            } finally {
+                running.close();
+                kafka.closeRegistry();
+            }
+            assertNull(running.failure());
+        }
+    }
+
     /** Waits (blocking polls, at most {@code timeout}) for the first record of {@code topic}. */
     private static <V extends SpecificRecord> V awaitFirst(KafkaSettings kafka, Topic<String, V> topic,
             Duration timeout) {
@@ -180,5 +212,17 @@ class SoupBuilderAppTest {
             }
         }
         return out;
+    }
+
+    @Test
+    void shouldStopCleanlyWhileWaitingForTheBroker(@TempDir Path tmp) throws Exception {
+        try (LateKafka never = LateKafka.reserve()) {
+            SoupBuilderApp app = new SoupBuilderApp(KafkaSettings.embedded(never.bootstrapServers(), "soupnever."),
+                    List.of(SoupRecipe.parse("name=one,base=tiny,k=1")), new ModelFolderStore(
+                    new LocalBlobStore(tmp.resolve("store")), tmp.resolve("cache")), tmp.resolve("work"));
+            ServiceRunner.Background running = ServiceRunner.start(app, 0);
+            never.assertStopEndsTheWait(running.probePort(), WAIT, running, running::running,
+                    running::failure);
+        }
     }
 }
