@@ -59,9 +59,28 @@ public final class PromptFile {
     private PromptFile() {
     }
 
+    /** The fields a prompt line may have; anything else is outside the prompt schema. */
+    public static final List<String> FIELDS = List.of("id", "prompt", "messages", "split", "metadata");
+
+    /**
+     * A prompt set and the fields its lines carried outside the prompt schema (name → lines that had it, in order
+     * of first appearance); those are not loaded (keep what matters under {@code "metadata"}).
+     */
+    public record Contents(List<Entry> entries, Map<String, Integer> ignoredFields) {
+    }
+
     /** Parses every non-blank line; the first bad one aborts with its line number. */
     public static List<Entry> read(Path file) throws IOException, BadLineException {
+        return read(file, false).entries();
+    }
+
+    /**
+     * Parses every non-blank line; the first bad one aborts with its line number, and with {@code strict} so does
+     * the first field outside {@link #FIELDS}.
+     */
+    public static Contents read(Path file, boolean strict) throws IOException, BadLineException {
         List<Entry> entries = new ArrayList<>();
+        Map<String, Integer> ignored = new LinkedHashMap<>();
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int number = 0;
@@ -70,16 +89,31 @@ public final class PromptFile {
                 if (line.isBlank()) {
                     continue;
                 }
-                entries.add(parse(file, number, line));
+                JsonNode node = json(file, number, line);
+                for (var it = node.fieldNames(); it.hasNext(); ) {
+                    String field = it.next();
+                    if (!FIELDS.contains(field)) {
+                        if (strict) {
+                            throw new BadLineException(file, number, "field \"" + field + "\" is not part of a prompt "
+                                    + "(allowed: " + String.join(", ", FIELDS) + "; put extra data under \"metadata\")");
+                        }
+                        ignored.merge(field, 1, Integer::sum);
+                    }
+                }
+                entries.add(parse(file, number, node));
             }
         }
         if (entries.isEmpty()) {
             throw new BadLineException(file, 0, "no prompts in the file");
         }
-        return entries;
+        return new Contents(entries, ignored);
     }
 
     static Entry parse(Path file, int number, String line) throws BadLineException {
+        return parse(file, number, json(file, number, line));
+    }
+
+    private static JsonNode json(Path file, int number, String line) throws BadLineException {
         JsonNode node;
         try {
             node = JSON.readTree(line);
@@ -89,6 +123,10 @@ public final class PromptFile {
         if (node == null || !node.isObject()) {
             throw new BadLineException(file, number, "expected a JSON object like {\"prompt\": \"...\"}");
         }
+        return node;
+    }
+
+    private static Entry parse(Path file, int number, JsonNode node) throws BadLineException {
         List<RolloutSampler.Turn> messages = messages(file, number, node.get("messages"));
         JsonNode prompt = node.get("prompt");
         String text;

@@ -79,4 +79,22 @@ class PromptFileTest {
         PromptFile.BadLineException e = assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(bad));
         assertTrue(e.getMessage().contains("message 0") && e.getMessage().contains("content"), e.getMessage());
     }
+
+    @Test
+    void shouldNameFieldsOutsideThePromptSchemaAndRefuseThemWhenStrict() throws Exception {
+        // as the built-in task writes its prompt files: the answer and the reference ride along
+        Path f = Files.writeString(dir.resolve("task.jsonl"), """
+                {"id": "a", "prompt": "tell me the food of the morquo.", "entity": "morquo", "answer": "honey"}
+                {"id": "b", "prompt": "what is boryul famous for?", "entity": "boryul", "metadata": {"kind": "city"}}
+                """);
+        PromptFile.Contents read = PromptFile.read(f, false);
+        assertEquals(2, read.entries().size());
+        assertEquals(java.util.Map.of("entity", 2, "answer", 1), read.ignoredFields());
+        assertEquals(java.util.Map.of("kind", "city"), read.entries().get(1).metadata(), "metadata is the place for them");
+        PromptFile.BadLineException e = assertThrows(PromptFile.BadLineException.class, () -> PromptFile.read(f, true));
+        assertEquals(1, e.line());
+        assertTrue(e.getMessage().contains("\"entity\"") && e.getMessage().contains("metadata"), e.getMessage());
+        assertEquals(java.util.Map.of(), PromptFile.read(Files.writeString(dir.resolve("plain.jsonl"),
+                "{\"prompt\": \"hi\", \"split\": \"train\"}\n"), true).ignoredFields());
+    }
 }
