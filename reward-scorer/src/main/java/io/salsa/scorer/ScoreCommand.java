@@ -4,13 +4,12 @@ import ai.djl.Device;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.cli.EnvDefaults;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,7 +21,7 @@ import picocli.CommandLine.Option;
                 + "given as the environment variable shown. --cache-dir is where fetched reward models are "
                 + "unpacked ($" + ScorerConfig.MODEL_CACHE_ENV + "); there is no default blob store. Metrics and health on "
                 + "--metrics-port (default " + ScoreCommand.METRICS_PORT + ").")
-public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
+public final class ScoreCommand extends SalsaCommand {
 
     /** The scorer's default probe port (/metrics, /healthz, /readyz). */
     public static final int METRICS_PORT = 9401;
@@ -85,8 +84,7 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
                 initial = GptRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev);
             }
         } catch (IllegalArgumentException | IOException e) {
-            System.err.println("salsa score: " + withFlags(e.getMessage()));
-            return 2;
+            return refuse(withFlags(e.getMessage()));
         }
         ServiceRunner.runUntilStopped(new RewardScorerApp(config, initial, loader), metricsPort);
         return 0;

@@ -2,12 +2,11 @@ package io.salsa.generator;
 
 import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.cli.EnvDefaults;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,7 +18,7 @@ import picocli.CommandLine.Option;
                 + "where downloaded weights go (default: <state-dir>/weights); the blob store defaults to "
                 + "file://<cwd>/salsa-data/blobs. Metrics and health on --metrics-port (default " + GenerateCommand.METRICS_PORT
                 + ").")
-public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand {
+public final class GenerateCommand extends SalsaCommand {
 
     /** The generator's default probe port (/metrics, /healthz, /readyz). */
     public static final int METRICS_PORT = 9400;
@@ -96,8 +95,7 @@ public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand
             }
             store = service.blobStore(env);
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa generate: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
                 new BlobWeightFetcher(store, service.cacheDir(config.stateDir().resolve("weights")))), metricsPort);

@@ -1,5 +1,6 @@
 package io.salsa.bench;
 
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.schemas.KafkaClientConfig;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -137,15 +138,7 @@ public final class BenchOptions {
 
     /** {@link #refuse(String)} with the message of a bad-input exception (a missing file is named as such). */
     public int refuse(Exception e) {
-        return refuse(message(e));
-    }
-
-    /** The user-facing message of {@code e}: "no such file: X" for a missing file, else its message. */
-    static String message(Exception e) {
-        if (e instanceof java.nio.file.NoSuchFileException n) {
-            return "no such file: " + n.getMessage();
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
+        return refuse(SalsaCommand.message(e));
     }
 
     /** One pass of a warm-up-then-measure loop. */

@@ -12,7 +12,7 @@ import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.blob.Sha256;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -36,7 +35,11 @@ import picocli.CommandLine.Option;
                 + "preference pairs with the Bradley-Terry loss (ties: target 0.5); report held-out pairwise "
                 + "accuracy; write the model folder; with --publish upload it to the blob store and publish a "
                 + "RewardModelCheckpoint on the reward-models topic.")
-public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand {
+public final class RmTrainCommand extends SalsaCommand {
+
+    public RmTrainCommand() {
+        super("rm", "Reward models: train from preferences.");
+    }
 
     static final class Source {
         @Option(names = "--data", description = "JSONL of {\"prompt\", \"chosen\", \"rejected\"[, \"tie\"]} lines "
@@ -90,16 +93,6 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
     ServiceOptions service = new ServiceOptions();
 
     @Override
-    public String group() {
-        return "rm";
-    }
-
-    @Override
-    public String groupDescription() {
-        return "Reward models: train from preferences.";
-    }
-
-    @Override
     public Integer call() throws Exception {
         RmTrainConfig cfg;
         Device dev;
@@ -131,8 +124,7 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
                 }
             }
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa rm train: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
 
         List<PreferencePair> pairs;
@@ -154,8 +146,7 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
                 }
             }
         } catch (IllegalArgumentException | IOException e) {
-            System.err.println("salsa rm train: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
 
         RewardModelTrainer.Split split = RewardModelTrainer.split(pairs, cfg.heldOutFraction(), cfg.seed());

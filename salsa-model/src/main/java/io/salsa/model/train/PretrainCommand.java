@@ -9,7 +9,7 @@ import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.tokenizer.SalsaTokenizer;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
         description = {"Train a small GPT-2 from scratch on a text corpus (default: the task folder written by",
                 "'salsa task generate': pretrain.txt + tokenizer.json) and write it as a model folder."})
-public final class PretrainCommand implements Callable<Integer>, SalsaSubcommand {
+public final class PretrainCommand extends SalsaCommand {
 
     /** Corpus file name inside a task folder. */
     public static final String CORPUS = "pretrain.txt";
@@ -82,7 +81,6 @@ public final class PretrainCommand implements Callable<Integer>, SalsaSubcommand
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
-
     @Override
     public Integer call() {
         try {
@@ -98,8 +96,7 @@ public final class PretrainCommand implements Callable<Integer>, SalsaSubcommand
                     out, r.steps(), r.finalTrainLoss(), r.finalEvalLoss(), r.tokensPerSecond());
             return 0;
         } catch (IOException | IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
-            System.err.println("salsa pretrain: " + SftTrainCommand.message(e));
-            return 2;
+            return refuse(e);
         }
     }
 

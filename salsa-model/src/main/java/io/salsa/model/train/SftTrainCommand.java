@@ -1,11 +1,10 @@
 package io.salsa.model.train;
 
 import io.salsa.model.lm.DeviceOptions;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,7 +13,11 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Supervised fine-tuning: loss on response tokens only, AdamW with warm-up and linear decay,",
                 "gradient clipping. Writes model.safetensors, config.json, tokenizer.json and card.json into --out."})
-public final class SftTrainCommand implements Callable<Integer>, SalsaSubcommand {
+public final class SftTrainCommand extends SalsaCommand {
+
+    public SftTrainCommand() {
+        super("sft", "Supervised fine-tuning of language models.");
+    }
 
     @Option(names = "--data", required = true, paramLabel = "FILE.jsonl",
             description = "Training data: one {\"prompt\": …, \"response\": …} object per line, or a conversation"
@@ -62,17 +65,6 @@ public final class SftTrainCommand implements Callable<Integer>, SalsaSubcommand
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
-
-    @Override
-    public String group() {
-        return "sft";
-    }
-
-    @Override
-    public String groupDescription() {
-        return "Supervised fine-tuning of language models.";
-    }
-
     @Override
     public Integer call() {
         try {
@@ -83,15 +75,7 @@ public final class SftTrainCommand implements Callable<Integer>, SalsaSubcommand
                     out, r.steps(), r.finalEvalLoss(), r.tokensPerSecond());
             return 0;
         } catch (IOException | IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
-            System.err.println("salsa sft train: " + message(e));
-            return 2;
+            return refuse(e);
         }
-    }
-
-    static String message(Exception e) {
-        if (e instanceof java.nio.file.NoSuchFileException n) {
-            return "no such file: " + n.getMessage();
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 }
