@@ -50,15 +50,7 @@ public final class IngestCommand extends SalsaCommand {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = kafkaOptions.applyTo(System.getenv());
-        put(env, IngestConfig.HOST, host);
-        put(env, IngestConfig.PORT, port);
-        put(env, IngestConfig.RATERS_FILE, ratersFile);
-        put(env, IngestConfig.RATERS, raters);
-        put(env, IngestConfig.RATE_PER_SECOND, rate);
-        put(env, IngestConfig.RATE_BURST, burst);
-        put(env, IngestConfig.MAX_IN_FLIGHT, maxInFlight);
-        put(env, IngestConfig.ACK_TIMEOUT_MS, ackTimeoutMs);
+        Map<String, String> env = withOwnOptions(kafkaOptions.applyTo(System.getenv()));
         IngestConfig config;
         KafkaSettings kafka;
         try {
@@ -86,11 +78,5 @@ public final class IngestCommand extends SalsaCommand {
             kafka.closeRegistry();
         }
         return 0;
-    }
-
-    private static void put(Map<String, String> env, String key, Object value) {
-        if (value != null) {
-            env.put(key, value.toString());
-        }
     }
 }

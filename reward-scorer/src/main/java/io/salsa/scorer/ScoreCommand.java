@@ -9,6 +9,7 @@ import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -91,43 +92,23 @@ public final class ScoreCommand extends SalsaCommand {
     }
 
     private Map<String, String> env() {
-        Map<String, String> env = service.applyTo(System.getenv());
-        put(env, ScorerConfig.APP_ID_ENV, appId);
-        put(env, ScorerConfig.SCORER_ID_ENV, scorerId);
-        put(env, ScorerConfig.MODEL_NAME_ENV, modelName);
-        put(env, ScorerConfig.INITIAL_MODEL_ENV, initialModel);
-        put(env, ScorerConfig.BATCH_SIZE_ENV, batchSize);
-        put(env, ScorerConfig.BATCH_WAIT_ENV, batchMaxWaitMs);
-        put(env, ScorerConfig.NORMALIZE_ENV, normalize);
-        put(env, ScorerConfig.THREADS_ENV, streamThreads);
-        put(env, ScorerConfig.STATE_DIR_ENV, stateDir);
-        put(env, ScorerConfig.MODEL_CACHE_ENV, service.cacheDir(null));
+        Map<String, String> env = withOwnOptions(service.applyTo(System.getenv()));
+        Path cache = service.cacheDir(null);
+        if (cache != null) {
+            env.put(ScorerConfig.MODEL_CACHE_ENV, cache.toString());
+        }
         return env;
     }
 
     /** Names the flag next to the environment variable an error mentions, e.g. "--batch-size (SALSA_SCORER_BATCH_SIZE)". */
-    private static String withFlags(String message) {
+    private String withFlags(String message) {
+        Map<String, String> flags = new HashMap<>();
+        ownOptionsByVariable().forEach((variable, option) -> flags.put(variable, option.longestName()));
+        flags.put(ScorerConfig.MODEL_CACHE_ENV, "--cache-dir");
         String m = message == null ? "" : message;
-        for (Map.Entry<String, String> e : FLAGS.entrySet()) {
+        for (Map.Entry<String, String> e : flags.entrySet()) {
             m = m.replace(e.getKey(), e.getValue() + " (" + e.getKey() + ")");
         }
         return m;
-    }
-
-    private static final Map<String, String> FLAGS = Map.ofEntries(
-            Map.entry(ScorerConfig.APP_ID_ENV, "--app-id"), Map.entry(ScorerConfig.SCORER_ID_ENV, "--scorer-id"),
-            Map.entry(ScorerConfig.MODEL_NAME_ENV, "--model-name"),
-            Map.entry(ScorerConfig.INITIAL_MODEL_ENV, "--initial-model"),
-            Map.entry(ScorerConfig.BATCH_SIZE_ENV, "--batch-size"),
-            Map.entry(ScorerConfig.BATCH_WAIT_ENV, "--batch-max-wait-ms"),
-            Map.entry(ScorerConfig.NORMALIZE_ENV, "--normalize"),
-            Map.entry(ScorerConfig.THREADS_ENV, "--stream-threads"),
-            Map.entry(ScorerConfig.STATE_DIR_ENV, "--state-dir"),
-            Map.entry(ScorerConfig.MODEL_CACHE_ENV, "--cache-dir"));
-
-    private static void put(Map<String, String> env, String name, Object value) {
-        if (value != null) {
-            env.put(name, value.toString());
-        }
     }
 }

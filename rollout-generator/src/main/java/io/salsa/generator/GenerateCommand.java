@@ -62,24 +62,7 @@ public final class GenerateCommand extends SalsaCommand {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = service.applyTo(System.getenv());
-        put(env, "SALSA_GENERATOR_ID", id);
-        put(env, "SALSA_GENERATOR_STATE_DIR", stateDir);
-        put(env, "SALSA_GENERATOR_GROUP", group);
-        put(env, "SALSA_GENERATOR_SAMPLES_PER_PROMPT", samples);
-        put(env, "SALSA_GENERATOR_BATCH_SIZE", batchSize);
-        put(env, "SALSA_GENERATOR_TEMPERATURE", temperature);
-        put(env, "SALSA_GENERATOR_TOP_K", topK);
-        put(env, "SALSA_GENERATOR_TOP_P", topP);
-        put(env, "SALSA_GENERATOR_MAX_NEW_TOKENS", maxNewTokens);
-        put(env, "SALSA_GENERATOR_SEED", seed);
-        put(env, "SALSA_GENERATOR_MAX_STALENESS", maxStaleness);
-        put(env, "SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS", maxUnconsumed);
-        put(env, "SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", learnerBatch);
-        put(env, "SALSA_GENERATOR_LAG_SOURCES", lagSources);
-        put(env, "SALSA_GENERATOR_POLICY_RUN_ID", runId);
-        put(env, "SALSA_GENERATOR_INITIAL_WEIGHTS", initialWeights);
-        put(env, "SALSA_GENERATOR_DEVICE", device);
+        Map<String, String> env = withOwnOptions(service.applyTo(System.getenv()));
         KafkaSettings settings;
         GeneratorConfig config;
         BlobStore store;
@@ -100,11 +83,5 @@ public final class GenerateCommand extends SalsaCommand {
         ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
                 new BlobWeightFetcher(store, service.cacheDir(config.stateDir().resolve("weights")))), metricsPort);
         return 0;
-    }
-
-    private static void put(Map<String, String> env, String name, String value) {
-        if (value != null) {
-            env.put(name, value);
-        }
     }
 }

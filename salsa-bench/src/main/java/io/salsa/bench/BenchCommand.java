@@ -11,9 +11,10 @@ public abstract class BenchCommand extends SalsaCommand {
     /** This command's shared bench options (warm-up, measured amount, results file, broker). */
     protected final BenchOptions bench;
 
-    protected BenchCommand(BenchOptions bench) {
+    /** A bench with {@code options}, named as its {@code @Command}. */
+    protected BenchCommand(BenchOptions.Builder options) {
         super("bench", "Benchmarks that print throughput numbers (measured and reported, never asserted).");
-        this.bench = bench;
+        this.bench = options.build(name());
     }
 
     /** This command's shared bench options, for {@link BenchOptions.Install}. */

@@ -65,8 +65,8 @@ public final class BenchOptions {
         }
     }
 
-    private BenchOptions(Builder b) {
-        this.command = b.command;
+    private BenchOptions(Builder b, String command) {
+        this.command = Objects.requireNonNull(command, "command");
         this.warmup = Objects.requireNonNull(b.warmup, "warm-up amount");
         this.measured = Objects.requireNonNull(b.measured, "measured amount");
         this.kafka = b.kafka;
@@ -94,9 +94,14 @@ public final class BenchOptions {
                 .getter(slot).setter(slot).build();
     }
 
-    /** Starts the options of {@code salsa bench <command>}. */
-    public static Builder of(String command) {
-        return new Builder(command);
+    /**
+     * Starts a bench's options with its warm-up amount: its flag, default (at least 0) and what it counts, e.g.
+     * "Warm-up iterations, not counted".
+     */
+    public static Builder warmup(String option, int defaultValue, String description) {
+        Builder b = new Builder();
+        b.warmup = new Amount(option, defaultValue, 0, Integer.MAX_VALUE, description);
+        return b;
     }
 
     /** The command's name under {@code salsa bench}. */
@@ -229,21 +234,13 @@ public final class BenchOptions {
         }
     }
 
-    /** Builds the options of one bench command. */
+    /** Builds the options of one bench command; {@link BenchCommand} builds them under the command's name. */
     public static final class Builder {
-        private final String command;
         private Amount warmup;
         private Amount measured;
         private Kafka kafka = Kafka.NONE;
 
-        private Builder(String command) {
-            this.command = Objects.requireNonNull(command, "command");
-        }
-
-        /** The warm-up amount: its flag, default (at least 0) and what it counts, e.g. "Warm-up iterations, not counted". */
-        public Builder warmup(String option, int defaultValue, String description) {
-            warmup = new Amount(option, defaultValue, 0, Integer.MAX_VALUE, description);
-            return this;
+        private Builder() {
         }
 
         /** The measured amount: its flag, default and allowed range, and what it counts. */
@@ -252,14 +249,20 @@ public final class BenchOptions {
             return this;
         }
 
+        /** {@link #measured(String, int, int, int, String)} of at least 1, with no upper bound. */
+        public Builder measured(String option, int defaultValue, String description) {
+            return measured(option, defaultValue, 1, Integer.MAX_VALUE, description);
+        }
+
         /** Gives the bench a {@code --bootstrap} flag with this fallback. */
         public Builder kafka(Kafka fallback) {
             kafka = Objects.requireNonNull(fallback, "fallback");
             return this;
         }
 
-        public BenchOptions build() {
-            return new BenchOptions(this);
+        /** The options of {@code salsa bench <command>}. */
+        public BenchOptions build(String command) {
+            return new BenchOptions(this, command);
         }
     }
 

@@ -28,11 +28,8 @@ public final class GeneratorBenchCommand extends BenchCommand {
     int maxNewTokens;
 
     public GeneratorBenchCommand() {
-        super(BenchOptions.of("generator")
-                .warmup("--warmup", 1, "Untimed model calls before measuring (PyTorch initialisation)")
-                .measured("--batches", 4, 1, Integer.MAX_VALUE, "Batches per size")
-                .kafka(BenchOptions.Kafka.EMBEDDED)
-                .build());
+        super(BenchOptions.warmup("--warmup", 1, "Untimed model calls before measuring (PyTorch initialisation)")
+                .measured("--batches", 4, "Batches per size").kafka(BenchOptions.Kafka.EMBEDDED));
     }
 
     @Override

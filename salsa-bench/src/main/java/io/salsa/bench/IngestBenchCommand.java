@@ -49,11 +49,9 @@ public final class IngestBenchCommand extends BenchCommand {
     int perPrompt;
 
     public IngestBenchCommand() {
-        super(BenchOptions.of("ingest")
-                .warmup("--warmup-seconds", 5, "Unmeasured warm-up, in seconds")
-                .measured("--seconds", 20, 1, Integer.MAX_VALUE, "Measured duration, in seconds")
-                .kafka(BenchOptions.Kafka.ENVIRONMENT_ELSE_EMBEDDED)
-                .build());
+        super(BenchOptions.warmup("--warmup-seconds", 5, "Unmeasured warm-up, in seconds")
+                .measured("--seconds", 20, "Measured duration, in seconds")
+                .kafka(BenchOptions.Kafka.ENVIRONMENT_ELSE_EMBEDDED));
     }
 
     /** Where {@code SALSA_KAFKA_BOOTSTRAP} and friends are read (tests give their own). */

@@ -66,11 +66,8 @@ public final class LearnerBenchCommand extends BenchCommand {
     DeviceOptions devices;
 
     public LearnerBenchCommand() {
-        super(BenchOptions.of("learner")
-                .warmup("--warmup", 1, "Unmeasured PPO steps first")
-                .measured("--steps", 3, 1, Integer.MAX_VALUE, "Measured steps after the warm-up")
-                .kafka(BenchOptions.Kafka.EMBEDDED)
-                .build());
+        super(BenchOptions.warmup("--warmup", 1, "Unmeasured PPO steps first")
+                .measured("--steps", 3, "Measured steps after the warm-up").kafka(BenchOptions.Kafka.EMBEDDED));
     }
 
     @Override

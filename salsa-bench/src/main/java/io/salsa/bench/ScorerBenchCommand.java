@@ -39,11 +39,8 @@ public final class ScorerBenchCommand extends BenchCommand {
     DeviceOptions deviceOptions = new DeviceOptions();
 
     public ScorerBenchCommand() {
-        super(BenchOptions.of("scorer")
-                .warmup("--warmup", 128, "Rollouts scored before measuring")
-                .measured("--rollouts", 1024, 1, Integer.MAX_VALUE, "Rollouts in the measured window")
-                .kafka(BenchOptions.Kafka.EMBEDDED)
-                .build());
+        super(BenchOptions.warmup("--warmup", 128, "Rollouts scored before measuring")
+                .measured("--rollouts", 1024, "Rollouts in the measured window").kafka(BenchOptions.Kafka.EMBEDDED));
     }
 
     @Override

@@ -26,8 +26,8 @@ class BenchOptionsTest {
     @Command(name = "probe", modelTransformer = BenchOptions.Install.class)
     static final class Probe extends BenchCommand {
         Probe(BenchOptions.Kafka kafka) {
-            super(BenchOptions.of("probe").warmup("--warmup", 2, "Warm-up runs")
-                    .measured("--runs", 5, 1, 10, "Measured runs").kafka(kafka).build());
+            super(BenchOptions.warmup("--warmup", 2, "Warm-up runs").measured("--runs", 5, 1, 10, "Measured runs")
+                    .kafka(kafka));
         }
 
         @Override

@@ -1,8 +1,17 @@
 package io.salsa.runtime.cli;
 
 import java.nio.file.NoSuchFileException;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Spec;
 
 /**
  * The base of a {@code salsa} subcommand, so that each command says once which group it sits in and refuses bad
@@ -18,6 +27,8 @@ public abstract class SalsaCommand implements Callable<Integer>, SalsaSubcommand
 
     private final String group;
     private final String groupDescription;
+    @Spec(Spec.Target.SELF)
+    private CommandSpec spec;
 
     /** A top-level command ({@code salsa <name>}). */
     protected SalsaCommand() {
@@ -40,11 +51,51 @@ public abstract class SalsaCommand implements Callable<Integer>, SalsaSubcommand
         return groupDescription;
     }
 
+    /** The command's own name, from its {@code @Command} annotation. */
+    public final String name() {
+        Command command = getClass().getAnnotation(Command.class);
+        return command == null ? getClass().getSimpleName() : command.name();
+    }
+
     /** How the user typed this command: {@code salsa}, the group if any, and the {@code @Command} name. */
     public final String commandLine() {
-        Command command = getClass().getAnnotation(Command.class);
-        String name = command == null ? getClass().getSimpleName() : command.name();
-        return "salsa " + (group == null ? "" : group + " ") + name;
+        return "salsa " + (group == null ? "" : group + " ") + name();
+    }
+
+    /**
+     * This command's own options (not its mixins') by the environment variable each stands for
+     * ({@link EnvDefaults#variable}: the {@code SALSA_…} name its description shows), in declaration order.
+     */
+    protected final Map<String, OptionSpec> ownOptionsByVariable() {
+        if (spec == null) {
+            throw new IllegalStateException(commandLine() + " was not created by picocli: it has no options");
+        }
+        Set<OptionSpec> mixedIn = Collections.newSetFromMap(new IdentityHashMap<>());
+        spec.mixins().values().forEach(m -> mixedIn.addAll(m.options()));
+        Map<String, OptionSpec> out = new LinkedHashMap<>();
+        for (OptionSpec o : spec.options()) {
+            String variable = EnvDefaults.variable(o);
+            if (variable != null && !mixedIn.contains(o)) {
+                out.put(variable, o);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A copy of {@code env} with every own option that has a value written over its variable, for a service whose
+     * configuration reads the environment: the variable is named once, in the option's description, and the help
+     * shows it. Mixins write theirs themselves ({@code ServiceOptions.applyTo}).
+     */
+    protected final Map<String, String> withOwnOptions(Map<String, String> env) {
+        Map<String, String> out = new HashMap<>(env);
+        ownOptionsByVariable().forEach((variable, option) -> {
+            Object value = option.getValue();
+            if (value != null) {
+                out.put(variable, value.toString());
+            }
+        });
+        return out;
     }
 
     /** Prints {@code salsa <command>: problem} on stderr and returns {@value #EXIT_BAD_INPUT}. */

@@ -2,14 +2,17 @@ package io.salsa.runtime.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import io.salsa.testkit.Captured;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 class SalsaCommandTest {
@@ -39,11 +42,45 @@ class SalsaCommandTest {
         }
     }
 
+    @Command(name = "serve")
+    static final class ServiceCommand extends SalsaCommand {
+        @Mixin
+        KafkaOptions kafka = new KafkaOptions();
+        @Option(names = "--batch-size", description = "Per call ($SALSA_DEMO_BATCH_SIZE, default 8).")
+        Integer batchSize;
+        @Option(names = "--state-dir", description = "State folder ($SALSA_DEMO_STATE_DIR).")
+        Path stateDir;
+        @Option(names = "--rate-limit", description = "Requests per second.")
+        Double rateLimit;
+        Map<String, String> env;
+
+        @Override
+        public Integer call() {
+            env = withOwnOptions(kafka.applyTo(Map.of("SALSA_DEMO_STATE_DIR", "/from/env", "OTHER", "kept")));
+            return 0;
+        }
+    }
+
+    @Test
+    void shouldWriteItsOwnFlagsOverTheVariablesTheirDescriptionsName() {
+        ServiceCommand cmd = new ServiceCommand();
+        assertEquals(0, new CommandLine(cmd).execute("--batch-size", "32", "--rate-limit", "2.5",
+                "--bootstrap", "host:9092"));
+        assertEquals(Map.of("SALSA_DEMO_BATCH_SIZE", "32", "SALSA_DEMO_STATE_DIR", "/from/env", "SALSA_RATE_LIMIT",
+                "2.5", "OTHER", "kept", "SALSA_KAFKA_BOOTSTRAP", "host:9092"), cmd.env,
+                "flags win, unset ones leave their variable, a mixin writes its own, an unnamed one gets SALSA_<FLAG>");
+        assertEquals(List.of("SALSA_DEMO_BATCH_SIZE", "SALSA_DEMO_STATE_DIR", "SALSA_RATE_LIMIT"),
+                List.copyOf(cmd.ownOptionsByVariable().keySet()), "own options only, in declaration order");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new ServiceCommand().call());
+        assertEquals("salsa serve was not created by picocli: it has no options", e.getMessage());
+    }
+
     @Test
     void shouldNameItsGroupAndItsCommand() {
         GroupedCommand grouped = new GroupedCommand();
         assertEquals("rm", grouped.group());
         assertEquals("Reward models.", grouped.groupDescription());
+        assertEquals("train", grouped.name());
         assertEquals("salsa rm train", grouped.commandLine());
         TopLevelCommand top = new TopLevelCommand();
         assertNull(top.group());
@@ -52,31 +89,23 @@ class SalsaCommandTest {
     }
 
     @Test
-    void shouldRefuseBadInputWithExitTwoAndTheCommandOnStderr() {
-        String err = stderrOf(() -> assertEquals(2, new CommandLine(new GroupedCommand()).execute("--epochs", "0")));
-        assertEquals("salsa rm train: --epochs must be >= 1, got 0", err.strip());
-        assertEquals("", stderrOf(() -> assertEquals(0, new CommandLine(new GroupedCommand()).execute())));
+    void shouldRefuseBadInputWithExitTwoAndTheCommandOnStderr() throws Exception {
+        Captured<Integer> bad = Captured.of(() -> new CommandLine(new GroupedCommand()).execute("--epochs", "0"));
+        assertEquals(2, bad.value());
+        assertEquals("salsa rm train: --epochs must be >= 1, got 0", bad.err().strip());
+        Captured<Integer> good = Captured.of(() -> new CommandLine(new GroupedCommand()).execute());
+        assertEquals(0, good.value());
+        assertEquals("", good.err());
     }
 
     @Test
-    void shouldNameAMissingFileAsSuch() {
+    void shouldNameAMissingFileAsSuch() throws Exception {
         TopLevelCommand cmd = new TopLevelCommand();
         cmd.failure = new NoSuchFileException("/data/corpus.txt");
-        String err = stderrOf(() -> assertEquals(2, cmd.call()));
-        assertEquals("salsa pretrain: no such file: /data/corpus.txt", err.strip());
+        Captured<Integer> refused = Captured.of(cmd::call);
+        assertEquals(2, refused.value());
+        assertEquals("salsa pretrain: no such file: /data/corpus.txt", refused.err().strip());
         assertEquals("java.lang.IllegalStateException", SalsaCommand.message(new IllegalStateException()));
         assertEquals("bad --lr", SalsaCommand.message(new IllegalArgumentException("bad --lr")));
-    }
-
-    private static String stderrOf(Runnable r) {
-        PrintStream before = System.err;
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(buffer, true, StandardCharsets.UTF_8));
-        try {
-            r.run();
-        } finally {
-            System.setErr(before);
-        }
-        return buffer.toString(StandardCharsets.UTF_8);
     }
 }
