@@ -1,5 +1,6 @@
 package io.salsa.bench;
 
+import io.salsa.runtime.cli.OptionSlot;
 import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.schemas.KafkaClientConfig;
 import java.io.IOException;
@@ -14,8 +15,6 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import picocli.CommandLine.IModelTransformer;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.IGetter;
-import picocli.CommandLine.Model.ISetter;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
@@ -48,10 +47,10 @@ public final class BenchOptions {
     private final Amount warmup;
     private final Amount measured;
     private final Kafka kafka;
-    private final Slot warmupValue;
-    private final Slot measuredValue;
-    private final Slot output = new Slot(null);
-    private final Slot bootstrap = new Slot(null);
+    private final OptionSlot warmupValue;
+    private final OptionSlot measuredValue;
+    private final OptionSlot output = new OptionSlot(null);
+    private final OptionSlot bootstrap = new OptionSlot(null);
     private final CommandSpec mixin;
 
     /** One of the two amounts: its flag, default and allowed range, and what it counts. */
@@ -70,8 +69,8 @@ public final class BenchOptions {
         this.warmup = Objects.requireNonNull(b.warmup, "warm-up amount");
         this.measured = Objects.requireNonNull(b.measured, "measured amount");
         this.kafka = b.kafka;
-        this.warmupValue = new Slot(warmup.defaultValue());
-        this.measuredValue = new Slot(measured.defaultValue());
+        this.warmupValue = new OptionSlot(warmup.defaultValue());
+        this.measuredValue = new OptionSlot(measured.defaultValue());
         this.mixin = CommandSpec.wrapWithoutInspection(this);
         mixin.addOption(amountOption(warmup, warmupValue));
         mixin.addOption(amountOption(measured, measuredValue));
@@ -87,7 +86,7 @@ public final class BenchOptions {
         }
     }
 
-    private static OptionSpec amountOption(Amount a, Slot slot) {
+    private static OptionSpec amountOption(Amount a, OptionSlot slot) {
         return OptionSpec.builder(a.option()).type(int.class).paramLabel("N")
                 .defaultValue(Integer.toString(a.defaultValue()))
                 .description(a.description() + " (default: ${DEFAULT-VALUE}).")
@@ -278,29 +277,6 @@ public final class BenchOptions {
             }
             spec.addMixin(MIXIN_NAME, bench.bench().mixin());
             return spec;
-        }
-    }
-
-    /** Holds one option's value for picocli (the programmatic equivalent of an annotated field). */
-    private static final class Slot implements IGetter, ISetter {
-        private Object value;
-
-        Slot(Object initial) {
-            value = initial;
-        }
-
-        @Override
-        @SuppressWarnings("unchecked")
-        public <T> T get() {
-            return (T) value;
-        }
-
-        @Override
-        @SuppressWarnings("unchecked")
-        public <T> T set(T newValue) {
-            T old = (T) value;
-            value = newValue;
-            return old;
         }
     }
 }

@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
  * {@code salsa pretrain}: trains the tiny base model from scratch on the built-in task's corpus, so the demo
  * has a base that knows the world's facts before SFT teaches it to answer questions.
  */
-@Command(name = "pretrain", mixinStandardHelpOptions = true,
+@Command(name = "pretrain", mixinStandardHelpOptions = true, modelTransformer = TrainingOptions.Install.class,
         description = {"Train a small GPT-2 from scratch on a text corpus (default: the task folder written by",
                 "'salsa task generate': pretrain.txt + tokenizer.json) and write it as a model folder."})
 public final class PretrainCommand extends SalsaCommand {
@@ -63,20 +63,12 @@ public final class PretrainCommand extends SalsaCommand {
     @Option(names = "--positions", defaultValue = "128", description = "n_positions, the longest sequence (default: ${DEFAULT-VALUE}).")
     int positions;
 
-    @Option(names = "--epochs", defaultValue = "12", description = "Passes over the corpus (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--lr", defaultValue = "2e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
-
-    @Option(names = "--batch-size", defaultValue = "16", description = "Documents per step (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
-    @Option(names = "--warmup", defaultValue = "30", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
-    int warmup;
-
-    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps; 0 = all epochs (default: ${DEFAULT-VALUE}).")
-    int maxSteps;
+    final TrainingOptions training = TrainingOptions.epochs(12, "Passes over the corpus")
+            .lr("2e-3", "Peak learning rate")
+            .batchSize(16, "Documents per step")
+            .warmup("--warmup", "<warmup>", 30, "Warm-up steps")
+            .maxSteps("Stop after this many steps; 0 = all epochs")
+            .build();
 
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
@@ -89,7 +81,7 @@ public final class PretrainCommand extends SalsaCommand {
             }
             Path corpusFile = corpus != null ? corpus : task.resolve(CORPUS);
             Path tokFile = tokenizer != null ? tokenizer : task.resolve(ModelFolder.TOKENIZER);
-            SftConfig cfg = new SftConfig(epochs, lr, batchSize, warmup, maxSteps, 1.0, 0.01, seed);
+            SftConfig cfg = training.sftConfig(seed, 1.0, 0.01);
             Device dev = deviceOptions.apply();
             SftTrainer.Result r = run(corpusFile, tokFile, out, layers, heads, width, positions, cfg, dev, System.err::println);
             System.out.printf(Locale.ROOT, "wrote %s: %d steps, final loss %.4f (held-out %.4f), %.0f tokens/s%n",
