@@ -11,23 +11,21 @@ import picocli.CommandLine;
 
 class GenerateCommandTest {
 
-    /** Exit code and stderr of {@code salsa generate args}. */
-    private static String[] run(String... args) throws Exception {
-        Captured<Integer> r = Captured.of(() -> new CommandLine(new GenerateCommand()).execute(args));
-        return new String[] {Integer.toString(r.value()), r.err().strip()};
+    private static Captured<Integer> run(String... args) throws Exception {
+        return Captured.of(() -> new CommandLine(new GenerateCommand()).execute(args));
     }
 
     @Test
     void shouldHandEachFlagToItsSettingAndRefuseBadOnesWithExit2(@TempDir Path tmp) throws Exception {
-        String[] badTemperature = run("--bootstrap", "127.0.0.1:9092", "--temperature", "warm");
-        assertEquals("2", badTemperature[0]);
-        assertTrue(badTemperature[1].startsWith("salsa generate: ") && badTemperature[1].contains(
-                "SALSA_GENERATOR_TEMPERATURE") && badTemperature[1].contains("warm"), badTemperature[1]);
+        Captured<Integer> badTemperature = run("--bootstrap", "127.0.0.1:9092", "--temperature", "warm");
+        assertEquals(2, badTemperature.value());
+        assertTrue(badTemperature.err().strip().startsWith("salsa generate: ") && badTemperature.err().strip().contains(
+                "SALSA_GENERATOR_TEMPERATURE") && badTemperature.err().strip().contains("warm"), badTemperature.err().strip());
 
         Path notAModel = tmp.resolve("empty");
-        String[] badWeights = run("--bootstrap", "127.0.0.1:9092", "--initial-weights", notAModel.toString());
-        assertEquals("2", badWeights[0]);
+        Captured<Integer> badWeights = run("--bootstrap", "127.0.0.1:9092", "--initial-weights", notAModel.toString());
+        assertEquals(2, badWeights.value());
         assertEquals("salsa generate: SALSA_GENERATOR_INITIAL_WEIGHTS: " + notAModel
-                + " is not a model folder (no config.json)", badWeights[1]);
+                + " is not a model folder (no config.json)", badWeights.err().strip());
     }
 }

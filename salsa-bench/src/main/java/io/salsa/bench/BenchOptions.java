@@ -213,6 +213,20 @@ public final class BenchOptions {
         return BenchBroker.embedded(scratch.resolve("kafka"));
     }
 
+    /**
+     * {@link #broker}, or empty once an unusable address or environment was {@link #refuse(Exception) refused} on
+     * stderr: the command then exits with {@link SalsaCommand#EXIT_BAD_INPUT}.
+     */
+    public Optional<BenchBroker> brokerOrRefuse(Path scratch, Map<String, String> env, Consumer<String> log)
+            throws IOException {
+        try {
+            return Optional.of(broker(scratch, env, log));
+        } catch (IllegalArgumentException e) {
+            refuse(e);
+            return Optional.empty();
+        }
+    }
+
     /** A progress line on stderr (stdout keeps the results) for {@code total} units of work. */
     public ProgressLine progress(String verb, long total, String unit) {
         return ProgressLine.counting(System.err::println, verb, total, unit, PROGRESS_EVERY, System::nanoTime);

@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -87,13 +88,11 @@ public final class IngestBenchCommand extends BenchCommand {
                     + " --prompts >= 1, --per-prompt >= 2, --max-preferences >= 1");
         }
         try (Scratch scratch = Scratch.create("ingest")) {
-            BenchBroker broker;
-            try {
-                broker = bench.broker(scratch.dir(), env, System.out::println);
-            } catch (IllegalArgumentException e) {
-                return bench.refuse(e);
+            Optional<BenchBroker> started = bench.brokerOrRefuse(scratch.dir(), env, System.out::println);
+            if (started.isEmpty()) {
+                return EXIT_BAD_INPUT;
             }
-            try (broker) {
+            try (BenchBroker broker = started.get()) {
                 KafkaSettings settings = broker.settings("bench-" + System.currentTimeMillis() + ".");
                 try {
                     return run(settings, broker.inProcess());
