@@ -2,13 +2,12 @@ package io.salsa.ingest;
 
 import io.salsa.runtime.cli.EnvDefaults;
 import io.salsa.runtime.cli.KafkaOptions;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,7 +17,7 @@ import picocli.CommandLine.Option;
         description = {"Run feedback-ingest: the raters' HTTP API and web page; every answer becomes a Preference"
                 + " event on the feedback topic, acknowledged by Kafka before the rater is told it is saved.",
                 "Every option can also be given as the environment variable in brackets; flags win."})
-public final class IngestCommand implements Callable<Integer>, SalsaSubcommand {
+public final class IngestCommand extends SalsaCommand {
 
     @Mixin
     KafkaOptions kafkaOptions = new KafkaOptions();
@@ -51,15 +50,7 @@ public final class IngestCommand implements Callable<Integer>, SalsaSubcommand {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = kafkaOptions.applyTo(System.getenv());
-        put(env, IngestConfig.HOST, host);
-        put(env, IngestConfig.PORT, port);
-        put(env, IngestConfig.RATERS_FILE, ratersFile);
-        put(env, IngestConfig.RATERS, raters);
-        put(env, IngestConfig.RATE_PER_SECOND, rate);
-        put(env, IngestConfig.RATE_BURST, burst);
-        put(env, IngestConfig.MAX_IN_FLIGHT, maxInFlight);
-        put(env, IngestConfig.ACK_TIMEOUT_MS, ackTimeoutMs);
+        Map<String, String> env = withOwnOptions(kafkaOptions.applyTo(System.getenv()));
         IngestConfig config;
         KafkaSettings kafka;
         try {
@@ -70,8 +61,7 @@ public final class IngestCommand implements Callable<Integer>, SalsaSubcommand {
             }
             Raters.load(config.ratersFile(), config.raters());
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
-            System.err.println("salsa ingest: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         IngestApp app;
         try {
@@ -88,11 +78,5 @@ public final class IngestCommand implements Callable<Integer>, SalsaSubcommand {
             kafka.closeRegistry();
         }
         return 0;
-    }
-
-    private static void put(Map<String, String> env, String key, Object value) {
-        if (value != null) {
-            env.put(key, value.toString());
-        }
     }
 }

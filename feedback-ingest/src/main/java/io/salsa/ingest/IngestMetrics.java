@@ -59,35 +59,39 @@ public final class IngestMetrics {
     /** The whole registry in Prometheus text format 0.0.4. */
     public String render() {
         StringBuilder sb = new StringBuilder(4096);
-        sb.append("# HELP salsa_ingest_requests_total HTTP requests by route, method and status.\n");
-        sb.append("# TYPE salsa_ingest_requests_total counter\n");
+        header(sb, "salsa_ingest_requests_total", "HTTP requests by route, method and status.", "counter");
         new TreeMap<>(requests).forEach((k, v) -> {
             String[] p = k.split("\u0000");
             sb.append("salsa_ingest_requests_total{route=\"").append(p[0]).append("\",method=\"").append(p[1])
                     .append("\",status=\"").append(p[2]).append("\"} ").append(v.sum()).append('\n');
         });
-        sb.append("# HELP salsa_ingest_request_duration_seconds HTTP request latency by route.\n");
-        sb.append("# TYPE salsa_ingest_request_duration_seconds histogram\n");
+        header(sb, "salsa_ingest_request_duration_seconds", "HTTP request latency by route.", "histogram");
         new TreeMap<>(latency).forEach((route, h) -> h.render(sb, "salsa_ingest_request_duration_seconds", route));
-        sb.append("# HELP salsa_ingest_events_published_total Preference events acknowledged by Kafka.\n");
-        sb.append("# TYPE salsa_ingest_events_published_total counter\n");
-        sb.append("salsa_ingest_events_published_total ").append(published.sum()).append('\n');
-        sb.append("# HELP salsa_ingest_idempotent_replays_total Requests answered from the idempotency store.\n");
-        sb.append("# TYPE salsa_ingest_idempotent_replays_total counter\n");
-        sb.append("salsa_ingest_idempotent_replays_total ").append(replays.sum()).append('\n');
-        sb.append("# HELP salsa_ingest_rejects_total Requests refused, by reason.\n");
-        sb.append("# TYPE salsa_ingest_rejects_total counter\n");
+        counter(sb, "salsa_ingest_events_published_total", "Preference events acknowledged by Kafka.", published.sum());
+        counter(sb, "salsa_ingest_idempotent_replays_total", "Requests answered from the idempotency store.",
+                replays.sum());
+        header(sb, "salsa_ingest_rejects_total", "Requests refused, by reason.", "counter");
         new TreeMap<>(rejects).forEach((reason, v) -> sb.append("salsa_ingest_rejects_total{reason=\"")
                 .append(reason).append("\"} ").append(v.sum()).append('\n'));
-        sb.append("# HELP salsa_ingest_rollouts_consumed_total Rollouts read from the rollouts topic.\n");
-        sb.append("# TYPE salsa_ingest_rollouts_consumed_total counter\n");
-        sb.append("salsa_ingest_rollouts_consumed_total ").append(rolloutsSeen.sum()).append('\n');
-        sb.append("# HELP salsa_ingest_rollouts_skipped_total Rollouts without prompt or response text.\n");
-        sb.append("# TYPE salsa_ingest_rollouts_skipped_total counter\n");
-        sb.append("salsa_ingest_rollouts_skipped_total ").append(rolloutsSkipped.sum()).append('\n');
+        counter(sb, "salsa_ingest_rollouts_consumed_total", "Rollouts read from the rollouts topic.",
+                rolloutsSeen.sum());
+        counter(sb, "salsa_ingest_rollouts_skipped_total", "Rollouts without prompt or response text.",
+                rolloutsSkipped.sum());
         new TreeMap<>(gauges).forEach((name, v) -> sb.append("# TYPE ").append(name).append(" gauge\n")
                 .append(name).append(' ').append(v.getAsLong()).append('\n'));
         return sb.toString();
+    }
+
+    /** The {@code # HELP} and {@code # TYPE} lines of a metric. */
+    private static void header(StringBuilder sb, String name, String help, String type) {
+        sb.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        sb.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+    }
+
+    /** A counter without labels: its header and its one sample. */
+    private static void counter(StringBuilder sb, String name, String help, long value) {
+        header(sb, name, help, "counter");
+        sb.append(name).append(' ').append(value).append('\n');
     }
 
     private static final class Histogram {

@@ -3,28 +3,20 @@ package io.salsa.ingest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import io.salsa.testkit.Captured;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 class IngestCommandTest {
 
-    private static String[] run(String... args) {
-        PrintStream err = System.err;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        try {
-            int rc = new CommandLine(new IngestCommand()).execute(args);
-            return new String[] {Integer.toString(rc), buf.toString(StandardCharsets.UTF_8)};
-        } finally {
-            System.setErr(err);
-        }
+    /** Exit code and stderr of {@code salsa ingest args}. */
+    private static String[] run(String... args) throws Exception {
+        Captured<Integer> r = Captured.of(() -> new CommandLine(new IngestCommand()).execute(args));
+        return new String[] {Integer.toString(r.value()), r.err().strip()};
     }
 
     @Test
-    void shouldExitWith2AndNameTheSettingOnBadInput() {
+    void shouldExitWith2AndNameTheSettingOnBadInput() throws Exception {
         String hash = Raters.sha256Hex("t");
         String[] badPort = run("--bootstrap", "127.0.0.1:9092", "--raters", "a:" + hash, "--port", "70000");
         assertEquals("2", badPort[0]);

@@ -41,104 +41,105 @@ class RaterPageBrowserTest {
 
     @Test
     void shouldRecordThreeKeyboardAnswersAsThreeEvents(TestKafka kafka, @TempDir Path profile) throws Exception {
-        try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(3, 3).start()) {
-            WebDriver driver = browser(profile);
-            try {
-                WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
-                signIn(driver, f);
-
-                List<String> taskIds = new ArrayList<>();
-                String[] keys = {"1", "2", "0"};
-                for (int i = 0; i < keys.length; i++) {
-                    taskIds.add(awaitNewTask(driver, wait, taskIds, i));
-                    new Actions(driver).sendKeys(keys[i]).perform();
-                }
-                wait.until(d -> d.findElement(By.id("answered")).getText().equals("3"));
-
-                List<Preference> events = eventsInOrder(f);
-                assertEquals(3, events.size());
-                assertEquals(List.of(Choice.A, Choice.B, Choice.TIE),
-                        events.stream().map(Preference::getChoice).toList());
-                assertEquals(taskIds, events.stream().map(Preference::getTaskId).toList());
-                events.forEach(e -> assertEquals("carol", e.getRaterId()));
-                events.forEach(e -> assertEquals("page:" + e.getTaskId(), e.getIdempotencyKey()));
-            } finally {
-                driver.quit();
+        withSignedInPage(kafka, profile, Duration.ofSeconds(30), (f, driver, wait) -> {
+            List<String> taskIds = new ArrayList<>();
+            String[] keys = {"1", "2", "0"};
+            for (int i = 0; i < keys.length; i++) {
+                taskIds.add(awaitNewTask(driver, wait, taskIds, i));
+                new Actions(driver).sendKeys(keys[i]).perform();
             }
-        }
+            wait.until(d -> d.findElement(By.id("answered")).getText().equals("3"));
+
+            List<Preference> events = eventsInOrder(f);
+            assertEquals(3, events.size());
+            assertEquals(List.of(Choice.A, Choice.B, Choice.TIE),
+                    events.stream().map(Preference::getChoice).toList());
+            assertEquals(taskIds, events.stream().map(Preference::getTaskId).toList());
+            events.forEach(e -> assertEquals("carol", e.getRaterId()));
+            events.forEach(e -> assertEquals("page:" + e.getTaskId(), e.getIdempotencyKey()));
+        });
     }
 
     @Test
     void shouldSendOnlyTheAnswerLeftAfterUndoAndNothingForASkip(TestKafka kafka, @TempDir Path profile)
             throws Exception {
-        try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(3, 3).start()) {
-            WebDriver driver = browser(profile);
-            try {
-                WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
-                signIn(driver, f);
-                List<String> taskIds = new ArrayList<>();
+        withSignedInPage(kafka, profile, Duration.ofSeconds(30), (f, driver, wait) -> {
+            List<String> taskIds = new ArrayList<>();
 
-                // undo inside the window: the first choice is never sent, the second one is
-                String first = awaitNewTask(driver, wait, taskIds, 0);
-                taskIds.add(first);
-                new Actions(driver).sendKeys("1").perform();
-                wait.until(d -> d.findElement(By.id("undo")).isDisplayed());
-                assertTrue(driver.findElement(By.id("undo-text")).getText().contains("A is better"));
-                driver.findElement(By.id("undo-button")).click();
-                wait.until(d -> !d.findElement(By.id("undo")).isDisplayed()
-                        && d.findElement(By.cssSelector("button[data-choice=B]")).isEnabled());
-                assertEquals(first, driver.findElement(By.id("task")).getAttribute("data-task-id"));
-                assertEquals("task-heading", driver.switchTo().activeElement().getAttribute("id"));
-                new Actions(driver).sendKeys("2").perform();
+            // undo inside the window: the first choice is never sent, the second one is
+            String first = awaitNewTask(driver, wait, taskIds, 0);
+            taskIds.add(first);
+            new Actions(driver).sendKeys("1").perform();
+            wait.until(d -> d.findElement(By.id("undo")).isDisplayed());
+            assertTrue(driver.findElement(By.id("undo-text")).getText().contains("A is better"));
+            driver.findElement(By.id("undo-button")).click();
+            wait.until(d -> !d.findElement(By.id("undo")).isDisplayed()
+                    && d.findElement(By.cssSelector("button[data-choice=B]")).isEnabled());
+            assertEquals(first, driver.findElement(By.id("task")).getAttribute("data-task-id"));
+            assertEquals("task-heading", driver.switchTo().activeElement().getAttribute("id"));
+            new Actions(driver).sendKeys("2").perform();
 
-                // skip: the task goes away without an event, the next one is announced and focused
-                String skipped = awaitNewTask(driver, wait, taskIds, 1);
-                taskIds.add(skipped);
-                driver.findElement(By.id("skip")).click();
-                String last = awaitNewTask(driver, wait, taskIds, 1);
-                new Actions(driver).sendKeys("0").perform();
-                wait.until(d -> d.findElement(By.id("answered")).getText().equals("2"));
+            // skip: the task goes away without an event, the next one is announced and focused
+            String skipped = awaitNewTask(driver, wait, taskIds, 1);
+            taskIds.add(skipped);
+            driver.findElement(By.id("skip")).click();
+            String last = awaitNewTask(driver, wait, taskIds, 1);
+            new Actions(driver).sendKeys("0").perform();
+            wait.until(d -> d.findElement(By.id("answered")).getText().equals("2"));
 
-                List<Preference> events = eventsInOrder(f);
-                assertEquals(List.of(first, last), events.stream().map(Preference::getTaskId).toList(),
-                        "no event for the skipped task " + skipped);
-                assertEquals(List.of(Choice.B, Choice.TIE), events.stream().map(Preference::getChoice).toList(),
-                        "the undone choice A was never sent");
-            } finally {
-                driver.quit();
-            }
-        }
+            List<Preference> events = eventsInOrder(f);
+            assertEquals(List.of(first, last), events.stream().map(Preference::getTaskId).toList(),
+                    "no event for the skipped task " + skipped);
+            assertEquals(List.of(Choice.B, Choice.TIE), events.stream().map(Preference::getChoice).toList(),
+                    "the undone choice A was never sent");
+        });
     }
 
     @Test
     void shouldSayTheConnectionIsLostAndRecoverWhenTheServiceComesBack(TestKafka kafka, @TempDir Path profile)
             throws Exception {
+        withSignedInPage(kafka, profile, Duration.ofSeconds(60), (f, driver, wait) -> {
+            String before = awaitNewTask(driver, wait, List.of(), 0);
+
+            int port = f.app.port();
+            f.stopApp();
+            new Actions(driver).sendKeys("1").perform();
+            WebElement alert = driver.findElement(By.id("alert"));
+            wait.until(d -> alert.getText().contains("Connection lost"));
+            assertEquals("alert", alert.getAttribute("role"));
+
+            // the same port, as a restarted deployment: the page's retry reaches the new instance, whose
+            // tasks are new (the old one is gone with the restart), and takes the next task by itself
+            f.startOn(port);
+            String after = awaitNewTask(driver, wait, List.of(before), 0);
+            wait.until(d -> alert.getText().isEmpty());
+            new Actions(driver).sendKeys("2").perform();
+            wait.until(d -> d.findElement(By.id("answered")).getText().equals("1"));
+
+            List<Preference> events = eventsInOrder(f);
+            assertEquals(1, events.size());
+            assertEquals(after, events.get(0).getTaskId());
+            assertEquals(Choice.B, events.get(0).getChoice());
+        });
+    }
+
+    /** What a test does on the rater page once carol is signed in. */
+    @FunctionalInterface
+    private interface Session {
+        void run(IngestFixture f, WebDriver driver, WebDriverWait wait) throws Exception;
+    }
+
+    /**
+     * Starts the service with 3 prompts of 3 responses each, signs carol in on a fresh headless browser, runs
+     * {@code session} with a wait of {@code patience}, and closes browser and service.
+     */
+    private static void withSignedInPage(TestKafka kafka, Path profile, Duration patience, Session session)
+            throws Exception {
         try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(3, 3).start()) {
             WebDriver driver = browser(profile);
             try {
-                WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(60));
                 signIn(driver, f);
-                String before = awaitNewTask(driver, wait, List.of(), 0);
-
-                int port = f.app.port();
-                f.stopApp();
-                new Actions(driver).sendKeys("1").perform();
-                WebElement alert = driver.findElement(By.id("alert"));
-                wait.until(d -> alert.getText().contains("Connection lost"));
-                assertEquals("alert", alert.getAttribute("role"));
-
-                // the same port, as a restarted deployment: the page's retry reaches the new instance, whose
-                // tasks are new (the old one is gone with the restart), and takes the next task by itself
-                f.startOn(port);
-                String after = awaitNewTask(driver, wait, List.of(before), 0);
-                wait.until(d -> alert.getText().isEmpty());
-                new Actions(driver).sendKeys("2").perform();
-                wait.until(d -> d.findElement(By.id("answered")).getText().equals("1"));
-
-                List<Preference> events = eventsInOrder(f);
-                assertEquals(1, events.size());
-                assertEquals(after, events.get(0).getTaskId());
-                assertEquals(Choice.B, events.get(0).getChoice());
+                session.run(f, driver, new WebDriverWait(driver, patience));
             } finally {
                 driver.quit();
             }

@@ -27,6 +27,15 @@ class TaskBoardTest {
         return TaskBoard.pairKey(t.a().rolloutId(), t.b().rolloutId());
     }
 
+    /** A board (4 rollouts per prompt, 100 pairs, tasks open {@code taskTtlMs}) with prompt p's r1 = "a", r2 = "b", … */
+    private static TaskBoard onePrompt(int responses, long taskTtlMs) {
+        TaskBoard board = new TaskBoard(4, 100, taskTtlMs);
+        for (int i = 0; i < responses; i++) {
+            board.addRollout(rollout("p", "r" + (i + 1), String.valueOf((char) ('a' + i))));
+        }
+        return board;
+    }
+
     @Test
     void shouldPairDifferentResponsesOfTheSamePromptOnly() {
         TaskBoard board = new TaskBoard(8, 100, 60_000);
@@ -61,10 +70,7 @@ class TaskBoardTest {
 
     @Test
     void shouldReturnTheOpenTaskUntilItIsAnswered() {
-        TaskBoard board = new TaskBoard(4, 100, 60_000);
-        board.addRollout(rollout("p", "r1", "a"));
-        board.addRollout(rollout("p", "r2", "b"));
-        board.addRollout(rollout("p", "r3", "c"));
+        TaskBoard board = onePrompt(3, 60_000);
         TaskBoard.Task first = board.next("alice", 0).orElseThrow();
         assertSame(first, board.next("alice", 1).orElseThrow(), "a reload shows the same task");
         board.claim("alice", first.taskId(), "k1", 2);
@@ -74,9 +80,7 @@ class TaskBoardTest {
 
     @Test
     void shouldGuardTasksAgainstStrangersAndSecondAnswers() {
-        TaskBoard board = new TaskBoard(4, 100, 60_000);
-        board.addRollout(rollout("p", "r1", "a"));
-        board.addRollout(rollout("p", "r2", "b"));
+        TaskBoard board = onePrompt(2, 60_000);
         TaskBoard.Task t = board.next("alice", 0).orElseThrow();
         assertEquals(404, assertThrows(ApiException.class, () -> board.claim("alice", "nope", "k", 0)).status());
         assertEquals(403, assertThrows(ApiException.class, () -> board.claim("bob", t.taskId(), "k", 0)).status());
@@ -92,10 +96,7 @@ class TaskBoardTest {
 
     @Test
     void shouldExpireUnansweredTasks() {
-        TaskBoard board = new TaskBoard(4, 100, 1000);
-        board.addRollout(rollout("p", "r1", "a"));
-        board.addRollout(rollout("p", "r2", "b"));
-        board.addRollout(rollout("p", "r3", "c"));
+        TaskBoard board = onePrompt(3, 1000);
         TaskBoard.Task t = board.next("alice", 0).orElseThrow();
         Optional<TaskBoard.Task> later = board.next("alice", 5000);
         assertNotEquals(t.taskId(), later.orElseThrow().taskId(), "an expired open task is replaced");
@@ -126,10 +127,7 @@ class TaskBoardTest {
 
     @Test
     void shouldLeaveASkippedPairToOtherRatersButNeverReissueItToTheSkipper() {
-        TaskBoard board = new TaskBoard(4, 100, 60_000);
-        board.addRollout(rollout("p", "r1", "a"));
-        board.addRollout(rollout("p", "r2", "b"));
-        board.addRollout(rollout("p", "r3", "c"));
+        TaskBoard board = onePrompt(3, 60_000);
         TaskBoard.Task skipped = board.next("alice", 0).orElseThrow();
         String skippedPair = TaskBoard.pairKey(skipped.a().rolloutId(), skipped.b().rolloutId());
         board.skip("alice", skipped.taskId(), 1);
@@ -155,10 +153,7 @@ class TaskBoardTest {
 
     @Test
     void shouldRefuseToSkipTasksThatAreNotTheRatersOpenOnes() {
-        TaskBoard board = new TaskBoard(4, 100, 60_000);
-        board.addRollout(rollout("p", "r1", "a"));
-        board.addRollout(rollout("p", "r2", "b"));
-        board.addRollout(rollout("p", "r3", "c"));
+        TaskBoard board = onePrompt(3, 60_000);
         TaskBoard.Task t = board.next("alice", 0).orElseThrow();
         assertEquals(404, assertThrows(ApiException.class, () -> board.skip("alice", "nope", 0)).status());
         assertEquals(403, assertThrows(ApiException.class, () -> board.skip("bob", t.taskId(), 0)).status());
@@ -176,9 +171,7 @@ class TaskBoardTest {
         assertEquals(404, assertThrows(ApiException.class, () -> board.skip("bob", u.taskId(), 0)).status(),
                 "another rater learns nothing about a task that is not theirs");
 
-        TaskBoard expiring = new TaskBoard(4, 100, 1000);
-        expiring.addRollout(rollout("p", "r1", "a"));
-        expiring.addRollout(rollout("p", "r2", "b"));
+        TaskBoard expiring = onePrompt(2, 1000);
         TaskBoard.Task old = expiring.next("alice", 0).orElseThrow();
         assertEquals(404, assertThrows(ApiException.class, () -> expiring.skip("alice", old.taskId(), 5000)).status());
     }

@@ -102,6 +102,6 @@ final class CheckpointCard {
         List<LearnerState.CheckpointRef> cps = new ArrayList<>(s.checkpoints());
         cps.add(new LearnerState.CheckpointRef(root.get("version").asLong(), s.step(), self,
                 Sha256.of(policyDir.resolve(ModelFolder.WEIGHTS))));
-        return s.toBuilder().checkpoints(cps).build();
+        return s.withCheckpoints(cps);
     }
 }

@@ -69,7 +69,7 @@ final class CheckpointPublisher {
             ModelFolder.copyTokenizer(store.fetchFolder(state.initBlob()), policyDir);
             trainer.policy().saveOptimizer(optDir.resolve(OPTIMIZER_FILE));
             BlobRef optRef = store.putFolder(optDir, "runs/" + runId + "/optimizer-v" + version);
-            LearnerState saved = state.toBuilder().policyVersion(version).lastManifest(manifestOfStep).build();
+            LearnerState saved = state.withRecorded(version, manifestOfStep);
             String weightsSha = Sha256.of(policyDir.resolve(ModelFolder.WEIGHTS));
             CheckpointCard.write(policyDir, config, saved, optRef, version);
             BlobRef ref = store.putFolder(policyDir, "runs/" + runId + "/policy-v" + version);

@@ -3,13 +3,12 @@ package io.salsa.learner;
 import ai.djl.Device;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.runtime.cli.EnvDefaults;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,7 +18,7 @@ import picocli.CommandLine.Option;
         description = {"Train PPO against a model-soup reference from the scored-rollouts topic (SALSA).",
                 "Every option can also be given as the environment variable shown; flags win. Metrics and health on "
                         + "--metrics-port (default: $SALSA_LEARNER_METRICS_PORT, else 9404)."})
-public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
+public final class LearnCommand extends SalsaCommand {
 
     @Option(names = "--run", required = true, description = "Run id; an existing run resumes from its checkpoint "
             + "($SALSA_LEARNER_RUN_ID).")
@@ -74,16 +73,14 @@ public final class LearnCommand implements Callable<Integer>, SalsaSubcommand {
             // the runner serves the probes (from before the run opens), so the run does not open its own endpoint
             config = config.toBuilder().metricsPort(-1).build();
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa learn: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         PpoLearner learner = PpoLearner.create(config, kafka, service.store(System.getenv()),
                 trainerFactory());
         try {
             ServiceRunner.runUntilStopped(learner, metricsPort);
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa learn: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         PpoTrainer.Stop why = learner.stopReason();
         if (!learner.isOpen()) {

@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * the KL controller and guard, the consumer positions, the soup in force and the run's history (every soup and
  * checkpoint so far). It travels in each checkpoint's card so a restart resumes exactly and a replay can rebuild
  * the run from the latest checkpoint alone, even after the compacted topics dropped older records. Immutable: the
- * withers below (all through {@link Builder}) are the only way to derive a changed state.
+ * transitions below (a step, a recorded manifest, a soup, a checkpoint) are the only way to derive a changed state.
  *
  * @param step PPO steps completed
  * @param policyVersion version of the policy after them (the number of checkpoints published before)
@@ -61,112 +61,45 @@ public record LearnerState(long step, long policyVersion, KlController kl, KlHac
         return new LearnerState(0, 0, kl, guard, Map.of(), soup, history, initFrom, initBlob, List.of(), null);
     }
 
-    /** A builder starting from this state. */
-    public Builder toBuilder() {
-        return new Builder(this);
-    }
-
     /** The same state at policy version {@code version}. */
     public LearnerState withPolicyVersion(long version) {
-        return toBuilder().policyVersion(version).build();
+        return new LearnerState(step, version, kl, guard, positions, soup, soupHistory, initFrom, initBlob, checkpoints,
+                lastManifest);
     }
 
-    /** The same state with {@code manifest} as the manifest of its last step. */
-    public LearnerState withLastManifest(BatchManifest manifest) {
-        return toBuilder().lastManifest(manifest).build();
+    /** The state a step's {@code manifest} records: the policy version after the step, and the manifest itself. */
+    public LearnerState withRecorded(long version, BatchManifest manifest) {
+        return new LearnerState(step, version, kl, guard, positions, soup, soupHistory, initFrom, initBlob, checkpoints,
+                manifest);
+    }
+
+    /** The state after step {@code step}: its KL controller and guard, the positions read to, and its manifest. */
+    public LearnerState afterStep(long step, KlController kl, KlHackGuard guard, Map<String, Long> positions,
+            BatchManifest manifest) {
+        return new LearnerState(step, policyVersion, kl, guard, positions, soup, soupHistory, initFrom, initBlob,
+                checkpoints, manifest);
     }
 
     /** {@code soup} in force from the next step on, and recorded in the history. */
     public LearnerState withSoup(SoupRef soup) {
         Map<Long, BlobRef> history = new TreeMap<>(soupHistory);
         history.put(soup.version(), soup.blob());
-        return toBuilder().soup(soup).soupHistory(history).build();
+        return new LearnerState(step, policyVersion, kl, guard, positions, soup, history, initFrom, initBlob,
+                checkpoints, lastManifest);
     }
 
     /** The state once {@code checkpoint} is published: its version is the policy's, and it joins the list. */
     public LearnerState withCheckpoint(CheckpointRef checkpoint) {
         List<CheckpointRef> cps = new ArrayList<>(checkpoints);
         cps.add(checkpoint);
-        return toBuilder().policyVersion(checkpoint.version()).checkpoints(cps).build();
+        return new LearnerState(step, checkpoint.version(), kl, guard, positions, soup, soupHistory, initFrom, initBlob,
+                cps, lastManifest);
     }
 
-    /** Changes some fields of a state; {@link #build()} is where every derived state is made. */
-    public static final class Builder {
-        private long step;
-        private long policyVersion;
-        private KlController kl;
-        private KlHackGuard guard;
-        private Map<String, Long> positions;
-        private SoupRef soup;
-        private Map<Long, BlobRef> soupHistory;
-        private String initFrom;
-        private BlobRef initBlob;
-        private List<CheckpointRef> checkpoints;
-        private BatchManifest lastManifest;
-
-        private Builder(LearnerState s) {
-            step = s.step;
-            policyVersion = s.policyVersion;
-            kl = s.kl;
-            guard = s.guard;
-            positions = s.positions;
-            soup = s.soup;
-            soupHistory = s.soupHistory;
-            initFrom = s.initFrom;
-            initBlob = s.initBlob;
-            checkpoints = s.checkpoints;
-            lastManifest = s.lastManifest;
-        }
-
-        public Builder step(long value) {
-            step = value;
-            return this;
-        }
-
-        public Builder policyVersion(long value) {
-            policyVersion = value;
-            return this;
-        }
-
-        public Builder kl(KlController value) {
-            kl = value;
-            return this;
-        }
-
-        public Builder guard(KlHackGuard value) {
-            guard = value;
-            return this;
-        }
-
-        public Builder positions(Map<String, Long> value) {
-            positions = value;
-            return this;
-        }
-
-        public Builder soup(SoupRef value) {
-            soup = value;
-            return this;
-        }
-
-        public Builder soupHistory(Map<Long, BlobRef> value) {
-            soupHistory = value;
-            return this;
-        }
-
-        public Builder checkpoints(List<CheckpointRef> value) {
-            checkpoints = value;
-            return this;
-        }
-
-        public Builder lastManifest(BatchManifest value) {
-            lastManifest = value;
-            return this;
-        }
-
-        public LearnerState build() {
-            return new LearnerState(step, policyVersion, kl, guard, positions, soup, soupHistory, initFrom, initBlob,
-                    checkpoints, lastManifest);
-        }
+    /** The same state with {@code checkpoints} as the run's checkpoint list. */
+    public LearnerState withCheckpoints(List<CheckpointRef> checkpoints) {
+        return new LearnerState(step, policyVersion, kl, guard, positions, soup, soupHistory, initFrom, initBlob,
+                checkpoints, lastManifest);
     }
 
     /** A soup version of a recipe and where its weights are. */

@@ -217,7 +217,7 @@ public final class PpoTrainer implements AutoCloseable {
      */
     public void replayStep(TrainingBatch batch, BatchManifest recorded) throws IOException {
         train(batch, recorded);
-        state = state.toBuilder().policyVersion(recorded.getPolicyVersionAfter()).lastManifest(recorded).build();
+        state = state.withRecorded(recorded.getPolicyVersionAfter(), recorded);
     }
 
     /** Makes {@code reference} the KL reference from the next step on, recording {@code soup} in the state. */
@@ -290,8 +290,7 @@ public final class PpoTrainer implements AutoCloseable {
         BatchManifest manifest = new BatchManifest(settings.runId(), step, seed, batch.ranges(), batch.recordCount(),
                 batch.droppedStale(), state.soup().recipe(), state.soup().version(), versionBefore, versionAfter,
                 System.currentTimeMillis(), result.skippedNonFinite(), batch.droppedGroups());
-        state = state.toBuilder().step(step).kl(kl).guard(verdict.next()).positions(positions).lastManifest(manifest)
-                .build();
+        state = state.afterStep(step, kl, verdict.next(), positions, manifest);
         return new Trained(step, result, heldOutScore, verdict, manifest, trainSeconds);
     }
 

@@ -1,9 +1,8 @@
 package io.salsa.learner;
 
 import io.salsa.model.lm.DeviceOptions;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -11,7 +10,7 @@ import picocli.CommandLine.Option;
 /** {@code salsa replay --run ID}: rebuilds a learner run from its manifests and checks its checkpoints. */
 @Command(name = "replay", mixinStandardHelpOptions = true,
         description = "Re-train a learner run from its batch manifests and compare every checkpoint (sha256).")
-public final class ReplayCommand implements Callable<Integer>, SalsaSubcommand {
+public final class ReplayCommand extends SalsaCommand {
 
     @Option(names = "--run", required = true, description = "Run id to replay.")
     String runId;
@@ -39,8 +38,7 @@ public final class ReplayCommand implements Callable<Integer>, SalsaSubcommand {
                     : "some checkpoints differ");
             return report.allIdentical() ? 0 : 1;
         } catch (IllegalArgumentException | IllegalStateException e) {
-            System.err.println("salsa replay: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
     }
 }

@@ -87,11 +87,9 @@ class CheckpointRetentionTest {
     @Test
     void shouldDeleteUnkeptCheckpointBlobsAcrossAResumeAndReplayTheRunStill(TestKafka broker, @TempDir Path tmp)
             throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "retain.");
-        LearnerFixture.ensureTopics(kafka);
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        BlobRef soup = store.putFolder(LearnerFixture.tinyModel(tmp.resolve("soup"), 1), "test/soup");
-        LearnerFixture.publishSoup(kafka, 1, soup);
+        LearnerFixture.World world = LearnerFixture.world(broker, "retain.", tmp, 1);
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
         Map<String, String> settings = LearnerFixture.settings("retain", 8, 8, 1);
         train(kafka, store, LearnerConfig.fromMap(settings), 4);
         Path runDir = tmp.resolve("blobs/store/runs/retain");

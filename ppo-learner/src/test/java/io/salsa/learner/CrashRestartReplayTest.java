@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.salsa.events.BatchManifest;
-import io.salsa.events.BlobRef;
 import io.salsa.events.OffsetRange;
 import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.blob.ModelFolderStore;
@@ -37,14 +36,11 @@ class CrashRestartReplayTest {
     void shouldResumeAfterKill9WithoutTrainingARecordTwiceAndReplayBitForBit(TestKafka broker, @TempDir Path tmp)
             throws Exception {
         String prefix = "crash.";
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), prefix);
-        LearnerFixture.ensureTopics(kafka);
+        LearnerFixture.World world = LearnerFixture.world(broker, prefix, tmp, 5);
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
         Path blobs = tmp.resolve("blobs");
-        ModelFolderStore store = LearnerFixture.store(blobs);
-        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 5);
-        BlobRef soup = store.putFolder(soupDir, "test/soup");
-        LearnerFixture.publishSoup(kafka, 1, soup);
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
+        try (GptModel behaviour = GptModel.load(world.soupDir(), GptModel.Head.NONE, Device.cpu())) {
             LearnerFixture.writeRollouts(kafka, behaviour, RUN, 0, BATCH * (STEPS + 2), 77, LearnerFixture.PREFER_LOW);
         }
 

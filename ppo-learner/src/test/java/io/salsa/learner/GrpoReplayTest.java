@@ -27,10 +27,10 @@ class GrpoReplayTest {
 
     @Test
     void aGrpoRunReplaysBitForBit(TestKafka broker, @TempDir Path tmp) throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "grpo.");
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.publishedTinySoup(kafka, store, tmp);
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
+        LearnerFixture.World world = LearnerFixture.world(broker, "grpo.", tmp, 7);
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
+        try (GptModel behaviour = GptModel.load(world.soupDir(), GptModel.Head.NONE, Device.cpu())) {
             LearnerFixture.writeRollouts(kafka, behaviour, RUN, 0, BATCH * STEPS, 13, LearnerFixture.PREFER_LOW, 4);
         }
         Map<String, String> settings = LearnerFixture.settings(RUN, BATCH, 4, 1);

@@ -21,6 +21,7 @@ import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
+import io.salsa.testkit.TestKafka;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -83,15 +84,27 @@ final class LearnerFixture {
                 "init_kl_coef", "0.05", "max_staleness", "1000"));
     }
 
+    /** Where a learner test runs: Kafka with the learner's topics, a blob store, and soup 1 of the recipe. */
+    record World(KafkaSettings kafka, ModelFolderStore store, Path soupDir, BlobRef soup) {
+    }
+
     /**
-     * The learner's topics, and a tiny random soup (seed 7) uploaded to {@code store} and published as version 1 of
-     * the recipe: where a replay test starts. Returns the soup's folder (the behaviour policy of its rollouts).
+     * The learner's topics under {@code prefix}, a store in {@code tmp/blobs}, and a tiny random soup (seed
+     * {@code soupSeed}) in {@code tmp/soup}, uploaded and published as version 1 of the recipe: where a learner or
+     * replay test starts. The soup's folder is the behaviour policy of the test's rollouts.
      */
-    static Path publishedTinySoup(KafkaSettings kafka, ModelFolderStore store, Path tmp) throws Exception {
+    static World world(TestKafka broker, String prefix, Path tmp, long soupSeed) throws Exception {
+        return world(KafkaSettings.embedded(broker.bootstrapServers(), prefix), tmp, soupSeed);
+    }
+
+    /** As {@link #world(TestKafka, String, Path, long)} on a broker given by its settings. */
+    static World world(KafkaSettings kafka, Path tmp, long soupSeed) throws Exception {
         ensureTopics(kafka);
-        Path soupDir = tinyModel(tmp.resolve("soup"), 7);
-        publishSoup(kafka, 1, store.putFolder(soupDir, "test/soup"));
-        return soupDir;
+        ModelFolderStore store = store(tmp.resolve("blobs"));
+        Path soupDir = tinyModel(tmp.resolve("soup"), soupSeed);
+        BlobRef soup = store.putFolder(soupDir, "test/soup");
+        publishSoup(kafka, 1, soup);
+        return new World(kafka, store, soupDir, soup);
     }
 
     static void ensureTopics(KafkaSettings kafka) {

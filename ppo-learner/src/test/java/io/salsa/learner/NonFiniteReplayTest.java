@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.salsa.events.BatchManifest;
-import io.salsa.events.BlobRef;
 import io.salsa.events.TrainingMetrics;
 import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.blob.ModelFolderStore;
@@ -50,13 +49,10 @@ class NonFiniteReplayTest {
     @Test
     void aSkippedNonFiniteStepKeepsTheWeightsIsRecordedAndReplaysBitForBit(TestKafka broker, @TempDir Path tmp)
             throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "nonfinite.");
-        LearnerFixture.ensureTopics(kafka);
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 7);
-        BlobRef soup = store.putFolder(soupDir, "test/soup");
-        LearnerFixture.publishSoup(kafka, 1, soup);
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
+        LearnerFixture.World world = LearnerFixture.world(broker, "nonfinite.", tmp, 7);
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
+        try (GptModel behaviour = GptModel.load(world.soupDir(), GptModel.Head.NONE, Device.cpu())) {
             LearnerFixture.writeRollouts(kafka, behaviour, RUN, 0, BATCH * STEPS, 13, LearnerFixture.PREFER_LOW);
         }
         Map<String, String> settings = LearnerFixture.settings(RUN, BATCH, BATCH, 1);
@@ -98,12 +94,10 @@ class NonFiniteReplayTest {
     @Test
     void maxConsecutiveSkipsNonFiniteStepsInARowHaltTheLearner(TestKafka broker, @TempDir Path tmp)
             throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "nonfinite-halt.");
-        LearnerFixture.ensureTopics(kafka);
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 7);
-        LearnerFixture.publishSoup(kafka, 1, store.putFolder(soupDir, "test/soup"));
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
+        LearnerFixture.World world = LearnerFixture.world(broker, "nonfinite-halt.", tmp, 7);
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
+        try (GptModel behaviour = GptModel.load(world.soupDir(), GptModel.Head.NONE, Device.cpu())) {
             LearnerFixture.writeRollouts(kafka, behaviour, RUN, 0, BATCH * 3, 13, LearnerFixture.PREFER_LOW);
         }
         Map<String, String> settings = LearnerFixture.settings(RUN, BATCH, BATCH, 1);

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.salsa.events.BlobRef;
 import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.runtime.metrics.SalsaMetrics;
@@ -56,8 +55,9 @@ class PpoLearnerServiceTest {
 
     @Test
     void runOpensTheRunAndTrainsUntilMaxSteps(TestKafka broker, @TempDir Path tmp) throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "service.");
-        ModelFolderStore store = soupAndTwoBatches(kafka, tmp, "service");
+        LearnerFixture.World world = soupAndTwoBatches(broker, tmp, "service");
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
         Map<String, String> settings = LearnerFixture.settings("service", 4, 4, 1);
         settings.put("max_steps", "2");
         PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(settings), kafka, store,
@@ -76,8 +76,9 @@ class PpoLearnerServiceTest {
 
     @Test
     void shouldServeProbesAndTheStepMetricsWhileTraining(TestKafka broker, @TempDir Path tmp) throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "probes.");
-        ModelFolderStore store = soupAndTwoBatches(kafka, tmp, "probes");
+        LearnerFixture.World world = soupAndTwoBatches(broker, tmp, "probes");
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
         // no max_steps: after the two batches the rollouts hold, the learner waits (up) for more
         PpoLearner learner = PpoLearner.create(LearnerConfig.fromMap(LearnerFixture.settings("probes", 4, 4, 1)),
                 kafka, store, LearnerFixture.gptFactory());
@@ -127,17 +128,18 @@ class PpoLearnerServiceTest {
         }
     }
 
-    /** The topics, a published soup (version 1) and 8 rollouts of run {@code runId} from it: two batches of 4. */
-    private static ModelFolderStore soupAndTwoBatches(KafkaSettings kafka, Path tmp, String runId) throws Exception {
-        LearnerFixture.ensureTopics(kafka);
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.tinyModel(tmp.resolve("soup"), 3);
-        BlobRef soup = store.putFolder(soupDir, "test/soup");
-        LearnerFixture.publishSoup(kafka, 1, soup);
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
-            LearnerFixture.writeRollouts(kafka, behaviour, runId, 0, 8, 5, LearnerFixture.PREFER_LOW);
+    /** The learner's world (topic prefix {@code runId.}) and 8 rollouts of run {@code runId}: two batches of 4. */
+    private static LearnerFixture.World soupAndTwoBatches(TestKafka broker, Path tmp, String runId) throws Exception {
+        return soupAndTwoBatches(KafkaSettings.embedded(broker.bootstrapServers(), runId + "."), tmp, runId);
+    }
+
+    private static LearnerFixture.World soupAndTwoBatches(KafkaSettings kafka, Path tmp, String runId)
+            throws Exception {
+        LearnerFixture.World world = LearnerFixture.world(kafka, tmp, 3);
+        try (GptModel behaviour = GptModel.load(world.soupDir(), GptModel.Head.NONE, Device.cpu())) {
+            LearnerFixture.writeRollouts(world.kafka(), behaviour, runId, 0, 8, 5, LearnerFixture.PREFER_LOW);
         }
-        return store;
+        return world;
     }
 
     @Test

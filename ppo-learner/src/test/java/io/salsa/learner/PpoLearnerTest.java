@@ -29,11 +29,9 @@ class PpoLearnerTest {
 
     @Test
     void shouldRaiseTheRewardWhileKlStaysBounded(TestKafka broker, @TempDir Path tmp) throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "raise.");
-        LearnerFixture.ensureTopics(kafka);
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        BlobRef soup = store.putFolder(LearnerFixture.tinyModel(tmp.resolve("soup"), 1), "test/soup");
-        LearnerFixture.publishSoup(kafka, 1, soup);
+        LearnerFixture.World world = LearnerFixture.world(broker, "raise.", tmp, 1);
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
         Map<String, String> s = LearnerFixture.settings("raise", 16, 8, 5);
         s.put("metrics_port", "0");
         s.put("learning_rate", "0.01");

@@ -33,10 +33,10 @@ class RlooReplayTest {
 
     @Test
     void anRlooRunDropsTheIncompleteGroupAndReplaysBitForBit(TestKafka broker, @TempDir Path tmp) throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "rloo.");
-        ModelFolderStore store = LearnerFixture.store(tmp.resolve("blobs"));
-        Path soupDir = LearnerFixture.publishedTinySoup(kafka, store, tmp);
-        try (GptModel behaviour = GptModel.load(soupDir, GptModel.Head.NONE, Device.cpu())) {
+        LearnerFixture.World world = LearnerFixture.world(broker, "rloo.", tmp, 7);
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
+        try (GptModel behaviour = GptModel.load(world.soupDir(), GptModel.Head.NONE, Device.cpu())) {
             LearnerFixture.writeRollouts(kafka, behaviour, RUN, 0, BATCH, 13, LearnerFixture.PREFER_LOW, GROUP);
             // three of a group of four: its last member never comes
             LearnerFixture.writeRollouts(kafka, behaviour, RUN, 0, GROUP - 1, 99, LearnerFixture.PREFER_LOW, GROUP);

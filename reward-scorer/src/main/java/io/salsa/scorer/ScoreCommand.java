@@ -4,13 +4,13 @@ import ai.djl.Device;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.cli.EnvDefaults;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
                 + "given as the environment variable shown. --cache-dir is where fetched reward models are "
                 + "unpacked ($" + ScorerConfig.MODEL_CACHE_ENV + "); there is no default blob store. Metrics and health on "
                 + "--metrics-port (default " + ScoreCommand.METRICS_PORT + ").")
-public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
+public final class ScoreCommand extends SalsaCommand {
 
     /** The scorer's default probe port (/metrics, /healthz, /readyz). */
     public static final int METRICS_PORT = 9401;
@@ -85,51 +85,30 @@ public final class ScoreCommand implements Callable<Integer>, SalsaSubcommand {
                 initial = GptRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev);
             }
         } catch (IllegalArgumentException | IOException e) {
-            System.err.println("salsa score: " + withFlags(e.getMessage()));
-            return 2;
+            return refuse(withFlags(e.getMessage()));
         }
         ServiceRunner.runUntilStopped(new RewardScorerApp(config, initial, loader), metricsPort);
         return 0;
     }
 
     private Map<String, String> env() {
-        Map<String, String> env = service.applyTo(System.getenv());
-        put(env, ScorerConfig.APP_ID_ENV, appId);
-        put(env, ScorerConfig.SCORER_ID_ENV, scorerId);
-        put(env, ScorerConfig.MODEL_NAME_ENV, modelName);
-        put(env, ScorerConfig.INITIAL_MODEL_ENV, initialModel);
-        put(env, ScorerConfig.BATCH_SIZE_ENV, batchSize);
-        put(env, ScorerConfig.BATCH_WAIT_ENV, batchMaxWaitMs);
-        put(env, ScorerConfig.NORMALIZE_ENV, normalize);
-        put(env, ScorerConfig.THREADS_ENV, streamThreads);
-        put(env, ScorerConfig.STATE_DIR_ENV, stateDir);
-        put(env, ScorerConfig.MODEL_CACHE_ENV, service.cacheDir(null));
+        Map<String, String> env = withOwnOptions(service.applyTo(System.getenv()));
+        Path cache = service.cacheDir(null);
+        if (cache != null) {
+            env.put(ScorerConfig.MODEL_CACHE_ENV, cache.toString());
+        }
         return env;
     }
 
     /** Names the flag next to the environment variable an error mentions, e.g. "--batch-size (SALSA_SCORER_BATCH_SIZE)". */
-    private static String withFlags(String message) {
+    private String withFlags(String message) {
+        Map<String, String> flags = new HashMap<>();
+        ownOptionsByVariable().forEach((variable, option) -> flags.put(variable, option.longestName()));
+        flags.put(ScorerConfig.MODEL_CACHE_ENV, "--cache-dir");
         String m = message == null ? "" : message;
-        for (Map.Entry<String, String> e : FLAGS.entrySet()) {
+        for (Map.Entry<String, String> e : flags.entrySet()) {
             m = m.replace(e.getKey(), e.getValue() + " (" + e.getKey() + ")");
         }
         return m;
-    }
-
-    private static final Map<String, String> FLAGS = Map.ofEntries(
-            Map.entry(ScorerConfig.APP_ID_ENV, "--app-id"), Map.entry(ScorerConfig.SCORER_ID_ENV, "--scorer-id"),
-            Map.entry(ScorerConfig.MODEL_NAME_ENV, "--model-name"),
-            Map.entry(ScorerConfig.INITIAL_MODEL_ENV, "--initial-model"),
-            Map.entry(ScorerConfig.BATCH_SIZE_ENV, "--batch-size"),
-            Map.entry(ScorerConfig.BATCH_WAIT_ENV, "--batch-max-wait-ms"),
-            Map.entry(ScorerConfig.NORMALIZE_ENV, "--normalize"),
-            Map.entry(ScorerConfig.THREADS_ENV, "--stream-threads"),
-            Map.entry(ScorerConfig.STATE_DIR_ENV, "--state-dir"),
-            Map.entry(ScorerConfig.MODEL_CACHE_ENV, "--cache-dir"));
-
-    private static void put(Map<String, String> env, String name, Object value) {
-        if (value != null) {
-            env.put(name, value.toString());
-        }
     }
 }

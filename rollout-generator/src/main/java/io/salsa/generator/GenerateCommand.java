@@ -2,12 +2,11 @@ package io.salsa.generator;
 
 import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.cli.EnvDefaults;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
 import io.salsa.schemas.KafkaSettings;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,7 +18,7 @@ import picocli.CommandLine.Option;
                 + "where downloaded weights go (default: <state-dir>/weights); the blob store defaults to "
                 + "file://<cwd>/salsa-data/blobs. Metrics and health on --metrics-port (default " + GenerateCommand.METRICS_PORT
                 + ").")
-public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand {
+public final class GenerateCommand extends SalsaCommand {
 
     /** The generator's default probe port (/metrics, /healthz, /readyz). */
     public static final int METRICS_PORT = 9400;
@@ -63,24 +62,7 @@ public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = service.applyTo(System.getenv());
-        put(env, "SALSA_GENERATOR_ID", id);
-        put(env, "SALSA_GENERATOR_STATE_DIR", stateDir);
-        put(env, "SALSA_GENERATOR_GROUP", group);
-        put(env, "SALSA_GENERATOR_SAMPLES_PER_PROMPT", samples);
-        put(env, "SALSA_GENERATOR_BATCH_SIZE", batchSize);
-        put(env, "SALSA_GENERATOR_TEMPERATURE", temperature);
-        put(env, "SALSA_GENERATOR_TOP_K", topK);
-        put(env, "SALSA_GENERATOR_TOP_P", topP);
-        put(env, "SALSA_GENERATOR_MAX_NEW_TOKENS", maxNewTokens);
-        put(env, "SALSA_GENERATOR_SEED", seed);
-        put(env, "SALSA_GENERATOR_MAX_STALENESS", maxStaleness);
-        put(env, "SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS", maxUnconsumed);
-        put(env, "SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", learnerBatch);
-        put(env, "SALSA_GENERATOR_LAG_SOURCES", lagSources);
-        put(env, "SALSA_GENERATOR_POLICY_RUN_ID", runId);
-        put(env, "SALSA_GENERATOR_INITIAL_WEIGHTS", initialWeights);
-        put(env, "SALSA_GENERATOR_DEVICE", device);
+        Map<String, String> env = withOwnOptions(service.applyTo(System.getenv()));
         KafkaSettings settings;
         GeneratorConfig config;
         BlobStore store;
@@ -96,17 +78,10 @@ public final class GenerateCommand implements Callable<Integer>, SalsaSubcommand
             }
             store = service.blobStore(env);
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa generate: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
                 new BlobWeightFetcher(store, service.cacheDir(config.stateDir().resolve("weights")))), metricsPort);
         return 0;
-    }
-
-    private static void put(Map<String, String> env, String name, String value) {
-        if (value != null) {
-            env.put(name, value);
-        }
     }
 }

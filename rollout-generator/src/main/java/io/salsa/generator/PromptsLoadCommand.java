@@ -1,13 +1,12 @@
 package io.salsa.generator;
 
 import io.salsa.runtime.cli.KafkaOptions;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,7 +16,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "load", mixinStandardHelpOptions = true,
         description = "Publish a JSONL prompt set ({\"prompt\": ...} or {\"id\": ..., \"prompt\": ...} per line) "
                 + "to the prompts topic, once per epoch.")
-public final class PromptsLoadCommand implements Callable<Integer>, SalsaSubcommand {
+public final class PromptsLoadCommand extends SalsaCommand {
+
+    public PromptsLoadCommand() {
+        super("prompts", "Prompt sets: publish prompts for the rollout generators.");
+    }
 
     @Parameters(index = "0", paramLabel = "FILE.jsonl", description = "The prompt set.")
     Path file;
@@ -30,41 +33,26 @@ public final class PromptsLoadCommand implements Callable<Integer>, SalsaSubcomm
     KafkaOptions kafka = new KafkaOptions();
 
     @Override
-    public String group() {
-        return "prompts";
-    }
-
-    @Override
-    public String groupDescription() {
-        return "Prompt sets: publish prompts for the rollout generators.";
-    }
-
-    @Override
     public Integer call() throws Exception {
         if (epochs < 1) {
-            System.err.println("salsa prompts load: --epochs must be >= 1, got " + epochs);
-            return 2;
+            return refuse("--epochs must be >= 1, got " + epochs);
         }
         if (!Files.isRegularFile(file)) {
-            System.err.println("salsa prompts load: " + file + " is not a readable file");
-            return 2;
+            return refuse(file + " is not a readable file");
         }
         KafkaSettings settings;
         try {
             settings = kafka.kafka(System.getenv());
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa prompts load: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         List<PromptFile.Entry> entries;
         try {
             entries = PromptFile.read(file);
         } catch (PromptFile.BadLineException e) {
-            System.err.println("salsa prompts load: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         } catch (IOException e) {
-            System.err.println("salsa prompts load: cannot read " + file + ": " + e.getMessage());
-            return 2;
+            return refuse("cannot read " + file + ": " + e.getMessage());
         }
         long published = PromptPublisher.publish(settings, entries, epochs);
         System.out.printf("published %d prompts (%d distinct x %d epochs) to %s%n", published, entries.size(),

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
+import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topic;
 import io.salsa.schemas.TopicAdmin;
@@ -18,20 +19,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -123,38 +119,15 @@ final class GenHarness implements AutoCloseable {
 
     /** Every record of a topic from the beginning to its current end. */
     <V extends SpecificRecord> List<V> readAll(Topic<String, V> topic) {
-        RegistryAvroSerde<V> serde = settings.valueSerde(topic);
-        Properties props = settings.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        List<V> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            String name = settings.topic(topic);
-            List<TopicPartition> parts = c.partitionsFor(name).stream()
-                    .map(p -> new TopicPartition(name, p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> ends = c.endOffsets(parts);
-            while (parts.stream().anyMatch(tp -> c.position(tp) < ends.get(tp))) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(serde.decode(r));
-                }
-            }
-        }
-        return out;
+        return KafkaLog.readValues(settings, topic, Duration.ofSeconds(60), (r, e) -> {
+            throw e;
+        });
     }
 
     /** Waits with blocking polls (at most {@code timeout}) until {@code topic} holds {@code n} records; fails if not. */
     void awaitRecords(Topic<?, ?> topic, int n, Duration timeout) {
-        Properties props = settings.consumerProps("unused");
-        props.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            String name = settings.topic(topic);
-            List<TopicPartition> parts = c.partitionsFor(name).stream()
-                    .map(p -> new TopicPartition(name, p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
+        String name = settings.topic(topic);
+        try (KafkaLog log = KafkaLog.open(settings, name, KafkaLog.ALL)) {
             long deadline = System.nanoTime() + timeout.toNanos();
             int seen = 0;
             while (seen < n) {
@@ -162,7 +135,7 @@ final class GenHarness implements AutoCloseable {
                     fail("timed out after " + timeout.toSeconds() + " s with " + seen + " of " + n + " records on "
                             + name);
                 }
-                seen += c.poll(Duration.ofMillis(500)).count();
+                seen += log.poll(Duration.ofMillis(500)).size();
             }
         }
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.events.Prompt;
 import io.salsa.schemas.Topics;
+import io.salsa.testkit.Captured;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
 import java.nio.file.Files;
@@ -47,19 +48,10 @@ class PromptsLoadIT {
     void shouldRefuseABadFileWithItsLineNumberAndPublishNothing(TestKafka kafka) throws Exception {
         try (GenHarness h = new GenHarness(kafka, "load-bad", dir)) {
             Path file = Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"ok\"}\n{\"prompt\": 5}\n");
-            CommandLine cli = new CommandLine(new PromptsLoadCommand());
-            java.io.PrintStream old = System.err;
-            java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
-            System.setErr(new java.io.PrintStream(captured, true));
-            int rc;
-            try {
-                rc = cli.execute(file.toString(), "--bootstrap", kafka.bootstrapServers(),
-                        "--topic-prefix", h.settings.topicPrefix());
-            } finally {
-                System.setErr(old);
-            }
-            assertEquals(2, rc);
-            assertTrue(captured.toString().contains("line 2"), captured.toString());
+            Captured<Integer> r = Captured.of(() -> new CommandLine(new PromptsLoadCommand()).execute(
+                    file.toString(), "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", h.settings.topicPrefix()));
+            assertEquals(2, r.value());
+            assertTrue(r.err().contains("line 2"), r.err());
             assertEquals(0, h.count(Topics.PROMPTS));
         }
     }
@@ -68,17 +60,9 @@ class PromptsLoadIT {
     void shouldExitWith2NamingAMissingKafkaConfigFile() throws Exception {
         Path file = Files.writeString(dir.resolve("p.jsonl"), "{\"prompt\": \"ok\"}\n");
         Path missing = dir.resolve("no-client.properties");
-        java.io.PrintStream old = System.err;
-        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
-        System.setErr(new java.io.PrintStream(captured, true));
-        int rc;
-        try {
-            rc = new CommandLine(new PromptsLoadCommand()).execute(file.toString(), "--bootstrap", "127.0.0.1:9",
-                    "--kafka-config", missing.toString());
-        } finally {
-            System.setErr(old);
-        }
-        assertEquals(2, rc);
-        assertTrue(captured.toString().contains(missing.toString()), captured.toString());
+        Captured<Integer> r = Captured.of(() -> new CommandLine(new PromptsLoadCommand()).execute(file.toString(),
+                "--bootstrap", "127.0.0.1:9", "--kafka-config", missing.toString()));
+        assertEquals(2, r.value());
+        assertTrue(r.err().contains(missing.toString()), r.err());
     }
 }

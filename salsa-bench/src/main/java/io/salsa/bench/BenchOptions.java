@@ -1,5 +1,7 @@
 package io.salsa.bench;
 
+import io.salsa.runtime.cli.OptionSlot;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.schemas.KafkaClientConfig;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -13,8 +15,6 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import picocli.CommandLine.IModelTransformer;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.IGetter;
-import picocli.CommandLine.Model.ISetter;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
@@ -47,10 +47,10 @@ public final class BenchOptions {
     private final Amount warmup;
     private final Amount measured;
     private final Kafka kafka;
-    private final Slot warmupValue;
-    private final Slot measuredValue;
-    private final Slot output = new Slot(null);
-    private final Slot bootstrap = new Slot(null);
+    private final OptionSlot warmupValue;
+    private final OptionSlot measuredValue;
+    private final OptionSlot output = new OptionSlot(null);
+    private final OptionSlot bootstrap = new OptionSlot(null);
     private final CommandSpec mixin;
 
     /** One of the two amounts: its flag, default and allowed range, and what it counts. */
@@ -64,13 +64,13 @@ public final class BenchOptions {
         }
     }
 
-    private BenchOptions(Builder b) {
-        this.command = b.command;
+    private BenchOptions(Builder b, String command) {
+        this.command = Objects.requireNonNull(command, "command");
         this.warmup = Objects.requireNonNull(b.warmup, "warm-up amount");
         this.measured = Objects.requireNonNull(b.measured, "measured amount");
         this.kafka = b.kafka;
-        this.warmupValue = new Slot(warmup.defaultValue());
-        this.measuredValue = new Slot(measured.defaultValue());
+        this.warmupValue = new OptionSlot(warmup.defaultValue());
+        this.measuredValue = new OptionSlot(measured.defaultValue());
         this.mixin = CommandSpec.wrapWithoutInspection(this);
         mixin.addOption(amountOption(warmup, warmupValue));
         mixin.addOption(amountOption(measured, measuredValue));
@@ -86,16 +86,21 @@ public final class BenchOptions {
         }
     }
 
-    private static OptionSpec amountOption(Amount a, Slot slot) {
+    private static OptionSpec amountOption(Amount a, OptionSlot slot) {
         return OptionSpec.builder(a.option()).type(int.class).paramLabel("N")
                 .defaultValue(Integer.toString(a.defaultValue()))
                 .description(a.description() + " (default: ${DEFAULT-VALUE}).")
                 .getter(slot).setter(slot).build();
     }
 
-    /** Starts the options of {@code salsa bench <command>}. */
-    public static Builder of(String command) {
-        return new Builder(command);
+    /**
+     * Starts a bench's options with its warm-up amount: its flag, default (at least 0) and what it counts, e.g.
+     * "Warm-up iterations, not counted".
+     */
+    public static Builder warmup(String option, int defaultValue, String description) {
+        Builder b = new Builder();
+        b.warmup = new Amount(option, defaultValue, 0, Integer.MAX_VALUE, description);
+        return b;
     }
 
     /** The command's name under {@code salsa bench}. */
@@ -137,15 +142,7 @@ public final class BenchOptions {
 
     /** {@link #refuse(String)} with the message of a bad-input exception (a missing file is named as such). */
     public int refuse(Exception e) {
-        return refuse(message(e));
-    }
-
-    /** The user-facing message of {@code e}: "no such file: X" for a missing file, else its message. */
-    static String message(Exception e) {
-        if (e instanceof java.nio.file.NoSuchFileException n) {
-            return "no such file: " + n.getMessage();
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
+        return refuse(SalsaCommand.message(e));
     }
 
     /** One pass of a warm-up-then-measure loop. */
@@ -216,6 +213,20 @@ public final class BenchOptions {
         return BenchBroker.embedded(scratch.resolve("kafka"));
     }
 
+    /**
+     * {@link #broker}, or empty once an unusable address or environment was {@link #refuse(Exception) refused} on
+     * stderr: the command then exits with {@link SalsaCommand#EXIT_BAD_INPUT}.
+     */
+    public Optional<BenchBroker> brokerOrRefuse(Path scratch, Map<String, String> env, Consumer<String> log)
+            throws IOException {
+        try {
+            return Optional.of(broker(scratch, env, log));
+        } catch (IllegalArgumentException e) {
+            refuse(e);
+            return Optional.empty();
+        }
+    }
+
     /** A progress line on stderr (stdout keeps the results) for {@code total} units of work. */
     public ProgressLine progress(String verb, long total, String unit) {
         return ProgressLine.counting(System.err::println, verb, total, unit, PROGRESS_EVERY, System::nanoTime);
@@ -236,21 +247,13 @@ public final class BenchOptions {
         }
     }
 
-    /** Builds the options of one bench command. */
+    /** Builds the options of one bench command; {@link BenchCommand} builds them under the command's name. */
     public static final class Builder {
-        private final String command;
         private Amount warmup;
         private Amount measured;
         private Kafka kafka = Kafka.NONE;
 
-        private Builder(String command) {
-            this.command = Objects.requireNonNull(command, "command");
-        }
-
-        /** The warm-up amount: its flag, default (at least 0) and what it counts, e.g. "Warm-up iterations, not counted". */
-        public Builder warmup(String option, int defaultValue, String description) {
-            warmup = new Amount(option, defaultValue, 0, Integer.MAX_VALUE, description);
-            return this;
+        private Builder() {
         }
 
         /** The measured amount: its flag, default and allowed range, and what it counts. */
@@ -259,14 +262,20 @@ public final class BenchOptions {
             return this;
         }
 
+        /** {@link #measured(String, int, int, int, String)} of at least 1, with no upper bound. */
+        public Builder measured(String option, int defaultValue, String description) {
+            return measured(option, defaultValue, 1, Integer.MAX_VALUE, description);
+        }
+
         /** Gives the bench a {@code --bootstrap} flag with this fallback. */
         public Builder kafka(Kafka fallback) {
             kafka = Objects.requireNonNull(fallback, "fallback");
             return this;
         }
 
-        public BenchOptions build() {
-            return new BenchOptions(this);
+        /** The options of {@code salsa bench <command>}. */
+        public BenchOptions build(String command) {
+            return new BenchOptions(this, command);
         }
     }
 
@@ -282,29 +291,6 @@ public final class BenchOptions {
             }
             spec.addMixin(MIXIN_NAME, bench.bench().mixin());
             return spec;
-        }
-    }
-
-    /** Holds one option's value for picocli (the programmatic equivalent of an annotated field). */
-    private static final class Slot implements IGetter, ISetter {
-        private Object value;
-
-        Slot(Object initial) {
-            value = initial;
-        }
-
-        @Override
-        @SuppressWarnings("unchecked")
-        public <T> T get() {
-            return (T) value;
-        }
-
-        @Override
-        @SuppressWarnings("unchecked")
-        public <T> T set(T newValue) {
-            T old = (T) value;
-            value = newValue;
-            return old;
         }
     }
 }

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,11 +29,8 @@ public final class GeneratorBenchCommand extends BenchCommand {
     int maxNewTokens;
 
     public GeneratorBenchCommand() {
-        super(BenchOptions.of("generator")
-                .warmup("--warmup", 1, "Untimed model calls before measuring (PyTorch initialisation)")
-                .measured("--batches", 4, 1, Integer.MAX_VALUE, "Batches per size")
-                .kafka(BenchOptions.Kafka.EMBEDDED)
-                .build());
+        super(BenchOptions.warmup("--warmup", 1, "Untimed model calls before measuring (PyTorch initialisation)")
+                .measured("--batches", 4, "Batches per size").kafka(BenchOptions.Kafka.EMBEDDED));
     }
 
     @Override
@@ -53,13 +51,11 @@ public final class GeneratorBenchCommand extends BenchCommand {
                 dir, promptTokens, maxNewTokens, bench.measured(),
                 System.getProperty("ai.djl.pytorch.num_threads", "default"));
         try (Scratch scratch = Scratch.create("generator")) {
-            BenchBroker broker;
-            try {
-                broker = bench.broker(scratch.dir(), Map.of(), System.out::println);
-            } catch (IllegalArgumentException e) {
-                return bench.refuse(e);
+            Optional<BenchBroker> started = bench.brokerOrRefuse(scratch.dir(), Map.of(), System.out::println);
+            if (started.isEmpty()) {
+                return EXIT_BAD_INPUT;
             }
-            try (broker) {
+            try (BenchBroker broker = started.get()) {
                 List<GeneratorBench.Result> results = new GeneratorBench(dir, promptTokens, maxNewTokens, bench)
                         .run(batchSizes, broker, scratch.dir(), System.out);
                 bench.save(GeneratorBench.table(results), System.out);

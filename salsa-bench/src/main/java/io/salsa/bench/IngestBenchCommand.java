@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,11 +50,9 @@ public final class IngestBenchCommand extends BenchCommand {
     int perPrompt;
 
     public IngestBenchCommand() {
-        super(BenchOptions.of("ingest")
-                .warmup("--warmup-seconds", 5, "Unmeasured warm-up, in seconds")
-                .measured("--seconds", 20, 1, Integer.MAX_VALUE, "Measured duration, in seconds")
-                .kafka(BenchOptions.Kafka.ENVIRONMENT_ELSE_EMBEDDED)
-                .build());
+        super(BenchOptions.warmup("--warmup-seconds", 5, "Unmeasured warm-up, in seconds")
+                .measured("--seconds", 20, "Measured duration, in seconds")
+                .kafka(BenchOptions.Kafka.ENVIRONMENT_ELSE_EMBEDDED));
     }
 
     /** Where {@code SALSA_KAFKA_BOOTSTRAP} and friends are read (tests give their own). */
@@ -89,13 +88,11 @@ public final class IngestBenchCommand extends BenchCommand {
                     + " --prompts >= 1, --per-prompt >= 2, --max-preferences >= 1");
         }
         try (Scratch scratch = Scratch.create("ingest")) {
-            BenchBroker broker;
-            try {
-                broker = bench.broker(scratch.dir(), env, System.out::println);
-            } catch (IllegalArgumentException e) {
-                return bench.refuse(e);
+            Optional<BenchBroker> started = bench.brokerOrRefuse(scratch.dir(), env, System.out::println);
+            if (started.isEmpty()) {
+                return EXIT_BAD_INPUT;
             }
-            try (broker) {
+            try (BenchBroker broker = started.get()) {
                 KafkaSettings settings = broker.settings("bench-" + System.currentTimeMillis() + ".");
                 try {
                     return run(settings, broker.inProcess());

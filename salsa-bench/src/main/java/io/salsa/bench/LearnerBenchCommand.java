@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -66,11 +67,8 @@ public final class LearnerBenchCommand extends BenchCommand {
     DeviceOptions devices;
 
     public LearnerBenchCommand() {
-        super(BenchOptions.of("learner")
-                .warmup("--warmup", 1, "Unmeasured PPO steps first")
-                .measured("--steps", 3, 1, Integer.MAX_VALUE, "Measured steps after the warm-up")
-                .kafka(BenchOptions.Kafka.EMBEDDED)
-                .build());
+        super(BenchOptions.warmup("--warmup", 1, "Unmeasured PPO steps first")
+                .measured("--steps", 3, "Measured steps after the warm-up").kafka(BenchOptions.Kafka.EMBEDDED));
     }
 
     @Override
@@ -116,13 +114,11 @@ public final class LearnerBenchCommand extends BenchCommand {
         int steps = bench.measured();
         try (Scratch scratch = Scratch.create("learner")) {
             Path tmp = scratch.dir();
-            BenchBroker broker;
-            try {
-                broker = bench.broker(tmp, Map.of(), System.out::println);
-            } catch (IllegalArgumentException e) {
-                return bench.refuse(e);
+            Optional<BenchBroker> started = bench.brokerOrRefuse(tmp, Map.of(), System.out::println);
+            if (started.isEmpty()) {
+                return EXIT_BAD_INPUT;
             }
-            try (broker) {
+            try (BenchBroker broker = started.get()) {
                 KafkaSettings kafka = broker.settings("bench-" + System.currentTimeMillis() + ".");
                 TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP));
                 ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("blobs")),

@@ -68,10 +68,8 @@ public final class ModelBenchCommand extends BenchCommand {
     DeviceOptions deviceOptions = new DeviceOptions();
 
     public ModelBenchCommand() {
-        super(BenchOptions.of("model")
-                .warmup("--warmup", 1, "Untimed runs of each measurement before the timed ones")
-                .measured("--repeats", 3, 1, Integer.MAX_VALUE, "Timed repetitions after the warm-up; the best is reported")
-                .build());
+        super(BenchOptions.warmup("--warmup", 1, "Untimed runs of each measurement before the timed ones")
+                .measured("--repeats", 3, "Timed repetitions after the warm-up; the best is reported"));
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,11 +40,8 @@ public final class ScorerBenchCommand extends BenchCommand {
     DeviceOptions deviceOptions = new DeviceOptions();
 
     public ScorerBenchCommand() {
-        super(BenchOptions.of("scorer")
-                .warmup("--warmup", 128, "Rollouts scored before measuring")
-                .measured("--rollouts", 1024, 1, Integer.MAX_VALUE, "Rollouts in the measured window")
-                .kafka(BenchOptions.Kafka.EMBEDDED)
-                .build());
+        super(BenchOptions.warmup("--warmup", 128, "Rollouts scored before measuring")
+                .measured("--rollouts", 1024, "Rollouts in the measured window").kafka(BenchOptions.Kafka.EMBEDDED));
     }
 
     @Override
@@ -68,13 +66,11 @@ public final class ScorerBenchCommand extends BenchCommand {
         try (Scratch scratch = Scratch.create("scorer");
              GptModel gpt = ScorerBench.smallModel(golden, promptTokens + responseTokens, 7, device);
              GptRewardScorerModel model = new GptRewardScorerModel(gpt, "bench-rm", 1)) {
-            BenchBroker broker;
-            try {
-                broker = bench.broker(scratch.dir(), Map.of(), System.out::println);
-            } catch (IllegalArgumentException e) {
-                return bench.refuse(e);
+            Optional<BenchBroker> started = bench.brokerOrRefuse(scratch.dir(), Map.of(), System.out::println);
+            if (started.isEmpty()) {
+                return EXIT_BAD_INPUT;
             }
-            try (broker) {
+            try (BenchBroker broker = started.get()) {
                 KafkaSettings kafka = broker.settings("bench-" + System.currentTimeMillis() + ".");
                 GptConfig c = gpt.config();
                 System.out.printf("model: %d layers, %d heads, %d wide, vocab %d, n_positions %d (architecture of %s, "

@@ -30,10 +30,8 @@ public final class SerdeBenchCommand extends BenchCommand {
     int records;
 
     public SerdeBenchCommand() {
-        super(BenchOptions.of("serde")
-                .warmup("--warmup", 3, "Warm-up iterations, not counted")
-                .measured("--iterations", 8, 2, Integer.MAX_VALUE, "Measured iterations (a spread needs two)")
-                .build());
+        super(BenchOptions.warmup("--warmup", 3, "Warm-up iterations, not counted")
+                .measured("--iterations", 8, 2, Integer.MAX_VALUE, "Measured iterations (a spread needs two)"));
     }
 
     @Override

@@ -35,10 +35,8 @@ public final class SoupBenchCommand extends BenchCommand {
     Path dir;
 
     public SoupBenchCommand() {
-        super(BenchOptions.of("soup")
-                .warmup("--warmup", 1, "Untimed soups before the timed ones (JIT and page cache)")
-                .measured("--runs", 5, 1, 100, "Timed runs of each measurement")
-                .build());
+        super(BenchOptions.warmup("--warmup", 1, "Untimed soups before the timed ones (JIT and page cache)")
+                .measured("--runs", 5, 1, 100, "Timed runs of each measurement"));
     }
 
     @Override

@@ -26,8 +26,8 @@ class BenchOptionsTest {
     @Command(name = "probe", modelTransformer = BenchOptions.Install.class)
     static final class Probe extends BenchCommand {
         Probe(BenchOptions.Kafka kafka) {
-            super(BenchOptions.of("probe").warmup("--warmup", 2, "Warm-up runs")
-                    .measured("--runs", 5, 1, 10, "Measured runs").kafka(kafka).build());
+            super(BenchOptions.warmup("--warmup", 2, "Warm-up runs").measured("--runs", 5, 1, 10, "Measured runs")
+                    .kafka(kafka));
         }
 
         @Override
@@ -139,11 +139,21 @@ class BenchOptionsTest {
     }
 
     @Test
-    void shouldRefuseAnUnusableBootstrapNamingTheFlag(@TempDir Path dir) {
+    void shouldRefuseAnUnusableBootstrapNamingTheFlag(@TempDir Path dir) throws Exception {
         Probe probe = new Probe(BenchOptions.Kafka.EMBEDDED);
         new CommandLine(probe).parseArgs("--bootstrap", "no-port");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> probe.bench().broker(dir, Map.of(), s -> { }));
         assertTrue(e.getMessage().startsWith("--bootstrap: "), e.getMessage());
+
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertTrue(probe.bench().brokerOrRefuse(dir, Map.of(), s -> { }).isEmpty(), "refused: no broker");
+        } finally {
+            System.setErr(stderr);
+        }
+        assertEquals("salsa bench probe: " + e.getMessage(), err.toString(StandardCharsets.UTF_8).strip());
     }
 }

@@ -5,7 +5,7 @@ import io.salsa.broker.EmbeddedKafkaBroker;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.registry.ConfluentRestView;
 import io.salsa.schemas.registry.KafkaTopicSchemaRegistry;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.Service;
 import io.salsa.runtime.service.ServiceRunner;
@@ -20,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,7 +27,7 @@ import picocli.CommandLine.Option;
 /** {@code salsa broker}: a real single-node Kafka broker for one machine, until Ctrl-C. */
 @Command(name = "broker", mixinStandardHelpOptions = true,
         description = "Start a single-node KRaft Kafka broker (no Docker); its data survives restarts.")
-public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
+public final class BrokerCommand extends SalsaCommand {
 
     @Option(names = "--dir", defaultValue = "salsa-data/kafka",
             description = "Data folder; formatted on first start, reused after (default: ${DEFAULT-VALUE}).")
@@ -59,13 +58,11 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
-            System.err.println("salsa broker: --port must be between 0 and 65535, got " + port);
-            return 2;
+            return refuse("--port must be between 0 and 65535, got " + port);
         }
         if (schemaRegistryPort != null && (schemaRegistryPort < 0 || schemaRegistryPort > 65535)) {
-            System.err.println("salsa broker: --schema-registry-port must be between 0 and 65535, got "
+            return refuse("--schema-registry-port must be between 0 and 65535, got "
                     + schemaRegistryPort);
-            return 2;
         }
         BrokerSecurity security = null;
         try {
@@ -77,8 +74,7 @@ public final class BrokerCommand implements Callable<Integer>, SalsaSubcommand {
                 security = BrokerSecurity.parse(saslUsers, acls);
             }
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa broker: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         long t0 = System.nanoTime();
         BrokerService broker = new BrokerService(EmbeddedKafkaBroker.start(dir, port, overrides, security));

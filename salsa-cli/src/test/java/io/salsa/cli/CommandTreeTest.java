@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.runtime.cli.EnvDefaults;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -43,6 +44,22 @@ class CommandTreeTest {
             assertEquals(0, code, "exit code of salsa " + args + "; stderr: " + err);
             assertFalse(err.toString().contains("Missing required"), err.toString());
             assertTrue(out.toString().contains("Usage:"), "usage printed for " + args + ": " + out);
+        }));
+    }
+
+    /** A command's error messages ("salsa rm train: …") name it as the user typed it. */
+    @TestFactory
+    Stream<DynamicTest> shouldNameEveryCommandInItsErrorsAsTyped() {
+        List<List<String>> paths = new ArrayList<>();
+        collect(Salsa.commandLine(), new ArrayList<>(), paths);
+        return paths.stream().map(path -> DynamicTest.dynamicTest("salsa " + String.join(" ", path), () -> {
+            CommandLine cmd = Salsa.commandLine();
+            for (String name : path) {
+                cmd = cmd.getSubcommands().get(name);
+            }
+            if (cmd.getCommand() instanceof SalsaCommand command) {
+                assertEquals("salsa " + String.join(" ", path), command.commandLine());
+            }
         }));
     }
 

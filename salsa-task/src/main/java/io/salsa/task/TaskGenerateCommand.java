@@ -1,11 +1,10 @@
 package io.salsa.task;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -13,7 +12,11 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate the built-in synthetic instruction task (deterministic for a seed): SFT splits "
                 + "train/eval/ood as JSONL, preference pairs, a pretraining corpus, the world and a tokenizer.json.")
-public final class TaskGenerateCommand implements Callable<Integer>, SalsaSubcommand {
+public final class TaskGenerateCommand extends SalsaCommand {
+
+    public TaskGenerateCommand() {
+        super("task", "The built-in synthetic instruction task: data, tokenizer and simulated rater.");
+    }
 
     @Option(names = "--out", required = true, description = "Output folder (created; existing task files are replaced).")
     Path out;
@@ -43,29 +46,17 @@ public final class TaskGenerateCommand implements Callable<Integer>, SalsaSubcom
     int vocabLimit;
 
     @Override
-    public String group() {
-        return "task";
-    }
-
-    @Override
-    public String groupDescription() {
-        return "The built-in synthetic instruction task: data, tokenizer and simulated rater.";
-    }
-
-    @Override
     public Integer call() {
         TaskConfig config;
         try {
             config = new TaskConfig(seed, entities, oodFraction, evalFraction, preferencePairs, 8, vocabLimit);
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa task generate: " + e.getMessage().replace("oodComboFraction", "--ood-fraction")
+            return refuse(e.getMessage().replace("oodComboFraction", "--ood-fraction")
                     .replace("evalFraction", "--eval-fraction").replace("preferencePairs", "--preference-pairs")
                     .replace("vocabLimit", "--vocab-limit").replace("entities", "--entities"));
-            return 2;
         }
         if (Files.exists(out) && !Files.isDirectory(out)) {
-            System.err.println("salsa task generate: --out " + out + " is a file, not a folder");
-            return 2;
+            return refuse("--out " + out + " is a file, not a folder");
         }
         try {
             long t0 = System.nanoTime();

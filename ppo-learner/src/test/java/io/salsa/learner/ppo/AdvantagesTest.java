@@ -5,24 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 class AdvantagesTest {
 
     private static final float EPS = 1e-5f;
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
+    /** Every array of one test; JUnit closes it after the test. */
+    @AutoClose
+    private final NDManager manager = NDManager.newBaseManager();
 
     // s0: group a, score 1, 2 real tokens; s1: group a, score 3, 3 tokens; s2: group b (alone), score 2, 1 token
     private static final List<TrainingSample> BATCH = List.of(sample("a", 1, 2), sample("a", 3, 3), sample("b", 2, 1));

@@ -7,25 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /** Hand-computed cases for every PPO function; the expected numbers are worked out in the comments. */
 class PpoMathTest {
 
     private static final float EPS = 1e-5f;
-    private NDManager manager;
-
-    @BeforeEach
-    void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterEach
-    void close() {
-        manager.close();
-    }
+    /** Every array of one test; JUnit closes it after the test. */
+    @AutoClose
+    private final NDManager manager = NDManager.newBaseManager();
 
     private NDArray rows(float[][] data) {
         int cols = data[0].length;

@@ -30,15 +30,57 @@ class PpoStepTest {
                 "learning_rate", "0.03", "init_kl_coef", "0.02", "adap_kl_ctrl", "false"));
     }
 
-    private record Run(List<Double> scores, List<Double> kls, float[] weights, Map<String, Double> lastMetrics) {}
+    private record Run(List<Double> scores, List<Double> kls, float[] weights, Map<String, Double> lastMetrics,
+            float[] valueHeadBefore, float[] valueHeadAfter) {}
+
+    /** The batch of step {@code step}, sampled from the policy's current log-prob {@code table}. */
+    @FunctionalInterface
+    private interface Batches {
+        List<TrainingSample> sample(BigramPolicy model, float[] table, SplittableRandom random, int step, int size);
+    }
+
+    /** {@code size} rollouts of random one-token prompts. */
+    private static List<TrainingSample> ungrouped(BigramPolicy model, float[] table, SplittableRandom random, int step,
+            int size) {
+        List<TrainingSample> batch = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            batch.add(model.sample(table, new int[] {random.nextInt(8)}, 4, random, SHARE_OF_TARGET));
+        }
+        return batch;
+    }
+
+    /** {@code size / 4} prompts, 4 rollouts each, grouped by prompt. */
+    private static List<TrainingSample> grouped(BigramPolicy model, float[] table, SplittableRandom random, int step,
+            int size) {
+        List<TrainingSample> batch = new ArrayList<>();
+        for (int p = 0; p < size / 4; p++) {
+            int prompt = random.nextInt(8);
+            for (int k = 0; k < 4; k++) {
+                TrainingSample x = model.sample(table, new int[] {prompt}, 4, random, SHARE_OF_TARGET);
+                batch.add(new TrainingSample(x.queryTokens(), x.responseTokens(), x.behaviourLogprobs(),
+                        x.stoppedAtEos(), x.score(), null, "p" + step + "-" + p));
+            }
+        }
+        return batch;
+    }
 
     private static Run train(int steps, long seed) {
         return train(steps, seed, config());
     }
 
     private static Run train(int steps, long seed, PpoConfig cfg) {
+        return train(steps, seed, cfg, PpoStepTest::ungrouped);
+    }
+
+    /** {@code steps} steps of {@code algorithm} on grouped batches. */
+    private static Run trainGrouped(Algorithm algorithm, int steps, long seed) {
+        return train(steps, seed, config().toBuilder().algorithm(algorithm).build(), PpoStepTest::grouped);
+    }
+
+    private static Run train(int steps, long seed, PpoConfig cfg, Batches batches) {
         try (NDManager manager = NDManager.newBaseManager()) {
             BigramPolicy model = new BigramPolicy(manager, 8, 6, seed);
+            float[] valueHead0 = model.valueHead.toFloatArray();
             try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
                 PpoStep step = new PpoStep(cfg, model, adam, manager);
                 SplittableRandom random = new SplittableRandom(seed);
@@ -46,27 +88,29 @@ class PpoStepTest {
                 List<Double> kls = new ArrayList<>();
                 Map<String, Double> last = null;
                 for (int s = 0; s < steps; s++) {
-                    List<TrainingSample> batch = new ArrayList<>();
-                    float[] table = model.logprobTable();
-                    for (int i = 0; i < cfg.batchSize(); i++) {
-                        batch.add(model.sample(table, new int[] {random.nextInt(8)}, 4, random, SHARE_OF_TARGET));
-                    }
+                    List<TrainingSample> batch = batches.sample(model, model.logprobTable(), random, s, cfg.batchSize());
                     PpoStep.Result result = step.run(batch, 0.02, seed * 1000 + s);
                     scores.add(result.meanScore());
                     kls.add(result.meanKl());
                     last = result.metrics();
                 }
-                return new Run(scores, kls, model.unembed.toFloatArray(), last);
+                return new Run(scores, kls, model.unembed.toFloatArray(), last, valueHead0,
+                        model.valueHead.toFloatArray());
             }
         }
+    }
+
+    /** The mean score of the last 5 of 30 steps is above the first 5's by more than 0.3. */
+    private static void assertRewardRises(String what, Run run) {
+        double first = run.scores().subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double last = run.scores().subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        assertTrue(last > first + 0.3, what + "reward should rise: first 5 steps " + first + ", last 5 steps " + last);
     }
 
     @Test
     void shouldRaiseTheRewardWhileKlStaysBounded() {
         Run run = train(30, 7);
-        double first = run.scores().subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-        double last = run.scores().subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-        assertTrue(last > first + 0.3, "reward should rise: first 5 steps " + first + ", last 5 steps " + last);
+        assertRewardRises("", run);
         double maxKl = run.kls().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
         assertTrue(maxKl < 10, "sequence KL stays bounded, max " + maxKl);
         for (String name : List.of("objective/kl", "objective/scores", "objective/rlhf_reward", "policy/clipfrac_avg",
@@ -91,54 +135,16 @@ class PpoStepTest {
     @Test
     void clipHigherDualClipAndSeqMeanStillRaiseTheReward() {
         PpoConfig options = config().toBuilder().cliprangeHigh(0.28).dualClip(3).lossAgg(LossAgg.SEQ_MEAN).build();
-        Run run = train(30, 7, options);
-        double first = run.scores().subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-        double last = run.scores().subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-        assertTrue(last > first + 0.3, "reward should rise: first 5 steps " + first + ", last 5 steps " + last);
-    }
-
-    /** {@code steps} steps of {@code algorithm}: 4 prompts per step, 4 rollouts each, grouped by prompt. */
-    private static Run trainGrouped(Algorithm algorithm, int steps, long seed) {
-        PpoConfig cfg = config().toBuilder().algorithm(algorithm).build();
-        try (NDManager manager = NDManager.newBaseManager()) {
-            BigramPolicy model = new BigramPolicy(manager, 8, 6, seed);
-            try (AdamW adam = PpoStep.optimizer(model.parameters(), cfg)) {
-                PpoStep step = new PpoStep(cfg, model, adam, manager);
-                SplittableRandom random = new SplittableRandom(seed);
-                List<Double> scores = new ArrayList<>();
-                Map<String, Double> last = null;
-                float[] valueHead0 = model.valueHead.toFloatArray();
-                for (int s = 0; s < steps; s++) {
-                    List<TrainingSample> batch = new ArrayList<>();
-                    float[] table = model.logprobTable();
-                    for (int p = 0; p < cfg.batchSize() / 4; p++) {
-                        int prompt = random.nextInt(8);
-                        for (int k = 0; k < 4; k++) {
-                            TrainingSample x = model.sample(table, new int[] {prompt}, 4, random, SHARE_OF_TARGET);
-                            batch.add(new TrainingSample(x.queryTokens(), x.responseTokens(), x.behaviourLogprobs(),
-                                    x.stoppedAtEos(), x.score(), null, "p" + s + "-" + p));
-                        }
-                    }
-                    PpoStep.Result result = step.run(batch, 0.02, seed * 1000 + s);
-                    scores.add(result.meanScore());
-                    last = result.metrics();
-                }
-                float[] weights = model.unembed.toFloatArray();
-                // no value loss: the value head gets zero gradients, and AdamW without weight decay leaves it
-                assertArrayEquals(valueHead0, model.valueHead.toFloatArray(), 0f, "value head trained");
-                return new Run(scores, List.of(), weights, last);
-            }
-        }
+        assertRewardRises("", train(30, 7, options));
     }
 
     @Test
     void grpoAndRlooRaiseTheRewardWithoutAValueLoss() {
         for (Algorithm algorithm : List.of(Algorithm.GRPO, Algorithm.RLOO)) {
             Run run = trainGrouped(algorithm, 30, 7);
-            double first = run.scores().subList(0, 5).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-            double last = run.scores().subList(25, 30).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-            assertTrue(last > first + 0.3, algorithm + ": reward should rise: first 5 steps " + first
-                    + ", last 5 steps " + last);
+            assertRewardRises(algorithm + ": ", run);
+            // no value loss: the value head gets zero gradients, and AdamW without weight decay leaves it
+            assertArrayEquals(run.valueHeadBefore(), run.valueHeadAfter(), 0f, algorithm + ": value head trained");
             assertEquals(0.0, run.lastMetrics().get("loss/value_avg"), 0, algorithm.label());
             assertEquals(algorithm == Algorithm.GRPO, run.lastMetrics().containsKey("loss/kl_avg"), algorithm.label());
         }

@@ -9,10 +9,11 @@ import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.tokenizer.SalsaTokenizer;
+import io.salsa.model.train.TrainingOptions;
 import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.blob.BlobStores;
 import io.salsa.runtime.blob.Sha256;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
@@ -23,7 +24,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -31,12 +31,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa rm train}: a Bradley–Terry reward model from preferences, optionally published to the scorers. */
-@Command(name = "train", mixinStandardHelpOptions = true,
+@Command(name = "train", mixinStandardHelpOptions = true, modelTransformer = TrainingOptions.Install.class,
         description = "Train a reward model (GPT-2 backbone + scalar score head, initialised from an SFT model) on "
                 + "preference pairs with the Bradley-Terry loss (ties: target 0.5); report held-out pairwise "
                 + "accuracy; write the model folder; with --publish upload it to the blob store and publish a "
                 + "RewardModelCheckpoint on the reward-models topic.")
-public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand {
+public final class RmTrainCommand extends SalsaCommand {
+
+    public RmTrainCommand() {
+        super("rm", "Reward models: train from preferences.");
+    }
 
     static final class Source {
         @Option(names = "--data", description = "JSONL of {\"prompt\", \"chosen\", \"rejected\"[, \"tie\"]} lines "
@@ -56,20 +60,14 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
     Path out;
     @Option(names = "--seed", defaultValue = "0", description = "Data order and held-out split (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--epochs", defaultValue = "2", description = "Default: ${DEFAULT-VALUE}.")
-    int epochs;
-    @Option(names = "--lr", defaultValue = "1e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
-    @Option(names = "--batch-size", defaultValue = "16", description = "Pairs per step (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-    @Option(names = "--warmup-steps", defaultValue = "10", description = "Default: ${DEFAULT-VALUE}.")
-    int warmupSteps;
-    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after N steps, 0 = no limit (default: ${DEFAULT-VALUE}).")
-    int maxSteps;
-    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Default: ${DEFAULT-VALUE}.")
-    double maxGradNorm;
-    @Option(names = "--weight-decay", defaultValue = "0.0", description = "Default: ${DEFAULT-VALUE}.")
-    double weightDecay;
+    final TrainingOptions training = TrainingOptions.epochs(2, null)
+            .lr("1e-4", "Peak learning rate")
+            .batchSize(16, "Pairs per step")
+            .warmup("--warmup-steps", "<warmupSteps>", 10, null)
+            .maxSteps("Stop after N steps, 0 = no limit")
+            .maxGradNorm("1.0", null)
+            .weightDecay("0.0", null)
+            .build();
     @Option(names = "--held-out", defaultValue = "0.2", description = "Share of prompts held out (default: ${DEFAULT-VALUE}).")
     double heldOut;
     @Mixin
@@ -90,23 +88,14 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
     ServiceOptions service = new ServiceOptions();
 
     @Override
-    public String group() {
-        return "rm";
-    }
-
-    @Override
-    public String groupDescription() {
-        return "Reward models: train from preferences.";
-    }
-
-    @Override
     public Integer call() throws Exception {
         RmTrainConfig cfg;
         Device dev;
         KafkaSettings kafka = null;
         String storeUri = null;
         try {
-            cfg = new RmTrainConfig(epochs, lr, batchSize, warmupSteps, maxSteps, maxGradNorm, weightDecay, heldOut, seed);
+            cfg = new RmTrainConfig(training.epochs(), training.lr(), training.batchSize(), training.warmup(),
+                    training.maxSteps(), training.maxGradNorm(1.0), training.weightDecay(0.0), heldOut, seed);
             dev = deviceOptions.apply();
             if (!Files.isRegularFile(init.resolve(ModelFolder.CONFIG))) {
                 throw new IllegalArgumentException("--init " + init + " is not a model folder (no config.json)");
@@ -131,8 +120,7 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
                 }
             }
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa rm train: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
 
         List<PreferencePair> pairs;
@@ -154,8 +142,7 @@ public final class RmTrainCommand implements Callable<Integer>, SalsaSubcommand 
                 }
             }
         } catch (IllegalArgumentException | IOException e) {
-            System.err.println("salsa rm train: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
 
         RewardModelTrainer.Split split = RewardModelTrainer.split(pairs, cfg.heldOutFraction(), cfg.seed());

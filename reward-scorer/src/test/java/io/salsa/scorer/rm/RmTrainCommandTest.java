@@ -21,10 +21,9 @@ import io.salsa.scorer.GptRewardScorerModel;
 import io.salsa.scorer.RewardScorerModel;
 import io.salsa.task.TaskConfig;
 import io.salsa.task.TaskDataset;
+import io.salsa.testkit.Captured;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.TestKafka;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,23 +58,8 @@ class RmTrainCommandTest {
         }
     }
 
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int exit = new CommandLine(new RmTrainCommand()).execute(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static Captured<Integer> run(String... args) throws Exception {
+        return Captured.of(() -> new CommandLine(new RmTrainCommand()).execute(args));
     }
 
     @Test
@@ -83,11 +67,11 @@ class RmTrainCommandTest {
         String prefix = "rmtrain-" + System.nanoTime() + ".";
         Path blobs = dir.resolve("blobs");
         Path out = dir.resolve("rm-out");
-        Run r = run("--data", task.resolve("preferences.jsonl").toString(), "--init", init.toString(),
+        Captured<Integer> r = run("--data", task.resolve("preferences.jsonl").toString(), "--init", init.toString(),
                 "--out", out.toString(), "--seed", "1", "--max-steps", "3", "--batch-size", "8", "--publish",
                 "--name", "rm-test", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
                 "--blob-store", blobs.toUri().toString());
-        assertEquals(0, r.exit(), r.err() + r.out());
+        assertEquals(0, r.value(), r.err() + r.out());
         assertTrue(r.out().contains("held-out pairwise accuracy"), r.out());
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
         assertTrue(Files.isRegularFile(out.resolve("card.json")));
@@ -120,11 +104,11 @@ class RmTrainCommandTest {
         assertThrows(BlobIntegrityException.class, () -> loader.load(tampered),
                 "a blob that does not hash to the checkpoint's sha256 is refused");
 
-        Run second = run("--data", task.resolve("preferences.jsonl").toString(), "--init", init.toString(),
+        Captured<Integer> second = run("--data", task.resolve("preferences.jsonl").toString(), "--init", init.toString(),
                 "--out", dir.resolve("rm-out-2").toString(), "--seed", "2", "--max-steps", "1", "--publish",
                 "--name", "rm-test", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix", prefix,
                 "--blob-store", blobs.toUri().toString());
-        assertEquals(0, second.exit(), second.err());
+        assertEquals(0, second.value(), second.err());
         assertEquals(List.of(1L, 2L), readCheckpoints(settings).stream().map(RewardModelCheckpoint::getVersion).toList(),
                 "the next run publishes the next version");
     }
@@ -181,10 +165,10 @@ class RmTrainCommandTest {
     }
 
     @Test
-    void shouldRefuseAMissingDataFileWithAClearError() {
-        Run r = run("--data", dir.resolve("nope.jsonl").toString(), "--init", init.toString(),
+    void shouldRefuseAMissingDataFileWithAClearError() throws Exception {
+        Captured<Integer> r = run("--data", dir.resolve("nope.jsonl").toString(), "--init", init.toString(),
                 "--out", dir.resolve("o1").toString());
-        assertEquals(2, r.exit());
+        assertEquals(2, r.value());
         assertTrue(r.err().contains("nope.jsonl"), r.err());
         assertTrue(!r.err().contains("\tat "), "no stack trace: " + r.err());
     }
@@ -193,8 +177,8 @@ class RmTrainCommandTest {
     void shouldNameTheLineOfABadPreference() throws Exception {
         Path bad = dir.resolve("bad.jsonl");
         Files.writeString(bad, "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n{\"prompt\": \"a\", \"chosen\": 3}\n");
-        Run r = run("--data", bad.toString(), "--init", init.toString(), "--out", dir.resolve("o2").toString());
-        assertEquals(2, r.exit());
+        Captured<Integer> r = run("--data", bad.toString(), "--init", init.toString(), "--out", dir.resolve("o2").toString());
+        assertEquals(2, r.value());
         assertTrue(r.err().contains("bad.jsonl:2"), r.err());
         assertTrue(r.err().contains("\"chosen\""), r.err());
     }
@@ -204,9 +188,9 @@ class RmTrainCommandTest {
         Path noTok = dir.resolve("no-tokenizer");
         Files.createDirectories(noTok);
         Files.copy(init.resolve("config.json"), noTok.resolve("config.json"));
-        Run r = run("--data", task.resolve("preferences.jsonl").toString(), "--init", noTok.toString(),
+        Captured<Integer> r = run("--data", task.resolve("preferences.jsonl").toString(), "--init", noTok.toString(),
                 "--out", dir.resolve("o3").toString());
-        assertEquals(2, r.exit());
+        assertEquals(2, r.value());
         assertTrue(r.err().contains("tokenizer.json"), r.err());
     }
 }

@@ -1,9 +1,8 @@
 package io.salsa.cli.experiment;
 
 import io.salsa.model.lm.Devices;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -13,7 +12,11 @@ import picocli.CommandLine.Option;
                 + "K=4 with the same budget over several seeds, evaluate on held-out in-distribution and OOD prompts "
                 + "(gold win/tie/loss, reward-model score, KL to own reference, length) and write the report.",
                 "Re-running reuses finished models and runs in DIR."})
-public final class ExperimentCommand implements Callable<Integer>, SalsaSubcommand {
+public final class ExperimentCommand extends SalsaCommand {
+
+    public ExperimentCommand() {
+        super("experiment", "Experiments that compare training methods end to end.");
+    }
 
     @Option(names = "--dir", defaultValue = "salsa-data/experiment",
             description = "Where models, runs and the report go (default: ${DEFAULT-VALUE}).")
@@ -33,16 +36,6 @@ public final class ExperimentCommand implements Callable<Integer>, SalsaSubcomma
     boolean quick;
 
     @Override
-    public String group() {
-        return "experiment";
-    }
-
-    @Override
-    public String groupDescription() {
-        return "Experiments that compare training methods end to end.";
-    }
-
-    @Override
     public Integer call() throws Exception {
         ExperimentConfig cfg;
         try {
@@ -54,14 +47,12 @@ public final class ExperimentCommand implements Callable<Integer>, SalsaSubcomma
                 cfg = cfg.withSteps(steps);
             }
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa experiment salsa-vs-ppo: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         try {
             Devices.setThreads(threads);
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa experiment salsa-vs-ppo: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
         SalsaVsPpo.Outcome outcome = SalsaVsPpo.run(dir, cfg, System.out);
         System.out.println("report: " + outcome.report().toAbsolutePath());

@@ -1,10 +1,9 @@
 package io.salsa.cli.report;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -13,7 +12,7 @@ import picocli.CommandLine.Parameters;
         description = {"Write RUN_DIR/report.html (self-contained) and RUN_DIR/plots/*.png from RUN_DIR/"
                 + MetricsLog.FILE_NAME + " and RUN_DIR/" + RunResults.FILE_NAME + ".",
                 "A run folder is what `salsa demo` or `salsa experiment` leaves behind (e.g. salsa-data/run)."})
-public final class ReportCommand implements Callable<Integer>, SalsaSubcommand {
+public final class ReportCommand extends SalsaCommand {
 
     @Parameters(paramLabel = "RUN_DIR", description = "The run folder.")
     Path runDir;
@@ -21,8 +20,7 @@ public final class ReportCommand implements Callable<Integer>, SalsaSubcommand {
     @Override
     public Integer call() {
         if (!Files.isDirectory(runDir)) {
-            System.err.println("salsa report: " + runDir + " is not a folder");
-            return 2;
+            return refuse(runDir + " is not a folder");
         }
         try {
             ReportWriter.Written w = ReportWriter.write(runDir);
@@ -31,8 +29,7 @@ public final class ReportCommand implements Callable<Integer>, SalsaSubcommand {
                     + runDir.resolve(ReportWriter.PLOTS_DIR).toAbsolutePath());
             return 0;
         } catch (IllegalArgumentException | UncheckedIOException e) {
-            System.err.println("salsa report: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
     }
 }

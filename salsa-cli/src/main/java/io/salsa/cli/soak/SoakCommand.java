@@ -1,10 +1,9 @@
 package io.salsa.cli.soak;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,7 +21,7 @@ import picocli.CommandLine.Option;
                 "the loop and checks from the topics: acknowledged preferences exactly once, scored rollouts",
                 "trained at most once, every prompt with its n rollouts, salsa replay bit-exact (OUT/chaos.json).",
                 "Exit 0 when no service exited on its own and every verdict holds, 1 otherwise, 2 on bad options."})
-public final class SoakCommand implements Callable<Integer>, SalsaSubcommand {
+public final class SoakCommand extends SalsaCommand {
 
     @Option(names = "--minutes", required = true, description = "How long the loop runs (0.5-1440; preparation "
             + "and, with --chaos, the drain and replay come on top).")
@@ -53,8 +52,7 @@ public final class SoakCommand implements Callable<Integer>, SalsaSubcommand {
     public Integer call() throws Exception {
         String problem = validate();
         if (problem != null) {
-            System.err.println("salsa soak: " + problem);
-            return 2;
+            return refuse(problem);
         }
         SoakRun.Result result = new SoakRun(new SoakRun.Options(minutes, chaos, out, seed, sampleSeconds,
                 raterIntervalMs), System.out).run();

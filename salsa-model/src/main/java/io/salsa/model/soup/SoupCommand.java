@@ -1,12 +1,11 @@
 package io.salsa.model.soup;
 
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -15,7 +14,7 @@ import picocli.CommandLine.Option;
         description = "Average K >= 2 checkpoints of one architecture into a model soup (uniform unless weights are "
                 + "given; weights are normalised). Streams tensor by tensor; writes model.safetensors, the first "
                 + "member's config and tokenizer, and card.json (members, sha256s, weights).")
-public final class SoupCommand implements Callable<Integer>, SalsaSubcommand {
+public final class SoupCommand extends SalsaCommand {
 
     @Option(names = "--member", required = true, paramLabel = "DIR[=WEIGHT]",
             description = "A checkpoint folder (model.safetensors + config.json), optionally with a weight; repeat "
@@ -36,12 +35,10 @@ public final class SoupCommand implements Callable<Integer>, SalsaSubcommand {
                 parsed.add(Soups.Member.parse(m));
             }
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa soup: --member " + e.getMessage());
-            return 2;
+            return refuse("--member " + e.getMessage());
         }
         if (parsed.size() < 2) {
-            System.err.println("salsa soup: a soup needs at least 2 --member folders, got " + parsed.size());
-            return 2;
+            return refuse("a soup needs at least 2 --member folders, got " + parsed.size());
         }
         try {
             SoupConfig config = new SoupConfig(SoupConfig.defaults().chunkElements(), !noHash, true);
@@ -54,11 +51,9 @@ public final class SoupCommand implements Callable<Integer>, SalsaSubcommand {
                     r.bytesRead() / 1e6, r.averagingNanos() / 1_000_000, r.sha256().isEmpty() ? "" : ", sha256 " + r.sha256());
             return 0;
         } catch (NoSuchFileException e) {
-            System.err.println("salsa soup: " + e.getFile() + (e.getReason() == null ? ": not found" : ": " + e.getReason()));
-            return 2;
+            return refuse(e.getFile() + (e.getReason() == null ? ": not found" : ": " + e.getReason()));
         } catch (SoupException | io.salsa.model.safetensors.SafeTensorsException e) {
-            System.err.println("salsa soup: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         } catch (IOException e) {
             System.err.println("salsa soup: " + e);
             return 1;

@@ -9,7 +9,7 @@ import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.tokenizer.SalsaTokenizer;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,10 +27,10 @@ import picocli.CommandLine.Option;
  * {@code salsa pretrain}: trains the tiny base model from scratch on the built-in task's corpus, so the demo
  * has a base that knows the world's facts before SFT teaches it to answer questions.
  */
-@Command(name = "pretrain", mixinStandardHelpOptions = true,
+@Command(name = "pretrain", mixinStandardHelpOptions = true, modelTransformer = TrainingOptions.Install.class,
         description = {"Train a small GPT-2 from scratch on a text corpus (default: the task folder written by",
                 "'salsa task generate': pretrain.txt + tokenizer.json) and write it as a model folder."})
-public final class PretrainCommand implements Callable<Integer>, SalsaSubcommand {
+public final class PretrainCommand extends SalsaCommand {
 
     /** Corpus file name inside a task folder. */
     public static final String CORPUS = "pretrain.txt";
@@ -64,24 +63,15 @@ public final class PretrainCommand implements Callable<Integer>, SalsaSubcommand
     @Option(names = "--positions", defaultValue = "128", description = "n_positions, the longest sequence (default: ${DEFAULT-VALUE}).")
     int positions;
 
-    @Option(names = "--epochs", defaultValue = "12", description = "Passes over the corpus (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--lr", defaultValue = "2e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
-
-    @Option(names = "--batch-size", defaultValue = "16", description = "Documents per step (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
-    @Option(names = "--warmup", defaultValue = "30", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
-    int warmup;
-
-    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps; 0 = all epochs (default: ${DEFAULT-VALUE}).")
-    int maxSteps;
+    final TrainingOptions training = TrainingOptions.epochs(12, "Passes over the corpus")
+            .lr("2e-3", "Peak learning rate")
+            .batchSize(16, "Documents per step")
+            .warmup("--warmup", "<warmup>", 30, "Warm-up steps")
+            .maxSteps("Stop after this many steps; 0 = all epochs")
+            .build();
 
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
-
 
     @Override
     public Integer call() {
@@ -91,15 +81,14 @@ public final class PretrainCommand implements Callable<Integer>, SalsaSubcommand
             }
             Path corpusFile = corpus != null ? corpus : task.resolve(CORPUS);
             Path tokFile = tokenizer != null ? tokenizer : task.resolve(ModelFolder.TOKENIZER);
-            SftConfig cfg = new SftConfig(epochs, lr, batchSize, warmup, maxSteps, 1.0, 0.01, seed);
+            SftConfig cfg = training.sftConfig(seed, 1.0, 0.01);
             Device dev = deviceOptions.apply();
             SftTrainer.Result r = run(corpusFile, tokFile, out, layers, heads, width, positions, cfg, dev, System.err::println);
             System.out.printf(Locale.ROOT, "wrote %s: %d steps, final loss %.4f (held-out %.4f), %.0f tokens/s%n",
                     out, r.steps(), r.finalTrainLoss(), r.finalEvalLoss(), r.tokensPerSecond());
             return 0;
         } catch (IOException | IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
-            System.err.println("salsa pretrain: " + SftTrainCommand.message(e));
-            return 2;
+            return refuse(e);
         }
     }
 

@@ -1,20 +1,23 @@
 package io.salsa.model.train;
 
 import io.salsa.model.lm.DeviceOptions;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code salsa sft train}: fine-tunes a base model on prompt/response JSONL into a new model folder. */
-@Command(name = "train", mixinStandardHelpOptions = true,
+@Command(name = "train", mixinStandardHelpOptions = true, modelTransformer = TrainingOptions.Install.class,
         description = {"Supervised fine-tuning: loss on response tokens only, AdamW with warm-up and linear decay,",
                 "gradient clipping. Writes model.safetensors, config.json, tokenizer.json and card.json into --out."})
-public final class SftTrainCommand implements Callable<Integer>, SalsaSubcommand {
+public final class SftTrainCommand extends SalsaCommand {
+
+    public SftTrainCommand() {
+        super("sft", "Supervised fine-tuning of language models.");
+    }
 
     @Option(names = "--data", required = true, paramLabel = "FILE.jsonl",
             description = "Training data: one {\"prompt\": …, \"response\": …} object per line, or a conversation"
@@ -38,60 +41,29 @@ public final class SftTrainCommand implements Callable<Integer>, SalsaSubcommand
     @Option(names = "--seed", required = true, description = "Seed of the data order; same seed + data + base → identical weights.")
     long seed;
 
-    @Option(names = "--epochs", defaultValue = "3", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--lr", defaultValue = "5e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
-
-    @Option(names = "--batch-size", defaultValue = "16", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
-    @Option(names = "--warmup", defaultValue = "20", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
-    int warmup;
-
-    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps; 0 = run all epochs (default: ${DEFAULT-VALUE}).")
-    int maxSteps;
-
-    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Gradient-norm clip; 0 = off (default: ${DEFAULT-VALUE}).")
-    double maxGradNorm;
-
-    @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW decay of weight matrices (default: ${DEFAULT-VALUE}).")
-    double weightDecay;
+    final TrainingOptions training = TrainingOptions.epochs(3, "Passes over the data")
+            .lr("5e-4", "Peak learning rate")
+            .batchSize(16, "Sequences per step")
+            .warmup("--warmup", "<warmup>", 20, "Linear warm-up steps")
+            .maxSteps("Stop after this many steps; 0 = run all epochs")
+            .maxGradNorm("1.0", "Gradient-norm clip; 0 = off")
+            .weightDecay("0.0", "AdamW decay of weight matrices")
+            .build();
 
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
-
-    @Override
-    public String group() {
-        return "sft";
-    }
-
-    @Override
-    public String groupDescription() {
-        return "Supervised fine-tuning of language models.";
-    }
-
     @Override
     public Integer call() {
         try {
-            SftConfig cfg = new SftConfig(epochs, lr, batchSize, warmup, maxSteps, maxGradNorm, weightDecay, seed);
+            SftConfig cfg = training.sftConfig(seed, 1.0, 0.0);
             SftRun.Request req = new SftRun.Request(data, eval, base, tokenizer, out, cfg, deviceOptions.apply());
             SftTrainer.Result r = SftRun.run(req, System.err::println);
             System.out.printf(Locale.ROOT, "wrote %s: %d steps, final eval loss %.4f, %.0f tokens/s%n",
                     out, r.steps(), r.finalEvalLoss(), r.tokensPerSecond());
             return 0;
         } catch (IOException | IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
-            System.err.println("salsa sft train: " + message(e));
-            return 2;
+            return refuse(e);
         }
-    }
-
-    static String message(Exception e) {
-        if (e instanceof java.nio.file.NoSuchFileException n) {
-            return "no such file: " + n.getMessage();
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 }

@@ -3,14 +3,11 @@ package io.salsa.model.lm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salsa.model.GoldenFiles;
-import io.salsa.model.train.LmLoss;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,19 +22,17 @@ class GptGoldenTest {
     @ValueSource(strings = {"tiny", "small"})
     void shouldMatchHuggingFaceLogitsHiddenStatesAndLogProbs(String name) throws Exception {
         Path dir = GoldenFiles.require(name);
-        Npy ids = Npy.read(dir.resolve("input_ids.npy"));
-        Npy mask = Npy.read(dir.resolve("attention_mask.npy"));
-        Npy pos = Npy.read(dir.resolve("position_ids.npy"));
+        GoldenBatch batch = GoldenBatch.read(dir);
+        Npy ids = batch.ids();
+        Npy mask = batch.mask();
         Npy logits = Npy.read(dir.resolve("logits.npy"));
-        Npy hidden = Npy.read(dir.resolve("hidden_states.npy"));
-        Npy lp = Npy.read(dir.resolve("token_logprobs.npy"));
-        Npy tokenMask = Npy.read(dir.resolve("token_mask.npy"));
+        Npy hidden = batch.hidden();
         try (GptModel model = GptModel.load(dir, GptModel.Head.NONE, Device.cpu())) {
             long managedBefore = model.manager().getManagedArrays().size();
             NDManager scope = model.newScope();
             NDArray idArr = scope.create(ids.longRows());
             NDArray maskArr = scope.create(mask.longRows());
-            GptOutput out = model.forward(idArr, maskArr, scope.create(pos.longRows()), null, true);
+            GptOutput out = model.forward(idArr, maskArr, scope.create(batch.positions().longRows()), null, true);
             int b = (int) ids.shape()[0];
             int t = (int) ids.shape()[1];
             int v = model.config().vocabSize();
@@ -49,12 +44,7 @@ class GptGoldenTest {
                 float[] ref = java.util.Arrays.copyOfRange(hidden.floats(), l * b * t * e, (l + 1) * b * t * e);
                 assertMaskedClose("hidden_states[" + l + "]", ref, hs.get(l).toFloatArray(), mask.longs(), e);
             }
-            float[] ours = GptModel.logProbsOfNext(out.logits(), idArr).toFloatArray();
-            for (int i = 0; i < ours.length; i++) {
-                if (tokenMask.floats()[i] == 1f) {
-                    assertEquals(lp.floats()[i], ours[i], TOL, "token log-prob " + i);
-                }
-            }
+            batch.assertTokenLogProbs(name, GptModel.logProbsOfNext(out.logits(), idArr).toFloatArray());
             // positions derived from the mask give the same result on real tokens (right padding)
             float[] derived = model.forward(idArr, maskArr).logits().toFloatArray();
             assertMaskedClose("logits (derived positions)", logits.floats(), derived, mask.longs(), v);
@@ -70,22 +60,10 @@ class GptGoldenTest {
         Path dir = GoldenFiles.require(name);
         JsonNode summary = new ObjectMapper().readTree(GoldenFiles.require("summary.json").toFile());
         double refLoss = summary.get("models").get(name).get("loss_mean_next_token_ce").asDouble();
-        Npy ids = Npy.read(dir.resolve("input_ids.npy"));
-        Npy mask = Npy.read(dir.resolve("attention_mask.npy"));
-        Npy tokenMask = Npy.read(dir.resolve("token_mask.npy"));
         try (GptModel model = GptModel.load(dir, GptModel.Head.NONE, Device.cpu());
              NDManager scope = model.newScope()) {
             model.setTrainable(true);
-            NDArray idArr = scope.create(ids.longRows());
-            NDArray maskArr = scope.create(mask.longRows());
-            NDArray tm = scope.create(tokenMask.floats(), new ai.djl.ndarray.types.Shape(tokenMask.shape()));
-            float loss;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray logp = GptModel.logProbsOfNext(model.forward(idArr, maskArr).logits(), idArr);
-                NDArray l = LmLoss.maskedMean(logp.neg(), tm);
-                loss = l.getFloat();
-                gc.backward(l);
-            }
+            float loss = GoldenBatch.read(dir).backwardMeanLoss(model, scope);
             assertEquals(refLoss, loss, TOL, "mean next-token cross-entropy");
             assertGradClose("transformer.wte.weight", Npy.read(dir.resolve("grad_wte.npy")), model);
             assertGradClose("transformer.h.0.attn.c_attn.weight", Npy.read(dir.resolve("grad_c_attn0.npy")), model);

@@ -15,7 +15,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.UUID;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -25,10 +24,9 @@ class ConfluentRestSchemaRegistryTest {
     @Test
     void shouldSpeakTheConfluentRestApi(TestKafka kafka) throws Exception {
         KafkaSettings s = KafkaSettings.embedded(kafka.bootstrapServers(), "rest-" + UUID.randomUUID() + ".");
-        Schema v1 = SchemaBuilder.record("Thing").namespace("t").fields().requiredString("a").endRecord();
-        Schema v2 = SchemaBuilder.record("Thing").namespace("t").fields().requiredString("a")
-                .name("b").type().longType().longDefault(1L).endRecord();
-        Schema broken = SchemaBuilder.record("Thing").namespace("t").fields().requiredInt("a").endRecord();
+        Schema v1 = Things.V1;
+        Schema v2 = Things.V2;
+        Schema broken = Things.INCOMPATIBLE;
         try (KafkaTopicSchemaRegistry backend = KafkaTopicSchemaRegistry.open(s);
              ConfluentApiTestServer server = new ConfluentApiTestServer(backend);
              ConfluentRestSchemaRegistry client = new ConfluentRestSchemaRegistry(server.url())) {

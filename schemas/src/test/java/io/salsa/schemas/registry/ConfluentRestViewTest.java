@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.io.BinaryDecoder;
@@ -51,9 +50,8 @@ class ConfluentRestViewTest {
     @Test
     void shouldServeTheEmbeddedRegistryWithConfluentShapesAndErrorCodes(TestKafka kafka) throws Exception {
         KafkaSettings s = KafkaSettings.embedded(kafka.bootstrapServers(), "view-" + UUID.randomUUID() + ".");
-        Schema v1 = SchemaBuilder.record("Thing").namespace("t").fields().requiredString("a").endRecord();
-        Schema v2 = SchemaBuilder.record("Thing").namespace("t").fields().requiredString("a")
-                .name("b").type().longType().longDefault(1L).endRecord();
+        Schema v1 = Things.V1;
+        Schema v2 = Things.V2;
         try (KafkaTopicSchemaRegistry registry = KafkaTopicSchemaRegistry.open(s);
              ConfluentRestView view = ConfluentRestView.start(registry, new InetSocketAddress("127.0.0.1", 0))) {
             int id1 = registry.register("things-value", v1);

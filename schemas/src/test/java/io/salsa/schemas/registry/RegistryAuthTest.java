@@ -7,15 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
 import java.util.Map;
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaBuilder;
 import org.junit.jupiter.api.Test;
 
 /** Basic and bearer auth of the REST client, against the Confluent-API test server demanding the header. */
 class RegistryAuthTest {
-
-    private static final Schema THING = SchemaBuilder.record("Thing").namespace("t").fields().requiredString("a")
-            .endRecord();
 
     @Test
     void shouldSendBasicAuthFromTheUserInfoVariableOrTheUrl() throws Exception {
@@ -24,8 +19,8 @@ class RegistryAuthTest {
             server.requiredAuthorization = ConfluentRestSchemaRegistry.basic("reader", "p:ss");
             try (var client = ConfluentRestSchemaRegistry.fromEnv(server.url(),
                     Map.of(ConfluentRestSchemaRegistry.USER_INFO_ENV, "reader:p:ss"))) {
-                int id = client.register("things-value", THING);
-                assertEquals(THING, client.getById(id));
+                int id = client.register("things-value", Things.V1);
+                assertEquals(Things.V1, client.getById(id));
                 assertFalse(client.toString().contains("p:ss"), client.toString());
             }
             URI withUser = URI.create("http://reader:p%3Ass@" + server.url().getAuthority());
@@ -49,7 +44,7 @@ class RegistryAuthTest {
             server.requiredAuthorization = "Bearer tok-123";
             try (var client = ConfluentRestSchemaRegistry.fromEnv(server.url(),
                     Map.of(ConfluentRestSchemaRegistry.BEARER_TOKEN_ENV, "tok-123"))) {
-                assertEquals(THING, client.getById(client.register("things-value", THING)));
+                assertEquals(Things.V1, client.getById(client.register("things-value", Things.V1)));
             }
             try (var none = ConfluentRestSchemaRegistry.fromEnv(server.url(), Map.of())) {
                 assertThrows(SchemaRegistryException.class, () -> none.latest("things-value"));

@@ -2,11 +2,10 @@ package io.salsa.soup.builder;
 
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.schemas.KafkaSettings;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,7 +14,11 @@ import picocli.CommandLine.Parameters;
 /** {@code salsa sft publish DIR}: uploads an SFT model folder to the blob store and announces it on sft-models. */
 @Command(name = "publish", mixinStandardHelpOptions = true,
         description = "Upload an SFT model folder to the blob store and publish SftModelLanded.")
-public final class SftPublishCommand implements Callable<Integer>, SalsaSubcommand {
+public final class SftPublishCommand extends SalsaCommand {
+
+    public SftPublishCommand() {
+        super("sft", "Supervised fine-tuning: train and publish SFT models.");
+    }
 
     @Parameters(index = "0", paramLabel = "DIR", description = "Model folder (config.json + model.safetensors).")
     Path dir;
@@ -34,16 +37,6 @@ public final class SftPublishCommand implements Callable<Integer>, SalsaSubcomma
     ServiceOptions service = new ServiceOptions();
 
     @Override
-    public String group() {
-        return "sft";
-    }
-
-    @Override
-    public String groupDescription() {
-        return "Supervised fine-tuning: train and publish SFT models.";
-    }
-
-    @Override
     public Integer call() throws Exception {
         try {
             KafkaSettings kafka = service.kafka(System.getenv());
@@ -56,8 +49,7 @@ public final class SftPublishCommand implements Callable<Integer>, SalsaSubcomma
                     blob.getUri(), blob.getSha256());
             return 0;
         } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
-            System.err.println("salsa sft publish: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
     }
 }

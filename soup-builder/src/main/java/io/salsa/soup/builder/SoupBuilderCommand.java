@@ -1,13 +1,12 @@
 package io.salsa.soup.builder;
 
 import io.salsa.runtime.cli.EnvDefaults;
-import io.salsa.runtime.cli.SalsaSubcommand;
+import io.salsa.runtime.cli.SalsaCommand;
 import io.salsa.runtime.cli.ServiceOptions;
 import io.salsa.runtime.service.ServiceRunner;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,7 +16,7 @@ import picocli.CommandLine.Option;
         description = {"Build and publish model soups from landed SFT models (sft-models -> soup topic).",
                 "Every option can also be given as the environment variable shown; flags win. Metrics and health on "
                         + "--metrics-port (default " + SoupBuilderCommand.METRICS_PORT + ")."})
-public final class SoupBuilderCommand implements Callable<Integer>, SalsaSubcommand {
+public final class SoupBuilderCommand extends SalsaCommand {
 
     /** The soup builder's default probe port (/metrics, /healthz, /readyz). */
     public static final int METRICS_PORT = 9402;
@@ -47,8 +46,7 @@ public final class SoupBuilderCommand implements Callable<Integer>, SalsaSubcomm
             ServiceRunner.runUntilStopped(new SoupBuilderApp(kafka, parsed, store, workDir), metricsPort);
             return 0;
         } catch (IllegalArgumentException e) {
-            System.err.println("salsa soup-builder: " + e.getMessage());
-            return 2;
+            return refuse(e.getMessage());
         }
     }
 }

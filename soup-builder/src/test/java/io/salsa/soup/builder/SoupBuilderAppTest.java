@@ -25,6 +25,7 @@ import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.LateKafka;
 import io.salsa.testkit.Probes;
 import io.salsa.testkit.TestKafka;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,12 +51,23 @@ class SoupBuilderAppTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final GptConfig TINY = GptConfig.of(1, 2, 16, 32, 16, 0, 1);
 
+    /** Kafka under {@code prefix} with the soup builder's topics. */
+    private static KafkaSettings topics(TestKafka broker, String prefix) {
+        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), prefix);
+        TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
+        return kafka;
+    }
+
+    /** A model-folder store over a local blob store in {@code tmp}. */
+    private static ModelFolderStore store(Path tmp) throws IOException {
+        return new ModelFolderStore(new LocalBlobStore(tmp.resolve("store")), tmp.resolve("cache"));
+    }
+
     @Test
     void shouldPublishSoupsDeadLetterBadMembersAndStayQuietAfterRestart(TestKafka broker, @TempDir Path tmp)
             throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "soupapp.");
-        TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
-        ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("store")), tmp.resolve("cache"));
+        KafkaSettings kafka = topics(broker, "soupapp.");
+        ModelFolderStore store = store(tmp);
         List<SoupRecipe> recipes = List.of(SoupRecipe.parse("name=pair,base=tiny,k=2"));
         BlobRef a = store.putFolder(model(tmp.resolve("a"), 1), "sft/a");
         BlobRef b = store.putFolder(model(tmp.resolve("b"), 2), "sft/b");
@@ -94,9 +106,8 @@ class SoupBuilderAppTest {
     @Test
     void shouldGoUpWhenFollowingUnderTheServiceRunnerAndStopCleanly(TestKafka broker, @TempDir Path tmp)
             throws Exception {
-        KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "soupsvc.");
-        TopicAdmin.ensureTopics(kafka, List.of(Topics.SFT_MODELS, Topics.SOUP, Topics.DEAD_LETTERS));
-        ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("store")), tmp.resolve("cache"));
+        KafkaSettings kafka = topics(broker, "soupsvc.");
+        ModelFolderStore store = store(tmp);
         land(kafka, "solo", store.putFolder(model(tmp.resolve("solo"), 5), "sft/solo"), 1);
         SoupBuilderApp app = new SoupBuilderApp(kafka, List.of(SoupRecipe.parse("name=one,base=tiny,k=1")), store,
                 tmp.resolve("work"));

@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salsa.model.GoldenFiles;
@@ -19,10 +17,10 @@ import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.GptModel.Head;
 import io.salsa.model.lm.GoldenAsserts;
+import io.salsa.model.lm.GoldenBatch;
 import io.salsa.model.lm.GptOutput;
 import io.salsa.model.lm.LmCache;
 import io.salsa.model.lm.Npy;
-import io.salsa.model.train.LmLoss;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -44,19 +42,17 @@ class LlamaGoldenTest {
     @ValueSource(strings = {"llama", "qwen2", "mistral", "gemma"})
     void shouldMatchHuggingFaceLogitsHiddenStatesAndLogProbs(String name) throws Exception {
         Path dir = GoldenFiles.require(name);
-        Npy ids = Npy.read(dir.resolve("input_ids.npy"));
-        Npy mask = Npy.read(dir.resolve("attention_mask.npy"));
-        Npy pos = Npy.read(dir.resolve("position_ids.npy"));
-        Npy hidden = Npy.read(dir.resolve("hidden_states.npy"));
-        Npy lp = Npy.read(dir.resolve("token_logprobs.npy"));
-        Npy tokenMask = Npy.read(dir.resolve("token_mask.npy"));
+        GoldenBatch batch = GoldenBatch.read(dir);
+        Npy ids = batch.ids();
+        Npy mask = batch.mask();
+        Npy hidden = batch.hidden();
         try (CausalLm model = CausalLms.load(dir, Head.NONE, Device.cpu())) {
             assertEquals(name, model.modelType());
             long managedBefore = model.manager().getManagedArrays().size();
             NDManager scope = model.newScope();
             NDArray idArr = scope.create(ids.longRows());
             NDArray maskArr = scope.create(mask.longRows());
-            GptOutput out = model.run(idArr, maskArr, scope.create(pos.longRows()), null, true);
+            GptOutput out = model.run(idArr, maskArr, scope.create(batch.positions().longRows()), null, true);
             assertMaskedClose(name + " logits", Npy.read(dir.resolve("logits.npy")), out.logits(), mask.longs());
             List<NDArray> hs = out.hiddenStates();
             assertEquals(hidden.shape()[0], hs.size(), "hidden states: embeddings + one per layer");
@@ -65,18 +61,9 @@ class LlamaGoldenTest {
                 float[] ref = Arrays.copyOfRange(hidden.floats(), l * per, (l + 1) * per);
                 assertMaskedClose(name + " hidden_states[" + l + "]", ref, hs.get(l).toFloatArray(), mask.longs());
             }
-            float[] ours = GptModel.logProbsOfNext(out.logits(), idArr).toFloatArray();
-            for (int i = 0; i < ours.length; i++) {
-                if (tokenMask.floats()[i] == 1f) {
-                    assertEquals(lp.floats()[i], ours[i], TOL, name + " token log-prob " + i);
-                }
-            }
-            float[] viaApi = model.tokenLogProbs(idArr, maskArr).toFloatArray(); // positions derived from the mask
-            for (int i = 0; i < ours.length; i++) {
-                if (tokenMask.floats()[i] == 1f) {
-                    assertEquals(lp.floats()[i], viaApi[i], TOL, name + " token log-prob (derived positions) " + i);
-                }
-            }
+            batch.assertTokenLogProbs(name, GptModel.logProbsOfNext(out.logits(), idArr).toFloatArray());
+            // positions derived from the mask
+            batch.assertTokenLogProbs(name + " (derived positions)", model.tokenLogProbs(idArr, maskArr).toFloatArray());
             scope.close();
             assertEquals(managedBefore, model.manager().getManagedArrays().size(),
                     "closing the step scope releases everything the forward pass created");
@@ -89,20 +76,9 @@ class LlamaGoldenTest {
         Path dir = GoldenFiles.require(name);
         JsonNode summary = new ObjectMapper().readTree(GoldenFiles.require("summary_llm.json").toFile());
         double refLoss = summary.get("models").get(name).get("loss_mean_next_token_ce").asDouble();
-        Npy ids = Npy.read(dir.resolve("input_ids.npy"));
-        Npy mask = Npy.read(dir.resolve("attention_mask.npy"));
-        Npy tokenMask = Npy.read(dir.resolve("token_mask.npy"));
         try (CausalLm model = CausalLms.load(dir, Head.NONE, Device.cpu()); NDManager scope = model.newScope()) {
             model.setTrainable(true);
-            NDArray idArr = scope.create(ids.longRows());
-            NDArray maskArr = scope.create(mask.longRows());
-            NDArray tm = scope.create(tokenMask.floats(), new Shape(tokenMask.shape()));
-            float loss;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray l = LmLoss.maskedMean(model.tokenLogProbs(idArr, maskArr).neg(), tm);
-                loss = l.getFloat();
-                gc.backward(l);
-            }
+            float loss = GoldenBatch.read(dir).backwardMeanLoss(model, scope);
             assertEquals(refLoss, loss, TOL, "mean next-token cross-entropy");
             assertGradClose(model, "model.embed_tokens.weight", Npy.read(dir.resolve("grad_embed.npy")));
             assertGradClose(model, "model.layers.0.self_attn.q_proj.weight", Npy.read(dir.resolve("grad_q_proj0.npy")));
