@@ -1,5 +1,6 @@
 package io.salsa.generator;
 
+import io.salsa.model.lm.Devices;
 import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.cli.EnvDefaults;
 import io.salsa.runtime.cli.SalsaCommand;
@@ -59,6 +60,20 @@ public final class GenerateCommand extends SalsaCommand {
     String initialWeights;
     @Option(names = "--device", description = "cpu or gpu ($SALSA_GENERATOR_DEVICE).")
     String device;
+    @Option(names = "--threads", description = "PyTorch intra-op threads, 1 to 1024 ($SALSA_GENERATOR_THREADS; "
+            + "default: PyTorch's own, one per core). Several generators on one machine: 1 each.")
+    String threads;
+
+    static final String THREADS_ENV = "SALSA_GENERATOR_THREADS";
+
+    static int parseThreads(String value) {
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(THREADS_ENV + " (--threads) must be a whole number, got \"" + value
+                    + "\"");
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -77,6 +92,10 @@ public final class GenerateCommand extends SalsaCommand {
                         + " is not a model folder (no config.json)");
             }
             store = service.blobStore(env);
+            String t = env.get(THREADS_ENV);
+            if (t != null && !t.isBlank()) {
+                Devices.setThreads(parseThreads(t));
+            }
         } catch (IllegalArgumentException e) {
             return refuse(e.getMessage());
         }

@@ -14,8 +14,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code salsa prompts load FILE.jsonl [--epochs N]}: publishes a prompt set for the generators. */
 @Command(name = "load", mixinStandardHelpOptions = true,
-        description = "Publish a JSONL prompt set ({\"prompt\": ...} or {\"id\": ..., \"prompt\": ...} per line) "
-                + "to the prompts topic, once per epoch.")
+        description = {"Publish a JSONL prompt set ({\"prompt\": ...} or {\"id\": ..., \"prompt\": ...} per line, "
+                + "or {\"messages\": [...]}; optional \"split\" and \"metadata\") to the prompts topic, once per epoch.",
+                "Fields outside the prompt schema are not published: they are named on stderr, or refused with "
+                        + "--strict (exit 2, naming the line)."})
 public final class PromptsLoadCommand extends SalsaCommand {
 
     public PromptsLoadCommand() {
@@ -28,6 +30,10 @@ public final class PromptsLoadCommand extends SalsaCommand {
     @Option(names = "--epochs", defaultValue = "1",
             description = "Passes over the set; each pass is published with its epoch number (default: ${DEFAULT-VALUE}).")
     int epochs;
+
+    @Option(names = "--strict", description = "Refuse a line with a field outside the prompt schema (id, prompt, "
+            + "messages, split, metadata) instead of ignoring the field with a warning.")
+    boolean strict;
 
     @Mixin
     KafkaOptions kafka = new KafkaOptions();
@@ -48,7 +54,16 @@ public final class PromptsLoadCommand extends SalsaCommand {
         }
         List<PromptFile.Entry> entries;
         try {
-            entries = PromptFile.read(file);
+            PromptFile.Contents read = PromptFile.read(file, strict);
+            entries = read.entries();
+            if (!read.ignoredFields().isEmpty()) {
+                StringBuilder fields = new StringBuilder();
+                read.ignoredFields().forEach((f, n) -> fields.append(fields.isEmpty() ? "" : ", ").append(f)
+                        .append(" (").append(n).append(n == 1 ? " line)" : " lines)"));
+                System.err.println("salsa prompts load: " + file + ": fields outside the prompt schema are not "
+                        + "published: " + fields + "; put what the generators should carry under \"metadata\", "
+                        + "or use --strict to refuse such lines");
+            }
         } catch (PromptFile.BadLineException e) {
             return refuse(e.getMessage());
         } catch (IOException e) {

@@ -27,5 +27,13 @@ class GenerateCommandTest {
         assertEquals(2, badWeights.value());
         assertEquals("salsa generate: SALSA_GENERATOR_INITIAL_WEIGHTS: " + notAModel
                 + " is not a model folder (no config.json)", badWeights.err().strip());
+
+        Captured<Integer> badThreads = run("--bootstrap", "127.0.0.1:9092", "--threads", "two");
+        assertEquals(2, badThreads.value());
+        assertEquals("salsa generate: SALSA_GENERATOR_THREADS (--threads) must be a whole number, got \"two\"",
+                badThreads.err().strip());
+        Captured<Integer> zeroThreads = run("--bootstrap", "127.0.0.1:9092", "--threads", "0");
+        assertEquals(2, zeroThreads.value());
+        assertTrue(zeroThreads.err().contains("--threads must be in [1, 1024], got 0"), zeroThreads.err());
     }
 }

@@ -57,6 +57,28 @@ class PromptsLoadIT {
     }
 
     @Test
+    void shouldNameFieldsOutsideTheSchemaAndRefuseThemWithStrict(TestKafka kafka) throws Exception {
+        try (GenHarness h = new GenHarness(kafka, "load-extra", dir)) {
+            Path file = Files.writeString(dir.resolve("task.jsonl"), """
+                    {"id": "a", "prompt": "first", "answer": "honey"}
+                    {"id": "b", "prompt": "second", "answer": "carpets", "entity": "boryul"}
+                    """);
+            Captured<Integer> strict = Captured.of(() -> new CommandLine(new PromptsLoadCommand()).execute(
+                    file.toString(), "--strict", "--bootstrap", kafka.bootstrapServers(), "--topic-prefix",
+                    h.settings.topicPrefix()));
+            assertEquals(2, strict.value());
+            assertTrue(strict.err().contains("line 1") && strict.err().contains("\"answer\""), strict.err());
+            assertEquals(0, h.count(Topics.PROMPTS), "nothing published from a refused file");
+            Captured<Integer> lenient = Captured.of(() -> new CommandLine(new PromptsLoadCommand()).execute(
+                    file.toString(), "--bootstrap", kafka.bootstrapServers(), "--topic-prefix",
+                    h.settings.topicPrefix()));
+            assertEquals(0, lenient.value());
+            assertTrue(lenient.err().contains("answer (2 lines), entity (1 line)"), lenient.err());
+            assertEquals(2, h.count(Topics.PROMPTS));
+        }
+    }
+
+    @Test
     void shouldExitWith2NamingAMissingKafkaConfigFile() throws Exception {
         Path file = Files.writeString(dir.resolve("p.jsonl"), "{\"prompt\": \"ok\"}\n");
         Path missing = dir.resolve("no-client.properties");
