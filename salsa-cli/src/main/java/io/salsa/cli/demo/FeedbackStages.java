@@ -53,6 +53,8 @@ final class FeedbackStages {
     private static final int SIMULATED_RATERS = 2;
     private static final int SAMPLES_PER_MODEL = 2;
     private static final int MAX_NEW_TOKENS = 24;
+    /** The reward trainer's largest epoch count: with it, the profile's step count alone ends training. */
+    private static final int RM_MAX_EPOCHS = 1000;
 
     private final Map<String, String> simulatedTokens = new LinkedHashMap<>();
     private volatile URI raterPage;
@@ -220,8 +222,7 @@ final class FeedbackStages {
             if (loaded.pairs().isEmpty()) {
                 throw new IllegalStateException("the feedback topic has no pairwise preferences to train on");
             }
-            RmTrainConfig cfg = RmTrainConfig.defaults(ctx.profile().taskSeed())
-                    .withSteps(1, ctx.profile().rewardSteps());
+            RmTrainConfig cfg = rewardModelConfig(ctx.profile());
             RewardModelTrainer.Result r = ModelRecipes.rewardModel(loaded.pairs(), ModelStages.base(ctx), out, cfg,
                     Device.cpu(), line -> ctx.out().println("   " + line));
             long version = RewardModelCatalog.latestVersion(ctx.kafka(), REWARD_MODEL_NAME, Duration.ofSeconds(60))
@@ -241,6 +242,14 @@ final class FeedbackStages {
             o.put("rm_accuracy", String.format(Locale.ROOT, "%.6f", r.after().accuracy()));
             return o;
         });
+    }
+
+    /**
+     * The reward-model training of {@code profile}: exactly its {@code rewardSteps} optimizer steps, whatever the
+     * number of pairs (the epochs only bound how often the pairs are revisited, so they never stop it earlier).
+     */
+    static RmTrainConfig rewardModelConfig(DemoProfile profile) {
+        return RmTrainConfig.defaults(profile.taskSeed()).withSteps(RM_MAX_EPOCHS, profile.rewardSteps());
     }
 
     /** The person's token, made once and kept in the data folder so it survives restarts. */
