@@ -57,4 +57,24 @@ class RewardModelStageTest {
         assertEquals(small.rewardSteps(), r.steps(), "optimizer steps taken");
         assertTrue(ModelRecipes.exists(dir.resolve("rm")));
     }
+
+    @Test
+    void shouldAddOfflinePairsToTrainingOnlyAndNeverOnAHeldOutPrompt() {
+        PreferencePair ratedA = pair("a", 1);
+        PreferencePair ratedB = pair("b", 2);
+        PreferencePair ratedC = pair("c", 3);
+        RewardModelTrainer.Split rated = new RewardModelTrainer.Split(List.of(ratedA, ratedB), List.of(ratedC));
+        PreferencePair offlineA = pair("a", 4);
+        PreferencePair offlineC = pair("c", 5);
+        PreferencePair offlineD = pair("d", 6);
+
+        RewardModelTrainer.Split mixed = FeedbackStages.withOfflinePairs(rated, List.of(offlineA, offlineC, offlineD));
+
+        assertEquals(List.of(ratedA, ratedB, offlineA, offlineD), mixed.train());
+        assertEquals(List.of(ratedC), mixed.heldOut(), "held-out accuracy stays over the raters' pairs alone");
+    }
+
+    private static PreferencePair pair(String prompt, int token) {
+        return new PreferencePair(prompt, new int[] {token, 1}, new int[] {token, 2}, false);
+    }
 }
