@@ -95,11 +95,18 @@ public final class ModelRecipes {
     public static RewardModelTrainer.Result rewardModel(List<PreferencePair> pairs, Path init, Path out,
                                                         RmTrainConfig cfg, Device device, Consumer<String> progress)
             throws IOException {
+        return rewardModel(RewardModelTrainer.split(pairs, cfg.heldOutFraction(), cfg.seed()), init, out, cfg, device,
+                progress);
+    }
+
+    /** As above, on a train/held-out split the caller made. */
+    public static RewardModelTrainer.Result rewardModel(RewardModelTrainer.Split split, Path init, Path out,
+                                                        RmTrainConfig cfg, Device device, Consumer<String> progress)
+            throws IOException {
         Path tmp = fresh(out);
         RewardModelTrainer.Result r;
         try (GptModel model = GptModel.load(init, GptModel.Head.SCORE, device)) {
-            r = RewardModelTrainer.train(model, RewardModelTrainer.split(pairs, cfg.heldOutFraction(), cfg.seed()),
-                    cfg, progress);
+            r = RewardModelTrainer.train(model, split, cfg, progress);
             model.save(tmp);
         }
         for (String f : List.of(SalsaTokenizer.TOKENIZER_JSON, SalsaTokenizer.TOKENIZER_CONFIG_JSON)) {

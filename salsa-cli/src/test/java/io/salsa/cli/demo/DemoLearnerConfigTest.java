@@ -30,8 +30,13 @@ class DemoLearnerConfigTest {
             m.put("heldout_entities", String.valueOf(p.entities()));
             m.put("batch_size", "16");
             m.put("mini_batch_size", "8");
-            m.put("learning_rate", "1e-4");
-            m.put("init_kl_coef", "0.1");
+            m.put("learning_rate", "2e-5");
+            m.put("init_kl_coef", "0.4");
+            m.put("adap_kl_ctrl", "false");
+            m.put("algorithm", "rloo");
+            m.put("group_batches", "true");
+            m.put("group_size", "4");
+            m.put("group_wait_s", "30");
             m.put("max_staleness", "2");
             LearnerConfig config = KafkaLoopStages.learnerConfig(p);
             assertEquals(LearnerConfig.fromMap(m), config, p.name());

@@ -1,0 +1,80 @@
+package io.salsa.cli.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.GptModel;
+import io.salsa.model.tokenizer.SalsaTokenizer;
+import io.salsa.scorer.rm.PreferenceData;
+import io.salsa.scorer.rm.PreferencePair;
+import io.salsa.scorer.rm.RewardModelTrainer;
+import io.salsa.scorer.rm.RmTrainConfig;
+import io.salsa.task.TaskConfig;
+import io.salsa.task.TaskDataset;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The demo's reward-model stage trains for its profile's {@code rewardSteps}, however few pairs one epoch holds
+ * (it used to stop after one epoch: 31 of the default profile's 120 steps).
+ */
+class RewardModelStageTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldTrainTheProfilesRewardStepsNotOneEpoch() throws Exception {
+        DemoProfile standard = DemoProfile.standard();
+        RmTrainConfig cfg = FeedbackStages.rewardModelConfig(standard);
+        // the default demo's feedback: ~480 training pairs, 30 steps per epoch at batch 16
+        assertEquals(standard.rewardSteps(), RewardModelTrainer.plannedSteps(482, cfg));
+        assertEquals(standard.rewardSteps(), RewardModelTrainer.plannedSteps(2_000, cfg));
+
+        Path task = dir.resolve("task");
+        TaskDataset.generate(new TaskConfig(11, 12, 0.15, 0.1, 60, 2, 512)).writeTo(task);
+        Path init = dir.resolve("init");
+        List<PreferencePair> pairs;
+        try (SalsaTokenizer tokenizer = SalsaTokenizer.load(task)) {
+            pairs = PreferenceData.readJsonl(task.resolve("preferences.jsonl"), tokenizer).subList(0, 40);
+            GptConfig tiny = GptConfig.of(1, 2, 16, tokenizer.vocabSize(), 128, tokenizer.eosId(), tokenizer.padId());
+            try (GptModel model = GptModel.random(tiny, GptModel.Head.NONE, 5, Device.cpu())) {
+                model.save(init);
+            }
+        }
+        DemoProfile small = new DemoProfile("small", 3, 12, 2, 1, 1, 40, 9, 1, 1);
+        RmTrainConfig smallCfg = FeedbackStages.rewardModelConfig(small);
+        int perEpoch = RewardModelTrainer.plannedSteps(RewardModelTrainer.split(pairs, smallCfg.heldOutFraction(),
+                smallCfg.seed()).train().size(), smallCfg.withSteps(1, 0));
+        assertTrue(perEpoch < small.rewardSteps(), "one epoch (" + perEpoch + " steps) is shorter than the profile");
+
+        RewardModelTrainer.Result r = ModelRecipes.rewardModel(pairs, init, dir.resolve("rm"), smallCfg, Device.cpu(),
+                line -> { });
+        assertEquals(small.rewardSteps(), r.steps(), "optimizer steps taken");
+        assertTrue(ModelRecipes.exists(dir.resolve("rm")));
+    }
+
+    @Test
+    void shouldAddOfflinePairsToTrainingOnlyAndNeverOnAHeldOutPrompt() {
+        PreferencePair ratedA = pair("a", 1);
+        PreferencePair ratedB = pair("b", 2);
+        PreferencePair ratedC = pair("c", 3);
+        RewardModelTrainer.Split rated = new RewardModelTrainer.Split(List.of(ratedA, ratedB), List.of(ratedC));
+        PreferencePair offlineA = pair("a", 4);
+        PreferencePair offlineC = pair("c", 5);
+        PreferencePair offlineD = pair("d", 6);
+
+        RewardModelTrainer.Split mixed = FeedbackStages.withOfflinePairs(rated, List.of(offlineA, offlineC, offlineD));
+
+        assertEquals(List.of(ratedA, ratedB, offlineA, offlineD), mixed.train());
+        assertEquals(List.of(ratedC), mixed.heldOut(), "held-out accuracy stays over the raters' pairs alone");
+    }
+
+    private static PreferencePair pair(String prompt, int token) {
+        return new PreferencePair(prompt, new int[] {token, 1}, new int[] {token, 2}, false);
+    }
+}
