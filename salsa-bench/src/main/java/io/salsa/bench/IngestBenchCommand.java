@@ -191,14 +191,21 @@ public final class IngestBenchCommand extends BenchCommand {
             ProgressLine progress = bench.progressUntil("acknowledged", end, "preferences");
             long cpuAtMeasureStart = -1;
             long cpuAtMeasureEnd = -1;
+            long clientAtMeasureStart = -1;
+            long clientAtMeasureEnd = -1;
+            // each rater thread's CPU as last seen alive: a thread that ends at the deadline keeps its last reading
+            long[] clientCpu = new long[threads.size()];
             while (threads.stream().anyMatch(Thread::isAlive)) {
                 Thread.sleep(50);
                 long now = System.nanoTime();
+                long client = threadsCpuNanos(threads, clientCpu);
                 if (cpuAtMeasureStart < 0 && now >= measureFrom) {
                     cpuAtMeasureStart = processCpuNanos();
+                    clientAtMeasureStart = client;
                 }
                 if (cpuAtMeasureEnd < 0 && now >= end) {
                     cpuAtMeasureEnd = processCpuNanos();
+                    clientAtMeasureEnd = client;
                 }
                 progress.update(acked.size());
             }
@@ -229,6 +236,18 @@ public final class IngestBenchCommand extends BenchCommand {
                         cpuSeconds * 1000 / measuredAcks.get(), brokerInProcess
                                 ? "the in-process broker's CPU is included" : "the broker's CPU is not included");
                 table.row("CPU per preference", cpuSeconds * 1000 / measuredAcks.get(), "ms");
+                if (clientAtMeasureStart >= 0 && clientAtMeasureEnd >= clientAtMeasureStart) {
+                    // the load client runs entirely on the rater threads (blocking sockets); everything else in this
+                    // process is the service: Jetty, the producer's network thread, and the GC and JIT of both
+                    double client = (clientAtMeasureEnd - clientAtMeasureStart) / 1e9;
+                    double service = cpuSeconds - client;
+                    System.out.printf("  of which the service: %.1f s = %.2f cores, %.3f ms per preference; the load"
+                                    + " client's rater threads: %.1f s, %.3f ms per preference%n", service,
+                            service / measuredSeconds, service * 1000 / measuredAcks.get(), client,
+                            client * 1000 / measuredAcks.get());
+                    table.row("service CPU per preference", service * 1000 / measuredAcks.get(), "ms");
+                    table.row("client CPU per preference", client * 1000 / measuredAcks.get(), "ms");
+                }
             }
             System.out.printf("non-201 answers (incl. 503 retries): %d; raters out of tasks: %d%n", non201.sum(),
                     noTask.sum());
@@ -239,6 +258,23 @@ public final class IngestBenchCommand extends BenchCommand {
             bench.save(table, System.out);
             return audit.lost() == 0 && audit.duplicated() == 0 ? 0 : 1;
         }
+    }
+
+    /**
+     * CPU time the given threads have used so far, each as last seen alive ({@code lastSeen}, updated here), so a
+     * thread that has ended still counts; -1 without thread CPU timing.
+     */
+    private static long threadsCpuNanos(List<Thread> threads, long[] lastSeen) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        if (!mx.isThreadCpuTimeSupported()) {
+            return -1;
+        }
+        long sum = 0;
+        for (int i = 0; i < threads.size(); i++) {
+            lastSeen[i] = Math.max(lastSeen[i], mx.getThreadCpuTime(threads.get(i).getId()));
+            sum += lastSeen[i];
+        }
+        return sum;
     }
 
     private static long processCpuNanos() {
