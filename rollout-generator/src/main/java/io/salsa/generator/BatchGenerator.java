@@ -3,6 +3,7 @@ package io.salsa.generator;
 import io.salsa.events.DeadLetter;
 import io.salsa.events.Prompt;
 import io.salsa.events.Rollout;
+import io.salsa.schemas.AvroArrays;
 import io.salsa.schemas.DeadLetters;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
@@ -121,9 +122,9 @@ final class BatchGenerator {
                     .setRolloutId(w.prompt().getPromptId() + "/e" + w.prompt().getEpoch() + "/s" + w.sampleIndex()
                             + "/v" + p.version() + "@" + config.generatorId())
                     .setPromptId(w.prompt().getPromptId())
-                    .setPromptTokenIds(boxed(w.ids()))
-                    .setResponseTokenIds(boxed(s.responseIds()))
-                    .setBehaviourLogProbs(boxed(s.logProbs()))
+                    .setPromptTokenIds(AvroArrays.ints(w.ids()))
+                    .setResponseTokenIds(AvroArrays.ints(s.responseIds()))
+                    .setBehaviourLogProbs(AvroArrays.floats(s.logProbs()))
                     .setStoppedAtEos(s.stoppedAtEos())
                     .setPolicyRunId(p.runId())
                     .setPolicyVersion(p.version())
@@ -157,19 +158,5 @@ final class BatchGenerator {
         stats.lastBatchSentNanos.set(System.nanoTime());
     }
 
-    private static List<Integer> boxed(int[] a) {
-        List<Integer> out = new ArrayList<>(a.length);
-        for (int v : a) {
-            out.add(v);
-        }
-        return out;
-    }
 
-    private static List<Float> boxed(float[] a) {
-        List<Float> out = new ArrayList<>(a.length);
-        for (float v : a) {
-            out.add(v);
-        }
-        return out;
-    }
 }

@@ -15,6 +15,7 @@ import io.salsa.model.lm.GptModel;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.runtime.blob.Sha256;
 import io.salsa.runtime.io.FileOps;
+import io.salsa.schemas.AvroArrays;
 import io.salsa.schemas.Topics;
 import io.salsa.scorer.rm.PreferenceData;
 import io.salsa.scorer.rm.PreferencePair;
@@ -140,8 +141,8 @@ final class FeedbackStages {
                                 Generation g = gens.get(i);
                                 TaskPrompt tp = chosen.get(i);
                                 Rollout r = Rollout.newBuilder().setRolloutId("sft-" + k + "/" + tp.id() + "/" + s)
-                                        .setPromptId(tp.id()).setPromptTokenIds(boxed(ids.get(i)))
-                                        .setResponseTokenIds(boxed(g.tokens())).setBehaviourLogProbs(boxed(g.logProbs()))
+                                        .setPromptId(tp.id()).setPromptTokenIds(AvroArrays.ints(ids.get(i)))
+                                        .setResponseTokenIds(AvroArrays.ints(g.tokens())).setBehaviourLogProbs(AvroArrays.floats(g.logProbs()))
                                         .setStoppedAtEos(g.stoppedAtEos()).setPolicyRunId("sft-" + k)
                                         .setPolicyVersion(0).setGeneratorId("demo-sft-sampler").setSampleIndex(s)
                                         .setSeed(seeds[i]).setTemperature(1f).setTopK(0).setTopP(1f)
@@ -297,19 +298,5 @@ final class FeedbackStages {
         return responses * (responses - 1) / 2;
     }
 
-    private static List<Integer> boxed(int[] v) {
-        List<Integer> out = new ArrayList<>(v.length);
-        for (int x : v) {
-            out.add(x);
-        }
-        return out;
-    }
 
-    private static List<Float> boxed(float[] v) {
-        List<Float> out = new ArrayList<>(v.length);
-        for (float x : v) {
-            out.add(x);
-        }
-        return out;
-    }
 }
