@@ -48,6 +48,15 @@ public final class SoakCommand extends SalsaCommand {
                     + "(default: ${DEFAULT-VALUE}).")
     long raterIntervalMs;
 
+    @Option(names = "--checkpoint-keep-every", defaultValue = "10",
+            description = "The learner keeps every K-th policy checkpoint for good, 0 = none by this rule "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int keepEvery;
+
+    @Option(names = "--checkpoint-keep-last", defaultValue = "5",
+            description = "The learner keeps the newest N policy checkpoints, 1-1000 (default: ${DEFAULT-VALUE}).")
+    int keepLast;
+
     @Override
     public Integer call() throws Exception {
         String problem = validate();
@@ -55,7 +64,7 @@ public final class SoakCommand extends SalsaCommand {
             return refuse(problem);
         }
         SoakRun.Result result = new SoakRun(new SoakRun.Options(minutes, chaos, out, seed, sampleSeconds,
-                raterIntervalMs), System.out).run();
+                raterIntervalMs, keepEvery, keepLast), System.out).run();
         System.out.println("salsa soak: " + (result.ok() ? "OK" : "FAILED") + "; see "
                 + out.resolve("soak.html").toAbsolutePath());
         return result.ok() ? 0 : 1;
@@ -70,6 +79,12 @@ public final class SoakCommand extends SalsaCommand {
         }
         if (raterIntervalMs < 0 || raterIntervalMs > 60_000) {
             return "--rater-interval-ms must be between 0 and 60000, got " + raterIntervalMs;
+        }
+        if (keepEvery < 0) {
+            return "--checkpoint-keep-every must be >= 0 (0 = off), got " + keepEvery;
+        }
+        if (keepLast < 1 || keepLast > 1000) {
+            return "--checkpoint-keep-last must be between 1 and 1000, got " + keepLast;
         }
         if (Files.exists(out)) {
             if (!Files.isDirectory(out)) {

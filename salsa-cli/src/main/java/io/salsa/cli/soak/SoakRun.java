@@ -62,7 +62,13 @@ final class SoakRun {
     static final Duration WARMUP_TIMEOUT = Duration.ofMinutes(10);
 
     /** What the command asked for. */
-    record Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs) {
+    record Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs,
+                   int checkpointKeepEvery, int checkpointKeepLast) {
+
+        /** The command's default checkpoint retention: every 10th version and the newest 5. */
+        Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs) {
+            this(minutes, chaos, out, seed, sampleSeconds, raterIntervalMs, 10, 5);
+        }
     }
 
     /** What the run found; {@code ok} is false when a verdict failed or a service died on its own. */
@@ -90,7 +96,7 @@ final class SoakRun {
         this.out = out;
         this.data = opt.out().resolve("data").toAbsolutePath();
         this.logs = opt.out().resolve("logs").toAbsolutePath();
-        this.processes = new SoakServices(data, logs);
+        this.processes = new SoakServices(data, logs, opt.checkpointKeepEvery(), opt.checkpointKeepLast());
         this.load = new SoakLoad(opt.raterIntervalMs(), events, this::elapsed, () -> brokerRestarting);
     }
 

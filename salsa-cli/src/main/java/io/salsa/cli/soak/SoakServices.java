@@ -25,11 +25,18 @@ final class SoakServices {
 
     private final Path data;
     private final Path logs;
+    private final int keepEvery;
+    private final int keepLast;
 
-    /** Processes keeping their state under {@code data} and their logs under {@code logs}. */
-    SoakServices(Path data, Path logs) {
+    /**
+     * Processes keeping their state under {@code data} and their logs under {@code logs}; the learner keeps every
+     * {@code keepEvery}-th policy checkpoint (0 = none by that rule) and the newest {@code keepLast}.
+     */
+    SoakServices(Path data, Path logs, int keepEvery, int keepLast) {
         this.data = data;
         this.logs = logs;
+        this.keepEvery = keepEvery;
+        this.keepLast = keepLast;
     }
 
     /** {@code salsa broker} on {@code data/kafka} and a fixed port, so a restart keeps its folder and address. */
@@ -78,7 +85,7 @@ final class SoakServices {
                 "--set", "batch_size=" + SoakRun.BATCH_SIZE, "--set", "mini_batch_size=" + SoakRun.BATCH_SIZE / 2,
                 "--set", "learning_rate=1e-4", "--set", "init_kl_coef=0.1", "--set", "max_staleness=2",
                 "--set", "seed=" + seed, "--set", "guard_action=warn",
-                "--set", "checkpoint_keep_every=10", "--set", "checkpoint_keep_last=5"),
+                "--set", "checkpoint_keep_every=" + keepEvery, "--set", "checkpoint_keep_last=" + keepLast),
                 common(bootstrap, blobStore, svc, "learner"), LARGE_JVM);
         add(services, "ingest", List.of("ingest", "--port", Integer.toString(ingestPort), "--raters", raters,
                 "--rate", "50", "--burst", "50", "--bootstrap", bootstrap), List.of(), JVM);
