@@ -90,6 +90,54 @@ public interface CausalLm extends AutoCloseable {
         return p.getArray().toFloatArray();
     }
 
+    /** Expected shape of a tensor of this model, or null when it has none of that name. */
+    default ai.djl.ndarray.types.Shape shapeOf(String name) {
+        Parameter p = parameters().get(name);
+        return p == null ? null : p.getArray().getShape();
+    }
+
+    /**
+     * Overwrites every weight from a model folder (single or sharded checkpoint) or a safetensors file, in place
+     * (hot swap: arrays keep their identity, so optimisers and graphs stay valid).
+     */
+    void loadWeights(Path dirOrFile) throws IOException;
+
+    /**
+     * Copies every weight of {@code other} (same architecture and shapes; same or richer head) into this model in
+     * place; tensors {@code other} lacks (a head) keep their own values.
+     */
+    default void copyWeightsFrom(CausalLm other) {
+        CausalLms.copyWeights(other, this);
+    }
+
+    /**
+     * Chooses the forward precision (float32 by default); {@link Precision#FP16} is mixed precision as under
+     * {@code torch.autocast}. Implementations without mixed precision refuse anything but FP32.
+     */
+    default void setPrecision(Precision precision) {
+        if (precision != Precision.FP32) {
+            throw new UnsupportedOperationException("mixed precision " + precision + " is not implemented for "
+                    + modelType() + " models (float32 only)");
+        }
+    }
+
+    default Precision precision() {
+        return Precision.FP32;
+    }
+
+    /**
+     * The PPO policy pass: per-token log-probs of the next tokens and the values of the states they are chosen in,
+     * aligned [B, T−1] (index t scores token t+1 from the state after token t). Needs {@link GptModel.Head#VALUE}.
+     */
+    default GptModel.PolicyOutput policyForward(NDArray ids, NDArray mask) {
+        GptOutput out = run(ids, mask);
+        if (out.values() == null) {
+            throw new IllegalStateException("policyForward needs a model loaded with Head.VALUE, this one has " + head());
+        }
+        return new GptModel.PolicyOutput(out.logits(), GptModel.logProbsOfNext(out.logits(), ids),
+                out.values().get(new ai.djl.ndarray.index.NDIndex(":, :-1")));
+    }
+
     /** Gradient recording for every parameter on (training) or off (reference, generation). */
     void setTrainable(boolean trainable);
 

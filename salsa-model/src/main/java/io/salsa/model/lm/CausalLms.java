@@ -1,11 +1,14 @@
 package io.salsa.model.lm;
 
 import ai.djl.Device;
+import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.salsa.model.lm.llama.LlamaModel;
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Loads any supported Hugging Face causal-LM folder, choosing the implementation from {@code config.json}'s
@@ -53,5 +56,28 @@ public final class CausalLms {
             }
             return type.asText();
         });
+    }
+
+    /**
+     * Copies every weight of {@code from} into {@code to} in place (same architecture, same shapes); tensors
+     * {@code from} lacks (a head) keep their values. What {@link CausalLm#copyWeightsFrom} does by default.
+     */
+    public static void copyWeights(CausalLm from, CausalLm to) {
+        if (!from.modelType().equals(to.modelType())) {
+            throw new IllegalArgumentException("cannot copy weights from a " + from.modelType() + " model into a "
+                    + to.modelType() + " model");
+        }
+        for (Map.Entry<String, Parameter> e : to.parameters().entrySet()) {
+            Parameter src = from.parameters().get(e.getKey());
+            if (src == null) {
+                continue;
+            }
+            if (!src.getArray().getShape().equals(e.getValue().getArray().getShape())) {
+                throw new IllegalArgumentException("cannot copy weights: tensor " + e.getKey() + " is "
+                        + src.getArray().getShape() + " in the source and " + e.getValue().getArray().getShape()
+                        + " here");
+            }
+            to.setWeights(e.getKey(), FloatBuffer.wrap(src.getArray().toFloatArray()));
+        }
     }
 }

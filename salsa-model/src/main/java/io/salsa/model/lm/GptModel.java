@@ -151,8 +151,10 @@ public final class GptModel extends AbstractCausalLm {
         }
     }
 
-    /** Overwrites every weight from a safetensors file (hot swap: arrays keep their identity). */
-    public void loadWeights(Path file) throws IOException {
+    /** Overwrites every weight from a model folder's or a safetensors file (hot swap: arrays keep their identity). */
+    @Override
+    public void loadWeights(Path dirOrFile) throws IOException {
+        Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("model.safetensors") : dirOrFile;
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file + " (a model folder needs model.safetensors)");
         }
@@ -312,10 +314,12 @@ public final class GptModel extends AbstractCausalLm {
      * {@code torch.autocast}: the float32 weights are cast to float16 inside each forward (differentiably, see
      * {@link Autocast}) for the matmuls; outputs (logits, values, hidden states) are float32 either way.
      */
+    @Override
     public void setPrecision(Precision precision) {
         transformer.precision = java.util.Objects.requireNonNull(precision, "precision");
     }
 
+    @Override
     public Precision precision() {
         return transformer.precision;
     }
@@ -326,23 +330,13 @@ public final class GptModel extends AbstractCausalLm {
     }
 
     /** Copies every weight of {@code other} (same config, same or richer head) into this model in place. */
-    public void copyWeightsFrom(GptModel other) {
-        if (!other.config.equals(config)) {
-            throw new IllegalArgumentException("cannot copy weights between different configs: " + other.config + " vs " + config);
+    @Override
+    public void copyWeightsFrom(CausalLm other) {
+        if (!(other instanceof GptModel gpt) || !gpt.config.equals(config)) {
+            throw new IllegalArgumentException("cannot copy weights between different configs: "
+                    + (other instanceof GptModel gpt2 ? gpt2.config : other.modelType()) + " vs " + config);
         }
-        for (Map.Entry<String, Parameter> e : parameters.entrySet()) {
-            Parameter src = other.parameters.get(e.getKey());
-            if (src == null) {
-                continue; // a head the source lacks keeps its own weights
-            }
-            setWeights(e.getKey(), FloatBuffer.wrap(src.getArray().toFloatArray()));
-        }
-    }
-
-    /** Expected shape of a tensor of this model. */
-    public Shape shapeOf(String name) {
-        Parameter p = parameters.get(name);
-        return p == null ? null : p.getArray().getShape();
+        CausalLms.copyWeights(other, this);
     }
 
     /** Logits and final hidden states (and values for a policy) for ids [B, T] and attention mask [B, T]. */
@@ -409,19 +403,7 @@ public final class GptModel extends AbstractCausalLm {
     }
 
     /**
-     * The PPO policy pass: per-token log-probs of the next tokens and the values of the states they are
-     * chosen in, aligned [B, T−1] (index t scores token t+1 from the state after token t). Needs {@link Head#VALUE}.
-     */
-    public PolicyOutput policyForward(NDArray ids, NDArray mask) {
-        GptOutput out = forward(ids, mask);
-        if (out.values() == null) {
-            throw new IllegalStateException("policyForward needs a model loaded with Head.VALUE, this one has " + head);
-        }
-        return new PolicyOutput(out.logits(), logProbsOfNext(out.logits(), ids), out.values().get(new NDIndex(":, :-1")));
-    }
-
-    /**
-     * Result of {@link #policyForward}.
+     * Result of {@link CausalLm#policyForward}.
      *
      * @param logits   [B, T, V]
      * @param logProbs [B, T−1] log π(ids[:, t+1] | ids[:, ≤t])

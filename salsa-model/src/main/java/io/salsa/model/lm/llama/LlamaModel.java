@@ -141,6 +141,7 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
     }
 
     /** Overwrites every weight from a folder's checkpoint (single or sharded) or a safetensors file, in place. */
+    @Override
     public void loadWeights(Path dirOrFile) throws IOException {
         try (Checkpoint ck = Checkpoint.open(dirOrFile)) {
             Set<String> ignorable = new HashSet<>();
