@@ -8,6 +8,8 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * One pre-LayerNorm GPT-2 transformer block ({@code transformer.h.i}) with Hugging Face's parameter names and
@@ -28,6 +30,8 @@ public final class GptBlock extends AbstractBlock {
     final Parameter fcBias;
     final Parameter mlpProjWeight;
     final Parameter mlpProjBias;
+    /** Adapters by the weight of the Conv1D they change (c_attn, attn.c_proj, c_fc, mlp.c_proj). */
+    private final Map<Parameter, LinearAdapter> adapters = new IdentityHashMap<>();
 
     GptBlock(NDManager manager, GptConfig config) {
         this.config = config;
@@ -72,7 +76,7 @@ public final class GptBlock extends AbstractBlock {
         long hd = config.headDim();
 
         NDArray a = GptLayers.layerNorm(h, ln1Weight, ln1Bias, config.layerNormEpsilon());
-        NDList qkv = GptLayers.conv1d(a, attnWeight, attnBias, precision).split(3, 2);
+        NDList qkv = project(a, attnWeight, attnBias, precision).split(3, 2);
         NDArray q = qkv.get(0).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
         NDArray k = qkv.get(1).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
         NDArray v = qkv.get(2).reshape(b, t, nh, hd).transpose(0, 2, 1, 3);
@@ -88,11 +92,37 @@ public final class GptBlock extends AbstractBlock {
         }
         NDArray o = weights.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, e);
         // float32 + float16 promotes to float32: the residual stream keeps full precision
-        h = h.add(GptLayers.conv1d(o, attnProjWeight, attnProjBias, precision));
+        h = h.add(project(o, attnProjWeight, attnProjBias, precision));
 
         NDArray m = GptLayers.layerNorm(h, ln2Weight, ln2Bias, config.layerNormEpsilon());
-        m = GptLayers.geluNew(GptLayers.conv1d(m, fcWeight, fcBias, precision));
-        return h.add(GptLayers.conv1d(m, mlpProjWeight, mlpProjBias, precision));
+        m = GptLayers.geluNew(project(m, fcWeight, fcBias, precision));
+        return h.add(project(m, mlpProjWeight, mlpProjBias, precision));
+    }
+
+    /** Attaches (or, with null, detaches) the adapter of the Conv1D whose weight is {@code weight}. */
+    void setAdapter(Parameter weight, LinearAdapter adapter) {
+        if (adapter == null) {
+            adapters.remove(weight);
+        } else {
+            adapters.put(weight, adapter);
+        }
+    }
+
+    /**
+     * A Conv1D plus its adapter's delta when one is attached and active. Under {@link Precision#FP16} the delta is
+     * computed from the float32 input with the float32 adapter weights and added in float16, so the block's dtypes
+     * (and the cache's) are those without an adapter.
+     */
+    private NDArray project(NDArray x, Parameter weight, Parameter bias, Precision precision) {
+        NDArray y = GptLayers.conv1d(x, weight, bias, precision);
+        LinearAdapter adapter = adapters.get(weight);
+        if (adapter == null || !adapter.active()) {
+            return y;
+        }
+        if (precision == Precision.FP32) {
+            return y.add(adapter.delta(x));
+        }
+        return y.add(Autocast.half(adapter.delta(Autocast.toFloat32(x))));
     }
 
     /** DJL entry point: inputs {@code (h, attentionBias)}, output {@code (h')}; no cache. */

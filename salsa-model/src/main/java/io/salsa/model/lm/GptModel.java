@@ -37,7 +37,7 @@ import java.util.SplittableRandom;
  * DJL {@code GradientCollector} build no autograd graph (reference model, generation); inside one they do,
  * for the parameters made trainable with {@link #setTrainable(boolean)}. Not thread-safe for training.
  */
-public final class GptModel extends AbstractCausalLm {
+public final class GptModel extends AbstractCausalLm implements Adaptable {
 
     /** Which head sits on top of the backbone, besides the tied language-model head every model has. */
     public enum Head {
@@ -337,6 +337,33 @@ public final class GptModel extends AbstractCausalLm {
                     + (other instanceof GptModel gpt2 ? gpt2.config : other.modelType()) + " vs " + config);
         }
         CausalLms.copyWeights(other, this);
+    }
+
+    /**
+     * Every block's four Conv1D weights ({@code attn.c_attn}, {@code attn.c_proj}, {@code mlp.c_fc},
+     * {@code mlp.c_proj}), all stored [in, out]: PEFT's {@code fan_in_fan_out=True} for GPT-2.
+     */
+    @Override
+    public Map<String, Boolean> adaptableWeights() {
+        Map<String, Boolean> out = new LinkedHashMap<>();
+        for (String name : parameters.keySet()) {
+            if (name.startsWith("transformer.h.") && (name.endsWith(".c_attn.weight") || name.endsWith(".c_proj.weight")
+                    || name.endsWith(".c_fc.weight"))) {
+                out.put(name, true);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void setLinearAdapter(String weightName, LinearAdapter adapter) {
+        Parameter weight = parameters.get(weightName);
+        if (weight == null || !adaptableWeights().containsKey(weightName)) {
+            throw new IllegalArgumentException("no adaptable Conv1D with weight '" + weightName + "' in this gpt2 model "
+                    + "(adaptable: transformer.h.N.{attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj}.weight)");
+        }
+        int layer = Integer.parseInt(weightName.substring("transformer.h.".length()).split("\\.")[0]);
+        transformer.blocks.get(layer).setAdapter(weight, adapter);
     }
 
     /** Logits and final hidden states (and values for a policy) for ids [B, T] and attention mask [B, T]. */

@@ -85,8 +85,8 @@ public final class LoraAdapter implements AutoCloseable {
 
     private LoraAdapter(Adaptable model, LoraConfig config) {
         this.model = Objects.requireNonNull(model, "model");
-        this.config = Objects.requireNonNull(config, "config");
         Map<String, Boolean> adaptable = model.adaptableWeights();
+        this.config = withModelLayout(Objects.requireNonNull(config, "config"), adaptable);
         Map<String, Module> byWeight = new LinkedHashMap<>();
         Map<String, Parameter> byKey = new LinkedHashMap<>();
         TreeSet<String> known = new TreeSet<>();
@@ -97,13 +97,13 @@ public final class LoraAdapter implements AutoCloseable {
                         + " model; its linear modules are " + known);
             }
         }
-        int r = config.r();
+        int r = this.config.r();
         for (Map.Entry<String, Boolean> e : adaptable.entrySet()) {
             String weight = e.getKey();
             if (!config.targetModules().contains(moduleName(weight))) {
                 continue;
             }
-            if (e.getValue() != config.fanInFanOut()) {
+            if (e.getValue() != this.config.fanInFanOut()) {
                 throw new IllegalArgumentException("'" + weight + "' is stored " + (e.getValue() ? "[in, out]" : "[out, in]")
                         + " but the adapter says fan_in_fan_out=" + config.fanInFanOut());
             }
@@ -122,6 +122,22 @@ public final class LoraAdapter implements AutoCloseable {
         this.modules = Collections.unmodifiableMap(byWeight);
         this.parameters = Collections.unmodifiableMap(byKey);
         modules.forEach(model::setLinearAdapter);
+    }
+
+    /**
+     * {@code fan_in_fan_out} as the model stores its targets, as PEFT does: it sets {@code fan_in_fan_out=True} for
+     * GPT-2's Conv1D (with a warning) whatever the config said, and False for {@code nn.Linear}. Targets stored both
+     * ways in one model stay refused per weight.
+     */
+    private static LoraConfig withModelLayout(LoraConfig config, Map<String, Boolean> adaptable) {
+        TreeSet<Boolean> layouts = new TreeSet<>();
+        adaptable.forEach((w, fanInFanOut) -> {
+            if (config.targetModules().contains(moduleName(w))) {
+                layouts.add(fanInFanOut);
+            }
+        });
+        return layouts.size() == 1 && layouts.first() != config.fanInFanOut()
+                ? config.withFanInFanOut(layouts.first()) : config;
     }
 
     /** {@code model.layers.0.self_attn.q_proj.weight} → {@code q_proj}. */

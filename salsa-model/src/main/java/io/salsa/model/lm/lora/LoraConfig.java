@@ -52,6 +52,11 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         return useRslora ? alpha / Math.sqrt(r) : alpha / r;
     }
 
+    /** The same settings with weights stored [in, out] ({@code true}, GPT-2's Conv1D) or [out, in]. */
+    public LoraConfig withFanInFanOut(boolean inOut) {
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, inOut, baseModel);
+    }
+
     /** The same settings naming another base. */
     public LoraConfig withBaseModel(String base) {
         return new LoraConfig(r, alpha, dropout, targetModules, useRslora, fanInFanOut, base);
