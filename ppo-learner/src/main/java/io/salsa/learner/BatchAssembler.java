@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -126,29 +127,28 @@ public final class BatchAssembler {
     }
 
     /**
-     * Per partition, the offset up to which every pending record is one this learner will skip (another run's,
-     * stale, invalid): the offset of the first usable pending record, or one past the last pending record when
-     * none is usable. Committing it as consumer-group progress lets generators that gate on the learner's lag
-     * see that those records are not waiting for a step; the records stay queued and are still covered by the
-     * next batch's manifest ranges.
+     * Per partition, the consumer-group offset to commit as progress so that the group's lag (log end − committed)
+     * counts exactly the records this learner may still train: one past the last pending record minus the pending
+     * records that are still usable at {@code policyVersion} (another run's, stale and invalid ones are not). The
+     * learner's committed offsets are progress counters only — restart and replay take positions from manifests —
+     * and generators gate on that lag: counting records the learner will skip (say stale ones queued behind a
+     * usable one) would hold them paused while the learner waits for fresh rollouts, a deadlock a quiet one-hour
+     * soak hit after 3 minutes. The records stay queued and are still covered by the next batch's ranges.
      */
     public Map<TopicPartition, Long> skippedPrefixEnds(long policyVersion) {
-        Map<TopicPartition, Long> ends = new LinkedHashMap<>();
-        Set<TopicPartition> blocked = new HashSet<>();
+        Map<TopicPartition, Long> end = new LinkedHashMap<>();
+        Map<TopicPartition, Long> usable = new HashMap<>();
         for (Pending p : pending) {
             ConsumedRollout r = p.record();
             TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-            if (blocked.contains(tp)) {
-                continue;
-            }
+            end.merge(tp, r.offset() + 1, Math::max);
             if (classify(r, policyVersion) == null) {
-                blocked.add(tp);
-                ends.put(tp, r.offset());
-            } else {
-                ends.put(tp, r.offset() + 1);
+                usable.merge(tp, 1L, Long::sum);
             }
         }
-        return ends;
+        Map<TopicPartition, Long> progress = new LinkedHashMap<>();
+        end.forEach((tp, e) -> progress.put(tp, e - usable.getOrDefault(tp, 0L)));
+        return progress;
     }
 
     /**

@@ -40,7 +40,7 @@ final class RolloutSource implements AutoCloseable {
     private final RegistryAvroSerde<ScoredRollout> serde;
     private final String topic;
     private final SalsaMetrics.Binding consumerMetrics;
-    /** The highest offset committed per partition (steps and skipped-record progress). */
+    /** The offset last committed per partition (steps and skipped-record progress). */
     private final Map<TopicPartition, Long> progressCommitted = new HashMap<>();
 
     /** A source for run {@code config} feeding a policy of {@code vocabSize} tokens and {@code maxLength} context. */
@@ -87,9 +87,8 @@ final class RolloutSource implements AutoCloseable {
             for (ConsumerRecord<String, byte[]> r : polled) {
                 assembler.add(ConsumedRollout.decode(r, serde));
             }
-            if (!polled.isEmpty()) {
-                commitSkippedPrefix(policyVersion);
-            }
+            // also after an empty poll: records go stale as the version moves on, with nothing new arriving
+            commitSkippedPrefix(policyVersion);
             if (System.nanoTime() - lastLog > LearnerTopics.WAIT_LOG_EVERY.toNanos()) {
                 LOG.info("run {}: waiting for scored rollouts ({} of {} pending)", config.runId(),
                         assembler.pendingCount(), config.ppo().batchSize());
@@ -110,9 +109,10 @@ final class RolloutSource implements AutoCloseable {
     }
 
     /**
-     * Commits, as consumer-group progress only, the offsets past pending records this run will skip (other runs'
-     * rollouts, stale ones), so generators gating on this group's lag do not wait for a step that would never
-     * come. Restart and replay take their positions from manifests, not from these commits.
+     * Commits, as consumer-group progress only, offsets that leave in the group's lag only the pending records
+     * this run may still train ({@link BatchAssembler#skippedPrefixEnds}), so generators gating on the lag do not
+     * wait for a step that would never come. Commits only when an offset grows. Restart and replay take their
+     * positions from manifests, not from these commits.
      */
     private void commitSkippedPrefix(long policyVersion) {
         Map<TopicPartition, OffsetAndMetadata> commit = new LinkedHashMap<>();
@@ -129,7 +129,9 @@ final class RolloutSource implements AutoCloseable {
 
     private void commitOffsets(Map<TopicPartition, OffsetAndMetadata> commit) {
         consumer.commitSync(commit);
-        commit.forEach((tp, o) -> progressCommitted.merge(tp, o.offset(), Math::max));
+        // the last commit, not the highest: a step's range end may sit below an earlier progress commit (records
+        // behind it were counted as skipped), and the next progress commit must then move the offset up again
+        commit.forEach((tp, o) -> progressCommitted.put(tp, o.offset()));
     }
 
     @Override

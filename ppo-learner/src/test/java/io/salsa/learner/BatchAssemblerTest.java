@@ -201,17 +201,36 @@ class BatchAssemblerTest {
     }
 
     @Test
-    void shouldReportProgressOnlyUpToTheFirstUsableRecordOfEachPartition() {
+    void shouldReportProgressThatLeavesOnlyUsableRecordsInTheLag() {
         BatchAssembler a = new BatchAssembler("run-a", 4, 1, 10, 64);
         a.add(rollout(0, 10, "sft-1", 0));
         a.add(rollout(0, 11, "sft-2", 0));
         a.add(rollout(1, 5, "sft-1", 0));
         a.add(rollout(1, 6, "run-a", 2));      // usable at version 2
-        a.add(rollout(1, 7, "sft-1", 0));      // after a usable one: not committable yet
+        a.add(rollout(1, 7, "sft-1", 0));      // skipped, behind a usable one: still not counted as waiting
         a.add(rollout(2, 0, "run-a", 0));      // stale at version 2 (older than 2 - 1)
-        assertEquals(Map.of(new TopicPartition(T, 0), 12L, new TopicPartition(T, 1), 6L, new TopicPartition(T, 2), 1L),
+        // lag = end - committed: partition 0 none, partition 1 exactly its one usable record, partition 2 none
+        assertEquals(Map.of(new TopicPartition(T, 0), 12L, new TopicPartition(T, 1), 7L, new TopicPartition(T, 2), 1L),
                 a.skippedPrefixEnds(2));
-        // at version 0 the partition-2 record is usable, so nothing of partition 2 may be committed ahead
+        // at version 0 the partition-2 record is usable, so it stays in the lag
         assertEquals(0L, a.skippedPrefixEnds(0).get(new TopicPartition(T, 2)));
+    }
+
+    @Test
+    void shouldLetTheLagShrinkAsPendingRecordsGoStaleWhileTheLearnerWaits() {
+        // the soak's deadlock: 12 usable records pending, too few for a batch of 16; the learner's version moves
+        // on, they go stale; the lag must drop to 0 so generators resume and the learner gets fresh rollouts
+        BatchAssembler a = new BatchAssembler("run-a", 16, 2, 10, 64);
+        for (int i = 0; i < 12; i++) {
+            a.add(rollout(i % 2, i, "run-a", 5));
+        }
+        assertNull(a.tryForm(5));
+        TopicPartition p0 = new TopicPartition(T, 0);
+        TopicPartition p1 = new TopicPartition(T, 1);
+        // ends 11 and 12 (offsets 0, 2, ..., 10 and 1, 3, ..., 11): all 12 usable, all 12 in the lag
+        assertEquals(Map.of(p0, 5L, p1, 6L), a.skippedPrefixEnds(5));
+        assertNull(a.tryForm(8));
+        // version 8 with max staleness 2: all stale; the lag is 0 although none was trained
+        assertEquals(Map.of(p0, 11L, p1, 12L), a.skippedPrefixEnds(8));
     }
 }
