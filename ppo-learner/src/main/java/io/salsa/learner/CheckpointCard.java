@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.events.BlobRef;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.model.lm.ModelFolder;
-import io.salsa.runtime.blob.Sha256;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,7 +100,7 @@ final class CheckpointCard {
         LearnerState s = LearnerState.fromJson(root.get("state"), guard);
         List<LearnerState.CheckpointRef> cps = new ArrayList<>(s.checkpoints());
         cps.add(new LearnerState.CheckpointRef(root.get("version").asLong(), s.step(), self,
-                Sha256.of(policyDir.resolve(ModelFolder.WEIGHTS))));
+                CheckpointPublisher.weightsSha256(policyDir)));
         return s.withCheckpoints(cps);
     }
 }

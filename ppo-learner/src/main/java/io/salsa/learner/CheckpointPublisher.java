@@ -53,6 +53,35 @@ final class CheckpointPublisher {
     }
 
     /**
+     * The sha256 a checkpoint's weights are recorded and replayed under: of {@code model.safetensors}, or for a
+     * sharded save (a model past the shard size) of its index followed by every shard it names, in name order.
+     */
+    static String weightsSha256(Path policyDir) throws IOException {
+        Path single = policyDir.resolve(ModelFolder.WEIGHTS);
+        if (Files.isRegularFile(single)) {
+            return Sha256.of(single);
+        }
+        Path index = policyDir.resolve(io.salsa.model.safetensors.Checkpoint.INDEX);
+        if (!Files.isRegularFile(index)) {
+            throw new java.nio.file.NoSuchFileException(single + " (nor a sharded " + index.getFileName() + ")");
+        }
+        java.security.MessageDigest digest = Sha256.digest();
+        digest.update(Files.readAllBytes(index));
+        java.util.SortedSet<String> shards = new java.util.TreeSet<>();
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).path("weight_map")
+                .forEach(f -> shards.add(f.asText()));
+        byte[] buffer = new byte[1 << 16];
+        for (String shard : shards) {
+            try (java.io.InputStream in = Files.newInputStream(policyDir.resolve(shard))) {
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    digest.update(buffer, 0, n);
+                }
+            }
+        }
+        return Sha256.hex(digest.digest());
+    }
+
+    /**
      * Publishes checkpoint {@code version} of {@code trainer}'s policy, whose card records the state at that
      * version with {@code manifestOfStep} as the last step's manifest, and records it in the trainer's state.
      */
@@ -70,7 +99,7 @@ final class CheckpointPublisher {
             trainer.policy().saveOptimizer(optDir.resolve(OPTIMIZER_FILE));
             BlobRef optRef = store.putFolder(optDir, "runs/" + runId + "/optimizer-v" + version);
             LearnerState saved = state.withRecorded(version, manifestOfStep);
-            String weightsSha = Sha256.of(policyDir.resolve(ModelFolder.WEIGHTS));
+            String weightsSha = weightsSha256(policyDir);
             CheckpointCard.write(policyDir, config, saved, optRef, version);
             BlobRef ref = store.putFolder(policyDir, "runs/" + runId + "/policy-v" + version);
             PolicyCheckpoint cp = new PolicyCheckpoint(runId, version, state.step(), ref, state.soup().recipe(),

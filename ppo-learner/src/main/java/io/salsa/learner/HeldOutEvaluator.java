@@ -3,7 +3,7 @@ package io.salsa.learner;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
-import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.task.SimulatedRater;
 import io.salsa.task.TaskConfig;
@@ -63,7 +63,7 @@ public final class HeldOutEvaluator implements AutoCloseable {
     }
 
     /** Mean simulated-rater score of the policy's greedy answers to the held-out prompts. */
-    public double evaluate(GptModel policy) {
+    public double evaluate(CausalLm policy) {
         double sum = 0;
         for (double s : scores(policy)) {
             sum += s;
@@ -75,7 +75,7 @@ public final class HeldOutEvaluator implements AutoCloseable {
      * The simulated rater's score of the policy's greedy answer to each held-out prompt, in prompt order, so two
      * policies can be compared prompt by prompt (a paired bootstrap over prompts).
      */
-    public double[] scores(GptModel policy) {
+    public double[] scores(CausalLm policy) {
         List<Generation> out = new Generator(policy).generate(promptIds, SamplingConfig.greedy(maxNewTokens), 0);
         double[] scores = new double[prompts.size()];
         for (int i = 0; i < scores.length; i++) {

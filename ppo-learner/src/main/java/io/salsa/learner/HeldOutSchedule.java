@@ -38,7 +38,7 @@ final class HeldOutSchedule implements PpoTrainer.HeldOutScorer {
     @Override
     public OptionalDouble score(long step) throws IOException {
         if (config.evalSteps() == 0 || step % config.evalSteps() != 0 || unavailable
-                || !(policy instanceof GptPolicyTrainer gpt)) {
+                || !(policy instanceof LmPolicyTrainer lm)) {
             return OptionalDouble.empty();
         }
         if (evaluator == null) {
@@ -52,7 +52,7 @@ final class HeldOutSchedule implements PpoTrainer.HeldOutScorer {
             evaluator = HeldOutEvaluator.forTask(config.heldoutTaskSeed(), config.heldoutEntities(),
                     config.heldoutCount(), HeldOutEvaluator.MAX_NEW_TOKENS, folder);
         }
-        return OptionalDouble.of(evaluator.evaluate(gpt.policy()));
+        return OptionalDouble.of(evaluator.evaluate(lm.policy()));
     }
 
     @Override

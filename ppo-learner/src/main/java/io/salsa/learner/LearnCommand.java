@@ -93,8 +93,8 @@ public final class LearnCommand extends SalsaCommand {
         return why == PpoTrainer.Stop.HALTED_BY_GUARD ? 3 : 0;
     }
 
-    /** The GPT-2 trainer on the config's device. */
+    /** The trainer of any CausalLm folder (GPT-2 or the Llama family) on the config's device. */
     public static PpoLearner.TrainerFactory trainerFactory() {
-        return GptPolicyTrainer::open;
+        return LmPolicyTrainer::open;
     }
 }

@@ -6,9 +6,7 @@ import io.salsa.events.BlobRef;
 import io.salsa.events.OffsetRange;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.ScoredRollout;
-import io.salsa.model.lm.ModelFolder;
 import io.salsa.runtime.blob.ModelFolderStore;
-import io.salsa.runtime.blob.Sha256;
 import io.salsa.runtime.io.FileOps;
 import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
@@ -220,7 +218,7 @@ public final class Replay {
         Path dir = Files.createTempDirectory("salsa-replay-");
         try {
             policy.savePolicy(dir);
-            String actual = Sha256.of(dir.resolve(ModelFolder.WEIGHTS));
+            String actual = CheckpointPublisher.weightsSha256(dir);
             for (LearnerState.CheckpointRef c : here) {
                 out.add(new Checkpoint(c.version(), c.step(), c.weightsSha256(), actual,
                         !gone.contains(c.version())));

@@ -120,7 +120,7 @@ class CheckpointRetentionTest {
     private static void train(KafkaSettings kafka, ModelFolderStore store, LearnerConfig config, long until)
             throws Exception {
         try (PpoLearner learner = PpoLearner.start(config, kafka, store, LearnerFixture.gptFactory(), () -> false)) {
-            GptPolicyTrainer trainer = (GptPolicyTrainer) learner.policy();
+            LmPolicyTrainer trainer = (LmPolicyTrainer) learner.policy();
             for (long step = learner.state().step() + 1; step <= until; step++) {
                 LearnerFixture.writeRollouts(kafka, trainer.policy(), config.runId(),
                         learner.state().policyVersion(), 8, 500 + step, LearnerFixture.PREFER_LOW);

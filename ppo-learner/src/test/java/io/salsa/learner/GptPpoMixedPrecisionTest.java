@@ -69,11 +69,11 @@ class GptPpoMixedPrecisionTest {
         return out;
     }
 
-    private GptPolicyTrainer open(PpoConfig config, Path init, Path reference) throws IOException {
-        return GptPolicyTrainer.open(config, init, reference, Device.cpu());
+    private LmPolicyTrainer open(PpoConfig config, Path init, Path reference) throws IOException {
+        return LmPolicyTrainer.open(config, init, reference, Device.cpu());
     }
 
-    private static Map<String, float[]> weights(GptPolicyTrainer t) {
+    private static Map<String, float[]> weights(LmPolicyTrainer t) {
         Map<String, float[]> w = new LinkedHashMap<>();
         for (String name : t.policy().parameters().keySet()) {
             w.put(name, t.policy().weights(name));
@@ -100,14 +100,14 @@ class GptPpoMixedPrecisionTest {
         Map<String, float[]> before;
         Map<String, float[]> after32;
         PpoStep.Result r32;
-        try (GptPolicyTrainer t = open(config("no", Map.of()), model, model)) {
+        try (LmPolicyTrainer t = open(config("no", Map.of()), model, model)) {
             before = weights(t);
             r32 = t.step(batch, 0.05, 7);
             after32 = weights(t);
         }
         Map<String, float[]> after16;
         PpoStep.Result r16;
-        try (GptPolicyTrainer t = open(config("fp16", Map.of()), model, model)) {
+        try (LmPolicyTrainer t = open(config("fp16", Map.of()), model, model)) {
             assertEquals(Precision.FP16, t.policy().precision());
             r16 = t.step(batch, 0.05, 7);
             after16 = weights(t);
@@ -156,7 +156,7 @@ class GptPpoMixedPrecisionTest {
         Map<String, float[]> straight;
         float scale;
         int tracker;
-        try (GptPolicyTrainer t = open(cfg, model, model)) {
+        try (LmPolicyTrainer t = open(cfg, model, model)) {
             for (int s = 0; s < 3; s++) {
                 t.step(batches.get(s), 0.05, 100 + s);
             }
@@ -167,7 +167,7 @@ class GptPpoMixedPrecisionTest {
         Path saved = tmp.resolve("ckpt");
         Path optimizer = tmp.resolve("optimizer.safetensors");
         float scaleAt2;
-        try (GptPolicyTrainer t = open(cfg, model, model)) {
+        try (LmPolicyTrainer t = open(cfg, model, model)) {
             for (int s = 0; s < 2; s++) {
                 t.step(batches.get(s), 0.05, 100 + s);
             }
@@ -176,7 +176,7 @@ class GptPpoMixedPrecisionTest {
             t.saveOptimizer(optimizer);
         }
         assertNotEquals(256f, scaleAt2, "the scale moved during the first two steps (8 optimiser steps)");
-        try (GptPolicyTrainer t = open(cfg, saved, model)) {
+        try (LmPolicyTrainer t = open(cfg, saved, model)) {
             t.restore(saved, optimizer);
             assertEquals(scaleAt2, t.scaler().lossScale(), 0f, "loss scale restored");
             t.step(batches.get(2), 0.05, 102);
@@ -198,7 +198,7 @@ class GptPpoMixedPrecisionTest {
         List<Double> scores = new ArrayList<>();
         List<Double> kls = new ArrayList<>();
         SplittableRandom random = new SplittableRandom(8);
-        try (GptPolicyTrainer t = open(cfg, model, model)) {
+        try (LmPolicyTrainer t = open(cfg, model, model)) {
             for (int s = 0; s < 25; s++) {
                 List<int[]> prompts = new ArrayList<>();
                 for (int i = 0; i < 16; i++) {

@@ -12,6 +12,7 @@ import io.salsa.events.TrainingMetrics;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.blob.LocalBlobStore;
@@ -99,9 +100,13 @@ final class LearnerFixture {
 
     /** As {@link #world(TestKafka, String, Path, long)} on a broker given by its settings. */
     static World world(KafkaSettings kafka, Path tmp, long soupSeed) throws Exception {
+        return world(kafka, tmp, tinyModel(tmp.resolve("soup"), soupSeed));
+    }
+
+    /** As {@link #world(KafkaSettings, Path, long)} with a soup folder made by the caller (any architecture). */
+    static World world(KafkaSettings kafka, Path tmp, Path soupDir) throws Exception {
         ensureTopics(kafka);
         ModelFolderStore store = store(tmp.resolve("blobs"));
-        Path soupDir = tinyModel(tmp.resolve("soup"), soupSeed);
         BlobRef soup = store.putFolder(soupDir, "test/soup");
         publishSoup(kafka, 1, soup);
         return new World(kafka, store, soupDir, soup);
@@ -129,17 +134,24 @@ final class LearnerFixture {
      * Samples {@code n} responses of up to 8 tokens from {@code policy} (temperature 1, behaviour log-probs at
      * temperature 1) and writes them, scored by {@code reward}, to the scored-rollouts topic.
      */
-    static void writeRollouts(KafkaSettings kafka, GptModel policy, String runId, long policyVersion, int n,
+    static void writeRollouts(KafkaSettings kafka, CausalLm policy, String runId, long policyVersion, int n,
             long seed, ToDoubleFunction<int[]> reward) throws Exception {
         writeRollouts(kafka, policy, runId, policyVersion, n, seed, reward, 1);
     }
 
     /**
-     * As {@link #writeRollouts(KafkaSettings, GptModel, String, long, int, long, ToDoubleFunction)}, with each
+     * As {@link #writeRollouts(KafkaSettings, CausalLm, String, long, int, long, ToDoubleFunction)}, with each
      * prompt answered {@code groupSize} times in a row under one prompt id (GRPO/RLOO groups).
      */
-    static void writeRollouts(KafkaSettings kafka, GptModel policy, String runId, long policyVersion, int n,
+    static void writeRollouts(KafkaSettings kafka, CausalLm policy, String runId, long policyVersion, int n,
             long seed, ToDoubleFunction<int[]> reward, int groupSize) throws Exception {
+        writeRollouts(kafka, policy, runId, policyVersion, n, seed, (prompt, response) -> reward.applyAsDouble(response),
+                groupSize);
+    }
+
+    /** As above, with a reward of prompt and response (a reward model's score). */
+    static void writeRollouts(KafkaSettings kafka, CausalLm policy, String runId, long policyVersion, int n,
+            long seed, java.util.function.ToDoubleBiFunction<int[], int[]> reward, int groupSize) throws Exception {
         List<int[]> prompts = new ArrayList<>();
         java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
         for (int i = 0; i < n; i++) {
@@ -173,7 +185,7 @@ final class LearnerFixture {
                         .setStoppedAtEos(g.stoppedAtEos()).setPolicyRunId(runId).setPolicyVersion(policyVersion)
                         .setGeneratorId("test").setSampleIndex(i % groupSize).setSeed(seed + i).setTemperature(1f)
                         .setTopK(0).setTopP(1f).setGenerationMs(0).setCreatedAtMs(System.currentTimeMillis()).build();
-                float score = (float) reward.applyAsDouble(g.tokens());
+                float score = (float) reward.applyAsDouble(prompts.get(i), g.tokens());
                 ScoredRollout s = new ScoredRollout(r, score, score, "test-reward", 1L, "test", 0L);
                 p.send(new ProducerRecord<>(topic, promptId, serde.serialize(topic, s)));
             }
@@ -204,6 +216,6 @@ final class LearnerFixture {
     }
 
     static PpoLearner.TrainerFactory gptFactory() {
-        return GptPolicyTrainer::open;
+        return LmPolicyTrainer::open;
     }
 }

@@ -34,7 +34,7 @@ class NonFiniteReplayTest {
     /** GPT-2 trainers whose {@code poisoned}-th optimiser step (1-based, counted per trainer) sees a NaN gradient. */
     private static PpoLearner.TrainerFactory poisoning(int poisoned) {
         return (ppo, init, reference, device) -> {
-            GptPolicyTrainer trainer = GptPolicyTrainer.open(ppo, init, reference, device);
+            LmPolicyTrainer trainer = LmPolicyTrainer.open(ppo, init, reference, device);
             int[] updates = {0};
             trainer.gradientHook(parameters -> {
                 if (++updates[0] == poisoned) {
@@ -105,7 +105,7 @@ class NonFiniteReplayTest {
         settings.put("max_consecutive_skips", "2");
         settings.put("max_steps", "3");
         PpoLearner.TrainerFactory alwaysNaN = (ppo, init, reference, device) -> {
-            GptPolicyTrainer trainer = GptPolicyTrainer.open(ppo, init, reference, device);
+            LmPolicyTrainer trainer = LmPolicyTrainer.open(ppo, init, reference, device);
             trainer.gradientHook(parameters -> parameters.get(0).getGradient().muli(Float.NaN));
             return trainer;
         };

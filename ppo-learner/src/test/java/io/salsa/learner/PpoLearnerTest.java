@@ -38,7 +38,7 @@ class PpoLearnerTest {
         LearnerConfig config = LearnerConfig.fromMap(s);
         int steps = 24;
         try (PpoLearner learner = PpoLearner.start(config, kafka, store, LearnerFixture.gptFactory(), () -> false)) {
-            GptPolicyTrainer trainer = (GptPolicyTrainer) learner.policy();
+            LmPolicyTrainer trainer = (LmPolicyTrainer) learner.policy();
             for (int step = 1; step <= steps; step++) {
                 // on-policy: the rollouts of each step come from the policy as it is now
                 LearnerFixture.writeRollouts(kafka, trainer.policy(), "raise", learner.state().policyVersion(), 16,
@@ -78,7 +78,7 @@ class PpoLearnerTest {
         LearnerFixture.publishSoup(kafka, 1, soup1);
         LearnerConfig config = LearnerConfig.fromMap(LearnerFixture.settings("swap", 8, 8, 100));
         try (PpoLearner learner = PpoLearner.start(config, kafka, store, LearnerFixture.gptFactory(), () -> false)) {
-            GptPolicyTrainer trainer = (GptPolicyTrainer) learner.policy();
+            LmPolicyTrainer trainer = (LmPolicyTrainer) learner.policy();
             LearnerFixture.writeRollouts(kafka, trainer.policy(), "swap", 0, 16, 1, LearnerFixture.PREFER_LOW);
             learner.runUntil(2, () -> false);
             LearnerFixture.publishSoup(kafka, 2, soup2);

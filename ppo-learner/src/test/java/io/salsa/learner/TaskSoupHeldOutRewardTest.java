@@ -13,7 +13,7 @@ import io.salsa.learner.ppo.TrainingSample;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
-import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.scorer.GptRewardScorerModel;
 import io.salsa.task.TaskDataset;
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 7's direction check on the built-in task: PPO with the learner's own step ({@link GptPolicyTrainer}),
+ * Issue 7's direction check on the built-in task: PPO with the learner's own step ({@link LmPolicyTrainer}),
  * starting from the uniform soup of two SFT models and held to that soup by the KL penalty, raises the reward
  * model's score on held-out prompts, while the KL to the soup stays inside a stated bound at every step.
  *
@@ -96,7 +96,7 @@ class TaskSoupHeldOutRewardTest {
              GptRewardScorerModel rm = GptRewardScorerModel.load(fx.rewardModel(), "task-rm", 1, Device.cpu());
              HeldOutEvaluator gold = HeldOutEvaluator.forTask(sizes.taskSeed(), sizes.entities(), eval.size(),
                      MAX_NEW_TOKENS, fx.soup());
-             GptPolicyTrainer trainer = GptPolicyTrainer.open(ppo, fx.soup(), fx.soup(), Device.cpu())) {
+             LmPolicyTrainer trainer = LmPolicyTrainer.open(ppo, fx.soup(), fx.soup(), Device.cpu())) {
             List<int[]> trainIds = train.stream().map(tok::encode).toList();
             List<int[]> evalIds = eval.stream().map(tok::encode).toList();
             before = heldOut(trainer.policy(), rm, evalIds);
@@ -176,7 +176,7 @@ class TaskSoupHeldOutRewardTest {
     }
 
     /** Reward-model scores of sampled answers to every held-out prompt, the same seed every time. */
-    private static HeldOut heldOut(GptModel policy, GptRewardScorerModel rm, List<int[]> evalIds) {
+    private static HeldOut heldOut(CausalLm policy, GptRewardScorerModel rm, List<int[]> evalIds) {
         List<int[]> queries = new ArrayList<>();
         for (int k = 0; k < EVAL_SAMPLES_PER_PROMPT; k++) {
             queries.addAll(evalIds);

@@ -4,6 +4,8 @@ import ai.djl.Device;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.tokenizer.ChatMessage;
@@ -16,8 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The shipped {@link RolloutSampler}: the model core's GPT-2 and its batched, KV-cached generator, with one
- * sampler seed per sequence so a row's tokens do not depend on its batch-mates.
+ * The shipped {@link RolloutSampler}: any model folder the model core loads (GPT-2 or the Llama family, chosen from
+ * {@code config.json}) and its batched, KV-cached generator, with one sampler seed per sequence so a row's tokens do
+ * not depend on its batch-mates; generation stops on every EOS id the folder lists.
  *
  * <p>Behaviour log-probs are the log-probs of the sampled tokens under the distribution the sampler actually drew
  * from: logits divided by the temperature, cut to top-k/top-p and renormalised ({@link Generation#samplingLogProbs()}).
@@ -26,12 +29,12 @@ import java.util.List;
  */
 public final class ModelRolloutSampler implements RolloutSampler {
 
-    private final GptModel model;
+    private final CausalLm model;
     private final Generator generator;
     private final SalsaTokenizer tokenizer;
     private final ChatTemplate chatTemplate;
 
-    private ModelRolloutSampler(GptModel model, SalsaTokenizer tokenizer, ChatTemplate chatTemplate) {
+    private ModelRolloutSampler(CausalLm model, SalsaTokenizer tokenizer, ChatTemplate chatTemplate) {
         this.model = model;
         this.generator = new Generator(model);
         this.tokenizer = tokenizer;
@@ -44,12 +47,12 @@ public final class ModelRolloutSampler implements RolloutSampler {
     }
 
     /**
-     * Loads {@code dir} (config.json, model.safetensors, optional tokenizer.json with its chat template) on
-     * {@code device}.
+     * Loads {@code dir} (config.json, model.safetensors or a sharded index, optional tokenizer.json with its chat
+     * template and generation_config.json) on {@code device}.
      */
     public static ModelRolloutSampler open(Path dir, GeneratorConfig.Device device) throws IOException {
         Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
-        GptModel model = GptModel.load(dir, GptModel.Head.NONE, djl);
+        CausalLm model = CausalLms.load(dir, GptModel.Head.NONE, djl);
         try {
             SalsaTokenizer tokenizer = Files.isRegularFile(dir.resolve(ModelFolder.TOKENIZER))
                     ? SalsaTokenizer.load(dir) : null;
@@ -88,12 +91,12 @@ public final class ModelRolloutSampler implements RolloutSampler {
 
     @Override
     public int maxPositions() {
-        return model.config().nPositions();
+        return model.maxPositions();
     }
 
     @Override
     public int vocabSize() {
-        return model.config().vocabSize();
+        return model.vocabSize();
     }
 
     @Override

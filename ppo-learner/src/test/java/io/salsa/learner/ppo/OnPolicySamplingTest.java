@@ -14,7 +14,7 @@ import io.salsa.generator.RolloutSampler;
 import io.salsa.generator.SamplingParams;
 import io.salsa.learner.BatchAssembler;
 import io.salsa.learner.ConsumedRollout;
-import io.salsa.learner.GptPolicyTrainer;
+import io.salsa.learner.LmPolicyTrainer;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import java.nio.file.Path;
@@ -97,11 +97,11 @@ class OnPolicySamplingTest {
         // one epoch, one mini-batch: its ratios are taken before the only optimiser step
         PpoConfig config = PpoConfig.fromMap(Map.of("batch_size", Integer.toString(N), "mini_batch_size",
                 Integer.toString(N), "ppo_epochs", "1", "learning_rate", "0.001"));
-        try (GptPolicyTrainer trainer = GptPolicyTrainer.open(config, model, model, Device.cpu());
+        try (LmPolicyTrainer trainer = LmPolicyTrainer.open(config, model, model, Device.cpu());
              NDManager m = NDManager.newBaseManager()) {
             // per token, the log-probs PpoStep takes as π_old for the same weights
             PpoStep.Padded padded = PpoStep.Padded.of(batch, m, TrainingSample.Sampling.plain(1f));
-            NDArray logits = trainer.policy().forward(padded.ids, null).logits();
+            NDArray logits = trainer.policy().run(padded.ids, null).logits();
             float[] learner = padded.spanLogprobs(logits, true).toFloatArray();
             float[] uncut = padded.spanLogprobs(logits, false).toFloatArray();
             float[] weights = PpoMath.truncatedImportanceWeights(padded.spanLogprobs(logits, true), padded.behaviour,

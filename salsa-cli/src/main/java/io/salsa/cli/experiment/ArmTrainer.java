@@ -4,7 +4,7 @@ import ai.djl.Device;
 import io.salsa.cli.demo.Progress;
 import io.salsa.cli.report.StepMetrics;
 import io.salsa.events.BlobRef;
-import io.salsa.learner.GptPolicyTrainer;
+import io.salsa.learner.LmPolicyTrainer;
 import io.salsa.learner.LearnerState;
 import io.salsa.learner.PpoTrainer;
 import io.salsa.learner.TrainingBatch;
@@ -61,7 +61,7 @@ public final class ArmTrainer {
         LearnerState start = PpoTrainer.initialState(settings,
                 new LearnerState.SoupRef(arm.name(), 0, local(arm.referenceFolder())), Map.of(),
                 "local:" + arm.initFolder(), local(arm.initFolder()));
-        GptPolicyTrainer policy = GptPolicyTrainer.open(shared.ppo(), arm.initFolder(), arm.referenceFolder(),
+        LmPolicyTrainer policy = LmPolicyTrainer.open(shared.ppo(), arm.initFolder(), arm.referenceFolder(),
                 shared.device());
         try (PpoTrainer trainer = new PpoTrainer(settings, policy, start, step -> shared.guardEvery() > 0
                 && step % shared.guardEvery() == 0 ? OptionalDouble.of(goldMean(policy, shared, mix(seed, step)))
@@ -120,7 +120,7 @@ public final class ArmTrainer {
     }
 
     /** Mean gold score of greedy answers to the guard's held-out prompts: the judge the proxy should track. */
-    private static double goldMean(GptPolicyTrainer policy, Shared shared, long seed) {
+    private static double goldMean(LmPolicyTrainer policy, Shared shared, long seed) {
         List<int[]> queries = shared.guardPrompts().stream().map(shared.tokenizer()::encode).toList();
         List<Generation> gens = new Generator(policy.policy())
                 .generate(queries, SamplingConfig.greedy(shared.maxNewTokens()), seed);

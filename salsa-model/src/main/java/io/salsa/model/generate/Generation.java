@@ -11,7 +11,7 @@ package io.salsa.model.generate;
  *                         divided by the temperature, cut to top-k/top-p and renormalised; 0 for greedy): the
  *                         behaviour log-prob PPO needs, which a learner recomputes for its current weights with
  *                         {@link SampledLogprobs}; equals {@code logProbs} at temperature 1 without cut-offs
- * @param stoppedAtEos     whether the sequence ended by sampling EOS (false: it hit the length limit)
+ * @param stoppedAtEos     whether the sequence ended by sampling one of the EOS ids (false: it hit the length limit)
  */
 public record Generation(int[] tokens, float[] logProbs, float[] samplingLogProbs, boolean stoppedAtEos) {
 

@@ -3,19 +3,21 @@ package io.salsa.model.generate;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
-import io.salsa.model.lm.KvCache;
+import io.salsa.model.lm.LmCache;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Batched autoregressive generation from a {@link GptModel}: prompts of different lengths, temperature,
- * top-k, top-p, a length limit and per-sequence EOS stop, with a key/value cache.
+ * Batched autoregressive generation from any {@link CausalLm} (GPT-2, the Llama family): prompts of different
+ * lengths, temperature, top-k, top-p, a length limit and per-sequence stop on any of the model's EOS ids
+ * ({@link CausalLm#eosTokenIds()}), with the model's key/value cache sized for prompt + new tokens.
  *
- * <p>Prompts are left-padded internally (positions count real tokens only), so every row's next token is at
- * the last column. Each step copies the last position's logits [B, V] to the host once and samples there in
+ * <p>Prompts are left-padded internally (position ids come from the mask, so they count real tokens only), so
+ * every row's next token is at the last column. Each step copies the last position's logits [B, V] to the host once and samples there in
  * double precision with one {@link SplittableRandom} per sequence: the same seeds give the same tokens on
  * every run, and a sequence's tokens do not depend on which other prompts share its batch (up to float
  * rounding differences between batch shapes). Runs without building an autograd graph as long as it is not
@@ -23,9 +25,14 @@ import java.util.SplittableRandom;
  */
 public final class Generator {
 
-    private final GptModel model;
+    private final CausalLm model;
 
-    public Generator(GptModel model) {
+    /** A generator over {@code model}, which needs a language-model head ({@link GptModel.Head#NONE} or VALUE). */
+    public Generator(CausalLm model) {
+        if (model.head() == GptModel.Head.SCORE) {
+            throw new IllegalArgumentException("generation needs a language-model head; this " + model.modelType()
+                    + " model was loaded with Head.SCORE (a reward model)");
+        }
         this.model = model;
     }
 
@@ -64,7 +71,7 @@ public final class Generator {
         if (seeds.length != batch) {
             throw new IllegalArgumentException(seeds.length + " seeds for " + batch + " prompts");
         }
-        int vocab = model.config().vocabSize();
+        int vocab = model.vocabSize();
         int promptLen = 0;
         for (int b = 0; b < batch; b++) {
             int[] p = prompts.get(b);
@@ -78,14 +85,16 @@ public final class Generator {
             }
             promptLen = Math.max(promptLen, p.length);
         }
-        int nPositions = model.config().nPositions();
+        int nPositions = model.maxPositions();
         if (promptLen >= nPositions) {
-            throw new IllegalArgumentException("prompt of " + promptLen + " tokens leaves no room within n_positions=" + nPositions);
+            throw new IllegalArgumentException("prompt of " + promptLen + " tokens leaves no room within the model's "
+                    + nPositions + " positions (" + ("gpt2".equals(model.modelType()) ? "n_positions"
+                    : "max_position_embeddings") + ")");
         }
         int maxNew = Math.min(config.maxNewTokens(), nPositions - promptLen);
         int total = promptLen + maxNew;
-        int pad = model.config().padTokenId();
-        int eos = model.config().eosTokenId();
+        int pad = model.padTokenId();
+        java.util.Set<Integer> stopIds = java.util.Set.copyOf(model.eosTokenIds());
 
         long[][] ids = new long[batch][total];
         long[][] mask = new long[batch][total];
@@ -111,7 +120,7 @@ public final class Generator {
         boolean[] stopped = new boolean[batch];
 
         try (NDManager scope = model.newScope();
-             KvCache cache = config.useCache() ? new KvCache(scope, model.config().nLayer()) : null) {
+             LmCache cache = config.useCache() ? model.newCache(scope, batch, total) : null) {
             int known = promptLen; // columns of ids/mask that are filled
             for (int step = 0; step < maxNew; step++) {
                 float[] last;
@@ -119,7 +128,7 @@ public final class Generator {
                     int from = cache == null || step == 0 ? 0 : known - 1;
                     NDArray in = stepScope.create(slice(ids, from, known));
                     NDArray m = stepScope.create(slice(mask, 0, known));
-                    NDArray logits = model.forward(in, m, null, cache, false).logits();
+                    NDArray logits = model.run(in, m, null, cache, false).logits();
                     last = logits.get(new NDIndex(":, -1, :")).toFloatArray();
                 }
                 for (int b = 0; b < batch; b++) {
@@ -134,7 +143,7 @@ public final class Generator {
                     samplingLogProbs[b][n] = (float) c.samplingLogProb();
                     ids[b][known] = c.token();
                     mask[b][known] = 1;
-                    if (config.stopAtEos() && c.token() == eos) {
+                    if (config.stopAtEos() && stopIds.contains(c.token())) {
                         done[b] = true;
                         stopped[b] = true;
                     }

@@ -7,7 +7,8 @@ package io.salsa.model.generate;
  * @param temperature  0 = greedy; otherwise logits are divided by it before sampling ((0, 100])
  * @param topK         keep only the k most likely tokens (0 = off)
  * @param topP         keep the smallest set of most likely tokens whose probability reaches p ((0, 1]; 1 = off)
- * @param stopAtEos    end a sequence when it samples the EOS token (the EOS is part of the response)
+ * @param stopAtEos    end a sequence when it samples any of the model's EOS ids ({@code CausalLm.eosTokenIds()};
+ *                     the EOS is part of the response)
  * @param useCache     reuse keys and values of earlier positions (false only for benchmarks and tests)
  */
 public record SamplingConfig(int maxNewTokens, double temperature, int topK, double topP, boolean stopAtEos,

@@ -13,6 +13,7 @@ public abstract class AbstractCausalLm implements CausalLm {
     /** Owns the weights; per-step arrays belong in {@link #newScope()}. */
     protected final NDManager manager;
     private boolean trainable;
+    private java.util.List<Integer> generationEos = java.util.List.of();
 
     /** A model whose weights live on {@code device} in a manager named {@code name}. */
     protected AbstractCausalLm(Device device, String name) {
@@ -49,6 +50,27 @@ public abstract class AbstractCausalLm implements CausalLm {
     @Override
     public boolean isTrainable() {
         return trainable;
+    }
+
+    /**
+     * The config's EOS ids followed by those {@code generation_config.json} adds (read by the loaders), without
+     * repeats: generation stops on any of them.
+     */
+    @Override
+    public java.util.List<Integer> eosTokenIds() {
+        java.util.LinkedHashSet<Integer> ids = new java.util.LinkedHashSet<>(configEosTokenIds());
+        ids.addAll(generationEos);
+        return java.util.List.copyOf(ids);
+    }
+
+    /** The EOS ids {@code config.json} lists (the first is {@link #eosTokenId()}). */
+    protected java.util.List<Integer> configEosTokenIds() {
+        return java.util.List.of(eosTokenId());
+    }
+
+    /** Adds the stop ids of {@code folder}'s {@code generation_config.json}, if it has one (called by loaders). */
+    protected void readGenerationConfig(java.nio.file.Path folder) throws java.io.IOException {
+        generationEos = ModelFolder.generationEosIds(folder, vocabSize());
     }
 
     /** Frees the weights (and everything still in their manager). */

@@ -39,6 +39,14 @@ public interface CausalLm extends AutoCloseable {
     /** Generation stops on this id (the first one when the config lists several). */
     int eosTokenId();
 
+    /**
+     * Every id generation stops on: {@code config.json}'s {@code eos_token_id} (one or a list) and, for a loaded
+     * folder, those its {@code generation_config.json} adds (Llama-3 lists end-of-text and end-of-turn).
+     */
+    default java.util.List<Integer> eosTokenIds() {
+        return java.util.List.of(eosTokenId());
+    }
+
     /** Padding id ({@code pad_token_id}; the EOS id when the config has none). */
     int padTokenId();
 

@@ -144,6 +144,7 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
         GptModel model = new GptModel(config, head, device);
         try {
             model.loadWeights(dir.resolve(ModelFolder.WEIGHTS));
+            model.readGenerationConfig(dir);
             return model;
         } catch (IOException | RuntimeException e) {
             model.close();

@@ -25,9 +25,11 @@ public final class ModelFolder {
     public static final String TOKENIZER = "tokenizer.json";
     public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     public static final String CARD = "card.json";
+    /** Hugging Face's generation defaults ({@code eos_token_id}: one id or a list, e.g. Llama-3's end of turn). */
+    public static final String GENERATION_CONFIG = "generation_config.json";
     /** Files that travel with {@code tokenizer.json} when present. */
     private static final java.util.List<String> TOKENIZER_COMPANIONS =
-            java.util.List.of(TOKENIZER_CONFIG, "chat_template.jinja", "generation_config.json");
+            java.util.List.of(TOKENIZER_CONFIG, "chat_template.jinja", GENERATION_CONFIG);
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -53,6 +55,37 @@ public final class ModelFolder {
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The {@code eos_token_id}s of a folder's {@code generation_config.json} (one id or a list), in file order; empty
+     * when the folder has no such file or it names none. Refused naming the file when an id is not an integer in
+     * [0, {@code vocabSize}).
+     */
+    public static java.util.List<Integer> generationEosIds(Path folder, int vocabSize) throws IOException {
+        Path file = folder.resolve(GENERATION_CONFIG);
+        if (!Files.isRegularFile(file)) {
+            return java.util.List.of();
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+        JsonNode eos = root == null ? null : root.get("eos_token_id");
+        if (eos == null || eos.isNull()) {
+            return java.util.List.of();
+        }
+        java.util.List<Integer> ids = new java.util.ArrayList<>();
+        for (JsonNode item : eos.isArray() ? eos : java.util.List.of(eos)) {
+            if (!item.isIntegralNumber() || !item.canConvertToInt() || item.asInt() < 0 || item.asInt() >= vocabSize) {
+                throw new IOException(file + ": eos_token_id must be a token id in [0, " + vocabSize
+                        + ") or a list of them, got " + eos);
+            }
+            ids.add(item.asInt());
+        }
+        return java.util.List.copyOf(ids);
     }
 
     /**

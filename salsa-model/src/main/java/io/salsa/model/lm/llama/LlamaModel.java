@@ -133,6 +133,7 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
         LlamaModel model = new LlamaModel(LlamaConfig.load(dir), head, device);
         try {
             model.loadWeights(dir);
+            model.readGenerationConfig(dir);
             return model;
         } catch (IOException | RuntimeException e) {
             model.close();
@@ -252,6 +253,11 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
     @Override
     public int eosTokenId() {
         return config.eosTokenId();
+    }
+
+    @Override
+    protected List<Integer> configEosTokenIds() {
+        return config.eosTokenIds();
     }
 
     @Override

@@ -11,9 +11,11 @@ import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.ppo.PpoModel;
 import io.salsa.learner.ppo.PpoStep;
 import io.salsa.learner.ppo.TrainingSample;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.GptOutput;
-import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.lm.Precision;
 import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorSpec;
@@ -26,11 +28,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The PPO learner on the GPT-2 model: the policy is an LM with a TRL value head, the reference is a second,
- * gradient-free GPT-2 holding the soup's weights, and the optimiser is our checkpointable AdamW. Dropout is never
- * applied (the model has none), so a step is a deterministic function of weights, batch and seed on CPU.
+ * The PPO learner on any {@link CausalLm} folder (GPT-2 or the Llama family, chosen from {@code config.json}): the
+ * policy is the LM with a TRL value head ({@code v_head.summary.*}), the reference is a second, gradient-free model
+ * of the same architecture holding the soup's weights, and the optimiser is our checkpointable AdamW. Dropout is
+ * never applied (the models have none), so a step is a deterministic function of weights, batch and seed on CPU.
+ * {@code mixed_precision=fp16} is GPT-2 only for now.
  */
-public final class GptPolicyTrainer implements PolicyTrainer {
+public final class LmPolicyTrainer implements PolicyTrainer {
 
     private static final String MOMENT1 = "adam.m.";
     private static final String MOMENT2 = "adam.v.";
@@ -43,15 +47,15 @@ public final class GptPolicyTrainer implements PolicyTrainer {
 
     private final PpoConfig config;
     private final Device device;
-    private final GptModel policy;
-    private GptModel reference;
+    private final CausalLm policy;
+    private CausalLm reference;
     private final List<String> names;
     private final AdamW optimizer;
     private final GradScaler scaler;
     private final PpoStep step;
     private final NDManager stepManager;
 
-    private GptPolicyTrainer(PpoConfig config, Device device, GptModel policy, GptModel reference) {
+    private LmPolicyTrainer(PpoConfig config, Device device, CausalLm policy, CausalLm reference) {
         this.config = config;
         this.device = device;
         this.policy = policy;
@@ -72,13 +76,13 @@ public final class GptPolicyTrainer implements PolicyTrainer {
         PpoModel model = new PpoModel() {
             @Override
             public NDList policy(NDArray inputIds) {
-                GptOutput out = GptPolicyTrainer.this.policy.forward(inputIds, null);
+                GptOutput out = LmPolicyTrainer.this.policy.run(inputIds, null);
                 return new NDList(out.logits(), out.values());
             }
 
             @Override
             public NDArray reference(NDArray inputIds) {
-                return GptPolicyTrainer.this.reference.forward(inputIds, null).logits();
+                return LmPolicyTrainer.this.reference.run(inputIds, null).logits();
             }
 
             @Override
@@ -91,24 +95,61 @@ public final class GptPolicyTrainer implements PolicyTrainer {
 
     /**
      * A trainer whose policy starts from {@code initFolder} (the soup by default, or one SFT model) and whose
-     * reference is {@code referenceFolder} (the soup); a missing value head starts from GptModel's fixed seed.
+     * reference is {@code referenceFolder} (the soup), both of the same architecture (any {@link CausalLms} folder);
+     * a missing value head starts from {@link GptModel#HEAD_INIT_SEED}.
      */
-    public static GptPolicyTrainer open(PpoConfig config, Path initFolder, Path referenceFolder, Device device)
+    public static LmPolicyTrainer open(PpoConfig config, Path initFolder, Path referenceFolder, Device device)
             throws IOException {
-        GptModel policy = GptModel.load(initFolder, GptModel.Head.VALUE, device);
+        CausalLm policy = CausalLms.load(initFolder, GptModel.Head.VALUE, device);
         try {
-            GptModel reference = GptModel.load(referenceFolder, GptModel.Head.NONE, device);
-            if (!reference.config().equals(policy.config())) {
+            requireMixedPrecisionSupport(config, policy, initFolder);
+            CausalLm reference = CausalLms.load(referenceFolder, GptModel.Head.NONE, device);
+            String mismatch = architectureMismatch(reference, policy);
+            if (mismatch != null) {
                 reference.close();
-                throw new IllegalArgumentException("the reference " + referenceFolder + " (" + reference.config()
-                        + ") and the initial policy " + initFolder + " (" + policy.config()
-                        + ") have different architectures");
+                throw new IllegalArgumentException("the reference " + referenceFolder + " and the initial policy "
+                        + initFolder + " have different architectures: " + mismatch);
             }
-            return new GptPolicyTrainer(config, device, policy, reference);
+            return new LmPolicyTrainer(config, device, policy, reference);
         } catch (IOException | RuntimeException e) {
             policy.close();
             throw e;
         }
+    }
+
+    /** fp16 autocast exists for GPT-2 only: refuse it for another architecture naming the setting, before any step. */
+    private static void requireMixedPrecisionSupport(PpoConfig config, CausalLm policy, Path folder) {
+        if (config.mixedPrecision() != Precision.FP32 && !(policy instanceof GptModel)) {
+            throw new IllegalArgumentException("mixed_precision=" + config.mixedPrecision().label()
+                    + " is implemented for GPT-2 models only; " + folder + " is a " + policy.modelType()
+                    + " model: set mixed_precision=no");
+        }
+    }
+
+    /**
+     * Why {@code candidate} cannot stand for the policy's reference (another model type, a tensor missing or shaped
+     * differently; for GPT-2 any config difference, as before), or null when it can.
+     */
+    static String architectureMismatch(CausalLm candidate, CausalLm policy) {
+        if (candidate instanceof GptModel a && policy instanceof GptModel b) {
+            return a.config().equals(b.config()) ? null : a.config() + " vs " + b.config();
+        }
+        if (!candidate.modelType().equals(policy.modelType())) {
+            return "model_type " + candidate.modelType() + " vs " + policy.modelType();
+        }
+        if (candidate.maxPositions() != policy.maxPositions()) {
+            return "max positions " + candidate.maxPositions() + " vs " + policy.maxPositions();
+        }
+        for (Map.Entry<String, Parameter> e : candidate.parameters().entrySet()) {
+            ai.djl.ndarray.types.Shape mine = policy.shapeOf(e.getKey());
+            if (mine == null) {
+                return "tensor " + e.getKey() + " is not in the policy";
+            }
+            if (!mine.equals(e.getValue().getArray().getShape())) {
+                return "tensor " + e.getKey() + " is " + e.getValue().getArray().getShape() + " vs " + mine;
+            }
+        }
+        return null;
     }
 
     /** The loss scaler (disabled unless {@code mixed_precision=fp16}), for tests and diagnostics. */
@@ -122,7 +163,7 @@ public final class GptPolicyTrainer implements PolicyTrainer {
     }
 
     /** The policy model, for evaluation and benchmarks. */
-    public GptModel policy() {
+    public CausalLm policy() {
         return policy;
     }
 
@@ -142,11 +183,12 @@ public final class GptPolicyTrainer implements PolicyTrainer {
 
     @Override
     public PreparedReference prepareReference(Path modelFolder) throws IOException {
-        GptModel loaded = GptModel.load(modelFolder, GptModel.Head.NONE, device);
-        if (!loaded.config().equals(policy.config())) {
+        CausalLm loaded = CausalLms.load(modelFolder, GptModel.Head.NONE, device);
+        String mismatch = architectureMismatch(loaded, policy);
+        if (mismatch != null) {
             loaded.close();
-            throw new IllegalArgumentException("soup " + modelFolder + " has architecture " + loaded.config()
-                    + ", the policy has " + policy.config());
+            throw new IllegalArgumentException("soup " + modelFolder + " has another architecture than the policy: "
+                    + mismatch);
         }
         loaded.setTrainable(false);
         loaded.setPrecision(config.mixedPrecision());
@@ -156,7 +198,7 @@ public final class GptPolicyTrainer implements PolicyTrainer {
     @Override
     public void swapReference(PreparedReference prepared) {
         Prepared p = (Prepared) prepared;
-        GptModel old = reference;
+        CausalLm old = reference;
         reference = p.model;
         p.model = null;
         old.close();
@@ -164,12 +206,12 @@ public final class GptPolicyTrainer implements PolicyTrainer {
 
     @Override
     public int vocabSize() {
-        return policy.config().vocabSize();
+        return policy.vocabSize();
     }
 
     @Override
     public int maxLength() {
-        return policy.config().nPositions();
+        return policy.maxPositions();
     }
 
     @Override
@@ -207,7 +249,7 @@ public final class GptPolicyTrainer implements PolicyTrainer {
 
     @Override
     public void restore(Path policyFolder, Path optimizerFile) throws IOException {
-        policy.loadWeights(policyFolder.resolve(ModelFolder.WEIGHTS));
+        policy.loadWeights(policyFolder);
         try (SafeTensors st = SafeTensors.open(optimizerFile)) {
             for (int i = 0; i < names.size(); i++) {
                 optimizer.firstMoments().get(i).set(st.readFloatBuffer(MOMENT1 + names.get(i)));
@@ -254,9 +296,9 @@ public final class GptPolicyTrainer implements PolicyTrainer {
     }
 
     private static final class Prepared implements PreparedReference {
-        private GptModel model;
+        private CausalLm model;
 
-        Prepared(GptModel model) {
+        Prepared(CausalLm model) {
             this.model = model;
         }
 
