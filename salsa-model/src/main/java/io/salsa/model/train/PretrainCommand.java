@@ -172,9 +172,21 @@ public final class PretrainCommand extends SalsaCommand {
                 GptConfig config = GptConfig.of(layers, heads, width, tok.vocabSize(), positions, tok.eosId(), tok.padId());
                 return GptModel.random(config, GptModel.Head.NONE, seed, device);
             }
+            LlamaConfig config = llamaConfig(tok.vocabSize(), tok.bosId().orElse(tok.eosId()), tok.eosId(), tok.padId());
+            return LlamaModel.random(config, GptModel.Head.NONE, seed, device);
+        }
+
+        /**
+         * The {@code llama} config of this shape (RoPE θ 10⁴, RMSNorm ε 10⁻⁵, SiLU, tied embeddings, float32) for a
+         * vocabulary and its special ids ({@code padId} < 0: no {@code pad_token_id}).
+         */
+        public LlamaConfig llamaConfig(int vocabSize, int bosId, int eosId, int padId) {
+            if (!arch.equals("llama")) {
+                throw new IllegalStateException("a llama config of a " + arch + " shape");
+            }
             ObjectNode c = JSON.createObjectNode();
             c.put("model_type", "llama");
-            c.put("vocab_size", tok.vocabSize());
+            c.put("vocab_size", vocabSize);
             c.put("hidden_size", width);
             c.put("intermediate_size", effectiveIntermediate());
             c.put("num_hidden_layers", layers);
@@ -188,11 +200,13 @@ public final class PretrainCommand extends SalsaCommand {
             c.put("rope_theta", 10000.0);
             c.put("hidden_act", "silu");
             c.put("tie_word_embeddings", true);
-            c.put("bos_token_id", tok.bosId().orElse(tok.eosId()));
-            c.put("eos_token_id", tok.eosId());
-            c.put("pad_token_id", tok.padId());
+            c.put("bos_token_id", bosId);
+            c.put("eos_token_id", eosId);
+            if (padId >= 0) {
+                c.put("pad_token_id", padId);
+            }
             c.put("torch_dtype", "float32");
-            return LlamaModel.random(LlamaConfig.fromJson(c), GptModel.Head.NONE, seed, device);
+            return LlamaConfig.fromJson(c);
         }
     }
 
