@@ -58,30 +58,21 @@ public final class RewardSequences {
      * config has no {@code pad_token_id}) then lands on every row's last real token.
      */
     public static Batch pad(List<int[]> sequences, CausalLm model) {
-        return CausalLms.GPT2_TYPES.contains(model.modelType()) ? pad(sequences, model.padTokenId()) : padLeft(sequences, model.padTokenId());
+        boolean gpt2 = CausalLms.GPT2_TYPES.contains(model.modelType());
+        return pad(sequences, model.padTokenId(), !gpt2);
     }
 
     /** A right-padded batch (see {@link Batch}). */
     public static Batch pad(List<int[]> sequences, int padId) {
-        int width = 1;
-        for (int[] s : sequences) {
-            width = Math.max(width, s.length);
-        }
-        long[][] ids = new long[sequences.size()][width];
-        long[][] mask = new long[sequences.size()][width];
-        for (int i = 0; i < sequences.size(); i++) {
-            int[] s = sequences.get(i);
-            Arrays.fill(ids[i], padId);
-            for (int t = 0; t < s.length; t++) {
-                ids[i][t] = s[t];
-                mask[i][t] = 1;
-            }
-        }
-        return new Batch(ids, mask);
+        return pad(sequences, padId, false);
     }
 
     /** A left-padded batch: each row ends with its sequence, {@code padId} (mask 0) before it. */
     public static Batch padLeft(List<int[]> sequences, int padId) {
+        return pad(sequences, padId, true);
+    }
+
+    private static Batch pad(List<int[]> sequences, int padId, boolean left) {
         int width = 1;
         for (int[] s : sequences) {
             width = Math.max(width, s.length);
@@ -90,7 +81,7 @@ public final class RewardSequences {
         long[][] mask = new long[sequences.size()][width];
         for (int i = 0; i < sequences.size(); i++) {
             int[] s = sequences.get(i);
-            int offset = width - s.length;
+            int offset = left ? width - s.length : 0;
             Arrays.fill(ids[i], padId);
             for (int t = 0; t < s.length; t++) {
                 ids[i][offset + t] = s[t];

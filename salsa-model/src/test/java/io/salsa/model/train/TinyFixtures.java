@@ -87,30 +87,14 @@ final class TinyFixtures {
         ObjectNode vocab = JSON.createObjectNode();
         String[] specials = {"<|endoftext|>", "<pad>", "<unk>"};
         for (int i = 0; i < specials.length; i++) {
-            ObjectNode t = added.addObject();
-            t.put("id", i);
-            t.put("content", specials[i]);
-            t.put("single_word", false);
-            t.put("lstrip", false);
-            t.put("rstrip", false);
-            t.put("normalized", false);
-            t.put("special", true);
-            vocab.put(specials[i], i);
+            addSpecial(added, vocab, specials[i], i);
         }
         int id = specials.length;
         for (String w : words) {
             vocab.put(w, id++);
         }
         for (String special : extraSpecials) {
-            ObjectNode t = added.addObject();
-            t.put("id", id);
-            t.put("content", special);
-            t.put("single_word", false);
-            t.put("lstrip", false);
-            t.put("rstrip", false);
-            t.put("normalized", false);
-            t.put("special", true);
-            vocab.put(special, id++);
+            addSpecial(added, vocab, special, id++);
         }
         root.putNull("normalizer");
         root.putObject("pre_tokenizer").put("type", "WhitespaceSplit");
@@ -122,5 +106,17 @@ final class TinyFixtures {
         model.put("unk_token", "<unk>");
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("tokenizer.json"), root.toString());
+    }
+
+    private static void addSpecial(ArrayNode added, ObjectNode vocab, String content, int id) {
+        ObjectNode t = added.addObject();
+        t.put("id", id);
+        t.put("content", content);
+        t.put("single_word", false);
+        t.put("lstrip", false);
+        t.put("rstrip", false);
+        t.put("normalized", false);
+        t.put("special", true);
+        vocab.put(content, id);
     }
 }
