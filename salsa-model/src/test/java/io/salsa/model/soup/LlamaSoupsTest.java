@@ -71,6 +71,27 @@ class LlamaSoupsTest {
     }
 
     @Test
+    void bf16ShardedMembersShouldBeWidenedExactly() throws IOException {
+        Path golden = io.salsa.model.GoldenFiles.require("llama/bf16-sharded");
+        Path copy = dir.resolve("copy");
+        Files.createDirectories(copy);
+        try (var files = Files.list(golden)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Path out = dir.resolve("soup");
+        Soups.build(List.of(Soups.Member.of(golden), Soups.Member.of(copy)), out, SMALL_CHUNKS);
+        try (CausalLm member = CausalLms.load(golden, GptModel.Head.NONE, Device.cpu());
+             CausalLm soup = CausalLms.load(out, GptModel.Head.NONE, Device.cpu())) {
+            for (String name : member.parameters().keySet()) {
+                assertArrayEquals(member.weights(name), soup.weights(name), name + ": (x + x) / 2 = x, widened from bf16");
+            }
+        }
+        assertEquals("float32", JSON.readTree(out.resolve("config.json").toFile()).get("dtype").asText());
+    }
+
+    @Test
     void shouldRefuseMembersOfAnotherShapeNamingTheFirstMismatchingField() throws IOException {
         Path a = member("a", TINY.llamaConfig(32, 0, 0, 1), 1, Long.MAX_VALUE);
         Path mha = member("mha", new PretrainCommand.Shape("llama", 2, 4, 4, 32, 64, 32).llamaConfig(32, 0, 0, 1), 2,
