@@ -11,6 +11,7 @@ import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.lm.llama.LlamaConfig;
 import io.salsa.model.lm.llama.LlamaModel;
+import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
@@ -225,7 +226,7 @@ public final class PretrainCommand extends SalsaCommand {
     public static SftTrainer.Result run(Path corpusFile, Path tokFile, Path out, Shape shape, SftConfig cfg,
                                         Device device, Consumer<String> progress) throws IOException {
         int positions = shape.positions();
-        if (Files.exists(out.resolve(ModelFolder.WEIGHTS))) {
+        if (Checkpoint.present(out)) {
             throw new IOException(out + " already holds a model; choose another --out");
         }
         if (!Files.isRegularFile(corpusFile)) {

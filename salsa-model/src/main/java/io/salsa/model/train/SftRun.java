@@ -8,6 +8,7 @@ import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.tokenizer.ChatTemplate;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import java.io.IOException;
@@ -50,7 +51,7 @@ public final class SftRun {
 
     /** Runs the job; errors name the offending file (and line, for data). */
     public static SftTrainer.Result run(Request req, Consumer<String> progress) throws IOException {
-        if (Files.exists(req.out().resolve(ModelFolder.WEIGHTS))) {
+        if (Checkpoint.present(req.out())) {
             throw new IOException(req.out() + " already holds a model; choose another --out");
         }
         List<SftExample> data = SftData.read(req.data());
