@@ -15,7 +15,7 @@ import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.tokenizer.SalsaTokenizer;
-import io.salsa.scorer.GptRewardScorerModel;
+import io.salsa.scorer.LmRewardScorerModel;
 import io.salsa.task.TaskDataset;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -93,7 +93,7 @@ class TaskSoupHeldOutRewardTest {
         double goldAfter;
         List<PpoStep.Result> steps = new ArrayList<>();
         try (SalsaTokenizer tok = SalsaTokenizer.load(fx.soup());
-             GptRewardScorerModel rm = GptRewardScorerModel.load(fx.rewardModel(), "task-rm", 1, Device.cpu());
+             LmRewardScorerModel rm = LmRewardScorerModel.load(fx.rewardModel(), "task-rm", 1, Device.cpu());
              HeldOutEvaluator gold = HeldOutEvaluator.forTask(sizes.taskSeed(), sizes.entities(), eval.size(),
                      MAX_NEW_TOKENS, fx.soup());
              LmPolicyTrainer trainer = LmPolicyTrainer.open(ppo, fx.soup(), fx.soup(), Device.cpu())) {
@@ -158,7 +158,7 @@ class TaskSoupHeldOutRewardTest {
      * One on-policy batch, as the rollout generator and reward scorer would produce it: {@code size} train prompts
      * drawn with {@code seed}, sampled answers at temperature 1, the reward model's score for each.
      */
-    private static List<TrainingSample> rollouts(Generator generator, GptRewardScorerModel rm, List<int[]> prompts,
+    private static List<TrainingSample> rollouts(Generator generator, LmRewardScorerModel rm, List<int[]> prompts,
             int size, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<int[]> queries = new ArrayList<>(size);
@@ -176,7 +176,7 @@ class TaskSoupHeldOutRewardTest {
     }
 
     /** Reward-model scores of sampled answers to every held-out prompt, the same seed every time. */
-    private static HeldOut heldOut(CausalLm policy, GptRewardScorerModel rm, List<int[]> evalIds) {
+    private static HeldOut heldOut(CausalLm policy, LmRewardScorerModel rm, List<int[]> evalIds) {
         List<int[]> queries = new ArrayList<>();
         for (int k = 0; k < EVAL_SAMPLES_PER_PROMPT; k++) {
             queries.addAll(evalIds);

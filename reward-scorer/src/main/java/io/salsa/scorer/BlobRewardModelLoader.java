@@ -30,6 +30,6 @@ public final class BlobRewardModelLoader implements RewardModelLoader {
     @Override
     public RewardScorerModel load(RewardModelCheckpoint checkpoint) throws IOException {
         Path folder = folders.fetchFolder(checkpoint.getBlob());
-        return GptRewardScorerModel.load(folder, checkpoint.getName(), checkpoint.getVersion(), device);
+        return LmRewardScorerModel.load(folder, checkpoint.getName(), checkpoint.getVersion(), device);
     }
 }

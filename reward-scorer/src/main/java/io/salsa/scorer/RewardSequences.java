@@ -1,5 +1,7 @@
 package io.salsa.scorer;
 
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import java.util.Arrays;
 import java.util.List;
 
@@ -43,13 +45,34 @@ public final class RewardSequences {
     }
 
     /**
-     * A right-padded batch: {@code ids[i]} is {@code sequences[i]} followed by {@code padId}, {@code mask[i]}
-     * is 1 over the real tokens; rows are as long as the longest sequence.
+     * A padded batch: {@code ids[i]} is {@code sequences[i]} with {@code padId} after it (right padding) or before it
+     * (left padding), {@code mask[i]} is 1 over the real tokens; rows are as long as the longest sequence.
      */
     public record Batch(long[][] ids, long[][] mask) {
     }
 
+    /**
+     * The batch a reward model of {@code model}'s architecture reads right: GPT-2 right-padded with its pad id (its
+     * score is taken at the last real token through the mask); Llama-family models left-padded with
+     * {@link CausalLm#padTokenId}, because Hugging Face's rule (the rightmost non-pad id, or the last index when the
+     * config has no {@code pad_token_id}) then lands on every row's last real token.
+     */
+    public static Batch pad(List<int[]> sequences, CausalLm model) {
+        boolean gpt2 = CausalLms.GPT2_TYPES.contains(model.modelType());
+        return pad(sequences, model.padTokenId(), !gpt2);
+    }
+
+    /** A right-padded batch (see {@link Batch}). */
     public static Batch pad(List<int[]> sequences, int padId) {
+        return pad(sequences, padId, false);
+    }
+
+    /** A left-padded batch: each row ends with its sequence, {@code padId} (mask 0) before it. */
+    public static Batch padLeft(List<int[]> sequences, int padId) {
+        return pad(sequences, padId, true);
+    }
+
+    private static Batch pad(List<int[]> sequences, int padId, boolean left) {
         int width = 1;
         for (int[] s : sequences) {
             width = Math.max(width, s.length);
@@ -58,10 +81,11 @@ public final class RewardSequences {
         long[][] mask = new long[sequences.size()][width];
         for (int i = 0; i < sequences.size(); i++) {
             int[] s = sequences.get(i);
+            int offset = left ? width - s.length : 0;
             Arrays.fill(ids[i], padId);
             for (int t = 0; t < s.length; t++) {
-                ids[i][t] = s[t];
-                mask[i][t] = 1;
+                ids[i][offset + t] = s[t];
+                mask[i][offset + t] = 1;
             }
         }
         return new Batch(ids, mask);

@@ -60,7 +60,7 @@ public final class ScoreCommand extends SalsaCommand {
     public Integer call() throws Exception {
         ScorerConfig config;
         Device dev;
-        GptRewardScorerModel initial = null;
+        LmRewardScorerModel initial = null;
         RewardModelLoader loader;
         Map<String, String> env = env();
         int metricsPort;
@@ -82,7 +82,7 @@ public final class ScoreCommand extends SalsaCommand {
                 };
             }
             if (config.initialModel() != null) {
-                initial = GptRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev);
+                initial = LmRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev);
             }
         } catch (IllegalArgumentException | IOException e) {
             return refuse(withFlags(e.getMessage()));

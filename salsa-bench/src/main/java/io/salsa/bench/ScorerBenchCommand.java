@@ -5,7 +5,7 @@ import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.schemas.KafkaSettings;
-import io.salsa.scorer.GptRewardScorerModel;
+import io.salsa.scorer.LmRewardScorerModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +65,7 @@ public final class ScorerBenchCommand extends BenchCommand {
         }
         try (Scratch scratch = Scratch.create("scorer");
              GptModel gpt = ScorerBench.smallModel(golden, promptTokens + responseTokens, 7, device);
-             GptRewardScorerModel model = new GptRewardScorerModel(gpt, "bench-rm", 1)) {
+             LmRewardScorerModel model = new LmRewardScorerModel(gpt, "bench-rm", 1)) {
             Optional<BenchBroker> started = bench.brokerOrRefuse(scratch.dir(), Map.of(), System.out::println);
             if (started.isEmpty()) {
                 return EXIT_BAD_INPUT;

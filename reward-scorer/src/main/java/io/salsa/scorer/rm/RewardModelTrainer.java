@@ -3,6 +3,7 @@ package io.salsa.scorer.rm;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.train.NonFinitePolicy;
 import io.salsa.model.train.SupervisedTrainer;
@@ -16,7 +17,7 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
- * Trains a GPT-2 reward model (backbone + scalar score head) on preference pairs with the Bradley–Terry loss in
+ * Trains a reward model (any {@link CausalLm} backbone + the scalar {@code score} head) on preference pairs with the Bradley–Terry loss in
  * the shared {@link SupervisedTrainer} loop (the same batching order, schedule, clipping, AdamW and non-finite
  * policy as SFT), and measures held-out pairwise accuracy before and after.
  *
@@ -88,8 +89,8 @@ public final class RewardModelTrainer {
         return SupervisedTrainer.plannedSteps(pairs, settings(cfg));
     }
 
-    /** Trains {@code model} (a {@link GptModel.Head#SCORE} model) in place. */
-    public static Result train(GptModel model, Split split, RmTrainConfig cfg, Consumer<String> progress) {
+    /** Trains {@code model} (a {@link GptModel.Head#SCORE} model of any architecture) in place. */
+    public static Result train(CausalLm model, Split split, RmTrainConfig cfg, Consumer<String> progress) {
         if (model.head() != GptModel.Head.SCORE) {
             throw new IllegalArgumentException("reward-model training needs a Head.SCORE model, got " + model.head());
         }
@@ -124,9 +125,9 @@ public final class RewardModelTrainer {
     static SupervisedTrainer.Objective<PreferencePair> objective() {
         return new SupervisedTrainer.Objective<>() {
             @Override
-            public NDArray loss(GptModel model, NDManager scope, List<PreferencePair> batch) {
+            public NDArray loss(CausalLm model, NDManager scope, List<PreferencePair> batch) {
                 int n = batch.size();
-                RewardSequences.Batch b = RewardSequences.pad(sequences(model, batch), model.config().padTokenId());
+                RewardSequences.Batch b = RewardSequences.pad(sequences(model, batch), model);
                 float[] targets = new float[n];
                 for (int i = 0; i < n; i++) {
                     targets[i] = batch.get(i).target();
@@ -146,8 +147,8 @@ public final class RewardModelTrainer {
     }
 
     /** Chosen sequences, then rejected ones, each cut to the model's context from the left. */
-    private static List<int[]> sequences(GptModel model, List<PreferencePair> batch) {
-        int max = model.config().nPositions();
+    private static List<int[]> sequences(CausalLm model, List<PreferencePair> batch) {
+        int max = model.maxPositions();
         List<int[]> seqs = new ArrayList<>(2 * batch.size());
         batch.forEach(p -> seqs.add(RewardSequences.tail(p.chosen(), max)));
         batch.forEach(p -> seqs.add(RewardSequences.tail(p.rejected(), max)));
@@ -155,13 +156,13 @@ public final class RewardModelTrainer {
     }
 
     /** Held-out accuracy and loss, without gradients. */
-    public static Evaluation evaluate(GptModel model, List<PreferencePair> pairs, int batchSize) {
+    public static Evaluation evaluate(CausalLm model, List<PreferencePair> pairs, int batchSize) {
         float[] chosen = new float[pairs.size()];
         float[] rejected = new float[pairs.size()];
         boolean[] tie = new boolean[pairs.size()];
         for (int from = 0; from < pairs.size(); from += batchSize) {
             List<PreferencePair> batch = pairs.subList(from, Math.min(pairs.size(), from + batchSize));
-            RewardSequences.Batch b = RewardSequences.pad(sequences(model, batch), model.config().padTokenId());
+            RewardSequences.Batch b = RewardSequences.pad(sequences(model, batch), model);
             float[] s;
             try (NDManager scope = model.newScope()) {
                 s = model.scores(scope.create(b.ids()), scope.create(b.mask())).toFloatArray();

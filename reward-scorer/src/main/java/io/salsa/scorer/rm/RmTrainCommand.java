@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.events.BlobRef;
 import io.salsa.events.RewardModelCheckpoint;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
@@ -32,7 +34,8 @@ import picocli.CommandLine.Option;
 
 /** {@code salsa rm train}: a Bradley–Terry reward model from preferences, optionally published to the scorers. */
 @Command(name = "train", mixinStandardHelpOptions = true, modelTransformer = TrainingOptions.Install.class,
-        description = "Train a reward model (GPT-2 backbone + scalar score head, initialised from an SFT model) on "
+        description = "Train a reward model (the backbone of any supported model folder: GPT-2, Llama, Mistral, Qwen2, "
+                + "Gemma; + a scalar score head, initialised from an SFT model) on "
                 + "preference pairs with the Bradley-Terry loss (ties: target 0.5); report held-out pairwise "
                 + "accuracy; write the model folder; with --publish upload it to the blob store and publish a "
                 + "RewardModelCheckpoint on the reward-models topic.")
@@ -54,7 +57,8 @@ public final class RmTrainCommand extends SalsaCommand {
     Source source;
 
     @Option(names = "--init", required = true, description = "SFT model folder to start from (config.json, "
-            + "model.safetensors, tokenizer.json).")
+            + "model.safetensors or a sharded index, tokenizer.json); the saved reward model loads in transformers as "
+            + "*ForSequenceClassification.")
     Path init;
     @Option(names = "--out", required = true, description = "Folder to write the reward model to (must not exist or be empty).")
     Path out;
@@ -150,7 +154,13 @@ public final class RmTrainCommand extends SalsaCommand {
         System.out.printf("%d pairs (%d ties): %d train, %d held out (prompts held out: %.0f%%)%n", pairs.size(), ties,
                 split.train().size(), split.heldOut().size(), 100 * cfg.heldOutFraction());
         RewardModelTrainer.Result result;
-        try (GptModel model = GptModel.load(init, GptModel.Head.SCORE, dev)) {
+        CausalLm loaded;
+        try {
+            loaded = CausalLms.load(init, GptModel.Head.SCORE, dev);
+        } catch (IOException | IllegalArgumentException e) {
+            return refuse("--init " + e.getMessage());
+        }
+        try (CausalLm model = loaded) {
             result = RewardModelTrainer.train(model, split, cfg, System.out::println);
             Files.createDirectories(out);
             model.save(out);

@@ -10,6 +10,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.salsa.model.lm.GptConfig;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.Scalars;
 import io.salsa.model.tokenizer.SalsaTokenizer;
@@ -142,7 +143,7 @@ class RewardModelTrainerTest {
         int[] calls = {0};
         return new SupervisedTrainer.Objective<>() {
             @Override
-            public NDArray loss(GptModel model, NDManager scope, List<PreferencePair> batch) {
+            public NDArray loss(CausalLm model, NDManager scope, List<PreferencePair> batch) {
                 NDArray loss = inner.loss(model, scope, batch);
                 return poisoned.contains(++calls[0]) ? loss.mul(Scalars.of(loss, Float.NaN)) : loss;
             }

@@ -17,7 +17,7 @@ import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import io.salsa.scorer.BlobRewardModelLoader;
-import io.salsa.scorer.GptRewardScorerModel;
+import io.salsa.scorer.LmRewardScorerModel;
 import io.salsa.scorer.RewardScorerModel;
 import io.salsa.task.TaskConfig;
 import io.salsa.task.TaskDataset;
@@ -93,7 +93,7 @@ class RmTrainCommandTest {
         BlobRewardModelLoader loader = new BlobRewardModelLoader(new LocalBlobStore(blobs), dir.resolve("cache"),
                 Device.cpu());
         try (RewardScorerModel fromBlob = loader.load(cp);
-             GptRewardScorerModel fromFolder = GptRewardScorerModel.load(out, "rm-test", 1, Device.cpu())) {
+             LmRewardScorerModel fromFolder = LmRewardScorerModel.load(out, "rm-test", 1, Device.cpu())) {
             assertEquals(fromFolder.score(List.of(rollout))[0], fromBlob.score(List.of(rollout))[0], 0f,
                     "the published blob is the trained model");
             assertEquals(1L, fromBlob.version());

@@ -161,6 +161,41 @@ public final class Checkpoint implements AutoCloseable {
         return file(name).readFloats(name);
     }
 
+    /**
+     * Reads {@code count} elements of {@code name} from element {@code fromElement} into {@code dst[dstOffset..]} as
+     * float32, whichever shard holds it (see {@link SafeTensors#readFloats(String, long, float[], int, int)}).
+     */
+    public void readFloats(String name, long fromElement, float[] dst, int dstOffset, int count) throws IOException {
+        file(name).readFloats(name, fromElement, dst, dstOffset, count);
+    }
+
+    /** Every tensor's header entry by name, in name order, across all shards. */
+    public Map<String, TensorInfo> tensors() {
+        Map<String, TensorInfo> out = new TreeMap<>();
+        for (SafeTensors st : files) {
+            for (Map.Entry<String, TensorInfo> e : st.tensors().entrySet()) {
+                if (fileOf.get(e.getKey()) == st) {
+                    out.put(e.getKey(), e.getValue());
+                }
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** Bytes of tensor data of every tensor, all shards together. */
+    public long dataBytes() {
+        long n = 0;
+        for (TensorInfo t : tensors().values()) {
+            n += t.byteLength();
+        }
+        return n;
+    }
+
+    /** The {@code __metadata__} of the first file (for PyTorch checkpoints {@code {"format": "pt"}}). */
+    public Map<String, String> metadata() {
+        return files.get(0).metadata();
+    }
+
     /** The opened files (one, or one per shard). */
     public List<Path> files() {
         List<Path> out = new ArrayList<>();

@@ -11,14 +11,15 @@ import picocli.CommandLine.Option;
 
 /** {@code salsa soup}: averages fine-tuned checkpoints into the soup SALSA uses as its KL reference. */
 @Command(name = "soup", mixinStandardHelpOptions = true,
-        description = "Average K >= 2 checkpoints of one architecture into a model soup (uniform unless weights are "
-                + "given; weights are normalised). Streams tensor by tensor; writes model.safetensors, the first "
-                + "member's config and tokenizer, and card.json (members, sha256s, weights).")
+        description = "Average K >= 2 checkpoints of one architecture (GPT-2 or the Llama family; single-file or "
+                + "sharded, F32/F16/BF16) into a model soup (uniform unless weights are given; weights are "
+                + "normalised). Streams tensor by tensor; writes an F32 model.safetensors, the first member's config "
+                + "and tokenizer, and card.json (members, sha256s, weights).")
 public final class SoupCommand extends SalsaCommand {
 
     @Option(names = "--member", required = true, paramLabel = "DIR[=WEIGHT]",
-            description = "A checkpoint folder (model.safetensors + config.json), optionally with a weight; repeat "
-                    + "for every member.")
+            description = "A checkpoint folder (config.json + model.safetensors or model.safetensors.index.json "
+                    + "with its shards), optionally with a weight; repeat for every member.")
     List<String> members = new ArrayList<>();
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for the soup.")

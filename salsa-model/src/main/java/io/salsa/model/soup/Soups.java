@@ -5,19 +5,25 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.salsa.model.safetensors.SafeTensors;
+import io.salsa.model.lm.llama.LlamaConfig;
+import io.salsa.model.lm.llama.LlamaModel;
+import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorInfo;
 import io.salsa.model.safetensors.TensorSpec;
 import io.salsa.runtime.blob.Sha256;
 import io.salsa.runtime.io.FileOps;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -155,7 +161,7 @@ public final class Soups {
             weights[k] = (float) normalised.get(k).weight();
         }
 
-        List<SafeTensors> readers = new ArrayList<>();
+        List<Checkpoint> readers = new ArrayList<>();
         try {
             List<JsonNode> configs = new ArrayList<>();
             for (Member m : members) {
@@ -166,14 +172,14 @@ public final class Soups {
 
             List<String> memberHashes = new ArrayList<>();
             for (Member m : members) {
-                memberHashes.add(config.hashFiles() ? Sha256.of(m.dir().resolve(MODEL_FILE)) : "");
+                memberHashes.add(config.hashFiles() ? weightsSha256(readers.get(memberHashes.size())) : "");
             }
 
             Files.createDirectories(outDir);
             Map<String, TensorInfo> tensors = readers.get(0).tensors();
             List<TensorSpec> specs = tensors.values().stream().map(t -> new TensorSpec(t.name(), t.shape())).toList();
             long parameters = tensors.values().stream().mapToLong(TensorInfo::numel).sum();
-            long totalBytes = readers.stream().mapToLong(SafeTensors::dataBytes).sum();
+            long totalBytes = readers.stream().mapToLong(Checkpoint::dataBytes).sum();
             Progress progress = new Progress(totalBytes);
             long t0 = System.nanoTime();
             long bytesRead = 0;
@@ -200,6 +206,7 @@ public final class Soups {
                         Files.copy(src, outDir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
                     }
                 }
+                markFloat32(outDir.resolve(CONFIG_FILE));
                 String sha = config.hashFiles() ? Sha256.of(outDir.resolve(MODEL_FILE)) : "";
                 Result result = new Result(outDir, method, normalised, memberHashes, sha, tensors.size(), parameters,
                         bytesRead, averagingNanos);
@@ -210,14 +217,14 @@ public final class Soups {
                 return result;
             }
         } finally {
-            for (SafeTensors r : readers) {
+            for (Checkpoint r : readers) {
                 r.close();
             }
         }
     }
 
     /** Averages one tensor chunk by chunk; returns the bytes read from all members. */
-    private static long average(String name, long n, List<SafeTensors> readers, float[] weights, ChunkWriter writer,
+    private static long average(String name, long n, List<Checkpoint> readers, float[] weights, ChunkWriter writer,
             float[] scratch, Progress progress) throws IOException {
         int k = readers.size();
         long bytes = 0;
@@ -225,7 +232,7 @@ public final class Soups {
             int len = (int) Math.min(scratch.length, n - from);
             float[] acc = writer.buffer();
             for (int m = 0; m < k; m++) {
-                SafeTensors r = readers.get(m);
+                Checkpoint r = readers.get(m);
                 // one positional read of len elements into a direct buffer, then one bulk copy: no per-element calls
                 r.readFloats(name, from, scratch, 0, len);
                 if (m == 0) {
@@ -274,22 +281,121 @@ public final class Soups {
         }
     }
 
-    private static SafeTensors openModel(Path dir) throws IOException {
-        Path file = dir.resolve(MODEL_FILE);
-        if (!Files.isRegularFile(file)) {
-            throw new NoSuchFileException(file.toString(), null, "soup member has no " + MODEL_FILE);
+    /** A member's weights, single-file or sharded ({@code model.safetensors.index.json}). */
+    private static Checkpoint openModel(Path dir) throws IOException {
+        if (!Checkpoint.present(dir)) {
+            throw new NoSuchFileException(dir.resolve(MODEL_FILE).toString(), null, "soup member has no " + MODEL_FILE
+                    + " (nor a sharded " + Checkpoint.INDEX + ")");
         }
-        return SafeTensors.open(file);
+        return Checkpoint.open(dir);
+    }
+
+    /**
+     * sha256 of a member's weights: of {@code model.safetensors}, or of its shards' bytes concatenated in index
+     * order (so a sharded member has one hash that changes with any shard).
+     */
+    private static String weightsSha256(Checkpoint ck) throws IOException {
+        List<Path> files = ck.files();
+        if (files.size() == 1) {
+            return Sha256.of(files.get(0));
+        }
+        MessageDigest digest = Sha256.digest();
+        byte[] buf = new byte[1 << 20];
+        for (Path f : files) {
+            try (InputStream in = new DigestInputStream(Files.newInputStream(f), digest)) {
+                while (in.read(buf) >= 0) {
+                    // reading updates the digest
+                }
+            }
+        }
+        return Sha256.hex(digest.digest());
+    }
+
+    /** The soup is float32 whatever its members were stored in: say so in its config, as transformers reads it. */
+    private static void markFloat32(Path config) throws IOException {
+        if (!Files.isRegularFile(config)) {
+            return;
+        }
+        JsonNode root = JSON.readTree(config.toFile());
+        if (!(root instanceof ObjectNode o)) {
+            return;
+        }
+        boolean changed = false;
+        for (String field : List.of("torch_dtype", "dtype")) {
+            if (o.hasNonNull(field) && !"float32".equals(o.get(field).asText())) {
+                o.put(field, "float32");
+                changed = true;
+            }
+        }
+        if (changed) {
+            Files.writeString(config, JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o) + "\n");
+        }
+    }
+
+    /**
+     * The fields that change shapes or maths of a Llama-family model, by their {@code config.json} names, read
+     * through {@link LlamaConfig} so both config layouts (4.x {@code rope_theta}/{@code rope_scaling}, 5.x
+     * {@code rope_parameters}) and the family defaults compare as what they mean.
+     */
+    private static Map<String, Object> llamaArchitecture(LlamaConfig c) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("model_type", c.modelType());
+        f.put("vocab_size", c.vocabSize());
+        f.put("hidden_size", c.hiddenSize());
+        f.put("intermediate_size", c.intermediateSize());
+        f.put("num_hidden_layers", c.numLayers());
+        f.put("num_attention_heads", c.numHeads());
+        f.put("num_key_value_heads", c.numKvHeads());
+        f.put("head_dim", c.headDim());
+        f.put("max_position_embeddings", c.maxPositions());
+        f.put("rms_norm_eps", c.rmsNormEps());
+        f.put("rope_theta", c.ropeTheta());
+        f.put("rope_scaling", c.ropeScaling());
+        f.put("hidden_act", c.hiddenAct());
+        f.put("attention_bias (q/k/v)", c.qkvBias());
+        f.put("attention_bias (o_proj)", c.outputBias());
+        f.put("mlp_bias", c.mlpBias());
+        f.put("tie_word_embeddings", c.tieWordEmbeddings());
+        f.put("sliding_window / layer_types", c.layerWindows());
+        return f;
+    }
+
+    private static Map<String, Object> llamaArchitecture(Member m, JsonNode config) throws SoupException {
+        try {
+            return llamaArchitecture(LlamaConfig.fromJson(config));
+        } catch (IllegalArgumentException e) {
+            throw new SoupException(m.dir().resolve(CONFIG_FILE) + ": " + e.getMessage(), e);
+        }
     }
 
     /** Reports the first difference of any member from the first one. */
-    static void checkCompatible(List<Member> members, List<JsonNode> configs, List<SafeTensors> readers)
+    static void checkCompatible(List<Member> members, List<JsonNode> configs, List<Checkpoint> readers)
             throws SoupException {
         String first = "member 1 (" + members.get(0).dir() + ")";
         Map<String, TensorInfo> reference = readers.get(0).tensors();
+        JsonNode firstType = configs.get(0).get("model_type");
+        boolean llama = firstType != null && LlamaModel.MODEL_TYPES.contains(firstType.asText());
+        Map<String, Object> firstLlama = llama ? llamaArchitecture(members.get(0), configs.get(0)) : null;
         for (int k = 1; k < members.size(); k++) {
             String other = "member " + (k + 1) + " (" + members.get(k).dir() + ")";
-            for (String field : ARCHITECTURE_FIELDS) {
+            JsonNode type = configs.get(k).get("model_type");
+            if (!Objects.equals(firstType, type)) {
+                throw new SoupException("different architectures: " + other + " has config.json model_type = " + type
+                        + " but " + first + " has " + firstType);
+            }
+            List<String> rawFields = ARCHITECTURE_FIELDS;
+            if (llama) {
+                Map<String, Object> mine = llamaArchitecture(members.get(k), configs.get(k));
+                for (Map.Entry<String, Object> e : firstLlama.entrySet()) {
+                    Object b = mine.get(e.getKey());
+                    if (!Objects.equals(e.getValue(), b)) {
+                        throw new SoupException("different architectures: " + other + " has config.json "
+                                + e.getKey() + " = " + b + " but " + first + " has " + e.getValue());
+                    }
+                }
+                rawFields = List.of("architectures", "num_labels");
+            }
+            for (String field : rawFields) {
                 JsonNode a = configs.get(0).get(field);
                 JsonNode b = configs.get(k).get(field);
                 if (!Objects.equals(a, b)) {

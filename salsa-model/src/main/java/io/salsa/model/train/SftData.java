@@ -103,6 +103,16 @@ public final class SftData {
     }
 
     /**
+     * Hex SHA-256 of a model folder's weights for its card: of {@code model.safetensors}, or for a sharded
+     * checkpoint of its {@code model.safetensors.index.json} (the index names the shards; hashing them all would
+     * read the whole model again).
+     */
+    public static String weightsSha256(Path modelDir) throws IOException {
+        Path single = modelDir.resolve(io.salsa.model.safetensors.Checkpoint.SINGLE);
+        return sha256(Files.isRegularFile(single) ? single : modelDir.resolve(io.salsa.model.safetensors.Checkpoint.INDEX));
+    }
+
+    /**
      * A tokenised example: {@code ids} = prompt ++ response ++ EOS, cut to {@code maxLen}; {@code promptLength}
      * tokens are context only. Returns null when nothing of the response fits.
      */

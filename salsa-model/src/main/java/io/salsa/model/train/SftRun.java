@@ -4,8 +4,11 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.tokenizer.ChatTemplate;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import java.io.IOException;
@@ -48,7 +51,7 @@ public final class SftRun {
 
     /** Runs the job; errors name the offending file (and line, for data). */
     public static SftTrainer.Result run(Request req, Consumer<String> progress) throws IOException {
-        if (Files.exists(req.out().resolve(ModelFolder.WEIGHTS))) {
+        if (Checkpoint.present(req.out())) {
             throw new IOException(req.out() + " already holds a model; choose another --out");
         }
         List<SftExample> data = SftData.read(req.data());
@@ -83,12 +86,12 @@ public final class SftRun {
                     + " (the base model folder has no tokenizer; pass --tokenizer FILE)");
         }
         try (SalsaTokenizer tok = SalsaTokenizer.load(tokPath);
-             GptModel model = GptModel.load(req.base(), GptModel.Head.NONE, req.device())) {
-            if (tok.vocabSize() > model.config().vocabSize()) {
+             CausalLm model = CausalLms.load(req.base(), GptModel.Head.NONE, req.device())) {
+            if (tok.vocabSize() > model.vocabSize()) {
                 throw new IOException(tok.source() + ": tokenizer has " + tok.vocabSize() + " ids but the model in "
-                        + req.base() + " only " + model.config().vocabSize());
+                        + req.base() + " only " + model.vocabSize());
             }
-            int maxLen = model.config().nPositions();
+            int maxLen = model.maxPositions();
             ChatTemplate template = null;
             if (data.stream().anyMatch(e -> !e.messages().isEmpty())) {
                 Path dir = Files.isDirectory(tokPath) ? tokPath : tokPath.toAbsolutePath().getParent();
@@ -99,12 +102,12 @@ public final class SftRun {
             List<SftData.Sequence> trainSeq = SftData.encodeAll(tok, template, train, maxLen);
             List<SftData.Sequence> evalSeq = SftData.encodeAll(tok, template, eval, maxLen);
             if (trainSeq.size() < train.size()) {
-                progress.accept((train.size() - trainSeq.size()) + " examples skipped: prompt longer than n_positions=" + maxLen);
+                progress.accept((train.size() - trainSeq.size()) + " examples skipped: prompt longer than the model's context of " + maxLen);
             }
             progress.accept(String.format(java.util.Locale.ROOT,
-                    "SFT: %d train / %d eval sequences, %d steps, base %s (%,d parameters), seed %d",
+                    "SFT: %d train / %d eval sequences, %d steps, base %s (%s, %,d parameters), seed %d",
                     trainSeq.size(), evalSeq.size(), SftTrainer.plannedSteps(trainSeq.size(), req.config()), req.base(),
-                    model.parameterCount(), req.config().seed()));
+                    model.modelType(), model.parameterCount(), req.config().seed()));
             SftTrainer.Result result = SftTrainer.train(model, trainSeq, evalSeq, req.config(), progress);
             model.save(req.out());
             tok.saveTo(req.out());
@@ -118,7 +121,7 @@ public final class SftRun {
         ObjectNode card = JSON.createObjectNode();
         card.put("kind", "sft");
         card.put("base", req.base().toAbsolutePath().normalize().toString());
-        card.put("base_weights_sha256", SftData.sha256(req.base().resolve(ModelFolder.WEIGHTS)));
+        card.put("base_weights_sha256", SftData.weightsSha256(req.base()));
         card.put("data", req.data().toAbsolutePath().normalize().toString());
         card.put("data_sha256", SftData.sha256(req.data()));
         card.put("eval_data", evalSource);
@@ -138,7 +141,7 @@ public final class SftRun {
         card.put("final_train_loss", r.finalTrainLoss());
         card.put("final_eval_loss", r.finalEvalLoss());
         card.put("train_seconds", Math.round(r.seconds() * 10) / 10.0);
-        card.put("weights_sha256", SftData.sha256(req.out().resolve(ModelFolder.WEIGHTS)));
+        card.put("weights_sha256", SftData.weightsSha256(req.out()));
         JSON.writeValue(req.out().resolve(ModelFolder.CARD).toFile(), card);
     }
 }

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Supervised fine-tuning (and pretraining) of a {@link GptModel}: next-token cross-entropy on response tokens only,
+ * Supervised fine-tuning (and pretraining) of any {@link CausalLm} (GPT-2, the Llama family): next-token cross-entropy on response tokens only,
  * trained by the shared {@link SupervisedTrainer} (AdamW with linear warm-up and decay, global-norm clipping, the
  * non-finite policy, a progress line with loss, tokens/s and ETA), then the eval loss.
  *
@@ -47,14 +47,14 @@ public final class SftTrainer {
     }
 
     /** Trains {@code model} in place on {@code train}, then measures the eval loss on {@code eval}. */
-    public static Result train(GptModel model, List<SftData.Sequence> train, List<SftData.Sequence> eval, SftConfig cfg,
+    public static Result train(CausalLm model, List<SftData.Sequence> train, List<SftData.Sequence> eval, SftConfig cfg,
                                Consumer<String> progress) {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("no training sequences (every response was cut off by n_positions?)");
         }
         SupervisedTrainer.Result r;
         try (SupervisedTrainer<SftData.Sequence> trainer = new SupervisedTrainer<>(model,
-                objective(model.config().padTokenId()), cfg.settings(), SupervisedTrainer.ProgressFormat.TOKENS,
+                objective(model.padTokenId()), cfg.settings(), SupervisedTrainer.ProgressFormat.TOKENS,
                 progress)) {
             r = trainer.train(train);
         }
@@ -66,7 +66,7 @@ public final class SftTrainer {
     public static SupervisedTrainer.Objective<SftData.Sequence> objective(int padId) {
         return new SupervisedTrainer.Objective<>() {
             @Override
-            public NDArray loss(GptModel model, NDManager scope, List<SftData.Sequence> batch) {
+            public NDArray loss(CausalLm model, NDManager scope, List<SftData.Sequence> batch) {
                 return batchLoss(model, scope, SftBatch.of(batch, padId));
             }
 

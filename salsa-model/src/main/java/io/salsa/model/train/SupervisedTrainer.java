@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
-import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.CausalLm;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -46,7 +46,7 @@ public final class SupervisedTrainer<E> implements AutoCloseable {
          * The mean loss of {@code batch} as a scalar on the autograd path. Called with a GradientCollector open:
          * create inputs in {@code scope} and use no Java-number operands (README, "DJL pitfalls").
          */
-        NDArray loss(GptModel model, NDManager scope, List<E> batch);
+        NDArray loss(CausalLm model, NDManager scope, List<E> batch);
 
         /** Work in {@code batch} for the throughput figure (tokens, pairs …). */
         long units(List<E> batch);
@@ -124,7 +124,7 @@ public final class SupervisedTrainer<E> implements AutoCloseable {
     public record Step(double loss, double gradNorm, boolean taken) {
     }
 
-    private final GptModel model;
+    private final CausalLm model;
     private final Objective<E> objective;
     private final Settings settings;
     private final ProgressFormat format;
@@ -137,7 +137,7 @@ public final class SupervisedTrainer<E> implements AutoCloseable {
     private boolean gradientsDirty;
 
     /** Makes {@code model} trainable (until {@link #close()}) and gives it a fresh optimiser. */
-    public SupervisedTrainer(GptModel model, Objective<E> objective, Settings settings, ProgressFormat format,
+    public SupervisedTrainer(CausalLm model, Objective<E> objective, Settings settings, ProgressFormat format,
                              Consumer<String> progress) {
         this.model = model;
         this.objective = objective;

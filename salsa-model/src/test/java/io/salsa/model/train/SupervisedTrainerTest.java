@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.Scalars;
 import io.salsa.model.tokenizer.SalsaTokenizer;
@@ -55,7 +56,7 @@ class SupervisedTrainerTest {
         int[] calls = {0};
         return new SupervisedTrainer.Objective<>() {
             @Override
-            public NDArray loss(GptModel model, NDManager scope, List<SftData.Sequence> batch) {
+            public NDArray loss(CausalLm model, NDManager scope, List<SftData.Sequence> batch) {
                 NDArray loss = lm.loss(model, scope, batch);
                 return poisoned.contains(++calls[0]) ? loss.mul(Scalars.of(loss, Float.NaN)) : loss;
             }
@@ -132,7 +133,7 @@ class SupervisedTrainerTest {
             SupervisedTrainer.Objective<SftData.Sequence> lm = SftTrainer.objective(model.config().padTokenId());
             SupervisedTrainer.Objective<SftData.Sequence> infiniteSlope = new SupervisedTrainer.Objective<>() {
                 @Override
-                public NDArray loss(GptModel m, NDManager scope, List<SftData.Sequence> batch) {
+                public NDArray loss(CausalLm m, NDManager scope, List<SftData.Sequence> batch) {
                     // + sqrt(s − s) with s a sum of weights: adds 0 to the loss, but d sqrt(u)/du at 0 is infinite
                     NDArray w = m.parameters().get("transformer.ln_f.weight").getArray();
                     return lm.loss(m, scope, batch).add(w.sum().sub(w.sum()).sqrt());

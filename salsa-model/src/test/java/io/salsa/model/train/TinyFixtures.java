@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.llama.LlamaConfig;
+import io.salsa.model.lm.llama.LlamaModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,6 +41,41 @@ final class TinyFixtures {
 
     /** Writes a base model folder: random tiny GPT-2 + word-level tokenizer.json over the fixture's words. */
     static Path baseModel(Path dir) throws IOException {
+        tokenizer(dir, List.of());
+        GptConfig cfg = GptConfig.of(2, 2, 32, 32, 32, 0, 1);
+        try (GptModel m = GptModel.random(cfg, GptModel.Head.NONE, 1234, Device.cpu())) {
+            m.save(dir);
+        }
+        return dir;
+    }
+
+    /** The tiny Llama-style shape of the tests: 2 layers, 32 wide, 4 query heads sharing 2 key/value heads (GQA). */
+    static final PretrainCommand.Shape LLAMA = new PretrainCommand.Shape("llama", 2, 4, 2, 32, 64, 32);
+
+    /** The tiny Llama-style config over the fixture's 32-id vocabulary (EOS 0, pad 1). */
+    static LlamaConfig llamaConfig() {
+        return LLAMA.llamaConfig(32, 0, 0, 1);
+    }
+
+    /**
+     * Writes a Llama-style base folder: random tiny {@link #llamaConfig()} model + the word-level tokenizer; with
+     * {@code chat}, the tokenizer also has {@code <|user|>}, {@code <|assistant|>}, {@code <|end|>} and the folder a
+     * {@code chat_template.jinja} that renders each turn as {@code <|role|> content <|end|>}.
+     */
+    static Path llamaBaseModel(Path dir, boolean chat) throws IOException {
+        tokenizer(dir, chat ? List.of("<|user|>", "<|assistant|>", "<|end|>") : List.of());
+        if (chat) {
+            Files.writeString(dir.resolve("chat_template.jinja"), "{% for m in messages %}<|{{ m['role'] }}|> "
+                    + "{{ m['content'] }} <|end|> {% endfor %}{% if add_generation_prompt %}<|assistant|> {% endif %}");
+        }
+        try (LlamaModel m = LlamaModel.random(llamaConfig(), GptModel.Head.NONE, 1234, Device.cpu())) {
+            m.save(dir);
+        }
+        return dir;
+    }
+
+    /** Writes the word-level {@code tokenizer.json}: specials, the fixture's words, then {@code extraSpecials}. */
+    private static void tokenizer(Path dir, List<String> extraSpecials) throws IOException {
         TreeSet<String> words = new TreeSet<>(List.of("what", "colour", "is", "the", "?", "."));
         words.addAll(List.of(COLOURS));
         words.addAll(List.of(THINGS));
@@ -50,19 +87,14 @@ final class TinyFixtures {
         ObjectNode vocab = JSON.createObjectNode();
         String[] specials = {"<|endoftext|>", "<pad>", "<unk>"};
         for (int i = 0; i < specials.length; i++) {
-            ObjectNode t = added.addObject();
-            t.put("id", i);
-            t.put("content", specials[i]);
-            t.put("single_word", false);
-            t.put("lstrip", false);
-            t.put("rstrip", false);
-            t.put("normalized", false);
-            t.put("special", true);
-            vocab.put(specials[i], i);
+            addSpecial(added, vocab, specials[i], i);
         }
         int id = specials.length;
         for (String w : words) {
             vocab.put(w, id++);
+        }
+        for (String special : extraSpecials) {
+            addSpecial(added, vocab, special, id++);
         }
         root.putNull("normalizer");
         root.putObject("pre_tokenizer").put("type", "WhitespaceSplit");
@@ -74,10 +106,17 @@ final class TinyFixtures {
         model.put("unk_token", "<unk>");
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("tokenizer.json"), root.toString());
-        GptConfig cfg = GptConfig.of(2, 2, 32, 32, 32, 0, 1);
-        try (GptModel m = GptModel.random(cfg, GptModel.Head.NONE, 1234, Device.cpu())) {
-            m.save(dir);
-        }
-        return dir;
+    }
+
+    private static void addSpecial(ArrayNode added, ObjectNode vocab, String content, int id) {
+        ObjectNode t = added.addObject();
+        t.put("id", id);
+        t.put("content", content);
+        t.put("single_word", false);
+        t.put("lstrip", false);
+        t.put("rstrip", false);
+        t.put("normalized", false);
+        t.put("special", true);
+        vocab.put(content, id);
     }
 }

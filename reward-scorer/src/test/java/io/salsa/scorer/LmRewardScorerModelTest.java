@@ -12,7 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The token-pair entry point of the GPT reward model scores exactly what the rollout entry point scores. */
-class GptRewardScorerModelTest {
+class LmRewardScorerModelTest {
 
     @Test
     void shouldScoreTokenPairsExactlyAsTheEquivalentRollouts() {
@@ -26,7 +26,7 @@ class GptRewardScorerModelTest {
             prompts.add(r.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray());
             responses.add(r.getResponseTokenIds().stream().mapToInt(Integer::intValue).toArray());
         }
-        try (GptRewardScorerModel rm = new GptRewardScorerModel(
+        try (LmRewardScorerModel rm = new LmRewardScorerModel(
                 GptModel.random(tiny, GptModel.Head.SCORE, 9, Device.cpu()), "rm", 1)) {
             assertArrayEquals(rm.score(rollouts), rm.score(prompts, responses), 0f);
             assertThrows(IllegalArgumentException.class, () -> rm.score(prompts, responses.subList(0, 2)));

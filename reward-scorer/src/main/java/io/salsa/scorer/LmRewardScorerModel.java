@@ -4,6 +4,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.salsa.events.Rollout;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,16 +14,17 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The production reward model: a GPT-2 backbone with Hugging Face's sequence-classification score head, read
- * from a model folder; it scores the final hidden state of each rollout's last token.
+ * The production reward model: any supported causal LM (GPT-2, the Llama family) with Hugging Face's
+ * {@code *ForSequenceClassification} score head, read from a model folder; the reward is read at the architecture's
+ * rule ({@link CausalLm#scores}: GPT-2 the last real token, Llama-style the last non-pad token).
  */
-public final class GptRewardScorerModel implements RewardScorerModel {
+public final class LmRewardScorerModel implements RewardScorerModel {
 
-    private final GptModel model;
+    private final CausalLm model;
     private final String name;
     private final long version;
 
-    public GptRewardScorerModel(GptModel model, String name, long version) {
+    public LmRewardScorerModel(CausalLm model, String name, long version) {
         if (model.head() != GptModel.Head.SCORE) {
             throw new IllegalArgumentException("a reward model needs Head.SCORE, got " + model.head());
         }
@@ -30,9 +33,12 @@ public final class GptRewardScorerModel implements RewardScorerModel {
         this.version = version;
     }
 
-    /** Loads a reward-model folder ({@code config.json} + {@code model.safetensors} with {@code score.weight}). */
-    public static GptRewardScorerModel load(Path dir, String name, long version, Device device) throws IOException {
-        return new GptRewardScorerModel(GptModel.load(dir, GptModel.Head.SCORE, device), name, version);
+    /**
+     * Loads a reward-model folder ({@code config.json} + {@code model.safetensors} or a sharded index, with
+     * {@code score.weight}); the architecture comes from {@code config.json}'s {@code model_type}.
+     */
+    public static LmRewardScorerModel load(Path dir, String name, long version, Device device) throws IOException {
+        return new LmRewardScorerModel(CausalLms.load(dir, GptModel.Head.SCORE, device), name, version);
     }
 
     @Override
@@ -45,13 +51,14 @@ public final class GptRewardScorerModel implements RewardScorerModel {
         return version;
     }
 
-    public GptModel gpt() {
+    /** The network, for in-process callers that score token ids themselves. */
+    public CausalLm lm() {
         return model;
     }
 
     @Override
     public Optional<String> rejectReason(Rollout rollout) {
-        int vocab = model.config().vocabSize();
+        int vocab = model.vocabSize();
         Optional<String> bad = outOfVocabulary("promptTokenIds", rollout.getPromptTokenIds(), vocab);
         return bad.isPresent() ? bad : outOfVocabulary("responseTokenIds", rollout.getResponseTokenIds(), vocab);
     }
@@ -69,7 +76,7 @@ public final class GptRewardScorerModel implements RewardScorerModel {
     @Override
     public float[] score(List<Rollout> batch) {
         List<int[]> sequences = new ArrayList<>(batch.size());
-        int maxLength = model.config().nPositions();
+        int maxLength = model.maxPositions();
         for (Rollout r : batch) {
             sequences.add(RewardSequences.join(r.getPromptTokenIds(), r.getResponseTokenIds(), maxLength));
         }
@@ -85,16 +92,16 @@ public final class GptRewardScorerModel implements RewardScorerModel {
             throw new IllegalArgumentException(prompts.size() + " prompts but " + responses.size() + " responses");
         }
         List<int[]> sequences = new ArrayList<>(prompts.size());
-        int maxLength = model.config().nPositions();
+        int maxLength = model.maxPositions();
         for (int i = 0; i < prompts.size(); i++) {
             sequences.add(RewardSequences.join(prompts.get(i), responses.get(i), maxLength));
         }
         return scoreSequences(model, sequences);
     }
 
-    /** Scores token sequences (each ≤ n_positions) in one forward pass, without gradients. */
-    static float[] scoreSequences(GptModel model, List<int[]> sequences) {
-        RewardSequences.Batch b = RewardSequences.pad(sequences, model.config().padTokenId());
+    /** Scores token sequences (each within the model's context) in one forward pass, without gradients. */
+    static float[] scoreSequences(CausalLm model, List<int[]> sequences) {
+        RewardSequences.Batch b = RewardSequences.pad(sequences, model);
         try (NDManager scope = model.newScope()) {
             NDArray ids = scope.create(b.ids());
             NDArray mask = scope.create(b.mask());
