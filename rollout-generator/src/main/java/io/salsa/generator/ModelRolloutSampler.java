@@ -106,7 +106,7 @@ public final class ModelRolloutSampler implements RolloutSampler {
 
     @Override
     public int[] encode(String text) {
-        return tokenizer == null ? null : tokenizer.encode(text);
+        return tokenizer == null ? null : tokenizer.encodeAsPrompt(text);
     }
 
     @Override

@@ -40,7 +40,10 @@ public interface RolloutSampler extends AutoCloseable {
     /** Decodes token ids to text for humans, or returns null when the model folder has no tokenizer. */
     String decode(int[] ids);
 
-    /** Encodes text to token ids, or returns null when the model folder has no tokenizer. */
+    /**
+     * Encodes a plain-text prompt as Hugging Face's {@code tokenizer(text)} does (the special tokens its
+     * post-processor adds, e.g. Llama's BOS), or returns null when the model folder has no tokenizer.
+     */
     int[] encode(String text);
 
     /** One turn of a chat conversation. */

@@ -218,6 +218,16 @@ public final class SalsaTokenizer implements AutoCloseable {
         return toInts(hf.encode(text, false, false).getIds());
     }
 
+    /**
+     * Token ids of {@code text} as Hugging Face's {@code tokenizer(text)} returns them: with the special tokens the
+     * tokenizer's post-processor adds (Llama's {@code <|begin_of_text|>} / {@code <s>} through its
+     * TemplateProcessing; nothing for GPT-2's ByteLevel one). What a model expects for a plain-text prompt; chat
+     * prompts are rendered by their template, which writes its own BOS, and are encoded with {@link #encode}.
+     */
+    public int[] encodeAsPrompt(String text) {
+        return toInts(hf.encode(text, true, false).getIds());
+    }
+
     /** Ids, token strings and code-point offsets of {@code text}. */
     public TokenizedText tokenize(String text) {
         Encoding e = hf.encode(text, false, false);

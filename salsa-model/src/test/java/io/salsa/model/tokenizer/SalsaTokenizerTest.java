@@ -66,6 +66,33 @@ class SalsaTokenizerTest {
     }
 
     @Test
+    void shouldAddThePostProcessorsSpecialTokensToAPromptAsHuggingFaceDoes() throws IOException {
+        Path json = GoldenFiles.require("tokenizer/tokenizer.json");
+        try (SalsaTokenizer gpt2Like = SalsaTokenizer.load(json)) {
+            // a ByteLevel post-processor (GPT-2's) adds nothing
+            assertArrayEquals(gpt2Like.encode("the lazy dog"), gpt2Like.encodeAsPrompt("the lazy dog"));
+        }
+        // Llama's tokenizer.json: TemplateProcessing puts the BOS before every single sequence
+        ObjectMapper om = new ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode root = (com.fasterxml.jackson.databind.node.ObjectNode)
+                om.readTree(json.toFile());
+        String bos = "<|endoftext|>";
+        root.set("post_processor", om.readTree("{\"type\": \"TemplateProcessing\", \"single\": ["
+                + "{\"SpecialToken\": {\"id\": \"" + bos + "\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}],"
+                + " \"pair\": [{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}],"
+                + " \"special_tokens\": {\"" + bos + "\": {\"id\": \"" + bos + "\", \"ids\": [0], \"tokens\": [\"" + bos + "\"]}}}"));
+        Path withBos = dir.resolve("llama-style-tokenizer.json");
+        om.writeValue(withBos.toFile(), root);
+        try (SalsaTokenizer llamaLike = SalsaTokenizer.load(withBos)) {
+            int[] plain = llamaLike.encode("the lazy dog");
+            int[] prompt = llamaLike.encodeAsPrompt("the lazy dog");
+            assertEquals(plain.length + 1, prompt.length);
+            assertEquals(0, prompt[0], "the BOS first");
+            assertArrayEquals(plain, java.util.Arrays.copyOfRange(prompt, 1, prompt.length));
+        }
+    }
+
+    @Test
     void shouldSaveToFolderAndLoadBackIdentically() throws IOException {
         Path json = GoldenFiles.require("tokenizer/tokenizer.json");
         Path out = dir.resolve("model");
