@@ -238,11 +238,7 @@ public final class RmTrainCommand extends SalsaCommand {
         hp.put("heldOutFraction", cfg.heldOutFraction());
         if (loraConfig != null) {
             ObjectNode l = card.putObject("lora");
-            l.put("r", loraConfig.r());
-            l.put("lora_alpha", loraConfig.alpha());
-            l.put("lora_dropout", loraConfig.dropout());
-            l.put("use_rslora", loraConfig.useRslora());
-            loraConfig.targetModules().forEach(l.putArray("target_modules")::add);
+            loraConfig.describe(l);
             l.put("saved_as", "merged: backbone + (alpha/r)·B·A, trained score head");
         }
         json.writerWithDefaultPrettyPrinter().writeValue(out.resolve(ModelFolder.CARD).toFile(), card);

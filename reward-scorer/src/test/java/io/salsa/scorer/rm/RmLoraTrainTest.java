@@ -10,13 +10,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
-import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.lora.LoraConfig;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.scorer.LmRewardScorerModel;
 import io.salsa.task.TaskConfig;
-import io.salsa.task.TaskDataset;
 import io.salsa.testkit.Captured;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,17 +34,9 @@ class RmLoraTrainTest {
 
     @BeforeAll
     static void taskAndInitModel() throws Exception {
-        task = dir.resolve("task");
-        TaskDataset.generate(new TaskConfig(11, 24, 0.15, 0.1, 600, 2, 512)).writeTo(task);
         init = dir.resolve("init");
-        Files.createDirectories(init);
-        try (SalsaTokenizer tokenizer = SalsaTokenizer.load(task)) {
-            tokenizer.saveTo(init);
-            GptConfig cfg = GptConfig.of(2, 2, 32, tokenizer.vocabSize(), 128, tokenizer.eosId(), tokenizer.padId());
-            try (GptModel m = GptModel.random(cfg, GptModel.Head.NONE, 5, Device.cpu())) {
-                m.save(init);
-            }
-        }
+        task = RmTrainCommandTest.taskWithInitModel(dir.resolve("task"), new TaskConfig(11, 24, 0.15, 0.1, 600, 2, 512),
+                init, 5);
     }
 
     private static Captured<Integer> run(String out, String lora, String... more) throws Exception {

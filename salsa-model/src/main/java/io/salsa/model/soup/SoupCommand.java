@@ -52,13 +52,14 @@ public final class SoupCommand extends SalsaCommand {
             return refuse("a soup needs at least 2 --member folders, got " + parsed.size());
         }
         long adapters = parsed.stream().filter(m -> isAdapter(m.dir())).count();
-        if (adapters > 0) {
-            return loraSoup(parsed, adapters);
-        }
-        if (base != null) {
+        if (adapters == 0 && base != null) {
             return refuse("--base is only for LoRA adapter members; " + parsed.get(0).dir() + " is a full model");
         }
         try {
+            if (adapters > 0) {
+                loraSoup(parsed, adapters);
+                return 0;
+            }
             SoupConfig config = new SoupConfig(SoupConfig.defaults().chunkElements(), !noHash, true);
             Soups.Result r = Soups.build(parsed, out, config);
             System.out.printf("soup (%s) of %d members -> %s%n", r.method(), r.members().size(), out.toAbsolutePath());
@@ -83,46 +84,31 @@ public final class SoupCommand extends SalsaCommand {
     }
 
     /** Every member a LoRA adapter: merge each into the base and average ({@link LoraSoups}). */
-    private int loraSoup(List<Soups.Member> parsed, long adapters) {
+    private void loraSoup(List<Soups.Member> parsed, long adapters) throws IOException {
         for (Soups.Member m : parsed) {
             if (!isAdapter(m.dir())) {
-                return refuse("member " + m.dir() + " is a full model but " + adapters + " other member(s) are LoRA "
-                        + "adapters; a soup takes either full models or LoRA adapters of one base");
+                throw new SoupException("member " + m.dir() + " is a full model but " + adapters + " other member(s) are "
+                        + "LoRA adapters; a soup takes either full models or LoRA adapters of one base");
             }
-        }
-        for (Soups.Member m : parsed) {
             if (m.weight() != 1.0) {
-                return refuse("--member " + m.dir() + "=" + m.weight() + ": LoRA soups are uniform; weights are not "
-                        + "supported for adapters");
+                throw new SoupException("--member " + m.dir() + "=" + m.weight() + ": LoRA soups are uniform; weights "
+                        + "are not supported for adapters");
             }
         }
         List<Path> dirs = parsed.stream().map(Soups.Member::dir).toList();
-        try {
-            Path baseDir = base;
-            if (baseDir == null) {
-                String named = LoraConfig.read(dirs.get(0)).baseModel();
-                if (named == null) {
-                    return refuse("member " + dirs.get(0) + " names no base (base_model_name_or_path is null); pass --base DIR");
-                }
-                baseDir = Path.of(named);
-                if (!Files.isDirectory(baseDir)) {
-                    return refuse("member " + dirs.get(0) + " names base '" + named + "', which is not a folder here; "
-                            + "pass --base DIR");
-                }
+        Path baseDir = base;
+        if (baseDir == null) {
+            String named = LoraConfig.read(dirs.get(0)).baseModel();
+            if (named == null || !Files.isDirectory(Path.of(named))) {
+                throw new SoupException("member " + dirs.get(0) + " names base " + (named == null
+                        ? "null (base_model_name_or_path)" : "'" + named + "', which is not a folder here") + "; pass --base DIR");
             }
-            LoraSoups.Result r = LoraSoups.build(baseDir, dirs, out);
-            System.out.printf("LoRA soup (merge each adapter into %s, then average) of %d members -> %s%n", baseDir,
-                    r.members(), out.toAbsolutePath());
-            dirs.forEach(d -> System.out.printf("  %.6f  %s%n", 1.0 / dirs.size(), d));
-            System.out.printf("%d tensors merged, sha256 %s%n", r.mergedTensors(), r.sha256());
-            return 0;
-        } catch (NoSuchFileException e) {
-            return refuse(e.getFile() + (e.getReason() == null ? ": not found" : ": " + e.getReason()));
-        } catch (SoupException | io.salsa.model.safetensors.SafeTensorsException e) {
-            return refuse(e.getMessage());
-        } catch (IOException e) {
-            System.err.println("salsa soup: " + e);
-            return 1;
+            baseDir = Path.of(named);
         }
+        LoraSoups.Result r = LoraSoups.build(baseDir, dirs, out);
+        System.out.printf("LoRA soup (merge each adapter into %s, then average) of %d members -> %s%n", baseDir,
+                r.members(), out.toAbsolutePath());
+        dirs.forEach(d -> System.out.printf("  %.6f  %s%n", 1.0 / dirs.size(), d));
+        System.out.printf("%d tensors merged, sha256 %s%n", r.mergedTensors(), r.sha256());
     }
 }

@@ -209,13 +209,8 @@ public final class SftRun {
         if (adapter == null) {
             card.put("weights_sha256", SftData.weightsSha256(req.out()));
         } else {
-            LoraConfig l = adapter.config();
             ObjectNode lora = card.putObject("lora");
-            lora.put("r", l.r());
-            lora.put("lora_alpha", l.alpha());
-            lora.put("lora_dropout", l.dropout());
-            lora.put("use_rslora", l.useRslora());
-            l.targetModules().forEach(lora.putArray("target_modules")::add);
+            adapter.config().describe(lora);
             lora.put("trainable_parameters", adapter.parameterCount());
             card.put("base_sha256", adapter.baseSha256());
             card.put("adapter_sha256", Sha256.of(req.out().resolve(LoraAdapter.WEIGHTS_FILE)));
