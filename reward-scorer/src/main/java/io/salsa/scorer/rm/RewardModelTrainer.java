@@ -1,17 +1,24 @@
 package io.salsa.scorer.rm;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Parameter;
+import io.salsa.model.lm.Adaptable;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.lora.LoraAdapter;
+import io.salsa.model.lm.lora.LoraConfig;
 import io.salsa.model.train.NonFinitePolicy;
 import io.salsa.model.train.SupervisedTrainer;
 import io.salsa.scorer.RewardSequences;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -91,6 +98,45 @@ public final class RewardModelTrainer {
 
     /** Trains {@code model} (a {@link GptModel.Head#SCORE} model of any architecture) in place. */
     public static Result train(CausalLm model, Split split, RmTrainConfig cfg, Consumer<String> progress) {
+        return train(model, null, split, cfg, progress);
+    }
+
+    /**
+     * LoRA reward-model training: an adapter (seeded with the config's seed) on the frozen backbone, trained together
+     * with the {@code score} head, then merged into the backbone ({@link LoraAdapter#merge()}), so {@code model} ends
+     * as a plain reward model that saves as a full folder the scorer loads unchanged.
+     *
+     * @throws IllegalArgumentException a model that takes no adapters, or a target it does not have (naming the ones
+     *                                  it has)
+     */
+    public static Result trainLora(CausalLm model, LoraConfig lora, Split split, RmTrainConfig cfg,
+                                   Consumer<String> progress) {
+        if (!(model instanceof Adaptable adaptable)) {
+            throw new IllegalArgumentException("--lora: a " + model.modelType() + " model cannot take LoRA adapters");
+        }
+        LoraAdapter adapter;
+        try {
+            adapter = LoraAdapter.create(adaptable, lora, cfg.seed());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--lora: " + e.getMessage(), e);
+        }
+        try {
+            progress.accept(String.format(Locale.ROOT, "LoRA r=%d alpha=%s on %s + the score head: %,d trainable "
+                    + "parameters, backbone frozen", lora.r(), lora.alpha(), adapter.config().targetModules(),
+                    adapter.parameterCount() + model.parameters().get(GptModel.SCORE_WEIGHT).getArray().size()));
+            if (lora.dropout() > 0) {
+                Engine.getInstance().setRandomSeed((int) cfg.seed()); // dropout masks repeat with the seed
+            }
+            Result r = train(model, adapter, split, cfg, progress);
+            adapter.merge();
+            return r;
+        } finally {
+            adapter.close();
+        }
+    }
+
+    private static Result train(CausalLm model, LoraAdapter adapter, Split split, RmTrainConfig cfg,
+                                Consumer<String> progress) {
         if (model.head() != GptModel.Head.SCORE) {
             throw new IllegalArgumentException("reward-model training needs a Head.SCORE model, got " + model.head());
         }
@@ -100,10 +146,20 @@ public final class RewardModelTrainer {
         Evaluation before = evaluate(model, split.heldOut(), cfg.batchSize());
         progress.accept(String.format(Locale.ROOT, "held-out before training: accuracy %.3f over %d strict pairs, "
                 + "loss %.4f", before.accuracy(), before.strictPairs(), before.loss()));
+        Map<String, Parameter> trainable = null;
+        if (adapter != null) {
+            trainable = new LinkedHashMap<>(adapter.parameters());
+            trainable.put(GptModel.SCORE_WEIGHT, model.parameters().get(GptModel.SCORE_WEIGHT));
+            adapter.setTraining(true);
+        }
         SupervisedTrainer.Result r;
-        try (SupervisedTrainer<PreferencePair> trainer = new SupervisedTrainer<>(model, objective(), settings(cfg),
-                PROGRESS, progress)) {
+        try (SupervisedTrainer<PreferencePair> trainer = new SupervisedTrainer<>(model, trainable, objective(),
+                settings(cfg), PROGRESS, progress)) {
             r = trainer.train(split.train());
+        } finally {
+            if (adapter != null) {
+                adapter.setTraining(false);
+            }
         }
         Evaluation after = evaluate(model, split.heldOut(), cfg.batchSize());
         progress.accept(String.format(Locale.ROOT, "held-out after training: accuracy %.3f over %d strict pairs, "

@@ -10,6 +10,8 @@ import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.lm.lora.LoraConfig;
+import io.salsa.model.lm.lora.LoraSpec;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.model.train.TrainingOptions;
 import io.salsa.runtime.blob.BlobStore;
@@ -72,6 +74,11 @@ public final class RmTrainCommand extends SalsaCommand {
             .maxGradNorm("1.0", null)
             .weightDecay("0.0", null)
             .build();
+    @Option(names = "--lora", paramLabel = "SPEC", description = "Train a LoRA adapter on the backbone (frozen) plus "
+            + "the score head instead of the whole model: r=N,alpha=A,targets=M1,M2[,dropout=P][,rslora] (targets as "
+            + "PEFT names them: q_proj,v_proj,… for Llama; c_attn,c_proj,c_fc for GPT-2). The adapter is merged before "
+            + "saving: --out is a full reward model folder that the scorer loads unchanged.")
+    String lora;
     @Option(names = "--held-out", defaultValue = "0.2", description = "Share of prompts held out (default: ${DEFAULT-VALUE}).")
     double heldOut;
     @Mixin
@@ -94,12 +101,14 @@ public final class RmTrainCommand extends SalsaCommand {
     @Override
     public Integer call() throws Exception {
         RmTrainConfig cfg;
+        LoraConfig loraConfig;
         Device dev;
         KafkaSettings kafka = null;
         String storeUri = null;
         try {
             cfg = new RmTrainConfig(training.epochs(), training.lr(), training.batchSize(), training.warmup(),
                     training.maxSteps(), training.maxGradNorm(1.0), training.weightDecay(0.0), heldOut, seed);
+            loraConfig = lora == null ? null : LoraSpec.parse(lora);
             dev = deviceOptions.apply();
             if (!Files.isRegularFile(init.resolve(ModelFolder.CONFIG))) {
                 throw new IllegalArgumentException("--init " + init + " is not a model folder (no config.json)");
@@ -161,11 +170,16 @@ public final class RmTrainCommand extends SalsaCommand {
             return refuse("--init " + e.getMessage());
         }
         try (CausalLm model = loaded) {
-            result = RewardModelTrainer.train(model, split, cfg, System.out::println);
+            try {
+                result = loraConfig == null ? RewardModelTrainer.train(model, split, cfg, System.out::println)
+                        : RewardModelTrainer.trainLora(model, loraConfig, split, cfg, System.out::println);
+            } catch (IllegalArgumentException e) {
+                return refuse(e.getMessage());
+            }
             Files.createDirectories(out);
             model.save(out);
             ModelFolder.copyTokenizer(init, out);
-            writeCard(result, cfg, dataDescription, dataSha);
+            writeCard(result, cfg, loraConfig, dataDescription, dataSha);
         }
         System.out.printf(Locale.ROOT, "reward model written to %s: held-out pairwise accuracy %.3f over %d strict "
                         + "pairs (before training %.3f), %d steps (%d skipped as non-finite) in %.1f s%n", out,
@@ -192,8 +206,8 @@ public final class RmTrainCommand extends SalsaCommand {
                 cp.getBlob().getSha256(), kafka.topic(Topics.REWARD_MODELS));
     }
 
-    private void writeCard(RewardModelTrainer.Result r, RmTrainConfig cfg, String data, String dataSha)
-            throws IOException {
+    private void writeCard(RewardModelTrainer.Result r, RmTrainConfig cfg, LoraConfig loraConfig, String data,
+                           String dataSha) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode card = json.createObjectNode();
         card.put("trainer", "salsa rm train");
@@ -222,6 +236,11 @@ public final class RmTrainCommand extends SalsaCommand {
         hp.put("maxGradNorm", cfg.maxGradNorm());
         hp.put("weightDecay", cfg.weightDecay());
         hp.put("heldOutFraction", cfg.heldOutFraction());
+        if (loraConfig != null) {
+            ObjectNode l = card.putObject("lora");
+            loraConfig.describe(l);
+            l.put("saved_as", "merged: backbone + (alpha/r)·B·A, trained score head");
+        }
         json.writerWithDefaultPrettyPrinter().writeValue(out.resolve(ModelFolder.CARD).toFile(), card);
     }
 

@@ -45,17 +45,26 @@ class RmTrainCommandTest {
 
     @BeforeAll
     static void taskAndSftModel() throws Exception {
-        task = dir.resolve("task");
-        TaskDataset.generate(new TaskConfig(5, 12, 0.15, 0.1, 120, 1, 512)).writeTo(task);
+        task = taskWithInitModel(dir.resolve("task"), new TaskConfig(5, 12, 0.15, 0.1, 120, 1, 512),
+                dir.resolve("sft"), 3);
         init = dir.resolve("sft");
+    }
+
+    /**
+     * Writes the built-in task with {@code config} to {@code task} and a random tiny GPT-2 (seed {@code seed}) with
+     * the task's tokenizer to {@code init}, the model an {@code rm train --init} starts from; returns {@code task}.
+     */
+    static Path taskWithInitModel(Path task, TaskConfig config, Path init, long seed) throws Exception {
+        TaskDataset.generate(config).writeTo(task);
         Files.createDirectories(init);
         try (SalsaTokenizer tokenizer = SalsaTokenizer.load(task)) {
             tokenizer.saveTo(init);
             GptConfig cfg = GptConfig.of(2, 2, 32, tokenizer.vocabSize(), 128, tokenizer.eosId(), tokenizer.padId());
-            try (GptModel m = GptModel.random(cfg, GptModel.Head.NONE, 3, Device.cpu())) {
+            try (GptModel m = GptModel.random(cfg, GptModel.Head.NONE, seed, Device.cpu())) {
                 m.save(init);
             }
         }
+        return task;
     }
 
     private static Captured<Integer> run(String... args) throws Exception {

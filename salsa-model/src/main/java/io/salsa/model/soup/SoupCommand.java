@@ -1,7 +1,9 @@
 package io.salsa.model.soup;
 
+import io.salsa.model.lm.lora.LoraConfig;
 import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +16,8 @@ import picocli.CommandLine.Option;
         description = "Average K >= 2 checkpoints of one architecture (GPT-2 or the Llama family; single-file or "
                 + "sharded, F32/F16/BF16) into a model soup (uniform unless weights are given; weights are "
                 + "normalised). Streams tensor by tensor; writes an F32 model.safetensors, the first member's config "
-                + "and tokenizer, and card.json (members, sha256s, weights).")
+                + "and tokenizer, and card.json (members, sha256s, weights). Members may instead all be LoRA adapter "
+                + "folders of one base (see --base): the soup is then the mean of the merged models.")
 public final class SoupCommand extends SalsaCommand {
 
     @Option(names = "--member", required = true, paramLabel = "DIR[=WEIGHT]",
@@ -24,6 +27,13 @@ public final class SoupCommand extends SalsaCommand {
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for the soup.")
     Path out;
+
+    @Option(names = "--base", paramLabel = "DIR",
+            description = "For LoRA adapter members (folders with adapter_config.json): the base model folder they were"
+                    + " trained on (default: the adapters' base_model_name_or_path). Each member's ΔW = s·B·A is merged"
+                    + " into the base and the merged weights are averaged uniformly; a member trained on another base"
+                    + " (by path or by the base sha256 it records) is refused.")
+    Path base;
 
     @Option(names = "--no-hash", description = "Skip the sha256 of members and soup in card.json (faster for huge models).")
     boolean noHash;
@@ -41,7 +51,15 @@ public final class SoupCommand extends SalsaCommand {
         if (parsed.size() < 2) {
             return refuse("a soup needs at least 2 --member folders, got " + parsed.size());
         }
+        long adapters = parsed.stream().filter(m -> isAdapter(m.dir())).count();
+        if (adapters == 0 && base != null) {
+            return refuse("--base is only for LoRA adapter members; " + parsed.get(0).dir() + " is a full model");
+        }
         try {
+            if (adapters > 0) {
+                loraSoup(parsed, adapters);
+                return 0;
+            }
             SoupConfig config = new SoupConfig(SoupConfig.defaults().chunkElements(), !noHash, true);
             Soups.Result r = Soups.build(parsed, out, config);
             System.out.printf("soup (%s) of %d members -> %s%n", r.method(), r.members().size(), out.toAbsolutePath());
@@ -59,5 +77,38 @@ public final class SoupCommand extends SalsaCommand {
             System.err.println("salsa soup: " + e);
             return 1;
         }
+    }
+
+    private static boolean isAdapter(Path dir) {
+        return Files.isRegularFile(dir.resolve(LoraConfig.FILE));
+    }
+
+    /** Every member a LoRA adapter: merge each into the base and average ({@link LoraSoups}). */
+    private void loraSoup(List<Soups.Member> parsed, long adapters) throws IOException {
+        for (Soups.Member m : parsed) {
+            if (!isAdapter(m.dir())) {
+                throw new SoupException("member " + m.dir() + " is a full model but " + adapters + " other member(s) are "
+                        + "LoRA adapters; a soup takes either full models or LoRA adapters of one base");
+            }
+            if (m.weight() != 1.0) {
+                throw new SoupException("--member " + m.dir() + "=" + m.weight() + ": LoRA soups are uniform; weights "
+                        + "are not supported for adapters");
+            }
+        }
+        List<Path> dirs = parsed.stream().map(Soups.Member::dir).toList();
+        Path baseDir = base;
+        if (baseDir == null) {
+            String named = LoraConfig.read(dirs.get(0)).baseModel();
+            if (named == null || !Files.isDirectory(Path.of(named))) {
+                throw new SoupException("member " + dirs.get(0) + " names base " + (named == null
+                        ? "null (base_model_name_or_path)" : "'" + named + "', which is not a folder here") + "; pass --base DIR");
+            }
+            baseDir = Path.of(named);
+        }
+        LoraSoups.Result r = LoraSoups.build(baseDir, dirs, out);
+        System.out.printf("LoRA soup (merge each adapter into %s, then average) of %d members -> %s%n", baseDir,
+                r.members(), out.toAbsolutePath());
+        dirs.forEach(d -> System.out.printf("  %.6f  %s%n", 1.0 / dirs.size(), d));
+        System.out.printf("%d tensors merged, sha256 %s%n", r.mergedTensors(), r.sha256());
     }
 }

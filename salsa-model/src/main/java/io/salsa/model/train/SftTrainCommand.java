@@ -1,6 +1,8 @@
 package io.salsa.model.train;
 
 import io.salsa.model.lm.DeviceOptions;
+import io.salsa.model.lm.lora.LoraConfig;
+import io.salsa.model.lm.lora.LoraSpec;
 import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -50,6 +52,14 @@ public final class SftTrainCommand extends SalsaCommand {
             .weightDecay("0.0", "AdamW decay of weight matrices")
             .build();
 
+    @Option(names = "--lora", paramLabel = "SPEC",
+            description = "Train a LoRA adapter instead of the whole model: r=N,alpha=A,targets=M1,M2[,dropout=P][,rslora]"
+                    + " (targets as PEFT names them: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj for Llama;"
+                    + " c_attn,c_proj,c_fc for GPT-2; alpha defaults to r). The base stays frozen; --out gets a PEFT"
+                    + " adapter folder (adapter_config.json naming the base, adapter_model.safetensors), the tokenizer"
+                    + " and card.json, not a full model.")
+    String lora;
+
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
@@ -57,10 +67,12 @@ public final class SftTrainCommand extends SalsaCommand {
     public Integer call() {
         try {
             SftConfig cfg = training.sftConfig(seed, 1.0, 0.0);
-            SftRun.Request req = new SftRun.Request(data, eval, base, tokenizer, out, cfg, deviceOptions.apply());
+            LoraConfig loraConfig = lora == null ? null : LoraSpec.parse(lora);
+            SftRun.Request req = new SftRun.Request(data, eval, base, tokenizer, out, cfg, deviceOptions.apply(),
+                    loraConfig);
             SftTrainer.Result r = SftRun.run(req, System.err::println);
-            System.out.printf(Locale.ROOT, "wrote %s: %d steps, final eval loss %.4f, %.0f tokens/s%n",
-                    out, r.steps(), r.finalEvalLoss(), r.tokensPerSecond());
+            System.out.printf(Locale.ROOT, "wrote %s%s: %d steps, final eval loss %.4f, %.0f tokens/s%n",
+                    out, lora == null ? "" : " (LoRA adapter)", r.steps(), r.finalEvalLoss(), r.tokensPerSecond());
             return 0;
         } catch (IOException | IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
             return refuse(e);

@@ -3,10 +3,12 @@ package io.salsa.model.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -49,11 +51,20 @@ public final class SftTrainer {
     /** Trains {@code model} in place on {@code train}, then measures the eval loss on {@code eval}. */
     public static Result train(CausalLm model, List<SftData.Sequence> train, List<SftData.Sequence> eval, SftConfig cfg,
                                Consumer<String> progress) {
+        return train(model, null, train, eval, cfg, progress);
+    }
+
+    /**
+     * Trains only {@code trainable} of {@code model} (a LoRA adapter's A and B; null = every weight), then measures
+     * the eval loss on {@code eval}.
+     */
+    public static Result train(CausalLm model, Map<String, Parameter> trainable, List<SftData.Sequence> train,
+                               List<SftData.Sequence> eval, SftConfig cfg, Consumer<String> progress) {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("no training sequences (every response was cut off by n_positions?)");
         }
         SupervisedTrainer.Result r;
-        try (SupervisedTrainer<SftData.Sequence> trainer = new SupervisedTrainer<>(model,
+        try (SupervisedTrainer<SftData.Sequence> trainer = new SupervisedTrainer<>(model, trainable,
                 objective(model.padTokenId()), cfg.settings(), SupervisedTrainer.ProgressFormat.TOKENS,
                 progress)) {
             r = trainer.train(train);

@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
 
@@ -131,6 +132,7 @@ public final class SupervisedTrainer<E> implements AutoCloseable {
     private final Consumer<String> progress;
     private final Collection<Parameter> parameters;
     private final boolean wasTrainable;
+    private final List<Parameter> subset; // trained instead of the model's weights; null = the whole model
     private final AdamW optimizer;
     private final NonFinitePolicy nonFinite;
     private long stepsRun;
@@ -139,15 +141,33 @@ public final class SupervisedTrainer<E> implements AutoCloseable {
     /** Makes {@code model} trainable (until {@link #close()}) and gives it a fresh optimiser. */
     public SupervisedTrainer(CausalLm model, Objective<E> objective, Settings settings, ProgressFormat format,
                              Consumer<String> progress) {
+        this(model, null, objective, settings, format, progress);
+    }
+
+    /**
+     * Trains only {@code trainable} (LoRA's A and B, a score head …): the model's own weights are frozen until
+     * {@link #close()}, the optimiser, clipping and gradient norm see {@code trainable} alone; null trains the whole
+     * model as the other constructor does.
+     */
+    public SupervisedTrainer(CausalLm model, Map<String, Parameter> trainable, Objective<E> objective,
+                             Settings settings, ProgressFormat format, Consumer<String> progress) {
         this.model = model;
         this.objective = objective;
         this.settings = settings;
         this.format = format;
         this.progress = progress;
         this.wasTrainable = model.isTrainable();
-        model.setTrainable(true);
-        this.parameters = model.parameters().values();
-        this.optimizer = AdamW.withDefaults(model.parameters(), settings.weightDecay());
+        Map<String, Parameter> params = trainable == null ? model.parameters() : trainable;
+        if (params.isEmpty()) {
+            throw new IllegalArgumentException("nothing to train: no trainable parameters");
+        }
+        model.setTrainable(trainable == null);
+        this.subset = trainable == null ? null : List.copyOf(params.values());
+        if (subset != null) {
+            subset.forEach(p -> p.getArray().setRequiresGradient(true));
+        }
+        this.parameters = params.values();
+        this.optimizer = AdamW.withDefaults(params, settings.weightDecay());
         this.nonFinite = new NonFinitePolicy(settings.maxConsecutiveSkips());
     }
 
@@ -247,6 +267,9 @@ public final class SupervisedTrainer<E> implements AutoCloseable {
             }
             optimizer.close();
         } finally {
+            if (subset != null) {
+                subset.forEach(p -> p.getArray().setRequiresGradient(false));
+            }
             model.setTrainable(wasTrainable);
         }
     }

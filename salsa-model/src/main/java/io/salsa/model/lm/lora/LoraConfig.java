@@ -127,6 +127,15 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         }
     }
 
+    /** The settings under PEFT's names (r, lora_alpha, lora_dropout, use_rslora, target_modules) into a card. */
+    public void describe(ObjectNode into) {
+        into.put("r", r);
+        into.put("lora_alpha", alpha);
+        into.put("lora_dropout", dropout);
+        into.put("use_rslora", useRslora);
+        targetModules.forEach(into.putArray("target_modules")::add);
+    }
+
     /** Writes {@code dir/adapter_config.json} with the fields PEFT's {@code LoraConfig} reads. */
     public void write(Path dir) throws IOException {
         ObjectNode n = JSON.createObjectNode();
