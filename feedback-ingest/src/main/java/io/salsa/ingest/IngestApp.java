@@ -93,7 +93,7 @@ public final class IngestApp implements Service {
         kafka.ensureTopics();
         IngestMetrics metrics = new IngestMetrics();
         TaskBoard board = new TaskBoard(config.rolloutsPerPrompt(), config.pairCapacity(),
-                config.taskTtl().toMillis());
+                config.pairPoolMb() * 1024L * 1024L, config.taskTtl().toMillis());
         IdempotencyStore store = new IdempotencyStore(config.idempotencyCapacity());
         FeedbackHistory.load(kafka.settings(), config.idempotencyCapacity(), store, board);
 

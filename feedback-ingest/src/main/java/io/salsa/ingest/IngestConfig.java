@@ -27,6 +27,7 @@ import java.util.function.Function;
  * @param rolloutsBacklog       rollouts read back per partition at start, so raters have work at once
  * @param rolloutsPerPrompt     most recent rollouts kept per prompt for pairing
  * @param pairCapacity          comparison pairs kept in the pool (oldest dropped first)
+ * @param pairPoolMb            and at most about this many MB of them (estimated; oldest dropped first)
  * @param taskTtl               how long an issued task may stay unanswered
  */
 public record IngestConfig(
@@ -47,6 +48,7 @@ public record IngestConfig(
         int rolloutsBacklog,
         int rolloutsPerPrompt,
         int pairCapacity,
+        int pairPoolMb,
         Duration taskTtl) {
 
     public static final String HOST = "SALSA_INGEST_HOST";
@@ -66,6 +68,7 @@ public record IngestConfig(
     public static final String ROLLOUTS_BACKLOG = "SALSA_INGEST_ROLLOUTS_BACKLOG";
     public static final String ROLLOUTS_PER_PROMPT = "SALSA_INGEST_ROLLOUTS_PER_PROMPT";
     public static final String PAIR_CAPACITY = "SALSA_INGEST_PAIR_CAPACITY";
+    public static final String PAIR_POOL_MB = "SALSA_INGEST_PAIR_POOL_MB";
     public static final String TASK_TTL_SECONDS = "SALSA_INGEST_TASK_TTL_SECONDS";
 
     /** Kafka's producer needs {@code delivery.timeout.ms >= linger.ms + request.timeout.ms}. */
@@ -102,6 +105,7 @@ public record IngestConfig(
         range(ROLLOUTS_BACKLOG, rolloutsBacklog, 0, 10_000_000);
         range(ROLLOUTS_PER_PROMPT, rolloutsPerPrompt, 2, 1000);
         range(PAIR_CAPACITY, pairCapacity, 1, 10_000_000);
+        range(PAIR_POOL_MB, pairPoolMb, 1, 1_000_000);
         range(TASK_TTL_SECONDS, taskTtl.toSeconds(), 1, 7 * 24 * 3600);
     }
 
@@ -130,6 +134,7 @@ public record IngestConfig(
                 intOf(get, ROLLOUTS_BACKLOG, 20_000),
                 intOf(get, ROLLOUTS_PER_PROMPT, 8),
                 intOf(get, PAIR_CAPACITY, 200_000),
+                intOf(get, PAIR_POOL_MB, 128),
                 Duration.ofSeconds(intOf(get, TASK_TTL_SECONDS, 1800)));
     }
 

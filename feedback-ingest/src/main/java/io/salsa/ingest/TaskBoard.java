@@ -17,7 +17,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * recent rollouts, issued so that no rater ever sees the same pair twice, and claimed by exactly one answer (or
  * skipped by its rater, which leaves the pair to the others).
  *
- * <p>Pairs are appended to a bounded log in arrival order (the oldest fall off); each rater walks that log
+ * <p>Pairs are appended to a log in arrival order, bounded both in pairs and in (estimated) bytes — the oldest
+ * fall off first — so responses of a thousand tokens cannot grow the pool to gigabytes; each rater walks that log
  * with a cursor and skips pairs it has already seen, so finding the next task costs amortised O(1) however many
  * tasks the rater has done. All state is in memory and guarded by this object's lock: every operation is a few
  * map look-ups, far cheaper than the Kafka round trip each answer waits for.
@@ -82,6 +83,23 @@ public final class TaskBoard {
         String key() {
             return pairKey(first.rolloutId(), second.rolloutId());
         }
+
+        /**
+         * A conservative estimate of the heap this pair holds: strings at two bytes a character, boxed token ids at
+         * 20 bytes each (Integer + reference), object headers. Responses shared with other pairs are counted in
+         * each, so the pool holds at most its budget.
+         */
+        long bytes() {
+            return 64 + string(promptId) + string(promptText) + bytes(first) + bytes(second);
+        }
+
+        private static long bytes(Response r) {
+            return 48 + string(r.rolloutId()) + string(r.text()) + 40 + 20L * r.tokenIds().size();
+        }
+
+        private static long string(String s) {
+            return s == null ? 0 : 40 + 2L * s.length();
+        }
     }
 
     private static final class RaterState {
@@ -101,6 +119,10 @@ public final class TaskBoard {
     private final long taskTtlMs;
     private final Pair[] ring;
     private long nextSeq;
+    /** Oldest sequence still in the pool (below it: fallen off for the byte budget or the pair capacity). */
+    private long firstSeq;
+    private final long poolBudgetBytes;
+    private long poolBytes;
     private final LinkedHashMap<String, ArrayDeque<PooledRollout>> prompts;
     private final Map<String, RaterState> raters = new HashMap<>();
     /** Open tasks in issue order, which is also expiry order since every task gets the same TTL. */
@@ -120,7 +142,20 @@ public final class TaskBoard {
     };
     private static final int RECENTLY_CLOSED = 100_000;
 
+    /** A board whose pool is bounded by {@code pairCapacity} pairs only. */
     public TaskBoard(int rolloutsPerPrompt, int pairCapacity, long taskTtlMs) {
+        this(rolloutsPerPrompt, pairCapacity, Long.MAX_VALUE, taskTtlMs);
+    }
+
+    /**
+     * A board whose pool holds at most {@code pairCapacity} pairs and about {@code poolBudgetBytes} of them
+     * ({@link Pair#bytes}); the newest pair always stays, whatever its size.
+     */
+    public TaskBoard(int rolloutsPerPrompt, int pairCapacity, long poolBudgetBytes, long taskTtlMs) {
+        if (poolBudgetBytes < 1) {
+            throw new IllegalArgumentException("the pair pool's byte budget must be >= 1, got " + poolBudgetBytes);
+        }
+        this.poolBudgetBytes = poolBudgetBytes;
         this.rolloutsPerPrompt = rolloutsPerPrompt;
         this.taskTtlMs = taskTtlMs;
         this.ring = new Pair[pairCapacity];
@@ -154,9 +189,7 @@ public final class TaskBoard {
         int formed = 0;
         for (PooledRollout old : recent) {
             if (!old.response().text().equals(r.response().text())) {
-                ring[(int) (nextSeq % ring.length)] = new Pair(r.promptId(), r.promptText(), old.response(),
-                        r.response());
-                nextSeq++;
+                append(new Pair(r.promptId(), r.promptText(), old.response(), r.response()));
                 formed++;
             }
         }
@@ -165,6 +198,24 @@ public final class TaskBoard {
             recent.removeFirst();
         }
         return formed;
+    }
+
+    /** Appends a pair, dropping the oldest ones beyond the pair capacity or the byte budget. */
+    private void append(Pair p) {
+        int slot = (int) (nextSeq % ring.length);
+        if (ring[slot] != null) { // the pair capacity: the slot's pair, nextSeq - ring.length, falls off
+            poolBytes -= ring[slot].bytes();
+            firstSeq = Math.max(firstSeq, nextSeq - ring.length + 1);
+        }
+        ring[slot] = p;
+        poolBytes += p.bytes();
+        nextSeq++;
+        while (poolBytes > poolBudgetBytes && firstSeq < nextSeq - 1) {
+            int oldest = (int) (firstSeq % ring.length);
+            poolBytes -= ring[oldest].bytes();
+            ring[oldest] = null;
+            firstSeq++;
+        }
     }
 
     /** Records a pair the rater answered before (from the feedback topic at start-up), so it is never re-issued. */
@@ -186,7 +237,7 @@ public final class TaskBoard {
         if (rs.open != null && !rs.open.answered && rs.open.claimKey == null && rs.open.expiresAtMs > nowMs) {
             return Optional.of(rs.open);
         }
-        long first = Math.max(0, nextSeq - ring.length);
+        long first = Math.max(firstSeq, nextSeq - ring.length);
         long cursor = Math.max(rs.cursor, first);
         while (cursor < nextSeq) {
             Pair p = ring[(int) (cursor % ring.length)];
@@ -309,7 +360,12 @@ public final class TaskBoard {
 
     /** Pairs currently in the pool (issued or not). */
     public synchronized long pairsInPool() {
-        return Math.min(nextSeq, ring.length);
+        return nextSeq - Math.max(firstSeq, nextSeq - ring.length);
+    }
+
+    /** The pool's estimated size in bytes ({@link Pair#bytes}), at most its budget plus the newest pair. */
+    public synchronized long poolBytes() {
+        return poolBytes;
     }
 
     public synchronized int openTasks() {

@@ -126,6 +126,30 @@ class TaskBoardTest {
     }
 
     @Test
+    void shouldBoundThePoolInBytesWhateverThePairCapacity() {
+        // 1,000-token responses: the pair count alone (10,000 here) would let the pool hold ~400 MB
+        List<Integer> tokens = java.util.Collections.nCopies(1000, 7);
+        String text = "w".repeat(4000);
+        long budget = 1_000_000;
+        TaskBoard board = new TaskBoard(2, 10_000, budget, 60_000);
+        for (int p = 0; p < 200; p++) {
+            board.addRollout(new TaskBoard.PooledRollout("p" + p, "prompt " + p,
+                    new TaskBoard.Response("p" + p + "a", text + "a", tokens, 0L)));
+            board.addRollout(new TaskBoard.PooledRollout("p" + p, "prompt " + p,
+                    new TaskBoard.Response("p" + p + "b", text + "b", tokens, 0L)));
+            assertTrue(board.poolBytes() <= budget, "pool " + board.poolBytes() + " B after prompt " + p);
+        }
+        long pairs = board.pairsInPool();
+        assertTrue(pairs >= 10 && pairs < 200, "about budget / 56 kB pairs stay, got " + pairs);
+        // the oldest fell off: a rater walks only what is left, newest last
+        for (long p = 200 - pairs; p < 200; p++) {
+            assertEquals("p" + p, board.next("alice", 0).orElseThrow().promptId());
+            answerNext(board, "alice", 0);
+        }
+        assertTrue(board.next("alice", 0).isEmpty(), "nothing older than the budget is issued");
+    }
+
+    @Test
     void shouldLeaveASkippedPairToOtherRatersButNeverReissueItToTheSkipper() {
         TaskBoard board = onePrompt(3, 60_000);
         TaskBoard.Task skipped = board.next("alice", 0).orElseThrow();
