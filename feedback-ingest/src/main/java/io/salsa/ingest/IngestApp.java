@@ -9,6 +9,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -43,6 +44,7 @@ public final class IngestApp implements Service {
     private SalsaMetrics.Binding producerMetrics;
     private ScheduledExecutorService healthCheck;
     private boolean closed;
+    private volatile IntConsumer onServing = port -> { };
 
     /** A service that opens when it is run (or {@link #start}ed); nothing is touched before. */
     public IngestApp(IngestConfig config, IngestKafka kafka) {
@@ -64,6 +66,15 @@ public final class IngestApp implements Service {
             throw e;
         }
         return app;
+    }
+
+    /**
+     * Calls {@code listener} with the bound HTTP port once the port accepts requests (so a command that runs the
+     * service through {@link io.salsa.runtime.service.ServiceRunner} can print the URL); returns this.
+     */
+    public IngestApp onServing(IntConsumer listener) {
+        this.onServing = listener;
+        return this;
     }
 
     @Override
@@ -146,6 +157,7 @@ public final class IngestApp implements Service {
         this.connector = connector;
         this.server = server;
         serving.countDown();
+        onServing.accept(connector.getLocalPort());
     }
 
     /** Waits up to {@code timeout} until the HTTP port accepts requests; true if it does. */

@@ -1,9 +1,18 @@
 package io.salsa.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.testkit.Captured;
+import io.salsa.testkit.Conditions;
+import io.salsa.testkit.LateKafka;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -33,5 +42,48 @@ class IngestCommandTest {
         String[] badBootstrap = run("--bootstrap", "nonsense", "--raters", "a:" + hash);
         assertEquals("2", badBootstrap[0]);
         assertTrue(badBootstrap[1].contains("SALSA_KAFKA_BOOTSTRAP"), badBootstrap[1]);
+    }
+
+    /**
+     * SIGTERM (or Ctrl-C) while {@code salsa ingest} still waits for its broker goes through the normal stop: the
+     * shutdown hook is installed before the wait, so the wait ends and the service closes instead of the JVM dying
+     * mid-wait.
+     */
+    @Test
+    void shouldStopCleanlyOnSigtermWhileWaitingForTheBroker() throws Exception {
+        Duration wait = Duration.ofSeconds(60);
+        try (LateKafka never = LateKafka.reserve()) {
+            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx128m", "-cp", System.getProperty("java.class.path"), IngestCommandChild.class.getName(),
+                    "--bootstrap", never.bootstrapServers(), "--raters", "a:" + Raters.sha256Hex("t"),
+                    "--port", "0").redirectErrorStream(true).start();
+            StringBuffer out = new StringBuffer();
+            Thread reader = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                        StandardCharsets.UTF_8))) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        out.append(line).append('\n');
+                    }
+                } catch (java.io.IOException e) {
+                    out.append("[reader: ").append(e).append("]\n");
+                }
+            });
+            reader.start();
+            try {
+                Conditions.await("salsa ingest logging that it waits for Kafka", wait,
+                        () -> out.toString().contains("waiting for Kafka at " + never.bootstrapServers()));
+                assertTrue(child.toHandle().destroy(), "SIGTERM sent");
+                assertTrue(child.waitFor(wait.toSeconds(), TimeUnit.SECONDS), "exited after SIGTERM:\n" + out);
+                reader.join(wait.toMillis());
+                String log = out.toString();
+                assertTrue(log.contains("feedback-ingest: stop requested"), "the shutdown hook ran:\n" + log);
+                assertFalse(log.contains("did not stop within"), log);
+                assertFalse(log.contains("Exception"), log);
+                assertFalse(log.contains("http://"), "the port never opened:\n" + log);
+                assertFalse(never.started());
+            } finally {
+                child.destroyForcibly();
+            }
+        }
     }
 }
