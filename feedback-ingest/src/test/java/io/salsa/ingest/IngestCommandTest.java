@@ -2,17 +2,13 @@ package io.salsa.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.testkit.Captured;
-import io.salsa.testkit.Conditions;
+import io.salsa.testkit.ChildJvm;
 import io.salsa.testkit.LateKafka;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -53,36 +49,16 @@ class IngestCommandTest {
     void shouldStopCleanlyOnSigtermWhileWaitingForTheBroker() throws Exception {
         Duration wait = Duration.ofSeconds(60);
         try (LateKafka never = LateKafka.reserve()) {
-            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx128m", "-cp", System.getProperty("java.class.path"), IngestCommandChild.class.getName(),
-                    "--bootstrap", never.bootstrapServers(), "--raters", "a:" + Raters.sha256Hex("t"),
-                    "--port", "0").redirectErrorStream(true).start();
-            StringBuffer out = new StringBuffer();
-            Thread reader = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                        StandardCharsets.UTF_8))) {
-                    for (String line; (line = r.readLine()) != null; ) {
-                        out.append(line).append('\n');
-                    }
-                } catch (java.io.IOException e) {
-                    out.append("[reader: ").append(e).append("]\n");
-                }
-            });
-            reader.start();
-            try {
-                Conditions.await("salsa ingest logging that it waits for Kafka", wait,
-                        () -> out.toString().contains("waiting for Kafka at " + never.bootstrapServers()));
-                assertTrue(child.toHandle().destroy(), "SIGTERM sent");
-                assertTrue(child.waitFor(wait.toSeconds(), TimeUnit.SECONDS), "exited after SIGTERM:\n" + out);
-                reader.join(wait.toMillis());
-                String log = out.toString();
+            try (ChildJvm child = ChildJvm.start(IngestCommandChild.class, "--bootstrap", never.bootstrapServers(),
+                    "--raters", "a:" + Raters.sha256Hex("t"), "--port", "0")) {
+                child.awaitOutput("waiting for Kafka at " + never.bootstrapServers(), wait);
+                assertNotNull(child.sigterm(wait), "exited after SIGTERM:\n" + child.output());
+                String log = child.output();
                 assertTrue(log.contains("feedback-ingest: stop requested"), "the shutdown hook ran:\n" + log);
                 assertFalse(log.contains("did not stop within"), log);
                 assertFalse(log.contains("Exception"), log);
                 assertFalse(log.contains("http://"), "the port never opened:\n" + log);
                 assertFalse(never.started());
-            } finally {
-                child.destroyForcibly();
             }
         }
     }
