@@ -55,6 +55,11 @@ final class SoakRun {
      * docs/measurements/soak.md). Checked at most this often.
      */
     private static final long READY_CHECK_NANOS = 1_000_000_000L;
+    /**
+     * The gate opens anyway once every service has run this long since its last start (the gate before readiness
+     * existed), so a service that never reports ready (a generator left without partitions) cannot hold the run.
+     */
+    static final double STARTUP_GRACE_S = 120;
     /** Prompts published at a time, whenever fewer than this many wait. */
     static final int PROMPT_CHUNK = 16;
     /** Longest the loop may take to recover from one chaos event (a new step and a new preference). */
@@ -198,7 +203,7 @@ final class SoakRun {
      * start once the loop is warm (15 % of the run and the learner's first step, so a kill lands on a service that
      * is working), planned evenly up to 75 % of the run; each waits until the loop has recovered from the one
      * before (a new learner step and a new preference after it), and the broker restart until every service is
-     * ready again ({@link #allReady()}).
+     * ready again ({@link #allReady()}; at the latest once all have run {@link #STARTUP_GRACE_S} s).
      * A loop that does not recover within {@link #RECOVERY_TIMEOUT} is recorded and the schedule goes on. The run
      * lasts until the last event has recovered, even when that is past its minutes.
      */
@@ -247,7 +252,7 @@ final class SoakRun {
                 every = Math.max(0, (total * 0.75 - elapsed) / schedule.size());
             }
             if (firstAt >= 0 && pending == null && next < schedule.size() && elapsed >= firstAt + next * every
-                    && (!schedule.get(next).equals(BROKER) || allReady())) {
+                    && (!schedule.get(next).equals(BROKER) || allReady() || allUpFor(STARTUP_GRACE_S))) {
                 String name = schedule.get(next++);
                 chaos(name);
                 // the baseline is a sample taken after the event: counts that were in flight before it do not count
@@ -268,6 +273,11 @@ final class SoakRun {
         }
         sampler.sample(elapsed(), false);
         series.flush();
+    }
+
+    /** True when every service process has been running for {@code seconds} since its last start. */
+    private boolean allUpFor(double seconds) {
+        return services.values().stream().allMatch(s -> s.alive() && s.upSeconds() >= seconds);
     }
 
     /** True when the broker runs and every service answers {@code /readyz} with 200 (checked at most once a second). */
