@@ -9,6 +9,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -40,9 +41,11 @@ public final class IngestApp implements Service {
     private volatile ServerConnector connector;
     private volatile FeedbackPublisher publisher;
     private RolloutFeed feed;
+    private PromptConversations conversations;
     private SalsaMetrics.Binding producerMetrics;
     private ScheduledExecutorService healthCheck;
     private boolean closed;
+    private volatile IntConsumer onServing = port -> { };
 
     /** A service that opens when it is run (or {@link #start}ed); nothing is touched before. */
     public IngestApp(IngestConfig config, IngestKafka kafka) {
@@ -64,6 +67,15 @@ public final class IngestApp implements Service {
             throw e;
         }
         return app;
+    }
+
+    /**
+     * Calls {@code listener} with the bound HTTP port once the port accepts requests (so a command that runs the
+     * service through {@link io.salsa.runtime.service.ServiceRunner} can print the URL); returns this.
+     */
+    public IngestApp onServing(IntConsumer listener) {
+        this.onServing = listener;
+        return this;
     }
 
     @Override
@@ -100,9 +112,13 @@ public final class IngestApp implements Service {
         var producer = kafka.newProducer(config);
         SalsaMetrics.Binding producerMetrics = SalsaMetrics.monitor(producer);
         FeedbackPublisher publisher = new FeedbackPublisher(producer, kafka.feedbackTopic(), config.maxInFlight());
+        PromptConversations conversations = PromptConversations.follow(kafka.settings());
         RolloutFeed feed = new RolloutFeed(kafka.settings(), config.rolloutsBacklog(), board, metrics).start();
         if (!feed.awaitCaughtUp(Duration.ofSeconds(30))) {
             LOG.warn("rollout backlog not read within 30 s; serving while it is still being read");
+        }
+        if (!conversations.awaitCaughtUp(Duration.ofSeconds(30))) {
+            LOG.warn("prompts not read within 30 s; conversations show as flat text until they are");
         }
         metrics.gauge("salsa_ingest_pending_sends", publisher::pending);
         metrics.gauge("salsa_ingest_kafka_up", () -> publisher.kafkaUp() ? 1 : 0);
@@ -121,12 +137,13 @@ public final class IngestApp implements Service {
         connector.setIdleTimeout(30_000);
         server.addConnector(connector);
         server.setHandler(new IngestHandler(config, raters, new RateLimiter(config.ratePerSecond(),
-                config.rateBurst(), System::nanoTime), board, store, publisher, metrics, System::currentTimeMillis));
+                config.rateBurst(), System::nanoTime), board, conversations, store, publisher, metrics, System::currentTimeMillis));
         server.setStopTimeout(5_000);
         try {
             server.start();
         } catch (Exception e) {
             feed.close();
+            conversations.close();
             publisher.close();
             producerMetrics.close();
             throw e;
@@ -140,12 +157,14 @@ public final class IngestApp implements Service {
         LOG.info("feedback-ingest listening on http://{}:{}/ ({} raters, {} pairs ready, feedback topic {})",
                 config.host(), connector.getLocalPort(), raters.size(), board.pairsInPool(), kafka.feedbackTopic());
         this.feed = feed;
+        this.conversations = conversations;
         this.producerMetrics = producerMetrics;
         this.healthCheck = healthCheck;
         this.publisher = publisher;
         this.connector = connector;
         this.server = server;
         serving.countDown();
+        onServing.accept(connector.getLocalPort());
     }
 
     /** Waits up to {@code timeout} until the HTTP port accepts requests; true if it does. */
@@ -204,6 +223,7 @@ public final class IngestApp implements Service {
             LOG.warn("HTTP server did not stop cleanly: {}", e.toString());
         }
         feed.close();
+        conversations.close();
         publisher.close();
         producerMetrics.close();
     }

@@ -63,17 +63,17 @@ public final class IngestCommand extends SalsaCommand {
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             return refuse(e.getMessage());
         }
-        IngestApp app;
+        // the broker wait happens inside run(), after ServiceRunner installed its shutdown hook, so Ctrl-C or
+        // SIGTERM during the wait ends it like any stop
+        IngestApp app = new IngestApp(config, new IngestKafka(kafka)).onServing(port -> {
+            System.out.printf("feedback-ingest: http://%s:%d/  (Ctrl-C to stop)%n", config.host(), port);
+            System.out.flush();
+        });
         try {
-            app = IngestApp.start(config, new IngestKafka(kafka));
+            ServiceRunner.runUntilStopped(app);
         } catch (IllegalStateException e) {
             System.err.println("salsa ingest: cannot start: " + e.getMessage());
             return 1;
-        }
-        System.out.printf("feedback-ingest: http://%s:%d/  (Ctrl-C to stop)%n", config.host(), app.port());
-        System.out.flush();
-        try {
-            ServiceRunner.runUntilStopped(app);
         } finally {
             kafka.closeRegistry();
         }

@@ -2,7 +2,9 @@ package io.salsa.ingest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.salsa.events.ChatTurn;
 import io.salsa.events.Preference;
 import io.salsa.events.PreferenceResponse;
 import io.salsa.runtime.metrics.SalsaMetrics;
@@ -11,6 +13,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -45,6 +48,7 @@ public final class IngestHandler extends Handler.Abstract {
     private final Raters raters;
     private final RateLimiter rateLimiter;
     private final TaskBoard board;
+    private final PromptConversations conversations;
     private final IdempotencyStore store;
     private final FeedbackPublisher publisher;
     private final IngestMetrics metrics;
@@ -56,12 +60,13 @@ public final class IngestHandler extends Handler.Abstract {
     private record Static(byte[] body, String contentType) { }
 
     public IngestHandler(IngestConfig config, Raters raters, RateLimiter rateLimiter, TaskBoard board,
-                         IdempotencyStore store, FeedbackPublisher publisher, IngestMetrics metrics,
+                         PromptConversations conversations, IdempotencyStore store, FeedbackPublisher publisher, IngestMetrics metrics,
                          LongSupplier clockMs) {
         this.config = config;
         this.raters = raters;
         this.rateLimiter = rateLimiter;
         this.board = board;
+        this.conversations = conversations;
         this.store = store;
         this.publisher = publisher;
         this.metrics = metrics;
@@ -248,6 +253,12 @@ public final class IngestHandler extends Handler.Abstract {
             tn.put("taskId", t.taskId());
             tn.put("promptId", t.promptId());
             tn.put("prompt", t.promptText());
+            List<ChatTurn> turns = conversations.turns(t.promptId());
+            if (turns != null) {
+                ArrayNode messages = tn.putArray("messages");
+                turns.forEach(turn -> messages.addObject().put("role", turn.getRole())
+                        .put("content", turn.getContent()));
+            }
             tn.putObject("a").put("text", t.a().text());
             tn.putObject("b").put("text", t.b().text());
         }

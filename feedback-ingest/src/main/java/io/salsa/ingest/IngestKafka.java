@@ -58,7 +58,7 @@ public final class IngestKafka {
      * so the first answer does not pay for (or fail on) a registry write.
      */
     void ensureTopics() {
-        TopicAdmin.ensureTopics(settings, List.of(Topics.FEEDBACK, Topics.ROLLOUTS));
+        TopicAdmin.ensureTopics(settings, List.of(Topics.FEEDBACK, Topics.ROLLOUTS, Topics.PROMPTS));
         preferenceSerde().serializer().serialize(feedbackTopic(), schemaProbe());
     }
 

@@ -4,6 +4,7 @@ import static io.salsa.ingest.IngestFixture.choiceBody;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,6 +65,34 @@ class IngestApiTest {
             assertNull(r6.getResponseB());
             assertEquals("task:" + rating.get("taskId").asText(), r6.getIdempotencyKey());
             assertEquals(2, f.get("/api/tasks/next", "alice").json().get("answered").asInt());
+        }
+    }
+
+    @Test
+    void shouldSendAConversationPromptsTurnsWithItsTasks(TestKafka kafka) throws Exception {
+        try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of())
+                .conversation("seed", 0, "system", "Be brief.", "user", "Hi <b>there</b>", "assistant", "Hello.",
+                        "user", "Name a prime.")
+                .seed(2, 2).start()) {
+            JsonNode conversation = null;
+            JsonNode plain = null;
+            for (int i = 0; i < 2; i++) {
+                JsonNode task = f.nextTask("alice");
+                if (task.get("promptId").asText().equals("seed-p0")) {
+                    conversation = task;
+                } else {
+                    plain = task;
+                }
+                assertEquals(200, f.skip("alice", "{\"taskId\":\"" + task.get("taskId").asText() + "\"}").status());
+            }
+            assertNotNull(conversation, "a task on the conversation prompt");
+            assertNotNull(plain, "a task on the plain prompt");
+            JsonNode turns = conversation.get("messages");
+            assertEquals(4, turns.size(), conversation.toString());
+            assertEquals("system", turns.get(0).get("role").asText());
+            assertEquals("Hi <b>there</b>", turns.get(1).get("content").asText(), "sent as it is; the page escapes");
+            assertEquals("Name a prime.", turns.get(3).get("content").asText());
+            assertFalse(plain.has("messages"), "a plain-text prompt has no turns: " + plain);
         }
     }
 

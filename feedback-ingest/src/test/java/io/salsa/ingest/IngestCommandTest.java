@@ -1,9 +1,14 @@
 package io.salsa.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.testkit.Captured;
+import io.salsa.testkit.ChildJvm;
+import io.salsa.testkit.LateKafka;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -33,5 +38,28 @@ class IngestCommandTest {
         String[] badBootstrap = run("--bootstrap", "nonsense", "--raters", "a:" + hash);
         assertEquals("2", badBootstrap[0]);
         assertTrue(badBootstrap[1].contains("SALSA_KAFKA_BOOTSTRAP"), badBootstrap[1]);
+    }
+
+    /**
+     * SIGTERM (or Ctrl-C) while {@code salsa ingest} still waits for its broker goes through the normal stop: the
+     * shutdown hook is installed before the wait, so the wait ends and the service closes instead of the JVM dying
+     * mid-wait.
+     */
+    @Test
+    void shouldStopCleanlyOnSigtermWhileWaitingForTheBroker() throws Exception {
+        Duration wait = Duration.ofSeconds(60);
+        try (LateKafka never = LateKafka.reserve()) {
+            try (ChildJvm child = ChildJvm.start(IngestCommandChild.class, "--bootstrap", never.bootstrapServers(),
+                    "--raters", "a:" + Raters.sha256Hex("t"), "--port", "0")) {
+                child.awaitOutput("waiting for Kafka at " + never.bootstrapServers(), wait);
+                assertNotNull(child.sigterm(wait), "exited after SIGTERM:\n" + child.output());
+                String log = child.output();
+                assertTrue(log.contains("feedback-ingest: stop requested"), "the shutdown hook ran:\n" + log);
+                assertFalse(log.contains("did not stop within"), log);
+                assertFalse(log.contains("Exception"), log);
+                assertFalse(log.contains("http://"), "the port never opened:\n" + log);
+                assertFalse(never.started());
+            }
+        }
     }
 }

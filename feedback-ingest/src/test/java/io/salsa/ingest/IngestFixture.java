@@ -2,7 +2,11 @@ package io.salsa.ingest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salsa.events.ChatTurn;
+import io.salsa.events.Prompt;
 import io.salsa.schemas.KafkaSettings;
+import io.salsa.schemas.TopicAdmin;
+import io.salsa.schemas.Topics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -10,9 +14,15 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /** A running ingest service on its own topic prefix, with three raters and a small HTTP client for tests. */
 final class IngestFixture implements AutoCloseable {
@@ -50,6 +60,31 @@ final class IngestFixture implements AutoCloseable {
 
     IngestFixture seed(int prompts, int perPrompt) {
         SyntheticRollouts.publish(settings, "seed", prompts, perPrompt);
+        return this;
+    }
+
+    /**
+     * Publishes prompt {@code tag-pN} (the id {@link SyntheticRollouts} gives prompt N of {@code tag}) to the
+     * prompts topic as the chat conversation {@code roleAndContent} (role, content, role, content, ...).
+     */
+    IngestFixture conversation(String tag, int prompt, String... roleAndContent) {
+        List<ChatTurn> turns = new ArrayList<>();
+        for (int i = 0; i < roleAndContent.length; i += 2) {
+            turns.add(new ChatTurn(roleAndContent[i], roleAndContent[i + 1]));
+        }
+        Prompt p = Prompt.newBuilder().setPromptId(tag + "-p" + prompt)
+                .setText(String.join("\n", roleAndContent)).setMessages(turns)
+                .setCreatedAtMs(System.currentTimeMillis()).build();
+        TopicAdmin.ensureTopics(settings, List.of(Topics.PROMPTS));
+        try (Producer<String, Prompt> producer = new KafkaProducer<>(settings.producerProps(),
+                settings.keySerde().serializer(), settings.valueSerde(Topics.PROMPTS).serializer())) {
+            producer.send(new ProducerRecord<>(settings.topic(Topics.PROMPTS), p.getPromptId(), p)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("publishing prompt " + p.getPromptId() + " failed", e.getCause());
+        }
         return this;
     }
 

@@ -1,6 +1,7 @@
 package io.salsa.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -123,6 +124,44 @@ class RaterPageBrowserTest {
         });
     }
 
+    @Test
+    void shouldShowAConversationTurnByTurnAsTextAndAPlainPromptAsBefore(TestKafka kafka, @TempDir Path profile)
+            throws Exception {
+        withSignedInPage(kafka, profile, Duration.ofSeconds(30), f -> f.conversation("seed", 0, "system",
+                "Be brief.", "user", "Is <b>this</b> bold? <script>window.injected = 1</script>", "assistant",
+                "No.", "user", "And now?"), (f, driver, wait) -> {
+            List<String> seen = new ArrayList<>();
+            boolean sawConversation = false;
+            boolean sawPlain = false;
+            // carol skips through the tasks (a skipped pair is not offered to her again) until she has seen both kinds
+            while (!(sawConversation && sawPlain) && seen.size() < 9) {
+                seen.add(awaitNewTask(driver, wait, seen, 0));
+                WebElement list = driver.findElement(By.id("conversation"));
+                if (list.isDisplayed()) {
+                    sawConversation = true;
+                    assertFalse(driver.findElement(By.id("prompt")).isDisplayed());
+                    List<WebElement> turns = list.findElements(By.tagName("li"));
+                    assertEquals(List.of("system", "user", "assistant", "user"), turns.stream()
+                            .map(t -> t.findElement(By.className("role")).getAttribute("textContent")).toList());
+                    assertEquals("Is <b>this</b> bold? <script>window.injected = 1</script>",
+                            turns.get(1).findElement(By.tagName("pre")).getText(), "shown as text");
+                    assertTrue(list.findElements(By.tagName("b")).isEmpty(), "no markup from the prompt");
+                    assertTrue(list.findElements(By.tagName("script")).isEmpty());
+                    assertEquals(null, ((org.openqa.selenium.JavascriptExecutor) driver)
+                            .executeScript("return window.injected === undefined ? null : window.injected;"));
+                    assertTrue(driver.findElement(By.id("announcer")).getAttribute("textContent")
+                            .contains("a conversation of 4 turns, ending with user: And now?"));
+                } else {
+                    sawPlain = true;
+                    assertTrue(driver.findElement(By.id("prompt")).getText().startsWith("Synthetic prompt"));
+                    assertTrue(list.findElements(By.tagName("li")).isEmpty(), "the last conversation is gone");
+                }
+                driver.findElement(By.id("skip")).click();
+            }
+            assertTrue(sawConversation && sawPlain, "both kinds of prompt among the tasks " + seen);
+        });
+    }
+
     /** What a test does on the rater page once carol is signed in. */
     @FunctionalInterface
     private interface Session {
@@ -135,7 +174,14 @@ class RaterPageBrowserTest {
      */
     private static void withSignedInPage(TestKafka kafka, Path profile, Duration patience, Session session)
             throws Exception {
-        try (IngestFixture f = new IngestFixture(kafka.bootstrapServers(), Map.of()).seed(3, 3).start()) {
+        withSignedInPage(kafka, profile, patience, f -> f, session);
+    }
+
+    /** As above, with {@code prepare} run on the fixture before the service starts (e.g. to publish prompts). */
+    private static void withSignedInPage(TestKafka kafka, Path profile, Duration patience,
+            java.util.function.UnaryOperator<IngestFixture> prepare, Session session) throws Exception {
+        try (IngestFixture f = prepare.apply(new IngestFixture(kafka.bootstrapServers(), Map.of())).seed(3, 3)
+                .start()) {
             WebDriver driver = browser(profile);
             try {
                 signIn(driver, f);
@@ -175,13 +221,16 @@ class RaterPageBrowserTest {
                 && d.findElement(By.id("work")).isDisplayed()
                 && d.findElement(By.id("answered")).getText().equals(Integer.toString(answered))
                 && !earlier.contains(d.findElement(By.id("task")).getAttribute("data-task-id")));
-        assertNotEquals("", driver.findElement(By.id("prompt")).getText());
+        // a plain prompt is the #prompt text; a conversation is announced by its last turn
+        List<WebElement> turns = driver.findElements(By.cssSelector("#conversation li pre"));
+        String prompt = driver.findElement(By.id("conversation")).isDisplayed()
+                ? turns.get(turns.size() - 1).getText() : driver.findElement(By.id("prompt")).getText();
+        assertNotEquals("", prompt);
         assertNotEquals(driver.findElement(By.id("response-a")).getText(),
                 driver.findElement(By.id("response-b")).getText());
         WebElement announcer = driver.findElement(By.id("announcer"));
         assertEquals("polite", announcer.getAttribute("aria-live"));
-        assertTrue(announcer.getAttribute("textContent")
-                .contains(driver.findElement(By.id("prompt")).getText()), "the new task is announced");
+        assertTrue(announcer.getAttribute("textContent").contains(prompt), "the new task is announced");
         assertEquals("task-heading", driver.switchTo().activeElement().getAttribute("id"), "and focused");
         return driver.findElement(By.id("task")).getAttribute("data-task-id");
     }

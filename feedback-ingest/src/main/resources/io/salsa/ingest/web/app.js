@@ -82,6 +82,37 @@
     $('token').focus();
   }
 
+  // A chat prompt is shown turn by turn (role, then the text), a plain one as its text; every string goes in
+  // through textContent, so whatever a prompt contains is shown as text, never run as markup. Returns what the
+  // announcement says of the prompt.
+  function showPrompt(t) {
+    const list = $('conversation');
+    list.replaceChildren();
+    const turns = Array.isArray(t.messages) ? t.messages : [];
+    if (turns.length === 0) {
+      $('prompt').textContent = t.prompt;
+      $('prompt').hidden = false;
+      list.hidden = true;
+      return t.prompt;
+    }
+    turns.forEach((turn) => {
+      const item = document.createElement('li');
+      item.className = 'turn turn-' + String(turn.role).replace(/[^a-z]/g, '');
+      const role = document.createElement('div');
+      role.className = 'role';
+      role.textContent = turn.role;
+      const content = document.createElement('pre');
+      content.textContent = turn.content;
+      item.append(role, content);
+      list.append(item);
+    });
+    $('prompt').textContent = '';
+    $('prompt').hidden = true;
+    list.hidden = false;
+    const last = turns[turns.length - 1];
+    return 'a conversation of ' + turns.length + ' turns, ending with ' + last.role + ': ' + last.content;
+  }
+
   async function loadTask(note) {
     setBusy(true);
     const { status: code, data } = await api('GET', '/api/tasks/next');
@@ -101,7 +132,7 @@
     }
     task = data.task;
     $('task').dataset.taskId = task.taskId;
-    $('prompt').textContent = task.prompt;
+    const promptSaid = showPrompt(task);
     $('response-a').textContent = task.a.text;
     $('response-b').textContent = task.b.text;
     $('reason').value = '';
@@ -111,7 +142,7 @@
     status(note || '');
     setBusy(false);
     // announce the new task to screen readers and move the focus to it, so the keys act on what is announced
-    $('announcer').textContent = 'New task (' + data.answered + ' answered so far). Prompt: ' + task.prompt;
+    $('announcer').textContent = 'New task (' + data.answered + ' answered so far). Prompt: ' + promptSaid;
     $('task-heading').focus();
   }
 

@@ -2,6 +2,10 @@ package io.salsa.cli.soak;
 
 import io.salsa.cli.Salsa;
 import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -9,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One service of the soak as its own JVM running a real {@code salsa} subcommand, restartable with the same
@@ -24,6 +30,8 @@ final class ServiceProcess {
     private int starts;
     private int kills;
     private long lastStartNanos;
+    /** Where the current incarnation's output starts in the log. */
+    private long logOffset;
 
     /**
      * @param name      service name (CSV {@code service} column, log file name)
@@ -69,6 +77,7 @@ final class ServiceProcess {
             throw new IllegalStateException(name + " is already running (pid " + process.pid() + ")");
         }
         Files.createDirectories(log.getParent());
+        logOffset = Files.exists(log) ? Files.size(log) : 0;
         Files.writeString(log, String.format("==== soak: start #%d of %s: %s%n", starts + 1, name, describe()),
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
@@ -119,6 +128,63 @@ final class ServiceProcess {
     /** Seconds since the last start (0 before the first). */
     synchronized double upSeconds() {
         return starts == 0 ? 0 : (System.nanoTime() - lastStartNanos) / 1e9;
+    }
+
+    /**
+     * Whether the current incarnation is past its start-up: it answers {@code GET /readyz} with 200 on the port it
+     * announced in its log since its last start (its probe endpoint, or ingest's own port). A service that is ready
+     * has done its start-up Kafka work (topics ensured, group joined, backlog read), so it rides out a broker restart
+     * instead of failing in an admin call of its start-up.
+     */
+    boolean ready() {
+        Integer port;
+        synchronized (this) {
+            if (!alive()) {
+                return false;
+            }
+            port = advertisedPort(logSinceStart());
+        }
+        return port != null && readyz(port);
+    }
+
+    private String logSinceStart() {
+        try (var ch = Files.newByteChannel(log)) {
+            ch.position(logOffset);
+            return new String(Channels.newInputStream(ch).readAllBytes(),
+                    StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static final Pattern ANNOUNCED = Pattern.compile(
+            "(?:metrics and health on|feedback-ingest listening on) http://[^/\\s]+:(\\d+)/");
+
+    /** The port a service's log announces for its probes (or ingest's HTTP port), the last one; null if none yet. */
+    static Integer advertisedPort(String log) {
+        Matcher m = ANNOUNCED.matcher(log);
+        Integer port = null;
+        while (m.find()) {
+            port = Integer.valueOf(m.group(1));
+        }
+        return port;
+    }
+
+    /** True when {@code GET http://127.0.0.1:port/readyz} answers 200 within two seconds. */
+    static boolean readyz(int port) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create(
+                    "http://127.0.0.1:" + port + "/readyz").toURL().openConnection();
+            c.setConnectTimeout(2000);
+            c.setReadTimeout(2000);
+            try {
+                return c.getResponseCode() == 200;
+            } finally {
+                c.disconnect();
+            }
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     synchronized int starts() {

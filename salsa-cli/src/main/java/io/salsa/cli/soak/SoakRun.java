@@ -50,8 +50,14 @@ final class SoakRun {
     /** The drain gives up after this long without a new rollout, score or step. */
     private static final Duration DRAIN_STALL = Duration.ofMinutes(4);
     /**
-     * The broker is restarted only when every service has run this long since its last start: a service that is
-     * still starting when the broker goes away gives up after its admin timeout (see docs/measurements/soak.md).
+     * The broker is restarted only when every service is ready ({@link ServiceProcess#ready()}: past its start-up):
+     * a service that is still starting when the broker goes away can give up in a start-up admin call (see
+     * docs/measurements/soak.md). Checked at most this often.
+     */
+    private static final long READY_CHECK_NANOS = 1_000_000_000L;
+    /**
+     * The gate opens anyway once every service has run this long since its last start (the gate before readiness
+     * existed), so a service that never reports ready (a generator left without partitions) cannot hold the run.
      */
     static final double STARTUP_GRACE_S = 120;
     /** Prompts published at a time, whenever fewer than this many wait. */
@@ -87,6 +93,7 @@ final class SoakRun {
     private final SoakServices processes;
     private final SoakLoad load;
     private volatile boolean brokerRestarting;
+    private long nextReadyCheck;
     private KafkaSettings kafka;
     private String blobStore;
     private long t0;
@@ -195,8 +202,8 @@ final class SoakRun {
      * machine's start-up does not eat a short soak. The chaos events
      * start once the loop is warm (15 % of the run and the learner's first step, so a kill lands on a service that
      * is working), planned evenly up to 75 % of the run; each waits until the loop has recovered from the one
-     * before (a new learner step and a new preference after it), and the broker restart until every service has
-     * run {@link #STARTUP_GRACE_S} s since its last start.
+     * before (a new learner step and a new preference after it), and the broker restart until every service is
+     * ready again ({@link #allReady()}; at the latest once all have run {@link #STARTUP_GRACE_S} s).
      * A loop that does not recover within {@link #RECOVERY_TIMEOUT} is recorded and the schedule goes on. The run
      * lasts until the last event has recovered, even when that is past its minutes.
      */
@@ -245,7 +252,7 @@ final class SoakRun {
                 every = Math.max(0, (total * 0.75 - elapsed) / schedule.size());
             }
             if (firstAt >= 0 && pending == null && next < schedule.size() && elapsed >= firstAt + next * every
-                    && (!schedule.get(next).equals(BROKER) || allUpFor(STARTUP_GRACE_S))) {
+                    && (!schedule.get(next).equals(BROKER) || allReady() || allUpFor(STARTUP_GRACE_S))) {
                 String name = schedule.get(next++);
                 chaos(name);
                 // the baseline is a sample taken after the event: counts that were in flight before it do not count
@@ -271,6 +278,15 @@ final class SoakRun {
     /** True when every service process has been running for {@code seconds} since its last start. */
     private boolean allUpFor(double seconds) {
         return services.values().stream().allMatch(s -> s.alive() && s.upSeconds() >= seconds);
+    }
+
+    /** True when the broker runs and every service answers {@code /readyz} with 200 (checked at most once a second). */
+    private boolean allReady() {
+        if (System.nanoTime() < nextReadyCheck) {
+            return false;
+        }
+        nextReadyCheck = System.nanoTime() + READY_CHECK_NANOS;
+        return services.values().stream().allMatch(s -> s.name().equals(BROKER) ? s.alive() : s.ready());
     }
 
     /** A chaos event the loop has not yet recovered from, with the counts at the time. */

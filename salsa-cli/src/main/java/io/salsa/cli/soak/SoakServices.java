@@ -19,7 +19,14 @@ import java.util.Map;
 final class SoakServices {
 
     private static final Duration BROKER_READY = Duration.ofMinutes(5);
-    private static final Map<String, String> ENV = Map.of("OMP_NUM_THREADS", "1", "MKL_NUM_THREADS", "1");
+    /**
+     * One native thread per process (seven JVMs share the cores), and consumer groups that notice a member killed
+     * with SIGKILL after 10 s instead of the client default of 45 s: until then the dead member keeps its
+     * partitions and the group's rebalance waits for it, so every generator kill stalled the prompts for 45 s.
+     * Heartbeats (every 3 s) run on the client's own thread, so a long learner step does not end a session.
+     */
+    private static final Map<String, String> ENV = Map.of("OMP_NUM_THREADS", "1", "MKL_NUM_THREADS", "1",
+            "SALSA_KAFKA_SESSION_TIMEOUT_MS", "10000", "SALSA_KAFKA_HEARTBEAT_INTERVAL_MS", "3000");
     private static final List<String> JVM = List.of("-Xmx512m");
     private static final List<String> LARGE_JVM = List.of("-Xmx768m");
 

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * {@link Health#starting starting} health a service reports (so {@code /readyz} answers 503 and says why); the
  * caller's stop condition ends the wait within {@link #STOP_CHECK}. Credentials or access the cluster refuses are
  * not waited for: they fail at once with {@link KafkaErrors}' explanation; nor are client settings the Kafka client
- * refuses (an {@link IllegalArgumentException}), except bootstrap hosts that do not resolve yet.
+ * refuses (an {@link IllegalArgumentException}), except bootstrap hosts that do not resolve yet. Once the broker
+ * answered, a separate schema registry is waited for too (bounded, {@link RegistryWait}).
  */
 public final class BrokerWait {
 
@@ -45,6 +46,7 @@ public final class BrokerWait {
 
     private final KafkaSettings settings;
     private final String service;
+    private final RegistryWait registryWait;
     private volatile long waitingSinceNanos = -1;
     private volatile String lastProblem = "";
 
@@ -52,15 +54,21 @@ public final class BrokerWait {
     public BrokerWait(KafkaSettings settings, String service) {
         this.settings = settings;
         this.service = service;
+        this.registryWait = new RegistryWait(settings, service);
     }
 
     /**
-     * Returns true once a broker of the cluster answers, false as soon as {@code stop} holds (or the thread is
-     * interrupted, whose flag stays set) before one did.
+     * Returns true once a broker of the cluster answers (and then a separate schema registry, {@link RegistryWait}),
+     * false as soon as {@code stop} holds (or the thread is interrupted, whose flag stays set) before they did.
      *
      * @throws KafkaErrors.KafkaAccessException if the cluster refuses the credentials or the access
+     * @throws IllegalStateException if a separate schema registry does not answer within {@link RegistryWait#LIMIT}
      */
     public boolean await(BooleanSupplier stop) {
+        return awaitBroker(stop) && registryWait.await(stop);
+    }
+
+    private boolean awaitBroker(BooleanSupplier stop) {
         long start = System.nanoTime();
         long period = FIRST_PERIOD.toMillis();
         Admin admin = null;
@@ -133,7 +141,7 @@ public final class BrokerWait {
     public Health waiting() {
         long since = waitingSinceNanos;
         if (since < 0) {
-            return null;
+            return registryWait.waiting();
         }
         return Health.starting("waiting for Kafka at " + settings.bootstrapServers() + ", " + seconds(since)
                 + " s (" + lastProblem + ")");
@@ -168,7 +176,7 @@ public final class BrokerWait {
     }
 
     /** Pauses {@code millis} (if positive); false when {@code stop} held (or an interrupt came) first. */
-    private static boolean pause(long millis, BooleanSupplier stop) {
+    static boolean pause(long millis, BooleanSupplier stop) {
         long end = System.nanoTime() + Math.max(0, millis) * 1_000_000;
         while (System.nanoTime() - end < 0) {
             if (stop.getAsBoolean()) {
@@ -200,7 +208,7 @@ public final class BrokerWait {
         return t.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m);
     }
 
-    private static long seconds(long sinceNanos) {
+    static long seconds(long sinceNanos) {
         return (System.nanoTime() - sinceNanos) / 1_000_000_000L;
     }
 }

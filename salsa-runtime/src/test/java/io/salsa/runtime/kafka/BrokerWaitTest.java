@@ -11,19 +11,16 @@ import io.salsa.schemas.KafkaClientConfig;
 import io.salsa.schemas.KafkaErrors;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
+import io.salsa.testkit.ChildJvm;
 import io.salsa.testkit.Conditions;
 import io.salsa.testkit.KafkaExtension;
 import io.salsa.testkit.LateKafka;
 import io.salsa.testkit.Probes;
 import io.salsa.testkit.SecuredTestKafka;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -93,36 +90,15 @@ class BrokerWaitTest {
     @Test
     void shouldExitCleanlyOnSigtermWhileWaiting(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         try (LateKafka never = LateKafka.reserve()) {
-            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx128m", "-cp", System.getProperty("java.class.path"), WaitingService.class.getName(),
-                    never.bootstrapServers()).redirectErrorStream(true).start();
-            StringBuffer out = new StringBuffer();
-            Thread reader = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                        StandardCharsets.UTF_8))) {
-                    for (String line; (line = r.readLine()) != null; ) {
-                        out.append(line).append('\n');
-                    }
-                } catch (java.io.IOException e) {
-                    out.append("[reader: ").append(e).append("]\n");
-                }
-            });
-            reader.start();
-            try {
-                Conditions.await("the child logging that it waits for Kafka", WAIT,
-                        () -> out.toString().contains("waiting for Kafka at " + never.bootstrapServers()));
-                // SIGTERM, as docker stop sends (Process.destroy would also close our end of its output)
-                assertTrue(child.toHandle().destroy(), "SIGTERM sent");
-                assertTrue(child.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "exited after SIGTERM:\n" + out);
-                reader.join(WAIT.toMillis());
-                String log = out.toString();
-                assertEquals(143, child.exitValue(), "the JVM's exit status for SIGTERM:\n" + log);
+            try (ChildJvm child = ChildJvm.start(WaitingService.class, never.bootstrapServers())) {
+                child.awaitOutput("waiting for Kafka at " + never.bootstrapServers(), WAIT);
+                Integer exit = child.sigterm(WAIT);
+                String log = child.output();
+                assertEquals(143, exit, "the JVM's exit status for SIGTERM:\n" + log);
                 assertTrue(log.contains("stop requested"), log);
                 assertTrue(log.contains(WaitingService.CLOSED), "closed by the shutdown hook's wait:\n" + log);
                 assertFalse(log.contains("did not stop within"), log);
                 assertFalse(log.contains("Exception in thread"), log);
-            } finally {
-                child.destroyForcibly();
             }
         }
     }

@@ -190,6 +190,35 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
         return answer.asBoolean();
     }
 
+    /**
+     * One look at whether the registry answers now ({@code GET subjects}, a single attempt within the request
+     * timeout): null when it does; why not when it cannot be reached or answers a 5xx (what waiting can fix).
+     *
+     * @throws SchemaRegistryException when it answers with a refusal waiting will not change (401/403 credentials,
+     *                                 404 not a registry at this URL, any other 4xx)
+     */
+    public String unreachable() {
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve("subjects")).timeout(requestTimeout)
+                .header("Accept", ACCEPT).GET();
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        HttpResponse<String> resp;
+        try {
+            resp = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+        if (resp.statusCode() >= 500) {
+            return "HTTP " + resp.statusCode();
+        }
+        new Reply("GET " + base.resolve("subjects"), resp.statusCode(), resp.body()).okArray("list the subjects");
+        return null;
+    }
+
     @Override
     public void close() {
         // the JDK client of Java 17 has no close(); its threads are daemons
@@ -302,6 +331,18 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
         String message() {
             JsonNode m = json().get("message");
             return m != null ? m.asText() : body;
+        }
+
+        /** As {@link #ok}, for the answers that are a JSON array. */
+        JsonNode okArray(String what) {
+            if (status / 100 == 2 && json().isArray()) {
+                return json();
+            }
+            if (status / 100 == 2) {
+                throw new SchemaRegistryException("the server at " + request + " answered with no subject list: "
+                        + body + " (is it a Confluent-API schema registry?)");
+            }
+            return ok(what);
         }
 
         JsonNode ok(String what) {
