@@ -63,8 +63,8 @@ public final class MemoryBenchCommand extends SalsaCommand {
                 LlamaConfig config = config(name);
                 MemoryEstimate e = MemoryEstimate.of(config, lora, targets, batch, seqLen);
                 String label = Path.of(name).getFileName().toString();
-                table.row(label, String.format(Locale.ROOT, "parameters %,d (trained %,d)", e.parameters(), e.trainable()),
-                        Double.NaN);
+                System.out.printf(Locale.ROOT, "%s: %,d parameters with the value head, %,d trained%n", label,
+                        e.parameters(), e.trainable());
                 for (Map.Entry<String, Long> row : e.rows().entrySet()) {
                     table.row(label, row.getKey(), row.getValue() / 1e9);
                 }
