@@ -44,6 +44,9 @@ public final class MemoryBenchCommand extends SalsaCommand {
     @Option(names = "--seq-len", defaultValue = "512", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).")
     int seqLen;
 
+    @Option(names = "--output", paramLabel = "FILE", description = "Also write the rows as CSV to FILE.")
+    Path output;
+
     public MemoryBenchCommand() {
         super(BenchCommand.GROUP, BenchCommand.GROUP_DESCRIPTION);
     }
@@ -70,6 +73,10 @@ public final class MemoryBenchCommand extends SalsaCommand {
                 }
             }
             table.print(System.out);
+            if (output != null) {
+                table.writeCsv(output);
+                System.out.println("results written to " + output);
+            }
             return 0;
         } catch (IOException | IllegalArgumentException e) {
             return refuse(e);
