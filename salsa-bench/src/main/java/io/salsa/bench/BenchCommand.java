@@ -8,12 +8,16 @@ import io.salsa.runtime.cli.SalsaCommand;
  */
 public abstract class BenchCommand extends SalsaCommand {
 
+    /** The launcher group of every bench, and its description. */
+    static final String GROUP = "bench";
+    static final String GROUP_DESCRIPTION = "Benchmarks that print throughput numbers (measured and reported, never asserted).";
+
     /** This command's shared bench options (warm-up, measured amount, results file, broker). */
     protected final BenchOptions bench;
 
     /** A bench with {@code options}, named as its {@code @Command}. */
     protected BenchCommand(BenchOptions.Builder options) {
-        super("bench", "Benchmarks that print throughput numbers (measured and reported, never asserted).");
+        super(GROUP, GROUP_DESCRIPTION);
         this.bench = options.build(name());
     }
 

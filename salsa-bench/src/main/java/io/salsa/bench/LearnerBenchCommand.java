@@ -11,15 +11,12 @@ import io.salsa.learner.LearnerConfig;
 import io.salsa.learner.PpoLearner;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.model.lm.DeviceOptions;
-import io.salsa.model.lm.GptConfig;
-import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.Precision;
 import io.salsa.runtime.blob.LocalBlobStore;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,7 +41,9 @@ import picocli.CommandLine.Option;
 public final class LearnerBenchCommand extends BenchCommand {
 
     @Option(names = "--model", defaultValue = "small", description = "small (4 layers, 128 wide, vocab 1000: the "
-            + "golden 'small' config), gpt2-124m (12 x 768, vocab 50257), or a model folder (default: ${DEFAULT-VALUE}).")
+            + "golden 'small' config), gpt2-124m (12 x 768, vocab 50257), a Llama-family shape with random weights "
+            + "(qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, qwen2.5-7b, llama-2-7b), or a model folder of any family "
+            + "(default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--batch", description = "Rollouts per step (default 32).")
@@ -73,29 +72,21 @@ public final class LearnerBenchCommand extends BenchCommand {
 
     @Override
     public Integer call() throws Exception {
-        GptConfig config;
-        Path folder = null;
-        switch (model) {
-            case "small" -> config = GptConfig.of(4, 4, 128, 1000, 128, 0, 1);
-            case "gpt2-124m" -> config = GptConfig.of(12, 12, 768, 50257, 1024, 50256, 50256);
-            default -> {
-                folder = Path.of(model);
-                if (!Files.isDirectory(folder)) {
-                    return bench.refuse("--model must be small, gpt2-124m or a model folder; " + model
-                            + " is none of them");
-                }
-                config = GptConfig.load(folder);
-            }
+        BenchModels.Shape shape;
+        try {
+            shape = BenchModels.shape(model);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            return bench.refuse(e);
         }
         int b = batch != null ? batch : 32;
-        int q = queryLen != null ? queryLen : Math.min(256, config.nPositions() / 2);
+        int q = queryLen != null ? queryLen : Math.min(256, shape.positions() / 2);
         int r = responseLen != null ? responseLen : q;
         int mb = miniBatch != null ? miniBatch : b;
-        if (q < 1 || r < 1 || q + r > config.nPositions() || b < 1 || mb < 1 || b % mb != 0
+        if (q < 1 || r < 1 || q + r > shape.positions() || b < 1 || mb < 1 || b % mb != 0
                 || bench.problem() != null) {
             return bench.refuse(String.format("need query-len, response-len >= 1 with query-len + response-len "
                     + "<= n_positions (%d), batch >= 1 divisible by mini-batch, steps >= 1, warmup >= 0",
-                    config.nPositions()));
+                    shape.positions()));
         }
         Precision precision;
         try {
@@ -123,20 +114,16 @@ public final class LearnerBenchCommand extends BenchCommand {
                 TopicAdmin.ensureTopics(kafka, List.of(Topics.SCORED_ROLLOUTS, Topics.SOUP));
                 ModelFolderStore store = new ModelFolderStore(new LocalBlobStore(tmp.resolve("blobs")),
                         tmp.resolve("cache"));
-                if (folder == null) {
-                    folder = tmp.resolve("soup");
-                    try (GptModel m = GptModel.random(config, GptModel.Head.NONE, 7, ai.djl.Device.cpu())) {
-                        m.save(folder);
-                    }
-                }
+                Path folder = BenchModels.folder(model, tmp);
                 BlobRef soup = store.putFolder(folder, "bench/soup");
-                writeSoupAndRollouts(kafka, soup, config.vocabSize(), b * (warmup + steps), q, r);
+                writeSoupAndRollouts(kafka, soup, shape.vocab(), b * (warmup + steps), q, r);
                 LearnerConfig lc = LearnerConfig.builder("bench", "bench")
                         .ppo(PpoConfig.builder().batchSize(b).miniBatchSize(mb).ppoEpochs(1).maxStaleness(1000)
                                 .mixedPrecision(precision).build())
                         .saveSteps(1_000_000).metricsPort(-1).device(device).build();
-                System.out.printf("model %s (%d layers, %d wide, vocab %d), batch %d x (%d + %d) tokens, mini-batch %d, "
-                        + "device %s, mixed precision %s%n", model, config.nLayer(), config.nEmbd(), config.vocabSize(), b,
+                System.out.printf("model %s (%s, %d layers, %d wide, vocab %d), batch %d x (%d + %d) tokens, mini-batch %d, "
+                        + "device %s, mixed precision %s%n", model, shape.modelType(), shape.layers(), shape.hidden(),
+                        shape.vocab(), b,
                         q, r, mb, LearnerConfig.deviceName(device), precision.label());
                 ResultTable table = new ResultTable("learner").number("step", 5, 0).number("wall seconds", 8, 3)
                         .number("PPO step seconds", 8, 3);

@@ -3,26 +3,21 @@ package io.salsa.bench;
 import ai.djl.Device;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
+import io.salsa.learner.LmPolicyTrainer;
+import io.salsa.learner.ppo.PpoConfig;
+import io.salsa.learner.ppo.TrainingSample;
+import io.salsa.scorer.LmRewardScorerModel;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
-import io.salsa.model.lm.LmCache;
-import io.salsa.model.lm.llama.LlamaModel;
-import io.salsa.model.lm.llama.LlamaShapes;
 import io.salsa.model.train.AdamW;
 import io.salsa.model.train.Gradients;
 import io.salsa.model.train.SftBatch;
 import io.salsa.model.train.SftData;
 import io.salsa.model.train.SftTrainer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +32,8 @@ import picocli.CommandLine.Option;
  * for a model shape (default: the golden {@code small} config), so performance is measured, not assumed.
  */
 @Command(name = "model", mixinStandardHelpOptions = true, modelTransformer = BenchOptions.Install.class,
-        description = "Benchmark a model: generation tokens/s (KV cache; GPT-2 also without), SFT training and scoring tokens/s.")
+        description = "Benchmark a model: tokens/s and peak memory (heap + native) of generation (KV cache; GPT-2 also "
+                + "without), an SFT step, the LM forward, reward scoring and one PPO step.")
 public final class ModelBenchCommand extends BenchCommand {
 
     /** The golden {@code small} shape, used when no config is given or found. */
@@ -49,7 +45,7 @@ public final class ModelBenchCommand extends BenchCommand {
 
     @Option(names = "--model", paramLabel = "DIR|NAME",
             description = "A Hugging Face model folder (gpt2, llama, mistral, qwen2, gemma) or a named shape with random weights: "
-                    + "qwen2.5-0.5b, llama-3.2-1b. Instead of --config; also prints the peak memory.")
+                    + "small, gpt2-124m, qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, qwen2.5-7b, llama-2-7b. Instead of --config.")
     String model;
 
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per batch (default: ${DEFAULT-VALUE}).")
@@ -81,25 +77,31 @@ public final class ModelBenchCommand extends BenchCommand {
             if (bench.problem() != null) {
                 throw new IllegalArgumentException(bench.problem());
             }
-            if (model != null) {
-                if (config != null) {
-                    throw new IllegalArgumentException("--model and --config exclude each other");
-                }
-                return runModel(deviceOptions.apply());
+            if (model != null && config != null) {
+                throw new IllegalArgumentException("--model and --config exclude each other");
             }
             Device dev = deviceOptions.apply();
-            GptConfig cfg = shape();
-            if (promptLength + newTokens > cfg.nPositions()) {
-                throw new IllegalArgumentException("--prompt-length + --new-tokens = " + (promptLength + newTokens)
-                        + " exceeds n_positions=" + cfg.nPositions());
+            try (Scratch scratch = Scratch.create("model")) {
+                Path folder;
+                String header;
+                if (model != null) {
+                    folder = BenchModels.folder(model, scratch.dir());
+                    header = model + (BenchModels.named(model) ? " (random weights)" : "");
+                } else {
+                    GptConfig cfg = shape();
+                    folder = scratch.resolve("config");
+                    try (GptModel gpt = GptModel.random(cfg, GptModel.Head.NONE, 1, Device.cpu())) {
+                        gpt.save(folder);
+                    }
+                    header = null;
+                }
+                ResultTable table = run(folder, dev, header);
+                table.print(System.out);
+                System.out.printf(Locale.ROOT, "peak memory (whole run): resident %.0f MB = heap %.0f MB + native %.0f MB "
+                        + "(the largest measurement's peak; heap = JVM heap used, native = resident - heap)%n",
+                        mb(wholeRun.residentBytes()), mb(wholeRun.heapBytes()), mb(wholeRun.nativeBytes()));
+                bench.save(table, System.out);
             }
-            ResultTable table = run(cfg, dev);
-            System.out.printf(Locale.ROOT, "GPT-2 %d layers × %d wide, %d heads, vocab %d; batch %d, prompt %d, %d new tokens; "
-                            + "device %s, %d thread(s), best of %d%n",
-                    cfg.nLayer(), cfg.nEmbd(), cfg.nHead(), cfg.vocabSize(), batch, promptLength, newTokens, dev,
-                    deviceOptions.threads(), bench.measured());
-            table.print(System.out);
-            bench.save(table, System.out);
             return 0;
         } catch (IOException | IllegalArgumentException e) {
             return bench.refuse(e);
@@ -114,128 +116,133 @@ public final class ModelBenchCommand extends BenchCommand {
         return golden != null ? GptConfig.load(golden) : SMALL;
     }
 
-    /** The measurements as a table of name, tokens/s and seconds. */
-    ResultTable run(GptConfig cfg, Device dev) throws Exception {
-        try (GptModel gpt = GptModel.random(cfg, GptModel.Head.NONE, 1, dev)) {
-            return run(gpt);
-        }
-    }
+    private final PeakMemory memory = new PeakMemory();
+    private PeakMemory.Peak wholeRun = new PeakMemory.Peak(0, 0, false);
 
-    /** {@code --model}: a folder through {@link CausalLms#load} or a named shape with random weights. */
-    private int runModel(Device dev) throws Exception {
-        Path folder = Path.of(model);
-        boolean named = LlamaShapes.known(model);
-        if (!named && !Files.isDirectory(folder)) {
-            throw new IllegalArgumentException("--model " + model + ": neither a model folder nor a known shape (known: "
-                    + String.join(", ", LlamaShapes.NAMES) + ")");
-        }
+    /**
+     * The measurements of the model in {@code folder}, each on its own freshly loaded model(s) so that each row's
+     * peak memory is its own: generation, the SFT step and the LM forward on the plain LM; reward scoring on a
+     * {@link GptModel.Head#SCORE} model of the same shape (the reward scorer's own {@link LmRewardScorerModel});
+     * one PPO step through the learner's {@link LmPolicyTrainer} (policy + value head, soup reference = the same
+     * folder). {@code header} null prints the GPT-2 shape line of {@code --config}.
+     */
+    ResultTable run(Path folder, Device dev, String header) throws Exception {
+        ResultTable rows = new ResultTable("model").text("measurement", 34).number("tokens/s", 12, 1)
+                .number("sequences/s", 12, 2).number("seconds", 10, 3).number("peak RSS MB", 12, 0)
+                .number("heap MB", 9, 0).number("native MB", 10, 0);
+        SplittableRandom rng = new SplittableRandom(7);
+        List<int[]> prompts = new ArrayList<>();
+        List<int[]> responses = new ArrayList<>();
+        List<SftData.Sequence> seqs = new ArrayList<>();
+
+        memory.reset();
         long loadStart = System.nanoTime();
-        try (CausalLm lm = named ? LlamaModel.random(LlamaShapes.config(model), GptModel.Head.NONE, 1, dev)
-                : CausalLms.load(folder, GptModel.Head.NONE, dev)) {
+        try (CausalLm lm = CausalLms.load(folder, GptModel.Head.NONE, dev)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             if (promptLength + newTokens > lm.maxPositions()) {
                 throw new IllegalArgumentException("--prompt-length + --new-tokens = " + (promptLength + newTokens)
                         + " exceeds the model's " + lm.maxPositions() + " positions");
             }
-            ResultTable table = run(lm);
-            System.out.printf(Locale.ROOT, "%s %s: %d layers × %d wide, vocab %d, %,d parameters (%s in %.1f s); batch %d, "
-                            + "prompt %d, %d new tokens; device %s, %d thread(s), best of %d%n",
-                    lm.modelType(), model, lm.numLayers(), lm.hiddenSize(), lm.vocabSize(), lm.parameterCount(),
-                    named ? "random weights" : "loaded", loadSeconds, batch, promptLength, newTokens, dev,
-                    deviceOptions.threads(), bench.measured());
-            table.print(System.out);
-            Runtime rt = Runtime.getRuntime();
-            System.out.printf(Locale.ROOT, "peak memory: resident %s (heap committed %.0f MB of max %.0f MB)%n",
-                    peakResident(), rt.totalMemory() / 1e6, rt.maxMemory() / 1e6);
-            bench.save(table, System.out);
-            return 0;
-        }
-    }
-
-    /** The process's peak resident set (heap + native: PyTorch's tensors live outside the heap), from /proc. */
-    static String peakResident() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    String[] parts = line.trim().split("\\s+");
-                    return String.format(Locale.ROOT, "%.0f MB", Long.parseLong(parts[1]) / 1024.0);
-                }
+            for (int b = 0; b < batch; b++) {
+                prompts.add(rng.ints(promptLength, 2, lm.vocabSize()).toArray());
+                responses.add(rng.ints(newTokens, 2, lm.vocabSize()).toArray());
+                int[] joined = new int[promptLength + newTokens];
+                System.arraycopy(prompts.get(b), 0, joined, 0, promptLength);
+                System.arraycopy(responses.get(b), 0, joined, promptLength, newTokens);
+                seqs.add(new SftData.Sequence(joined, promptLength));
             }
-        } catch (IOException | RuntimeException e) {
-            return "unknown (" + e.getMessage() + ")";
-        }
-        return "unknown (no VmHWM in /proc/self/status)";
-    }
-
-    /** The measurements of {@code lm} as a table of name, tokens/s and seconds. */
-    ResultTable run(CausalLm lm) throws Exception {
-        ResultTable rows = new ResultTable("model").text("measurement", 34).number("tokens/s", 12, 1)
-                .number("seconds", 12, 3);
-        SplittableRandom rng = new SplittableRandom(7);
-        List<int[]> prompts = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            prompts.add(rng.ints(promptLength, 2, lm.vocabSize()).toArray());
-        }
-        double generated = (double) batch * newTokens;
-        if (lm instanceof GptModel gpt) {
-            Generator gen = new Generator(gpt);
+            if (header == null && lm instanceof GptModel gpt) {
+                GptConfig cfg = gpt.config();
+                System.out.printf(Locale.ROOT, "GPT-2 %d layers × %d wide, %d heads, vocab %d; batch %d, prompt %d, "
+                                + "%d new tokens; device %s, %d thread(s), best of %d%n",
+                        cfg.nLayer(), cfg.nEmbd(), cfg.nHead(), cfg.vocabSize(), batch, promptLength, newTokens, dev,
+                        deviceOptions.threads(), bench.measured());
+            } else {
+                System.out.printf(Locale.ROOT, "%s %s: %d layers × %d wide, vocab %d, %,d parameters (loaded in %.1f s); "
+                                + "batch %d, prompt %d, %d new tokens; device %s, %d thread(s), best of %d%n",
+                        lm.modelType(), header, lm.numLayers(), lm.hiddenSize(), lm.vocabSize(), lm.parameterCount(),
+                        loadSeconds, batch, promptLength, newTokens, dev, deviceOptions.threads(), bench.measured());
+            }
+            double generated = (double) batch * newTokens;
+            Generator gen = new Generator(lm);
             SamplingConfig sampling = SamplingConfig.sampling(newTokens).withStopAtEos(false);
-            row(rows, "generate, KV cache", generated, bench.bestSeconds(() -> gen.generate(prompts, sampling, 1)));
-            row(rows, "generate, no cache", generated,
-                    bench.bestSeconds(() -> gen.generate(prompts, sampling.withCache(false), 1)));
-        } else {
-            row(rows, "generate, KV cache (greedy)", generated, bench.bestSeconds(() -> greedy(lm, prompts)));
+            row(rows, "generate, KV cache (sampling)", generated, bench.bestSeconds(() -> gen.generate(prompts, sampling, 1)));
+            if (lm instanceof GptModel) {
+                memory.reset();
+                row(rows, "generate, no cache (sampling)", generated,
+                        bench.bestSeconds(() -> gen.generate(prompts, sampling.withCache(false), 1)));
+            }
         }
 
-        List<SftData.Sequence> seqs = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            seqs.add(new SftData.Sequence(rng.ints(promptLength + newTokens, 2, lm.vocabSize()).toArray(), promptLength));
-        }
-        SftBatch sft = SftBatch.of(seqs, lm.padTokenId());
-        lm.setTrainable(true);
-        try (AdamW opt = AdamW.withDefaults(lm.parameters(), 0.0)) {
-            double secs = bench.bestSeconds(() -> {
-                for (int s = 0; s < trainSteps; s++) {
-                    SftTrainer.trainStep(lm, sft);
-                    Gradients.clipGlobalNorm(lm.parameters().values(), 1.0);
-                    opt.step(1e-4);
-                    Gradients.zero(lm.parameters().values());
-                }
-            });
-            row(rows, "SFT train step (fwd+bwd+AdamW)", (double) sft.tokens() * trainSteps, secs);
-        }
-        lm.setTrainable(false);
-        row(rows, "forward only (scoring)", (double) sft.tokens() * trainSteps, bench.bestSeconds(() -> {
-            for (int s = 0; s < trainSteps; s++) {
-                SftTrainer.evalLoss(lm, seqs, batch);
+        memory.reset();
+        try (CausalLm lm = CausalLms.load(folder, GptModel.Head.NONE, dev)) {
+            SftBatch padded = SftBatch.of(seqs, lm.padTokenId());
+            lm.setTrainable(true);
+            try (AdamW opt = AdamW.withDefaults(lm.parameters(), 0.0)) {
+                double secs = bench.bestSeconds(() -> {
+                    for (int s = 0; s < trainSteps; s++) {
+                        SftTrainer.trainStep(lm, padded);
+                        Gradients.clipGlobalNorm(lm.parameters().values(), 1.0);
+                        opt.step(1e-4);
+                        Gradients.zero(lm.parameters().values());
+                    }
+                });
+                row(rows, "SFT train step (fwd+bwd+AdamW)", (double) padded.tokens() * trainSteps,
+                        (double) batch * trainSteps, secs);
             }
-        }));
+            lm.setTrainable(false);
+            memory.reset();
+            row(rows, "forward only (LM loss)", (double) padded.tokens() * trainSteps, (double) batch * trainSteps,
+                    bench.bestSeconds(() -> {
+                        for (int s = 0; s < trainSteps; s++) {
+                            SftTrainer.evalLoss(lm, seqs, batch);
+                        }
+                    }));
+        }
+
+        memory.reset();
+        try (LmRewardScorerModel scorer = LmRewardScorerModel.load(folder, "bench", 1, dev)) {
+            row(rows, "reward scoring (score head)", (double) batch * (promptLength + newTokens) * trainSteps, (double) batch * trainSteps,
+                    bench.bestSeconds(() -> {
+                        for (int s = 0; s < trainSteps; s++) {
+                            scorer.score(prompts, responses);
+                        }
+                    }));
+        }
+
+        List<TrainingSample> samples = new ArrayList<>();
+        float logp = -1f;
+        for (int b = 0; b < batch; b++) {
+            float[] lps = new float[newTokens];
+            java.util.Arrays.fill(lps, logp);
+            samples.add(new TrainingSample(prompts.get(b), responses.get(b), lps, false, (float) rng.nextDouble(),
+                    null, null));
+        }
+        PpoConfig ppo = PpoConfig.builder().batchSize(batch).miniBatchSize(batch).ppoEpochs(1).build();
+        memory.reset();
+        try (LmPolicyTrainer trainer = LmPolicyTrainer.open(ppo, folder, folder, dev)) {
+            long[] seed = {1};
+            row(rows, "PPO step (policy+value, reference)", (double) batch * (promptLength + newTokens), batch,
+                    bench.bestSeconds(() -> trainer.step(samples, 0.05, seed[0]++)));
+        }
         return rows;
     }
 
-    /**
-     * Greedy decoding of every prompt (same length, so no padding) through the model's own cache: the prompt in one
-     * pass, then one token per step, argmax taken on the device. Model work only (no sampling maths, no EOS stop).
-     */
-    private void greedy(CausalLm lm, List<int[]> prompts) {
-        try (NDManager scope = lm.newScope();
-             LmCache cache = lm.newCache(scope, prompts.size(), promptLength + newTokens)) {
-            NDArray next = scope.create(prompts.toArray(new int[0][]));
-            for (int s = 0; s < newTokens; s++) {
-                try (NDManager step = scope.newSubManager()) {
-                    NDArray in = next.toType(DataType.INT64, false);
-                    in.attach(step);
-                    NDArray mask = step.ones(new Shape(prompts.size(), cache.length() + in.getShape().get(1)), DataType.INT64);
-                    NDArray logits = lm.run(in, mask, null, cache, false).logits();
-                    NDArray last = logits.get(new NDIndex(":, -1, :")).argMax(-1).reshape(-1, 1);
-                    last.attach(scope);
-                    next = last;
-                }
-            }
-        }
+    private void row(ResultTable rows, String name, double tokens, double seconds) {
+        row(rows, name, tokens, batch, seconds);
     }
 
-    private static void row(ResultTable rows, String name, double tokens, double seconds) {
-        rows.row(name, tokens / seconds, seconds);
+    /** Adds a row with the peak memory since the last {@link PeakMemory#reset()}. */
+    private void row(ResultTable rows, String name, double tokens, double sequences, double seconds) {
+        PeakMemory.Peak peak = memory.peak();
+        if (peak.residentBytes() > wholeRun.residentBytes()) {
+            wholeRun = peak;
+        }
+        rows.row(name, tokens / seconds, sequences / seconds, seconds, mb(peak.residentBytes()), mb(peak.heapBytes()),
+                mb(peak.nativeBytes()));
+    }
+
+    private static double mb(long bytes) {
+        return bytes < 0 ? Double.NaN : bytes / 1e6;
     }
 }

@@ -25,4 +25,17 @@ final class StdOut {
             System.setOut(original);
         }
     }
+
+    /** Runs {@code command} with {@code System.err} captured: what a refused command says. */
+    static Run captureErr(Callable<Integer> command) throws Exception {
+        PrintStream original = System.err;
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        try {
+            int code = command.call();
+            return new Run(code, bytes.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(original);
+        }
+    }
 }

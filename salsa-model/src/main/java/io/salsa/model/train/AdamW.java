@@ -158,13 +158,15 @@ public final class AdamW implements AutoCloseable {
         float stepSize = (float) (lr / bc1);
         float bc2f = (float) bc2;
         float sqrtBc2 = (float) Math.sqrt(bc2);
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            for (int i = 0; i < params.size(); i++) {
-                NDArray p = params.get(i);
-                if (!p.hasGradient()) {
-                    continue;
-                }
+        for (int i = 0; i < params.size(); i++) {
+            NDArray p = params.get(i);
+            if (!p.hasGradient()) {
+                continue;
+            }
+            // one scope per tensor: the update's temporaries (about five arrays of the tensor's size) are freed
+            // before the next tensor's, not held for the whole model (+20 bytes per parameter at the peak)
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
                 NDArray g = p.getGradient();
                 if (decays[i]) {
                     p.muli(decay);

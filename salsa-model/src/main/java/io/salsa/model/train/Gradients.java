@@ -27,10 +27,11 @@ public final class Gradients {
      */
     public static double globalNorm(Collection<Parameter> params) {
         double sq = 0;
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            for (Parameter p : params) {
-                if (p.getArray().hasGradient()) {
+        for (Parameter p : params) {
+            if (p.getArray().hasGradient()) {
+                // a scope per tensor: its square is freed before the next one's (not one model-sized copy)
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
                     NDArray g = p.getArray().getGradient();
                     sq += g.square().sum().toType(DataType.FLOAT64, false).getDouble();
                 }
@@ -82,7 +83,14 @@ public final class Gradients {
             for (NDArray p : params) {
                 NDArray g = p.getGradient();
                 grads.add(g);
-                squares.add(g.mul(g).sum());
+                // the tensor-sized square is freed at once; only its scalar sum stays for the norm
+                try (NDScope square = new NDScope()) {
+                    square.suppressNotUsedWarning();
+                    NDArray sum = g.mul(g).sum();
+                    NDScope.unregister(sum);
+                    squares.add(sum);
+                }
+                NDScope.register(squares.get(squares.size() - 1));
             }
             totalNorm = squares.size() == 1 ? squares.get(0).sqrt()
                     : NDArrays.add(squares.toArray(new NDArray[0])).sqrt();
