@@ -1,9 +1,12 @@
 package io.salsa.bench;
 
+import io.salsa.model.lm.llama.LlamaShapes;
 import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorSpec;
 import io.salsa.model.soup.SoupConfig;
 import io.salsa.model.soup.Soups;
+import io.salsa.runtime.blob.Sha256;
+import io.salsa.runtime.io.FileOps;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +34,15 @@ public final class SoupBenchCommand extends BenchCommand {
     @Option(names = "--chunk", defaultValue = "65536", description = "Floats averaged per step (default: ${DEFAULT-VALUE}).")
     int chunk;
 
+    @Option(names = "--shape", paramLabel = "NAME", description = "Instead of --size-mb: members shaped like a hub "
+            + "checkpoint of a named shape (qwen2.5-0.5b, llama-3.2-1b, ...), bfloat16 in shards with an index, as the "
+            + "hub ships them; measures the full soup against the floor of reading and sha256-ing the members' files.")
+    String shape;
+
+    @Option(names = "--shard-mb", defaultValue = "500",
+            description = "With --shape: largest shard in MB (default: ${DEFAULT-VALUE}).")
+    int shardMb;
+
     @Option(names = "--dir", description = "Scratch folder for the member files (default: a temporary folder, deleted after).")
     Path dir;
 
@@ -53,6 +65,15 @@ public final class SoupBenchCommand extends BenchCommand {
             return bench.refuse("--chunk: " + e.getMessage());
         }
         int runs = bench.measured();
+        if (shape != null) {
+            if (!LlamaShapes.known(shape)) {
+                return bench.refuse("--shape must be one of " + LlamaShapes.NAMES + ", got '" + shape + "'");
+            }
+            if (shardMb < 1) {
+                return bench.refuse("--shard-mb must be >= 1, got " + shardMb);
+            }
+            return againstFloor(runs);
+        }
         try (Scratch scratch = Scratch.create("soup", dir)) {
             Path root = scratch.dir();
             List<Soups.Member> list = new ArrayList<>();
@@ -88,6 +109,59 @@ public final class SoupBenchCommand extends BenchCommand {
                     .row("soup median / copy bandwidth", median / copy, "ratio")
                     .row("new-file write", fileWrite / 1e9, "GB/s")
                     .row("full soup (sha256, fsync, card)", fullSeconds, "s");
+            bench.save(table, System.out);
+            return 0;
+        }
+    }
+
+    /**
+     * {@code --shape}: K bf16 sharded members; the floor is reading every file of every member and hashing it (what
+     * any soup must do at least: read the members and verify them), the soup is {@link Soups#build} with its defaults
+     * (sha256 of members and soup, float32 output, fsync, card). Both run on warm page caches, alternating.
+     */
+    private int againstFloor(int runs) throws Exception {
+        try (Scratch scratch = Scratch.create("soup", dir)) {
+            Path root = scratch.dir();
+            com.fasterxml.jackson.databind.node.ObjectNode config = LlamaShapes.json(shape);
+            Map<String, long[]> tensors = Bf16Members.tensors(config);
+            List<Soups.Member> list = new ArrayList<>();
+            long t0 = System.nanoTime();
+            long bytes = 0;
+            for (int k = 0; k < members; k++) {
+                Path m = root.resolve("member-" + k);
+                bytes += Bf16Members.write(m, config, tensors, (long) shardMb << 20, k);
+                list.add(Soups.Member.of(m));
+            }
+            System.out.printf("wrote %d %s members (bf16, %.0f MB each, shards of <= %d MB) in %.1f s (%s)%n", members,
+                    shape, bytes / 1e6 / members, shardMb, (System.nanoTime() - t0) / 1e9, root);
+            List<double[]> pairs = bench.repeat((measured, n, of) -> {
+                long f0 = System.nanoTime();
+                for (Soups.Member m : list) {
+                    try (var files = Files.list(m.dir())) {
+                        for (Path f : files.sorted().toList()) {
+                            Sha256.of(f);
+                        }
+                    }
+                }
+                double floor = (System.nanoTime() - f0) / 1e9;
+                Path out = root.resolve("soup");
+                if (Files.exists(out)) {
+                    FileOps.deleteTree(out);
+                }
+                long s0 = System.nanoTime();
+                Soups.build(list, out, SoupConfig.defaults());
+                double soup = (System.nanoTime() - s0) / 1e9;
+                System.out.printf("  %s %d/%d: floor %.2f s, soup %.2f s (%.2fx)%n", measured ? "run" : "warm-up", n, of,
+                        floor, soup, soup / floor);
+                return new double[] {floor, soup};
+            });
+            double floor = Stats.median(pairs.stream().mapToDouble(p -> p[0]).sorted().toArray());
+            double soup = Stats.median(pairs.stream().mapToDouble(p -> p[1]).sorted().toArray());
+            ResultTable table = new ResultTable("soup").text("measurement", 44).number("value", 10, 2).text("unit", 4)
+                    .row("members' weights read (" + members + " x bf16)", bytes / 1e9, "GB")
+                    .row("floor: read + sha256 every member file, median", floor, "s")
+                    .row("full soup (sha256, f32 out, fsync, card), median", soup, "s")
+                    .row("soup / floor", soup / floor, "x");
             bench.save(table, System.out);
             return 0;
         }
