@@ -131,6 +131,7 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
      */
     public static int run(Path dir, DemoProfile profile, String model, boolean keepOpen, PrintStream out)
             throws Exception {
+        ModelRecipes.baseShape(model); // an unknown architecture is refused before anything is recorded
         claimModel(dir, model);
         long t0 = System.nanoTime();
         ServiceStack services = new ServiceStack();
@@ -231,8 +232,8 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }
         Map<String, Map<String, String>> outputs = new LinkedHashMap<>();
         results.forEach(r -> outputs.put(r.name(), r.outputs()));
-        RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ", " + ctx.model() + ")", facts, List.of(stageTable),
-                GoldEval.headline(outputs, steps, wallSeconds));
+        RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ", " + ctx.model() + ")", facts,
+                List.of(stageTable), GoldEval.headline(outputs, steps, wallSeconds));
         run.write(ctx.runDir());
         ReportWriter.Written w = ReportWriter.write(ctx.runDir());
         ctx.out().println("report: " + w.html().toAbsolutePath());
