@@ -41,6 +41,8 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
 
     /** Folders the demo creates inside DIR; --fresh deletes exactly these. */
     static final List<String> OWNED = List.of("kafka", "stages", "blobs", "cache", "models", "services", "run");
+    /** The file in {@code DIR/stages} naming the run's base architecture ({@code --model}). */
+    static final String MODEL_FILE = "model.txt";
 
     @Option(names = "--dir", defaultValue = "salsa-data",
             description = "Where broker data, checkpoints and the report go (default: ${DEFAULT-VALUE}).")
@@ -54,6 +56,12 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
 
     @Option(names = "--steps", description = "PPO steps of the SALSA loop (default: the profile's).")
     Integer steps;
+
+    @Option(names = "--model", defaultValue = "gpt2", paramLabel = "gpt2|llama",
+            description = "Base architecture every stage runs on: gpt2, or llama (a Llama-style decoder: RMSNorm, "
+                    + "RoPE, SwiGLU, grouped-query attention), both 2 layers x 128 wide (default: ${DEFAULT-VALUE}). "
+                    + "Recorded in DIR: a resumed run must use the same one.")
+    String model;
 
     @Option(names = "--seed", description = "Seed of the built-in task's world, its splits and every stage that "
             + "samples (default: the profile's).")
@@ -88,6 +96,11 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             System.err.println("salsa demo: " + e.getMessage());
             return 2;
         }
+        if (!ModelRecipes.MODELS.contains(model)) {
+            System.err.println("salsa demo: --model \"" + model + "\" is not supported (supported: "
+                    + String.join(", ", ModelRecipes.MODELS) + ")");
+            return 2;
+        }
         if (fresh) {
             try {
                 wipe(dir);
@@ -96,14 +109,30 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
                 return 2;
             }
         }
-        return run(dir, profile, keepOpen, System.out);
+        try {
+            return run(dir, profile, model, keepOpen, System.out);
+        } catch (ModelMismatchException e) {
+            System.err.println("salsa demo: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    /** {@link #run(Path, DemoProfile, String, boolean, PrintStream)} on the default GPT-2 base. */
+    public static int run(Path dir, DemoProfile profile, boolean keepOpen, PrintStream out) throws Exception {
+        return run(dir, profile, "gpt2", keepOpen, out);
     }
 
     /**
-     * Runs the demo in {@code dir}; returns the exit code (0 when every stage finished, 1 when one failed, 130
-     * when stopped). Public so that the test suite runs exactly what the command runs.
+     * Runs the demo in {@code dir} on base architecture {@code model}; returns the exit code (0 when every stage
+     * finished, 1 when one failed, 130 when stopped). Public so that the test suite runs exactly what the command
+     * runs.
+     *
+     * @throws ModelMismatchException when {@code dir} holds a run of another architecture (nothing is started)
      */
-    public static int run(Path dir, DemoProfile profile, boolean keepOpen, PrintStream out) throws Exception {
+    public static int run(Path dir, DemoProfile profile, String model, boolean keepOpen, PrintStream out)
+            throws Exception {
+        ModelRecipes.baseShape(model); // an unknown architecture is refused before anything is recorded
+        claimModel(dir, model);
         long t0 = System.nanoTime();
         ServiceStack services = new ServiceStack();
         CountDownLatch finished = new CountDownLatch(1);
@@ -126,7 +155,7 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }, "salsa-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            out.printf("salsa demo (%s profile) in %s%n", profile.name(), dir.toAbsolutePath());
+            out.printf("salsa demo (%s profile, %s model) in %s%n", profile.name(), model, dir.toAbsolutePath());
             EmbeddedKafkaBroker broker = services.push("kafka broker",
                     EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0, Map.of()));
             KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "");
@@ -136,7 +165,7 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             out.printf("Kafka broker at %s (%d topics created), embedded schema registry%n",
                     broker.bootstrapServers(), created.size());
 
-            DemoContext ctx = new DemoContext(dir, profile, kafka, services, out);
+            DemoContext ctx = new DemoContext(dir, profile, model, kafka, services, out);
             ctxRef[0] = ctx;
             List<Stage> stages = DemoStages.chain(profile);
             List<DemoRunner.StageResult> results = new DemoRunner(ctx, new StageMarkers(dir.resolve("stages")))
@@ -173,6 +202,7 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
     static void writeRunResults(DemoContext ctx, List<DemoRunner.StageResult> results, double wallSeconds) {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("profile", ctx.profile().toString());
+        facts.put("model", ctx.model());
         facts.put("data folder", ctx.dir().toAbsolutePath().toString());
         facts.put("wall time of this run", Progress.duration(wallSeconds));
         for (DemoRunner.StageResult r : results) {
@@ -202,8 +232,8 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }
         Map<String, Map<String, String>> outputs = new LinkedHashMap<>();
         results.forEach(r -> outputs.put(r.name(), r.outputs()));
-        RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ")", facts, List.of(stageTable),
-                GoldEval.headline(outputs, steps, wallSeconds));
+        RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ", " + ctx.model() + ")", facts,
+                List.of(stageTable), GoldEval.headline(outputs, steps, wallSeconds));
         run.write(ctx.runDir());
         ReportWriter.Written w = ReportWriter.write(ctx.runDir());
         ctx.out().println("report: " + w.html().toAbsolutePath());
@@ -218,6 +248,36 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
                     r.error() == null ? "" : r.error());
         }
         out.flush();
+    }
+
+    /**
+     * Records {@code model} as the architecture of the run in {@code dir} ({@code DIR/stages/model.txt}), or checks
+     * it against the one recorded, so that a resume never feeds one architecture's folders to another's stages. A
+     * run from before the record existed has stage markers but no record: it was GPT-2, the only model then.
+     */
+    static void claimModel(Path dir, String model) throws IOException {
+        Path file = dir.resolve("stages").resolve(MODEL_FILE);
+        String recorded;
+        if (Files.isRegularFile(file)) {
+            recorded = Files.readString(file, java.nio.charset.StandardCharsets.UTF_8).strip();
+        } else if (Files.isRegularFile(dir.resolve("stages").resolve("pretrain.json"))) {
+            recorded = "gpt2";
+        } else {
+            FileOps.writeStringAtomically(file, model + "\n");
+            return;
+        }
+        if (!recorded.equals(model)) {
+            throw new ModelMismatchException(dir + " holds a demo run with --model " + recorded + " (" + file
+                    + "); this one asks for --model " + model + ". Resume with --model " + recorded
+                    + ", or start over with --fresh or another --dir.");
+        }
+    }
+
+    /** A resume asked for another base architecture than the run in its folder was built with. */
+    public static final class ModelMismatchException extends IllegalArgumentException {
+        ModelMismatchException(String message) {
+            super(message);
+        }
     }
 
     /** Deletes the demo's own folders in {@code dir}; refuses a folder that holds anything else. */

@@ -18,6 +18,7 @@ public final class DemoContext {
 
     private final Path dir;
     private final DemoProfile profile;
+    private final String model;
     private final KafkaSettings kafka;
     private final ServiceStack services;
     private final PrintStream out;
@@ -25,9 +26,18 @@ public final class DemoContext {
     private final AtomicBoolean stopping = new AtomicBoolean();
     private ModelFolderStore store;
 
+    /** A context whose base model is GPT-2 (the default of {@code salsa demo}). */
     public DemoContext(Path dir, DemoProfile profile, KafkaSettings kafka, ServiceStack services, PrintStream out) {
+        this(dir, profile, "gpt2", kafka, services, out);
+    }
+
+    /** @param model the base architecture the pretrain stage builds ({@link ModelRecipes#MODELS}) */
+    public DemoContext(Path dir, DemoProfile profile, String model, KafkaSettings kafka, ServiceStack services,
+                       PrintStream out) {
+        ModelRecipes.baseShape(model); // refuses an unknown architecture here rather than at the pretrain stage
         this.dir = dir;
         this.profile = profile;
+        this.model = model;
         this.kafka = kafka;
         this.services = services;
         this.out = out;
@@ -45,6 +55,11 @@ public final class DemoContext {
 
     public DemoProfile profile() {
         return profile;
+    }
+
+    /** The base architecture ({@code salsa demo --model}); every later stage follows the folders it produced. */
+    public String model() {
+        return model;
     }
 
     public KafkaSettings kafka() {

@@ -11,6 +11,8 @@ import io.salsa.ingest.Raters;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.runtime.blob.Sha256;
@@ -124,7 +126,7 @@ final class FeedbackStages {
                          ctx.kafka().keySerde().serializer(), ctx.kafka().valueSerde(Topics.ROLLOUTS).serializer())) {
                 List<Future<RecordMetadata>> acks = new ArrayList<>();
                 for (int k = 1; k <= p.sftModels(); k++) {
-                    try (GptModel model = GptModel.load(ModelStages.sft(ctx, k), GptModel.Head.NONE, Device.cpu())) {
+                    try (CausalLm model = CausalLms.load(ModelStages.sft(ctx, k), GptModel.Head.NONE, Device.cpu())) {
                         Generator generator = new Generator(model);
                         for (int s = 0; s < SAMPLES_PER_MODEL; s++) {
                             ctx.checkNotStopped();

@@ -6,6 +6,8 @@ import io.salsa.cli.report.MetricNames;
 import io.salsa.cli.report.StepMetrics;
 import io.salsa.cli.stats.Stats;
 import io.salsa.learner.HeldOutEvaluator;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.io.FileOps;
 import java.net.URI;
@@ -67,7 +69,7 @@ final class GoldEval {
     }
 
     private static double[] scores(HeldOutEvaluator judge, Path model) throws java.io.IOException {
-        try (GptModel m = GptModel.load(model, GptModel.Head.NONE, Device.cpu())) {
+        try (CausalLm m = CausalLms.load(model, GptModel.Head.NONE, Device.cpu())) {
             return judge.scores(m);
         }
     }

@@ -1,6 +1,8 @@
 package io.salsa.cli.demo;
 
 import ai.djl.Device;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.soup.Soups;
 import io.salsa.model.tokenizer.SalsaTokenizer;
@@ -38,21 +40,45 @@ public final class ModelRecipes {
         return Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"));
     }
 
+    /** The base architectures {@code salsa demo --model} builds: {@code gpt2}, {@code llama}. */
+    public static final List<String> MODELS = PretrainCommand.Shape.ARCHS;
+
     /**
-     * Pretrains the tiny GPT-2 base on the task's corpus ({@code salsa pretrain}).
+     * The tiny base of {@code model} ({@link #MODELS}): 2 layers × 128 wide, 4 heads, 128 positions either way —
+     * GPT-2, or Llama-style (RMSNorm, RoPE, SwiGLU MLP 352 wide, 2 key/value heads, tied embeddings), which has
+     * slightly fewer parameters (GQA halves k/v) — so the two demos compare at the same size.
+     */
+    public static PretrainCommand.Shape baseShape(String model) {
+        return switch (model) {
+            case "gpt2" -> PretrainCommand.Shape.gpt2(2, 4, 128, 128);
+            case "llama" -> PretrainCommand.Shape.llama(2, 4, 128, 128);
+            default -> throw new IllegalArgumentException("model \"" + model + "\" is not supported (supported: "
+                    + String.join(", ", MODELS) + ")");
+        };
+    }
+
+    /** {@link #pretrain(Path, Path, PretrainCommand.Shape, int, int, Device, Consumer)} of the tiny GPT-2 base. */
+    public static SftTrainer.Result pretrain(Path taskDir, Path out, int epochs, int maxSteps, Device device,
+                                             Consumer<String> progress) throws IOException {
+        return pretrain(taskDir, out, baseShape("gpt2"), epochs, maxSteps, device, progress);
+    }
+
+    /**
+     * Pretrains a tiny base of {@code shape} on the task's corpus ({@code salsa pretrain}).
      *
      * @param epochs   passes over the corpus
      * @param maxSteps cap on optimizer steps, 0 = epochs decide
      */
-    public static SftTrainer.Result pretrain(Path taskDir, Path out, int epochs, int maxSteps, Device device,
-                                             Consumer<String> progress) throws IOException {
+    public static SftTrainer.Result pretrain(Path taskDir, Path out, PretrainCommand.Shape shape, int epochs,
+                                             int maxSteps, Device device, Consumer<String> progress)
+            throws IOException {
         double lr = 1e-3;
         for (int attempt = 1; ; attempt++) {
             Path tmp = fresh(out);
             SftConfig cfg = new SftConfig(epochs, lr, 16, 30, maxSteps, 1.0, 0.0, 0);
             try {
                 SftTrainer.Result r = PretrainCommand.run(taskDir.resolve(PretrainCommand.CORPUS),
-                        taskDir.resolve(SalsaTokenizer.TOKENIZER_JSON), tmp, 2, 4, 128, 128, cfg, device, progress);
+                        taskDir.resolve(SalsaTokenizer.TOKENIZER_JSON), tmp, shape, cfg, device, progress);
                 publish(tmp, out);
                 return r;
             } catch (IllegalStateException e) {
@@ -105,7 +131,7 @@ public final class ModelRecipes {
             throws IOException {
         Path tmp = fresh(out);
         RewardModelTrainer.Result r;
-        try (GptModel model = GptModel.load(init, GptModel.Head.SCORE, device)) {
+        try (CausalLm model = CausalLms.load(init, GptModel.Head.SCORE, device)) {
             r = RewardModelTrainer.train(model, split, cfg, progress);
             model.save(tmp);
         }
@@ -127,13 +153,13 @@ public final class ModelRecipes {
      * Scores (prompt, response) pairs with a reward model exactly as the reward scorer does
      * ({@code prompt ++ response}, the last {@code n_positions} tokens, score head on the last real token).
      */
-    public static float[] rewardScores(GptModel rewardModel, List<int[]> prompts, List<int[]> responses) {
-        int max = rewardModel.config().nPositions();
+    public static float[] rewardScores(CausalLm rewardModel, List<int[]> prompts, List<int[]> responses) {
+        int max = rewardModel.maxPositions();
         List<int[]> sequences = new ArrayList<>(prompts.size());
         for (int i = 0; i < prompts.size(); i++) {
             sequences.add(RewardSequences.join(prompts.get(i), responses.get(i), max));
         }
-        RewardSequences.Batch b = RewardSequences.pad(sequences, rewardModel.config().padTokenId());
+        RewardSequences.Batch b = RewardSequences.pad(sequences, rewardModel.padTokenId());
         try (var scope = rewardModel.newScope()) {
             return rewardModel.scores(scope.create(b.ids()), scope.create(b.mask())).toFloatArray();
         }

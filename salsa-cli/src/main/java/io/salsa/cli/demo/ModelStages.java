@@ -1,6 +1,9 @@
 package io.salsa.cli.demo;
 
 import ai.djl.Device;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
+import io.salsa.model.lm.GptModel;
 import io.salsa.model.soup.Soups;
 import io.salsa.model.train.SftTrainer;
 import io.salsa.runtime.blob.Sha256;
@@ -34,14 +37,20 @@ final class ModelStages {
         return models(ctx).resolve("soup-k" + ctx.profile().sftModels());
     }
 
-    /** Pretrains the tiny GPT-2 base on the task corpus. */
+    /** Pretrains the tiny base of the run's architecture ({@code --model}) on the task corpus. */
     static Stage pretrain() {
-        return new Simple("pretrain", "pretrain the tiny GPT-2 base model on the task corpus", ctx -> {
+        return new Simple("pretrain", "pretrain the tiny base model (--model: GPT-2 or Llama-style) on the task "
+                + "corpus", ctx -> {
             Path out = base(ctx);
             FileOps.deleteTree(out); // an earlier attempt that did not finish
-            SftTrainer.Result r = ModelRecipes.pretrain(TaskStage.dir(ctx), out, ctx.profile().pretrainEpochs(),
-                    0, Device.cpu(), line -> ctx.out().println("   " + line));
-            return outputs(out, r);
+            SftTrainer.Result r = ModelRecipes.pretrain(TaskStage.dir(ctx), out, ModelRecipes.baseShape(ctx.model()),
+                    ctx.profile().pretrainEpochs(), 0, Device.cpu(), line -> ctx.out().println("   " + line));
+            Map<String, String> o = outputs(out, r);
+            try (CausalLm m = CausalLms.load(out, GptModel.Head.NONE, Device.cpu())) {
+                o.put("model_type", m.modelType());
+                o.put("parameters", String.valueOf(m.parameterCount()));
+            }
+            return o;
         });
     }
 

@@ -4,6 +4,8 @@ import ai.djl.Device;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.task.SimulatedRater;
@@ -32,8 +34,8 @@ final class Evaluator {
                                   Path referenceFolder, SalsaTokenizer tokenizer, RewardFunction reward,
                                   SimulatedRater gold, int maxNewTokens, Device device) throws IOException {
         List<PromptOutcome> outcomes = new ArrayList<>(prompts.size());
-        try (GptModel policy = GptModel.load(policyFolder, GptModel.Head.NONE, device);
-             GptModel reference = GptModel.load(referenceFolder, GptModel.Head.NONE, device)) {
+        try (CausalLm policy = CausalLms.load(policyFolder, GptModel.Head.NONE, device);
+             CausalLm reference = CausalLms.load(referenceFolder, GptModel.Head.NONE, device)) {
             Generator generator = new Generator(policy);
             for (int from = 0; from < prompts.size(); from += BATCH) {
                 List<String[]> chunk = prompts.subList(from, Math.min(prompts.size(), from + BATCH));

@@ -11,6 +11,8 @@ import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.RunResults;
 import io.salsa.cli.report.StepMetrics;
 import io.salsa.learner.ppo.KlHackGuard;
+import io.salsa.model.lm.CausalLm;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.runtime.io.FileOps;
@@ -109,7 +111,7 @@ public final class SalsaVsPpo {
 
             List<StepMetrics> allSteps = new ArrayList<>();
             List<ArmEvaluation> evaluations = new ArrayList<>();
-            try (GptModel rewardModel = GptModel.load(rm, GptModel.Head.SCORE, device)) {
+            try (CausalLm rewardModel = CausalLms.load(rm, GptModel.Head.SCORE, device)) {
                 RewardFunction reward = (q, r) -> ModelRecipes.rewardScores(rewardModel, q, r);
                 ArmTrainer.Shared shared = new ArmTrainer.Shared(
                         data.prompts("train").stream().map(TaskPrompt::text).toList(), guardPrompts, tokenizer,

@@ -2,7 +2,7 @@ package io.salsa.cli.experiment;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.CausalLm;
 import java.util.List;
 
 /**
@@ -16,7 +16,7 @@ final class SequenceKl {
     }
 
     /** Sequence KL of {@code policy} from {@code reference} along each (query, response) pair. */
-    static double[] klAlongResponses(GptModel policy, GptModel reference, List<int[]> queries, List<int[]> responses,
+    static double[] klAlongResponses(CausalLm policy, CausalLm reference, List<int[]> queries, List<int[]> responses,
                                      int padId) {
         int n = queries.size();
         int maxLen = 0;
@@ -43,9 +43,9 @@ final class SequenceKl {
         try (NDManager scope = policy.newScope()) {
             NDArray idArray = scope.create(ids);
             NDArray maskArray = scope.create(mask);
-            NDArray logp = policy.forward(idArray, maskArray).logits().logSoftmax(-1);
+            NDArray logp = policy.run(idArray, maskArray).logits().logSoftmax(-1);
             // forward results live in the manager of the ids, so both passes stay in this scope
-            NDArray logq = reference.forward(idArray, maskArray).logits().logSoftmax(-1);
+            NDArray logq = reference.run(idArray, maskArray).logits().logSoftmax(-1);
             NDArray kl = logp.exp().mul(logp.sub(logq)).sum(new int[] {-1}); // [B, T]
             float[] flat = kl.mul(scope.create(responseMask)).sum(new int[] {1}).toFloatArray();
             for (int i = 0; i < n; i++) {

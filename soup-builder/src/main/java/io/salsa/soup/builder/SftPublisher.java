@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salsa.events.BlobRef;
 import io.salsa.events.SftModelLanded;
+import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.lm.llama.LlamaConfig;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.TopicAdmin;
@@ -62,7 +64,7 @@ public final class SftPublisher {
         if (!Files.isRegularFile(dir.resolve(ModelFolder.WEIGHTS))) {
             throw new IllegalArgumentException(dir + ": no " + ModelFolder.WEIGHTS);
         }
-        GptConfig.load(dir);
+        checkConfig(dir);
         JsonNode card = card(dir);
         String id = modelId != null ? modelId : dir.toAbsolutePath().normalize().getFileName().toString();
         String baseModel = base != null ? base : baseOf(dir);
@@ -90,6 +92,19 @@ public final class SftPublisher {
                     e.getCause());
         }
         return landed;
+    }
+
+    /** Refuses a folder whose config.json no model implementation runs, naming the field (GPT-2 or Llama family). */
+    static void checkConfig(Path dir) throws IOException {
+        String type = CausalLms.modelType(dir);
+        if (CausalLms.GPT2_TYPES.contains(type)) {
+            GptConfig.load(dir);
+        } else if (LlamaConfig.MODEL_TYPES.contains(type)) {
+            LlamaConfig.load(dir);
+        } else {
+            throw new IllegalArgumentException(dir.resolve(ModelFolder.CONFIG) + ": model_type \"" + type
+                    + "\" is not supported (supported: " + String.join(", ", CausalLms.supportedModelTypes()) + ")");
+        }
     }
 
     private static JsonNode card(Path dir) throws IOException {
