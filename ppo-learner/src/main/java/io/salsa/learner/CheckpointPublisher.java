@@ -57,15 +57,17 @@ final class CheckpointPublisher {
     /**
      * The sha256 a checkpoint's weights are recorded and replayed under: of {@code model.safetensors}, or for a
      * sharded save (a model past the shard size) of its index followed by every shard it names, in name order; of a
-     * LoRA policy folder, of {@code adapter_model.safetensors} followed by {@code value_head.safetensors}.
+     * LoRA policy folder, of the tensors (name, float32 values) of {@code adapter_model.safetensors} then
+     * {@code value_head.safetensors}, without the files' metadata: the base it applies to is recorded separately.
      */
     static String weightsSha256(Path policyDir) throws IOException {
         Path adapter = policyDir.resolve(LoraAdapter.WEIGHTS_FILE);
         if (Files.isRegularFile(adapter)) {
-            // a LoRA policy: its trained tensors are the adapter's and the value head's
+            // a LoRA policy: its trained tensors are the adapter's and the value head's; the file's metadata (the
+            // base's sha256) is left out, as the base is recorded on its own and changes with a soup swap
             java.security.MessageDigest digest = Sha256.digest();
-            digest.update(Files.readAllBytes(adapter));
-            digest.update(Files.readAllBytes(policyDir.resolve(LmPolicyTrainer.VALUE_HEAD_FILE)));
+            tensorDigest(adapter, digest);
+            tensorDigest(policyDir.resolve(LmPolicyTrainer.VALUE_HEAD_FILE), digest);
             return Sha256.hex(digest.digest());
         }
         Path single = policyDir.resolve(ModelFolder.WEIGHTS);
@@ -126,6 +128,20 @@ final class CheckpointPublisher {
             FileOps.deleteTree(dir);
         }
         applyRetention(trainer.state());
+    }
+
+    /** Adds every tensor of {@code file} in name order: its name, then its values as float32 little-endian. */
+    private static void tensorDigest(Path file, java.security.MessageDigest digest) throws IOException {
+        try (io.salsa.model.safetensors.SafeTensors st = io.salsa.model.safetensors.SafeTensors.open(file)) {
+            for (String name : new java.util.TreeSet<>(st.tensors().keySet())) {
+                digest.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                java.nio.FloatBuffer values = st.readFloatBuffer(name);
+                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(values.remaining() * Float.BYTES)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                bytes.asFloatBuffer().put(values);
+                digest.update(bytes.array());
+            }
+        }
     }
 
     /** A LoRA policy folder (adapter + value head), whose base is the soup, rather than a whole model. */
