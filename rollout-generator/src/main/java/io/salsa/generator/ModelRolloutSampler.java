@@ -4,10 +4,13 @@ import ai.djl.Device;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.Adaptable;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.lm.lora.LoraAdapter;
+import io.salsa.model.soup.LoraSoups;
 import io.salsa.model.tokenizer.ChatMessage;
 import io.salsa.model.tokenizer.ChatTemplate;
 import io.salsa.model.tokenizer.SalsaTokenizer;
@@ -30,12 +33,15 @@ import java.util.List;
 public final class ModelRolloutSampler implements RolloutSampler {
 
     private final CausalLm model;
+    private final LoraAdapter adapter;
     private final Generator generator;
     private final SalsaTokenizer tokenizer;
     private final ChatTemplate chatTemplate;
 
-    private ModelRolloutSampler(CausalLm model, SalsaTokenizer tokenizer, ChatTemplate chatTemplate) {
+    private ModelRolloutSampler(CausalLm model, LoraAdapter adapter, SalsaTokenizer tokenizer,
+            ChatTemplate chatTemplate) {
         this.model = model;
+        this.adapter = adapter;
         this.generator = new Generator(model);
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
@@ -43,7 +49,18 @@ public final class ModelRolloutSampler implements RolloutSampler {
 
     /** The factory the service uses: loads the language model (any value/score head is ignored) and its tokenizer. */
     public static SamplerFactory factory() {
-        return ModelRolloutSampler::open;
+        return new SamplerFactory() {
+            @Override
+            public RolloutSampler open(Path modelDir, GeneratorConfig.Device device) throws IOException {
+                return ModelRolloutSampler.open(modelDir, device);
+            }
+
+            @Override
+            public RolloutSampler openAdapter(Path baseDir, Path adapterDir, GeneratorConfig.Device device)
+                    throws IOException {
+                return ModelRolloutSampler.openAdapter(baseDir, adapterDir, device);
+            }
+        };
     }
 
     /**
@@ -53,6 +70,43 @@ public final class ModelRolloutSampler implements RolloutSampler {
     public static ModelRolloutSampler open(Path dir, GeneratorConfig.Device device) throws IOException {
         Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
         CausalLm model = CausalLms.load(dir, GptModel.Head.NONE, djl);
+        return withTokenizer(model, null, dir);
+    }
+
+    /**
+     * Loads the base {@code baseDir} and applies the LoRA adapter in {@code adapterDir} (a learner's adapter-only
+     * checkpoint: {@code adapter_config.json}, {@code adapter_model.safetensors}, the run's tokenizer). Refused,
+     * naming both sha256: an adapter whose recorded base ({@code salsa_base_sha256}) is not {@code baseDir}'s, or
+     * that records none.
+     */
+    public static ModelRolloutSampler openAdapter(Path baseDir, Path adapterDir, GeneratorConfig.Device device)
+            throws IOException {
+        Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
+        String baseSha = LoraSoups.baseSha256(baseDir);
+        CausalLm model = CausalLms.load(baseDir, GptModel.Head.NONE, djl);
+        LoraAdapter adapter = null;
+        try {
+            if (!(model instanceof Adaptable adaptable)) {
+                throw new IOException(baseDir + " is a " + model.modelType() + " model, which takes no LoRA adapter");
+            }
+            adapter = LoraAdapter.load(adaptable, adapterDir);
+            if (!baseSha.equals(adapter.baseSha256())) {
+                throw new IOException(adapterDir.resolve(LoraAdapter.WEIGHTS_FILE) + ": the adapter applies to the base "
+                        + "with sha256 " + (adapter.baseSha256() == null ? "(not recorded)" : adapter.baseSha256())
+                        + ", not to " + baseDir + " (sha256 " + baseSha + ")");
+            }
+            return withTokenizer(model, adapter, adapterDir);
+        } catch (IOException | RuntimeException e) {
+            if (adapter != null) {
+                adapter.close();
+            }
+            model.close();
+            throw e;
+        }
+    }
+
+    private static ModelRolloutSampler withTokenizer(CausalLm model, LoraAdapter adapter, Path dir)
+            throws IOException {
         try {
             SalsaTokenizer tokenizer = Files.isRegularFile(dir.resolve(ModelFolder.TOKENIZER))
                     ? SalsaTokenizer.load(dir) : null;
@@ -65,7 +119,7 @@ public final class ModelRolloutSampler implements RolloutSampler {
                 }
                 throw e;
             }
-            return new ModelRolloutSampler(model, tokenizer, template);
+            return new ModelRolloutSampler(model, adapter, tokenizer, template);
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;
@@ -121,6 +175,9 @@ public final class ModelRolloutSampler implements RolloutSampler {
 
     @Override
     public void close() {
+        if (adapter != null) {
+            adapter.close();
+        }
         model.close();
         if (tokenizer != null) {
             tokenizer.close();
