@@ -88,21 +88,12 @@ class LoraLearnerReplayTest {
             LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, 0, 2 * BATCH, 11, REWARD);
             learner.runUntil(2, () -> false);
             LearnerFixture.publishSoup(kafka, 2, soup2);
-            step = 2;
-            while (learner.state().soup().version() == 1 && step < 12) {
-                LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, learner.state().policyVersion(), BATCH,
-                        100 + step, REWARD);
-                learner.runUntil(++step, () -> false);
-            }
+            step = LearnerFixture.trainUntilSoupThenToACheckpoint(learner, kafka, RUN, BATCH, 2, 2,
+                    (prompt, response) -> REWARD.applyAsDouble(response));
             assertEquals(2, learner.state().soup().version(), "soup 2 became the base");
             try (CausalLm s2 = CausalLms.load(soup2Dir, GptModel.Head.NONE, Device.cpu())) {
                 String w = "model.layers.0.self_attn.q_proj.weight";
                 assertArrayEquals(s2.weights(w), trainer.policy().weights(w), "the base now holds soup 2's weights");
-            }
-            if (step % 2 == 1) { // end on a checkpoint, so the restart resumes exactly here
-                LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, learner.state().policyVersion(), BATCH,
-                        200 + step, REWARD);
-                learner.runUntil(++step, () -> false);
             }
         }
         PolicyCheckpoint beforeRestart = LearnerTopics.latestCheckpoint(kafka, RUN);
@@ -144,10 +135,7 @@ class LoraLearnerReplayTest {
             assertTrue(max > 0, "lora_B trained");
         }
 
-        Replay.Report report = Replay.run(RUN, kafka, store, LearnerFixture.gptFactory(), Device.cpu());
-        assertEquals(step, report.steps());
-        assertTrue(report.checkpoints().size() >= 4, "v0 and every second step: " + report.checkpoints());
-        assertTrue(report.allIdentical(), "replayed adapters differ: " + report.checkpoints());
+        LearnerFixture.assertReplaysBitForBit(kafka, store, RUN, step);
     }
 
     @Test
