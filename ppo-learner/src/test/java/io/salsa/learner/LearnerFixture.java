@@ -248,4 +248,23 @@ final class LearnerFixture {
         org.junit.jupiter.api.Assertions.assertTrue(report.allIdentical(),
                 "replayed checkpoints differ: " + report.checkpoints());
     }
+
+    /**
+     * Restarts run {@code settings} (it must resume at {@code step}) and trains two more steps on fresh rollouts of
+     * its policy; returns the step reached.
+     */
+    static long resumeAndTrainTwoSteps(Map<String, String> settings, KafkaSettings kafka, ModelFolderStore store,
+            int batch, long step, java.util.function.ToDoubleBiFunction<int[], int[]> reward) throws Exception {
+        try (PpoLearner learner = PpoLearner.start(LearnerConfig.fromMap(settings), kafka, store, gptFactory(),
+                () -> false)) {
+            org.junit.jupiter.api.Assertions.assertEquals(step, learner.state().step(), "resumed at the checkpoint");
+            CausalLm policy = ((LmPolicyTrainer) learner.policy()).policy();
+            for (int i = 0; i < 2; i++) {
+                writeRollouts(kafka, policy, settings.get("run_id"), learner.state().policyVersion(), batch,
+                        300 + step, reward, 1);
+                learner.runUntil(++step, () -> false);
+            }
+        }
+        return step;
+    }
 }

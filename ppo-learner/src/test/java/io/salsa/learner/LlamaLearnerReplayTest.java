@@ -88,16 +88,7 @@ class LlamaLearnerReplayTest {
             assertEquals(step, beforeRestart.getStep());
 
             // the restarted learner resumes the Llama checkpoint (weights, AdamW moments) and trains on
-            try (PpoLearner learner = PpoLearner.start(LearnerConfig.fromMap(settings), kafka, store,
-                    LearnerFixture.gptFactory(), () -> false)) {
-                assertEquals(step, learner.state().step());
-                LmPolicyTrainer trainer = (LmPolicyTrainer) learner.policy();
-                for (int i = 0; i < 2; i++) {
-                    LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, learner.state().policyVersion(), BATCH,
-                            300 + step, reward, 1);
-                    learner.runUntil(++step, () -> false);
-                }
-            }
+            step = LearnerFixture.resumeAndTrainTwoSteps(settings, kafka, store, BATCH, step, reward);
         }
 
         List<BatchManifest> manifests = LearnerFixture.manifests(kafka, RUN);

@@ -101,16 +101,8 @@ class LoraLearnerReplayTest {
         assertEquals(PolicyKind.LORA_ADAPTER, beforeRestart.getKind());
         assertEquals(soup2, beforeRestart.getBase(), "the adapter's base is the soup it trained on last");
 
-        try (PpoLearner learner = PpoLearner.start(LearnerConfig.fromMap(settings), kafka, store,
-                LearnerFixture.gptFactory(), () -> false)) {
-            assertEquals(step, learner.state().step());
-            LmPolicyTrainer trainer = (LmPolicyTrainer) learner.policy();
-            for (int i = 0; i < 2; i++) {
-                LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, learner.state().policyVersion(), BATCH,
-                        300 + step, REWARD);
-                learner.runUntil(++step, () -> false);
-            }
-        }
+        step = LearnerFixture.resumeAndTrainTwoSteps(settings, kafka, store, BATCH, step,
+                (prompt, response) -> REWARD.applyAsDouble(response));
 
         List<BatchManifest> manifests = LearnerFixture.manifests(kafka, RUN);
         assertEquals(step, manifests.size());

@@ -39,8 +39,6 @@ class LoraWeightReloadIT {
     @TempDir
     Path dir;
 
-    private static final SamplingParams PARAMS = new SamplingParams(1f, 0, 1f, 10);
-
     /** An adapter on {@code base} with random A and B (so it changes the model), recording {@code baseSha256}. */
     static Path adapter(Path base, Path out, long seed, String baseSha256) throws IOException {
         try (GptModel model = GptModel.load(base, GptModel.Head.NONE, Device.cpu());
@@ -69,7 +67,7 @@ class LoraWeightReloadIT {
         Path foreign = adapter(base, dir.resolve("adapter2"), 2,
                 LoraSoups.baseSha256(TinyModels.write(dir.resolve("other"), 11)));
         LocalBlobStore store = new LocalBlobStore(dir.resolve("blobs"));
-        BlobRef baseRef = ref(store.put(base, "soup/default/1.tar"));
+        BlobRef baseRef = WeightReloadIT.ref(store.put(base, "soup/default/1.tar"));
         try (GenHarness h = new GenHarness(kafka, "lora", dir.resolve("state"))) {
             GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2",
                     "SALSA_GENERATOR_BATCH_SIZE", "2", "SALSA_GENERATOR_MAX_NEW_TOKENS", "10",
@@ -78,14 +76,14 @@ class LoraWeightReloadIT {
             try (GenHarness.Running g = h.start(config, ModelRolloutSampler.factory(),
                     new BlobWeightFetcher(store, dir.resolve("state").resolve("weights")))) {
                 GenHarness.await("rollouts from the base", Duration.ofSeconds(60), () -> h.count(Topics.ROLLOUTS) >= 4);
-                h.publish(Topics.POLICY, "run-l", checkpoint(1, ref(store.put(adapter, "policy/run-l/1.tar")), baseRef));
+                h.publish(Topics.POLICY, "run-l", checkpoint(1, WeightReloadIT.ref(store.put(adapter, "policy/run-l/1.tar")), baseRef));
                 GenHarness.await("the switch to the adapter", Duration.ofSeconds(60), () -> g.app.policyVersion() == 1);
                 h.publishPrompts(WeightReloadIT.prompts("b", 4));
                 GenHarness.await("rollouts from base + adapter", Duration.ofSeconds(60),
                         () -> h.count(Topics.ROLLOUTS) >= 12);
 
                 // v2's adapter records another base's sha256: refused, v1 stays in use
-                h.publish(Topics.POLICY, "run-l", checkpoint(2, ref(store.put(foreign, "policy/run-l/2.tar")), baseRef));
+                h.publish(Topics.POLICY, "run-l", checkpoint(2, WeightReloadIT.ref(store.put(foreign, "policy/run-l/2.tar")), baseRef));
                 GenHarness.await("the foreign adapter is skipped", Duration.ofSeconds(60),
                         () -> g.app.skippedCheckpoints() >= 1);
                 h.publishPrompts(WeightReloadIT.prompts("c", 2));
@@ -98,22 +96,9 @@ class LoraWeightReloadIT {
             try (ModelRolloutSampler plain = ModelRolloutSampler.open(base, GeneratorConfig.Device.CPU);
                  ModelRolloutSampler adapted = ModelRolloutSampler.openAdapter(base, adapter,
                          GeneratorConfig.Device.CPU)) {
-                int differ = 0;
-                for (Rollout r : rollouts) {
-                    RolloutSampler.Request req = new RolloutSampler.Request(
-                            r.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray(), r.getSeed());
-                    boolean v1 = r.getPolicyVersion() == 1;
-                    assertEquals(!r.getPromptId().startsWith("a"), v1, r.getPromptId());
-                    RolloutSampler.Sample stamped = (v1 ? adapted : plain).sample(List.of(req), PARAMS).get(0);
-                    RolloutSampler.Sample other = (v1 ? plain : adapted).sample(List.of(req), PARAMS).get(0);
-                    assertEquals(ids(stamped), r.getResponseTokenIds(), r.getRolloutId());
-                    for (int i = 0; i < stamped.logProbs().length; i++) {
-                        assertTrue(Math.abs(stamped.logProbs()[i] - r.getBehaviourLogProbs().get(i)) < 1e-5);
-                    }
-                    if (!ids(other).equals(r.getResponseTokenIds())) {
-                        differ++;
-                    }
-                }
+                rollouts.forEach(r -> assertEquals(!r.getPromptId().startsWith("a"), r.getPolicyVersion() == 1,
+                        r.getPromptId() + " is stamped with the weights in use"));
+                int differ = WeightReloadIT.differFromOther(rollouts, plain, adapted);
                 assertNotEquals(0, differ, "the adapter must change the rollouts");
             }
         }
@@ -121,14 +106,6 @@ class LoraWeightReloadIT {
                 () -> ModelRolloutSampler.openAdapter(base, foreign, GeneratorConfig.Device.CPU));
         assertTrue(e.getMessage().contains(LoraSoups.baseSha256(base)) && e.getMessage().contains("adapter2"),
                 e.getMessage());
-    }
-
-    private static List<Integer> ids(RolloutSampler.Sample s) {
-        return java.util.Arrays.stream(s.responseIds()).boxed().toList();
-    }
-
-    private static BlobRef ref(io.salsa.runtime.blob.BlobRef core) {
-        return BlobRef.newBuilder().setUri(core.uri().toString()).setSha256(core.sha256()).setSizeBytes(core.size()).build();
     }
 
     private static PolicyCheckpoint checkpoint(long version, BlobRef blob, BlobRef base) {
