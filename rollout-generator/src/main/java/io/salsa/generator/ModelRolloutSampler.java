@@ -10,6 +10,7 @@ import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.lm.lora.LoraAdapter;
+import io.salsa.model.lm.lora.LoraConfig;
 import io.salsa.model.soup.LoraSoups;
 import io.salsa.model.tokenizer.ChatMessage;
 import io.salsa.model.tokenizer.ChatTemplate;
@@ -33,15 +34,19 @@ import java.util.List;
 public final class ModelRolloutSampler implements RolloutSampler {
 
     private final CausalLm model;
-    private final LoraAdapter adapter;
+    /** The shared base + adapter of a LoRA checkpoint, null for a full model folder. */
+    private final LoraHost host;
+    /** This checkpoint's A and B, put into the host's adapter before this sampler's first batch. */
+    private final LoraAdapter.Weights adapterWeights;
     private final Generator generator;
     private final SalsaTokenizer tokenizer;
     private final ChatTemplate chatTemplate;
 
-    private ModelRolloutSampler(CausalLm model, LoraAdapter adapter, SalsaTokenizer tokenizer,
-            ChatTemplate chatTemplate) {
+    private ModelRolloutSampler(CausalLm model, LoraHost host, LoraAdapter.Weights adapterWeights,
+            SalsaTokenizer tokenizer, ChatTemplate chatTemplate) {
         this.model = model;
-        this.adapter = adapter;
+        this.host = host;
+        this.adapterWeights = adapterWeights;
         this.generator = new Generator(model);
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
@@ -50,15 +55,33 @@ public final class ModelRolloutSampler implements RolloutSampler {
     /** The factory the service uses: loads the language model (any value/score head is ignored) and its tokenizer. */
     public static SamplerFactory factory() {
         return new SamplerFactory() {
+            /** The base of the newest adapter checkpoint, kept while a sampler uses it. */
+            private LoraHost last;
+
             @Override
             public RolloutSampler open(Path modelDir, GeneratorConfig.Device device) throws IOException {
                 return ModelRolloutSampler.open(modelDir, device);
             }
 
             @Override
-            public RolloutSampler openAdapter(Path baseDir, Path adapterDir, GeneratorConfig.Device device)
-                    throws IOException {
-                return ModelRolloutSampler.openAdapter(baseDir, adapterDir, device);
+            public synchronized RolloutSampler openAdapter(Path baseDir, Path adapterDir,
+                    GeneratorConfig.Device device) throws IOException {
+                LoraHost h = last;
+                if (h != null && h.baseDir.equals(baseDir) && h.adapter.config().equals(
+                        LoraConfig.read(adapterDir).withFanInFanOut(h.adapter.config().fanInFanOut())
+                                .withBaseModel(h.adapter.config().baseModel()))
+                        && h.retainIfOpen()) {
+                    // the base is loaded already: read A and B only; they replace the old ones between batches
+                    try {
+                        return withTokenizer(h.model, h, h.adapter.readWeights(adapterDir, h.baseSha256), adapterDir);
+                    } catch (IOException | RuntimeException e) {
+                        h.release();
+                        throw e;
+                    }
+                }
+                ModelRolloutSampler opened = ModelRolloutSampler.openAdapter(baseDir, adapterDir, device);
+                last = opened.host;
+                return opened;
             }
         };
     }
@@ -70,7 +93,12 @@ public final class ModelRolloutSampler implements RolloutSampler {
     public static ModelRolloutSampler open(Path dir, GeneratorConfig.Device device) throws IOException {
         Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
         CausalLm model = CausalLms.load(dir, GptModel.Head.NONE, djl);
-        return withTokenizer(model, null, dir);
+        try {
+            return withTokenizer(model, null, null, dir);
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
     }
 
     /**
@@ -95,7 +123,8 @@ public final class ModelRolloutSampler implements RolloutSampler {
                         + "with sha256 " + (adapter.baseSha256() == null ? "(not recorded)" : adapter.baseSha256())
                         + ", not to " + baseDir + " (sha256 " + baseSha + ")");
             }
-            return withTokenizer(model, adapter, adapterDir);
+            LoraAdapter.Weights weights = adapter.readWeights(adapterDir, baseSha);
+            return withTokenizer(model, new LoraHost(baseDir, baseSha, model, adapter), weights, adapterDir);
         } catch (IOException | RuntimeException e) {
             if (adapter != null) {
                 adapter.close();
@@ -105,29 +134,71 @@ public final class ModelRolloutSampler implements RolloutSampler {
         }
     }
 
-    private static ModelRolloutSampler withTokenizer(CausalLm model, LoraAdapter adapter, Path dir)
-            throws IOException {
-        try {
-            SalsaTokenizer tokenizer = Files.isRegularFile(dir.resolve(ModelFolder.TOKENIZER))
-                    ? SalsaTokenizer.load(dir) : null;
-            ChatTemplate template = null;
-            try {
-                template = tokenizer == null ? null : ChatTemplate.load(dir).orElse(null);
-            } catch (IOException | RuntimeException e) {
-                if (tokenizer != null) {
-                    tokenizer.close();
-                }
-                throw e;
+    /**
+     * A base model and its attached adapter, shared by the samplers of the adapter checkpoints on that base: each
+     * holds its own A and B and puts them into the adapter before its first batch, on the generation thread (between
+     * batches). The base is closed with its last sampler.
+     */
+    private static final class LoraHost {
+        final Path baseDir;
+        final String baseSha256;
+        final CausalLm model;
+        final LoraAdapter adapter;
+        private int users = 1;
+        /** The sampler whose A and B the adapter holds; read and written on the generation thread. */
+        volatile ModelRolloutSampler loaded;
+
+        LoraHost(Path baseDir, String baseSha256, CausalLm model, LoraAdapter adapter) {
+            this.baseDir = baseDir;
+            this.baseSha256 = baseSha256;
+            this.model = model;
+            this.adapter = adapter;
+        }
+
+        synchronized boolean retainIfOpen() {
+            if (users == 0) {
+                return false;
             }
-            return new ModelRolloutSampler(model, adapter, tokenizer, template);
+            users++;
+            return true;
+        }
+
+        synchronized void release() {
+            if (--users == 0) {
+                adapter.close();
+                model.close();
+            }
+        }
+    }
+
+    /** Whether this sampler and {@code other} run on the same loaded base weights (one copy of the base). */
+    boolean sharesBaseWith(ModelRolloutSampler other) {
+        return model == other.model;
+    }
+
+    /** A sampler on {@code model} with the tokenizer and chat template of {@code dir}; the caller owns the model. */
+    private static ModelRolloutSampler withTokenizer(CausalLm model, LoraHost host, LoraAdapter.Weights weights,
+            Path dir) throws IOException {
+        SalsaTokenizer tokenizer = Files.isRegularFile(dir.resolve(ModelFolder.TOKENIZER))
+                ? SalsaTokenizer.load(dir) : null;
+        ChatTemplate template = null;
+        try {
+            template = tokenizer == null ? null : ChatTemplate.load(dir).orElse(null);
         } catch (IOException | RuntimeException e) {
-            model.close();
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
             throw e;
         }
+        return new ModelRolloutSampler(model, host, weights, tokenizer, template);
     }
 
     @Override
     public List<Sample> sample(List<Request> requests, SamplingParams params) {
+        if (host != null && host.loaded != this) {
+            host.adapter.setWeights(adapterWeights); // the adapter swap: A and B only, between two batches
+            host.loaded = this;
+        }
         List<int[]> prompts = new ArrayList<>(requests.size());
         long[] seeds = new long[requests.size()];
         for (int i = 0; i < seeds.length; i++) {
@@ -175,10 +246,11 @@ public final class ModelRolloutSampler implements RolloutSampler {
 
     @Override
     public void close() {
-        if (adapter != null) {
-            adapter.close();
+        if (host != null) {
+            host.release();
+        } else {
+            model.close();
         }
-        model.close();
         if (tokenizer != null) {
             tokenizer.close();
         }

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Adapter-only checkpoints reach the generator: a {@code LORA_ADAPTER} PolicyCheckpoint naming its base is loaded as
  * base + adapter and switched to between batches, its rollouts equal a recomputation with base + adapter (and not
- * the base alone), and an adapter recorded for another base is refused (skipped, the generator keeps going).
+ * the base alone), an adapter recorded for another base is refused (skipped, the generator keeps going), and a
+ * later adapter on the same base swaps only A and B into the model already loaded (one copy of the base).
  */
 @ExtendWith(KafkaExtension.class)
 class LoraWeightReloadIT {
@@ -66,14 +67,32 @@ class LoraWeightReloadIT {
         Path adapter = adapter(base, dir.resolve("adapter1"), 1, LoraSoups.baseSha256(base));
         Path foreign = adapter(base, dir.resolve("adapter2"), 2,
                 LoraSoups.baseSha256(TinyModels.write(dir.resolve("other"), 11)));
+        Path adapter3 = adapter(base, dir.resolve("adapter3"), 3, LoraSoups.baseSha256(base));
         LocalBlobStore store = new LocalBlobStore(dir.resolve("blobs"));
+        // the shipped factory, recording the adapter samplers it opens (to check they share one base)
+        SamplerFactory shipped = ModelRolloutSampler.factory();
+        List<ModelRolloutSampler> adapterSamplers = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        SamplerFactory recording = new SamplerFactory() {
+            @Override
+            public RolloutSampler open(Path modelDir, GeneratorConfig.Device device) throws IOException {
+                return shipped.open(modelDir, device);
+            }
+
+            @Override
+            public RolloutSampler openAdapter(Path baseDir, Path adapterDir, GeneratorConfig.Device device)
+                    throws IOException {
+                ModelRolloutSampler s = (ModelRolloutSampler) shipped.openAdapter(baseDir, adapterDir, device);
+                adapterSamplers.add(s);
+                return s;
+            }
+        };
         BlobRef baseRef = WeightReloadIT.ref(store.put(base, "soup/default/1.tar"));
         try (GenHarness h = new GenHarness(kafka, "lora", dir.resolve("state"))) {
             GeneratorConfig config = h.config("SALSA_GENERATOR_SAMPLES_PER_PROMPT", "2",
                     "SALSA_GENERATOR_BATCH_SIZE", "2", "SALSA_GENERATOR_MAX_NEW_TOKENS", "10",
                     "SALSA_GENERATOR_POLICY_RUN_ID", "run-l", "SALSA_GENERATOR_INITIAL_WEIGHTS", base.toString());
             h.publishPrompts(WeightReloadIT.prompts("a", 2));
-            try (GenHarness.Running g = h.start(config, ModelRolloutSampler.factory(),
+            try (GenHarness.Running g = h.start(config, recording,
                     new BlobWeightFetcher(store, dir.resolve("state").resolve("weights")))) {
                 GenHarness.await("rollouts from the base", Duration.ofSeconds(60), () -> h.count(Topics.ROLLOUTS) >= 4);
                 h.publish(Topics.POLICY, "run-l", checkpoint(1, WeightReloadIT.ref(store.put(adapter, "policy/run-l/1.tar")), baseRef));
@@ -90,9 +109,21 @@ class LoraWeightReloadIT {
                 GenHarness.await("rollouts after the refused adapter", Duration.ofSeconds(60),
                         () -> h.count(Topics.ROLLOUTS) >= 16);
                 assertEquals(1, g.app.policyVersion());
+
+                // v3 on the same base: only its A and B are loaded, into the model already in use
+                h.publish(Topics.POLICY, "run-l", checkpoint(3, WeightReloadIT.ref(store.put(adapter3, "policy/run-l/3.tar")), baseRef));
+                GenHarness.await("the switch to adapter 3", Duration.ofSeconds(60), () -> g.app.policyVersion() == 3);
+                h.publishPrompts(WeightReloadIT.prompts("d", 2));
+                GenHarness.await("rollouts from adapter 3", Duration.ofSeconds(60), () -> h.count(Topics.ROLLOUTS) >= 20);
             }
-            List<Rollout> rollouts = h.rollouts();
-            assertEquals(16, rollouts.size());
+            assertEquals(2, adapterSamplers.size(), "v1 and v3 (v2 was refused)");
+            assertTrue(adapterSamplers.get(0).sharesBaseWith(adapterSamplers.get(1)), "one copy of the base");
+            List<Rollout> all = h.rollouts();
+            assertEquals(20, all.size());
+            List<Rollout> rollouts = all.stream().filter(r -> r.getPolicyVersion() != 3).toList();
+            List<Rollout> third = all.stream().filter(r -> r.getPolicyVersion() == 3).toList();
+            assertEquals(4, third.size());
+            third.forEach(r -> assertTrue(r.getPromptId().startsWith("d"), r.getPromptId()));
             try (ModelRolloutSampler plain = ModelRolloutSampler.open(base, GeneratorConfig.Device.CPU);
                  ModelRolloutSampler adapted = ModelRolloutSampler.openAdapter(base, adapter,
                          GeneratorConfig.Device.CPU)) {
@@ -100,6 +131,11 @@ class LoraWeightReloadIT {
                         r.getPromptId() + " is stamped with the weights in use"));
                 int differ = WeightReloadIT.differFromOther(rollouts, plain, adapted);
                 assertNotEquals(0, differ, "the adapter must change the rollouts");
+                try (ModelRolloutSampler adapted3 = ModelRolloutSampler.openAdapter(base, adapter3,
+                        GeneratorConfig.Device.CPU)) {
+                    assertNotEquals(0, WeightReloadIT.differFromOther(third, adapted, adapted3),
+                            "adapter 3's rollouts are its own, not adapter 1's");
+                }
             }
         }
         IOException e = assertThrows(IOException.class,

@@ -225,12 +225,23 @@ public final class LoraAdapter implements AutoCloseable {
 
     /**
      * Hot swap: overwrites this adapter's A and B in place from the PEFT folder {@code dir} (the arrays keep their
-     * identity, so optimisers and graphs stay valid). Refused, naming the file and what differs: settings other than
-     * this adapter's ({@code r}, {@code lora_alpha}, {@code target_modules}, {@code use_rslora}), a missing, extra or
-     * mis-shaped tensor, and, when {@code expectedBaseSha256} is given, a file that records another base sha256 or
-     * none. Nothing is changed when it is refused.
+     * identity, so optimisers and graphs stay valid); {@link #readWeights} then {@link #setWeights}.
      */
     public void loadWeights(Path dir, String expectedBaseSha256) throws IOException {
+        setWeights(readWeights(dir, expectedBaseSha256));
+    }
+
+    /** A and B read from a PEFT folder for this adapter, not applied yet; with the base sha256 the file records. */
+    public record Weights(Map<String, float[]> values, String baseSha256) {
+    }
+
+    /**
+     * Reads and checks the PEFT folder {@code dir} for this adapter without touching the model (safe on another
+     * thread than the one using it). Refused, naming the file and what differs: settings other than this adapter's
+     * ({@code r}, {@code lora_alpha}, {@code target_modules}, {@code use_rslora}), a missing, extra or mis-shaped
+     * tensor, and, when {@code expectedBaseSha256} is given, a file that records another base sha256 or none.
+     */
+    public Weights readWeights(Path dir, String expectedBaseSha256) throws IOException {
         requireAttached();
         LoraConfig other = LoraConfig.read(dir);
         Path file = dir.resolve(WEIGHTS_FILE);
@@ -251,7 +262,7 @@ public final class LoraAdapter implements AutoCloseable {
                         + (recorded == null ? "(not recorded: " + BASE_SHA256 + " missing)" : recorded)
                         + ", but the model holds the base with sha256 " + expectedBaseSha256);
             }
-            Map<String, java.nio.FloatBuffer> values = new LinkedHashMap<>();
+            Map<String, float[]> values = new LinkedHashMap<>();
             for (Map.Entry<String, TensorInfo> e : st.tensors().entrySet()) {
                 Parameter p = parameters.get(e.getKey());
                 if (p == null) {
@@ -267,7 +278,10 @@ public final class LoraAdapter implements AutoCloseable {
                     throw new SafeTensorsException(file + ": tensor '" + e.getKey() + "' has dtype "
                             + e.getValue().dtype() + ", expected a float type");
                 }
-                values.put(e.getKey(), st.readFloatBuffer(e.getKey()));
+                java.nio.FloatBuffer buffer = st.readFloatBuffer(e.getKey());
+                float[] v = new float[buffer.remaining()];
+                buffer.get(v);
+                values.put(e.getKey(), v);
             }
             for (String key : parameters.keySet()) {
                 if (!values.containsKey(key)) {
@@ -275,9 +289,15 @@ public final class LoraAdapter implements AutoCloseable {
                             + config.targetModules() + " needs");
                 }
             }
-            values.forEach((key, v) -> parameters.get(key).getArray().set(v));
-            baseSha256 = recorded;
+            return new Weights(values, recorded);
         }
+    }
+
+    /** Overwrites A and B in place with weights {@link #readWeights read} for this adapter. */
+    public void setWeights(Weights weights) {
+        requireAttached();
+        weights.values().forEach((key, v) -> parameters.get(key).getArray().set(v));
+        baseSha256 = weights.baseSha256();
     }
 
     /**
