@@ -3,7 +3,9 @@ package io.salsa.learner;
 import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
+import io.salsa.events.PolicyKind;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.lm.lora.LoraAdapter;
 import io.salsa.runtime.blob.BlobStore;
 import io.salsa.runtime.blob.DeterministicTar;
 import io.salsa.runtime.blob.ModelFolderStore;
@@ -54,9 +56,20 @@ final class CheckpointPublisher {
 
     /**
      * The sha256 a checkpoint's weights are recorded and replayed under: of {@code model.safetensors}, or for a
-     * sharded save (a model past the shard size) of its index followed by every shard it names, in name order.
+     * sharded save (a model past the shard size) of its index followed by every shard it names, in name order; of a
+     * LoRA policy folder, of the tensors (name, float32 values) of {@code adapter_model.safetensors} then
+     * {@code value_head.safetensors}, without the files' metadata: the base it applies to is recorded separately.
      */
     static String weightsSha256(Path policyDir) throws IOException {
+        Path adapter = policyDir.resolve(LoraAdapter.WEIGHTS_FILE);
+        if (Files.isRegularFile(adapter)) {
+            // a LoRA policy: its trained tensors are the adapter's and the value head's; the file's metadata (the
+            // base's sha256) is left out, as the base is recorded on its own and changes with a soup swap
+            java.security.MessageDigest digest = Sha256.digest();
+            tensorDigest(adapter, digest);
+            tensorDigest(policyDir.resolve(LmPolicyTrainer.VALUE_HEAD_FILE), digest);
+            return Sha256.hex(digest.digest());
+        }
         Path single = policyDir.resolve(ModelFolder.WEIGHTS);
         if (Files.isRegularFile(single)) {
             return Sha256.of(single);
@@ -102,8 +115,11 @@ final class CheckpointPublisher {
             String weightsSha = weightsSha256(policyDir);
             CheckpointCard.write(policyDir, config, saved, optRef, version);
             BlobRef ref = store.putFolder(policyDir, "runs/" + runId + "/policy-v" + version);
+            boolean adapterOnly = isAdapterFolder(policyDir);
             PolicyCheckpoint cp = new PolicyCheckpoint(runId, version, state.step(), ref, state.soup().recipe(),
-                    state.soup().version(), state.initFrom(), null, System.currentTimeMillis());
+                    state.soup().version(), state.initFrom(), null, System.currentTimeMillis(),
+                    adapterOnly ? PolicyKind.LORA_ADAPTER : PolicyKind.FULL,
+                    adapterOnly ? state.soup().blob() : null);
             topics.send(Topics.POLICY, runId, cp);
             trainer.recordCheckpoint(new LearnerState.CheckpointRef(version, state.step(), ref, weightsSha));
             optimizers.put(version, optRef);
@@ -112,6 +128,25 @@ final class CheckpointPublisher {
             FileOps.deleteTree(dir);
         }
         applyRetention(trainer.state());
+    }
+
+    /** Adds every tensor of {@code file} in name order: its name, then its values as float32 little-endian. */
+    private static void tensorDigest(Path file, java.security.MessageDigest digest) throws IOException {
+        try (io.salsa.model.safetensors.SafeTensors st = io.salsa.model.safetensors.SafeTensors.open(file)) {
+            for (String name : new java.util.TreeSet<>(st.tensors().keySet())) {
+                digest.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                java.nio.FloatBuffer values = st.readFloatBuffer(name);
+                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(values.remaining() * Float.BYTES)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                bytes.asFloatBuffer().put(values);
+                digest.update(bytes.array());
+            }
+        }
+    }
+
+    /** A LoRA policy folder (adapter + value head), whose base is the soup, rather than a whole model. */
+    static boolean isAdapterFolder(Path policyDir) {
+        return Files.isRegularFile(policyDir.resolve(LoraAdapter.WEIGHTS_FILE));
     }
 
     /**

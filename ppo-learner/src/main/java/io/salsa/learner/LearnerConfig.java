@@ -66,6 +66,10 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
             throw new IllegalArgumentException("the PPO, guard, checkpoint retention and group batching settings "
                     + "must be given");
         }
+        if (ppo.lora().enabled() && !initFrom.equals("soup")) {
+            throw new IllegalArgumentException("lora_r=" + ppo.lora().r() + " needs init_from=soup (got '" + initFrom
+                    + "'): in LoRA mode the base is the soup, which is also the KL reference with the adapter off");
+        }
         if (groupBatching.enabled() && ppo.batchSize() % groupBatching.size() != 0) {
             throw new IllegalArgumentException("batch_size (" + ppo.batchSize() + ") must be a multiple of group_size ("
                     + groupBatching.size() + ") when group_batches is on, so a step holds whole prompt groups");

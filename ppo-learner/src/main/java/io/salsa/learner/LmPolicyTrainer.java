@@ -11,16 +11,23 @@ import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.ppo.PpoModel;
 import io.salsa.learner.ppo.PpoStep;
 import io.salsa.learner.ppo.TrainingSample;
+import io.salsa.model.lm.Adaptable;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.GptOutput;
 import io.salsa.model.lm.Precision;
+import io.salsa.model.lm.lora.LoraAdapter;
+import io.salsa.model.lm.lora.LoraConfig;
+import io.salsa.model.safetensors.F32Tensor;
 import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorSpec;
+import io.salsa.model.soup.LoraSoups;
 import io.salsa.model.train.AdamW;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,6 +40,12 @@ import java.util.Map;
  * of the same architecture holding the soup's weights, and the optimiser is our checkpointable AdamW. Dropout is
  * never applied (the models have none), so a step is a deterministic function of weights, batch and seed on CPU.
  * {@code mixed_precision=fp16} is GPT-2 only for now.
+ *
+ * <p>LoRA mode ({@code lora_r} &gt; 0): the policy is the soup (the base, frozen) plus a fresh {@link LoraAdapter}
+ * (seed {@link #LORA_INIT_SEED}) and the full value head on the shared backbone; the reference is the same model with
+ * the adapter switched off, so no second copy of the weights exists. Only A, B and the value head are trained and
+ * kept in the optimiser. A policy folder is then the adapter's PEFT files plus {@link #VALUE_HEAD_FILE}. A new soup
+ * becomes the base (and so the reference) in place; the adapter, the value head and the optimiser state are kept.
  */
 public final class LmPolicyTrainer implements PolicyTrainer {
 
@@ -44,32 +57,60 @@ public final class LmPolicyTrainer implements PolicyTrainer {
     private static final String SKIPPED_KEY = "amp_skipped_steps";
     private static final String NON_FINITE_KEY = "non_finite_skipped_steps";
     private static final String NON_FINITE_RUN_KEY = "non_finite_consecutive_skips";
+    /** The value head's file in a LoRA policy folder (beside the adapter's PEFT files). */
+    public static final String VALUE_HEAD_FILE = "value_head.safetensors";
+    /** Seed of a fresh LoRA adapter's A (B starts at 0, so the policy starts exactly at the soup). */
+    public static final long LORA_INIT_SEED = 0x5A15AL;
 
     private final PpoConfig config;
     private final Device device;
     private final CausalLm policy;
     private CausalLm reference;
+    private final LoraAdapter lora;
+    private String baseSha256;
     private final List<String> names;
+    private final List<NDArray> arrays;
     private final AdamW optimizer;
     private final GradScaler scaler;
     private final PpoStep step;
     private final NDManager stepManager;
 
-    private LmPolicyTrainer(PpoConfig config, Device device, CausalLm policy, CausalLm reference) {
+    private LmPolicyTrainer(PpoConfig config, Device device, CausalLm policy, CausalLm reference, LoraAdapter lora,
+            String baseSha256) {
         this.config = config;
         this.device = device;
         this.policy = policy;
         this.reference = reference;
-        policy.setTrainable(true);
-        reference.setTrainable(false);
+        this.lora = lora;
+        this.baseSha256 = baseSha256;
         // fp16 runs the policy's and the reference's forward as torch.autocast would; weights and AdamW stay fp32
         policy.setPrecision(config.mixedPrecision());
-        reference.setPrecision(config.mixedPrecision());
-        this.names = List.copyOf(policy.parameters().keySet());
+        List<String> trained = new ArrayList<>();
         List<NDArray> arrays = new ArrayList<>();
-        for (Parameter p : policy.parameters().values()) {
-            arrays.add(p.getArray());
+        if (lora == null) {
+            policy.setTrainable(true);
+            reference.setTrainable(false);
+            reference.setPrecision(config.mixedPrecision());
+            trained.addAll(policy.parameters().keySet());
+            for (Parameter p : policy.parameters().values()) {
+                arrays.add(p.getArray());
+            }
+        } else {
+            policy.setTrainable(false);
+            lora.setTrainable(true);
+            lora.parameters().forEach((key, p) -> {
+                trained.add(key);
+                arrays.add(p.getArray());
+            });
+            for (String head : List.of(GptModel.VALUE_WEIGHT, GptModel.VALUE_BIAS)) {
+                NDArray a = policy.parameters().get(head).getArray();
+                a.setRequiresGradient(true);
+                trained.add(head);
+                arrays.add(a);
+            }
         }
+        this.names = List.copyOf(trained);
+        this.arrays = List.copyOf(arrays);
         this.optimizer = PpoStep.optimizer(arrays, config);
         this.scaler = GradScaler.fromConfig(config);
         this.stepManager = policy.newScope();
@@ -82,7 +123,16 @@ public final class LmPolicyTrainer implements PolicyTrainer {
 
             @Override
             public NDArray reference(NDArray inputIds) {
-                return LmPolicyTrainer.this.reference.run(inputIds, null).logits();
+                if (LmPolicyTrainer.this.lora == null) {
+                    return LmPolicyTrainer.this.reference.run(inputIds, null).logits();
+                }
+                // the soup is the policy's own base: the same weights with the adapter switched off
+                LmPolicyTrainer.this.lora.setEnabled(false);
+                try {
+                    return LmPolicyTrainer.this.policy.run(inputIds, null).logits();
+                } finally {
+                    LmPolicyTrainer.this.lora.setEnabled(true);
+                }
             }
 
             @Override
@@ -100,6 +150,9 @@ public final class LmPolicyTrainer implements PolicyTrainer {
      */
     public static LmPolicyTrainer open(PpoConfig config, Path initFolder, Path referenceFolder, Device device)
             throws IOException {
+        if (config.lora().enabled()) {
+            return openLora(config, referenceFolder, device);
+        }
         CausalLm policy = CausalLms.load(initFolder, GptModel.Head.VALUE, device);
         try {
             requireMixedPrecisionSupport(config, policy, initFolder);
@@ -110,8 +163,39 @@ public final class LmPolicyTrainer implements PolicyTrainer {
                 throw new IllegalArgumentException("the reference " + referenceFolder + " and the initial policy "
                         + initFolder + " have different architectures: " + mismatch);
             }
-            return new LmPolicyTrainer(config, device, policy, reference);
+            return new LmPolicyTrainer(config, device, policy, reference, null, null);
         } catch (IOException | RuntimeException e) {
+            policy.close();
+            throw e;
+        }
+    }
+
+    /**
+     * LoRA mode: the soup {@code baseFolder} loaded once with a value head, plus a fresh adapter; a resumed run's
+     * adapter and value head come in through {@link #restore}.
+     */
+    private static LmPolicyTrainer openLora(PpoConfig config, Path baseFolder, Device device) throws IOException {
+        CausalLm policy = CausalLms.load(baseFolder, GptModel.Head.VALUE, device);
+        LoraAdapter lora = null;
+        try {
+            requireMixedPrecisionSupport(config, policy, baseFolder);
+            if (!(policy instanceof Adaptable adaptable)) {
+                throw new IllegalArgumentException("lora_r=" + config.lora().r() + ": " + baseFolder + " is a "
+                        + policy.modelType() + " model, which takes no LoRA adapter");
+            }
+            LoraConfig loraConfig = LoraConfig.of(config.lora().r(), config.lora().alpha(), config.lora().dropout(),
+                    config.lora().targets(), null);
+            try {
+                lora = LoraAdapter.create(adaptable, loraConfig, LORA_INIT_SEED);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("lora_targets=" + config.lora().targetsSetting() + ": "
+                        + e.getMessage(), e);
+            }
+            return new LmPolicyTrainer(config, device, policy, null, lora, LoraSoups.baseSha256(baseFolder));
+        } catch (IOException | RuntimeException e) {
+            if (lora != null) {
+                lora.close();
+            }
             policy.close();
             throw e;
         }
@@ -167,6 +251,21 @@ public final class LmPolicyTrainer implements PolicyTrainer {
         return policy;
     }
 
+    /** The model the KL reference runs on: a second model, or in LoRA mode the policy itself (adapter off). */
+    CausalLm referenceModel() {
+        return lora == null ? reference : policy;
+    }
+
+    /** The trained adapter in LoRA mode, else null. */
+    LoraAdapter lora() {
+        return lora;
+    }
+
+    /** In LoRA mode sha256 of the base (the soup) the adapter applies to ({@link LoraSoups#baseSha256}), else null. */
+    String baseSha256() {
+        return baseSha256;
+    }
+
     @Override
     public PpoStep.Result step(List<TrainingSample> batch, double klCoef, long seed) {
         // PyTorch's grad mode is per thread and on by default, and DJL turns it off only on the thread that loaded
@@ -183,6 +282,7 @@ public final class LmPolicyTrainer implements PolicyTrainer {
 
     @Override
     public PreparedReference prepareReference(Path modelFolder) throws IOException {
+        String sha = lora == null ? null : LoraSoups.baseSha256(modelFolder);
         CausalLm loaded = CausalLms.load(modelFolder, GptModel.Head.NONE, device);
         String mismatch = architectureMismatch(loaded, policy);
         if (mismatch != null) {
@@ -192,12 +292,19 @@ public final class LmPolicyTrainer implements PolicyTrainer {
         }
         loaded.setTrainable(false);
         loaded.setPrecision(config.mixedPrecision());
-        return new Prepared(loaded);
+        return new Prepared(loaded, sha);
     }
 
     @Override
     public void swapReference(PreparedReference prepared) {
         Prepared p = (Prepared) prepared;
+        if (lora != null) {
+            // the new soup becomes the base in place (and with it the reference); adapter, value head and AdamW stay
+            policy.copyWeightsFrom(p.model);
+            baseSha256 = p.sha256;
+            p.close();
+            return;
+        }
         CausalLm old = reference;
         reference = p.model;
         p.model = null;
@@ -216,14 +323,26 @@ public final class LmPolicyTrainer implements PolicyTrainer {
 
     @Override
     public void savePolicy(Path folder) throws IOException {
-        policy.save(folder);
+        if (lora == null) {
+            policy.save(folder);
+            return;
+        }
+        lora.setBaseSha256(baseSha256);
+        lora.save(folder);
+        Map<String, F32Tensor> head = new LinkedHashMap<>();
+        for (String name : List.of(GptModel.VALUE_WEIGHT, GptModel.VALUE_BIAS)) {
+            NDArray a = policy.parameters().get(name).getArray();
+            head.put(name, F32Tensor.of(a.toFloatArray(), Math.toIntExact(a.size())));
+        }
+        io.salsa.model.safetensors.SafeTensorsWriter.write(folder.resolve(VALUE_HEAD_FILE), head,
+                io.salsa.model.safetensors.SafeTensorsWriter.PT_METADATA);
     }
 
     @Override
     public void saveOptimizer(Path file) throws IOException {
         List<TensorSpec> specs = new ArrayList<>();
         for (String name : names) {
-            long[] shape = policy.parameters().get(name).getArray().getShape().getShape();
+            long[] shape = arrays.get(names.indexOf(name)).getShape().getShape();
             specs.add(new TensorSpec(MOMENT1 + name, shape));
             specs.add(new TensorSpec(MOMENT2 + name, shape));
         }
@@ -249,7 +368,11 @@ public final class LmPolicyTrainer implements PolicyTrainer {
 
     @Override
     public void restore(Path policyFolder, Path optimizerFile) throws IOException {
-        policy.loadWeights(policyFolder);
+        if (lora == null) {
+            policy.loadWeights(policyFolder);
+        } else {
+            restoreAdapter(policyFolder);
+        }
         try (SafeTensors st = SafeTensors.open(optimizerFile)) {
             for (int i = 0; i < names.size(); i++) {
                 optimizer.firstMoments().get(i).set(st.readFloatBuffer(MOMENT1 + names.get(i)));
@@ -287,19 +410,48 @@ public final class LmPolicyTrainer implements PolicyTrainer {
         }
     }
 
+    /**
+     * Loads a LoRA policy folder's adapter (refused when it was trained on another base than the one held) and value
+     * head into the model in use.
+     */
+    private void restoreAdapter(Path folder) throws IOException {
+        Path headFile = folder.resolve(VALUE_HEAD_FILE);
+        if (!Files.isRegularFile(headFile)) {
+            throw new NoSuchFileException(headFile + " (a LoRA policy checkpoint's value head)");
+        }
+        try (SafeTensors st = SafeTensors.open(headFile)) {
+            for (String name : List.of(GptModel.VALUE_WEIGHT, GptModel.VALUE_BIAS)) {
+                if (!st.tensors().containsKey(name)) {
+                    throw new IOException(headFile + ": missing tensor '" + name + "'");
+                }
+            }
+            lora.loadWeights(folder, baseSha256);
+            for (String name : List.of(GptModel.VALUE_WEIGHT, GptModel.VALUE_BIAS)) {
+                policy.setWeights(name, st.readFloatBuffer(name));
+            }
+        }
+    }
+
     @Override
     public void close() {
         optimizer.close();
         stepManager.close();
-        reference.close();
+        if (reference != null) {
+            reference.close();
+        }
+        if (lora != null) {
+            lora.close();
+        }
         policy.close();
     }
 
     private static final class Prepared implements PreparedReference {
         private CausalLm model;
+        private final String sha256;
 
-        Prepared(CausalLm model) {
+        Prepared(CausalLm model, String sha256) {
             this.model = model;
+            this.sha256 = sha256;
         }
 
         @Override

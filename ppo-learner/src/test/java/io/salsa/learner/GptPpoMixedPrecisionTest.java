@@ -148,6 +148,44 @@ class GptPpoMixedPrecisionTest {
     }
 
     @Test
+    void anFp16LoraStepAgreesWithTheFloat32LoraStepAndLeavesTheBaseAlone() throws Exception {
+        Path model = LearnerFixture.tinyModel(tmp.resolve("m"), 5);
+        List<TrainingSample> batch = batch(8, 1);
+        Map<String, String> lora = Map.of("lora_r", "4", "lora_alpha", "8", "lora_targets", "c_attn,c_fc");
+        String b = "base_model.model.transformer.h.0.attn.c_attn.lora_B.weight";
+        PpoStep.Result r32;
+        float[] b32;
+        try (LmPolicyTrainer t = open(config("no", lora), model, model)) {
+            r32 = t.step(batch, 0.05, 7);
+            b32 = t.lora().parameters().get(b).getArray().toFloatArray();
+        }
+        try (LmPolicyTrainer t = open(config("fp16", lora), model, model)) {
+            Map<String, float[]> before = weights(t);
+            PpoStep.Result r16 = t.step(batch, 0.05, 7);
+            assertEquals(before.keySet(), weights(t).keySet());
+            for (String name : before.keySet()) {
+                if (!name.startsWith("v_head")) {
+                    assertArrayEquals(before.get(name), t.policy().weights(name), name + " is frozen");
+                }
+            }
+            for (String key : List.of("objective/kl", "loss/policy_avg", "loss/value_avg", "val/ratio",
+                    "policy/approxkl_avg")) {
+                assertEquals(r32.metrics().get(key), r16.metrics().get(key), METRIC_TOL, key);
+            }
+            float[] b16 = t.lora().parameters().get(b).getArray().toFloatArray();
+            double diff = 0;
+            double norm = 0;
+            for (int i = 0; i < b16.length; i++) {
+                assertTrue(Float.isFinite(b16[i]));
+                diff += (b16[i] - b32[i]) * (double) (b16[i] - b32[i]);
+                norm += b32[i] * (double) b32[i];
+            }
+            assertTrue(norm > 0, "lora_B moved off 0");
+            assertTrue(Math.sqrt(diff / norm) < UPDATE_REL_TOL, "fp16 vs fp32 update of lora_B: " + Math.sqrt(diff / norm));
+        }
+    }
+
+    @Test
     void aResumedFp16RunRestoresTheLossScalerAndIsBitIdentical() throws Exception {
         Path model = LearnerFixture.tinyModel(tmp.resolve("m"), 6);
         // a short growth interval so the scale changes within the run and the restored state matters

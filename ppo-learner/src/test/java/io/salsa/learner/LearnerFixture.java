@@ -218,4 +218,53 @@ final class LearnerFixture {
     static PpoLearner.TrainerFactory gptFactory() {
         return LmPolicyTrainer::open;
     }
+
+    /**
+     * Trains {@code learner} from step {@code step} on fresh rollouts of its policy until soup {@code soupVersion} is
+     * its reference (at most until step 12), then on to an even step, so a restart resumes from a checkpoint
+     * (save_steps 2); returns the step reached.
+     */
+    static long trainUntilSoupThenToACheckpoint(PpoLearner learner, KafkaSettings kafka, String runId, int batch,
+            long step, long soupVersion, java.util.function.ToDoubleBiFunction<int[], int[]> reward) throws Exception {
+        CausalLm policy = ((LmPolicyTrainer) learner.policy()).policy();
+        while (learner.state().soup().version() != soupVersion && step < 12) {
+            writeRollouts(kafka, policy, runId, learner.state().policyVersion(), batch, 100 + step, reward, 1);
+            learner.runUntil(++step, () -> false);
+        }
+        if (step % 2 == 1) {
+            writeRollouts(kafka, policy, runId, learner.state().policyVersion(), batch, 200 + step, reward, 1);
+            learner.runUntil(++step, () -> false);
+        }
+        return step;
+    }
+
+    /** {@code salsa replay} of {@code runId} re-trains its {@code steps} steps and matches every checkpoint (≥ 4). */
+    static void assertReplaysBitForBit(KafkaSettings kafka, ModelFolderStore store, String runId, long steps)
+            throws Exception {
+        Replay.Report report = Replay.run(runId, kafka, store, gptFactory(), Device.cpu());
+        org.junit.jupiter.api.Assertions.assertEquals(steps, report.steps());
+        org.junit.jupiter.api.Assertions.assertTrue(report.checkpoints().size() >= 4,
+                "v0 and every second step: " + report.checkpoints());
+        org.junit.jupiter.api.Assertions.assertTrue(report.allIdentical(),
+                "replayed checkpoints differ: " + report.checkpoints());
+    }
+
+    /**
+     * Restarts run {@code settings} (it must resume at {@code step}) and trains two more steps on fresh rollouts of
+     * its policy; returns the step reached.
+     */
+    static long resumeAndTrainTwoSteps(Map<String, String> settings, KafkaSettings kafka, ModelFolderStore store,
+            int batch, long step, java.util.function.ToDoubleBiFunction<int[], int[]> reward) throws Exception {
+        try (PpoLearner learner = PpoLearner.start(LearnerConfig.fromMap(settings), kafka, store, gptFactory(),
+                () -> false)) {
+            org.junit.jupiter.api.Assertions.assertEquals(step, learner.state().step(), "resumed at the checkpoint");
+            CausalLm policy = ((LmPolicyTrainer) learner.policy()).policy();
+            for (int i = 0; i < 2; i++) {
+                writeRollouts(kafka, policy, settings.get("run_id"), learner.state().policyVersion(), batch,
+                        300 + step, reward, 1);
+                learner.runUntil(++step, () -> false);
+            }
+        }
+        return step;
+    }
 }

@@ -80,34 +80,15 @@ class LlamaLearnerReplayTest {
                 LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, 0, 2 * BATCH, 11, reward, 1);
                 learner.runUntil(2, () -> false);
                 LearnerFixture.publishSoup(kafka, 2, soup2);
-                step = 2;
-                while (learner.state().soup().version() == 1 && step < 12) {
-                    LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, learner.state().policyVersion(), BATCH,
-                            100 + step, reward, 1);
-                    learner.runUntil(++step, () -> false);
-                }
+                step = LearnerFixture.trainUntilSoupThenToACheckpoint(learner, kafka, RUN, BATCH, 2, 2, reward);
                 assertEquals(2, learner.state().soup().version(), "the Llama soup 2 became the reference");
-                if (step % 2 == 1) { // end on a checkpoint, so the restart resumes exactly here
-                    LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, learner.state().policyVersion(),
-                            BATCH, 200 + step, reward, 1);
-                    learner.runUntil(++step, () -> false);
-                }
             }
             PolicyCheckpoint beforeRestart = LearnerTopics.latestCheckpoint(kafka, RUN);
             assertNotNull(beforeRestart);
             assertEquals(step, beforeRestart.getStep());
 
             // the restarted learner resumes the Llama checkpoint (weights, AdamW moments) and trains on
-            try (PpoLearner learner = PpoLearner.start(LearnerConfig.fromMap(settings), kafka, store,
-                    LearnerFixture.gptFactory(), () -> false)) {
-                assertEquals(step, learner.state().step());
-                LmPolicyTrainer trainer = (LmPolicyTrainer) learner.policy();
-                for (int i = 0; i < 2; i++) {
-                    LearnerFixture.writeRollouts(kafka, trainer.policy(), RUN, learner.state().policyVersion(), BATCH,
-                            300 + step, reward, 1);
-                    learner.runUntil(++step, () -> false);
-                }
-            }
+            step = LearnerFixture.resumeAndTrainTwoSteps(settings, kafka, store, BATCH, step, reward);
         }
 
         List<BatchManifest> manifests = LearnerFixture.manifests(kafka, RUN);
@@ -127,10 +108,7 @@ class LlamaLearnerReplayTest {
                     initial.weights("model.layers.0.self_attn.k_proj.weight")) > 0, "the policy trained");
         }
 
-        Replay.Report report = Replay.run(RUN, kafka, store, LearnerFixture.gptFactory(), Device.cpu());
-        assertEquals(step, report.steps());
-        assertTrue(report.checkpoints().size() >= 4, "v0 and every second step: " + report.checkpoints());
-        assertTrue(report.allIdentical(), "replayed weights differ: " + report.checkpoints());
+        LearnerFixture.assertReplaysBitForBit(kafka, store, RUN, step);
     }
 
     @Test

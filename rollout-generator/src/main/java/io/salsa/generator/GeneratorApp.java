@@ -74,6 +74,7 @@ public final class GeneratorApp implements Service {
     private volatile Throwable failure;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private volatile LoadedPolicy policy;
+    private volatile WeightFollower weights;
 
     public GeneratorApp(KafkaSettings settings, GeneratorConfig config, SamplerFactory samplers,
                         WeightFetcher fetcher) {
@@ -104,6 +105,12 @@ public final class GeneratorApp implements Service {
     public long policyVersion() {
         LoadedPolicy p = policy;
         return p == null ? -1 : p.version();
+    }
+
+    /** Checkpoints skipped because their weights could not be fetched, verified or loaded (0 before the run). */
+    public long skippedCheckpoints() {
+        WeightFollower w = weights;
+        return w == null ? 0 : w.skippedCheckpoints();
     }
 
     /** Consumer properties: bounded polls so fetched-but-unstarted work stays small, and room for slow batches. */
@@ -161,6 +168,7 @@ public final class GeneratorApp implements Service {
                      new ByteArrayDeserializer());
              SalsaMetrics.Binding producerMetrics = SalsaMetrics.monitor(producer);
              SalsaMetrics.Binding consumerMetrics = SalsaMetrics.monitor(c)) {
+            weights = follower;
             consumer = c;
             BatchGenerator generator = new BatchGenerator(settings, config, stats, tracker, sendFailure, producer);
             generator.warmUp();

@@ -4,10 +4,14 @@ import ai.djl.Device;
 import io.salsa.model.generate.Generation;
 import io.salsa.model.generate.Generator;
 import io.salsa.model.generate.SamplingConfig;
+import io.salsa.model.lm.Adaptable;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.ModelFolder;
+import io.salsa.model.lm.lora.LoraAdapter;
+import io.salsa.model.lm.lora.LoraConfig;
+import io.salsa.model.soup.LoraSoups;
 import io.salsa.model.tokenizer.ChatMessage;
 import io.salsa.model.tokenizer.ChatTemplate;
 import io.salsa.model.tokenizer.SalsaTokenizer;
@@ -30,12 +34,19 @@ import java.util.List;
 public final class ModelRolloutSampler implements RolloutSampler {
 
     private final CausalLm model;
+    /** The shared base + adapter of a LoRA checkpoint, null for a full model folder. */
+    private final LoraHost host;
+    /** This checkpoint's A and B, put into the host's adapter before this sampler's first batch. */
+    private final LoraAdapter.Weights adapterWeights;
     private final Generator generator;
     private final SalsaTokenizer tokenizer;
     private final ChatTemplate chatTemplate;
 
-    private ModelRolloutSampler(CausalLm model, SalsaTokenizer tokenizer, ChatTemplate chatTemplate) {
+    private ModelRolloutSampler(CausalLm model, LoraHost host, LoraAdapter.Weights adapterWeights,
+            SalsaTokenizer tokenizer, ChatTemplate chatTemplate) {
         this.model = model;
+        this.host = host;
+        this.adapterWeights = adapterWeights;
         this.generator = new Generator(model);
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
@@ -43,7 +54,36 @@ public final class ModelRolloutSampler implements RolloutSampler {
 
     /** The factory the service uses: loads the language model (any value/score head is ignored) and its tokenizer. */
     public static SamplerFactory factory() {
-        return ModelRolloutSampler::open;
+        return new SamplerFactory() {
+            /** The base of the newest adapter checkpoint, kept while a sampler uses it. */
+            private LoraHost last;
+
+            @Override
+            public RolloutSampler open(Path modelDir, GeneratorConfig.Device device) throws IOException {
+                return ModelRolloutSampler.open(modelDir, device);
+            }
+
+            @Override
+            public synchronized RolloutSampler openAdapter(Path baseDir, Path adapterDir,
+                    GeneratorConfig.Device device) throws IOException {
+                LoraHost h = last;
+                if (h != null && h.baseDir.equals(baseDir) && h.adapter.config().equals(
+                        LoraConfig.read(adapterDir).withFanInFanOut(h.adapter.config().fanInFanOut())
+                                .withBaseModel(h.adapter.config().baseModel()))
+                        && h.retainIfOpen()) {
+                    // the base is loaded already: read A and B only; they replace the old ones between batches
+                    try {
+                        return withTokenizer(h.model, h, h.adapter.readWeights(adapterDir, h.baseSha256), adapterDir);
+                    } catch (IOException | RuntimeException e) {
+                        h.release();
+                        throw e;
+                    }
+                }
+                ModelRolloutSampler opened = ModelRolloutSampler.openAdapter(baseDir, adapterDir, device);
+                last = opened.host;
+                return opened;
+            }
+        };
     }
 
     /**
@@ -54,26 +94,111 @@ public final class ModelRolloutSampler implements RolloutSampler {
         Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
         CausalLm model = CausalLms.load(dir, GptModel.Head.NONE, djl);
         try {
-            SalsaTokenizer tokenizer = Files.isRegularFile(dir.resolve(ModelFolder.TOKENIZER))
-                    ? SalsaTokenizer.load(dir) : null;
-            ChatTemplate template = null;
-            try {
-                template = tokenizer == null ? null : ChatTemplate.load(dir).orElse(null);
-            } catch (IOException | RuntimeException e) {
-                if (tokenizer != null) {
-                    tokenizer.close();
-                }
-                throw e;
-            }
-            return new ModelRolloutSampler(model, tokenizer, template);
+            return withTokenizer(model, null, null, dir);
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;
         }
     }
 
+    /**
+     * Loads the base {@code baseDir} and applies the LoRA adapter in {@code adapterDir} (a learner's adapter-only
+     * checkpoint: {@code adapter_config.json}, {@code adapter_model.safetensors}, the run's tokenizer). Refused,
+     * naming both sha256: an adapter whose recorded base ({@code salsa_base_sha256}) is not {@code baseDir}'s, or
+     * that records none.
+     */
+    public static ModelRolloutSampler openAdapter(Path baseDir, Path adapterDir, GeneratorConfig.Device device)
+            throws IOException {
+        Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
+        String baseSha = LoraSoups.baseSha256(baseDir);
+        CausalLm model = CausalLms.load(baseDir, GptModel.Head.NONE, djl);
+        LoraAdapter adapter = null;
+        try {
+            if (!(model instanceof Adaptable adaptable)) {
+                throw new IOException(baseDir + " is a " + model.modelType() + " model, which takes no LoRA adapter");
+            }
+            adapter = LoraAdapter.load(adaptable, adapterDir);
+            if (!baseSha.equals(adapter.baseSha256())) {
+                throw new IOException(adapterDir.resolve(LoraAdapter.WEIGHTS_FILE) + ": the adapter applies to the base "
+                        + "with sha256 " + (adapter.baseSha256() == null ? "(not recorded)" : adapter.baseSha256())
+                        + ", not to " + baseDir + " (sha256 " + baseSha + ")");
+            }
+            LoraAdapter.Weights weights = adapter.readWeights(adapterDir, baseSha);
+            return withTokenizer(model, new LoraHost(baseDir, baseSha, model, adapter), weights, adapterDir);
+        } catch (IOException | RuntimeException e) {
+            if (adapter != null) {
+                adapter.close();
+            }
+            model.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A base model and its attached adapter, shared by the samplers of the adapter checkpoints on that base: each
+     * holds its own A and B and puts them into the adapter before its first batch, on the generation thread (between
+     * batches). The base is closed with its last sampler.
+     */
+    private static final class LoraHost {
+        final Path baseDir;
+        final String baseSha256;
+        final CausalLm model;
+        final LoraAdapter adapter;
+        private int users = 1;
+        /** The sampler whose A and B the adapter holds; read and written on the generation thread. */
+        volatile ModelRolloutSampler loaded;
+
+        LoraHost(Path baseDir, String baseSha256, CausalLm model, LoraAdapter adapter) {
+            this.baseDir = baseDir;
+            this.baseSha256 = baseSha256;
+            this.model = model;
+            this.adapter = adapter;
+        }
+
+        synchronized boolean retainIfOpen() {
+            if (users == 0) {
+                return false;
+            }
+            users++;
+            return true;
+        }
+
+        synchronized void release() {
+            if (--users == 0) {
+                adapter.close();
+                model.close();
+            }
+        }
+    }
+
+    /** Whether this sampler and {@code other} run on the same loaded base weights (one copy of the base). */
+    boolean sharesBaseWith(ModelRolloutSampler other) {
+        return model == other.model;
+    }
+
+    /** A sampler on {@code model} with the tokenizer and chat template of {@code dir}; the caller owns the model. */
+    private static ModelRolloutSampler withTokenizer(CausalLm model, LoraHost host, LoraAdapter.Weights weights,
+            Path dir) throws IOException {
+        SalsaTokenizer tokenizer = Files.isRegularFile(dir.resolve(ModelFolder.TOKENIZER))
+                ? SalsaTokenizer.load(dir) : null;
+        ChatTemplate template = null;
+        try {
+            template = tokenizer == null ? null : ChatTemplate.load(dir).orElse(null);
+        } catch (IOException | RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            throw e;
+        }
+        return new ModelRolloutSampler(model, host, weights, tokenizer, template);
+    }
+
     @Override
     public List<Sample> sample(List<Request> requests, SamplingParams params) {
+        if (host != null && host.loaded != this) {
+            host.adapter.setWeights(adapterWeights); // the adapter swap: A and B only, between two batches
+            host.loaded = this;
+        }
         List<int[]> prompts = new ArrayList<>(requests.size());
         long[] seeds = new long[requests.size()];
         for (int i = 0; i < seeds.length; i++) {
@@ -121,7 +246,11 @@ public final class ModelRolloutSampler implements RolloutSampler {
 
     @Override
     public void close() {
-        model.close();
+        if (host != null) {
+            host.release();
+        } else {
+            model.close();
+        }
         if (tokenizer != null) {
             tokenizer.close();
         }

@@ -2,12 +2,16 @@ package io.salsa.generator;
 
 import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
+import io.salsa.events.PolicyKind;
 import io.salsa.events.SoupManifest;
+import io.salsa.model.lm.lora.LoraAdapter;
 import io.salsa.runtime.follow.LatestModelFollower;
 import io.salsa.runtime.kafka.KafkaLog;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import io.salsa.schemas.serde.RegistryAvroSerde;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -25,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * <p>Until the followed run has a checkpoint the generator starts from its initial weights: the configured folder
  * (which must load: a bad one stops the generator) or the newest soup of its recipe (one that fails is skipped).
  * A checkpoint that cannot be fetched, verified or loaded is skipped with an error log: the generator keeps its
- * weights and takes the next checkpoint, since a bad record must not stop it.
+ * weights and takes the next checkpoint, since a bad record must not stop it. A LoRA adapter checkpoint
+ * ({@code kind = LORA_ADAPTER}) is loaded as its base (the record's {@code base} blob, verified by sha256) plus the
+ * adapter; an adapter whose recorded base sha256 is not that base's is skipped the same way.
  */
 public final class WeightFollower implements AutoCloseable {
 
@@ -38,11 +44,13 @@ public final class WeightFollower implements AutoCloseable {
      * @param folder null unless the weights are a local folder
      */
     private record Weights(String runId, long version, long step, String source, BlobRef blob, Path folder,
-                           boolean initial) {
+                           boolean initial, BlobRef base) {
 
+        /** A checkpoint; a LoRA adapter checkpoint also names its base (the soup), else {@code base} is null. */
         static Weights of(PolicyCheckpoint cp) {
+            BlobRef base = cp.getKind() == PolicyKind.LORA_ADAPTER ? cp.getBase() : null;
             return new Weights(cp.getRunId(), cp.getVersion(), cp.getStep(), cp.getBlob().getUri(), cp.getBlob(),
-                    null, false);
+                    null, false, base);
         }
 
         /** Initial weights never replace loaded ones; any checkpoint replaces initial ones; then newer versions. */
@@ -159,6 +167,15 @@ public final class WeightFollower implements AutoCloseable {
     private LoadedPolicy open(Weights w) throws Exception {
         try {
             Path dir = w.folder() != null ? w.folder() : fetcher.fetch(w.blob());
+            if (w.base() != null) {
+                // an adapter-only checkpoint: its base (verified against the record's sha256) plus the adapter
+                Path baseDir = fetcher.fetch(w.base());
+                return new LoadedPolicy(w.runId(), w.version(), w.source(),
+                        samplers.openAdapter(baseDir, dir, config.device()));
+            }
+            if (w.blob() != null && Files.isRegularFile(dir.resolve(LoraAdapter.WEIGHTS_FILE))) {
+                throw new IOException(w.describe() + " holds a LoRA adapter but its record names no base");
+            }
             return new LoadedPolicy(w.runId(), w.version(), w.source(), samplers.open(dir, config.device()));
         } catch (Exception e) {
             if (w.folder() != null) {
@@ -236,12 +253,12 @@ public final class WeightFollower implements AutoCloseable {
             // initial weights are refused while the generator has (or is loading) any weights
             if (config.initialWeights() instanceof GeneratorConfig.Folder folder) {
                 if (folderToOffer && follower.offer(new Weights(config.stampRunId(), 0, 0, "folder:" + folder.dir(),
-                        null, folder.dir(), true))) {
+                        null, folder.dir(), true, null))) {
                     folderToOffer = false;
                 }
             } else if (soupToOffer) {
                 String source = "soup:" + newestSoup.getRecipe() + "@" + newestSoup.getVersion();
-                if (follower.offer(new Weights(config.stampRunId(), 0, 0, source, newestSoup.getBlob(), null, true))) {
+                if (follower.offer(new Weights(config.stampRunId(), 0, 0, source, newestSoup.getBlob(), null, true, null))) {
                     soupToOffer = false;
                 }
             } else if (newestSoup == null && newestCheckpoint == null && !waitingLogged) {

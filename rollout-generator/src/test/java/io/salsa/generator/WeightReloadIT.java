@@ -87,30 +87,39 @@ class WeightReloadIT {
             // recompute every rollout with both weights: it matches exactly the version it is stamped with
             try (ModelRolloutSampler m0 = ModelRolloutSampler.open(v0, GeneratorConfig.Device.CPU);
                  ModelRolloutSampler m1 = ModelRolloutSampler.open(v1, GeneratorConfig.Device.CPU)) {
-                int differ = 0;
-                for (Rollout r : rollouts) {
-                    RolloutSampler.Request req = new RolloutSampler.Request(
-                            r.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray(), r.getSeed());
-                    RolloutSampler.Sample stamped = (r.getPolicyVersion() == 0 ? m0 : m1).sample(List.of(req), PARAMS).get(0);
-                    RolloutSampler.Sample other = (r.getPolicyVersion() == 0 ? m1 : m0).sample(List.of(req), PARAMS).get(0);
-                    assertEquals(ids(stamped), r.getResponseTokenIds(), r.getRolloutId());
-                    for (int i = 0; i < stamped.logProbs().length; i++) {
-                        assertTrue(Math.abs(stamped.logProbs()[i] - r.getBehaviourLogProbs().get(i)) < 1e-5);
-                    }
-                    if (!ids(other).equals(r.getResponseTokenIds())) {
-                        differ++;
-                    }
-                }
+                int differ = differFromOther(rollouts, m0, m1);
                 assertNotEquals(0, differ, "the two versions' weights must give different rollouts");
             }
         }
+    }
+
+    /**
+     * Recomputes every rollout with the sampler of its version ({@code v0} for 0, else {@code v1}) and asserts the
+     * same tokens and log-probs (1e-5); returns how many rollouts the other sampler would have answered differently.
+     */
+    static int differFromOther(List<Rollout> rollouts, RolloutSampler v0, RolloutSampler v1) {
+        int differ = 0;
+        for (Rollout r : rollouts) {
+            RolloutSampler.Request req = new RolloutSampler.Request(
+                    r.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray(), r.getSeed());
+            RolloutSampler.Sample stamped = (r.getPolicyVersion() == 0 ? v0 : v1).sample(List.of(req), PARAMS).get(0);
+            RolloutSampler.Sample other = (r.getPolicyVersion() == 0 ? v1 : v0).sample(List.of(req), PARAMS).get(0);
+            assertEquals(ids(stamped), r.getResponseTokenIds(), r.getRolloutId());
+            for (int i = 0; i < stamped.logProbs().length; i++) {
+                assertTrue(Math.abs(stamped.logProbs()[i] - r.getBehaviourLogProbs().get(i)) < 1e-5);
+            }
+            if (!ids(other).equals(r.getResponseTokenIds())) {
+                differ++;
+            }
+        }
+        return differ;
     }
 
     private static List<Integer> ids(RolloutSampler.Sample s) {
         return java.util.Arrays.stream(s.responseIds()).boxed().toList();
     }
 
-    private static BlobRef ref(io.salsa.runtime.blob.BlobRef core) {
+    static BlobRef ref(io.salsa.runtime.blob.BlobRef core) {
         return BlobRef.newBuilder().setUri(core.uri().toString()).setSha256(core.sha256()).setSizeBytes(core.size()).build();
     }
 

@@ -54,6 +54,8 @@ import java.util.function.Function;
  * @param dualClip dual-clip bound c &gt; 1 capping a negative-advantage token's loss at c·|A|, 0 = off
  *     ({@code dual_clip}, OpenRLHF)
  * @param lossAgg how per-token policy losses are averaged ({@code loss_agg}: token_mean or seq_mean)
+ * @param lora LoRA mode ({@code lora_r}, {@code lora_alpha}, {@code lora_dropout}, {@code lora_targets}; r = 0:
+ *     full weights)
  * @param algorithm {@code ppo} (value head, GAE), {@code grpo} or {@code rloo} (critic-free, baselines from the
  *     prompt group) ({@code algorithm})
  */
@@ -94,7 +96,8 @@ public record PpoConfig(
         double cliprangeHigh,
         double dualClip,
         LossAgg lossAgg,
-        Algorithm algorithm) {
+        Algorithm algorithm,
+        LoraSettings lora) {
 
     /** Every accepted key, in declaration order. */
     public static final Set<String> KEYS = defaults().toMap().keySet();
@@ -161,6 +164,9 @@ public record PpoConfig(
         if (algorithm == null) {
             throw new IllegalArgumentException("algorithm must be ppo, grpo or rloo (got null)");
         }
+        if (lora == null) {
+            throw new IllegalArgumentException("lora settings must not be null (LoraSettings.off() = full weights)");
+        }
     }
 
     /** ε_low the policy loss uses: {@code cliprange_low}, or {@code cliprange} when that is unset. */
@@ -178,7 +184,7 @@ public record PpoConfig(
         return new PpoConfig(64, 16, 4, 1.41e-5, 0.0, 0.9, 0.999, 1e-8, 1.0, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95,
                 0.05, true, 6.0, 10000, KlEstimator.K1, false, true, 0.0, 4, 2.0, 1.0,
                 Precision.FP32, 65536.0, 2000, 2.0, 0.5, NonFinitePolicy.DEFAULT_MAX_CONSECUTIVE_SKIPS,
-                Double.NaN, Double.NaN, 0.0, LossAgg.TOKEN_MEAN, Algorithm.PPO);
+                Double.NaN, Double.NaN, 0.0, LossAgg.TOKEN_MEAN, Algorithm.PPO, LoraSettings.off());
     }
 
     /** A builder starting from {@link #defaults()}. */
@@ -236,6 +242,10 @@ public record PpoConfig(
         m.put("dual_clip", Double.toString(dualClip));
         m.put("loss_agg", lossAgg.label());
         m.put("algorithm", algorithm.label());
+        m.put("lora_r", Integer.toString(lora.r()));
+        m.put("lora_alpha", Double.toString(lora.alpha()));
+        m.put("lora_dropout", Double.toString(lora.dropout()));
+        m.put("lora_targets", lora.targetsSetting());
         return m;
     }
 
@@ -288,7 +298,10 @@ public record PpoConfig(
                 parse(m, "cliprange_high", PpoConfig::parseClip),
                 parse(m, "dual_clip", Double::parseDouble),
                 parse(m, "loss_agg", LossAgg::parse),
-                parse(m, "algorithm", Algorithm::parse));
+                parse(m, "algorithm", Algorithm::parse),
+                new LoraSettings(parse(m, "lora_r", Integer::parseInt), parse(m, "lora_alpha", Double::parseDouble),
+                        parse(m, "lora_dropout", Double::parseDouble),
+                        LoraSettings.parseTargets(m.get("lora_targets"))));
     }
 
     private static <T> T parse(Map<String, String> m, String key, Function<String, T> parser) {

@@ -46,6 +46,7 @@ public final class PpoConfigBuilder {
     private double dualClip;
     private LossAgg lossAgg;
     private Algorithm algorithm;
+    private LoraSettings lora;
 
     PpoConfigBuilder(PpoConfig c) {
         batchSize = c.batchSize();
@@ -85,6 +86,7 @@ public final class PpoConfigBuilder {
         dualClip = c.dualClip();
         lossAgg = c.lossAgg();
         algorithm = c.algorithm();
+        lora = c.lora();
     }
 
     public PpoConfigBuilder batchSize(int value) {
@@ -274,6 +276,12 @@ public final class PpoConfigBuilder {
         return this;
     }
 
+    /** LoRA mode ({@code lora_*}); {@link LoraSettings#off()} trains full weights. */
+    public PpoConfigBuilder lora(LoraSettings value) {
+        lora = value;
+        return this;
+    }
+
     /** The config with every setting made so far; throws naming the setting when one is out of range. */
     public PpoConfig build() {
         return new PpoConfig(batchSize, miniBatchSize, ppoEpochs, learningRate, weightDecay, adamBeta1, adamBeta2,
@@ -281,6 +289,6 @@ public final class PpoConfigBuilder {
                 adapKlCtrl, target, horizon, klEstimator, whitenRewards, whitenAdvantages, missingEosPenalty,
                 maxStaleness, isTruncation, temperature, mixedPrecision, lossScaleInit, lossScaleGrowthInterval,
                 lossScaleGrowthFactor, lossScaleBackoffFactor, maxConsecutiveSkips, cliprangeLow, cliprangeHigh,
-                dualClip, lossAgg, algorithm);
+                dualClip, lossAgg, algorithm, lora);
     }
 }

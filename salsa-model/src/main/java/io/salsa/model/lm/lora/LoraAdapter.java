@@ -224,6 +224,83 @@ public final class LoraAdapter implements AutoCloseable {
     }
 
     /**
+     * Hot swap: overwrites this adapter's A and B in place from the PEFT folder {@code dir} (the arrays keep their
+     * identity, so optimisers and graphs stay valid); {@link #readWeights} then {@link #setWeights}.
+     */
+    public void loadWeights(Path dir, String expectedBaseSha256) throws IOException {
+        setWeights(readWeights(dir, expectedBaseSha256));
+    }
+
+    /** A and B read from a PEFT folder for this adapter, not applied yet; with the base sha256 the file records. */
+    public record Weights(Map<String, float[]> values, String baseSha256) {
+    }
+
+    /**
+     * Reads and checks the PEFT folder {@code dir} for this adapter without touching the model (safe on another
+     * thread than the one using it). Refused, naming the file and what differs: settings other than this adapter's
+     * ({@code r}, {@code lora_alpha}, {@code target_modules}, {@code use_rslora}), a missing, extra or mis-shaped
+     * tensor, and, when {@code expectedBaseSha256} is given, a file that records another base sha256 or none.
+     */
+    public Weights readWeights(Path dir, String expectedBaseSha256) throws IOException {
+        requireAttached();
+        LoraConfig other = LoraConfig.read(dir);
+        Path file = dir.resolve(WEIGHTS_FILE);
+        if (other.r() != config.r() || other.alpha() != config.alpha() || other.useRslora() != config.useRslora()
+                || !other.targetModules().equals(config.targetModules())) {
+            throw new IOException(dir.resolve(LoraConfig.FILE) + ": r=" + other.r() + ", lora_alpha=" + other.alpha()
+                    + ", target_modules=" + other.targetModules() + ", use_rslora=" + other.useRslora()
+                    + " do not match the adapter in use (r=" + config.r() + ", lora_alpha=" + config.alpha()
+                    + ", target_modules=" + config.targetModules() + ", use_rslora=" + config.useRslora() + ")");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file + " (the adapter's weights)");
+        }
+        try (SafeTensors st = SafeTensors.open(file)) {
+            String recorded = st.metadata().get(BASE_SHA256);
+            if (expectedBaseSha256 != null && !expectedBaseSha256.equals(recorded)) {
+                throw new IOException(file + ": the adapter was trained on the base with sha256 "
+                        + (recorded == null ? "(not recorded: " + BASE_SHA256 + " missing)" : recorded)
+                        + ", but the model holds the base with sha256 " + expectedBaseSha256);
+            }
+            Map<String, float[]> values = new LinkedHashMap<>();
+            for (Map.Entry<String, TensorInfo> e : st.tensors().entrySet()) {
+                Parameter p = parameters.get(e.getKey());
+                if (p == null) {
+                    throw new SafeTensorsException(file + ": unexpected tensor '" + e.getKey() + "' for targets "
+                            + config.targetModules() + " on this " + model.modelType() + " model");
+                }
+                if (!Arrays.equals(p.getArray().getShape().getShape(), e.getValue().shape())) {
+                    throw new SafeTensorsException(file + ": tensor '" + e.getKey() + "' has shape "
+                            + Arrays.toString(e.getValue().shape()) + ", the adapter in use has "
+                            + Arrays.toString(p.getArray().getShape().getShape()));
+                }
+                if (!e.getValue().dtype().isFloatConvertible()) {
+                    throw new SafeTensorsException(file + ": tensor '" + e.getKey() + "' has dtype "
+                            + e.getValue().dtype() + ", expected a float type");
+                }
+                java.nio.FloatBuffer buffer = st.readFloatBuffer(e.getKey());
+                float[] v = new float[buffer.remaining()];
+                buffer.get(v);
+                values.put(e.getKey(), v);
+            }
+            for (String key : parameters.keySet()) {
+                if (!values.containsKey(key)) {
+                    throw new SafeTensorsException(file + ": missing tensor '" + key + "' that target_modules "
+                            + config.targetModules() + " needs");
+                }
+            }
+            return new Weights(values, recorded);
+        }
+    }
+
+    /** Overwrites A and B in place with weights {@link #readWeights read} for this adapter. */
+    public void setWeights(Weights weights) {
+        requireAttached();
+        weights.values().forEach((key, v) -> parameters.get(key).getArray().set(v));
+        baseSha256 = weights.baseSha256();
+    }
+
+    /**
      * Writes {@code adapter_config.json} and {@code adapter_model.safetensors} (F32, PEFT's keys, HF layout; with
      * {@link #BASE_SHA256} in the metadata when {@link #setBaseSha256 known}).
      */
