@@ -135,7 +135,7 @@ public final class BatchAssembler {
      * usable one) would hold them paused while the learner waits for fresh rollouts, a deadlock a quiet one-hour
      * soak hit after 3 minutes. The records stay queued and are still covered by the next batch's ranges.
      */
-    public Map<TopicPartition, Long> skippedPrefixEnds(long policyVersion) {
+    public Map<TopicPartition, Long> progressOffsets(long policyVersion) {
         Map<TopicPartition, Long> end = new LinkedHashMap<>();
         Map<TopicPartition, Long> usable = new HashMap<>();
         for (Pending p : pending) {

@@ -88,7 +88,7 @@ final class RolloutSource implements AutoCloseable {
                 assembler.add(ConsumedRollout.decode(r, serde));
             }
             // also after an empty poll: records go stale as the version moves on, with nothing new arriving
-            commitSkippedPrefix(policyVersion);
+            commitProgress(policyVersion);
             if (System.nanoTime() - lastLog > LearnerTopics.WAIT_LOG_EVERY.toNanos()) {
                 LOG.info("run {}: waiting for scored rollouts ({} of {} pending)", config.runId(),
                         assembler.pendingCount(), config.ppo().batchSize());
@@ -110,13 +110,13 @@ final class RolloutSource implements AutoCloseable {
 
     /**
      * Commits, as consumer-group progress only, offsets that leave in the group's lag only the pending records
-     * this run may still train ({@link BatchAssembler#skippedPrefixEnds}), so generators gating on the lag do not
+     * this run may still train ({@link BatchAssembler#progressOffsets}), so generators gating on the lag do not
      * wait for a step that would never come. Commits only when an offset grows. Restart and replay take their
      * positions from manifests, not from these commits.
      */
-    private void commitSkippedPrefix(long policyVersion) {
+    private void commitProgress(long policyVersion) {
         Map<TopicPartition, OffsetAndMetadata> commit = new LinkedHashMap<>();
-        assembler.skippedPrefixEnds(policyVersion).forEach((tp, end) -> {
+        assembler.progressOffsets(policyVersion).forEach((tp, end) -> {
             Long done = progressCommitted.get(tp);
             if (done == null || end > done) {
                 commit.put(tp, new OffsetAndMetadata(end));

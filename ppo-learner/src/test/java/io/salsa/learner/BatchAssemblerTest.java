@@ -211,9 +211,9 @@ class BatchAssemblerTest {
         a.add(rollout(2, 0, "run-a", 0));      // stale at version 2 (older than 2 - 1)
         // lag = end - committed: partition 0 none, partition 1 exactly its one usable record, partition 2 none
         assertEquals(Map.of(new TopicPartition(T, 0), 12L, new TopicPartition(T, 1), 7L, new TopicPartition(T, 2), 1L),
-                a.skippedPrefixEnds(2));
+                a.progressOffsets(2));
         // at version 0 the partition-2 record is usable, so it stays in the lag
-        assertEquals(0L, a.skippedPrefixEnds(0).get(new TopicPartition(T, 2)));
+        assertEquals(0L, a.progressOffsets(0).get(new TopicPartition(T, 2)));
     }
 
     @Test
@@ -228,9 +228,9 @@ class BatchAssemblerTest {
         TopicPartition p0 = new TopicPartition(T, 0);
         TopicPartition p1 = new TopicPartition(T, 1);
         // ends 11 and 12 (offsets 0, 2, ..., 10 and 1, 3, ..., 11): all 12 usable, all 12 in the lag
-        assertEquals(Map.of(p0, 5L, p1, 6L), a.skippedPrefixEnds(5));
+        assertEquals(Map.of(p0, 5L, p1, 6L), a.progressOffsets(5));
         assertNull(a.tryForm(8));
         // version 8 with max staleness 2: all stale; the lag is 0 although none was trained
-        assertEquals(Map.of(p0, 11L, p1, 12L), a.skippedPrefixEnds(8));
+        assertEquals(Map.of(p0, 11L, p1, 12L), a.progressOffsets(8));
     }
 }
