@@ -99,7 +99,7 @@ public final class GenerateCommand extends SalsaCommand {
         } catch (IllegalArgumentException e) {
             return refuse(e.getMessage());
         }
-        ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
+        ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(config.precision()),
                 new BlobWeightFetcher(store, service.cacheDir(config.stateDir().resolve("weights")))), metricsPort);
         return 0;
     }
