@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
 import io.salsa.model.GoldenFiles;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
@@ -21,11 +18,10 @@ import io.salsa.model.lm.GptModel.Head;
 import io.salsa.model.lm.GptOutput;
 import io.salsa.model.lm.LmCache;
 import io.salsa.model.lm.Npy;
+import io.salsa.model.lm.PolicyGradients;
 import io.salsa.model.lm.Precision;
-import io.salsa.model.train.LmLoss;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -101,34 +97,25 @@ class LlamaMixedPrecisionTest {
                 NDArray next = scope.create(new long[][] {seq});
                 for (int s = 0; s < steps; s++) {
                     long seen = cache.length() + next.getShape().get(1);
-                    try (NDManager step = scope.newSubManager()) {
-                        NDArray in = next.duplicate();
-                        in.attach(step);
-                        NDArray logits = model.run(in, step.ones(new Shape(1, seen), DataType.INT64), null, cache, false)
-                                .logits();
-                        long t = logits.getShape().get(1);
-                        float[] last = Arrays.copyOfRange(logits.toFloatArray(), (int) ((t - 1) * v), (int) (t * v));
-                        // the cached step against a full forward over the whole sequence so far, both fp16
-                        float[] full = lastLogits(model, step, Arrays.copyOf(seq, (int) seen), v);
-                        double cacheDiff = maskedMaxDiff(full, last, new long[] {1});
-                        assertTrue(cacheDiff <= FP16_REL_TOL * scale, name + " step " + s + ": cached vs full forward "
-                                + cacheDiff);
-                        float[] ref = Arrays.copyOfRange(stepLogits.floats(), s * v, (s + 1) * v);
-                        double refDiff = maskedMaxDiff(ref, last, new long[] {1});
-                        assertTrue(refDiff <= FP16_REL_TOL * scale, name + " step " + s + " logits: max |Δ| " + refDiff);
-                        int arg = argMax(last);
-                        if (margin(ref) > 2 * refDiff) {
-                            // the float16 error cannot reorder the top two: the token must be float32's
-                            assertEquals(expected[prompt + s], arg, name + " greedy id at step " + s);
-                            compared++;
-                        } else if (arg != expected[prompt + s]) {
-                            break; // a near tie decided the other way: the rest is another sequence
-                        }
-                        seq = Arrays.copyOf(seq, (int) seen + 1);
-                        seq[(int) seen] = arg;
-                        next = step.create(new long[][] {{arg}});
-                        next.attach(scope);
+                    float[] last = LlamaGoldenTest.cachedStep(model, cache, scope, next);
+                    // the cached step against a full forward over the whole sequence so far, both fp16
+                    double cacheDiff = maxDiff(fullForwardLast(model, scope, Arrays.copyOf(seq, (int) seen)), last);
+                    assertTrue(cacheDiff <= FP16_REL_TOL * scale, name + " step " + s + ": cached vs full forward "
+                            + cacheDiff);
+                    float[] ref = Arrays.copyOfRange(stepLogits.floats(), s * v, (s + 1) * v);
+                    double refDiff = maxDiff(ref, last);
+                    assertTrue(refDiff <= FP16_REL_TOL * scale, name + " step " + s + " logits: max |Δ| " + refDiff);
+                    int arg = LlamaGoldenTest.argMax(last);
+                    if (margin(ref) > 2 * refDiff) {
+                        // the float16 error cannot reorder the top two: the token must be float32's
+                        assertEquals(expected[prompt + s], arg, name + " greedy id at step " + s);
+                        compared++;
+                    } else if (arg != expected[prompt + s]) {
+                        break; // a near tie decided the other way: the rest is another sequence
                     }
+                    seq = Arrays.copyOf(seq, (int) seen + 1);
+                    seq[(int) seen] = arg;
+                    next = scope.create(new long[][] {{arg}});
                 }
             }
         }
@@ -139,23 +126,8 @@ class LlamaMixedPrecisionTest {
     void fp16GradientsReachEveryWeightAndMatchFloat32() throws Exception {
         Path dir = GoldenFiles.require("qwen2"); // q/k/v biases and an untied head: every kind of weight
         GoldenBatch batch = GoldenBatch.read(dir);
-        Map<String, float[]> fp32 = gradients(dir, batch, Precision.FP32);
-        Map<String, float[]> fp16 = gradients(dir, batch, Precision.FP16);
-        for (Map.Entry<String, float[]> e : fp32.entrySet()) {
-            float[] ref = e.getValue();
-            float[] got = fp16.get(e.getKey());
-            double norm = 0;
-            double diff = 0;
-            double gotNorm = 0;
-            for (int i = 0; i < ref.length; i++) {
-                norm += (double) ref[i] * ref[i];
-                gotNorm += (double) got[i] * got[i];
-                diff += (double) (got[i] - ref[i]) * (got[i] - ref[i]);
-            }
-            assertTrue(gotNorm > 0, e.getKey() + " received no gradient in fp16 (a cast cut the graph)");
-            double rel = Math.sqrt(diff) / Math.sqrt(norm);
-            assertTrue(rel <= GRAD_REL_TOL, e.getKey() + ": relative gradient error " + rel + " > " + GRAD_REL_TOL);
-        }
+        PolicyGradients.assertClose(gradients(dir, batch, Precision.FP32), gradients(dir, batch, Precision.FP16),
+                GRAD_REL_TOL);
     }
 
     @Test
@@ -172,31 +144,24 @@ class LlamaMixedPrecisionTest {
         }
     }
 
-    /** Gradients of next-token cross-entropy plus a value-head term, so every parameter (head included) gets one. */
     private static Map<String, float[]> gradients(Path dir, GoldenBatch batch, Precision precision) throws Exception {
-        try (CausalLm model = CausalLms.load(dir, Head.VALUE, Device.cpu()); NDManager scope = model.newScope()) {
-            model.setPrecision(precision);
-            model.setTrainable(true);
-            NDArray ids = scope.create(batch.ids().longRows());
-            NDArray mask = scope.create(batch.mask().longRows());
-            NDArray tm = scope.create(batch.tokenMask().floats(), new Shape(batch.tokenMask().shape()));
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                GptModel.PolicyOutput out = model.policyForward(ids, mask);
-                NDArray ce = LmLoss.maskedMean(out.logProbs().neg(), tm);
-                gc.backward(ce.add(LmLoss.maskedMean(out.values().mul(out.values()), tm)));
-            }
-            Map<String, float[]> grads = new HashMap<>();
-            for (Map.Entry<String, Parameter> e : model.parameters().entrySet()) {
-                grads.put(e.getKey(), e.getValue().getArray().getGradient().toFloatArray());
-            }
-            return grads;
+        try (CausalLm model = CausalLms.load(dir, Head.VALUE, Device.cpu())) {
+            return PolicyGradients.of(model, precision, batch.ids().longRows(), batch.mask().longRows(), batch.tokenMask());
         }
     }
 
-    private static float[] lastLogits(CausalLm model, NDManager step, long[] seq, int v) {
-        NDArray logits = model.run(step.create(new long[][] {seq}), null).logits();
-        long t = logits.getShape().get(1);
-        return Arrays.copyOfRange(logits.toFloatArray(), (int) ((t - 1) * v), (int) (t * v));
+    /** The last position's logits of a full (uncached) forward over {@code seq}, computed in a sub-scope. */
+    private static float[] fullForwardLast(CausalLm model, NDManager scope, long[] seq) {
+        try (NDManager step = scope.newSubManager()) {
+            NDArray logits = model.run(step.create(new long[][] {seq}), null).logits();
+            long t = logits.getShape().get(1);
+            int v = (int) logits.getShape().get(2);
+            return Arrays.copyOfRange(logits.toFloatArray(), (int) ((t - 1) * v), (int) (t * v));
+        }
+    }
+
+    private static double maxDiff(float[] expected, float[] actual) {
+        return maskedMaxDiff(expected, actual, new long[] {1});
     }
 
     private static double maskedMaxDiff(float[] expected, float[] actual, long[] mask) {
@@ -217,16 +182,6 @@ class LlamaMixedPrecisionTest {
             max = Math.max(max, Math.abs(x));
         }
         return max;
-    }
-
-    private static int argMax(float[] xs) {
-        int arg = 0;
-        for (int i = 1; i < xs.length; i++) {
-            if (xs[i] > xs[arg]) {
-                arg = i;
-            }
-        }
-        return arg;
     }
 
     /** Top-1 minus top-2 logit. */
