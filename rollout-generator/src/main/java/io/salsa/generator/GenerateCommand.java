@@ -60,6 +60,9 @@ public final class GenerateCommand extends SalsaCommand {
     String initialWeights;
     @Option(names = "--device", description = "cpu or gpu ($SALSA_GENERATOR_DEVICE).")
     String device;
+    @Option(names = "--precision", description = "no (float32) or fp16 (autocast; for GPUs) "
+            + "($SALSA_GENERATOR_PRECISION).")
+    String precision;
     @Option(names = "--threads", description = "PyTorch intra-op threads, 1 to 1024 ($SALSA_GENERATOR_THREADS; "
             + "default: PyTorch's own, one per core). Several generators on one machine: 1 each.")
     String threads;
