@@ -16,7 +16,6 @@ import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.GptOutput;
-import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.lora.LoraAdapter;
 import io.salsa.model.lm.lora.LoraConfig;
 import io.salsa.model.safetensors.F32Tensor;
@@ -39,7 +38,8 @@ import java.util.Map;
  * policy is the LM with a TRL value head ({@code v_head.summary.*}), the reference is a second, gradient-free model
  * of the same architecture holding the soup's weights, and the optimiser is our checkpointable AdamW. Dropout is
  * never applied (the models have none), so a step is a deterministic function of weights, batch and seed on CPU.
- * {@code mixed_precision=fp16} is GPT-2 only for now.
+ * {@code mixed_precision=fp16} runs policy, value head and reference with fp16 autocast on every family (float32
+ * master weights and AdamW state, dynamic loss scaling).
  *
  * <p>LoRA mode ({@code lora_r} &gt; 0): the policy is the soup (the base, frozen) plus a fresh {@link LoraAdapter}
  * (seed {@link #LORA_INIT_SEED}) and the full value head on the shared backbone; the reference is the same model with
@@ -155,7 +155,6 @@ public final class LmPolicyTrainer implements PolicyTrainer {
         }
         CausalLm policy = CausalLms.load(initFolder, GptModel.Head.VALUE, device);
         try {
-            requireMixedPrecisionSupport(config, policy, initFolder);
             CausalLm reference = CausalLms.load(referenceFolder, GptModel.Head.NONE, device);
             String mismatch = architectureMismatch(reference, policy);
             if (mismatch != null) {
@@ -178,7 +177,6 @@ public final class LmPolicyTrainer implements PolicyTrainer {
         CausalLm policy = CausalLms.load(baseFolder, GptModel.Head.VALUE, device);
         LoraAdapter lora = null;
         try {
-            requireMixedPrecisionSupport(config, policy, baseFolder);
             if (!(policy instanceof Adaptable adaptable)) {
                 throw new IllegalArgumentException("lora_r=" + config.lora().r() + ": " + baseFolder + " is a "
                         + policy.modelType() + " model, which takes no LoRA adapter");
@@ -198,15 +196,6 @@ public final class LmPolicyTrainer implements PolicyTrainer {
             }
             policy.close();
             throw e;
-        }
-    }
-
-    /** fp16 autocast exists for GPT-2 only: refuse it for another architecture naming the setting, before any step. */
-    private static void requireMixedPrecisionSupport(PpoConfig config, CausalLm policy, Path folder) {
-        if (config.mixedPrecision() != Precision.FP32 && !(policy instanceof GptModel)) {
-            throw new IllegalArgumentException("mixed_precision=" + config.mixedPrecision().label()
-                    + " is implemented for GPT-2 models only; " + folder + " is a " + policy.modelType()
-                    + " model: set mixed_precision=no");
         }
     }
 

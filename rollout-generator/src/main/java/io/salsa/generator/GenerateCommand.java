@@ -60,6 +60,9 @@ public final class GenerateCommand extends SalsaCommand {
     String initialWeights;
     @Option(names = "--device", description = "cpu or gpu ($SALSA_GENERATOR_DEVICE).")
     String device;
+    @Option(names = "--precision", description = "no (float32) or fp16 (autocast; for GPUs) "
+            + "($SALSA_GENERATOR_PRECISION).")
+    String precision;
     @Option(names = "--threads", description = "PyTorch intra-op threads, 1 to 1024 ($SALSA_GENERATOR_THREADS; "
             + "default: PyTorch's own, one per core). Several generators on one machine: 1 each.")
     String threads;
@@ -99,7 +102,7 @@ public final class GenerateCommand extends SalsaCommand {
         } catch (IllegalArgumentException e) {
             return refuse(e.getMessage());
         }
-        ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(),
+        ServiceRunner.runUntilStopped(new GeneratorApp(settings, config, ModelRolloutSampler.factory(config.precision()),
                 new BlobWeightFetcher(store, service.cacheDir(config.stateDir().resolve("weights")))), metricsPort);
         return 0;
     }

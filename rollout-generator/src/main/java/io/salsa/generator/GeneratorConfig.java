@@ -1,5 +1,6 @@
 package io.salsa.generator;
 
+import io.salsa.model.lm.Precision;
 import io.salsa.schemas.Topic;
 import io.salsa.schemas.Topics;
 import java.nio.file.Path;
@@ -26,6 +27,7 @@ import java.util.function.Function;
  * @param policyRunId           learner run to follow on the policy topic, or null to follow the newest checkpoint of any run
  * @param initialWeights        weights used before the first policy checkpoint
  * @param device                where the model runs
+ * @param precision             the generation forward's precision: float32, or fp16 autocast (for GPUs)
  * @param stateDir              instance state: the generator id file and the local copy of downloaded weights
  */
 public record GeneratorConfig(
@@ -42,6 +44,7 @@ public record GeneratorConfig(
         String policyRunId,
         InitialWeights initialWeights,
         Device device,
+        Precision precision,
         Path stateDir) {
 
     /** Where the model runs. */
@@ -143,6 +146,7 @@ public record GeneratorConfig(
         require(policyRunId == null || !policyRunId.isBlank(), "policy_run_id must not be blank (omit it to follow any run)");
         require(initialWeights != null, "initial_weights is required");
         require(device != null, "device must be cpu or gpu");
+        require(precision != null, "precision must be no or fp16");
         require(stateDir != null, "state_dir is required");
     }
 
@@ -202,6 +206,7 @@ public record GeneratorConfig(
                 runId == null || runId.isBlank() ? null : runId,
                 get(env, "SALSA_GENERATOR_INITIAL_WEIGHTS", "soup", InitialWeights::parse),
                 get(env, "SALSA_GENERATOR_DEVICE", "cpu", s -> Device.valueOf(s.trim().toUpperCase(Locale.ROOT))),
+                get(env, "SALSA_GENERATOR_PRECISION", "no", Precision::parse),
                 stateDir);
     }
 

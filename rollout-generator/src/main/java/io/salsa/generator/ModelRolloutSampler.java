@@ -8,6 +8,7 @@ import io.salsa.model.lm.Adaptable;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.ModelFolder;
 import io.salsa.model.lm.lora.LoraAdapter;
 import io.salsa.model.lm.lora.LoraConfig;
@@ -52,15 +53,23 @@ public final class ModelRolloutSampler implements RolloutSampler {
         this.chatTemplate = chatTemplate;
     }
 
-    /** The factory the service uses: loads the language model (any value/score head is ignored) and its tokenizer. */
+    /** {@link #factory(Precision)} in float32. */
     public static SamplerFactory factory() {
+        return factory(Precision.FP32);
+    }
+
+    /**
+     * The factory the service uses: loads the language model (any value/score head is ignored) and its tokenizer,
+     * and generates in {@code precision} (fp16 autocast: fp16 matmuls, float32 norms, softmax and log-probs).
+     */
+    public static SamplerFactory factory(Precision precision) {
         return new SamplerFactory() {
             /** The base of the newest adapter checkpoint, kept while a sampler uses it. */
             private LoraHost last;
 
             @Override
             public RolloutSampler open(Path modelDir, GeneratorConfig.Device device) throws IOException {
-                return ModelRolloutSampler.open(modelDir, device);
+                return ModelRolloutSampler.open(modelDir, device, precision);
             }
 
             @Override
@@ -79,7 +88,7 @@ public final class ModelRolloutSampler implements RolloutSampler {
                         throw e;
                     }
                 }
-                ModelRolloutSampler opened = ModelRolloutSampler.openAdapter(baseDir, adapterDir, device);
+                ModelRolloutSampler opened = ModelRolloutSampler.openAdapter(baseDir, adapterDir, device, precision);
                 last = opened.host;
                 return opened;
             }
@@ -91,9 +100,16 @@ public final class ModelRolloutSampler implements RolloutSampler {
      * template and generation_config.json) on {@code device}.
      */
     public static ModelRolloutSampler open(Path dir, GeneratorConfig.Device device) throws IOException {
+        return open(dir, device, Precision.FP32);
+    }
+
+    /** {@link #open(Path, GeneratorConfig.Device)} generating in {@code precision}. */
+    public static ModelRolloutSampler open(Path dir, GeneratorConfig.Device device, Precision precision)
+            throws IOException {
         Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
         CausalLm model = CausalLms.load(dir, GptModel.Head.NONE, djl);
         try {
+            model.setPrecision(precision);
             return withTokenizer(model, null, null, dir);
         } catch (IOException | RuntimeException e) {
             model.close();
@@ -109,11 +125,18 @@ public final class ModelRolloutSampler implements RolloutSampler {
      */
     public static ModelRolloutSampler openAdapter(Path baseDir, Path adapterDir, GeneratorConfig.Device device)
             throws IOException {
+        return openAdapter(baseDir, adapterDir, device, Precision.FP32);
+    }
+
+    /** {@link #openAdapter(Path, Path, GeneratorConfig.Device)} generating in {@code precision}. */
+    public static ModelRolloutSampler openAdapter(Path baseDir, Path adapterDir, GeneratorConfig.Device device,
+            Precision precision) throws IOException {
         Device djl = device == GeneratorConfig.Device.GPU ? Device.gpu() : Device.cpu();
         String baseSha = LoraSoups.baseSha256(baseDir);
         CausalLm model = CausalLms.load(baseDir, GptModel.Head.NONE, djl);
         LoraAdapter adapter = null;
         try {
+            model.setPrecision(precision);
             if (!(model instanceof Adaptable adaptable)) {
                 throw new IOException(baseDir + " is a " + model.modelType() + " model, which takes no LoRA adapter");
             }
@@ -169,6 +192,11 @@ public final class ModelRolloutSampler implements RolloutSampler {
                 model.close();
             }
         }
+    }
+
+    /** The precision this sampler generates in. */
+    Precision precision() {
+        return model.precision();
     }
 
     /** Whether this sampler and {@code other} run on the same loaded base weights (one copy of the base). */

@@ -22,6 +22,11 @@ class GenerateCommandTest {
         assertTrue(badTemperature.err().strip().startsWith("salsa generate: ") && badTemperature.err().strip().contains(
                 "SALSA_GENERATOR_TEMPERATURE") && badTemperature.err().strip().contains("warm"), badTemperature.err().strip());
 
+        Captured<Integer> badPrecision = run("--bootstrap", "127.0.0.1:9092", "--precision", "bf16");
+        assertEquals(2, badPrecision.value());
+        assertTrue(badPrecision.err().contains("SALSA_GENERATOR_PRECISION='bf16' is invalid: expected no or fp16"),
+                badPrecision.err());
+
         Path notAModel = tmp.resolve("empty");
         Captured<Integer> badWeights = run("--bootstrap", "127.0.0.1:9092", "--initial-weights", notAModel.toString());
         assertEquals(2, badWeights.value());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.salsa.model.lm.Precision;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -35,6 +36,7 @@ class GeneratorConfigTest {
         assertEquals(1, c.maxStaleness());
         assertEquals(new GeneratorConfig.Soup("default"), c.initialWeights());
         assertEquals(GeneratorConfig.Device.CPU, c.device());
+        assertEquals(Precision.FP32, c.precision());
         assertNull(c.policyRunId());
         assertEquals(2, c.lagSources().size());
         assertEquals("scored-rollouts", c.lagSources().get(1).topic());
@@ -57,7 +59,8 @@ class GeneratorConfigTest {
                 "SALSA_GENERATOR_MAX_NEW_TOKENS", "20", "SALSA_GENERATOR_SEED", "42",
                 "SALSA_GENERATOR_MAX_STALENESS", "-1", "SALSA_GENERATOR_MAX_UNCONSUMED_ROLLOUTS", "500",
                 "SALSA_GENERATOR_LAG_SOURCES", "scored-rollouts@learner-a", "SALSA_GENERATOR_POLICY_RUN_ID", "run-9",
-                "SALSA_GENERATOR_INITIAL_WEIGHTS", "/models/sft-1", "SALSA_GENERATOR_DEVICE", "GPU"));
+                "SALSA_GENERATOR_INITIAL_WEIGHTS", "/models/sft-1", "SALSA_GENERATOR_DEVICE", "GPU",
+                "SALSA_GENERATOR_PRECISION", "fp16"));
         assertEquals(new SamplingParams(0.7f, 40, 0.9f, 20), c.sampling());
         assertEquals(42, c.seed());
         assertEquals(new StalenessGate(-1, 500), c.gate());
@@ -66,6 +69,7 @@ class GeneratorConfigTest {
         assertEquals("run-9", c.stampRunId());
         assertEquals(Path.of("/models/sft-1"), assertInstanceOf(GeneratorConfig.Folder.class, c.initialWeights()).dir());
         assertEquals(GeneratorConfig.Device.GPU, c.device());
+        assertEquals(Precision.FP16, c.precision());
         assertEquals(new GeneratorConfig.Soup("sft-pair"), GeneratorConfig.InitialWeights.parse("soup:sft-pair"));
     }
 
@@ -80,6 +84,8 @@ class GeneratorConfigTest {
         assertMessage("topic@consumer-group", env("SALSA_GENERATOR_LAG_SOURCES", "scored-rollouts"));
         assertMessage("not a catalog topic", env("SALSA_GENERATOR_LAG_SOURCES", "nope@g"));
         assertMessage("SALSA_GENERATOR_DEVICE", env("SALSA_GENERATOR_DEVICE", "tpu"));
+        assertMessage("SALSA_GENERATOR_PRECISION='bf16' is invalid: expected no or fp16", env("SALSA_GENERATOR_PRECISION",
+                "bf16"));
         assertMessage("generator_id must be", env("SALSA_GENERATOR_ID", "has space"));
     }
 

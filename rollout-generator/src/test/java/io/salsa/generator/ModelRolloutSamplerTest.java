@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.salsa.model.lm.Precision;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,6 +83,30 @@ class ModelRolloutSamplerTest {
                     assertTrue(lp < -1e-3, "a random 300-token model is never sure: " + lp);
                 }
             }
+        }
+    }
+
+    @Test
+    void shouldGenerateInFp16WhenTheFactoryIsMadeForIt() throws Exception {
+        Path model = TinyModels.write(dir.resolve("m"), 1);
+        List<RolloutSampler.Request> reqs = requests();
+        try (RolloutSampler fp32 = ModelRolloutSampler.factory().open(model, GeneratorConfig.Device.CPU);
+             RolloutSampler fp16 = ModelRolloutSampler.factory(Precision.FP16).open(model, GeneratorConfig.Device.CPU)) {
+            assertEquals(Precision.FP32, ((ModelRolloutSampler) fp32).precision());
+            assertEquals(Precision.FP16, ((ModelRolloutSampler) fp16).precision());
+            SamplingParams twoTokens = new SamplingParams(1f, 0, 1f, 2); // fp16 is slow on a CPU: keep it short
+            List<RolloutSampler.Sample> full = fp32.sample(reqs, twoTokens);
+            List<RolloutSampler.Sample> half = fp16.sample(reqs, twoTokens);
+            float maxDiff = 0;
+            for (int i = 0; i < reqs.size(); i++) {
+                for (float lp : half.get(i).logProbs()) {
+                    assertTrue(lp <= 0 && Float.isFinite(lp), "fp16 log-prob " + lp);
+                }
+                // same seed, nearly the same distribution: the first token is the same, its log-prob fp16-close
+                assertEquals(full.get(i).responseIds()[0], half.get(i).responseIds()[0], "first token of row " + i);
+                maxDiff = Math.max(maxDiff, Math.abs(full.get(i).logProbs()[0] - half.get(i).logProbs()[0]));
+            }
+            assertTrue(maxDiff > 0 && maxDiff < 1e-2, "first-token log-probs fp16 vs fp32: max |Δ| " + maxDiff);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.salsa.bench;
 
 import ai.djl.Device;
+import io.salsa.model.doctor.Doctor;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
@@ -28,13 +29,22 @@ final class BenchModels {
     /** Every name {@code --model} accepts besides a folder. */
     static List<String> names() {
         List<String> all = new ArrayList<>(GPT2_NAMES);
+        all.add(Doctor.SMALL);
         all.addAll(LlamaShapes.NAMES);
         return all;
     }
 
     /** Whether {@code model} is a named shape (not a folder). */
     static boolean named(String model) {
-        return GPT2_NAMES.contains(model) || LlamaShapes.known(model);
+        return GPT2_NAMES.contains(model) || Doctor.SMALL.equals(model) || LlamaShapes.known(model);
+    }
+
+    /**
+     * The Llama-family config of a named shape: {@code salsa doctor}'s {@value Doctor#SMALL} (27 M parameters) or
+     * a hub shape of {@link LlamaShapes}.
+     */
+    private static LlamaConfig llama(String name) {
+        return Doctor.SMALL.equals(name) ? Doctor.small() : LlamaShapes.config(name);
     }
 
     /** The GPT-2 config of a GPT-2 shape name. */
@@ -55,8 +65,8 @@ final class BenchModels {
         if (GPT2_NAMES.contains(model)) {
             return shape(gpt2(model));
         }
-        if (LlamaShapes.known(model)) {
-            return shape(LlamaShapes.config(model));
+        if (Doctor.SMALL.equals(model) || LlamaShapes.known(model)) {
+            return shape(llama(model));
         }
         Path dir = existing(model);
         return CausalLms.GPT2_TYPES.contains(CausalLms.modelType(dir)) ? shape(GptConfig.load(dir))
@@ -92,7 +102,7 @@ final class BenchModels {
                     m.save(dir);
                 }
             } else {
-                try (LlamaModel m = LlamaModel.random(LlamaShapes.config(model), GptModel.Head.NONE, 1, Device.cpu())) {
+                try (LlamaModel m = LlamaModel.random(llama(model), GptModel.Head.NONE, 1, Device.cpu())) {
                     m.save(dir);
                 }
             }

@@ -42,7 +42,7 @@ public final class LearnerBenchCommand extends BenchCommand {
 
     @Option(names = "--model", defaultValue = "small", description = "small (4 layers, 128 wide, vocab 1000: the "
             + "golden 'small' config), gpt2-124m (12 x 768, vocab 50257), a Llama-family shape with random weights "
-            + "(qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, qwen2.5-7b, llama-2-7b), or a model folder of any family "
+            + "(llama-small, qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, qwen2.5-7b, llama-2-7b), or a model folder of any family "
             + "(default: ${DEFAULT-VALUE}).")
     String model;
 

@@ -12,6 +12,7 @@ import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.Precision;
 import io.salsa.model.train.AdamW;
 import io.salsa.model.train.Gradients;
 import io.salsa.model.train.SftBatch;
@@ -45,7 +46,8 @@ public final class ModelBenchCommand extends BenchCommand {
 
     @Option(names = "--model", paramLabel = "DIR|NAME",
             description = "A Hugging Face model folder (gpt2, llama, mistral, qwen2, gemma) or a named shape with random weights: "
-                    + "small, gpt2-124m, qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, qwen2.5-7b, llama-2-7b. Instead of --config.")
+                    + "small, gpt2-124m, llama-small (27 M, salsa doctor's), qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, qwen2.5-7b, llama-2-7b. "
+                    + "Instead of --config.")
     String model;
 
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per batch (default: ${DEFAULT-VALUE}).")
@@ -60,8 +62,17 @@ public final class ModelBenchCommand extends BenchCommand {
     @Option(names = "--train-steps", defaultValue = "5", description = "Timed SFT steps per repetition (default: ${DEFAULT-VALUE}).")
     int trainSteps;
 
+    @Option(names = {"--precision", "--mixed-precision"}, defaultValue = "no", paramLabel = "no|fp16",
+            description = "Forward precision of generation, the LM forward, reward scoring and the PPO step (its "
+                    + "mixed_precision): no (float32) or fp16 (autocast: fp16 matmuls, float32 norms, softmax and "
+                    + "outputs); the SFT step stays float32 (SFT has no loss scaler). On a CPU fp16 is slow: no native "
+                    + "fp16 GEMM (default: ${DEFAULT-VALUE}).")
+    String precisionName;
+
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
+
+    private Precision precision = Precision.FP32;
 
     public ModelBenchCommand() {
         super(BenchOptions.warmup("--warmup", 1, "Untimed runs of each measurement before the timed ones")
@@ -79,6 +90,11 @@ public final class ModelBenchCommand extends BenchCommand {
             }
             if (model != null && config != null) {
                 throw new IllegalArgumentException("--model and --config exclude each other");
+            }
+            try {
+                precision = Precision.parse(precisionName);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--precision: " + e.getMessage(), e);
             }
             Device dev = deviceOptions.apply();
             try (Scratch scratch = Scratch.create("model")) {
@@ -154,16 +170,18 @@ public final class ModelBenchCommand extends BenchCommand {
             if (header == null && lm instanceof GptModel gpt) {
                 GptConfig cfg = gpt.config();
                 System.out.printf(Locale.ROOT, "GPT-2 %d layers × %d wide, %d heads, vocab %d; batch %d, prompt %d, "
-                                + "%d new tokens; device %s, %d thread(s), best of %d%n",
+                                + "%d new tokens; device %s, %d thread(s), precision %s, best of %d%n",
                         cfg.nLayer(), cfg.nEmbd(), cfg.nHead(), cfg.vocabSize(), batch, promptLength, newTokens, dev,
-                        deviceOptions.threads(), bench.measured());
+                        deviceOptions.threads(), precisionLine(), bench.measured());
             } else {
                 System.out.printf(Locale.ROOT, "%s %s: %d layers × %d wide, vocab %d, %,d parameters (loaded in %.1f s); "
-                                + "batch %d, prompt %d, %d new tokens; device %s, %d thread(s), best of %d%n",
+                                + "batch %d, prompt %d, %d new tokens; device %s, %d thread(s), precision %s, best of %d%n",
                         lm.modelType(), header, lm.numLayers(), lm.hiddenSize(), lm.vocabSize(), lm.parameterCount(),
-                        loadSeconds, batch, promptLength, newTokens, dev, deviceOptions.threads(), bench.measured());
+                        loadSeconds, batch, promptLength, newTokens, dev, deviceOptions.threads(), precisionLine(),
+                        bench.measured());
             }
             double generated = (double) batch * newTokens;
+            lm.setPrecision(precision);
             Generator gen = new Generator(lm);
             SamplingConfig sampling = SamplingConfig.sampling(newTokens).withStopAtEos(false);
             row(rows, "generate, KV cache (sampling)", generated, bench.bestSeconds(() -> gen.generate(prompts, sampling, 1)));
@@ -191,6 +209,7 @@ public final class ModelBenchCommand extends BenchCommand {
                         (double) batch * trainSteps, secs);
             }
             lm.setTrainable(false);
+            lm.setPrecision(precision);
             memory.reset();
             row(rows, "forward only (LM loss)", (double) padded.tokens() * trainSteps, (double) batch * trainSteps,
                     bench.bestSeconds(() -> {
@@ -202,6 +221,7 @@ public final class ModelBenchCommand extends BenchCommand {
 
         memory.reset();
         try (LmRewardScorerModel scorer = LmRewardScorerModel.load(folder, "bench", 1, dev)) {
+            scorer.lm().setPrecision(precision);
             row(rows, "reward scoring (score head)", (double) batch * (promptLength + newTokens) * trainSteps, (double) batch * trainSteps,
                     bench.bestSeconds(() -> {
                         for (int s = 0; s < trainSteps; s++) {
@@ -218,7 +238,8 @@ public final class ModelBenchCommand extends BenchCommand {
             samples.add(new TrainingSample(prompts.get(b), responses.get(b), lps, false, (float) rng.nextDouble(),
                     null, null));
         }
-        PpoConfig ppo = PpoConfig.builder().batchSize(batch).miniBatchSize(batch).ppoEpochs(1).build();
+        PpoConfig ppo = PpoConfig.builder().batchSize(batch).miniBatchSize(batch).ppoEpochs(1).mixedPrecision(precision)
+                .build();
         memory.reset();
         try (LmPolicyTrainer trainer = LmPolicyTrainer.open(ppo, folder, folder, dev)) {
             long[] seed = {1};
@@ -226,6 +247,11 @@ public final class ModelBenchCommand extends BenchCommand {
                     bench.bestSeconds(() -> trainer.step(samples, 0.05, seed[0]++)));
         }
         return rows;
+    }
+
+    /** The precision as the header prints it. */
+    private String precisionLine() {
+        return precision == Precision.FP32 ? "fp32" : "fp16 autocast (SFT step fp32)";
     }
 
     private void row(ResultTable rows, String name, double tokens, double seconds) {

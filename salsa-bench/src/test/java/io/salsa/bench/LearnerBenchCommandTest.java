@@ -33,7 +33,7 @@ class LearnerBenchCommandTest {
         StdOut.Run run = StdOut.captureErr(() -> new CommandLine(new LearnerBenchCommand()).execute("--model", "gpt-5"));
         assertEquals(2, run.exitCode());
         assertTrue(run.out().contains("--model gpt-5 is neither a model folder nor a named shape (small, gpt2-124m, "
-                + "llama-2-7b, llama-3.2-1b, qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b)"), run.out());
+                + "llama-small, llama-2-7b, llama-3.2-1b, qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b)"), run.out());
         // no GPU on a test machine: the same command with --device gpu is refused before any model is built
         assertEquals(2, new CommandLine(new LearnerBenchCommand()).execute("--model", "qwen2.5-7b", "--device", "gpu"));
     }

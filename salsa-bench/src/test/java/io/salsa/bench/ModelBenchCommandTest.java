@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 class ModelBenchCommandTest {
@@ -81,16 +83,19 @@ class ModelBenchCommandTest {
         assertEquals(2, new CommandLine(new ModelBenchCommand()).execute("--repeats", "0"));
     }
 
-    @Test
-    void shouldBenchEveryMeasurementOfALlamaFamilyFolder(@TempDir Path dir) throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"no", "fp16"})
+    void shouldBenchEveryMeasurementOfALlamaFamilyFolder(String precision, @TempDir Path dir) throws Exception {
         tinyQwen2(dir);
         StdOut.Run run = StdOut.capture(() -> new CommandLine(new ModelBenchCommand()).execute("--model",
                 dir.toString(), "--batch", "2", "--new-tokens", "4", "--prompt-length", "4", "--warmup", "0",
-                "--repeats", "1", "--train-steps", "1"));
+                "--repeats", "1", "--train-steps", "1", "--precision", precision));
 
         assertEquals(0, run.exitCode(), run.out());
         List<String> lines = run.out().lines().toList();
         assertTrue(lines.get(0).startsWith("qwen2 " + dir + ": 1 layers × 32 wide, vocab 50,"), lines.get(0));
+        assertTrue(lines.get(0).contains(precision.equals("no") ? "precision fp32," : "precision fp16 autocast (SFT step fp32),"),
+                lines.get(0));
         List<String> names = List.of("generate, KV cache (sampling)", "SFT train step (fwd+bwd+AdamW)",
                 "forward only (LM loss)", "reward scoring (score head)", "PPO step (policy+value, reference)");
         assertRows(lines, 2, names);
@@ -102,7 +107,10 @@ class ModelBenchCommandTest {
         StdOut.Run run = StdOut.captureErr(() -> new CommandLine(new ModelBenchCommand()).execute("--model", "gpt-5"));
         assertEquals(2, run.exitCode());
         assertTrue(run.out().contains("--model gpt-5 is neither a model folder nor a named shape (small, gpt2-124m, "
-                + "llama-2-7b, llama-3.2-1b, qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b)"), run.out());
+                + "llama-small, llama-2-7b, llama-3.2-1b, qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b)"), run.out());
+        StdOut.Run bad = StdOut.captureErr(() -> new CommandLine(new ModelBenchCommand()).execute("--precision", "bf16"));
+        assertEquals(2, bad.exitCode());
+        assertTrue(bad.out().contains("--precision: expected no or fp16"), bad.out());
         assertEquals(2, new CommandLine(new ModelBenchCommand()).execute("--model", "qwen2.5-0.5b", "--config", dir.toString()));
     }
 }

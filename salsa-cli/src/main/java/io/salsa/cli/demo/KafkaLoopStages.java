@@ -178,7 +178,7 @@ final class KafkaLoopStages {
                 names.add("reward-scorer");
                 for (int g = 1; g <= p.generators(); g++) {
                     GeneratorConfig config = generatorConfig(ctx, g, services.resolve("generator-" + g));
-                    GeneratorApp app = new GeneratorApp(ctx.kafka(), config, ModelRolloutSampler.factory(),
+                    GeneratorApp app = new GeneratorApp(ctx.kafka(), config, ModelRolloutSampler.factory(config.precision()),
                             new BlobWeightFetcher(store.blobStore(), config.stateDir().resolve("weights")));
                     String name = "rollout-generator-" + g;
                     running.add(ctx.services().start(name, app));

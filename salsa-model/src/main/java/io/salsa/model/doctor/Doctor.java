@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.util.cuda.CudaUtils;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.GptOutput;
+import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.llama.LlamaConfig;
 import io.salsa.model.lm.llama.LlamaModel;
 import java.io.IOException;
@@ -32,12 +33,13 @@ public final class Doctor {
     public record Matmul(int n, DataType type, double millis, double gflops) {
     }
 
-    /** A timed forward pass of a causal LM over {@code batch × tokens}: the best of the timed repetitions. */
-    public record Forward(String model, long parameters, int batch, int tokens, double millis, double tokensPerSecond) {
+    /** A timed forward pass of a causal LM in {@code precision} over {@code batch × tokens}: the best of the timed repetitions. */
+    public record Forward(String model, Precision precision, long parameters, int batch, int tokens, double millis,
+                          double tokensPerSecond) {
     }
 
-    /** What one device did, or why it failed. */
-    public record DeviceCheck(Device device, List<Matmul> matmuls, Forward forward, String error) {
+    /** What one device did (a forward pass per precision checked), or why it failed. */
+    public record DeviceCheck(Device device, List<Matmul> matmuls, List<Forward> forwards, String error) {
     }
 
     /** Everything the doctor found. */
@@ -69,11 +71,20 @@ public final class Doctor {
     }
 
     /**
+     * The precisions a device's forward pass is timed in by default: float32 everywhere, and fp16 (what generation and
+     * the reference use there) on a GPU; fp16 on a CPU works but has no native GEMM there, so it is opt-in.
+     */
+    public static List<Precision> defaultPrecisions(Device device) {
+        return device.isGpu() ? List.of(Precision.FP32, Precision.FP16) : List.of(Precision.FP32);
+    }
+
+    /**
      * Runs every check: environment, engine, native library, devices, and per device ({@code only} null = all
      * devices PyTorch sees) a matmul and a forward pass of {@code model} (random weights) over {@code batch ×
-     * tokens}.
+     * tokens} in each of {@code precisions} ({@code null}: {@link #defaultPrecisions}).
      */
-    public static Report examine(List<Device> only, LlamaConfig model, String modelName, int batch, int tokens) {
+    public static Report examine(List<Device> only, LlamaConfig model, String modelName, int batch, int tokens,
+                                 List<Precision> precisions) {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")");
         env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
@@ -93,7 +104,7 @@ public final class Doctor {
         List<Device> devices = List.of(engine.getDevices());
         List<DeviceCheck> checks = new ArrayList<>();
         for (Device d : only == null ? devices : only) {
-            checks.add(check(d, model, modelName, batch, tokens));
+            checks.add(check(d, model, modelName, batch, tokens, precisions == null ? defaultPrecisions(d) : precisions));
         }
         NativeLibrary lib = nativeLibrary(Path.of("/proc/self/maps"));
         if (lib.flavor() == null && System.getenv("PYTORCH_FLAVOR") != null) {
@@ -105,16 +116,21 @@ public final class Doctor {
                 devices, checks);
     }
 
-    private static DeviceCheck check(Device device, LlamaConfig model, String modelName, int batch, int tokens) {
+    private static DeviceCheck check(Device device, LlamaConfig model, String modelName, int batch, int tokens,
+                                     List<Precision> precisions) {
         List<Matmul> matmuls = new ArrayList<>();
+        List<Forward> forwards = new ArrayList<>();
         try {
             matmuls.add(matmul(device, 1024, DataType.FLOAT32));
             if (device.isGpu()) {
                 matmuls.add(matmul(device, 4096, DataType.FLOAT16)); // what generation and the reference use there
             }
-            return new DeviceCheck(device, matmuls, forward(device, model, modelName, batch, tokens), null);
+            for (Precision p : precisions) {
+                forwards.add(forward(device, model, modelName, batch, tokens, p));
+            }
+            return new DeviceCheck(device, matmuls, forwards, null);
         } catch (RuntimeException | Error e) {
-            return new DeviceCheck(device, matmuls, null, e.toString());
+            return new DeviceCheck(device, matmuls, forwards, e.toString());
         }
     }
 
@@ -138,9 +154,10 @@ public final class Doctor {
         }
     }
 
-    /** One forward pass (logits) of a randomly initialised model: 1 warm-up, then the best of 3. */
-    static Forward forward(Device device, LlamaConfig config, String name, int batch, int tokens) {
+    /** One forward pass (float32 logits) of a randomly initialised model in {@code precision}: 1 warm-up, then the best of 3. */
+    static Forward forward(Device device, LlamaConfig config, String name, int batch, int tokens, Precision precision) {
         try (LlamaModel lm = LlamaModel.random(config, GptModel.Head.NONE, 1, device)) {
+            lm.setPrecision(precision);
             double best = Double.MAX_VALUE;
             for (int i = 0; i < 4; i++) {
                 try (NDManager step = lm.newScope()) {
@@ -155,7 +172,7 @@ public final class Doctor {
                     }
                 }
             }
-            return new Forward(name, lm.parameterCount(), batch, tokens, best, batch * tokens / (best / 1e3));
+            return new Forward(name, precision, lm.parameterCount(), batch, tokens, best, batch * tokens / (best / 1e3));
         }
     }
 

@@ -2,10 +2,12 @@ package io.salsa.model.doctor;
 
 import ai.djl.Device;
 import io.salsa.model.lm.Devices;
+import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.llama.LlamaConfig;
 import io.salsa.model.lm.llama.LlamaShapes;
 import io.salsa.runtime.cli.SalsaSubcommand;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,6 +36,11 @@ public final class DoctorCommand implements Callable<Integer>, SalsaSubcommand {
             + "(default: ${DEFAULT-VALUE}).")
     int tokens;
 
+    @Option(names = "--precision", split = ",", paramLabel = "no|fp16", description = "Precisions of the forward "
+            + "pass, comma-separated (default: no (fp32) on every device, and fp16 too on a GPU; fp16 on a CPU is "
+            + "slow: no native fp16 GEMM).")
+    List<String> precisions;
+
     @Option(names = "--require-gpu", description = "Fail (exit 1) when PyTorch sees no GPU.")
     boolean requireGpu;
 
@@ -41,17 +48,28 @@ public final class DoctorCommand implements Callable<Integer>, SalsaSubcommand {
     public Integer call() {
         LlamaConfig config;
         List<Device> only;
+        List<Precision> forwardPrecisions = null;
         try {
             if (tokens < 1 || tokens > 8192) {
                 throw new IllegalArgumentException("--tokens must be in [1, 8192], got " + tokens);
             }
             config = model.equals(Doctor.SMALL) ? Doctor.small() : LlamaShapes.config(model);
             only = device == null ? null : List.of(Devices.parse(device));
+            if (precisions != null) {
+                forwardPrecisions = new ArrayList<>();
+                for (String p : precisions) {
+                    try {
+                        forwardPrecisions.add(Precision.parse(p));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("--precision: " + e.getMessage(), e);
+                    }
+                }
+            }
         } catch (IllegalArgumentException e) {
             System.err.println("salsa doctor: " + e.getMessage());
             return 2;
         }
-        Doctor.Report report = Doctor.examine(only, config, model, 1, tokens);
+        Doctor.Report report = Doctor.examine(only, config, model, 1, tokens, forwardPrecisions);
         print(report, System.out);
         boolean failed = report.checks().stream().anyMatch(c -> c.error() != null);
         if (requireGpu && report.gpuCount() == 0) {
@@ -82,10 +100,10 @@ public final class DoctorCommand implements Callable<Integer>, SalsaSubcommand {
                 out.printf(Locale.ROOT, "  matmul %dx%d %-8s %9.2f ms  %8.1f GFLOP/s%n", m.n(), m.n(),
                         m.type().toString().toLowerCase(Locale.ROOT), m.millis(), m.gflops());
             }
-            Doctor.Forward f = c.forward();
-            if (f != null) {
-                out.printf(Locale.ROOT, "  forward %s (%.1f M parameters, fp32) %dx%d tokens %9.2f ms  %8.0f tokens/s%n",
-                        f.model(), f.parameters() / 1e6, f.batch(), f.tokens(), f.millis(), f.tokensPerSecond());
+            for (Doctor.Forward f : c.forwards()) {
+                out.printf(Locale.ROOT, "  forward %s (%.1f M parameters, %s) %dx%d tokens %9.2f ms  %8.0f tokens/s%n",
+                        f.model(), f.parameters() / 1e6, f.precision() == Precision.FP32 ? "fp32" : "fp16 autocast",
+                        f.batch(), f.tokens(), f.millis(), f.tokensPerSecond());
             }
             if (c.error() != null) {
                 out.println("  FAILED: " + c.error());

@@ -120,7 +120,8 @@ public interface CausalLm extends AutoCloseable {
 
     /**
      * Chooses the forward precision (float32 by default); {@link Precision#FP16} is mixed precision as under
-     * {@code torch.autocast}. Implementations without mixed precision refuse anything but FP32.
+     * {@code torch.autocast} (GPT-2 and the Llama family both have it). An implementation without mixed precision
+     * refuses anything but FP32.
      */
     default void setPrecision(Precision precision) {
         if (precision != Precision.FP32) {

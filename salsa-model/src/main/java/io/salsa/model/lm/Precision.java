@@ -1,5 +1,6 @@
 package io.salsa.model.lm;
 
+import ai.djl.ndarray.types.DataType;
 import java.util.Locale;
 
 /**
@@ -25,6 +26,11 @@ public enum Precision {
     /** The setting value ({@code no} or {@code fp16}, as Hugging Face accelerate's {@code mixed_precision}). */
     public String label() {
         return label;
+    }
+
+    /** The dtype the matmuls (and a pre-allocated KV cache) compute in. */
+    public DataType computeType() {
+        return this == FP16 ? DataType.FLOAT16 : DataType.FLOAT32;
     }
 
     /** Parses {@code no} / {@code fp16} (also {@code fp32}); anything else is an error naming the accepted values. */

@@ -6,11 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salsa.model.lm.Precision;
+import io.salsa.model.lm.llama.LlamaConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -19,7 +24,7 @@ class DoctorTest {
 
     @Test
     void shouldNameTheEngineItsNativeLibraryAndTimeEveryDeviceItChecks() {
-        Doctor.Report r = Doctor.examine(null, Doctor.small(), Doctor.SMALL, 1, 16);
+        Doctor.Report r = Doctor.examine(null, Doctor.small(), Doctor.SMALL, 1, 16, null);
         assertEquals("PyTorch", r.engine());
         assertEquals("2.7.1", r.engineVersion(), "the pinned pytorch-native-cpu");
         assertEquals("2.7.1", r.nativeLibrary().version(), r.nativeLibrary().toString());
@@ -31,11 +36,38 @@ class DoctorTest {
         Doctor.Matmul m = cpu.matmuls().get(0);
         assertEquals(DataType.FLOAT32, m.type());
         assertTrue(m.millis() > 0 && m.gflops() > 0, m.toString());
-        Doctor.Forward f = cpu.forward();
+        assertEquals(Doctor.defaultPrecisions(Device.cpu()), cpu.forwards().stream().map(Doctor.Forward::precision).toList(),
+                "on a CPU the forward is timed in fp32 only by default");
+        assertEquals(List.of(Precision.FP32, Precision.FP16), Doctor.defaultPrecisions(Device.gpu()),
+                "on a GPU also in fp16, what generation and the reference use there");
+        Doctor.Forward f = cpu.forwards().get(0);
         // tied embeddings 32000·512 + 4 layers × (q, o 512² + k, v 512·128 + SwiGLU 3·512·1376 + 2 norms) + final norm
         assertEquals(32000L * 512 + 4L * (2 * 512 * 512 + 2 * 512 * 128 + 3 * 512 * 1376 + 2 * 512) + 512,
                 f.parameters());
         assertTrue(f.millis() > 0 && f.tokensPerSecond() > 0 && f.tokens() == 16, f.toString());
+    }
+
+    @Test
+    void shouldTimeTheLlamaForwardInEachPrecisionAskedFor() throws Exception {
+        LlamaConfig tiny = LlamaConfig.fromJson(new ObjectMapper().readTree("""
+                {"model_type": "qwen2", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                 "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64,
+                 "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "tie_word_embeddings": true, "vocab_size": 128,
+                 "eos_token_id": 0, "hidden_act": "silu"}"""));
+        List<Doctor.Forward> forwards = List.of(Doctor.forward(Device.cpu(), tiny, "tiny-qwen2", 2, 8, Precision.FP32),
+                Doctor.forward(Device.cpu(), tiny, "tiny-qwen2", 2, 8, Precision.FP16));
+        assertEquals(List.of(Precision.FP32, Precision.FP16), forwards.stream().map(Doctor.Forward::precision).toList());
+        for (Doctor.Forward f : forwards) {
+            assertEquals("tiny-qwen2", f.model());
+            assertTrue(f.millis() > 0 && f.tokensPerSecond() > 0 && f.batch() == 2 && f.tokens() == 8, f.toString());
+        }
+        Doctor.Report r = new Doctor.Report(Map.of(), "PyTorch", "2.7.1", "0.36.0", new Doctor.NativeLibrary(null, null,
+                null), 0, null, List.of(Device.cpu()), List.of(new Doctor.DeviceCheck(Device.cpu(), List.of(), forwards, null)));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        DoctorCommand.print(r, new PrintStream(out, true, StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("forward tiny-qwen2") && printed.contains(", fp32)")
+                && printed.contains(", fp16 autocast)"), printed);
     }
 
     @Test
@@ -74,5 +106,6 @@ class DoctorTest {
         assertEquals(2, new CommandLine(new DoctorCommand()).execute("--device", "tpu"));
         assertEquals(2, new CommandLine(new DoctorCommand()).execute("--model", "gpt-5"));
         assertEquals(2, new CommandLine(new DoctorCommand()).execute("--tokens", "0"));
+        assertEquals(2, new CommandLine(new DoctorCommand()).execute("--precision", "bf16"));
     }
 }

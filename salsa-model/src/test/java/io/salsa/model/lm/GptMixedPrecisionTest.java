@@ -4,18 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
 import io.salsa.model.GoldenFiles;
-import io.salsa.model.train.LmLoss;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -86,45 +81,13 @@ class GptMixedPrecisionTest {
     @Test
     void fp16GradientsReachEveryWeightAndMatchFloat32() throws Exception {
         Golden golden = Golden.small();
-        Map<String, float[]> fp32 = gradients(golden, Precision.FP32);
-        Map<String, float[]> fp16 = gradients(golden, Precision.FP16);
-        for (Map.Entry<String, float[]> e : fp32.entrySet()) {
-            float[] ref = e.getValue();
-            float[] got = fp16.get(e.getKey());
-            double norm = 0;
-            double diff = 0;
-            double gotNorm = 0;
-            for (int i = 0; i < ref.length; i++) {
-                norm += (double) ref[i] * ref[i];
-                gotNorm += (double) got[i] * got[i];
-                diff += (double) (got[i] - ref[i]) * (got[i] - ref[i]);
-            }
-            assertTrue(gotNorm > 0, e.getKey() + " received no gradient in fp16 (a cast cut the graph)");
-            double rel = Math.sqrt(diff) / Math.sqrt(norm);
-            assertTrue(rel <= GRAD_REL_TOL, e.getKey() + ": relative gradient error " + rel + " > " + GRAD_REL_TOL);
-        }
+        PolicyGradients.assertClose(gradients(golden, Precision.FP32), gradients(golden, Precision.FP16), GRAD_REL_TOL);
     }
 
-    /** Gradients of next-token cross-entropy plus a value-head term, so every parameter (head included) gets one. */
     private static Map<String, float[]> gradients(Golden golden, Precision precision) throws Exception {
-        try (GptModel model = GptModel.load(golden.dir(), GptModel.Head.VALUE, Device.cpu());
-             NDManager scope = model.newScope()) {
-            model.setPrecision(precision);
-            model.setTrainable(true);
-            NDArray idArr = scope.create(golden.ids().longRows());
-            NDArray maskArr = scope.create(golden.mask().longRows());
-            NDArray tm = scope.create(golden.tokenMask().floats(), new Shape(golden.tokenMask().shape()));
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                GptModel.PolicyOutput out = model.policyForward(idArr, maskArr);
-                NDArray ce = LmLoss.maskedMean(out.logProbs().neg(), tm);
-                NDArray valueTerm = LmLoss.maskedMean(out.values().mul(out.values()), tm);
-                gc.backward(ce.add(valueTerm));
-            }
-            Map<String, float[]> grads = new HashMap<>();
-            for (Map.Entry<String, Parameter> e : model.parameters().entrySet()) {
-                grads.put(e.getKey(), e.getValue().getArray().getGradient().toFloatArray());
-            }
-            return grads;
+        try (GptModel model = GptModel.load(golden.dir(), GptModel.Head.VALUE, Device.cpu())) {
+            return PolicyGradients.of(model, precision, golden.ids().longRows(), golden.mask().longRows(),
+                    golden.tokenMask());
         }
     }
 

@@ -13,6 +13,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.salsa.model.lm.GptLayers;
 import io.salsa.model.lm.GptTransformer;
+import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.Scalars;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,6 +34,8 @@ public final class LlamaDecoder extends AbstractBlock {
     final Parameter embed;
     final List<LlamaLayer> layers = new ArrayList<>();
     final Parameter norm;
+    /** Precision of the layers' matmuls ({@link LlamaModel#setPrecision}). */
+    Precision precision = Precision.FP32;
 
     LlamaDecoder(NDManager manager, LlamaConfig config) {
         this.config = config;
@@ -60,7 +63,7 @@ public final class LlamaDecoder extends AbstractBlock {
         long t = ids.getShape().get(1);
         long tk = mask.getShape().get(1);
         if (cache != null) {
-            cache.checkRoom(b, t);
+            cache.checkRoom(b, t, precision.computeType());
         }
         NDArray h = Embedding.embedding(ids, embed.getArray(), SparseFormat.DENSE).singletonOrThrow();
         if (config.gemma()) {
@@ -74,7 +77,7 @@ public final class LlamaDecoder extends AbstractBlock {
         Map<Integer, NDArray> biasByWindow = new HashMap<>();
         for (int i = 0; i < layers.size(); i++) {
             NDArray bias = biasByWindow.computeIfAbsent(config.layerWindows().get(i), w -> attentionBias(mask, b, t, tk, w));
-            h = layers.get(i).forward(h, bias, cosSin.get(0), cosSin.get(1), cache);
+            h = layers.get(i).forward(h, bias, cosSin.get(0), cosSin.get(1), cache, precision);
             if (hidden != null && i < layers.size() - 1) {
                 hidden.add(h);
             }

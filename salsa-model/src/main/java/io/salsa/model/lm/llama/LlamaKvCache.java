@@ -11,7 +11,8 @@ import io.salsa.model.lm.LmCache;
 /**
  * Keys and values of every layer, allocated once at full capacity [B, nKV, capacity, D] so that a generation step
  * writes its new positions in place and reads a view of the filled prefix: no copy of the past per step (GPT-2's
- * {@code KvCache} concatenates instead). Keys are stored after RoPE and before the GQA repeat.
+ * {@code KvCache} concatenates instead). Keys are stored after RoPE and before the GQA repeat, in the model's
+ * compute dtype (float16 under {@code Precision.FP16}: half the memory).
  */
 public final class LlamaKvCache implements LmCache {
 
@@ -21,7 +22,7 @@ public final class LlamaKvCache implements LmCache {
     private final long capacity;
     private long length;
 
-    LlamaKvCache(NDManager manager, LlamaConfig config, int batch, int capacity) {
+    LlamaKvCache(NDManager manager, LlamaConfig config, int batch, int capacity, DataType dtype) {
         if (batch < 1 || capacity < 1) {
             throw new IllegalArgumentException("a cache needs batch ≥ 1 and capacity ≥ 1, got " + batch + " and " + capacity);
         }
@@ -31,8 +32,8 @@ public final class LlamaKvCache implements LmCache {
         keys = new NDArray[config.numLayers()];
         values = new NDArray[config.numLayers()];
         for (int i = 0; i < keys.length; i++) {
-            keys[i] = manager.zeros(shape, DataType.FLOAT32);
-            values[i] = manager.zeros(shape, DataType.FLOAT32);
+            keys[i] = manager.zeros(shape, dtype);
+            values[i] = manager.zeros(shape, dtype);
         }
     }
 
@@ -47,7 +48,11 @@ public final class LlamaKvCache implements LmCache {
     }
 
     /** Checks that {@code t} new positions of a [batch, …] input fit, before any layer writes. */
-    void checkRoom(long b, long t) {
+    void checkRoom(long b, long t, DataType dtype) {
+        if (keys[0].getDataType() != dtype) {
+            throw new IllegalStateException("cache holds " + keys[0].getDataType() + " keys but the model computes in "
+                    + dtype + ": make the cache with newCache after setPrecision");
+        }
         if (b != batch) {
             throw new IllegalArgumentException("cache made for batch " + batch + ", got a batch of " + b);
         }

@@ -10,8 +10,10 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.salsa.model.lm.Autocast;
 import io.salsa.model.lm.GptLayers;
 import io.salsa.model.lm.LinearAdapter;
+import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.Scalars;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -74,27 +76,36 @@ public final class LlamaLayer extends AbstractBlock {
     }
 
     /**
-     * The layer's output for hidden states {@code h} [B, T, E].
+     * The layer's output for hidden states {@code h} [B, T, E] in {@code precision}. Under {@link Precision#FP16}
+     * the seven projections and both attention matmuls run in float16 on float16 copies of the weights (the
+     * activation too, as under {@code torch.autocast}); RMSNorm, RoPE (applied to float32 copies of q and k), the
+     * masked softmax and the residual stream stay float32, and the cache holds float16 keys and values. {@code h}
+     * and the result are float32.
      *
      * @param bias  additive attention bias [B, 1, T, Tk] for this layer's window (0 visible, finfo(f32).min not)
      * @param cos   RoPE cosines [B, 1, T, D]
      * @param sin   RoPE sines [B, 1, T, D]
      * @param cache the model's cache (this layer's slot is written), or null
      */
-    NDArray forward(NDArray h, NDArray bias, NDArray cos, NDArray sin, LlamaKvCache cache) {
+    NDArray forward(NDArray h, NDArray bias, NDArray cos, NDArray sin, LlamaKvCache cache, Precision precision) {
         Shape shape = h.getShape();
         long b = shape.get(0);
         long t = shape.get(1);
         int nh = config.numHeads();
         int nkv = config.numKvHeads();
         int d = config.headDim();
+        boolean half = precision == Precision.FP16;
 
         NDArray a = rmsNorm(h, inputNorm, config);
-        NDArray q = proj(a, qWeight, qBias).reshape(b, t, nh, d).transpose(0, 2, 1, 3);
-        NDArray k = proj(a, kWeight, kBias).reshape(b, t, nkv, d).transpose(0, 2, 1, 3);
-        NDArray v = proj(a, vWeight, vBias).reshape(b, t, nkv, d).transpose(0, 2, 1, 3);
-        q = Rope.apply(q, cos, sin);
-        k = Rope.apply(k, cos, sin);
+        NDArray q = proj(a, qWeight, qBias, precision).reshape(b, t, nh, d).transpose(0, 2, 1, 3);
+        NDArray k = proj(a, kWeight, kBias, precision).reshape(b, t, nkv, d).transpose(0, 2, 1, 3);
+        NDArray v = proj(a, vWeight, vBias, precision).reshape(b, t, nkv, d).transpose(0, 2, 1, 3);
+        q = Rope.apply(Autocast.toFloat32(q), cos, sin);
+        k = Rope.apply(Autocast.toFloat32(k), cos, sin);
+        if (half) {
+            q = Autocast.half(q);
+            k = Autocast.half(k);
+        }
         if (cache != null) {
             NDList kv = cache.write(index, k, v);
             k = kv.get(0);
@@ -103,14 +114,19 @@ public final class LlamaLayer extends AbstractBlock {
         k = repeatKv(k, config.groupSize());
         v = repeatKv(v, config.groupSize());
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.of(q, 1.0 / Math.sqrt(d)));
-        NDArray weights = scores.add(bias).softmax(-1);
+        // the finfo(f32).min bias and the softmax need float32 (the bias is −inf in float16)
+        NDArray weights = Autocast.toFloat32(scores).add(bias).softmax(-1);
+        if (half) {
+            weights = Autocast.half(weights);
+        }
         NDArray o = weights.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) nh * d);
-        h = h.add(proj(o, oWeight, oBias));
+        // float32 + float16 promotes to float32: the residual stream keeps full precision
+        h = h.add(proj(o, oWeight, oBias, precision));
 
         NDArray m = rmsNorm(h, postNorm, config);
-        NDArray gate = proj(m, gateWeight, gateBias);
+        NDArray gate = proj(m, gateWeight, gateBias, precision);
         NDArray act = config.gemma() ? GptLayers.geluNew(gate) : gate.mul(Activation.sigmoid(gate));
-        return h.add(proj(act.mul(proj(m, upWeight, upBias)), downWeight, downBias));
+        return h.add(proj(act.mul(proj(m, upWeight, upBias, precision)), downWeight, downBias, precision));
     }
 
     /** Attaches (or, with null, detaches) the adapter of the projection whose weight is {@code weight}. */
@@ -122,17 +138,41 @@ public final class LlamaLayer extends AbstractBlock {
         }
     }
 
-    /** A projection: {@link #linear} plus its adapter's delta when one is attached and active. */
-    private NDArray proj(NDArray x, Parameter weight, Parameter bias) {
-        NDArray y = linear(x, weight, bias);
+    /**
+     * A projection: {@link #linear} in {@code precision} plus its adapter's delta when one is attached and active.
+     * Under {@link Precision#FP16} the delta is computed from the float32 input with the float32 adapter weights and
+     * added in float16 (as GPT-2's blocks do), so the layer's dtypes are those without an adapter.
+     */
+    private NDArray proj(NDArray x, Parameter weight, Parameter bias, Precision precision) {
+        NDArray y = linear(x, weight, bias, precision);
         LinearAdapter adapter = adapters.get(weight);
-        return adapter == null || !adapter.active() ? y : y.add(adapter.delta(x));
+        if (adapter == null || !adapter.active()) {
+            return y;
+        }
+        if (precision == Precision.FP32) {
+            return y.add(adapter.delta(x));
+        }
+        return y.add(Autocast.half(adapter.delta(Autocast.toFloat32(x))));
     }
 
     /** {@code nn.Linear}: x·Wᵀ (+ b), W stored [out, in]; the result lives with {@code x}. */
     static NDArray linear(NDArray x, Parameter weight, Parameter bias) {
         return bias == null ? Linear.linear(x, weight.getArray()).singletonOrThrow()
                 : Linear.linear(x, weight.getArray(), bias.getArray()).singletonOrThrow();
+    }
+
+    /**
+     * {@code nn.Linear} in {@code precision}: under FP16 input, weight and bias are cast to float16 (the weight
+     * copies in the step's manager, not the model's) and so is the result.
+     */
+    static NDArray linear(NDArray x, Parameter weight, Parameter bias, Precision precision) {
+        if (precision == Precision.FP32) {
+            return linear(x, weight, bias);
+        }
+        NDManager step = x.getManager();
+        NDArray w = Autocast.half(weight.getArray(), step);
+        return bias == null ? Linear.linear(Autocast.half(x), w).singletonOrThrow()
+                : Linear.linear(Autocast.half(x), w, Autocast.half(bias.getArray(), step)).singletonOrThrow();
     }
 
     /** RMSNorm in float32: x / sqrt(mean(x²) + eps) · w, Gemma's · (1 + w). */
@@ -157,7 +197,7 @@ public final class LlamaLayer extends AbstractBlock {
     /** DJL entry point: inputs {@code (h, bias, cos, sin)}, output {@code (h')}; no cache. */
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(forward(inputs.get(0), inputs.get(1), inputs.get(2), inputs.get(3), null));
+        return new NDList(forward(inputs.get(0), inputs.get(1), inputs.get(2), inputs.get(3), null, Precision.FP32));
     }
 
     @Override

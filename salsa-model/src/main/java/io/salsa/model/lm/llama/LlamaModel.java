@@ -6,9 +6,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.core.Linear;
 import io.salsa.model.lm.AbstractCausalLm;
 import io.salsa.model.lm.Adaptable;
+import io.salsa.model.lm.Autocast;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptLayers;
 import io.salsa.model.lm.GptModel;
@@ -17,6 +17,7 @@ import io.salsa.model.lm.GptOutput;
 import io.salsa.model.lm.GptTransformer;
 import io.salsa.model.lm.LinearAdapter;
 import io.salsa.model.lm.LmCache;
+import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.ValueHead;
 import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.safetensors.CheckpointWriter;
@@ -43,7 +44,8 @@ import java.util.SplittableRandom;
  * policy, or the {@code *ForSequenceClassification} score head ({@code score.weight} [1, E], no LM head) for a
  * reward model.
  *
- * <p>Computes in float32 on the model's device; bf16/fp16 checkpoints are widened exactly when loaded. Scopes,
+ * <p>Weights are float32 on the model's device (bf16/fp16 checkpoints are widened exactly when loaded); the forward
+ * computes in float32, or in fp16 mixed precision after {@link #setPrecision}. Scopes,
  * padding and position ids follow {@link CausalLm}'s conventions. Not thread-safe for training.
  */
 public final class LlamaModel extends AbstractCausalLm implements Adaptable {
@@ -270,6 +272,23 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
         return parameters;
     }
 
+    /**
+     * Chooses the forward precision (float32 by default). {@link Precision#FP16} is mixed precision as under
+     * {@code torch.autocast}: the float32 weights are cast to float16 inside each forward (differentiably while a
+     * {@code GradientCollector} records, see {@link Autocast}) for the projections, attention matmuls, MLP, LM head
+     * and value/score head; embeddings, RMSNorm, RoPE, the softmax and the residual stream stay float32, and every
+     * output (logits, hidden states, values, scores) is float32. Make caches with {@link #newCache} after this call.
+     */
+    @Override
+    public void setPrecision(Precision precision) {
+        decoder.precision = Objects.requireNonNull(precision, "precision");
+    }
+
+    @Override
+    public Precision precision() {
+        return decoder.precision;
+    }
+
     /** The q/k/v/o and gate/up/down projection weights of every layer, all {@code nn.Linear} ([out, in]). */
     @Override
     public Map<String, Boolean> adaptableWeights() {
@@ -293,10 +312,10 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
         decoder.layers.get(layer).setAdapter(weight, adapter);
     }
 
-    /** A pre-allocated {@link LlamaKvCache} of {@code capacity} positions. */
+    /** A pre-allocated {@link LlamaKvCache} of {@code capacity} positions in the current precision's dtype. */
     @Override
     public LmCache newCache(NDManager scope, int batch, int capacity) {
-        return new LlamaKvCache(scope, config, batch, capacity);
+        return new LlamaKvCache(scope, config, batch, capacity, decoder.precision.computeType());
     }
 
     @Override
@@ -331,9 +350,10 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
         NDArray logits = null;
         if (head != Head.SCORE) {
             Parameter w = lmHead != null ? lmHead : decoder.embed;
-            logits = Linear.linear(last, w.getArray()).singletonOrThrow();
+            // under FP16 the LM head runs in float16, the logits come back float32 (log-softmax needs the range)
+            logits = Autocast.toFloat32(LlamaLayer.linear(last, w, null, decoder.precision));
         }
-        NDArray values = head == Head.VALUE ? valueHead.apply(last) : null;
+        NDArray values = head == Head.VALUE ? valueHead.apply(last, decoder.precision) : null;
         return new GptOutput(logits, last, values, hidden == null ? List.of() : List.copyOf(hidden));
     }
 
@@ -350,7 +370,7 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
         if (head != Head.VALUE) {
             throw new IllegalStateException("values need a model loaded with Head.VALUE, this one has " + head);
         }
-        return valueHead.apply(hidden);
+        return valueHead.apply(hidden, decoder.precision);
     }
 
     /** Per-position scores [B, T] of a reward model (the score head on every final hidden state). */
@@ -358,7 +378,7 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
         if (head != Head.SCORE) {
             throw new IllegalStateException("scores need a model loaded with Head.SCORE, this one has " + head);
         }
-        return valueHead.apply(hidden);
+        return valueHead.apply(hidden, decoder.precision);
     }
 
     /**

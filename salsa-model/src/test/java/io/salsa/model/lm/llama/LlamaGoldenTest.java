@@ -106,29 +106,43 @@ class LlamaGoldenTest {
             NDArray next = scope.create(new long[][] {seq});
             for (int s = 0; s < steps; s++) {
                 long seen = cache.length() + next.getShape().get(1);
-                try (NDManager step = scope.newSubManager()) {
-                    NDArray in = next.duplicate();
-                    in.attach(step);
-                    NDArray mask = step.ones(new Shape(1, seen), DataType.INT64);
-                    NDArray logits = model.run(in, mask, null, cache, false).logits();
-                    float[] last = Arrays.copyOfRange(logits.toFloatArray(), (int) ((logits.getShape().get(1) - 1) * v),
-                            (int) (logits.getShape().get(1) * v));
-                    float[] ref = Arrays.copyOfRange(stepLogits.floats(), s * v, (s + 1) * v);
-                    assertClose(name + " step " + s + " logits", ref, last);
-                    int arg = 0;
-                    for (int i = 1; i < v; i++) {
-                        if (last[i] > last[arg]) {
-                            arg = i;
-                        }
-                    }
-                    seq = Arrays.copyOf(seq, seq.length + 1);
-                    seq[seq.length - 1] = arg;
-                }
+                float[] last = cachedStep(model, cache, scope, next);
+                float[] ref = Arrays.copyOfRange(stepLogits.floats(), s * v, (s + 1) * v);
+                assertClose(name + " step " + s + " logits", ref, last);
+                seq = Arrays.copyOf(seq, seq.length + 1);
+                seq[seq.length - 1] = argMax(last);
                 next = scope.create(new long[][] {{seq[seq.length - 1]}});
                 assertEquals(seen, cache.length(), "the cache holds every position seen");
             }
             assertArrayEquals(expected, seq, name + " greedy ids");
         }
+    }
+
+    /**
+     * One generation step through {@code cache}: runs the new ids {@code next} [1, t] in a sub-scope of {@code scope}
+     * (the mask covers cached + new positions) and returns the last position's logits [V].
+     */
+    static float[] cachedStep(CausalLm model, LmCache cache, NDManager scope, NDArray next) {
+        long seen = cache.length() + next.getShape().get(1);
+        try (NDManager step = scope.newSubManager()) {
+            NDArray in = next.duplicate();
+            in.attach(step);
+            NDArray logits = model.run(in, step.ones(new Shape(1, seen), DataType.INT64), null, cache, false).logits();
+            long t = logits.getShape().get(1);
+            int v = (int) logits.getShape().get(2);
+            return Arrays.copyOfRange(logits.toFloatArray(), (int) ((t - 1) * v), (int) (t * v));
+        }
+    }
+
+    /** Index of the largest value (the first on ties, as torch.argmax). */
+    static int argMax(float[] xs) {
+        int arg = 0;
+        for (int i = 1; i < xs.length; i++) {
+            if (xs[i] > xs[arg]) {
+                arg = i;
+            }
+        }
+        return arg;
     }
 
     @ParameterizedTest

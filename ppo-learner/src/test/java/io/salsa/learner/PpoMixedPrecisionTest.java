@@ -24,13 +24,15 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@code mixed_precision=fp16} on the GPT-2 policy (CPU): one PPO step agrees with the float32 step to float16
- * accuracy, a checkpoint restores the loss scaler so a resumed run is bit-identical, and PPO in fp16 raises the
- * reward of a tiny GPT-2.
+ * {@code mixed_precision=fp16} on a GPT-2 and a Llama policy (CPU): one PPO step (full or LoRA) agrees with the
+ * float32 step to float16 accuracy, a checkpoint restores the loss scaler so a resumed run is bit-identical, and PPO
+ * in fp16 raises the reward of a tiny GPT-2.
  */
-class GptPpoMixedPrecisionTest {
+class PpoMixedPrecisionTest {
 
     /** Max |Δ| of step metrics (losses, KL, entropy = Σ −log π, ratio) between the fp16 and the fp32 step. */
     static final double METRIC_TOL = 5e-3;
@@ -69,6 +71,13 @@ class GptPpoMixedPrecisionTest {
         return out;
     }
 
+    /** A tiny policy folder of {@code arch} ({@code gpt2} or {@code llama}) over the fixture's 64-token vocabulary. */
+    private Path tinyModel(String arch, long seed) throws IOException {
+        Path dir = tmp.resolve(arch + "-" + seed);
+        return arch.equals("gpt2") ? LearnerFixture.tinyModel(dir, seed)
+                : LlamaLearnerReplayTest.llamaFolder(dir, GptModel.Head.NONE, seed);
+    }
+
     private LmPolicyTrainer open(PpoConfig config, Path init, Path reference) throws IOException {
         return LmPolicyTrainer.open(config, init, reference, Device.cpu());
     }
@@ -93,9 +102,10 @@ class GptPpoMixedPrecisionTest {
         assertEquals(Precision.FP32, LearnerConfig.fromMap(Map.of("run_id", "r", "soup_recipe", "s")).ppo().mixedPrecision());
     }
 
-    @Test
-    void anFp16StepAgreesWithTheFloat32StepToHalfPrecision() throws Exception {
-        Path model = LearnerFixture.tinyModel(tmp.resolve("m"), 5);
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "llama"})
+    void anFp16StepAgreesWithTheFloat32StepToHalfPrecision(String arch) throws Exception {
+        Path model = tinyModel(arch, 5);
         List<TrainingSample> batch = batch(8, 1);
         Map<String, float[]> before;
         Map<String, float[]> after32;
@@ -109,6 +119,7 @@ class GptPpoMixedPrecisionTest {
         PpoStep.Result r16;
         try (LmPolicyTrainer t = open(config("fp16", Map.of()), model, model)) {
             assertEquals(Precision.FP16, t.policy().precision());
+            assertEquals(Precision.FP16, t.referenceModel().precision(), "the reference runs in fp16 too");
             r16 = t.step(batch, 0.05, 7);
             after16 = weights(t);
         }
@@ -116,6 +127,7 @@ class GptPpoMixedPrecisionTest {
                 "val/ratio", "policy/entropy_avg", "policy/approxkl_avg", "val/returns_avg")) {
             double a = r32.metrics().get(key);
             double b = r16.metrics().get(key);
+            assertTrue(Double.isFinite(b), key + " is finite in fp16: " + b);
             assertEquals(a, b, METRIC_TOL, key + ": fp32 " + a + " vs fp16 " + b);
         }
         assertEquals(65536.0 / (1 << r16.metrics().get("amp/skipped_steps").intValue()),
@@ -147,12 +159,16 @@ class GptPpoMixedPrecisionTest {
         }
     }
 
-    @Test
-    void anFp16LoraStepAgreesWithTheFloat32LoraStepAndLeavesTheBaseAlone() throws Exception {
-        Path model = LearnerFixture.tinyModel(tmp.resolve("m"), 5);
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "llama"})
+    void anFp16LoraStepAgreesWithTheFloat32LoraStepAndLeavesTheBaseAlone(String arch) throws Exception {
+        Path model = tinyModel(arch, 5);
         List<TrainingSample> batch = batch(8, 1);
-        Map<String, String> lora = Map.of("lora_r", "4", "lora_alpha", "8", "lora_targets", "c_attn,c_fc");
-        String b = "base_model.model.transformer.h.0.attn.c_attn.lora_B.weight";
+        boolean gpt = arch.equals("gpt2");
+        Map<String, String> lora = Map.of("lora_r", "4", "lora_alpha", "8", "lora_targets",
+                gpt ? "c_attn,c_fc" : "q_proj,v_proj,up_proj");
+        String b = gpt ? "base_model.model.transformer.h.0.attn.c_attn.lora_B.weight"
+                : "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight";
         PpoStep.Result r32;
         float[] b32;
         try (LmPolicyTrainer t = open(config("no", lora), model, model)) {
