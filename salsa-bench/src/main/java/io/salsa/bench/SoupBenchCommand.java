@@ -43,6 +43,11 @@ public final class SoupBenchCommand extends BenchCommand {
             description = "With --shape: largest shard in MB (default: ${DEFAULT-VALUE}).")
     int shardMb;
 
+    @Option(names = "--layers", paramLabel = "N",
+            description = "With --shape: this many decoder layers instead of the shape's (same widths and vocabulary: a "
+                    + "smaller checkpoint of the same kind, for a machine or a run that cannot afford the full one).")
+    Integer layers;
+
     @Option(names = "--dir", description = "Scratch folder for the member files (default: a temporary folder, deleted after).")
     Path dir;
 
@@ -71,6 +76,9 @@ public final class SoupBenchCommand extends BenchCommand {
             }
             if (shardMb < 1) {
                 return bench.refuse("--shard-mb must be >= 1, got " + shardMb);
+            }
+            if (layers != null && layers < 1) {
+                return bench.refuse("--layers must be >= 1, got " + layers);
             }
             return againstFloor(runs);
         }
@@ -123,6 +131,9 @@ public final class SoupBenchCommand extends BenchCommand {
         try (Scratch scratch = Scratch.create("soup", dir)) {
             Path root = scratch.dir();
             com.fasterxml.jackson.databind.node.ObjectNode config = LlamaShapes.json(shape);
+            if (layers != null) {
+                config.put("num_hidden_layers", layers);
+            }
             Map<String, long[]> tensors = Bf16Members.tensors(config);
             List<Soups.Member> list = new ArrayList<>();
             long t0 = System.nanoTime();
