@@ -125,7 +125,8 @@ public final class SoupBenchCommand extends BenchCommand {
     /**
      * {@code --shape}: K bf16 sharded members; the floor is reading every file of every member and hashing it (what
      * any soup must do at least: read the members and verify them), the soup is {@link Soups#build} with its defaults
-     * (sha256 of members and soup, float32 output, fsync, card). Both run on warm page caches, alternating.
+     * (sha256 of members and soup, output in the members' bf16, fsync, card). Both run on warm page caches,
+     * alternating.
      */
     private int againstFloor(int runs) throws Exception {
         try (Scratch scratch = Scratch.create("soup", dir)) {
@@ -171,7 +172,7 @@ public final class SoupBenchCommand extends BenchCommand {
             ResultTable table = new ResultTable("soup").text("measurement", 44).number("value", 10, 2).text("unit", 4)
                     .row("members' weights read (" + members + " x bf16)", bytes / 1e9, "GB")
                     .row("floor: read + sha256 every member file, median", floor, "s")
-                    .row("full soup (sha256, f32 out, fsync, card), median", soup, "s")
+                    .row("full soup (sha256, bf16 out, fsync, card), median", soup, "s")
                     .row("soup / floor", soup / floor, "x");
             bench.save(table, System.out);
             return 0;
