@@ -40,14 +40,17 @@ import org.slf4j.LoggerFactory;
  * Model soups: the weighted average θ = Σ w_k θ_k of checkpoints fine-tuned from one base, the KL reference of
  * SALSA. Shared by {@code salsa soup} and the soup-builder service.
  *
- * <p>The average streams tensor by tensor and chunk by chunk: every member's chunk is read with one large
- * positional read (F16/BF16 converted on the way) into a cache-sized buffer and accumulated, then the chunk goes
- * to a writer thread so reading and writing overlap. Memory stays far below one model whatever its size.
- * Positional reads measured at least as fast as memory-mapping here, without leaving unmapping to the GC.
+ * <p>The average streams tensor by tensor and chunk by chunk, in the soup's file order (laid out like the first
+ * member): every member's chunk is read with one large positional read (F16/BF16 converted on the way) and
+ * accumulated, its raw bytes go on to the member's sha256 on a hashing thread ({@link MemberReads}), and the averaged
+ * chunk to a writer thread that narrows, hashes and writes it. Each member is thus read once, and the soup is never
+ * read back. Memory stays far below one model whatever its size. Positional reads measured at least as fast as
+ * memory-mapping here, without leaving unmapping to the GC.
  *
  * <p>Arithmetic is float32 in member order — {@code s = w_1·x_1}, then {@code s += w_k·x_k} — with
- * {@code w_k = (float)(weight_k / Σ weight)}; a uniform soup of two members is
- * therefore exactly the element-wise float mean {@code (a + b) / 2}. Members must agree on the architecture fields
+ * {@code w_k = (float)(weight_k / Σ weight)}, rounded once (to nearest even) to the storage dtype: the members'
+ * shared one by default ({@link SoupConfig#dtype()}). A uniform soup of two float32 members is therefore exactly
+ * the element-wise float mean {@code (a + b) / 2}. Members must agree on the architecture fields
  * of {@code config.json} and on every tensor's name, dtype and shape; the first disagreement is reported.
  */
 public final class Soups {
