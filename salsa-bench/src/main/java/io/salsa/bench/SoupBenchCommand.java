@@ -43,6 +43,11 @@ public final class SoupBenchCommand extends BenchCommand {
             description = "With --shape: largest shard in MB (default: ${DEFAULT-VALUE}).")
     int shardMb;
 
+    @Option(names = "--layers", paramLabel = "N",
+            description = "With --shape: this many decoder layers instead of the shape's (same widths and vocabulary: a "
+                    + "smaller checkpoint of the same kind, for a machine or a run that cannot afford the full one).")
+    Integer layers;
+
     @Option(names = "--dir", description = "Scratch folder for the member files (default: a temporary folder, deleted after).")
     Path dir;
 
@@ -71,6 +76,9 @@ public final class SoupBenchCommand extends BenchCommand {
             }
             if (shardMb < 1) {
                 return bench.refuse("--shard-mb must be >= 1, got " + shardMb);
+            }
+            if (layers != null && layers < 1) {
+                return bench.refuse("--layers must be >= 1, got " + layers);
             }
             return againstFloor(runs);
         }
@@ -117,12 +125,16 @@ public final class SoupBenchCommand extends BenchCommand {
     /**
      * {@code --shape}: K bf16 sharded members; the floor is reading every file of every member and hashing it (what
      * any soup must do at least: read the members and verify them), the soup is {@link Soups#build} with its defaults
-     * (sha256 of members and soup, float32 output, fsync, card). Both run on warm page caches, alternating.
+     * (sha256 of members and soup, output in the members' bf16, fsync, card). Both run on warm page caches,
+     * alternating.
      */
     private int againstFloor(int runs) throws Exception {
         try (Scratch scratch = Scratch.create("soup", dir)) {
             Path root = scratch.dir();
             com.fasterxml.jackson.databind.node.ObjectNode config = LlamaShapes.json(shape);
+            if (layers != null) {
+                config.put("num_hidden_layers", layers);
+            }
             Map<String, long[]> tensors = Bf16Members.tensors(config);
             List<Soups.Member> list = new ArrayList<>();
             long t0 = System.nanoTime();
@@ -160,7 +172,7 @@ public final class SoupBenchCommand extends BenchCommand {
             ResultTable table = new ResultTable("soup").text("measurement", 44).number("value", 10, 2).text("unit", 4)
                     .row("members' weights read (" + members + " x bf16)", bytes / 1e9, "GB")
                     .row("floor: read + sha256 every member file, median", floor, "s")
-                    .row("full soup (sha256, f32 out, fsync, card), median", soup, "s")
+                    .row("full soup (sha256, bf16 out, fsync, card), median", soup, "s")
                     .row("soup / floor", soup / floor, "x");
             bench.save(table, System.out);
             return 0;

@@ -169,6 +169,14 @@ public final class Checkpoint implements AutoCloseable {
         file(name).readFloats(name, fromElement, dst, dstOffset, count);
     }
 
+    /**
+     * Reads the raw bytes of {@code count} elements of {@code name} into {@code dst} and returns their position in
+     * {@link #fileOf} (see {@link SafeTensors#readRaw}).
+     */
+    public long readRaw(String name, long fromElement, int count, java.nio.ByteBuffer dst) throws IOException {
+        return file(name).readRaw(name, fromElement, count, dst);
+    }
+
     /** Every tensor's header entry by name, in name order, across all shards. */
     public Map<String, TensorInfo> tensors() {
         Map<String, TensorInfo> out = new TreeMap<>();

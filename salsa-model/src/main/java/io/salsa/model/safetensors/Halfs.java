@@ -1,17 +1,20 @@
 package io.salsa.model.safetensors;
 
-/** Bit-exact conversions of IEEE half precision and bfloat16 to float, since Java 17 and DJL's PyTorch JNI have neither. */
-final class Halfs {
+/**
+ * Bit-exact conversions between float and IEEE half precision / bfloat16, since Java 17 and DJL's PyTorch JNI have
+ * neither. Narrowing rounds to nearest, ties to even, as PyTorch's {@code .to(torch.bfloat16)} / {@code .half()} do.
+ */
+public final class Halfs {
     private Halfs() {
     }
 
     /** bfloat16 is the upper half of a float32, so widening is a shift. */
-    static float bf16ToFloat(short bits) {
+    public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }
 
     /** IEEE 754 binary16 to binary32, including subnormals, infinities and NaN payloads. */
-    static float f16ToFloat(short bits) {
+    public static float f16ToFloat(short bits) {
         int h = bits & 0xffff;
         int sign = (h & 0x8000) << 16;
         int exp = (h >>> 10) & 0x1f;
@@ -32,5 +35,40 @@ final class Halfs {
             e--;
         }
         return Float.intBitsToFloat(sign | (e << 23) | ((mant & 0x3ff) << 13));
+    }
+
+    /**
+     * float to bfloat16, round to nearest even (PyTorch's {@code round_to_nearest_even}); a NaN stays a quiet NaN of
+     * the same sign, and values past the largest bfloat16 round to infinity.
+     */
+    public static short floatToBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if ((bits & 0x7fffffff) > 0x7f800000) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        int rounding = 0x7fff + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
+
+    /**
+     * float to IEEE binary16, round to nearest even, including subnormals; values from 65520 up become infinity and a
+     * NaN stays a quiet NaN of the same sign.
+     */
+    public static short floatToF16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int abs = bits & 0x7fffffff;
+        if (abs > 0x7f800000) {
+            return (short) (sign | 0x7e00 | ((abs >>> 13) & 0x3ff));
+        }
+        if (abs >= 0x477ff000) { // 65520: halfway between the largest half (65504) and the next power of two
+            return (short) (sign | 0x7c00);
+        }
+        if (abs >= 0x38800000) { // normal half (>= 2^-14): re-bias the exponent, round the 13 dropped bits
+            int rounded = abs + 0xfff + ((abs >>> 13) & 1);
+            return (short) (sign | ((rounded - 0x38000000) >>> 13));
+        }
+        // subnormal half: a multiple of 2^-24; scaling by 2^24 is exact and rint rounds half to even
+        return (short) (sign | (int) Math.rint(Float.intBitsToFloat(abs) * 0x1p24f));
     }
 }

@@ -349,29 +349,49 @@ public final class SafeTensors implements AutoCloseable {
             int done = 0;
             while (done < count) {
                 int n = Math.min(perChunk, count - done);
-                ByteBuffer buf = fill(t, fromElement + done, n);
-                int at = dstOffset + done;
-                switch (t.dtype()) {
-                    case F32 -> buf.asFloatBuffer().get(dst, at, n);
-                    case F16 -> {
-                        for (int i = 0; i < n; i++) {
-                            dst[at + i] = Halfs.f16ToFloat(buf.getShort(i * 2));
-                        }
-                    }
-                    case BF16 -> {
-                        for (int i = 0; i < n; i++) {
-                            dst[at + i] = Halfs.bf16ToFloat(buf.getShort(i * 2));
-                        }
-                    }
-                    case F64 -> {
-                        for (int i = 0; i < n; i++) {
-                            dst[at + i] = (float) buf.getDouble(i * 8);
-                        }
-                    }
-                    default -> throw new AssertionError(t.dtype());
-                }
+                toFloats(t.dtype(), fill(t, fromElement + done, n), dst, dstOffset + done, n);
                 done += n;
             }
+        }
+    }
+
+    /**
+     * Reads the raw little-endian bytes of elements {@code [fromElement, fromElement + count)} of {@code name} into
+     * {@code dst} (from 0, flipped for reading) with one positional read, and returns the file position they came
+     * from; with {@link #toFloats} this lets a caller convert and also hash the very bytes it read.
+     */
+    public long readRaw(String name, long fromElement, int count, ByteBuffer dst) throws IOException {
+        TensorInfo t = info(name);
+        checkRange(t, fromElement, count);
+        long position = dataStart + t.begin() + fromElement * t.dtype().byteSize();
+        dst.clear().limit(Math.multiplyExact(count, t.dtype().byteSize()));
+        readFully(channel, dst, position, file);
+        dst.flip();
+        return position;
+    }
+
+    /** Converts {@code n} elements of {@code dtype} (F32, F16, BF16, F64) at the start of {@code raw} to float. */
+    public static void toFloats(DType dtype, ByteBuffer raw, float[] dst, int at, int n) {
+        ByteBuffer buf = raw.order() == ByteOrder.LITTLE_ENDIAN ? raw : raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int p = buf.position();
+        switch (dtype) {
+            case F32 -> buf.asFloatBuffer().get(dst, at, n);
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[at + i] = Halfs.f16ToFloat(buf.getShort(p + i * 2));
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[at + i] = Halfs.bf16ToFloat(buf.getShort(p + i * 2));
+                }
+            }
+            case F64 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[at + i] = (float) buf.getDouble(p + i * 8);
+                }
+            }
+            default -> throw new IllegalArgumentException("dtype " + dtype + " is not a floating-point type");
         }
     }
 

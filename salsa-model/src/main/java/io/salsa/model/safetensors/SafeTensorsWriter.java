@@ -12,6 +12,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,13 +20,15 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Writes an F32 {@code .safetensors} file byte-for-byte as Hugging Face's {@code safetensors} library lays it out
+ * Writes an F32, F16 or BF16 {@code .safetensors} file byte-for-byte as Hugging Face's {@code safetensors} library lays it out
  * (8-byte little-endian header length, {@code __metadata__} first, tensors sorted by name, header padded with
  * spaces to a multiple of 8, data in header order), so other toolkits read our checkpoints unchanged.
  *
  * <p>All tensors are declared when the writer is created; their data may then be written tensor by tensor and
- * chunk by chunk in any tensor order, which lets a soup stream one tensor at a time. The file appears atomically
- * on {@link #commit()}; closing without committing deletes the partial file.
+ * chunk by chunk in any tensor order, which lets a soup stream one tensor at a time. Values are given as float
+ * and narrowed on the way (round to nearest even). Given a digest, the writer hashes the file as it writes it, so
+ * nobody has to read it back; the data must then be written in file order (tensors by name, each from element 0).
+ * The file appears atomically on {@link #commit()}; closing without committing deletes the partial file.
  */
 public final class SafeTensorsWriter implements AutoCloseable {
 
@@ -38,28 +41,36 @@ public final class SafeTensorsWriter implements AutoCloseable {
     private final Path temp;
     private final FileChannel channel;
     private final long dataStart;
+    private final DType dtype;
+    private final MessageDigest digest;
+    private long hashedUpTo;
     private final Map<String, TensorSpec> specs = new LinkedHashMap<>();
     private final Map<String, Long> offsets = new LinkedHashMap<>();
     private final Map<String, Long> cursors = new LinkedHashMap<>();
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private boolean committed;
 
-    private SafeTensorsWriter(Path target, Collection<TensorSpec> tensors, Map<String, String> metadata)
-            throws IOException {
+    private SafeTensorsWriter(Path target, Collection<TensorSpec> tensors, Map<String, String> metadata, DType dtype,
+            MessageDigest digest) throws IOException {
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
+            throw new IllegalArgumentException(target + ": can write F32, F16 or BF16, not " + dtype);
+        }
         this.target = target;
+        this.dtype = dtype;
+        this.digest = digest;
         Map<String, TensorSpec> sorted = new TreeMap<>();
         for (TensorSpec t : tensors) {
             if (sorted.put(t.name(), t) != null) {
                 throw new IllegalArgumentException(target + ": tensor '" + t.name() + "' is declared twice");
             }
         }
-        byte[] header = header(sorted, metadata);
+        byte[] header = header(sorted, metadata, dtype);
         long offset = 0;
         for (TensorSpec t : sorted.values()) {
             specs.put(t.name(), t);
             offsets.put(t.name(), offset);
             cursors.put(t.name(), 0L);
-            offset += t.numel() * Float.BYTES;
+            offset += t.numel() * dtype.byteSize();
         }
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
@@ -67,14 +78,32 @@ public final class SafeTensorsWriter implements AutoCloseable {
         this.channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
         ByteBuffer head = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
         head.putLong(header.length).put(header).flip();
+        if (digest != null) {
+            digest.update(head.duplicate());
+        }
         writeFully(head, 0);
         this.dataStart = 8 + header.length;
+        this.hashedUpTo = dataStart;
     }
 
     /** Starts a file at {@code target} holding {@code tensors} (F32) with the given {@code __metadata__}. */
     public static SafeTensorsWriter create(Path target, Collection<TensorSpec> tensors, Map<String, String> metadata)
             throws IOException {
-        return new SafeTensorsWriter(target, tensors, metadata);
+        return new SafeTensorsWriter(target, tensors, metadata, DType.F32, null);
+    }
+
+    /**
+     * Starts a file at {@code target} holding {@code tensors} stored as {@code dtype} (F32, F16 or BF16); when
+     * {@code digest} is not null every byte of the file is fed to it in file order as it is written.
+     */
+    public static SafeTensorsWriter create(Path target, Collection<TensorSpec> tensors, Map<String, String> metadata,
+            DType dtype, MessageDigest digest) throws IOException {
+        return new SafeTensorsWriter(target, tensors, metadata, dtype, digest);
+    }
+
+    /** The element type of the file. */
+    public DType dtype() {
+        return dtype;
     }
 
     /** Writes in-memory tensors to {@code target} in one call, with {@code {"format":"pt"}} metadata. */
@@ -96,16 +125,16 @@ public final class SafeTensorsWriter implements AutoCloseable {
     }
 
     /** The JSON header exactly as the reference serialiser writes it: compact, metadata first, space-padded. */
-    static byte[] header(Map<String, TensorSpec> sortedTensors, Map<String, String> metadata) {
+    static byte[] header(Map<String, TensorSpec> sortedTensors, Map<String, String> metadata, DType dtype) {
         Map<String, Object> root = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
             root.put(SafeTensors.METADATA_KEY, new TreeMap<>(metadata));
         }
         long offset = 0;
         for (TensorSpec t : sortedTensors.values()) {
-            long end = offset + Math.multiplyExact(t.numel(), (long) Float.BYTES);
+            long end = offset + Math.multiplyExact(t.numel(), (long) dtype.byteSize());
             Map<String, Object> entry = new LinkedHashMap<>();
-            entry.put("dtype", DType.F32.name());
+            entry.put("dtype", dtype.name());
             entry.put("shape", t.shape());
             entry.put("data_offsets", new long[] {offset, end});
             root.put(t.name(), entry);
@@ -149,16 +178,41 @@ public final class SafeTensorsWriter implements AutoCloseable {
                     + " elements; writing [" + fromElement + ", " + (fromElement + count) + ") overruns it");
         }
         java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
-        long position = dataStart + offsets.get(name) + fromElement * Float.BYTES;
-        int perChunk = CHUNK_BYTES / Float.BYTES;
+        int width = dtype.byteSize();
+        long position = dataStart + offsets.get(name) + fromElement * width;
+        if (digest != null && position != hashedUpTo) {
+            throw new IllegalStateException(target + ": tensor '" + name + "' written out of file order while hashing"
+                    + " (at byte " + position + ", the hash has reached " + hashedUpTo + ")");
+        }
+        int perChunk = CHUNK_BYTES / width;
         for (int done = 0; done < count;) {
             int n = Math.min(perChunk, count - done);
             scratch.clear();
-            scratch.asFloatBuffer().put(src, srcOffset + done, n);
-            scratch.limit(n * Float.BYTES);
+            int at = srcOffset + done;
+            switch (dtype) {
+                case F32 -> scratch.asFloatBuffer().put(src, at, n);
+                case BF16 -> {
+                    for (int i = 0; i < n; i++) {
+                        scratch.putShort(i * 2, Halfs.floatToBf16(src[at + i]));
+                    }
+                }
+                case F16 -> {
+                    for (int i = 0; i < n; i++) {
+                        scratch.putShort(i * 2, Halfs.floatToF16(src[at + i]));
+                    }
+                }
+                default -> throw new AssertionError(dtype);
+            }
+            scratch.limit(n * width);
+            if (digest != null) {
+                digest.update(scratch.duplicate());
+            }
             writeFully(scratch, position);
-            position += (long) n * Float.BYTES;
+            position += (long) n * width;
             done += n;
+        }
+        if (digest != null) {
+            hashedUpTo = position;
         }
         cursors.put(name, cursor + count);
     }

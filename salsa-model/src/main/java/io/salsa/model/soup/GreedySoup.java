@@ -64,7 +64,7 @@ public final class GreedySoup {
         List<Boolean> accepted = new ArrayList<>(List.of(true));
         Path parent = outDir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        SoupConfig trialConfig = new SoupConfig(config.chunkElements(), false, false);
+        SoupConfig trialConfig = new SoupConfig(config.chunkElements(), false, false, config.dtype());
         for (int r = 1; r < ranked.size(); r++) {
             Path candidate = candidates.get((int) ranked.get(r)[0]);
             List<Path> trial = new ArrayList<>(ingredients);

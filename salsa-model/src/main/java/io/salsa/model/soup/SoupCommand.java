@@ -15,8 +15,9 @@ import picocli.CommandLine.Option;
 @Command(name = "soup", mixinStandardHelpOptions = true,
         description = "Average K >= 2 checkpoints of one architecture (GPT-2 or the Llama family; single-file or "
                 + "sharded, F32/F16/BF16) into a model soup (uniform unless weights are given; weights are "
-                + "normalised). Streams tensor by tensor; writes an F32 model.safetensors, the first member's config "
-                + "and tokenizer, and card.json (members, sha256s, weights). Members may instead all be LoRA adapter "
+                + "normalised). Streams tensor by tensor, averaging in float32; writes the soup in the members' shared dtype "
+                + "(see --dtype), sharded like the first member, with the first member's config and tokenizer and "
+                + "card.json (members, sha256s, weights). Members may instead all be LoRA adapter "
                 + "folders of one base (see --base): the soup is then the mean of the merged models.")
 public final class SoupCommand extends SalsaCommand {
 
@@ -35,6 +36,12 @@ public final class SoupCommand extends SalsaCommand {
                     + " (by path or by the base sha256 it records) is refused.")
     Path base;
 
+    @Option(names = "--dtype", paramLabel = "auto|float32|bfloat16|float16", defaultValue = "auto",
+            description = "Storage dtype of the soup (the average is float32, rounded once to nearest even): auto = "
+                    + "the members' dtype when all their tensors share one (F32, BF16 or F16), else float32 "
+                    + "(default: ${DEFAULT-VALUE}). config.json's torch_dtype/dtype say what was written.")
+    String dtype;
+
     @Option(names = "--no-hash", description = "Skip the sha256 of members and soup in card.json (faster for huge models).")
     boolean noHash;
 
@@ -48,6 +55,12 @@ public final class SoupCommand extends SalsaCommand {
         } catch (IllegalArgumentException e) {
             return refuse("--member " + e.getMessage());
         }
+        SoupConfig.OutputDtype outDtype;
+        try {
+            outDtype = SoupConfig.OutputDtype.parse(dtype);
+        } catch (IllegalArgumentException e) {
+            return refuse(e.getMessage());
+        }
         if (parsed.size() < 2) {
             return refuse("a soup needs at least 2 --member folders, got " + parsed.size());
         }
@@ -57,12 +70,16 @@ public final class SoupCommand extends SalsaCommand {
         }
         try {
             if (adapters > 0) {
+                if (outDtype != SoupConfig.OutputDtype.AUTO && outDtype != SoupConfig.OutputDtype.FLOAT32) {
+                    return refuse("--dtype " + dtype + " is not supported for LoRA adapter members (their soup is float32)");
+                }
                 loraSoup(parsed, adapters);
                 return 0;
             }
-            SoupConfig config = new SoupConfig(SoupConfig.defaults().chunkElements(), !noHash, true);
+            SoupConfig config = new SoupConfig(SoupConfig.defaults().chunkElements(), !noHash, true, outDtype);
             Soups.Result r = Soups.build(parsed, out, config);
-            System.out.printf("soup (%s) of %d members -> %s%n", r.method(), r.members().size(), out.toAbsolutePath());
+            System.out.printf("soup (%s) of %d members -> %s (%s)%n", r.method(), r.members().size(), out.toAbsolutePath(),
+                    SoupConfig.OutputDtype.torchName(r.dtype()));
             for (Soups.Member m : r.members()) {
                 System.out.printf("  %.6f  %s%n", m.weight(), m.dir());
             }

@@ -8,21 +8,23 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salsa.model.lm.llama.LlamaConfig;
 import io.salsa.model.lm.llama.LlamaModel;
 import io.salsa.model.safetensors.Checkpoint;
+import io.salsa.model.safetensors.CheckpointWriter;
+import io.salsa.model.safetensors.DType;
 import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorInfo;
 import io.salsa.model.safetensors.TensorSpec;
 import io.salsa.runtime.blob.Sha256;
 import io.salsa.runtime.io.FileOps;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,10 +32,6 @@ import java.util.Objects;
 import java.util.TreeSet;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,14 +40,17 @@ import org.slf4j.LoggerFactory;
  * Model soups: the weighted average θ = Σ w_k θ_k of checkpoints fine-tuned from one base, the KL reference of
  * SALSA. Shared by {@code salsa soup} and the soup-builder service.
  *
- * <p>The average streams tensor by tensor and chunk by chunk: every member's chunk is read with one large
- * positional read (F16/BF16 converted on the way) into a cache-sized buffer and accumulated, then the chunk goes
- * to a writer thread so reading and writing overlap. Memory stays far below one model whatever its size.
- * Positional reads measured at least as fast as memory-mapping here, without leaving unmapping to the GC.
+ * <p>The average streams tensor by tensor and chunk by chunk, in the soup's file order (laid out like the first
+ * member): every member's chunk is read with one large positional read (F16/BF16 converted on the way) and
+ * accumulated, its raw bytes go on to the member's sha256 on a hashing thread ({@link MemberReads}), and the averaged
+ * chunk to a writer thread that narrows, hashes and writes it. Each member is thus read once, and the soup is never
+ * read back. Memory stays far below one model whatever its size. Positional reads measured at least as fast as
+ * memory-mapping here, without leaving unmapping to the GC.
  *
  * <p>Arithmetic is float32 in member order — {@code s = w_1·x_1}, then {@code s += w_k·x_k} — with
- * {@code w_k = (float)(weight_k / Σ weight)}; a uniform soup of two members is
- * therefore exactly the element-wise float mean {@code (a + b) / 2}. Members must agree on the architecture fields
+ * {@code w_k = (float)(weight_k / Σ weight)}, rounded once (to nearest even) to the storage dtype: the members'
+ * shared one by default ({@link SoupConfig#dtype()}). A uniform soup of two float32 members is therefore exactly
+ * the element-wise float mean {@code (a + b) / 2}. Members must agree on the architecture fields
  * of {@code config.json} and on every tensor's name, dtype and shape; the first disagreement is reported.
  */
 public final class Soups {
@@ -116,15 +117,17 @@ public final class Soups {
      * @param dir           the soup's folder
      * @param method        {@code uniform}, {@code weighted} or {@code greedy}
      * @param members       members with normalised weights
-     * @param memberSha256  sha256 of each member's model file (empty strings when hashing is off)
-     * @param sha256        sha256 of the soup's model file (empty when hashing is off)
+     * @param memberSha256  sha256 of each member's weights: of {@code model.safetensors}, or of its shards' bytes
+     *                      concatenated in index order (empty strings when hashing is off)
+     * @param sha256        sha256 of the soup's weights, the same way (empty when hashing is off)
      * @param tensors       tensors averaged
      * @param parameters    elements per model
      * @param bytesRead     weight bytes read from all members
-     * @param averagingNanos time of the averaging pass alone (no hashing)
+     * @param averagingNanos time of the averaging pass (reading, averaging, writing and hashing; no fsync)
+     * @param dtype         the soup's storage dtype (F32, BF16 or F16)
      */
     public record Result(Path dir, String method, List<Member> members, List<String> memberSha256, String sha256,
-            int tensors, long parameters, long bytesRead, long averagingNanos) {
+            int tensors, long parameters, long bytesRead, long averagingNanos, DType dtype) {
 
         /** Weight bytes read per second during the averaging pass. */
         public double readBytesPerSecond() {
@@ -170,52 +173,47 @@ public final class Soups {
             }
             checkCompatible(members, configs, readers);
 
-            List<String> memberHashes = new ArrayList<>();
-            for (Member m : members) {
-                memberHashes.add(config.hashFiles() ? weightsSha256(readers.get(memberHashes.size())) : "");
-            }
-
-            Files.createDirectories(outDir);
+            DType dtype = outputDtype(config.dtype(), readers);
             Map<String, TensorInfo> tensors = readers.get(0).tensors();
-            List<TensorSpec> specs = tensors.values().stream().map(t -> new TensorSpec(t.name(), t.shape())).toList();
+            CheckpointWriter.Layout layout = layoutOf(readers.get(0), dtype);
             long parameters = tensors.values().stream().mapToLong(TensorInfo::numel).sum();
             long totalBytes = readers.stream().mapToLong(Checkpoint::dataBytes).sum();
             Progress progress = new Progress(totalBytes);
-            long t0 = System.nanoTime();
-            long bytesRead = 0;
             Map<String, String> metadata = readers.get(0).metadata().isEmpty() ? SafeTensorsWriter.PT_METADATA
                     : readers.get(0).metadata();
-            try (SafeTensorsWriter writer = SafeTensorsWriter.create(outDir.resolve(MODEL_FILE), specs, metadata)) {
-                try (ChunkWriter chunks = new ChunkWriter(writer, config.chunkElements())) {
-                    float[] scratch = new float[config.chunkElements()];
-                    for (TensorInfo t : tensors.values()) {
-                        bytesRead += average(t.name(), t.numel(), readers, weights, chunks, scratch, progress);
+            MessageDigest outDigest = config.hashFiles() ? Sha256.digest() : null;
+            long[] bytesRead = {0};
+            long[] averagingNanos = {0};
+            List<String> memberHashes;
+            try (MemberReads reads = new MemberReads(readers, config.hashFiles(), config.chunkElements())) {
+                float[] scratch = new float[config.chunkElements()];
+                CheckpointWriter.write(outDir, layout, metadata, outDigest, config.durable(), (writer, specs) -> {
+                    long t0 = System.nanoTime();
+                    try (ChunkWriter chunks = new ChunkWriter(writer, config.chunkElements())) {
+                        for (TensorSpec t : specs) {
+                            bytesRead[0] += average(t.name(), t.numel(), reads, weights, chunks, scratch, progress);
+                        }
+                        chunks.finish();
                     }
-                    chunks.finish();
-                }
-                long t1 = System.nanoTime();
-                if (config.durable()) {
-                    writer.commit();
-                } else {
-                    writer.commitWithoutSync();
-                }
-                long averagingNanos = t1 - t0;
-                for (String f : COPIED_FILES) {
-                    Path src = members.get(0).dir().resolve(f);
-                    if (Files.isRegularFile(src)) {
-                        Files.copy(src, outDir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-                    }
-                }
-                markFloat32(outDir.resolve(CONFIG_FILE));
-                String sha = config.hashFiles() ? Sha256.of(outDir.resolve(MODEL_FILE)) : "";
-                Result result = new Result(outDir, method, normalised, memberHashes, sha, tensors.size(), parameters,
-                        bytesRead, averagingNanos);
-                writeCard(result, cardExtras);
-                LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} MB/s)", method,
-                        members.size(), tensors.size(), parameters, String.format("%.1f", bytesRead / 1e6),
-                        averagingNanos / 1_000_000, Math.round(result.readBytesPerSecond() / 1e6));
-                return result;
+                    averagingNanos[0] += System.nanoTime() - t0;
+                });
+                memberHashes = reads.finish();
             }
+            for (String f : COPIED_FILES) {
+                Path src = members.get(0).dir().resolve(f);
+                if (Files.isRegularFile(src)) {
+                    Files.copy(src, outDir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            markDtype(outDir.resolve(CONFIG_FILE), dtype);
+            String sha = outDigest == null ? "" : Sha256.hex(outDigest.digest());
+            Result result = new Result(outDir, method, normalised, memberHashes, sha, tensors.size(), parameters,
+                    bytesRead[0], averagingNanos[0], dtype);
+            writeCard(result, cardExtras);
+            LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} MB/s), stored as {}",
+                    method, members.size(), tensors.size(), parameters, String.format("%.1f", bytesRead[0] / 1e6),
+                    averagingNanos[0] / 1_000_000, Math.round(result.readBytesPerSecond() / 1e6), dtype);
+            return result;
         } finally {
             for (Checkpoint r : readers) {
                 r.close();
@@ -223,24 +221,55 @@ public final class Soups {
         }
     }
 
+    /**
+     * The storage dtype: the requested one, or under {@code auto} the one every tensor of every member shares when
+     * it is F32, F16 or BF16, else F32.
+     */
+    static DType outputDtype(SoupConfig.OutputDtype requested, List<Checkpoint> readers) {
+        if (requested.dtype() != null) {
+            return requested.dtype();
+        }
+        Set<DType> seen = EnumSet.noneOf(DType.class);
+        for (Checkpoint r : readers) {
+            r.tensors().values().forEach(t -> seen.add(t.dtype()));
+        }
+        DType only = seen.size() == 1 ? seen.iterator().next() : DType.F32;
+        return only == DType.BF16 || only == DType.F16 ? only : DType.F32;
+    }
+
+    /**
+     * The soup's files follow the first member's: one {@code model.safetensors}, or as many shards holding the same
+     * tensors. Writing the soup in file order then reads the members in file order too (when they are laid out
+     * alike), which is what lets each member be hashed by the pass that averages it.
+     */
+    private static CheckpointWriter.Layout layoutOf(Checkpoint first, DType dtype) throws IOException {
+        Map<Path, List<TensorSpec>> byFile = new LinkedHashMap<>();
+        for (Path f : first.files()) {
+            byFile.put(f, new ArrayList<>());
+        }
+        for (TensorInfo t : first.tensors().values()) {
+            byFile.get(first.fileOf(t.name())).add(new TensorSpec(t.name(), t.shape()));
+        }
+        return new CheckpointWriter.Layout(dtype, byFile.values().stream().filter(l -> !l.isEmpty()).toList());
+    }
+
     /** Averages one tensor chunk by chunk; returns the bytes read from all members. */
-    private static long average(String name, long n, List<Checkpoint> readers, float[] weights, ChunkWriter writer,
+    private static long average(String name, long n, MemberReads reads, float[] weights, ChunkWriter writer,
             float[] scratch, Progress progress) throws IOException {
-        int k = readers.size();
+        int k = weights.length;
         long bytes = 0;
         for (long from = 0; from < n; from += scratch.length) {
             int len = (int) Math.min(scratch.length, n - from);
             float[] acc = writer.buffer();
             for (int m = 0; m < k; m++) {
-                Checkpoint r = readers.get(m);
-                // one positional read of len elements into a direct buffer, then one bulk copy: no per-element calls
-                r.readFloats(name, from, scratch, 0, len);
+                // one positional read of len elements into a direct buffer, converted in one loop; the same bytes
+                // then go to the member's hash on another thread
+                long b = reads.read(m, name, from, scratch, len);
                 if (m == 0) {
                     scale(acc, scratch, weights[0], len);
                 } else {
                     accumulate(acc, scratch, weights[m], len);
                 }
-                long b = (long) len * r.info(name).dtype().byteSize();
                 bytes += b;
                 progress.add(b);
             }
@@ -291,28 +320,10 @@ public final class Soups {
     }
 
     /**
-     * sha256 of a member's weights: of {@code model.safetensors}, or of its shards' bytes concatenated in index
-     * order (so a sharded member has one hash that changes with any shard).
+     * Makes the soup's config say the dtype it is stored in, as transformers reads it: {@code torch_dtype} (4.x) and
+     * {@code dtype} (5.x) where present; when neither is and the soup is not float32, {@code torch_dtype} is added.
      */
-    private static String weightsSha256(Checkpoint ck) throws IOException {
-        List<Path> files = ck.files();
-        if (files.size() == 1) {
-            return Sha256.of(files.get(0));
-        }
-        MessageDigest digest = Sha256.digest();
-        byte[] buf = new byte[1 << 20];
-        for (Path f : files) {
-            try (InputStream in = new DigestInputStream(Files.newInputStream(f), digest)) {
-                while (in.read(buf) >= 0) {
-                    // reading updates the digest
-                }
-            }
-        }
-        return Sha256.hex(digest.digest());
-    }
-
-    /** The soup is float32 whatever its members were stored in: say so in its config, as transformers reads it. */
-    private static void markFloat32(Path config) throws IOException {
+    private static void markDtype(Path config, DType dtype) throws IOException {
         if (!Files.isRegularFile(config)) {
             return;
         }
@@ -320,12 +331,17 @@ public final class Soups {
         if (!(root instanceof ObjectNode o)) {
             return;
         }
+        String name = SoupConfig.OutputDtype.torchName(dtype);
         boolean changed = false;
         for (String field : List.of("torch_dtype", "dtype")) {
-            if (o.hasNonNull(field) && !"float32".equals(o.get(field).asText())) {
-                o.put(field, "float32");
+            if (o.hasNonNull(field) && !name.equals(o.get(field).asText())) {
+                o.put(field, name);
                 changed = true;
             }
+        }
+        if (!o.hasNonNull("torch_dtype") && !o.hasNonNull("dtype") && dtype != DType.F32) {
+            o.put("torch_dtype", name);
+            changed = true;
         }
         if (changed) {
             Files.writeString(config, JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o) + "\n");
@@ -424,21 +440,14 @@ public final class Soups {
                     throw new SoupException("different shapes: tensor '" + a.name() + "' is " + b.shapeString() + " in "
                             + other + " but " + a.shapeString() + " in " + first);
                 }
-                if (a.dtype() != b.dtype()) {
-                    throw new SoupException("different dtypes: tensor '" + a.name() + "' is " + b.dtype() + " in " + other
-                            + " but " + a.dtype() + " in " + first);
-                }
-                if (!a.dtype().isFloatConvertible()) {
-                    throw new SoupException("tensor '" + a.name() + "' of " + first + " has dtype " + a.dtype()
-                            + ", which cannot be averaged");
-                }
             }
         }
-        if (members.size() == 1) {
-            for (TensorInfo a : reference.values()) {
-                if (!a.dtype().isFloatConvertible()) {
-                    throw new SoupException("tensor '" + a.name() + "' of " + first + " has dtype " + a.dtype()
-                            + ", which cannot be averaged");
+        // members may store a tensor in different float dtypes (it is averaged in float32 either way)
+        for (int k = 0; k < members.size(); k++) {
+            for (TensorInfo t : readers.get(k).tensors().values()) {
+                if (!t.dtype().isFloatConvertible()) {
+                    throw new SoupException("tensor '" + t.name() + "' of member " + (k + 1) + " (" + members.get(k).dir()
+                            + ") has dtype " + t.dtype() + ", which cannot be averaged");
                 }
             }
         }
@@ -461,8 +470,9 @@ public final class Soups {
         card.put("sha256", r.sha256());
         card.put("tensors", r.tensors());
         card.put("parameters", r.parameters());
-        card.put("dtype", "F32");
-        card.put("arithmetic", "float32, members in order: s = w1*x1, then s += wk*xk");
+        card.put("dtype", r.dtype().name());
+        card.put("arithmetic", "float32, members in order: s = w1*x1, then s += wk*xk"
+                + (r.dtype() == DType.F32 ? "" : "; stored as " + r.dtype() + ", rounded once to nearest even"));
         extras.accept(card);
         Path file = r.dir().resolve(CARD_FILE);
         Path tmp = Files.createTempFile(r.dir(), ".card", ".json");
@@ -477,13 +487,8 @@ public final class Soups {
     private static final class ChunkWriter implements AutoCloseable {
         private static final int BUFFERS = 4;
         private final SafeTensorsWriter writer;
-        private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "soup-writer");
-            t.setDaemon(true);
-            return t;
-        });
+        private final Background thread = new Background("soup-writer");
         private final BlockingQueue<float[]> free = new ArrayBlockingQueue<>(BUFFERS);
-        private final AtomicReference<IOException> failure = new AtomicReference<>();
 
         ChunkWriter(SafeTensorsWriter writer, int chunkElements) {
             this.writer = writer;
@@ -494,7 +499,7 @@ public final class Soups {
 
         /** A buffer to sum the next chunk into; waits while all are being written. */
         float[] buffer() throws IOException {
-            rethrow();
+            thread.rethrow();
             try {
                 return free.take();
             } catch (InterruptedException e) {
@@ -504,44 +509,17 @@ public final class Soups {
         }
 
         void submit(String name, long from, float[] chunk, int len) throws IOException {
-            rethrow();
-            thread.execute(() -> {
-                try {
-                    if (failure.get() == null) {
-                        writer.write(name, from, chunk, 0, len);
-                    }
-                } catch (IOException | RuntimeException e) {
-                    failure.compareAndSet(null, e instanceof IOException io ? io : new IOException(e.toString(), e));
-                } finally {
-                    free.add(chunk);
-                }
-            });
+            thread.execute(() -> writer.write(name, from, chunk, 0, len), () -> free.add(chunk));
         }
 
         /** Waits until every chunk is written. */
         void finish() throws IOException {
-            thread.shutdown();
-            try {
-                if (!thread.awaitTermination(1, TimeUnit.DAYS)) {
-                    throw new IOException("soup writer did not finish");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while finishing a soup");
-            }
-            rethrow();
-        }
-
-        private void rethrow() throws IOException {
-            IOException e = failure.get();
-            if (e != null) {
-                throw e;
-            }
+            thread.finish();
         }
 
         @Override
         public void close() {
-            thread.shutdownNow();
+            thread.close();
         }
     }
 

@@ -1,6 +1,7 @@
 package io.salsa.model.soup;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.model.safetensors.F32Tensor;
@@ -34,7 +35,27 @@ class SoupCommandTest {
             float[] w = s.readFloats("w");
             assertEquals(3f, w[0]);
             assertEquals(1f, w[1]);
+            assertEquals(io.salsa.model.safetensors.DType.F32, s.info("w").dtype(), "float32 members: a float32 soup");
         }
+        Path half = dir.resolve("half");
+        assertEquals(0, run(err, "--member", a.toString(), "--member", b.toString(), "--dtype", "float16", "--out",
+                half.toString()), err[0]);
+        try (SafeTensors s = SafeTensors.open(half.resolve("model.safetensors"))) {
+            assertEquals(io.salsa.model.safetensors.DType.F16, s.info("w").dtype());
+            assertEquals(2f, s.readFloats("w")[0]);
+        }
+        assertTrue(Files.readString(half.resolve("config.json")).contains("\"torch_dtype\" : \"float16\""),
+                Files.readString(half.resolve("config.json")));
+    }
+
+    @Test
+    void shouldRefuseAnUnknownDtypeWithExitCodeTwo() throws IOException {
+        Path a = member("a", 1, new float[] {0, 4});
+        String[] err = new String[1];
+        assertEquals(2, run(err, "--member", a.toString(), "--member", a.toString(), "--dtype", "fp8", "--out",
+                dir.resolve("s").toString()));
+        assertTrue(err[0].contains("--dtype must be one of [auto, float32, bfloat16, float16], got 'fp8'"), err[0]);
+        assertFalse(Files.exists(dir.resolve("s")));
     }
 
     @Test
