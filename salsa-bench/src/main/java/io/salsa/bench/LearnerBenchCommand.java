@@ -13,8 +13,6 @@ import io.salsa.learner.ppo.LoraSettings;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.model.lm.DeviceOptions;
 import io.salsa.model.lm.Precision;
-import io.salsa.model.lm.lora.LoraConfig;
-import io.salsa.model.lm.lora.LoraSpec;
 import io.salsa.runtime.blob.LocalBlobStore;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
@@ -108,11 +106,7 @@ public final class LearnerBenchCommand extends BenchCommand {
         List<Mode> modes = new ArrayList<>();
         if (lora != null) {
             try {
-                LoraConfig c = LoraSpec.parse(lora);
-                if (c.useRslora()) {
-                    return bench.refuse("--lora: rslora is not a learner setting; leave it out");
-                }
-                modes.add(new Mode("lora", new LoraSettings(c.r(), c.alpha(), c.dropout(), c.targetModules())));
+                modes.add(new Mode("lora", LoraSettings.fromSpec(lora)));
             } catch (IllegalArgumentException e) {
                 return bench.refuse(e);
             }
@@ -187,11 +181,12 @@ public final class LearnerBenchCommand extends BenchCommand {
                                 + "fwd/bwd, reference fwd), %.0f tokens/s end to end; %.2f%% of step time outside the "
                                 + "model; peak resident %.0f MB = heap %.0f MB + native %.0f MB%s%n",
                                 modes.size() > 1 ? " " + mode.name() : "", tokens / train, tokens / wall,
-                                100 * (wall - train) / wall, mb(peak.residentBytes()), mb(peak.heapBytes()),
-                                mb(peak.nativeBytes()), peak.sinceStart() ? " (since the process started)" : "");
+                                100 * (wall - train) / wall, PeakMemory.mb(peak.residentBytes()),
+                                PeakMemory.mb(peak.heapBytes()), PeakMemory.mb(peak.nativeBytes()),
+                                peak.sinceStart() ? " (since the process started)" : "");
                         table.row(mode.name(), mode.lora().enabled() ? mode.describe() : "-", tokens / train,
-                                tokens / wall, 100 * (wall - train) / wall, mb(peak.residentBytes()),
-                                mb(peak.heapBytes()), mb(peak.nativeBytes()));
+                                tokens / wall, 100 * (wall - train) / wall, PeakMemory.mb(peak.residentBytes()),
+                                PeakMemory.mb(peak.heapBytes()), PeakMemory.mb(peak.nativeBytes()));
                     }
                 }
                 bench.save(table, System.out);
@@ -200,16 +195,12 @@ public final class LearnerBenchCommand extends BenchCommand {
         return 0;
     }
 
-    /** One measured learner: full fine-tuning or LoRA with the given settings. */
-    private record Mode(String name, LoraSettings lora) {
+    /** One measured learner (or checkpoint stream): full fine-tuning or LoRA with the given settings. */
+    record Mode(String name, LoraSettings lora) {
         String describe() {
             return String.format(java.util.Locale.ROOT, "r=%d,alpha=%s,targets=%s,dropout=%s", lora.r(),
                     lora.alpha(), lora.targetsSetting(), lora.dropout());
         }
-    }
-
-    private static double mb(long bytes) {
-        return bytes < 0 ? Double.NaN : bytes / 1e6;
     }
 
     private static void writeSoup(KafkaSettings kafka, BlobRef soup) throws Exception {

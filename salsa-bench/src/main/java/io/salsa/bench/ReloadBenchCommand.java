@@ -1,6 +1,7 @@
 package io.salsa.bench;
 
 import ai.djl.Device;
+import io.salsa.bench.LearnerBenchCommand.Mode;
 import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.PolicyKind;
@@ -16,8 +17,6 @@ import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.ppo.TrainingSample;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.ModelFolder;
-import io.salsa.model.lm.lora.LoraConfig;
-import io.salsa.model.lm.lora.LoraSpec;
 import io.salsa.runtime.blob.LocalBlobStore;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.runtime.io.FileOps;
@@ -94,7 +93,7 @@ public final class ReloadBenchCommand extends BenchCommand {
     @Override
     public Integer call() throws Exception {
         BenchModels.Shape shape;
-        LoraConfig adapter;
+        LoraSettings adapter;
         try {
             shape = BenchModels.shape(model);
             if (batch < 1 || promptTokens < 1 || maxNewTokens < 1 || bench.problem() != null
@@ -103,17 +102,12 @@ public final class ReloadBenchCommand extends BenchCommand {
                         + "with --prompt-tokens + --max-new-tokens <= n_positions (%d), --versions >= 1, --warmup >= 0",
                         shape.positions()));
             }
-            adapter = LoraSpec.parse(lora != null ? lora : "r=16,alpha=32,targets="
+            adapter = LoraSettings.fromSpec(lora != null ? lora : "r=16,alpha=32,targets="
                     + (CausalLms.GPT2_TYPES.contains(shape.modelType()) ? "c_attn" : "q_proj,v_proj"));
-            if (adapter.useRslora()) {
-                throw new IllegalArgumentException("--lora: rslora is not a learner setting; leave it out");
-            }
         } catch (IOException | IllegalArgumentException e) {
             return bench.refuse(e);
         }
-        List<Mode> modes = List.of(
-                new Mode("lora", new LoraSettings(adapter.r(), adapter.alpha(), adapter.dropout(), adapter.targetModules())),
-                new Mode("full", LoraSettings.off()));
+        List<Mode> modes = List.of(new Mode("lora", adapter), new Mode("full", LoraSettings.off()));
         System.out.printf(Locale.ROOT, "model %s (%s, %d layers, %d wide, vocab %d); generator batch %d, prompt %d, up "
                 + "to %d new tokens; %d warm-up + %d measured checkpoints per mode; PyTorch threads %s%n", model,
                 shape.modelType(), shape.layers(), shape.hidden(), shape.vocab(), batch, promptTokens, maxNewTokens,
@@ -162,9 +156,6 @@ public final class ReloadBenchCommand extends BenchCommand {
         }
         return 0;
     }
-
-    /** One measured mode: full fine-tuning or LoRA with the given settings. */
-    private record Mode(String name, LoraSettings lora) { }
 
     private List<Reload> measure(Mode mode, KafkaSettings kafka, ModelFolderStore store, Path base, BlobRef baseRef,
             Path tmp) throws Exception {

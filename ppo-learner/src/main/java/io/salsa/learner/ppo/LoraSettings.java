@@ -1,5 +1,7 @@
 package io.salsa.learner.ppo;
 
+import io.salsa.model.lm.lora.LoraConfig;
+import io.salsa.model.lm.lora.LoraSpec;
 import java.util.Arrays;
 import java.util.List;
 import java.util.TreeSet;
@@ -47,6 +49,20 @@ public record LoraSettings(int r, double alpha, double dropout, List<String> tar
     /** {@code lora_targets} as written: comma-separated names. */
     public String targetsSetting() {
         return String.join(",", targets);
+    }
+
+    /**
+     * The learner's settings from a {@code --lora} spec as the training commands take it
+     * ({@code r=16,alpha=32,targets=q_proj,v_proj[,dropout=0.05]}, {@link LoraSpec}).
+     *
+     * @throws IllegalArgumentException what {@link LoraSpec} refuses, or {@code rslora}, which the learner does not have
+     */
+    public static LoraSettings fromSpec(String spec) {
+        LoraConfig c = LoraSpec.parse(spec);
+        if (c.useRslora()) {
+            throw new IllegalArgumentException("--lora: rslora is not a learner setting; leave it out");
+        }
+        return new LoraSettings(c.r(), c.alpha(), c.dropout(), c.targetModules());
     }
 
     /** Parses {@code lora_targets}: comma-separated module names, empty = none. */
