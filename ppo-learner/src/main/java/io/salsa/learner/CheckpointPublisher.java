@@ -119,7 +119,7 @@ final class CheckpointPublisher {
             PolicyCheckpoint cp = new PolicyCheckpoint(runId, version, state.step(), ref, state.soup().recipe(),
                     state.soup().version(), state.initFrom(), null, System.currentTimeMillis(),
                     adapterOnly ? PolicyKind.LORA_ADAPTER : PolicyKind.FULL,
-                    adapterOnly ? state.soup().blob() : null);
+                    adapterOnly ? (config.loraBaseIsSft() ? state.initBlob() : state.soup().blob()) : null);
             topics.send(Topics.POLICY, runId, cp);
             trainer.recordCheckpoint(new LearnerState.CheckpointRef(version, state.step(), ref, weightsSha));
             optimizers.put(version, optRef);

@@ -66,10 +66,6 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
             throw new IllegalArgumentException("the PPO, guard, checkpoint retention and group batching settings "
                     + "must be given");
         }
-        if (ppo.lora().enabled() && !initFrom.equals("soup")) {
-            throw new IllegalArgumentException("lora_r=" + ppo.lora().r() + " needs init_from=soup (got '" + initFrom
-                    + "'): in LoRA mode the base is the soup, which is also the KL reference with the adapter off");
-        }
         if (groupBatching.enabled() && ppo.batchSize() % groupBatching.size() != 0) {
             throw new IllegalArgumentException("batch_size (" + ppo.batchSize() + ") must be a multiple of group_size ("
                     + groupBatching.size() + ") when group_batches is on, so a step holds whole prompt groups");
@@ -236,6 +232,15 @@ public record LearnerConfig(String runId, String soupRecipe, String initFrom, in
             return Device.gpu(Integer.parseInt(n.substring(3)));
         }
         throw new IllegalArgumentException("device must be cpu, gpu or gpu<N> (got '" + name + "')");
+    }
+
+    /**
+     * Whether the LoRA base is the SFT model {@code init_from} names rather than the soup: in LoRA mode the base is
+     * what the policy starts from and also the KL reference (adapter off), so with {@code init_from=sft:<id>} that
+     * SFT model is both, for the whole run, and soup updates do not reach the trainer.
+     */
+    public boolean loraBaseIsSft() {
+        return ppo.lora().enabled() && initFrom.startsWith("sft:");
     }
 
     /**

@@ -36,12 +36,14 @@ import java.util.Map;
 /**
  * The PPO learner on any {@link CausalLm} folder (GPT-2 or the Llama family, chosen from {@code config.json}): the
  * policy is the LM with a TRL value head ({@code v_head.summary.*}), the reference is a second, gradient-free model
- * of the same architecture holding the soup's weights, and the optimiser is our checkpointable AdamW. Dropout is
- * never applied (the models have none), so a step is a deterministic function of weights, batch and seed on CPU.
+ * of the same architecture holding the soup's weights, and the optimiser is our checkpointable AdamW. The models
+ * have no dropout and a LoRA adapter's {@code lora_dropout} draws its masks from the step's seed, so a step is a
+ * deterministic function of weights, batch and seed on CPU.
  * {@code mixed_precision=fp16} runs policy, value head and reference with fp16 autocast on every family (float32
  * master weights and AdamW state, dynamic loss scaling).
  *
- * <p>LoRA mode ({@code lora_r} &gt; 0): the policy is the soup (the base, frozen) plus a fresh {@link LoraAdapter}
+ * <p>LoRA mode ({@code lora_r} &gt; 0): the policy is the base (frozen: the soup, or the SFT model of
+ * {@code init_from=sft:<id>}, which the caller passes as the reference folder) plus a fresh {@link LoraAdapter}
  * (seed {@link #LORA_INIT_SEED}) and the full value head on the shared backbone; the reference is the same model with
  * the adapter switched off, so no second copy of the weights exists. Only A, B and the value head are trained and
  * kept in the optimiser. A policy folder is then the adapter's PEFT files plus {@link #VALUE_HEAD_FILE}. A new soup
@@ -61,6 +63,8 @@ public final class LmPolicyTrainer implements PolicyTrainer {
     public static final String VALUE_HEAD_FILE = "value_head.safetensors";
     /** Seed of a fresh LoRA adapter's A (B starts at 0, so the policy starts exactly at the soup). */
     public static final long LORA_INIT_SEED = 0x5A15AL;
+    /** Keeps the dropout masks' stream apart from the mini-batch shuffle that the same step seed drives. */
+    private static final long DROPOUT_SEED_SALT = 0xD50F_0D15L;
 
     private final PpoConfig config;
     private final Device device;
@@ -122,6 +126,20 @@ public final class LmPolicyTrainer implements PolicyTrainer {
             }
 
             @Override
+            public NDList trainingPolicy(NDArray inputIds) {
+                LoraAdapter adapter = LmPolicyTrainer.this.lora;
+                if (adapter == null) {
+                    return policy(inputIds);
+                }
+                adapter.setTraining(true); // lora_dropout, with the masks the step's seed draws
+                try {
+                    return policy(inputIds);
+                } finally {
+                    adapter.setTraining(false);
+                }
+            }
+
+            @Override
             public NDArray reference(NDArray inputIds) {
                 if (LmPolicyTrainer.this.lora == null) {
                     return LmPolicyTrainer.this.reference.run(inputIds, null).logits();
@@ -146,7 +164,9 @@ public final class LmPolicyTrainer implements PolicyTrainer {
     /**
      * A trainer whose policy starts from {@code initFolder} (the soup by default, or one SFT model) and whose
      * reference is {@code referenceFolder} (the soup), both of the same architecture (any {@link CausalLms} folder);
-     * a missing value head starts from {@link GptModel#HEAD_INIT_SEED}.
+     * a missing value head starts from {@link GptModel#HEAD_INIT_SEED}. In LoRA mode {@code referenceFolder} is the
+     * base, loaded once for both (the soup, or the SFT model when {@code init_from=sft:<id>}), and {@code initFolder}
+     * is not read: the adapter starts fresh, a resumed one comes in through {@link #restore}.
      */
     public static LmPolicyTrainer open(PpoConfig config, Path initFolder, Path referenceFolder, Device device)
             throws IOException {
@@ -262,6 +282,10 @@ public final class LmPolicyTrainer implements PolicyTrainer {
         // place outside it, so it runs with grad mode off on whichever thread trains (a service's own thread too)
         boolean gradMode = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
+        if (lora != null) {
+            // lora_dropout's masks come from the step's seed (in the manifest), so a replay draws the same ones
+            lora.seedDropout(seed ^ DROPOUT_SEED_SALT);
+        }
         try {
             return step.run(batch, klCoef, seed);
         } finally {

@@ -98,13 +98,14 @@ final class OpenRun implements AutoCloseable {
             initBlob = sft.getBlob();
             initFolder = store.fetchFolder(initBlob);
         }
-        PolicyTrainer policy = factory.open(config.ppo(), initFolder, soupFolder, config.device());
+        PolicyTrainer policy = factory.open(config.ppo(), initFolder, config.loraBaseIsSft() ? initFolder : soupFolder,
+                config.device());
         LearnerState.SoupRef soupRef = new LearnerState.SoupRef(soup.getRecipe(), soup.getVersion(), soup.getBlob());
         connect(policy, PpoTrainer.initialState(PpoTrainer.Settings.of(config), soupRef, Map.of(), initFrom,
                 initBlob), -1, health);
         checkpoints.publish(trainer, 0, null);
         source.startAt(trainer.state().positions());
-        soupWatcher = new SoupWatcher(kafka, config.soupRecipe(), soup.getVersion(), store, policy);
+        soupWatcher = watchSoups(soup.getVersion(), policy);
         LOG.info("run {} started from {} with soup {}@{}", config.runId(), initFrom, soup.getRecipe(),
                 soup.getVersion());
     }
@@ -116,8 +117,8 @@ final class OpenRun implements AutoCloseable {
         CheckpointCard card = CheckpointCard.read(folder);
         config = card.configWithOperationalOverrides(requested);
         LearnerState state = card.stateWithSelf(config.guard(), latest.getBlob(), folder);
-        Path soupFolder = store.fetchFolder(state.soup().blob());
-        PolicyTrainer policy = factory.open(config.ppo(), folder, soupFolder, config.device());
+        Path reference = store.fetchFolder(config.loraBaseIsSft() ? state.initBlob() : state.soup().blob());
+        PolicyTrainer policy = factory.open(config.ppo(), folder, reference, config.device());
         connect(policy, state, latest.getVersion(), health);
         policy.restore(folder, store.fetchFolder(card.optimizer()).resolve(CheckpointPublisher.OPTIMIZER_FILE));
         List<BatchManifest> manifests = LearnerTopics.manifests(kafka, config.runId());
@@ -131,9 +132,17 @@ final class OpenRun implements AutoCloseable {
         int replayed = new Replay(config, kafka, store, policy).retrainAfter(trainer, manifests, checkpointStep,
                 false, m -> { });
         source.startAt(trainer.state().positions());
-        soupWatcher = new SoupWatcher(kafka, config.soupRecipe(), trainer.state().soup().version(), store, policy);
+        soupWatcher = watchSoups(trainer.state().soup().version(), policy);
         LOG.info("run {} resumed from checkpoint v{} (step {}), re-trained {} manifested step(s), now at step {}",
                 config.runId(), latest.getVersion(), checkpointStep, replayed, trainer.state().step());
+    }
+
+    /**
+     * The watcher that prepares the recipe's soups after {@code version} as the next reference, or null when the soup
+     * is not the reference (LoRA on an SFT base: that model is the reference for the whole run).
+     */
+    private SoupWatcher watchSoups(long version, PolicyTrainer policy) {
+        return config.loraBaseIsSft() ? null : new SoupWatcher(kafka, config.soupRecipe(), version, store, policy);
     }
 
     /**
@@ -178,6 +187,7 @@ final class OpenRun implements AutoCloseable {
         return checkpoints;
     }
 
+    /** The soup watcher, or null when soups do not reach this run's trainer ({@link LearnerConfig#loraBaseIsSft}). */
     SoupWatcher soupWatcher() {
         return soupWatcher;
     }

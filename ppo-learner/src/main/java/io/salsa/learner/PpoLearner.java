@@ -207,6 +207,9 @@ public final class PpoLearner implements Service {
     }
 
     private void swapSoupIfReady(OpenRun r) throws IOException {
+        if (r.soupWatcher() == null) {
+            return;
+        }
         SoupWatcher.Ready ready = r.soupWatcher().take();
         if (ready == null) {
             return;

@@ -175,7 +175,8 @@ public final class Replay {
                 : manifests.get(0).getSoupVersion();
         BlobRef soupBlob = recorded.soupHistory().get(firstSoup);
         Path initFolder = store.fetchFolder(recorded.initBlob());
-        PolicyTrainer policy = factory.open(config.ppo(), initFolder, store.fetchFolder(soupBlob), device);
+        PolicyTrainer policy = factory.open(config.ppo(), initFolder,
+                config.loraBaseIsSft() ? initFolder : store.fetchFolder(soupBlob), device);
         PpoTrainer.Settings settings = PpoTrainer.Settings.of(config);
         LearnerState start = PpoTrainer.initialState(settings,
                 new LearnerState.SoupRef(config.soupRecipe(), firstSoup, soupBlob), recorded.soupHistory(),

@@ -38,9 +38,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The learner in LoRA mode: the policy is the soup plus an adapter, the KL reference the same model with the adapter
- * off (one copy of the base), checkpoints hold only the adapter and the value head, a new soup becomes the base, and
- * a restart and {@code salsa replay} reproduce every adapter checkpoint bit for bit.
+ * The learner in LoRA mode: the policy is the soup (or an SFT model) plus an adapter, the KL reference the same model
+ * with the adapter off (one copy of the base), checkpoints hold only the adapter and the value head, a new soup
+ * becomes the base (unless the base is an SFT model), and a restart and {@code salsa replay} reproduce every adapter
+ * checkpoint bit for bit, with adapter dropout too.
  */
 @ExtendWith(KafkaExtension.class)
 class LoraLearnerReplayTest {
@@ -131,6 +132,64 @@ class LoraLearnerReplayTest {
     }
 
     @Test
+    void loraPpoFromAnSftModelKeepsItAsBaseAndReferenceAndReplaysDropoutBitForBit(TestKafka broker, @TempDir Path tmp)
+            throws Exception {
+        String run = "lora-sft";
+        LearnerFixture.World world = LearnerFixture.world(KafkaSettings.embedded(broker.bootstrapServers(), "lsft."),
+                tmp, LlamaLearnerReplayTest.llamaFolder(tmp.resolve("soup"), GptModel.Head.NONE, 1));
+        KafkaSettings kafka = world.kafka();
+        ModelFolderStore store = world.store();
+        Path sftDir = LlamaLearnerReplayTest.llamaFolder(tmp.resolve("sft"), GptModel.Head.NONE, 3);
+        BlobRef sft = store.putFolder(sftDir, "test/sft-m1");
+        String sftTopic = kafka.topic(io.salsa.schemas.Topics.SFT_MODELS);
+        try (var p = LearnerFixture.producer(kafka)) {
+            p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(sftTopic, "m1",
+                    kafka.valueSerde(io.salsa.schemas.Topics.SFT_MODELS).serialize(sftTopic,
+                            io.salsa.events.SftModelLanded.newBuilder().setModelId("m1").setBlob(sft)
+                                    .setBaseModel("tiny-base").setSeed(3).setDataSha256("00").setLandedAtMs(1L)
+                                    .build()))).get();
+        }
+        Map<String, String> settings = loraSettings(run);
+        settings.put("init_from", "sft:m1");
+        settings.put("lora_dropout", "0.1");
+        settings.put("save_steps", "1"); // v0..v4 from four steps: enough checkpoints for the replay to compare
+        String q = "model.layers.0.self_attn.q_proj.weight";
+
+        long step = 0;
+        try (PpoLearner learner = PpoLearner.start(LearnerConfig.fromMap(settings), kafka, store,
+                LearnerFixture.gptFactory(), () -> false)) {
+            LmPolicyTrainer trainer = (LmPolicyTrainer) learner.policy();
+            assertSame(trainer.policy(), trainer.referenceModel(), "one model: the SFT base, adapter off = reference");
+            assertEquals(LoraSoups.baseSha256(sftDir), trainer.baseSha256());
+            LearnerFixture.publishSoup(kafka, 2, store.putFolder(tmp.resolve("soup"), "test/soup-again"));
+            for (int i = 0; i < 2; i++) {
+                LearnerFixture.writeRollouts(kafka, trainer.policy(), run, learner.state().policyVersion(), BATCH,
+                        40 + i, (prompt, response) -> REWARD.applyAsDouble(response), 1);
+                learner.runUntil(++step, () -> false);
+            }
+            assertEquals(1, learner.state().soup().version(), "a new soup is not the reference of an SFT-based run");
+            try (CausalLm m = CausalLms.load(sftDir, GptModel.Head.NONE, Device.cpu())) {
+                assertArrayEquals(m.weights(q), trainer.policy().weights(q), "the base is still the SFT model");
+            }
+        }
+        PolicyCheckpoint cp = LearnerTopics.latestCheckpoint(kafka, run);
+        assertEquals(PolicyKind.LORA_ADAPTER, cp.getKind());
+        assertEquals("sft:m1", cp.getInitFrom());
+        assertEquals(sft, cp.getBase(), "generators load the SFT model as the adapter's base");
+        try (CausalLm base = CausalLms.load(store.fetchFolder(cp.getBase()), GptModel.Head.NONE, Device.cpu());
+             LoraAdapter adapter = LoraAdapter.load((io.salsa.model.lm.Adaptable) base, store.fetchFolder(cp.getBlob()))) {
+            assertEquals(LoraSoups.baseSha256(sftDir), adapter.baseSha256());
+            assertEquals(0.1, adapter.config().dropout(), "PEFT's lora_dropout is recorded");
+        }
+
+        step = LearnerFixture.resumeAndTrainTwoSteps(settings, kafka, store, BATCH, step,
+                (prompt, response) -> REWARD.applyAsDouble(response));
+        assertEquals(sft, LearnerTopics.latestCheckpoint(kafka, run).getBase(), "the resumed run kept the SFT base");
+        // dropout masks come from each step's recorded seed: the replay draws them again and matches every checkpoint
+        LearnerFixture.assertReplaysBitForBit(kafka, store, run, step);
+    }
+
+    @Test
     void loraModeHoldsOneCopyOfTheBaseAndOptimisesOnlyTheAdapterAndValueHead(@TempDir Path tmp) throws Exception {
         Path soup = LearnerFixture.tinyModel(tmp.resolve("soup"), 1);
         PpoConfig full = PpoConfig.fromMap(Map.of());
@@ -203,12 +262,8 @@ class LoraLearnerReplayTest {
         e = assertThrows(IllegalArgumentException.class, () -> PpoConfig.fromMap(Map.of("lora_r", "4")));
         assertTrue(e.getMessage().contains("lora_targets"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> PpoConfig.fromMap(Map.of("lora_r", "4", "lora_targets", "c_attn", "lora_dropout", "0.1")));
-        assertTrue(e.getMessage().contains("lora_dropout"), e.getMessage());
-        Map<String, String> sft = loraSettings("r");
-        sft.put("init_from", "sft:m1");
-        e = assertThrows(IllegalArgumentException.class, () -> LearnerConfig.fromMap(sft));
-        assertTrue(e.getMessage().contains("init_from=soup"), e.getMessage());
+                () -> PpoConfig.fromMap(Map.of("lora_r", "4", "lora_targets", "c_attn", "lora_dropout", "1")));
+        assertTrue(e.getMessage().contains("lora_dropout must be in [0, 1)"), e.getMessage());
 
         Path soup = LearnerFixture.tinyModel(tmp.resolve("soup"), 1);
         PpoConfig unknown = PpoConfig.fromMap(Map.of("lora_r", "2", "lora_targets", "q_proj"));

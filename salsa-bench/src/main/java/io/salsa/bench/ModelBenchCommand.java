@@ -269,6 +269,6 @@ public final class ModelBenchCommand extends BenchCommand {
     }
 
     private static double mb(long bytes) {
-        return bytes < 0 ? Double.NaN : bytes / 1e6;
+        return PeakMemory.mb(bytes);
     }
 }

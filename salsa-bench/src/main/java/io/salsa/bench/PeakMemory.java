@@ -55,6 +55,11 @@ final class PeakMemory {
         return new Peak(statusKb("VmHWM:") * 1024, heap, !resettable);
     }
 
+    /** Bytes as MB (10^6) for the tables; NaN when unknown (negative). */
+    static double mb(long bytes) {
+        return bytes < 0 ? Double.NaN : bytes / 1e6;
+    }
+
     /** A {@code /proc/self/status} field in kB, or −1 when it cannot be read (not Linux). */
     static long statusKb(String field) {
         try {

@@ -12,20 +12,50 @@ import picocli.CommandLine;
 class LearnerBenchCommandTest {
 
     @Test
-    void shouldRunPpoStepsOfALlamaFamilyFolderThroughTheLearnerService(@TempDir Path dir) throws Exception {
+    void shouldRunPpoStepsOfALlamaFamilyFolderThroughTheLearnerServiceLoraThenFullEachWithItsPeakMemory(
+            @TempDir Path dir) throws Exception {
         ModelBenchCommandTest.tinyQwen2(dir.resolve("model"));
+        Path csv = dir.resolve("learner.csv");
         StdOut.Run run = StdOut.capture(() -> new CommandLine(new LearnerBenchCommand()).execute("--model",
                 dir.resolve("model").toString(), "--batch", "2", "--query-len", "4", "--response-len", "4",
-                "--warmup", "0", "--steps", "2"));
+                "--warmup", "0", "--steps", "1", "--lora", "r=2,alpha=4,targets=q_proj,v_proj", "--output",
+                csv.toString()));
 
         assertEquals(0, run.exitCode(), run.out());
         List<String> lines = run.out().lines().toList();
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("model " + dir.resolve("model")
                 + " (qwen2, 1 layers, 32 wide, vocab 50), batch 2 x (4 + 4) tokens")), run.out());
-        assertTrue(lines.stream().anyMatch(l -> l.matches("step 1: [0-9.]+ s wall, [0-9.]+ s in the PPO step")), run.out());
-        assertTrue(lines.stream().anyMatch(l -> l.matches("step 2: [0-9.]+ s wall, [0-9.]+ s in the PPO step")), run.out());
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("learner: ") && l.contains("tokens/s in the PPO step")),
+        assertTrue(lines.stream().anyMatch(l -> l.matches("full step 1: [0-9.]+ s wall, [0-9.]+ s in the PPO step")),
                 run.out());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("learner full: ") && l.contains("tokens/s in the PPO step")
+                && l.matches(".*peak resident [0-9]+ MB = heap [0-9]+ MB \\+ native [0-9]+ MB.*")), run.out());
+        int lora = indexOf(lines, "learner lora: ");
+        int full = indexOf(lines, "learner full: ");
+        assertTrue(lora >= 0 && full > lora, "LoRA first, then full: " + run.out());
+        assertTrue(lines.stream().anyMatch(l -> l.matches("lora step 1: [0-9.]+ s wall, [0-9.]+ s in the PPO step")),
+                run.out());
+        List<String> rows = java.nio.file.Files.readAllLines(csv);
+        assertEquals(3, rows.size(), rows.toString());
+        assertTrue(rows.get(1).startsWith("learner,lora,\"r=2,alpha=4.0,targets=q_proj,v_proj,dropout=0.0\","),
+                rows.toString());
+        assertTrue(rows.get(2).startsWith("learner,full,-,"), rows.toString());
+    }
+
+    private static int indexOf(List<String> lines, String prefix) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).startsWith(prefix) && lines.get(i).contains("peak resident")) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void shouldRefuseABadLoraSpecNamingTheKeyWithExitCode2() throws Exception {
+        StdOut.Run run = StdOut.captureErr(() -> new CommandLine(new LearnerBenchCommand()).execute("--lora",
+                "r=0,targets=q_proj"));
+        assertEquals(2, run.exitCode());
+        assertTrue(run.out().contains("--lora: r must be an integer > 0"), run.out());
     }
 
     @Test

@@ -12,7 +12,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** The launcher's {@code salsa bench} group: the eight benches from salsa-bench, with the flags the READMEs show. */
+/** The launcher's {@code salsa bench} group: the nine benches from salsa-bench, with the flags the READMEs show. */
 class BenchCommandsTest {
 
     private static final Map<String, List<String>> DOCUMENTED_FLAGS = Map.of(
@@ -24,11 +24,12 @@ class BenchCommandsTest {
             "scorer", List.of("--threads", "--rollouts", "--warmup", "--bootstrap", "--config", "--batch-size"),
             "generator", List.of("--model", "--batch-sizes", "--batches", "--prompt-tokens", "--max-new-tokens"),
             "learner", List.of("--model", "--batch", "--query-len", "--response-len", "--device", "--mixed-precision",
-                    "--steps"),
+                    "--steps", "--lora"),
+            "reload", List.of("--model", "--lora", "--batch", "--prompt-tokens", "--max-new-tokens", "--versions"),
             "memory", List.of("--model", "--lora", "--lora-targets", "--batch", "--seq-len"));
 
     @Test
-    void shouldListAllEightBenchCommandsInBenchHelp() {
+    void shouldListAllNineBenchCommandsInBenchHelp() {
         CommandLine salsa = Salsa.commandLine();
         StringWriter out = new StringWriter();
         salsa.setOut(new PrintWriter(out, true));

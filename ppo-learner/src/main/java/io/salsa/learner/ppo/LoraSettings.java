@@ -1,5 +1,7 @@
 package io.salsa.learner.ppo;
 
+import io.salsa.model.lm.lora.LoraConfig;
+import io.salsa.model.lm.lora.LoraSpec;
 import java.util.Arrays;
 import java.util.List;
 import java.util.TreeSet;
@@ -11,8 +13,9 @@ import java.util.TreeSet;
  *
  * @param r adapter rank, 0 = off
  * @param alpha {@code lora_alpha}; the delta is scaled by alpha / r
- * @param dropout {@code lora_dropout}; only 0 is accepted: dropout draws from torch's global RNG, which would make a
- *     step depend on more than weights, batch and seed and break bit-exact replay
+ * @param dropout {@code lora_dropout} in [0, 1): dropout on the adapter's input in the training forward passes only
+ *     (never in the step's first, gradient-free pass, the reference pass, evaluation or generation); its masks are
+ *     drawn from the step's seed ({@code LoraAdapter.seedDropout}), so replay stays bit-exact
  * @param targets module names as PEFT spells them ({@code c_attn}, {@code q_proj}, …), sorted
  */
 public record LoraSettings(int r, double alpha, double dropout, List<String> targets) {
@@ -24,9 +27,8 @@ public record LoraSettings(int r, double alpha, double dropout, List<String> tar
         if (!(alpha > 0) || Double.isInfinite(alpha)) {
             throw new IllegalArgumentException("lora_alpha must be a finite number > 0 (got " + alpha + ")");
         }
-        if (dropout != 0) {
-            throw new IllegalArgumentException("lora_dropout must be 0 (got " + dropout + "): adapter dropout would draw "
-                    + "from torch's global random generator and break bit-exact replay");
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("lora_dropout must be in [0, 1) (got " + dropout + ")");
         }
         targets = List.copyOf(new TreeSet<>(targets == null ? List.of() : targets));
         if (r > 0 && targets.isEmpty()) {
@@ -47,6 +49,20 @@ public record LoraSettings(int r, double alpha, double dropout, List<String> tar
     /** {@code lora_targets} as written: comma-separated names. */
     public String targetsSetting() {
         return String.join(",", targets);
+    }
+
+    /**
+     * The learner's settings from a {@code --lora} spec as the training commands take it
+     * ({@code r=16,alpha=32,targets=q_proj,v_proj[,dropout=0.05]}, {@link LoraSpec}).
+     *
+     * @throws IllegalArgumentException what {@link LoraSpec} refuses, or {@code rslora}, which the learner does not have
+     */
+    public static LoraSettings fromSpec(String spec) {
+        LoraConfig c = LoraSpec.parse(spec);
+        if (c.useRslora()) {
+            throw new IllegalArgumentException("--lora: rslora is not a learner setting; leave it out");
+        }
+        return new LoraSettings(c.r(), c.alpha(), c.dropout(), c.targetModules());
     }
 
     /** Parses {@code lora_targets}: comma-separated module names, empty = none. */

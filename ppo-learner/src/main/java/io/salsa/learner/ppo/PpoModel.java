@@ -17,6 +17,14 @@ public interface PpoModel {
      */
     NDList policy(NDArray inputIds);
 
+    /**
+     * The policy forward of a training pass (inside the step's gradient collector), as {@link #policy}; a model with
+     * dropout applies it here and only here.
+     */
+    default NDList trainingPolicy(NDArray inputIds) {
+        return policy(inputIds);
+    }
+
     /** Reference (soup) logits {@code [batch, length, vocab]} for the same ids; never records gradients. */
     NDArray reference(NDArray inputIds);
 

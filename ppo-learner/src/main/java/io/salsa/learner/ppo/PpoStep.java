@@ -271,7 +271,7 @@ public final class PpoStep {
         NDArray mbMask = chunk.mask;
         NDArray mbOld = take(perBatch.get(0), rowIdx);
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            NDList out = model.policy(chunk.ids);
+            NDList out = model.trainingPolicy(chunk.ids);
             NDArray logits = out.get(0);
             NDArray newLp = chunk.spanLogprobs(logits, true);
             PpoMath.PolicyLoss pl = PpoMath.clippedPolicyLoss(newLp, mbOld, take(perBatch.get(2), rowIdx), mbMask,

@@ -55,6 +55,9 @@ public final class LoraAdapter implements AutoCloseable {
     private boolean training;
     private boolean attached = true;
     private String baseSha256;
+    private boolean seededDropout;
+    private long dropoutSeed;
+    private long dropoutDraws;
 
     /** One adapted projection. */
     private final class Module implements LinearAdapter {
@@ -77,7 +80,10 @@ public final class LoraAdapter implements AutoCloseable {
 
         @Override
         public NDArray delta(NDArray x) {
-            NDArray in = training && config.dropout() > 0 ? Dropout.dropout(x, (float) config.dropout(), true).get(0) : x;
+            NDArray in = x;
+            if (training && config.dropout() > 0) {
+                in = seededDropout ? x.mul(dropoutMask(x)) : Dropout.dropout(x, (float) config.dropout(), true).get(0);
+            }
             NDArray d = Linear.linear(Linear.linear(in, a.getArray()).singletonOrThrow(), b.getArray()).singletonOrThrow();
             return d.mul(Scalars.of(d, config.scaling()));
         }
@@ -358,6 +364,43 @@ public final class LoraAdapter implements AutoCloseable {
     /** Dropout on the adapter's input ({@code lora_dropout}) on or off; off by default (evaluation, generation). */
     public void setTraining(boolean training) {
         this.training = training;
+    }
+
+    /**
+     * Makes dropout's masks ({@code lora_dropout}, only while {@link #setTraining training}) a function of
+     * {@code seed} and of the order of the adapted projections' calls since this call, drawn in Java rather than from
+     * torch's global generator: the same seed over the same forward passes gives the same masks, in any process and
+     * whatever else drew from torch meanwhile, so a training step that calls this with its own seed first is
+     * repeated bit for bit by a replay. Call it again before each step.
+     */
+    public void seedDropout(long seed) {
+        seededDropout = true;
+        dropoutSeed = seed;
+        dropoutDraws = 0;
+    }
+
+    /**
+     * The next mask in the seeded stream, shaped and typed as {@code x}: each element 1/(1−p) with probability 1−p,
+     * else 0 (inverted dropout, as {@code torch.nn.Dropout} in training). Every call is one draw of its own.
+     */
+    private NDArray dropoutMask(NDArray x) {
+        double p = config.dropout();
+        float keep = (float) (1.0 / (1.0 - p));
+        SplittableRandom random = new SplittableRandom(mixSeed(dropoutSeed, ++dropoutDraws));
+        float[] mask = new float[Math.toIntExact(x.size())];
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = random.nextDouble() < p ? 0f : keep;
+        }
+        NDArray m = x.getManager().create(mask, x.getShape());
+        return m.getDataType() == x.getDataType() ? m : m.toType(x.getDataType(), false);
+    }
+
+    /** A stream seed for draw {@code draw} of {@code seed}: the two mixed (SplitMix64's finaliser) so nearby seeds differ. */
+    static long mixSeed(long seed, long draw) {
+        long z = seed + draw * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     /** sha256 of the base's weights, recorded in the saved file; null when unknown. */

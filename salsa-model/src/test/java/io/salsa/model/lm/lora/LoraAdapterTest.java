@@ -69,6 +69,53 @@ class LoraAdapterTest {
     }
 
     @Test
+    void shouldDrawSeededDropoutMasksInTrainingOnlyAndRepeatThemForTheSameSeed() throws Exception {
+        try (LlamaModel model = LlamaModel.load(base, Head.NONE, Device.cpu())) {
+            long[][] ids = Npy.read(base.resolve("input_ids.npy")).longRows();
+            long[][] mask = Npy.read(base.resolve("attention_mask.npy")).longRows();
+            try (LoraAdapter adapter = LoraAdapter.create(model, LoraConfig.of(4, 8, 0.1, List.of("q_proj", "v_proj"),
+                    null), 3); NDManager s = model.newScope()) {
+                java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+                adapter.parameters().forEach((key, p) -> {
+                    if (key.contains("lora_B")) { // B != 0, so the adapter's input (and its dropout) shows in the logits
+                        float[] b = new float[Math.toIntExact(p.getArray().size())];
+                        for (int i = 0; i < b.length; i++) {
+                            b[i] = (float) r.nextDouble(-0.5, 0.5);
+                        }
+                        p.getArray().set(b);
+                    }
+                });
+                float[] eval = model.run(s.create(ids), s.create(mask)).logits().toFloatArray();
+                adapter.seedDropout(42);
+                assertArrayEquals(eval, model.run(s.create(ids), s.create(mask)).logits().toFloatArray(),
+                        "no dropout unless training");
+                adapter.setTraining(true);
+                adapter.seedDropout(42);
+                float[] first = model.run(s.create(ids), s.create(mask)).logits().toFloatArray();
+                float[] next = model.run(s.create(ids), s.create(mask)).logits().toFloatArray();
+                s.randomUniform(0, 1, new ai.djl.ndarray.types.Shape(1000)); // torch's generator moves on meanwhile
+                adapter.seedDropout(42);
+                assertArrayEquals(first, model.run(s.create(ids), s.create(mask)).logits().toFloatArray(),
+                        "the same seed over the same passes gives the same masks");
+                assertArrayEquals(next, model.run(s.create(ids), s.create(mask)).logits().toFloatArray());
+                assertTrue(!java.util.Arrays.equals(first, eval), "dropout changed the training pass");
+                assertTrue(!java.util.Arrays.equals(first, next), "each pass draws masks of its own");
+                adapter.seedDropout(43);
+                assertTrue(!java.util.Arrays.equals(first, model.run(s.create(ids), s.create(mask)).logits()
+                        .toFloatArray()), "another seed, other masks");
+                adapter.setEnabled(false);
+                float[] reference = model.run(s.create(ids), s.create(mask)).logits().toFloatArray();
+                adapter.setEnabled(true);
+                adapter.setTraining(false);
+                try (LlamaModel plain = LlamaModel.load(base, Head.NONE, Device.cpu()); NDManager q = plain.newScope()) {
+                    assertArrayEquals(plain.run(q.create(ids), q.create(mask)).logits().toFloatArray(), reference,
+                            "the adapter-off reference pass has no dropout");
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldScaleByAlphaOverSqrtRWithRsLora() {
         assertEquals(32.0 / 16, LoraConfig.of(16, 32, 0, List.of("q_proj"), null).scaling());
         assertEquals(32.0 / 4, new LoraConfig(16, 32, 0, List.of("q_proj"), true, false, null).scaling());
