@@ -67,6 +67,28 @@ public final class Charts {
     }
 
     /**
+     * One line with markers and error bars per named series of {@code [x, y, error]} points in the report's palette
+     * (the experiment's gold-vs-KL frontier over the β sweep); null when every series is empty.
+     */
+    public static XYChart linesWithErrors(String title, String xTitle, String yTitle,
+                                          Map<String, List<double[]>> series) {
+        XYChart chart = base(title, xTitle, yTitle);
+        int i = 0;
+        for (Map.Entry<String, List<double[]>> e : series.entrySet()) {
+            Color color = PALETTE[i++ % PALETTE.length];
+            if (e.getValue().isEmpty()) {
+                continue;
+            }
+            XYSeries s = chart.addSeries(e.getKey(), column(e.getValue(), 0), column(e.getValue(), 1),
+                    column(e.getValue(), 2));
+            s.setLineColor(color);
+            s.setMarkerColor(color);
+            s.setMarker(SeriesMarkers.CIRCLE);
+        }
+        return chart.getSeriesMap().isEmpty() ? null : chart;
+    }
+
+    /**
      * Every (KL, score) point of every seed and step as a scatter, and each arm's Pareto frontier (the best
      * score reached at or below each KL) as a line: the paper's reward-vs-KL comparison.
      */
