@@ -83,9 +83,9 @@ public record ExperimentConfig(String name, int seeds, int steps, long taskSeed,
                 60, 1e-4, 16, 48, 5);
     }
 
-    /** The test suite's: the whole pipeline and sweep, as small as it still runs end to end. */
+    /** The test suite's: the whole pipeline and a two-point sweep, as small as it still runs end to end. */
     public static ExperimentConfig quick() {
-        return new ExperimentConfig("quick", 1, 2, 7, 6, 1, 1, 1, 4, 4, 4, 1e-4, List.of(0.05, 0.1, 0.2), 2, 2, 1e-4,
+        return new ExperimentConfig("quick", 1, 2, 7, 6, 1, 1, 1, 4, 4, 4, 1e-4, List.of(0.05, 0.2), 2, 2, 1e-4,
                 6, 4, 1);
     }
 
