@@ -8,6 +8,7 @@ import io.salsa.cli.report.MetricsLog;
 import io.salsa.cli.report.ReportWriter;
 import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.StepMetrics;
+import io.salsa.model.lm.Devices;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +33,8 @@ class ExperimentQuickTest {
 
     @Test
     void shouldSweepEveryArmOverEveryBetaAndReportTheFrontier(@TempDir Path dir) throws Exception {
+        // as the command does (--threads 1): PyTorch's default pool is many times slower on a shared machine
+        Devices.setThreads(1);
         ExperimentConfig cfg = ExperimentConfig.quick();
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         SalsaVsPpo.Outcome outcome = SalsaVsPpo.run(dir, cfg, new PrintStream(log, true, StandardCharsets.UTF_8));
