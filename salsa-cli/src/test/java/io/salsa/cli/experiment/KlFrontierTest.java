@@ -1,7 +1,6 @@
 package io.salsa.cli.experiment;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.cli.report.ResultsTable;
@@ -37,14 +36,10 @@ class KlFrontierTest {
         // common range [2, 3], matched KL 2.5: a's gold 1.5, b's 0.5 → Δ = 1.0 in every resample
         List<ArmEvaluation> a = List.of(flat("a", 0.2, 1, 1, 0), flat("a", 0.05, 1, 3, 2));
         List<ArmEvaluation> b = List.of(flat("b", 0.2, 1, 2, 0.5), flat("b", 0.05, 1, 4, 0.5));
-        KlFrontier.Matched m = KlFrontier.matched(a, b).orElseThrow();
-        assertTrue(m.interpolated());
-        assertEquals(2, m.overlapLow(), 1e-12);
-        assertEquals(3, m.overlapHigh(), 1e-12);
+        KlFrontier.Matched m = assertMatched(a, b, true, 2, 3, 1.0);
         assertEquals(2.5, m.kl(), 1e-12);
         assertEquals(1.5, m.goldArm(), 1e-12);
         assertEquals(0.5, m.goldBase(), 1e-12);
-        assertEquals(1.0, m.diff().meanDiff(), 1e-12);
         assertEquals(1.0, m.diff().ciLow(), 1e-12);
         assertEquals(1.0, m.diff().ciHigh(), 1e-12);
         // no resample at or below 0: p = 2·(0 + 1)/(B + 1)
@@ -55,11 +50,8 @@ class KlFrontierTest {
     void shouldFallBackToTheClosestPointsWhenTheRangesDoNotOverlap() {
         List<ArmEvaluation> a = List.of(flat("a", 0.1, 1, 0.1, 1), flat("a", 0.2, 1, 0.2, 2));
         List<ArmEvaluation> b = List.of(flat("b", 0.1, 1, 0.5, 0), flat("b", 0.2, 1, 0.9, 5));
-        KlFrontier.Matched m = KlFrontier.matched(a, b).orElseThrow();
-        assertFalse(m.interpolated());
-        assertEquals(0.2, m.overlapLow(), 1e-12);
-        assertEquals(0.5, m.overlapHigh(), 1e-12);
-        assertEquals(2.0, m.diff().meanDiff(), 1e-12, "a's point at KL 0.2 against b's at KL 0.5");
+        // a's point at KL 0.2 (gold 2) against b's at KL 0.5 (gold 0)
+        assertMatched(a, b, false, 0.2, 0.5, 2.0);
         ResultsTable t = KlFrontier.matchedTable("ood", concat(a, b), List.<String[]>of(new String[] {"a", "b"}))
                 .orElseThrow();
         assertEquals("not at matched KL", t.rows().get(0).get(7));
@@ -97,6 +89,16 @@ class KlFrontierTest {
         Stats.Bootstrap gold = p.gold();
         assertEquals(2.0, gold.meanDiff(), 1e-12);
         assertTrue(gold.ciLow() >= 1 && gold.ciLow() < 2 && gold.ciHigh() > 2 && gold.ciHigh() <= 3, gold.toString());
+    }
+
+    private static KlFrontier.Matched assertMatched(List<ArmEvaluation> a, List<ArmEvaluation> b,
+                                                    boolean interpolated, double low, double high, double diff) {
+        KlFrontier.Matched m = KlFrontier.matched(a, b).orElseThrow();
+        assertEquals(interpolated, m.interpolated());
+        assertEquals(low, m.overlapLow(), 1e-12);
+        assertEquals(high, m.overlapHigh(), 1e-12);
+        assertEquals(diff, m.diff().meanDiff(), 1e-12);
+        return m;
     }
 
     private static List<ArmEvaluation> concat(List<ArmEvaluation> a, List<ArmEvaluation> b) {
