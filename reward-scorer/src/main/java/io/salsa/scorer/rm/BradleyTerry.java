@@ -2,6 +2,7 @@ package io.salsa.scorer.rm;
 
 import ai.djl.ndarray.NDArray;
 import io.salsa.model.lm.Scalars;
+import io.salsa.model.train.LmLoss;
 
 /**
  * The Bradley–Terry preference loss and its metrics, free of any I/O: P(chosen ≻ rejected) = σ(r_c − r_r).
@@ -29,22 +30,13 @@ public final class BradleyTerry {
     public static NDArray loss(NDArray first, NDArray second, NDArray target) {
         NDArray d = first.sub(second);
         NDArray oneMinus = Scalars.of(target, 1).sub(target);
-        return target.mul(softplus(d.neg())).add(oneMinus.mul(softplus(d))).mean();
-    }
-
-    /** log(1 + e^x), computed as max(x, 0) + log(1 + e^−|x|) so large |x| neither overflows nor loses precision. */
-    static NDArray softplus(NDArray x) {
-        return x.maximum(Scalars.of(x, 0)).add(x.abs().neg().exp().add(Scalars.of(x, 1)).log());
+        return target.mul(LmLoss.softplus(d.neg())).add(oneMinus.mul(LmLoss.softplus(d))).mean();
     }
 
     /** The same loss for one pair, in double precision (evaluation and tests). */
     public static double loss(double first, double second, double target) {
         double d = first - second;
-        return target * softplus(-d) + (1 - target) * softplus(d);
-    }
-
-    static double softplus(double x) {
-        return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+        return target * LmLoss.softplus(-d) + (1 - target) * LmLoss.softplus(d);
     }
 
     /**

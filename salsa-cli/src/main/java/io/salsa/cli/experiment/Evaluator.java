@@ -30,7 +30,7 @@ final class Evaluator {
     /**
      * @param prompts held-out prompts as (id, text)
      */
-    static ArmEvaluation evaluate(String arm, long seed, String split, List<String[]> prompts, Path policyFolder,
+    static ArmEvaluation evaluate(String arm, double klCoef, long seed, String split, List<String[]> prompts, Path policyFolder,
                                   Path referenceFolder, SalsaTokenizer tokenizer, RewardFunction reward,
                                   SimulatedRater gold, int maxNewTokens, Device device) throws IOException {
         List<PromptOutcome> outcomes = new ArrayList<>(prompts.size());
@@ -52,6 +52,6 @@ final class Evaluator {
                 }
             }
         }
-        return new ArmEvaluation(arm, seed, split, outcomes);
+        return new ArmEvaluation(arm, klCoef, seed, split, outcomes);
     }
 }

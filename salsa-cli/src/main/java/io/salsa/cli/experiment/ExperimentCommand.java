@@ -8,9 +8,12 @@ import picocli.CommandLine.Option;
 
 /** {@code salsa experiment salsa-vs-ppo}: the A/B of the SALSA paper on the built-in task, with significance. */
 @Command(name = "salsa-vs-ppo", mixinStandardHelpOptions = true,
-        description = {"Train SALSA (soup of K=2 SFT models as reference and start), PPO (one SFT model) and SALSA "
-                + "K=4 with the same budget over several seeds, evaluate on held-out in-distribution and OOD prompts "
-                + "(gold win/tie/loss, reward-model score, KL to own reference, length) and write the report.",
+        description = {"Train SALSA (soup of K=2 SFT models as reference and start), PPO (one SFT model), SALSA K=4, "
+                + "GRPO from the soup and from one SFT model, and offline DPO against the soup and against one SFT "
+                + "model, each at every KL coefficient of --kl-coefs and over several seeds with the same budget; "
+                + "evaluate on held-out in-distribution and OOD prompts (gold reward, reward-model score, KL to own "
+                + "reference, length) and write the report: gold-vs-KL frontiers, the arms at matched KL, per-β "
+                + "tables.",
                 "Re-running reuses finished models and runs in DIR."})
 public final class ExperimentCommand extends SalsaCommand {
 
@@ -22,11 +25,18 @@ public final class ExperimentCommand extends SalsaCommand {
             description = "Where models, runs and the report go (default: ${DEFAULT-VALUE}).")
     Path dir;
 
-    @Option(names = "--seeds", description = "PPO seeds per arm (default: 3; 1 with --quick).")
+    @Option(names = "--seeds", description = "Seeds per arm and β (default: 5; 1 with --quick).")
     Integer seeds;
 
-    @Option(names = "--steps", description = "PPO steps per run, the same for every arm (default: 12; 2 with --quick).")
+    @Option(names = "--steps", description = "Steps per online run, the same for every arm (default: 60; 2 with --quick).")
     Integer steps;
+
+    @Option(names = "--kl-coefs", paramLabel = "B1,B2,...",
+            description = "Fixed KL coefficients β every arm is trained with, comma-separated (default: 0.05,0.1,0.2).")
+    String klCoefs;
+
+    @Option(names = "--dpo-steps", description = "Optimiser steps of each DPO run (default: 60; 2 with --quick).")
+    Integer dpoSteps;
 
     @Option(names = "--threads", defaultValue = "1",
             description = "PyTorch CPU threads (default: ${DEFAULT-VALUE}; more only helps on an idle machine).")
@@ -45,6 +55,12 @@ public final class ExperimentCommand extends SalsaCommand {
             }
             if (steps != null) {
                 cfg = cfg.withSteps(steps);
+            }
+            if (klCoefs != null) {
+                cfg = cfg.withKlCoefs(ExperimentConfig.parseKlCoefs(klCoefs));
+            }
+            if (dpoSteps != null) {
+                cfg = cfg.withDpoSteps(dpoSteps);
             }
         } catch (IllegalArgumentException e) {
             return refuse(e.getMessage());

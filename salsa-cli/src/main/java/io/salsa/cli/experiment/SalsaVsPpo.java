@@ -10,12 +10,17 @@ import io.salsa.cli.report.ReportWriter;
 import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.RunResults;
 import io.salsa.cli.report.StepMetrics;
+import io.salsa.cli.report.Charts;
+import io.salsa.learner.ppo.Algorithm;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.runtime.io.FileOps;
+import io.salsa.model.train.DpoTrainer;
+import io.salsa.scorer.rm.PreferencePair;
+import io.salsa.scorer.rm.RewardModelTrainer;
 import io.salsa.scorer.rm.RmTrainConfig;
 import io.salsa.task.SimulatedRater;
 import io.salsa.task.TaskConfig;
@@ -33,14 +38,19 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import org.knowm.xchart.XYChart;
 
 /**
  * The SALSA-vs-PPO experiment end to end, in-process: task → base → four SFT models → soups of K=2 and K=4 →
- * reward model from the task's preferences → for every seed, the three arms trained with the same budget →
- * evaluation on held-out in-distribution and OOD prompts → tables with significance → report.
+ * reward model from the task's preferences → for every KL coefficient β of the sweep and every seed, five online
+ * arms (PPO from the K=2 soup, one SFT model and the K=4 soup; GRPO from the soup and from one SFT model) trained
+ * with the same budget through the learner's trainer, and two offline DPO arms (soup or one SFT model as start and
+ * reference) on the reward model's preference pairs → evaluation on held-out in-distribution and OOD prompts →
+ * the gold-vs-KL frontier of each arm, the arms head to head at matched KL, the per-β tables → report.
  *
- * <p>Every model and every finished run is kept in DIR, so a re-run (e.g. with more seeds) only does what is
- * missing. The arms differ only in their initial policy and KL reference, exactly as the paper's comparison.
+ * <p>Every model and every finished run is kept in DIR, so a re-run (e.g. with more seeds or another β) only does
+ * what is missing. Within an algorithm the arms differ only in their initial policy and KL reference, exactly as
+ * the paper's comparison.
  */
 public final class SalsaVsPpo {
 
@@ -100,14 +110,26 @@ public final class SalsaVsPpo {
                         r.after().accuracy());
             }
             List<ArmTrainer.Arm> arms = List.of(
-                    new ArmTrainer.Arm("salsa-k2", soup2, soup2),
-                    new ArmTrainer.Arm(BASELINE, sft.get(0), sft.get(0)),
-                    new ArmTrainer.Arm("salsa-k4", soup4, soup4));
+                    new ArmTrainer.Arm("salsa-k2", soup2, soup2, Algorithm.PPO),
+                    new ArmTrainer.Arm(BASELINE, sft.get(0), sft.get(0), Algorithm.PPO),
+                    new ArmTrainer.Arm("salsa-k4", soup4, soup4, Algorithm.PPO),
+                    new ArmTrainer.Arm("grpo-soup", soup2, soup2, Algorithm.GRPO),
+                    new ArmTrainer.Arm("grpo-sft", sft.get(0), sft.get(0), Algorithm.GRPO));
+            List<OfflineArm> offline = List.of(new OfflineArm("dpo-soup", soup2), new OfflineArm("dpo-sft", sft.get(0)));
             SimulatedRater gold = new SimulatedRater(data.world());
             Map<String, List<String[]>> evalPrompts = new LinkedHashMap<>();
             evalPrompts.put("in-distribution", pick(data.prompts("eval"), cfg.evalPrompts(), cfg.taskSeed()));
             evalPrompts.put("ood", pick(data.prompts("ood"), cfg.evalPrompts(), cfg.taskSeed()));
             List<String> guardPrompts = evalPrompts.get("in-distribution").stream().limit(8).map(p -> p[1]).toList();
+
+            RmTrainConfig rmCfg = RmTrainConfig.defaults(cfg.taskSeed());
+            List<PreferencePair> rmTrain = RewardModelTrainer.split(ModelRecipes.taskPreferences(task, tokenizer),
+                    rmCfg.heldOutFraction(), rmCfg.seed()).train();
+            DpoArm.Prepared dpoPairs;
+            try (CausalLm b = CausalLms.load(base, GptModel.Head.NONE, device)) {
+                dpoPairs = DpoArm.pairs(rmTrain, tokenizer, b.maxPositions());
+            }
+            Map<Path, List<DpoTrainer.ScoredPair>> referenceLogProbs = new LinkedHashMap<>();
 
             List<StepMetrics> allSteps = new ArrayList<>();
             List<ArmEvaluation> evaluations = new ArrayList<>();
@@ -115,51 +137,129 @@ public final class SalsaVsPpo {
                 RewardFunction reward = (q, r) -> ModelRecipes.rewardScores(rewardModel, q, r);
                 ArmTrainer.Shared shared = new ArmTrainer.Shared(
                         data.prompts("train").stream().map(TaskPrompt::text).toList(), guardPrompts, tokenizer,
-                        reward, gold, cfg.ppo(), KlHackGuard.Config.defaults(), cfg.maxNewTokens(), cfg.guardEvery(),
-                        device);
-                int total = cfg.seeds() * arms.size();
+                        reward, gold, cfg.ppo(cfg.headlineKlCoef()), KlHackGuard.Config.defaults(),
+                        cfg.maxNewTokens(), cfg.guardEvery(), cfg.groupSize(), device);
+                int total = cfg.klCoefs().size() * cfg.seeds() * (arms.size() + offline.size());
                 Progress runs = Progress.start("experiment", total, "runs", out);
-                for (long seed = 1; seed <= cfg.seeds(); seed++) {
-                    for (ArmTrainer.Arm arm : arms) {
-                        Path runDir = dir.resolve("runs").resolve(arm.name() + "-seed" + seed);
-                        RunFiles files = new RunFiles(runDir);
-                        if (!files.complete()) {
-                            List<StepMetrics> steps = ArmTrainer.train(arm, seed, cfg.steps(), shared,
-                                    files.policy(), out);
-                            List<ArmEvaluation> evals = new ArrayList<>();
-                            for (String split : SPLITS) {
-                                evals.add(Evaluator.evaluate(arm.name(), seed, split, evalPrompts.get(split),
-                                        files.policy(), arm.referenceFolder(), tokenizer, reward, gold,
-                                        cfg.maxNewTokens(), device));
+                for (double beta : cfg.klCoefs()) {
+                    for (long seed = 1; seed <= cfg.seeds(); seed++) {
+                        for (ArmTrainer.Arm arm : arms) {
+                            String label = arm.name() + "@" + ExperimentConfig.formatBeta(beta);
+                            RunFiles files = new RunFiles(runDir(dir, arm.name(), beta, seed));
+                            if (!files.complete()) {
+                                List<StepMetrics> steps = ArmTrainer.train(arm, label, beta, seed, cfg.steps(), shared,
+                                        files.policy(), out);
+                                files.write(steps, evaluate(arm.name(), beta, seed, files.policy(),
+                                        arm.referenceFolder(), evalPrompts, tokenizer, reward, gold, cfg, device));
                             }
-                            files.write(steps, evals);
+                            allSteps.addAll(files.steps());
+                            evaluations.addAll(files.evaluations(arm.name(), beta, seed));
+                            runs.advance(1);
                         }
-                        allSteps.addAll(files.steps());
-                        evaluations.addAll(files.evaluations(arm.name(), seed));
-                        runs.advance(1);
+                        for (OfflineArm arm : offline) {
+                            RunFiles files = new RunFiles(runDir(dir, arm.name(), beta, seed));
+                            if (!files.complete()) {
+                                List<DpoTrainer.ScoredPair> pairs = referenceLogProbs.get(arm.reference());
+                                if (pairs == null) {
+                                    pairs = DpoArm.withReference(arm.reference(), dpoPairs.pairs(), cfg.batchSize(),
+                                            device);
+                                    referenceLogProbs.put(arm.reference(), pairs);
+                                }
+                                DpoTrainer.Metrics m = DpoArm.train(arm.reference(), pairs, beta, seed, cfg,
+                                        files.policy(), device, out);
+                                out.printf(Locale.ROOT, "[%s@%s-seed%d] DPO loss %.4f, implicit-reward accuracy %.3f, "
+                                        + "margin %.3f (first 256 training pairs)%n", arm.name(),
+                                        ExperimentConfig.formatBeta(beta), seed, m.loss(), m.accuracy(), m.margin());
+                                files.write(List.of(), evaluate(arm.name(), beta, seed, files.policy(),
+                                        arm.reference(), evalPrompts, tokenizer, reward, gold, cfg, device));
+                            }
+                            evaluations.addAll(files.evaluations(arm.name(), beta, seed));
+                            runs.advance(1);
+                        }
                     }
                 }
                 runs.finish();
             }
 
-            List<ResultsTable> tables = ExperimentTables.build(evaluations, BASELINE);
+            List<ResultsTable> tables = new ArrayList<>();
+            Map<String, XYChart> charts = new LinkedHashMap<>();
+            for (String split : SPLITS) {
+                List<ArmEvaluation> ofSplit = evaluations.stream().filter(e -> e.split().equals(split)).toList();
+                KlFrontier.matchedTable(split, ofSplit, COMPARISONS).ifPresent(tables::add);
+                Map<String, List<KlFrontier.Point>> points = KlFrontier.points(ofSplit);
+                tables.add(KlFrontier.table(split, points));
+                charts.put(split.equals("ood") ? "gold-frontier-ood" : "gold-frontier", frontierChart(split, points));
+            }
+            double headline = cfg.headlineKlCoef();
+            for (ResultsTable t : ExperimentTables.build(evaluations.stream().filter(e -> e.klCoef() == headline)
+                    .toList(), BASELINE)) {
+                tables.add(new ResultsTable(t.title() + " at β = " + ExperimentConfig.formatBeta(headline),
+                        t.columns(), t.rows(), t.notes()));
+            }
             Path metrics = dir.resolve(MetricsLog.FILE_NAME);
             Files.deleteIfExists(metrics);
             MetricsLog.append(metrics, allSteps);
             Map<String, String> facts = new LinkedHashMap<>();
             facts.put("profile", cfg.toString());
-            facts.put("arms", "salsa-k2: soup of sft-1, sft-2 (reference and start); ppo: sft-1 (reference and "
-                    + "start); salsa-k4: soup of sft-1..sft-4");
-            facts.put("seeds per arm", String.valueOf(cfg.seeds()));
-            facts.put("PPO steps per run", String.valueOf(cfg.steps()));
+            facts.put("arms", "online, trained by the learner's PpoTrainer: salsa-k2 (ppo; soup of sft-1, sft-2 as "
+                    + "start and reference), ppo (ppo; sft-1), salsa-k4 (ppo; soup of sft-1..sft-4), grpo-soup (grpo; "
+                    + "soup K=2), grpo-sft (grpo; sft-1); offline: dpo-soup (DPO from and against soup K=2), dpo-sft "
+                    + "(DPO from and against sft-1)");
+            facts.put("KL coefficients β", cfg.klCoefsText() + " (fixed: no adaptive KL controller)");
+            facts.put("seeds per arm and β", String.valueOf(cfg.seeds()));
+            facts.put("online steps per run", cfg.steps() + " × " + cfg.batchSize() + " rollouts (GRPO: "
+                    + cfg.batchSize() / cfg.groupSize() + " prompts × " + cfg.groupSize() + " responses)");
+            facts.put("DPO", cfg.dpoSteps() + " steps × " + cfg.batchSize() + " pairs, lr " + cfg.dpoLearningRate()
+                    + ", on the reward model's " + dpoPairs.pairs().size() + " training pairs (" + dpoPairs.skipped()
+                    + " ties or over-long left out); reference log-probs computed once per reference");
             facts.put("evaluation", "greedy responses to " + evalPrompts.get("in-distribution").size()
                     + " in-distribution and " + evalPrompts.get("ood").size() + " OOD held-out prompts; "
                     + "gold = the task's simulated rater");
+            facts.put("matched KL", "interpolated: each frontier is piecewise linear through its (mean KL, mean gold) "
+                    + "points; arms compared at the middle of their common KL range");
             facts.put("wall time", Progress.duration((System.nanoTime() - t0) / 1e9));
             new RunResults("SALSA vs PPO on the built-in task", facts, tables).write(dir);
-            ReportWriter.Written w = ReportWriter.write(dir);
+            ReportWriter.Written w = ReportWriter.write(dir, charts);
             return new Outcome(w.html(), tables, evaluations);
         }
+    }
+
+    /** Which arm is compared with which at matched KL: every arm with PPO, then soup against SFT reference. */
+    static final List<String[]> COMPARISONS = List.of(
+            new String[] {"salsa-k2", BASELINE}, new String[] {"salsa-k4", BASELINE},
+            new String[] {"grpo-soup", BASELINE}, new String[] {"grpo-sft", BASELINE},
+            new String[] {"dpo-soup", BASELINE}, new String[] {"dpo-sft", BASELINE},
+            new String[] {"grpo-soup", "grpo-sft"}, new String[] {"dpo-soup", "dpo-sft"});
+
+    /** An offline arm: DPO starting from and anchored to {@code reference}. */
+    private record OfflineArm(String name, Path reference) {
+    }
+
+    private static Path runDir(Path dir, String arm, double beta, long seed) {
+        return dir.resolve("runs").resolve(arm + "-b" + ExperimentConfig.formatBeta(beta) + "-seed" + seed);
+    }
+
+    private static List<ArmEvaluation> evaluate(String arm, double beta, long seed, Path policy, Path reference,
+                                                Map<String, List<String[]>> prompts, SalsaTokenizer tokenizer,
+                                                RewardFunction reward, SimulatedRater gold, ExperimentConfig cfg,
+                                                Device device) throws IOException {
+        List<ArmEvaluation> evals = new ArrayList<>();
+        for (String split : SPLITS) {
+            evals.add(Evaluator.evaluate(arm, beta, seed, split, prompts.get(split), policy, reference, tokenizer,
+                    reward, gold, cfg.maxNewTokens(), device));
+        }
+        return evals;
+    }
+
+    /** Mean gold against mean KL per β for every arm, bars the half-width of the gold interval. */
+    private static XYChart frontierChart(String split, Map<String, List<KlFrontier.Point>> points) {
+        Map<String, List<double[]>> series = new LinkedHashMap<>();
+        points.forEach((arm, list) -> series.put(arm, list.stream()
+                .sorted(java.util.Comparator.comparingDouble(KlFrontier.Point::kl))
+                .map(p -> new double[] {p.kl(), p.gold().meanDiff(), (p.gold().ciHigh() - p.gold().ciLow()) / 2})
+                .toList()));
+        return Charts.linesWithErrors("Gold reward vs KL over the β sweep (" + split + " prompts)",
+                "mean KL to own reference", "mean gold reward", series);
     }
 
     /** Up to {@code n} prompts of a split as (id, text), in a seeded order so every run picks the same ones. */
@@ -208,7 +308,7 @@ public final class SalsaVsPpo {
             return MetricsLog.read(stepsFile());
         }
 
-        List<ArmEvaluation> evaluations(String arm, long seed) throws IOException {
+        List<ArmEvaluation> evaluations(String arm, double beta, long seed) throws IOException {
             Map<String, List<PromptOutcome>> bySplit = new LinkedHashMap<>();
             List<String> lines = Files.readAllLines(evalFile(), StandardCharsets.UTF_8);
             for (int i = 0; i < lines.size(); i++) {
@@ -221,7 +321,7 @@ public final class SalsaVsPpo {
                         n.path("klToReference").asDouble(), n.path("responseLength").asInt()));
             }
             List<ArmEvaluation> out = new ArrayList<>();
-            bySplit.forEach((split, outcomes) -> out.add(new ArmEvaluation(arm, seed, split, outcomes)));
+            bySplit.forEach((split, outcomes) -> out.add(new ArmEvaluation(arm, beta, seed, split, outcomes)));
             return out;
         }
     }

@@ -51,6 +51,20 @@ public final class Charts {
      * palette and style; null when every series is empty.
      */
     public static XYChart lines(String title, String xTitle, String yTitle, Map<String, List<double[]>> series) {
+        return lines(title, xTitle, yTitle, series, false);
+    }
+
+    /**
+     * One line with markers and error bars per named series of {@code [x, y, error]} points in the report's palette
+     * (the experiment's gold-vs-KL frontier over the β sweep); null when every series is empty.
+     */
+    public static XYChart linesWithErrors(String title, String xTitle, String yTitle,
+                                          Map<String, List<double[]>> series) {
+        return lines(title, xTitle, yTitle, series, true);
+    }
+
+    private static XYChart lines(String title, String xTitle, String yTitle, Map<String, List<double[]>> series,
+                                 boolean withErrors) {
         XYChart chart = base(title, xTitle, yTitle);
         int i = 0;
         for (Map.Entry<String, List<double[]>> e : series.entrySet()) {
@@ -58,10 +72,12 @@ public final class Charts {
             if (e.getValue().isEmpty()) {
                 continue;
             }
-            XYSeries s = chart.addSeries(e.getKey(), column(e.getValue(), 0), column(e.getValue(), 1));
+            List<double[]> p = e.getValue();
+            XYSeries s = withErrors ? chart.addSeries(e.getKey(), column(p, 0), column(p, 1), column(p, 2))
+                    : chart.addSeries(e.getKey(), column(p, 0), column(p, 1));
             s.setLineColor(color);
             s.setMarkerColor(color);
-            s.setMarker(SeriesMarkers.NONE);
+            s.setMarker(withErrors ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
         }
         return chart.getSeriesMap().isEmpty() ? null : chart;
     }

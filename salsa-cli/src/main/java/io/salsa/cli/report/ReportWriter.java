@@ -55,6 +55,16 @@ public final class ReportWriter {
      * @throws IllegalArgumentException when the folder has neither metrics nor results, or one is malformed
      */
     public static Written write(Path runDir) {
+        return write(runDir, Map.of());
+    }
+
+    /**
+     * Writes the report of {@code runDir} with {@code extraCharts} (named as in the captions) before the step plots:
+     * the experiment's plots drawn from its evaluations rather than from per-step metrics.
+     *
+     * @throws IllegalArgumentException when the folder has neither metrics nor results, or one is malformed
+     */
+    public static Written write(Path runDir, Map<String, XYChart> extraCharts) {
         Path metricsFile = runDir.resolve(MetricsLog.FILE_NAME);
         Path resultsFile = runDir.resolve(RunResults.FILE_NAME);
         boolean hasMetrics = Files.isRegularFile(metricsFile);
@@ -66,13 +76,18 @@ public final class ReportWriter {
         List<StepMetrics> steps = hasMetrics ? MetricsLog.read(metricsFile) : List.of();
         RunResults results = hasResults ? RunResults.read(resultsFile)
                 : new RunResults("salsa run " + runDir.toAbsolutePath().getFileName(), Map.of(), List.of());
-        return write(runDir, steps, results);
+        return write(runDir, steps, results, extraCharts);
     }
 
     /** Writes the report of the given steps and results into {@code runDir}. */
     public static Written write(Path runDir, List<StepMetrics> steps, RunResults results) {
+        return write(runDir, steps, results, Map.of());
+    }
+
+    private static Written write(Path runDir, List<StepMetrics> steps, RunResults results,
+                                 Map<String, XYChart> extraCharts) {
         Map<String, List<StepMetrics>> byArm = byArm(steps);
-        Map<String, XYChart> charts = new LinkedHashMap<>();
+        Map<String, XYChart> charts = new LinkedHashMap<>(extraCharts);
         charts.put("reward", Charts.perStep("Reward vs step", "reward-model score (dashed: score − β·KL)", byArm,
                 MetricNames.SCORE, MetricNames.RLHF_REWARD, "rlhf_reward"));
         charts.put("kl", Charts.perStep("KL vs step", "KL(policy || reference)", byArm, MetricNames.KL, null, null));
@@ -152,7 +167,12 @@ public final class ReportWriter {
                     + "measured every few steps: the judge the reward model stands in for. Gold falling while the "
                     + "reward rises is the proxy/gold divergence the KL-hack guard watches for.",
             "length", "Mean response length in tokens; a collapse toward 0 is the KL-hack of a too-large β.",
-            "guard", "Cumulative KL-hack guard detections (length collapse, negative KL, proxy/gold divergence).");
+            "guard", "Cumulative KL-hack guard detections (length collapse, negative KL, proxy/gold divergence).",
+            "gold-frontier", "Gold reward against KL to the arm's own reference, one point per KL coefficient β of the "
+                    + "sweep (the arm's final policies, greedy answers to held-out prompts, pooled over seeds); bars: "
+                    + "half-width of the 95 % bootstrap interval of the mean gold. Higher at the same KL is better.",
+            "gold-frontier-ood", "The same frontier on the out-of-distribution prompts (held-out "
+                    + "entity-attribute combinations and phrasings that no SFT example used).");
 
     /** A plot's caption; a plot added without one is a bug, not a figure to publish with an empty caption. */
     static String caption(String plot) {

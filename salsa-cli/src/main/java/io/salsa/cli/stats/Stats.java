@@ -82,17 +82,26 @@ public final class Stats {
             throw new IllegalArgumentException("paired samples need equal lengths, got " + a.length + " and "
                     + b.length);
         }
-        if (a.length == 0) {
-            throw new IllegalArgumentException("paired bootstrap needs at least one pair");
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i] - b[i];
+        }
+        return bootstrapMean(d, resamples, seed);
+    }
+
+    /**
+     * Bootstrap of the mean of {@code values}: resamples them with replacement {@code resamples} times (seeded) and
+     * returns the observed mean, its 95 % percentile interval and the two-sided p-value for "the mean is 0" as
+     * {@link #pairedBootstrap} defines it (which is this on the differences).
+     */
+    public static Bootstrap bootstrapMean(double[] values, int resamples, long seed) {
+        if (values.length == 0) {
+            throw new IllegalArgumentException("bootstrap needs at least one value");
         }
         if (resamples < 1) {
             throw new IllegalArgumentException("resamples must be ≥ 1, got " + resamples);
         }
-        int n = a.length;
-        double[] d = new double[n];
-        for (int i = 0; i < n; i++) {
-            d[i] = a[i] - b[i];
-        }
+        int n = values.length;
         SplittableRandom random = new SplittableRandom(seed);
         double[] means = new double[resamples];
         int atOrBelowZero = 0;
@@ -100,7 +109,7 @@ public final class Stats {
         for (int r = 0; r < resamples; r++) {
             double sum = 0;
             for (int i = 0; i < n; i++) {
-                sum += d[random.nextInt(n)];
+                sum += values[random.nextInt(n)];
             }
             double m = sum / n;
             means[r] = m;
@@ -112,12 +121,17 @@ public final class Stats {
             }
         }
         Arrays.sort(means);
-        double p = Math.min(1.0, 2.0 * (Math.min(atOrBelowZero, atOrAboveZero) + 1) / (resamples + 1));
-        return new Bootstrap(mean(d), percentile(means, 0.025), percentile(means, 0.975), p, n);
+        return new Bootstrap(mean(values), percentile(means, 0.025), percentile(means, 0.975),
+                pValue(resamples, atOrBelowZero, atOrAboveZero), n);
+    }
+
+    /** Two-sided bootstrap p-value of "the statistic is 0" from how many of {@code resamples} fell on each side. */
+    public static double pValue(int resamples, int atOrBelowZero, int atOrAboveZero) {
+        return Math.min(1.0, 2.0 * (Math.min(atOrBelowZero, atOrAboveZero) + 1) / (resamples + 1));
     }
 
     /** Linear-interpolated percentile of sorted values, q in [0, 1]. */
-    static double percentile(double[] sorted, double q) {
+    public static double percentile(double[] sorted, double q) {
         double pos = q * (sorted.length - 1);
         int lo = (int) Math.floor(pos);
         int hi = (int) Math.ceil(pos);

@@ -15,7 +15,7 @@ class ExperimentTablesTest {
         for (int i = 0; i < gold.length; i++) {
             outcomes.add(new PromptOutcome("p" + i, gold[i], gold[i] * 2, 0.1 * seed, 10 + i));
         }
-        return new ArmEvaluation(arm, seed, "in-distribution", outcomes);
+        return new ArmEvaluation(arm, 0.1, seed, "in-distribution", outcomes);
     }
 
     @Test
@@ -46,7 +46,7 @@ class ExperimentTablesTest {
     @Test
     void shouldPairOnlyPromptsBothArmsAnswered() {
         ArmEvaluation a = run("a", 1, 1, 2, 3);
-        ArmEvaluation b = new ArmEvaluation("b", 1, "ood", List.of(new PromptOutcome("p2", 5, 0, 0, 1),
+        ArmEvaluation b = new ArmEvaluation("b", 0.1, 1, "ood", List.of(new PromptOutcome("p2", 5, 0, 0, 1),
                 new PromptOutcome("p0", 7, 0, 0, 1)));
         double[][] p = ExperimentTables.pairByPrompt(a, b);
         assertEquals(List.of(1.0, 3.0), List.of(p[0][0], p[0][1]));

@@ -3,6 +3,7 @@ package io.salsa.model.train;
 import ai.djl.ndarray.NDArray;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.Scalars;
 
 /** Language-model losses over padded batches, as small functions free of I/O so SFT, eval and PPO share them. */
 public final class LmLoss {
@@ -27,5 +28,19 @@ public final class LmLoss {
     public static NDArray nextTokenLoss(CausalLm model, NDArray ids, NDArray mask, NDArray lossMask) {
         NDArray logp = GptModel.logProbsOfNext(model.run(ids, mask).logits(), ids);
         return maskedMean(logp.neg(), lossMask);
+    }
+
+    /**
+     * log(1 + e^x), computed as max(x, 0) + log(1 + e^−|x|) so large |x| neither overflows nor loses precision; on
+     * the autograd path (constants from {@link Scalars}). The preference losses (Bradley–Terry, DPO) are softplus of
+     * a margin: −log σ(d) = softplus(−d).
+     */
+    public static NDArray softplus(NDArray x) {
+        return x.maximum(Scalars.of(x, 0)).add(x.abs().neg().exp().add(Scalars.of(x, 1)).log());
+    }
+
+    /** {@link #softplus(NDArray)} in double precision (evaluation and tests). */
+    public static double softplus(double x) {
+        return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
     }
 }
