@@ -75,11 +75,15 @@ public final class SwapBenchCommand extends SalsaCommand {
     @Override
     public Integer call() throws Exception {
         if (swaps < 2 || batchesPerSwap < 1 || batch < 1 || maxNewTokens < 1 || sampleEvery < 1) {
-            throw new IllegalArgumentException("--swaps must be >= 2; --batches-per-swap, --batch, --max-new-tokens "
-                    + "and --sample-every >= 1");
+            return refuse("--swaps must be >= 2; --batches-per-swap, --batch, --max-new-tokens and --sample-every "
+                    + ">= 1");
         }
         if (tokenizer != null && !Files.isRegularFile(tokenizer)) {
-            throw new IllegalArgumentException("--tokenizer " + tokenizer + " is not a file");
+            return refuse("--tokenizer " + tokenizer + " is not a file");
+        }
+        if (!BenchModels.named(model) && !Files.isDirectory(Path.of(model))) {
+            return refuse("--model " + model + " is neither a model folder nor a named shape ("
+                    + String.join(", ", BenchModels.names()) + ")");
         }
         try (Scratch scratch = Scratch.create("swap")) {
             // two folders used in turn, as the generator's weights cache keeps the one in use and the one loading
