@@ -27,7 +27,8 @@ import java.util.function.Function;
  * @param rolloutsBacklog       rollouts read back per partition at start, so raters have work at once
  * @param rolloutsPerPrompt     most recent rollouts kept per prompt for pairing
  * @param pairCapacity          comparison pairs kept in the pool (oldest dropped first)
- * @param pairPoolMb            and at most about this many MB of them (estimated; oldest dropped first)
+ * @param pairPoolMb            and at most about this many MB of them (estimated; oldest dropped first); the
+ *                              rollouts waiting per prompt to be paired get a budget of the same size
  * @param taskTtl               how long an issued task may stay unanswered
  */
 public record IngestConfig(

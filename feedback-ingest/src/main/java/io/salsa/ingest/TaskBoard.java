@@ -18,7 +18,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * skipped by its rater, which leaves the pair to the others).
  *
  * <p>Pairs are appended to a log in arrival order, bounded both in pairs and in (estimated) bytes — the oldest
- * fall off first — so responses of a thousand tokens cannot grow the pool to gigabytes; each rater walks that log
+ * fall off first — so responses of a thousand tokens cannot grow the pool to gigabytes (the rollouts waiting per
+ * prompt to be paired are bounded the same way: at most as many prompts as pairs, within the same byte budget,
+ * oldest prompt forgotten first); each rater walks that log
  * with a cursor and skips pairs it has already seen, so finding the next task costs amortised O(1) however many
  * tasks the rater has done. All state is in memory and guarded by this object's lock: every operation is a few
  * map look-ups, far cheaper than the Kafka round trip each answer waits for.
@@ -93,8 +95,13 @@ public final class TaskBoard {
             return 64 + string(promptId) + string(promptText) + bytes(first) + bytes(second);
         }
 
-        private static long bytes(Response r) {
+        static long bytes(Response r) {
             return 48 + string(r.rolloutId()) + string(r.text()) + 40 + 20L * r.tokenIds().size();
+        }
+
+        /** The same estimate for a rollout waiting to be paired (its prompt text counted with each rollout). */
+        static long bytes(PooledRollout r) {
+            return 32 + string(r.promptId()) + string(r.promptText()) + bytes(r.response());
         }
 
         private static long string(String s) {
@@ -123,7 +130,10 @@ public final class TaskBoard {
     private long firstSeq;
     private final long poolBudgetBytes;
     private long poolBytes;
-    private final LinkedHashMap<String, ArrayDeque<PooledRollout>> prompts;
+    /** The rollouts waiting to be paired, per prompt, oldest prompt first; bounded in prompts and in bytes. */
+    private final LinkedHashMap<String, ArrayDeque<PooledRollout>> prompts = new LinkedHashMap<>();
+    private final int maxPrompts;
+    private long waitingBytes;
     private final Map<String, RaterState> raters = new HashMap<>();
     /** Open tasks in issue order, which is also expiry order since every task gets the same TTL. */
     private final LinkedHashMap<String, Task> tasks = new LinkedHashMap<>();
@@ -159,13 +169,7 @@ public final class TaskBoard {
         this.rolloutsPerPrompt = rolloutsPerPrompt;
         this.taskTtlMs = taskTtlMs;
         this.ring = new Pair[pairCapacity];
-        int maxPrompts = pairCapacity;
-        this.prompts = new LinkedHashMap<>(16, 0.75f, false) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, ArrayDeque<PooledRollout>> eldest) {
-                return size() > maxPrompts;
-            }
-        };
+        this.maxPrompts = pairCapacity;
     }
 
     /** Order-free identity of a pair of rollouts. */
@@ -194,10 +198,31 @@ public final class TaskBoard {
             }
         }
         recent.addLast(r);
+        waitingBytes += Pair.bytes(r);
         if (recent.size() > rolloutsPerPrompt) {
-            recent.removeFirst();
+            waitingBytes -= Pair.bytes(recent.removeFirst());
         }
+        forgetOldPrompts(r.promptId());
         return formed;
+    }
+
+    /**
+     * Forgets the oldest prompts' waiting rollouts while there are more prompts than the pair capacity or they hold
+     * more than the pool's byte budget (a later rollout of a forgotten prompt pairs only with later ones); the
+     * prompt just added stays, whatever its size.
+     */
+    private void forgetOldPrompts(String keep) {
+        var it = prompts.entrySet().iterator();
+        while ((prompts.size() > maxPrompts || waitingBytes > poolBudgetBytes) && it.hasNext()) {
+            Map.Entry<String, ArrayDeque<PooledRollout>> eldest = it.next();
+            if (eldest.getKey().equals(keep)) {
+                continue;
+            }
+            for (PooledRollout old : eldest.getValue()) {
+                waitingBytes -= Pair.bytes(old);
+            }
+            it.remove();
+        }
     }
 
     /** Appends a pair, dropping the oldest ones beyond the pair capacity or the byte budget. */
@@ -361,6 +386,19 @@ public final class TaskBoard {
     /** Pairs currently in the pool (issued or not). */
     public synchronized long pairsInPool() {
         return nextSeq - Math.max(firstSeq, nextSeq - ring.length);
+    }
+
+    /**
+     * The estimated size in bytes of the rollouts waiting to be paired (per prompt), at most the pool's byte budget
+     * plus the newest prompt's.
+     */
+    public synchronized long waitingBytes() {
+        return waitingBytes;
+    }
+
+    /** Prompts whose rollouts wait to be paired, at most the pair capacity. */
+    public synchronized int waitingPrompts() {
+        return prompts.size();
     }
 
     /** The pool's estimated size in bytes ({@link Pair#bytes}), at most its budget plus the newest pair. */

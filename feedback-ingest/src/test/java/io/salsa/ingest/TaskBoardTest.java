@@ -150,6 +150,44 @@ class TaskBoardTest {
     }
 
     @Test
+    void shouldBoundTheRolloutsWaitingPerPromptInBytesWhateverThePairCapacity() {
+        // one 1,000-token rollout per prompt forms no pair, so only the per-prompt bookkeeping holds it; by count
+        // alone (10,000 prompts here) it would keep all 300 of them, ~12 MB
+        List<Integer> tokens = java.util.Collections.nCopies(1000, 7);
+        String text = "w".repeat(4000);
+        long budget = 1_000_000;
+        TaskBoard board = new TaskBoard(4, 10_000, budget, 60_000);
+        for (int p = 0; p < 300; p++) {
+            board.addRollout(new TaskBoard.PooledRollout("p" + p, "prompt " + p,
+                    new TaskBoard.Response("p" + p + "a", text, tokens, 0L)));
+            assertTrue(board.waitingBytes() <= budget, "waiting " + board.waitingBytes() + " B after prompt " + p);
+        }
+        int kept = board.waitingPrompts();
+        assertTrue(kept >= 10 && kept < 300, "about budget / 28 kB prompts stay, got " + kept);
+        assertEquals(0, board.pairsInPool());
+        // the newest prompts are the ones kept: a second rollout of the newest pairs, one of the oldest does not
+        assertEquals(1, board.addRollout(new TaskBoard.PooledRollout("p299", "prompt 299",
+                new TaskBoard.Response("p299b", text + "b", tokens, 0L))));
+        assertEquals(0, board.addRollout(new TaskBoard.PooledRollout("p0", "prompt 0",
+                new TaskBoard.Response("p0b", text + "b", tokens, 0L))), "p0 was forgotten");
+        assertTrue(board.waitingBytes() <= budget);
+    }
+
+    @Test
+    void shouldStillBoundTheWaitingPromptsByThePairCapacity() {
+        TaskBoard board = new TaskBoard(4, 3, 60_000);
+        for (int p = 0; p < 10; p++) {
+            board.addRollout(new TaskBoard.PooledRollout("p" + p, "prompt " + p,
+                    new TaskBoard.Response("p" + p + "a", "a" + p, List.of(1), 0L)));
+        }
+        assertEquals(3, board.waitingPrompts());
+        assertEquals(1, board.addRollout(new TaskBoard.PooledRollout("p9", "prompt 9",
+                new TaskBoard.Response("p9b", "b", List.of(2), 0L))));
+        assertEquals(0, board.addRollout(new TaskBoard.PooledRollout("p6", "prompt 6",
+                new TaskBoard.Response("p6b", "b", List.of(2), 0L))), "p6 was the oldest beyond 3 prompts");
+    }
+
+    @Test
     void shouldLeaveASkippedPairToOtherRatersButNeverReissueItToTheSkipper() {
         TaskBoard board = onePrompt(3, 60_000);
         TaskBoard.Task skipped = board.next("alice", 0).orElseThrow();

@@ -135,8 +135,8 @@ final class CheckpointPublisher {
         try (io.salsa.model.safetensors.SafeTensors st = io.salsa.model.safetensors.SafeTensors.open(file)) {
             for (String name : new java.util.TreeSet<>(st.tensors().keySet())) {
                 digest.update(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                java.nio.FloatBuffer values = st.readFloatBuffer(name);
-                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(values.remaining() * Float.BYTES)
+                float[] values = st.readFloats(name); // on the heap: a direct buffer per tensor would wait for GC
+                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(values.length * Float.BYTES)
                         .order(java.nio.ByteOrder.LITTLE_ENDIAN);
                 bytes.asFloatBuffer().put(values);
                 digest.update(bytes.array());

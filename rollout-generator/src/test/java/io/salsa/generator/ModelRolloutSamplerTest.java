@@ -127,4 +127,39 @@ class ModelRolloutSamplerTest {
         }
         return x.length == y.length ? m : Float.POSITIVE_INFINITY;
     }
+
+    /**
+     * The generator's hot swap, many times over (open the next checkpoint, sample, close the old one): no native
+     * array outlives its model, and loading frees its read buffers at once instead of leaving about a model's size
+     * of direct memory per swap for the garbage collector (what grew the soak generators' RSS outside the heap).
+     */
+    @Test
+    void shouldFreeEveryNativeArrayAndReadBufferOfASwappedOutModel() throws Exception {
+        List<Path> folders = List.of(TinyModels.write(dir.resolve("v0"), 1), TinyModels.write(dir.resolve("v1"), 2));
+        SamplerFactory factory = ModelRolloutSampler.factory();
+        RolloutSampler current = factory.open(folders.get(0), GeneratorConfig.Device.CPU);
+        current.sample(requests(), PARAMS);
+        int arraysWithOneModel = io.salsa.model.lm.NativeArrays.live();
+        List<Long> leftByLoads = new ArrayList<>();
+        int swaps = 12;
+        for (int v = 1; v <= swaps; v++) {
+            long before = directBytes();
+            RolloutSampler next = factory.open(folders.get(v % 2), GeneratorConfig.Device.CPU);
+            leftByLoads.add(directBytes() - before);
+            current.sample(requests(), PARAMS);
+            current.close();
+            current = next;
+            assertEquals(arraysWithOneModel, io.salsa.model.lm.NativeArrays.live(), "live native arrays after swap " + v);
+        }
+        current.close();
+        // a load used to leave its 1 MiB read buffer and a direct copy of every tensor for the garbage collector
+        assertTrue(leftByLoads.stream().allMatch(b -> b < 256 << 10),
+                "direct memory left behind by each load (bytes): " + leftByLoads);
+    }
+
+    private static long directBytes() {
+        return java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
+                .stream().filter(p -> p.getName().equals("direct")).mapToLong(
+                        java.lang.management.BufferPoolMXBean::getMemoryUsed).sum();
+    }
 }

@@ -43,4 +43,21 @@ public final class Stats {
         int i = (int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
         return sorted[Math.max(0, i)];
     }
+
+    /** Least-squares slope of {@code y} over {@code x} (same length); NaN with fewer than two distinct x. */
+    public static double slope(double[] x, double[] y) {
+        double n = x.length;
+        double sx = 0;
+        double sy = 0;
+        double sxx = 0;
+        double sxy = 0;
+        for (int i = 0; i < x.length; i++) {
+            sx += x[i];
+            sy += y[i];
+            sxx += x[i] * x[i];
+            sxy += x[i] * y[i];
+        }
+        double d = n * sxx - sx * sx;
+        return d == 0 ? Double.NaN : (n * sxy - sx * sy) / d;
+    }
 }

@@ -4,6 +4,7 @@ import io.salsa.runtime.cli.SalsaCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,6 +31,11 @@ public final class SoakCommand extends SalsaCommand {
     @Option(names = "--chaos", description = "Kill -9 and restart each service in turn, restart the broker once, "
             + "then check the topics and replay.")
     boolean chaos;
+
+    @Option(names = "--chaos-kills", split = ",", paramLabel = "SERVICE",
+            description = "With --chaos, kill only these services (in the order reward-scorer, generator-1, "
+                    + "generator-2, learner, soup-builder, ingest; the broker restart still follows); default: all.")
+    List<String> chaosKills = List.of();
 
     @Option(names = "--out", defaultValue = "soak-run",
             description = "Output folder: must not exist or be empty (default: ${DEFAULT-VALUE}).")
@@ -64,7 +70,7 @@ public final class SoakCommand extends SalsaCommand {
             return refuse(problem);
         }
         SoakRun.Result result = new SoakRun(new SoakRun.Options(minutes, chaos, out, seed, sampleSeconds,
-                raterIntervalMs, keepEvery, keepLast), System.out).run();
+                raterIntervalMs, keepEvery, keepLast, chaosKills), System.out).run();
         System.out.println("salsa soak: " + (result.ok() ? "OK" : "FAILED") + "; see "
                 + out.resolve("soak.html").toAbsolutePath());
         return result.ok() ? 0 : 1;
@@ -79,6 +85,14 @@ public final class SoakCommand extends SalsaCommand {
         }
         if (raterIntervalMs < 0 || raterIntervalMs > 60_000) {
             return "--rater-interval-ms must be between 0 and 60000, got " + raterIntervalMs;
+        }
+        if (!chaosKills.isEmpty() && !chaos) {
+            return "--chaos-kills needs --chaos";
+        }
+        List<String> unknown = chaosKills.stream().filter(n -> !SoakRun.CHAOS_ORDER.contains(n)).toList();
+        if (!unknown.isEmpty()) {
+            return "--chaos-kills: no service " + String.join(", ", unknown) + "; the services are "
+                    + String.join(", ", SoakRun.CHAOS_ORDER);
         }
         if (keepEvery < 0) {
             return "--checkpoint-keep-every must be >= 0 (0 = off), got " + keepEvery;

@@ -67,9 +67,30 @@ final class SoakRun {
     /** How long the services may take from their start to the first rollout before the soak's clock starts anyway. */
     static final Duration WARMUP_TIMEOUT = Duration.ofMinutes(10);
 
-    /** What the command asked for. */
+    /**
+     * What the command asked for.
+     *
+     * @param chaosKills with {@code chaos}, the services killed in turn, in {@link #CHAOS_ORDER} (the broker restart
+     *                   always follows them); every service of that order when {@code chaos} and no subset is named
+     */
     record Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs,
-                   int checkpointKeepEvery, int checkpointKeepLast) {
+                   int checkpointKeepEvery, int checkpointKeepLast, List<String> chaosKills) {
+
+        Options {
+            List<String> unknown = chaosKills.stream().filter(n -> !CHAOS_ORDER.contains(n)).toList();
+            if (!unknown.isEmpty()) {
+                throw new IllegalArgumentException("cannot kill " + unknown + ": the services are " + CHAOS_ORDER);
+            }
+            chaosKills = !chaos ? List.of() : chaosKills.isEmpty() ? CHAOS_ORDER
+                    : CHAOS_ORDER.stream().filter(chaosKills::contains).toList();
+        }
+
+        /** Every service killed with {@code chaos}. */
+        Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs,
+                int checkpointKeepEvery, int checkpointKeepLast) {
+            this(minutes, chaos, out, seed, sampleSeconds, raterIntervalMs, checkpointKeepEvery, checkpointKeepLast,
+                    List.of());
+        }
 
         /** The command's default checkpoint retention: every 10th version and the newest 5. */
         Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs) {
@@ -120,8 +141,8 @@ final class SoakRun {
         int brokerPort = freePort();
         int ingestPort = freePort();
         blobStore = data.resolve("blobs").toUri().toString();
-        out.printf("salsa soak: %.1f min%s in %s%n", opt.minutes(), opt.chaos() ? " with chaos" : "",
-                opt.out().toAbsolutePath());
+        out.printf("salsa soak: %.1f min%s in %s%n", opt.minutes(), opt.chaos() ? " with chaos (kill -9 "
+                + String.join(", ", opt.chaosKills()) + ", then a broker restart)" : "", opt.out().toAbsolutePath());
         ServiceProcess broker = processes.broker(brokerPort);
         services.put(BROKER, broker);
         SoakSeries series = new SoakSeries(opt.out().resolve("soak.csv"));
@@ -209,7 +230,7 @@ final class SoakRun {
      */
     private void loop(Sampler sampler, SoakSeries series) throws Exception {
         double total = opt.minutes() * 60;
-        List<String> schedule = new ArrayList<>(opt.chaos() ? CHAOS_ORDER : List.of());
+        List<String> schedule = new ArrayList<>(opt.chaosKills());
         if (opt.chaos()) {
             schedule.add(BROKER);
         }

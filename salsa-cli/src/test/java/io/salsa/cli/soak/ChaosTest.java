@@ -8,24 +8,55 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A short {@code salsa soak --chaos}: each service killed with SIGKILL and restarted, the broker restarted once, and
- * still every verdict counted from the topics holds, replay included. Runs with {@code -Dsalsa.chaos=true}: with its
- * recovery waits and the drain it takes 10–20 minutes on 2 cores, too long for the default suite.
+ * A short {@code salsa soak --chaos} with the whole schedule: each service killed with SIGKILL and restarted, the
+ * broker restarted once, and still every verdict counted from the topics holds, replay included. Runs with
+ * {@code -Dsalsa.chaos=true}: with six recovery waits and the drain it takes ~8 minutes on 2 cores under load, too
+ * long for the default suite. A CI-sized subset (scorer, a generator, the learner, the broker) is the second test.
  */
-@EnabledIfSystemProperty(named = "salsa.chaos", matches = "true")
 class ChaosTest {
 
+    /** What a CI-sized chaos run kills (then the broker restart): one of each kind of consumer that keeps state. */
+    static final List<String> CI_KILLS = List.of("reward-scorer", "generator-2", "learner");
+
     @Test
+    @EnabledIfSystemProperty(named = "salsa.chaos", matches = "true")
     void shouldKeepEveryGuaranteeThroughKillsAndABrokerRestart(@TempDir Path dir) throws Exception {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         Path out = dir.resolve("chaos");
         SoakRun.Result result = new SoakRun(new SoakRun.Options(2, true, out, 7, 5, 500),
                 new PrintStream(printed, true, StandardCharsets.UTF_8)).run();
+        assertVerdictsAndRestarts(result, printed, out, CHAOS_AND_BROKER);
+    }
+
+    /**
+     * The run meant to replace {@link SoakTest} in CI (one start of the stack for the soak and the chaos): 1.5
+     * minutes, the scorer, a generator and the learner killed, the broker restarted, the same five verdicts. Runs with
+     * {@code -Dsalsa.chaos=subset} (or {@code true}) until it is measured on a quiet machine: see
+     * docs/measurements/soak.md (2026-12-04 afternoon).
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "salsa.chaos", matches = "true|subset")
+    void shouldKeepEveryGuaranteeThroughKillsOfTheScorerAGeneratorAndTheLearner(@TempDir Path dir) throws Exception {
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        Path out = dir.resolve("chaos");
+        SoakRun.Result result = new SoakRun(new SoakRun.Options(1.5, true, out, 7, 5, 500, 10, 5, CI_KILLS),
+                new PrintStream(printed, true, StandardCharsets.UTF_8)).run();
+        List<String> restarted = new java.util.ArrayList<>(CI_KILLS);
+        restarted.add(SoakRun.BROKER);
+        assertVerdictsAndRestarts(result, printed, out, restarted);
+    }
+
+    private static final List<String> CHAOS_AND_BROKER = java.util.stream.Stream.concat(
+            SoakRun.CHAOS_ORDER.stream(), java.util.stream.Stream.of(SoakRun.BROKER)).toList();
+
+    private static void assertVerdictsAndRestarts(SoakRun.Result result, ByteArrayOutputStream printed, Path out,
+            List<String> restarted) throws Exception {
         String log = printed.toString(StandardCharsets.UTF_8);
 
         assertTrue(result.verdicts() != null, log);
@@ -36,7 +67,8 @@ class ChaosTest {
         assertTrue(result.ok(), log);
         for (SoakSummary.ServiceRow row : result.summary().rows()) {
             if (!row.service().equals(Sampler.DRIVER)) {
-                assertEquals(2, row.starts(), row.service() + " killed (or stopped) once and restarted\n" + log);
+                assertEquals(restarted.contains(row.service()) ? 2 : 1, row.starts(),
+                        row.service() + " killed (or stopped) once and restarted, or left alone\n" + log);
                 assertEquals(0, row.unexpectedExits(), row.service());
             }
         }

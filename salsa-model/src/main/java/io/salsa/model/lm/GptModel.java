@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import io.salsa.model.safetensors.DirectFloats;
 import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.safetensors.SafeTensorsException;
 import io.salsa.model.safetensors.SafeTensorsWriter;
@@ -188,7 +189,9 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
                 if (!info.dtype().isFloatConvertible()) {
                     throw new SafeTensorsException(file + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected a float type");
                 }
-                copyInto(p, st.readFloatBuffer(name));
+                try (DirectFloats values = st.readDirect(name)) {
+                    p.getArray().set(values.floats());
+                }
                 loaded.add(ours);
             }
             List<String> headNames = headTensorNames(head);
@@ -326,10 +329,6 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
     }
 
     /** Writes values into a parameter in place (DJL keeps the buffer alive with the array). */
-    private static void copyInto(Parameter p, FloatBuffer values) {
-        p.getArray().set(values);
-    }
-
     /** Copies every weight of {@code other} (same config, same or richer head) into this model in place. */
     @Override
     public void copyWeightsFrom(CausalLm other) {

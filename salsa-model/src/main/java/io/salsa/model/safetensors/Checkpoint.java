@@ -156,6 +156,11 @@ public final class Checkpoint implements AutoCloseable {
         return file(name).readFloatBuffer(name);
     }
 
+    /** As {@link SafeTensors#readDirect(String)}, from whichever shard holds the tensor. */
+    public DirectFloats readDirect(String name) throws IOException {
+        return file(name).readDirect(name);
+    }
+
     /** A tensor's values as float32. */
     public float[] readFloats(String name) throws IOException {
         return file(name).readFloats(name);

@@ -51,6 +51,7 @@ public final class SafeTensors implements AutoCloseable {
     private final Map<String, String> metadata;
     private final Map<String, TensorInfo> tensors;
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    private boolean scratchFreed;
 
     private SafeTensors(Path file, FileChannel channel, long dataStart, Map<String, String> metadata,
             Map<String, TensorInfo> tensors) {
@@ -306,13 +307,29 @@ public final class SafeTensors implements AutoCloseable {
         return out;
     }
 
-    /** The whole tensor as floats in a direct native-order buffer, ready for {@code NDArray.set(Buffer)}. */
+    /**
+     * The whole tensor as floats in a direct native-order buffer, ready for {@code NDArray.set(Buffer)}; its memory
+     * waits for the garbage collector, so loaders use {@link #readDirect(String)}.
+     */
     public FloatBuffer readFloatBuffer(String name) throws IOException {
         TensorInfo t = info(name);
         FloatBuffer out = ByteBuffer.allocateDirect(Math.multiplyExact(arrayLength(t), Float.BYTES))
                 .order(ByteOrder.nativeOrder()).asFloatBuffer();
         readFloats(name, out);
         return out.flip();
+    }
+
+    /** The whole tensor as floats in a direct buffer the caller frees by closing it (right after copying it). */
+    public DirectFloats readDirect(String name) throws IOException {
+        DirectFloats out = DirectFloats.allocate(arrayLength(info(name)));
+        try {
+            readFloats(name, out.floats());
+            out.floats().flip();
+            return out;
+        } catch (IOException | RuntimeException e) {
+            out.close();
+            throw e;
+        }
     }
 
     /** Puts the whole tensor into {@code dst} at its position, advancing it. */
@@ -440,6 +457,9 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     private ByteBuffer fill(TensorInfo t, long fromElement, int count) throws IOException {
+        if (scratchFreed) {
+            throw new java.nio.channels.ClosedChannelException(); // never read into freed memory
+        }
         scratch.clear().limit(count * t.dtype().byteSize());
         readFully(channel, scratch, dataStart + t.begin() + fromElement * t.dtype().byteSize(), file);
         return scratch.flip();
@@ -464,5 +484,11 @@ public final class SafeTensors implements AutoCloseable {
     @Override
     public void close() throws IOException {
         channel.close();
+        synchronized (scratch) {
+            if (!scratchFreed) {
+                scratchFreed = true;
+                DirectFloats.free(scratch); // one megabyte per opened file, not left to the GC
+            }
+        }
     }
 }

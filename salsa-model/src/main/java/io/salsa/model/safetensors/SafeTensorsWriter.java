@@ -49,6 +49,7 @@ public final class SafeTensorsWriter implements AutoCloseable {
     private final Map<String, Long> cursors = new LinkedHashMap<>();
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private boolean committed;
+    private boolean scratchFreed;
 
     private SafeTensorsWriter(Path target, Collection<TensorSpec> tensors, Map<String, String> metadata, DType dtype,
             MessageDigest digest) throws IOException {
@@ -167,6 +168,9 @@ public final class SafeTensorsWriter implements AutoCloseable {
      * order from element 0, so a missing or repeated chunk is caught rather than leaving stale bytes.
      */
     public void write(String name, long fromElement, float[] src, int srcOffset, int count) throws IOException {
+        if (scratchFreed) {
+            throw new java.nio.channels.ClosedChannelException(); // never write from freed memory
+        }
         TensorSpec spec = spec(name);
         long cursor = cursors.get(name);
         if (fromElement != cursor) {
@@ -263,9 +267,16 @@ public final class SafeTensorsWriter implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        if (!committed) {
-            channel.close();
-            Files.deleteIfExists(temp);
+        try {
+            if (!committed) {
+                channel.close();
+                Files.deleteIfExists(temp);
+            }
+        } finally {
+            if (!scratchFreed) {
+                scratchFreed = true;
+                DirectFloats.free(scratch); // one megabyte per written file, not left to the GC
+            }
         }
     }
 }

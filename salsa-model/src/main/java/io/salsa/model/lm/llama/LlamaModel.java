@@ -21,6 +21,7 @@ import io.salsa.model.lm.Precision;
 import io.salsa.model.lm.ValueHead;
 import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.safetensors.CheckpointWriter;
+import io.salsa.model.safetensors.DirectFloats;
 import io.salsa.model.safetensors.SafeTensorsException;
 import io.salsa.model.safetensors.TensorInfo;
 import java.io.IOException;
@@ -172,7 +173,9 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
                     throw new SafeTensorsException(ck.fileOf(name) + ": tensor '" + name + "' has dtype " + info.dtype()
                             + ", expected a float type");
                 }
-                p.getArray().set(ck.readFloatBuffer(name));
+                try (DirectFloats values = ck.readDirect(name)) {
+                    p.getArray().set(values.floats());
+                }
                 loaded.add(name);
             }
             List<String> headNames = GptModel.headTensorNames(head);

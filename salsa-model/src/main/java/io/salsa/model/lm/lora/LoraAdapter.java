@@ -8,6 +8,7 @@ import io.salsa.model.lm.Adaptable;
 import io.salsa.model.lm.GptLayers;
 import io.salsa.model.lm.LinearAdapter;
 import io.salsa.model.lm.Scalars;
+import io.salsa.model.safetensors.DirectFloats;
 import io.salsa.model.safetensors.F32Tensor;
 import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.safetensors.SafeTensorsException;
@@ -213,7 +214,9 @@ public final class LoraAdapter implements AutoCloseable {
                     throw new SafeTensorsException(file + ": tensor '" + e.getKey() + "' has dtype " + e.getValue().dtype()
                             + ", expected a float type");
                 }
-                p.getArray().set(st.readFloatBuffer(e.getKey()));
+                try (DirectFloats values = st.readDirect(e.getKey())) {
+                    p.getArray().set(values.floats());
+                }
             }
             for (String key : adapter.parameters.keySet()) {
                 if (!st.tensors().containsKey(key)) {
@@ -284,10 +287,7 @@ public final class LoraAdapter implements AutoCloseable {
                     throw new SafeTensorsException(file + ": tensor '" + e.getKey() + "' has dtype "
                             + e.getValue().dtype() + ", expected a float type");
                 }
-                java.nio.FloatBuffer buffer = st.readFloatBuffer(e.getKey());
-                float[] v = new float[buffer.remaining()];
-                buffer.get(v);
-                values.put(e.getKey(), v);
+                values.put(e.getKey(), st.readFloats(e.getKey()));
             }
             for (String key : parameters.keySet()) {
                 if (!values.containsKey(key)) {
