@@ -12,7 +12,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** The launcher's {@code salsa bench} group: the nine benches from salsa-bench, with the flags the READMEs show. */
+/** The launcher's {@code salsa bench} group: the ten benches from salsa-bench, with the flags the READMEs show. */
 class BenchCommandsTest {
 
     private static final Map<String, List<String>> DOCUMENTED_FLAGS = Map.of(
@@ -26,10 +26,11 @@ class BenchCommandsTest {
             "learner", List.of("--model", "--batch", "--query-len", "--response-len", "--device", "--mixed-precision",
                     "--steps", "--lora"),
             "reload", List.of("--model", "--lora", "--batch", "--prompt-tokens", "--max-new-tokens", "--versions"),
-            "memory", List.of("--model", "--lora", "--lora-targets", "--batch", "--seq-len"));
+            "memory", List.of("--model", "--lora", "--lora-targets", "--batch", "--seq-len"),
+            "swap", List.of("--model", "--tokenizer", "--swaps", "--batches-per-swap", "--batch", "--sample-every"));
 
     @Test
-    void shouldListAllNineBenchCommandsInBenchHelp() {
+    void shouldListAllTenBenchCommandsInBenchHelp() {
         CommandLine salsa = Salsa.commandLine();
         StringWriter out = new StringWriter();
         salsa.setOut(new PrintWriter(out, true));
