@@ -14,12 +14,14 @@ import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.function.BooleanSupplier;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -37,6 +39,13 @@ final class LearnerTopics implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LearnerTopics.class);
     static final String SERVICE = "ppo-learner";
     static final Duration WAIT_LOG_EVERY = Duration.ofSeconds(10);
+    /**
+     * How long one send keeps retrying while the broker is away ({@code delivery.timeout.ms}, unless the client
+     * properties set it): Kafka's 2-minute default made the learner exit during a slow broker restart (the soak's
+     * chaos run, load ~55), although it has nothing to do but wait. Retries are the idempotent producer's own, so
+     * a long wait never duplicates a record.
+     */
+    static final Duration SEND_TIMEOUT = Duration.ofMinutes(10);
 
     private final KafkaSettings kafka;
     private final KafkaProducer<String, byte[]> producer;
@@ -44,8 +53,15 @@ final class LearnerTopics implements AutoCloseable {
 
     LearnerTopics(KafkaSettings kafka) {
         this.kafka = kafka;
-        this.producer = new KafkaProducer<>(kafka.producerProps(), new StringSerializer(), new ByteArraySerializer());
+        this.producer = new KafkaProducer<>(producerProps(kafka), new StringSerializer(), new ByteArraySerializer());
         this.producerMetrics = SalsaMetrics.monitor(producer);
+    }
+
+    /** The services' producer settings with the learner's {@link #SEND_TIMEOUT} where the client sets none. */
+    static Properties producerProps(KafkaSettings kafka) {
+        Properties p = kafka.producerProps();
+        p.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Long.toString(SEND_TIMEOUT.toMillis()));
+        return p;
     }
 
     /** Writes {@code value} under {@code key} and waits until the broker has it. */
