@@ -2,13 +2,17 @@ package io.salsa.model.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salsa.runtime.blob.Sha256;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -207,6 +211,35 @@ public final class Checkpoint implements AutoCloseable {
     /** The {@code __metadata__} of the first file (for PyTorch checkpoints {@code {"format": "pt"}}). */
     public Map<String, String> metadata() {
         return files.get(0).metadata();
+    }
+
+    /**
+     * The identity of a model folder's weights: sha256 of its {@code model.safetensors}, or, for a sharded one, of
+     * {@code model.safetensors.index.json} followed by every shard's bytes in file-name order (the index alone names
+     * tensors and files, not values: two sharded models of the same shape would share it). SFT cards, soup members'
+     * base ids and LoRA adapters' {@code salsa_base_sha256} all use it.
+     */
+    public static String weightsSha256(Path dir) throws IOException {
+        Path single = dir.resolve(SINGLE);
+        if (Files.isRegularFile(single)) {
+            return Sha256.of(single);
+        }
+        List<Path> parts = new ArrayList<>();
+        try (Checkpoint c = open(dir)) {
+            parts.addAll(c.files());
+        }
+        parts.sort(Comparator.comparing(f -> f.getFileName().toString()));
+        parts.add(0, dir.resolve(INDEX));
+        MessageDigest digest = Sha256.digest();
+        byte[] buffer = new byte[1 << 20];
+        for (Path part : parts) {
+            try (InputStream in = Files.newInputStream(part)) {
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    digest.update(buffer, 0, n);
+                }
+            }
+        }
+        return Sha256.hex(digest.digest());
     }
 
     /** The opened files (one, or one per shard). */

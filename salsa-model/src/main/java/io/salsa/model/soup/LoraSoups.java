@@ -43,13 +43,9 @@ public final class LoraSoups {
     public record Result(Path dir, int members, int mergedTensors, String sha256) {
     }
 
-    /**
-     * The identity of a base checkpoint as LoRA adapters record it: sha256 of its {@code model.safetensors}, or of
-     * {@code model.safetensors.index.json} for a sharded one.
-     */
+    /** The identity of a base checkpoint as LoRA adapters record it: {@link Checkpoint#weightsSha256}. */
     public static String baseSha256(Path baseDir) throws IOException {
-        Path single = baseDir.resolve(Checkpoint.SINGLE);
-        return Sha256.of(Files.exists(single) ? single : baseDir.resolve(Checkpoint.INDEX));
+        return Checkpoint.weightsSha256(baseDir);
     }
 
     /**

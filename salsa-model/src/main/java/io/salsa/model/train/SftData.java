@@ -3,21 +3,18 @@ package io.salsa.model.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.tokenizer.ChatMessage;
 import io.salsa.model.tokenizer.ChatTemplate;
 import io.salsa.model.tokenizer.SalsaTokenizer;
 import io.salsa.model.tokenizer.TokenizedText;
+import io.salsa.runtime.blob.Sha256;
 import io.salsa.runtime.io.JsonLines;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -91,25 +88,12 @@ public final class SftData {
 
     /** Hex SHA-256 of a file's bytes (the data hash on the model card). */
     public static String sha256(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            byte[] buf = new byte[1 << 16];
-            while (in.read(buf) >= 0) {
-                // reading updates the digest
-            }
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is always available", e);
-        }
+        return Sha256.of(file);
     }
 
-    /**
-     * Hex SHA-256 of a model folder's weights for its card: of {@code model.safetensors}, or for a sharded
-     * checkpoint of its {@code model.safetensors.index.json} (the index names the shards; hashing them all would
-     * read the whole model again).
-     */
+    /** Hex SHA-256 of a model folder's weights for its card: {@link Checkpoint#weightsSha256}. */
     public static String weightsSha256(Path modelDir) throws IOException {
-        Path single = modelDir.resolve(io.salsa.model.safetensors.Checkpoint.SINGLE);
-        return sha256(Files.isRegularFile(single) ? single : modelDir.resolve(io.salsa.model.safetensors.Checkpoint.INDEX));
+        return Checkpoint.weightsSha256(modelDir);
     }
 
     /**

@@ -14,10 +14,15 @@ import io.salsa.model.lm.lora.LoraAdapter;
 import io.salsa.model.lm.lora.LoraConfig;
 import io.salsa.model.lm.llama.LlamaModel;
 import io.salsa.model.safetensors.Checkpoint;
+import io.salsa.model.safetensors.CheckpointWriter;
 import io.salsa.model.safetensors.SafeTensors;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -134,5 +139,32 @@ class LoraSoupsTest {
                 .getMessage();
         assertTrue(msg.contains("member 1") && msg.contains(sha), "the given base is checked too: " + msg);
         assertTrue(Files.notExists(tmp.resolve("s1")) && Files.notExists(tmp.resolve("s2")), "nothing written");
+    }
+
+    @Test
+    void shouldTellShardedBasesApartByTheirValuesNotOnlyByTheirIndex(@TempDir Path tmp) throws IOException {
+        Map<String, long[]> tensors = new LinkedHashMap<>();
+        tensors.put("a.weight", new long[] {64, 64});
+        tensors.put("b.weight", new long[] {64, 64});
+        Path one = sharded(tmp.resolve("one"), tensors, 1f);
+        Path same = sharded(tmp.resolve("same"), tensors, 1f);
+        Path other = sharded(tmp.resolve("other"), tensors, 2f);
+        try (Checkpoint c = Checkpoint.open(one)) {
+            assertEquals(2, c.files().size(), "a sharded base");
+        }
+        assertEquals(Files.readString(one.resolve(Checkpoint.INDEX)), Files.readString(other.resolve(Checkpoint.INDEX)),
+                "same layout, same index file");
+        assertEquals(LoraSoups.baseSha256(one), LoraSoups.baseSha256(same));
+        assertNotEquals(LoraSoups.baseSha256(one), LoraSoups.baseSha256(other));
+    }
+
+    private static Path sharded(Path dir, Map<String, long[]> tensors, float value) throws IOException {
+        Files.createDirectories(dir);
+        CheckpointWriter.write(dir, tensors, name -> {
+            float[] v = new float[64 * 64];
+            Arrays.fill(v, value);
+            return v;
+        }, 64 * 64 * 4);
+        return dir;
     }
 }
