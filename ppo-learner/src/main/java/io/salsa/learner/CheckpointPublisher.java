@@ -70,28 +70,7 @@ final class CheckpointPublisher {
             tensorDigest(policyDir.resolve(LmPolicyTrainer.VALUE_HEAD_FILE), digest);
             return Sha256.hex(digest.digest());
         }
-        Path single = policyDir.resolve(ModelFolder.WEIGHTS);
-        if (Files.isRegularFile(single)) {
-            return Sha256.of(single);
-        }
-        Path index = policyDir.resolve(io.salsa.model.safetensors.Checkpoint.INDEX);
-        if (!Files.isRegularFile(index)) {
-            throw new java.nio.file.NoSuchFileException(single + " (nor a sharded " + index.getFileName() + ")");
-        }
-        java.security.MessageDigest digest = Sha256.digest();
-        digest.update(Files.readAllBytes(index));
-        java.util.SortedSet<String> shards = new java.util.TreeSet<>();
-        new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).path("weight_map")
-                .forEach(f -> shards.add(f.asText()));
-        byte[] buffer = new byte[1 << 16];
-        for (String shard : shards) {
-            try (java.io.InputStream in = Files.newInputStream(policyDir.resolve(shard))) {
-                for (int n; (n = in.read(buffer)) > 0; ) {
-                    digest.update(buffer, 0, n);
-                }
-            }
-        }
-        return Sha256.hex(digest.digest());
+        return io.salsa.model.safetensors.Checkpoint.weightsSha256(policyDir);
     }
 
     /**
