@@ -30,8 +30,8 @@ class DemoLearnerConfigTest {
             m.put("heldout_entities", String.valueOf(p.entities()));
             m.put("batch_size", "16");
             m.put("mini_batch_size", "8");
-            m.put("learning_rate", "5e-5");
-            m.put("init_kl_coef", "0.2");
+            m.put("learning_rate", "2e-5");
+            m.put("init_kl_coef", "0.4");
             m.put("adap_kl_ctrl", "false");
             m.put("algorithm", "rloo");
             m.put("group_batches", "true");
