@@ -10,22 +10,20 @@ package io.salsa.cli.demo;
  * @param sftModels       K, the number of SFT models in the soup (≥ 2)
  * @param pretrainEpochs  epochs of the tiny base model's pretraining on the task corpus
  * @param sftEpochs       epochs of each SFT fine-tune
- * @param rmInitEpochs    epochs of the SFT fine-tune the reward model starts from (seed 1, like SFT model 1); equal to
- *                        {@code sftEpochs}, the reward model starts from SFT model 1 itself
  * @param preferences     preferences the simulated raters submit through the HTTP API
  * @param rewardSteps     optimizer steps of reward-model training
  * @param ppoSteps        PPO steps of the SALSA loop
  * @param generators      rollout generator instances
  */
 public record DemoProfile(String name, long taskSeed, int entities, int sftModels, int pretrainEpochs, int sftEpochs,
-                          int rmInitEpochs, int preferences, int rewardSteps, int ppoSteps, int generators) {
+                          int preferences,
+                          int rewardSteps, int ppoSteps, int generators) {
 
     public DemoProfile {
         check("entities", entities, 6, 300);
         check("sftModels", sftModels, 2, 16);
         check("pretrainEpochs", pretrainEpochs, 1, 10_000);
         check("sftEpochs", sftEpochs, 1, 10_000);
-        check("rmInitEpochs", rmInitEpochs, 1, 10_000);
         check("preferences", preferences, 2, 1_000_000);
         check("rewardSteps", rewardSteps, 1, 1_000_000);
         check("ppoSteps", ppoSteps, 1, 1_000_000);
@@ -34,34 +32,23 @@ public record DemoProfile(String name, long taskSeed, int entities, int sftModel
 
     /** The profile the test suite runs: every stage happens, each as small as still meaningful (≤ 2 min). */
     public static DemoProfile quick() {
-        return new DemoProfile("quick", 7, 6, 2, 1, 1, 1, 32, 20, 4, 1);
+        return new DemoProfile("quick", 7, 6, 2, 1, 1, 32, 20, 4, 1);
     }
 
-    /**
-     * The README's first command: long enough for the curves to mean something (≤ 10 min on 2 cores). The SFT
-     * models are fine-tuned briefly on purpose (4 epochs: their greedy answers often state another attribute than
-     * the one asked), so the soup leaves room for the loop; the reward model starts from a fine-tune of 8 epochs,
-     * which answers every training question right, so it can tell which answers do (docs/measurements/demo.md).
-     */
+    /** The README's first command: long enough for the curves to mean something (≤ 10 min on 2 cores). */
     public static DemoProfile standard() {
-        return new DemoProfile("default", 7, 24, 2, 30, 4, 8, 1800, 300, 80, 2);
+        return new DemoProfile("default", 7, 24, 2, 30, 4, 1800, 300, 80, 2);
     }
 
     /** This profile with a different task seed ({@code --seed}): another world, other splits, other models. */
     public DemoProfile withTaskSeed(long seed) {
-        return new DemoProfile(name, seed, entities, sftModels, pretrainEpochs, sftEpochs, rmInitEpochs, preferences,
-                rewardSteps, ppoSteps, generators);
+        return new DemoProfile(name, seed, entities, sftModels, pretrainEpochs, sftEpochs, preferences, rewardSteps,
+                ppoSteps, generators);
     }
 
     /** This profile with a different number of PPO steps ({@code --steps}). */
     public DemoProfile withPpoSteps(int steps) {
-        return new DemoProfile(name, taskSeed, entities, sftModels, pretrainEpochs, sftEpochs, rmInitEpochs, preferences,
-                rewardSteps, steps, generators);
-    }
-
-    /** Whether the reward model starts from its own, longer SFT fine-tune rather than from SFT model 1. */
-    public boolean separateRewardInit() {
-        return rmInitEpochs != sftEpochs;
+        return new DemoProfile(name, taskSeed, entities, sftModels, pretrainEpochs, sftEpochs, preferences, rewardSteps, steps, generators);
     }
 
     private static void check(String setting, int value, int min, int max) {

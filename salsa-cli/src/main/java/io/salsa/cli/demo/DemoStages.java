@@ -48,9 +48,6 @@ public final class DemoStages {
         for (int k = 1; k <= profile.sftModels(); k++) {
             stages.add(ModelStages.sft(k));
         }
-        if (profile.separateRewardInit()) {
-            stages.add(ModelStages.rewardInit());
-        }
         stages.add(KafkaLoopStages.publishSft());
         stages.add(KafkaLoopStages.soupBuilder());
         FeedbackStages feedback = new FeedbackStages();

@@ -61,6 +61,8 @@ final class FeedbackStages {
     private static final int MAX_NEW_TOKENS = 24;
     /** The reward trainer's largest epoch count: with it, the profile's step count alone ends training. */
     private static final int RM_MAX_EPOCHS = 1000;
+    /** The SFT model the reward model starts from (given a fresh score head). */
+    private static final int RM_INIT_SFT = 1;
 
     private final Map<String, String> simulatedTokens = new LinkedHashMap<>();
     private volatile URI raterPage;
@@ -233,17 +235,15 @@ final class FeedbackStages {
             RmTrainConfig cfg = rewardModelConfig(ctx.profile());
             RewardModelTrainer.Split split = withOfflinePairs(
                     RewardModelTrainer.split(loaded.pairs(), cfg.heldOutFraction(), cfg.seed()), offline);
-            // from a fine-tuned model, not the base: it already answers the task's questions, so its features tell a
-            // right answer from a wrong one (held-out accuracy +0.05 to +0.07 over the base on the demo's pairs);
-            // from one fine-tuned longer than the SFT models when the profile says so, since theirs often answer
-            // another attribute than the one asked (docs/measurements/demo.md)
-            Path init = ModelStages.rewardInit(ctx);
+            // from an SFT model, not the base: it already answers the task's questions, so its features tell a
+            // right answer from a wrong one (held-out accuracy +0.05 to +0.07 over the base on the demo's pairs)
+            Path init = ModelStages.sft(ctx, RM_INIT_SFT);
             RewardModelTrainer.Result r = ModelRecipes.rewardModel(split, init, out, cfg, Device.cpu(),
                     line -> ctx.out().println("   " + line));
             long version = RewardModelCatalog.latestVersion(ctx.kafka(), REWARD_MODEL_NAME, Duration.ofSeconds(60))
                     .orElse(0) + 1;
             RewardModelCheckpoint checkpoint = RewardModelCatalog.uploadAndPublish(ctx.kafka(), ctx.store().blobStore(),
-                    out, REWARD_MODEL_NAME, version, init.getFileName().toString(), r, cfg.seed());
+                    out, REWARD_MODEL_NAME, version, "sft-" + RM_INIT_SFT, r, cfg.seed());
             String sha = Sha256.of(out.resolve("model.safetensors"));
             ctx.out().printf("   published reward model %s v%d -> %s%n", REWARD_MODEL_NAME, version,
                     checkpoint.getBlob().getUri());

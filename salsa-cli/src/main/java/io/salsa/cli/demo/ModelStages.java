@@ -33,11 +33,6 @@ final class ModelStages {
         return models(ctx).resolve("sft-" + k);
     }
 
-    /** The model the reward model starts from: its own fine-tune ({@link #rewardInit()}) or SFT model 1. */
-    static Path rewardInit(DemoContext ctx) {
-        return ctx.profile().separateRewardInit() ? models(ctx).resolve("rm-init") : sft(ctx, 1);
-    }
-
     static Path soup(DemoContext ctx) {
         return models(ctx).resolve("soup-k" + ctx.profile().sftModels());
     }
@@ -65,21 +60,6 @@ final class ModelStages {
             Path out = sft(ctx, k);
             FileOps.deleteTree(out);
             SftTrainer.Result r = ModelRecipes.sft(TaskStage.dir(ctx), base(ctx), k, out, ctx.profile().sftEpochs(),
-                    0, Device.cpu(), line -> ctx.out().println("   " + line));
-            return outputs(out, r);
-        });
-    }
-
-    /**
-     * Fine-tunes the reward model's starting point from the base: seed 1 like SFT model 1, for the profile's
-     * {@code rmInitEpochs} (only in a chain whose profile asks for a {@link DemoProfile#separateRewardInit()}).
-     */
-    static Stage rewardInit() {
-        return new Simple("rm-init", "fine-tune the reward model's starting point from the base (seed 1, longer "
-                + "than the SFT models)", ctx -> {
-            Path out = rewardInit(ctx);
-            FileOps.deleteTree(out);
-            SftTrainer.Result r = ModelRecipes.sft(TaskStage.dir(ctx), base(ctx), 1, out, ctx.profile().rmInitEpochs(),
                     0, Device.cpu(), line -> ctx.out().println("   " + line));
             return outputs(out, r);
         });

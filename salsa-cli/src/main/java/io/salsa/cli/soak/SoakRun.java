@@ -110,7 +110,7 @@ final class SoakRun {
     /** The data profile: the demo's quick models (seeded), two generators, the loop unbounded in steps. */
     static DemoProfile profile(long seed) {
         DemoProfile q = DemoProfile.quick();
-        return new DemoProfile("soak", seed, q.entities(), q.sftModels(), q.pretrainEpochs(), q.sftEpochs(), q.rmInitEpochs(),
+        return new DemoProfile("soak", seed, q.entities(), q.sftModels(), q.pretrainEpochs(), q.sftEpochs(),
                 q.preferences(), q.rewardSteps(), 1_000_000, 2);
     }
 

@@ -1,8 +1,6 @@
 package io.salsa.cli.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -18,17 +16,5 @@ class DemoStagesTest {
             // would train a whole demo run in-process before the soak began
             assertEquals(chain.subList(0, chain.indexOf(DemoStages.SALSA_LOOP)), preparation);
         }
-    }
-
-    @Test
-    void shouldFineTuneTheRewardModelsStartBeforeItOnlyWhenTheProfileAsksForALongerOne() {
-        List<String> standard = DemoStages.chain(DemoProfile.standard()).stream().map(Stage::name).toList();
-        assertTrue(DemoProfile.standard().rmInitEpochs() > DemoProfile.standard().sftEpochs());
-        assertTrue(standard.contains("rm-init"), standard.toString());
-        assertTrue(standard.indexOf("rm-init") > standard.indexOf("sft-2")
-                && standard.indexOf("rm-init") < standard.indexOf("reward-model"), standard.toString());
-        // the quick profile's reward model starts from SFT model 1 itself: no extra stage in the smoke test
-        List<String> quick = DemoStages.chain(DemoProfile.quick()).stream().map(Stage::name).toList();
-        assertFalse(quick.contains("rm-init"), quick.toString());
     }
 }
