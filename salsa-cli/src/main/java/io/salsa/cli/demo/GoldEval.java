@@ -98,7 +98,8 @@ final class GoldEval {
                 parse(gold.get("gold_delta_ci_low")), parse(gold.get("gold_delta_ci_high")),
                 gold.containsKey("prompts") ? Integer.parseInt(gold.get("prompts")) : 0, parse(accuracy),
                 kl.orElse(Double.NaN), wallSeconds,
-                replay == null ? null : "identical (" + replay.get("checkpoints_identical") + " checkpoints, "
+                replay == null || !replay.containsKey("checkpoints_identical") ? null
+                        : "identical (" + replay.get("checkpoints_identical") + " checkpoints, "
                         + replay.get("steps") + " steps re-trained)");
     }
 
