@@ -240,6 +240,20 @@ public final class LoraAdapter implements AutoCloseable {
         setWeights(readWeights(dir, expectedBaseSha256));
     }
 
+    /**
+     * The base sha256 an adapter folder's weights file records ({@link #BASE_SHA256} in its metadata), or null when
+     * it records none (an adapter PEFT wrote).
+     */
+    public static String recordedBaseSha256(Path dir) throws IOException {
+        Path file = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file + " (the adapter's weights)");
+        }
+        try (SafeTensors st = SafeTensors.open(file)) {
+            return st.metadata().get(BASE_SHA256);
+        }
+    }
+
     /** A and B read from a PEFT folder for this adapter, not applied yet; with the base sha256 the file records. */
     public record Weights(Map<String, float[]> values, String baseSha256) {
     }
