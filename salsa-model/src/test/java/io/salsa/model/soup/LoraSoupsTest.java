@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import ai.djl.nn.Parameter;
 import io.salsa.model.GoldenFiles;
 import io.salsa.model.lm.GptModel.Head;
 import io.salsa.model.lm.lora.LoraAdapter;
@@ -23,7 +22,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,14 +34,7 @@ class LoraSoupsTest {
     private Path member(Path dir, LoraConfig config, long seed, String baseSha) throws Exception {
         try (LlamaModel model = LlamaModel.load(base, Head.NONE, Device.cpu());
              LoraAdapter a = LoraAdapter.create(model, config, seed)) {
-            SplittableRandom rng = new SplittableRandom(seed + 100);
-            for (Parameter p : a.parameters().values()) {
-                float[] v = new float[Math.toIntExact(p.getArray().size())];
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (rng.nextGaussian() * 0.05);
-                }
-                p.getArray().set(v);
-            }
+            a.randomise(seed + 100, 0.05);
             a.setBaseSha256(baseSha);
             a.save(dir);
         }

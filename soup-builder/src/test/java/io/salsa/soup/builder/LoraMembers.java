@@ -1,7 +1,6 @@
 package io.salsa.soup.builder;
 
 import ai.djl.Device;
-import ai.djl.nn.Parameter;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.lora.LoraAdapter;
@@ -10,7 +9,6 @@ import io.salsa.model.soup.LoraSoups;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /** Tiny GPT-2 bases and LoRA adapters trained-looking on them (random A and B), for the soup builder's tests. */
 final class LoraMembers {
@@ -36,14 +34,7 @@ final class LoraMembers {
         try (GptModel model = GptModel.load(base, GptModel.Head.NONE, Device.cpu());
              LoraAdapter a = LoraAdapter.create(model, LoraConfig.of(2, 4, 0, List.of("c_attn"),
                      base.toAbsolutePath().toString()), seed)) {
-            SplittableRandom rng = new SplittableRandom(seed + 100);
-            for (Parameter p : a.parameters().values()) {
-                float[] v = new float[Math.toIntExact(p.getArray().size())];
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (rng.nextGaussian() * 0.05);
-                }
-                p.getArray().set(v);
-            }
+            a.randomise(seed + 100, 0.05);
             a.setBaseSha256(LoraSoups.baseSha256(base));
             a.save(dir);
         }

@@ -349,6 +349,22 @@ public final class LoraAdapter implements AutoCloseable {
         return parameters;
     }
 
+    /**
+     * Overwrites A and B with N(0, std²) values drawn from {@code seed}, in {@link #parameters()} order: a
+     * trained-looking adapter that changes the model (a new one has B = 0 and changes nothing), for fixtures and
+     * benchmarks that need one without training it.
+     */
+    public void randomise(long seed, double std) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (Parameter p : parameters.values()) {
+            float[] v = new float[Math.toIntExact(p.getArray().size())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (rng.nextGaussian() * std);
+            }
+            p.getArray().set(v);
+        }
+    }
+
     /** The base weights this adapter changes, by name. */
     public List<String> adaptedWeights() {
         return List.copyOf(modules.keySet());
