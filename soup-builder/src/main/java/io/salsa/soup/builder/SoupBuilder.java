@@ -118,6 +118,13 @@ public final class SoupBuilder {
         }
         String culprit = trigger != null ? trigger : chosen.stream()
                 .max(Comparator.comparingLong(SftModelLanded::getLandedAtMs)).orElseThrow().getModelId();
+        for (SftModelLanded m : chosen) {
+            if (m.getKind() == SftModelKind.LORA_ADAPTER && (m.getBase() == null || m.getBaseWeightsSha256() == null)) {
+                return refuse(recipe, m.getModelId(), new SoupException("LoRA adapter " + m.getModelId() + " was "
+                        + "announced without its base (base or baseWeightsSha256 is null): publish it again with "
+                        + "`salsa sft publish`"));
+            }
+        }
         String mismatch = kindMismatch(chosen);
         if (mismatch != null) {
             return refuse(recipe, culprit, new SoupException("recipe " + recipe.name() + ": " + mismatch));
@@ -165,8 +172,8 @@ public final class SoupBuilder {
     }
 
     /**
-     * Why {@code chosen} cannot make one soup, or null: full models and LoRA adapters mixed, an adapter announced
-     * without its base, or adapters of bases with different weights hashes (naming the members and hashes).
+     * Why {@code chosen} cannot make one soup, or null: full models and LoRA adapters mixed, or adapters of bases
+     * with different weights hashes (naming the members and hashes). Adapters must carry their base hash.
      */
     static String kindMismatch(List<SftModelLanded> chosen) {
         List<String> full = new ArrayList<>();
@@ -178,10 +185,6 @@ public final class SoupBuilder {
                 continue;
             }
             adapters.add(m.getModelId());
-            if (m.getBase() == null || m.getBaseWeightsSha256() == null) {
-                return "LoRA adapter " + m.getModelId() + " was announced without its base (base and "
-                        + "baseWeightsSha256 are null): publish it again with `salsa sft publish`";
-            }
             if (first == null) {
                 first = m;
             } else if (!first.getBaseWeightsSha256().equals(m.getBaseWeightsSha256())) {

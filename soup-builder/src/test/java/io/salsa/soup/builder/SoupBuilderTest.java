@@ -139,6 +139,11 @@ class SoupBuilderTest {
         assertTrue(mixed.error().getMessage().contains("mix LoRA adapters [a2] and full models [f]"),
                 mixed.error().getMessage());
         assertEquals(1, builder.current("lora").getVersion());
+        // an adapter announced without its base (by hand, not by salsa sft publish) is refused, naming it
+        SoupBuilder.Refused noBase = (SoupBuilder.Refused) builder.onModelLanded(adapterLanded("nb",
+                store.putFolder(a1, "sft/nb"), null, null, 5)).get(0);
+        assertEquals("nb", noBase.modelId());
+        assertTrue(noBase.error().getMessage().contains("without its base"), noBase.error().getMessage());
         assertInstanceOf(SoupBuilder.Unchanged.class, builder.evaluateAll().get(0));
     }
 
