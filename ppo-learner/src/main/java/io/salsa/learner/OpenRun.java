@@ -3,6 +3,7 @@ package io.salsa.learner;
 import io.salsa.events.BatchManifest;
 import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
+import io.salsa.events.SftModelKind;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.runtime.blob.ModelFolderStore;
@@ -93,6 +94,12 @@ final class OpenRun implements AutoCloseable {
             if (sft == null) {
                 throw new IllegalArgumentException("init_from=" + config.initFrom() + ": no SFT model '" + modelId
                         + "' on topic " + kafka.topic(Topics.SFT_MODELS));
+            }
+            if (sft.getKind() == SftModelKind.LORA_ADAPTER) {
+                throw new IllegalArgumentException("init_from=" + config.initFrom() + ": SFT model '" + modelId
+                        + "' is a LoRA adapter (of base weights sha256 " + sft.getBaseWeightsSha256() + "), not a full"
+                        + " model; start from a soup of it (salsa soup-builder merges adapters) or publish the merged"
+                        + " model");
             }
             initFrom = "sft:" + modelId;
             initBlob = sft.getBlob();

@@ -148,7 +148,20 @@ class LoraLearnerReplayTest {
                             io.salsa.events.SftModelLanded.newBuilder().setModelId("m1").setBlob(sft)
                                     .setBaseModel("tiny-base").setSeed(3).setDataSha256("00").setLandedAtMs(1L)
                                     .build()))).get();
+            // an adapter on sft-models is no model to start from: refused at start, naming it
+            p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(sftTopic, "m2",
+                    kafka.valueSerde(io.salsa.schemas.Topics.SFT_MODELS).serialize(sftTopic,
+                            io.salsa.events.SftModelLanded.newBuilder().setModelId("m2").setBlob(sft)
+                                    .setBaseModel("tiny-base").setSeed(4).setDataSha256("00").setLandedAtMs(2L)
+                                    .setKind(io.salsa.events.SftModelKind.LORA_ADAPTER).setBase(sft)
+                                    .setBaseWeightsSha256("ab".repeat(32)).build()))).get();
         }
+        Map<String, String> fromAdapter = loraSettings(run + "-adapter");
+        fromAdapter.put("init_from", "sft:m2");
+        String why = assertThrows(IllegalArgumentException.class, () -> PpoLearner.start(
+                LearnerConfig.fromMap(fromAdapter), kafka, store, LearnerFixture.gptFactory(), () -> false).close())
+                .getMessage();
+        assertTrue(why.contains("init_from=sft:m2") && why.contains("LoRA adapter"), why);
         Map<String, String> settings = loraSettings(run);
         settings.put("init_from", "sft:m1");
         settings.put("lora_dropout", "0.1");

@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.salsa.events.BlobRef;
 import io.salsa.events.Rollout;
+import io.salsa.events.SftModelKind;
+import io.salsa.events.SftModelLanded;
 import io.salsa.schemas.registry.Compatibility;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,8 +17,17 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.io.ByteArrayOutputStream;
 import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumWriter;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -75,6 +87,52 @@ class SchemaEvolutionTest {
         String edited = released.toString().replace("\"fields\":[",
                 "\"fields\":[{\"name\":\"criticValue\",\"type\":\"float\",\"default\":0.0},");
         assertEquals(List.of(), check(new Schema.Parser().parse(edited), released));
+    }
+
+    @Test
+    void shouldReadSftModelsLandedBeforeTheAdapterFieldsAsFullModels() throws IOException {
+        Schema released = released("SftModelLanded").orElseThrow();
+        assertEquals(List.of(), check(SftModelLanded.getClassSchema(), released));
+        GenericRecord blob = new GenericData.Record(released.getField("blob").schema());
+        blob.put("uri", "file:///store/sft/a.tar");
+        blob.put("sha256", "ab".repeat(32));
+        blob.put("sizeBytes", 42L);
+        GenericRecord old = new GenericData.Record(released);
+        old.put("modelId", "a");
+        old.put("blob", blob);
+        old.put("baseModel", "tiny");
+        old.put("seed", 1L);
+        old.put("dataSha256", "d");
+        old.put("dataDescription", "");
+        old.put("steps", 3L);
+        old.put("evalLoss", null);
+        old.put("landedAtMs", 5L);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        BinaryEncoder enc = EncoderFactory.get().binaryEncoder(bytes, null);
+        new GenericDatumWriter<GenericRecord>(released).write(old, enc);
+        enc.flush();
+
+        SftModelLanded read = new SpecificDatumReader<SftModelLanded>(released, SftModelLanded.getClassSchema())
+                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        assertEquals("a", read.getModelId());
+        assertEquals(SftModelKind.FULL, read.getKind(), "a record from before 'kind' is a full model");
+        assertEquals(null, read.getBase());
+        assertEquals(null, read.getBaseWeightsSha256());
+    }
+
+    @Test
+    void shouldCarryAnAdaptersBaseThroughTheCurrentSchema() throws IOException {
+        BlobRef base = new BlobRef("file:///store/bases/b.tar", "cd".repeat(32), 7L);
+        SftModelLanded adapter = SftModelLanded.newBuilder().setModelId("lora-a").setBlob(
+                new BlobRef("file:///store/sft/lora-a.tar", "ef".repeat(32), 3L)).setBaseModel("sha256:" + "12".repeat(32))
+                .setSeed(1).setDataSha256("d").setLandedAtMs(5L).setKind(SftModelKind.LORA_ADAPTER).setBase(base)
+                .setBaseWeightsSha256("12".repeat(32)).build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        BinaryEncoder enc = EncoderFactory.get().binaryEncoder(bytes, null);
+        new SpecificDatumWriter<>(SftModelLanded.class).write(adapter, enc);
+        enc.flush();
+        assertEquals(adapter, new SpecificDatumReader<>(SftModelLanded.class)
+                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null)));
     }
 
     /** Problems reading {@code released} data as {@code current}, each prefixed with the schema's name. */

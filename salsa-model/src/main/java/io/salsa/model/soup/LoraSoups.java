@@ -25,7 +25,8 @@ import java.util.Objects;
 /**
  * Soups of LoRA members trained from one base: each member's ΔW = s·B·A (s = alpha/r, or alpha/√r with rsLoRA) is
  * merged into the base ({@link LoraAdapter#mergedWeight}) and the merged weights are averaged with {@link Soups}'
- * uniform arithmetic (float32, members in order: {@code m = w·x1; m += w·xk}, {@code w = (float) (1 / n)}). Tensors
+ * arithmetic (float32, members in order: {@code m = w1·x1; m += wk·xk}, {@code w = (float) (1 / n)} for a uniform
+ * soup, {@code wk = (float) (weight_k / Σ weight)} for a weighted one). Tensors
  * no member adapts are the base's, copied unchanged (the exact mean of identical values). The result is a full model
  * folder (the base's {@code config.json} and tokenizer files, {@code model.safetensors}, {@code card.json}).
  *
@@ -56,10 +57,22 @@ public final class LoraSoups {
      *                       an adapter tensor that names no base tensor or has the wrong shape; {@code outDir} = base
      */
     public static Result build(Path baseDir, List<Path> adapters, Path outDir) throws IOException {
+        return build(baseDir, adapters, null, outDir);
+    }
+
+    /**
+     * As {@link #build(Path, List, Path)}, averaging with weights: {@code w_k = (float) (weight_k / Σ weight)}, the
+     * arithmetic of {@link Soups} (weights all 1 give exactly the uniform soup).
+     *
+     * @param weights one positive finite weight per adapter (normalised here), or null for a uniform soup
+     */
+    public static Result build(Path baseDir, List<Path> adapters, List<Double> weights, Path outDir)
+            throws IOException {
         Objects.requireNonNull(baseDir, "baseDir");
         if (adapters.isEmpty()) {
             throw new SoupException("a LoRA soup needs at least one adapter");
         }
+        float[] w = weights(adapters, weights);
         if (outDir.toAbsolutePath().normalize().equals(baseDir.toAbsolutePath().normalize())) {
             throw new SoupException("--out " + outDir + " is the base folder");
         }
@@ -70,9 +83,7 @@ public final class LoraSoups {
         List<String> shas = new ArrayList<>();
         for (Path a : adapters) {
             configs.add(LoraConfig.read(a));
-            try (SafeTensors st = SafeTensors.open(a.resolve(LoraAdapter.WEIGHTS_FILE))) {
-                shas.add(st.metadata().get(LoraAdapter.BASE_SHA256));
-            }
+            shas.add(LoraAdapter.recordedBaseSha256(a));
         }
         for (int k = 1; k < adapters.size(); k++) {
             if (!Objects.equals(configs.get(0).baseModel(), configs.get(k).baseModel())) {
@@ -93,7 +104,6 @@ public final class LoraSoups {
             }
         }
 
-        float w = (float) (1.0 / adapters.size());
         Map<String, long[]> shapes = new LinkedHashMap<>();
         int merged;
         try (Checkpoint base = Checkpoint.open(baseDir)) {
@@ -118,11 +128,11 @@ public final class LoraSoups {
                     if (soup == null) {
                         soup = new float[m.length];
                         for (int i = 0; i < m.length; i++) {
-                            soup[i] = w * m[i];
+                            soup[i] = w[k] * m[i];
                         }
                     } else {
                         for (int i = 0; i < m.length; i++) {
-                            soup[i] += w * m[i];
+                            soup[i] += w[k] * m[i];
                         }
                     }
                 }
@@ -138,7 +148,7 @@ public final class LoraSoups {
         String sha = baseSha256(outDir);
         ObjectNode card = JSON.createObjectNode();
         card.put("type", "soup");
-        card.put("method", "lora-merge-uniform");
+        card.put("method", weights == null ? "lora-merge-uniform" : "lora-merge-weighted");
         card.put("base", baseDir.toString());
         card.put("base_sha256", baseSha);
         ArrayNode members = card.putArray("members");
@@ -151,14 +161,38 @@ public final class LoraSoups {
             m.put("scaling", configs.get(k).scaling());
             ArrayNode t = m.putArray("target_modules");
             configs.get(k).targetModules().forEach(t::add);
-            m.put("weight", w);
+            m.put("weight", w[k]);
         }
         card.put("sha256", sha);
         card.put("merged_tensors", merged);
-        card.put("arithmetic", "merged_k = (float)(W + s_k * sum_r(B_k A_k) in double); soup = w*merged_1; soup += w*merged_k;"
-                + " w = (float)(1/n); unadapted tensors copied from the base");
+        card.put("arithmetic", "merged_k = (float)(W + s_k * sum_r(B_k A_k) in double); soup = w_1*merged_1; soup += w_k*merged_k;"
+                + " w_k = (float)(weight_k / sum(weight)), 1/n when uniform; unadapted tensors copied from the base");
         Files.writeString(outDir.resolve(Soups.CARD_FILE), JSON.writeValueAsString(card) + "\n");
         return new Result(outDir, adapters.size(), merged, sha);
+    }
+
+    private static float[] weights(List<Path> adapters, List<Double> weights) throws SoupException {
+        float[] w = new float[adapters.size()];
+        if (weights == null) {
+            Arrays.fill(w, (float) (1.0 / adapters.size()));
+            return w;
+        }
+        if (weights.size() != adapters.size()) {
+            throw new SoupException(weights.size() + " weights for " + adapters.size() + " LoRA members");
+        }
+        double total = 0;
+        for (int k = 0; k < w.length; k++) {
+            Double x = weights.get(k);
+            if (x == null || !(x > 0) || x.isInfinite()) {
+                throw new SoupException("member " + (k + 1) + " (" + adapters.get(k) + "): weight must be a positive "
+                        + "finite number, got " + x);
+            }
+            total += x;
+        }
+        for (int k = 0; k < w.length; k++) {
+            w[k] = (float) (weights.get(k) / total);
+        }
+        return w;
     }
 
     private static Map<String, float[][]> readMember(Path dir, int number, LoraConfig config, Map<String, long[]> shapes)

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import ai.djl.nn.Parameter;
 import io.salsa.model.GoldenFiles;
 import io.salsa.model.lm.GptModel.Head;
 import io.salsa.model.lm.lora.LoraAdapter;
@@ -23,7 +22,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,14 +34,7 @@ class LoraSoupsTest {
     private Path member(Path dir, LoraConfig config, long seed, String baseSha) throws Exception {
         try (LlamaModel model = LlamaModel.load(base, Head.NONE, Device.cpu());
              LoraAdapter a = LoraAdapter.create(model, config, seed)) {
-            SplittableRandom rng = new SplittableRandom(seed + 100);
-            for (Parameter p : a.parameters().values()) {
-                float[] v = new float[Math.toIntExact(p.getArray().size())];
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (rng.nextGaussian() * 0.05);
-                }
-                p.getArray().set(v);
-            }
+            a.randomise(seed + 100, 0.05);
             a.setBaseSha256(baseSha);
             a.save(dir);
         }
@@ -119,6 +110,35 @@ class LoraSoupsTest {
             }
         }
         return m;
+    }
+
+    @Test
+    void shouldWeightTheMergedWeightsAsSoupsDoes(@TempDir Path tmp) throws Exception {
+        String sha = LoraSoups.baseSha256(base);
+        LoraConfig c = LoraConfig.of(2, 4, 0, List.of("q_proj"), "llama");
+        Path m1 = member(tmp.resolve("m1"), c, 1, sha);
+        Path m2 = member(tmp.resolve("m2"), c, 2, sha);
+        LoraSoups.build(base, List.of(m1, m2), List.of(3.0, 1.0), tmp.resolve("w"));
+        String q = "model.layers.0.self_attn.q_proj.weight";
+        try (Checkpoint b = Checkpoint.open(base); Checkpoint soup = Checkpoint.open(tmp.resolve("w"));
+             SafeTensors a1 = SafeTensors.open(m1.resolve(LoraAdapter.WEIGHTS_FILE));
+             SafeTensors a2 = SafeTensors.open(m2.resolve(LoraAdapter.WEIGHTS_FILE))) {
+            float[] x1 = byHand(b.readFloats(q), a1, q, c);
+            float[] x2 = byHand(b.readFloats(q), a2, q, c);
+            float[] expected = new float[x1.length];
+            for (int i = 0; i < x1.length; i++) {
+                expected[i] = 0.75f * x1[i];
+                expected[i] += 0.25f * x2[i];
+            }
+            assertArrayEquals(expected, soup.readFloats(q));
+        }
+        assertEquals(LoraSoups.build(base, List.of(m1, m2), tmp.resolve("u")).sha256(),
+                LoraSoups.build(base, List.of(m1, m2), List.of(1.0, 1.0), tmp.resolve("ones")).sha256(),
+                "weights all 1 are the uniform soup");
+        String msg = assertThrows(SoupException.class,
+                () -> LoraSoups.build(base, List.of(m1, m2), List.of(1.0, -1.0), tmp.resolve("bad"))).getMessage();
+        assertTrue(msg.contains("member 2") && msg.contains("m2") && msg.contains("-1.0"), msg);
+        assertTrue(Files.notExists(tmp.resolve("bad")), "nothing written");
     }
 
     @Test

@@ -1,17 +1,22 @@
 package io.salsa.soup.builder;
 
 import io.salsa.events.BlobRef;
+import io.salsa.events.SftModelKind;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.events.SoupMember;
+import io.salsa.model.safetensors.SafeTensorsException;
+import io.salsa.model.soup.LoraSoups;
 import io.salsa.model.soup.SoupException;
 import io.salsa.model.soup.Soups;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.runtime.io.FileOps;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -24,6 +29,11 @@ import java.util.Set;
  * member set changed it builds the soup with {@link Soups#build}, stores it, and returns the next manifest. The
  * same member set again is a no-op; a member whose blob fails its checksum or whose tensors do not fit the others
  * is refused (and stays refused) while the recipe's last good soup stays in force.
+ *
+ * <p>Members are either all full models ({@link Soups#build}) or all LoRA adapters of one base
+ * ({@link LoraSoups#build}: each ΔW merged into the base, the merged weights averaged; the soup is a full model like
+ * any other). A member set that mixes the two kinds, or adapters whose bases' weights hashes differ, is refused
+ * (the newest member is blamed), as is an adapter announced without its base.
  */
 public final class SoupBuilder {
 
@@ -106,10 +116,29 @@ public final class SoupBuilder {
         if (last != null && sameMembers(last, chosen, weights)) {
             return new Unchanged(recipe.name(), "member set unchanged (version " + last.getVersion() + ")");
         }
+        String culprit = trigger != null ? trigger : chosen.stream()
+                .max(Comparator.comparingLong(SftModelLanded::getLandedAtMs)).orElseThrow().getModelId();
+        for (SftModelLanded m : chosen) {
+            if (m.getKind() == SftModelKind.LORA_ADAPTER && (m.getBase() == null || m.getBaseWeightsSha256() == null)) {
+                return refuse(recipe, m.getModelId(), new SoupException("LoRA adapter " + m.getModelId() + " was "
+                        + "announced without its base (base or baseWeightsSha256 is null): publish it again with "
+                        + "`salsa sft publish`"));
+            }
+        }
+        String mismatch = kindMismatch(chosen);
+        if (mismatch != null) {
+            return refuse(recipe, culprit, new SoupException("recipe " + recipe.name() + ": " + mismatch));
+        }
+        boolean lora = chosen.get(0).getKind() == SftModelKind.LORA_ADAPTER;
         List<Soups.Member> members = new ArrayList<>();
+        Path baseDir = null;
         for (SftModelLanded m : chosen) {
             try {
                 members.add(new Soups.Member(store.fetchFolder(m.getBlob()), weights.get(m.getModelId())));
+                if (lora) {
+                    Path b = store.fetchFolder(m.getBase()); // verified per member; one cached copy when shared
+                    baseDir = baseDir == null ? b : baseDir;
+                }
             } catch (IOException e) {
                 return refuse(recipe, m.getModelId(), e);
             }
@@ -117,7 +146,12 @@ public final class SoupBuilder {
         Path out = Files.createTempDirectory(Files.createDirectories(workDir), recipe.name() + "-");
         Path soupDir = out.resolve("soup");
         try {
-            Soups.build(members, soupDir);
+            if (lora) {
+                LoraSoups.build(baseDir, members.stream().map(Soups.Member::dir).toList(), recipe.weights().isEmpty()
+                        ? null : members.stream().map(Soups.Member::weight).toList(), soupDir);
+            } else {
+                Soups.build(members, soupDir);
+            }
             long version = last == null ? 1 : last.getVersion() + 1;
             BlobRef blob = store.putFolder(soupDir, "soups/" + recipe.name() + "/v" + version);
             List<SoupMember> soupMembers = new ArrayList<>();
@@ -128,15 +162,42 @@ public final class SoupBuilder {
                     recipe.baseModel(), recipe.method(), soupMembers, blob, System.currentTimeMillis());
             current.put(recipe.name(), manifest);
             return new Published(manifest);
-        } catch (SoupException e) {
-            // the members do not fit together: blame the model whose arrival changed the set (the newest one
-            // when evaluating after a restart)
-            String culprit = trigger != null ? trigger : chosen.stream()
-                    .max(java.util.Comparator.comparingLong(SftModelLanded::getLandedAtMs)).orElseThrow().getModelId();
+        } catch (SoupException | SafeTensorsException | NoSuchFileException | IllegalArgumentException e) {
+            // the members do not fit together (or an adapter folder is unreadable): blame the model whose arrival
+            // changed the set (the newest one when evaluating after a restart)
             return refuse(recipe, culprit, e);
         } finally {
             FileOps.deleteTree(out);
         }
+    }
+
+    /**
+     * Why {@code chosen} cannot make one soup, or null: full models and LoRA adapters mixed, or adapters of bases
+     * with different weights hashes (naming the members and hashes). Adapters must carry their base hash.
+     */
+    static String kindMismatch(List<SftModelLanded> chosen) {
+        List<String> full = new ArrayList<>();
+        List<String> adapters = new ArrayList<>();
+        SftModelLanded first = null;
+        for (SftModelLanded m : chosen) {
+            if (m.getKind() != SftModelKind.LORA_ADAPTER) {
+                full.add(m.getModelId());
+                continue;
+            }
+            adapters.add(m.getModelId());
+            if (first == null) {
+                first = m;
+            } else if (!first.getBaseWeightsSha256().equals(m.getBaseWeightsSha256())) {
+                return "LoRA members have different bases: " + first.getModelId() + " was trained on base weights "
+                        + "sha256 " + first.getBaseWeightsSha256() + ", " + m.getModelId() + " on "
+                        + m.getBaseWeightsSha256();
+            }
+        }
+        if (!full.isEmpty() && !adapters.isEmpty()) {
+            return "members mix LoRA adapters " + adapters + " and full models " + full + "; a soup's members are all "
+                    + "full models or all adapters of one base";
+        }
+        return null;
     }
 
     private Outcome refuse(SoupRecipe recipe, String modelId, Exception error) {

@@ -1,11 +1,13 @@
 package io.salsa.soup.builder;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.salsa.model.soup.LoraSoups;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,5 +40,22 @@ class SftPublisherTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SftPublisher.checkConfig(bert));
         assertTrue(e.getMessage().contains("model_type \"bert\"") && e.getMessage().contains("llama")
                 && e.getMessage().contains("config.json"), e.getMessage());
+    }
+
+    @Test
+    void shouldFindAnAdaptersBaseAndRefuseAFolderOfAnotherBaseNamingBothHashes(@TempDir Path tmp) throws Exception {
+        Path base = LoraMembers.base(tmp.resolve("base"), 1);
+        Path other = LoraMembers.base(tmp.resolve("other"), 2);
+        Path adapter = LoraMembers.adapter(base, tmp.resolve("adapter"), 3);
+
+        // no card: the base is adapter_config.json's base_model_name_or_path
+        SftPublisher.AdapterBase found = SftPublisher.adapterBase(adapter, null, null);
+        assertEquals(base.toAbsolutePath(), found.dir().toAbsolutePath());
+        assertEquals(LoraSoups.baseSha256(base), found.weightsSha256());
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SftPublisher.adapterBase(adapter, null, other));
+        assertTrue(e.getMessage().contains(LoraSoups.baseSha256(base)) && e.getMessage().contains(
+                LoraSoups.baseSha256(other)) && e.getMessage().contains("--base-dir"), e.getMessage());
     }
 }

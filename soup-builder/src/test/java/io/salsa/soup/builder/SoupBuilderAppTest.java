@@ -9,10 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import io.salsa.events.BlobRef;
 import io.salsa.events.DeadLetter;
+import io.salsa.events.SftModelKind;
 import io.salsa.events.SftModelLanded;
 import io.salsa.events.SoupManifest;
 import io.salsa.model.lm.GptConfig;
 import io.salsa.model.lm.GptModel;
+import io.salsa.model.safetensors.Checkpoint;
+import io.salsa.model.soup.LoraSoups;
 import io.salsa.runtime.blob.LocalBlobStore;
 import io.salsa.runtime.service.Health;
 import io.salsa.runtime.service.ServiceRunner;
@@ -101,6 +104,36 @@ class SoupBuilderAppTest {
         // a restart re-reads everything and publishes nothing new
         runFor(kafka, recipes, store, tmp, () -> true);
         assertEquals(2, read(kafka, Topics.SOUP).size());
+    }
+
+    @Test
+    void shouldSoupPublishedLoraAdaptersOfOneBaseAndDeadLetterOneOfAnotherBase(TestKafka broker, @TempDir Path tmp)
+            throws Exception {
+        KafkaSettings kafka = topics(broker, "souplora.");
+        ModelFolderStore store = store(tmp);
+        List<SoupRecipe> recipes = List.of(SoupRecipe.parse("name=lora,base=tiny,k=2"));
+        Path base = LoraMembers.base(tmp.resolve("base"), 1);
+        Path a1 = LoraMembers.adapter(base, tmp.resolve("a1"), 11);
+        Path a2 = LoraMembers.adapter(base, tmp.resolve("a2"), 12);
+        SftModelLanded landed = SftPublisher.publish(kafka, store, a1, "a1", "tiny", null, 1L);
+        assertEquals(SftModelKind.LORA_ADAPTER, landed.getKind());
+        assertEquals(LoraSoups.baseSha256(base), landed.getBaseWeightsSha256());
+        SftPublisher.publish(kafka, store, a2, "a2", "tiny", base, 2L);
+
+        runFor(kafka, recipes, store, tmp, () -> read(kafka, Topics.SOUP).size() >= 1);
+        List<SoupManifest> soups = read(kafka, Topics.SOUP);
+        assertEquals(1, soups.size());
+        assertEquals(List.of("a1", "a2"), soups.get(0).getMembers().stream().map(m -> m.getModelId()).toList());
+        assertEquals(LoraSoups.build(base, List.of(a1, a2), tmp.resolve("expected")).sha256(),
+                Checkpoint.weightsSha256(store.fetchFolder(soups.get(0).getBlob())));
+
+        Path other = LoraMembers.base(tmp.resolve("other"), 2);
+        SftPublisher.publish(kafka, store, LoraMembers.adapter(other, tmp.resolve("x"), 13), "x", "tiny", null, 3L);
+        runFor(kafka, recipes, store, tmp, () -> !read(kafka, Topics.DEAD_LETTERS).isEmpty());
+        DeadLetter letter = read(kafka, Topics.DEAD_LETTERS).get(0);
+        assertEquals("x", java.nio.charset.StandardCharsets.UTF_8.decode(letter.getKey()).toString());
+        assertTrue(letter.getError().contains("different bases"), letter.getError());
+        assertEquals(1, read(kafka, Topics.SOUP).size(), "the last good soup stays");
     }
 
     @Test

@@ -240,6 +240,20 @@ public final class LoraAdapter implements AutoCloseable {
         setWeights(readWeights(dir, expectedBaseSha256));
     }
 
+    /**
+     * The base sha256 an adapter folder's weights file records ({@link #BASE_SHA256} in its metadata), or null when
+     * it records none (an adapter PEFT wrote).
+     */
+    public static String recordedBaseSha256(Path dir) throws IOException {
+        Path file = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file + " (the adapter's weights)");
+        }
+        try (SafeTensors st = SafeTensors.open(file)) {
+            return st.metadata().get(BASE_SHA256);
+        }
+    }
+
     /** A and B read from a PEFT folder for this adapter, not applied yet; with the base sha256 the file records. */
     public record Weights(Map<String, float[]> values, String baseSha256) {
     }
@@ -333,6 +347,22 @@ public final class LoraAdapter implements AutoCloseable {
     /** A and B of every adapted module by PEFT key ({@code …q_proj.lora_A.weight}, {@code …lora_B.weight}). */
     public Map<String, Parameter> parameters() {
         return parameters;
+    }
+
+    /**
+     * Overwrites A and B with N(0, std²) values drawn from {@code seed}, in {@link #parameters()} order: a
+     * trained-looking adapter that changes the model (a new one has B = 0 and changes nothing), for fixtures and
+     * benchmarks that need one without training it.
+     */
+    public void randomise(long seed, double std) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (Parameter p : parameters.values()) {
+            float[] v = new float[Math.toIntExact(p.getArray().size())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (rng.nextGaussian() * std);
+            }
+            p.getArray().set(v);
+        }
     }
 
     /** The base weights this adapter changes, by name. */
