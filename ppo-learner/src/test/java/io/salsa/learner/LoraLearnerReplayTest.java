@@ -15,6 +15,7 @@ import io.salsa.events.BlobRef;
 import io.salsa.events.PolicyCheckpoint;
 import io.salsa.events.PolicyKind;
 import io.salsa.learner.ppo.PpoConfig;
+import io.salsa.model.lm.Adaptable;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
@@ -23,6 +24,9 @@ import io.salsa.model.lm.lora.LoraAdapter;
 import io.salsa.model.lm.lora.LoraConfig;
 import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.soup.LoraSoups;
+import io.salsa.model.train.SftConfig;
+import io.salsa.model.train.SftData;
+import io.salsa.model.train.SftTrainer;
 import io.salsa.runtime.blob.ModelFolderStore;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.testkit.KafkaExtension;
@@ -30,8 +34,10 @@ import io.salsa.testkit.TestKafka;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.function.ToDoubleFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -69,11 +75,47 @@ class LoraLearnerReplayTest {
         return manager.getManagedArrays().stream().mapToLong(a -> a.size() * a.getDataType().getNumOfBytes()).sum();
     }
 
+    /**
+     * The issue's whole LoRA chain starts here: two LoRA SFT adapters (seeds 1, 2) of one tiny Llama base, trained
+     * with {@link SftTrainer} on token sequences, saved in PEFT's format naming the base, then merged and averaged
+     * by {@link LoraSoups#build} into the soup the LoRA PPO run below starts from.
+     */
+    static Path loraSftSoup(Path tmp) throws IOException {
+        Path base = LlamaLearnerReplayTest.llamaFolder(tmp.resolve("base"), GptModel.Head.NONE, 1);
+        String q = "model.layers.0.self_attn.q_proj.weight";
+        List<Path> adapters = new ArrayList<>();
+        for (int seed = 1; seed <= 2; seed++) {
+            Path out = tmp.resolve("sft-lora-" + seed);
+            try (CausalLm model = CausalLms.load(base, GptModel.Head.NONE, Device.cpu());
+                    LoraAdapter adapter = LoraAdapter.create((Adaptable) model,
+                            LoraConfig.of(4, 8, 0, List.of("q_proj", "v_proj"), base.toString()), seed)) {
+                SplittableRandom rng = new SplittableRandom(seed);
+                List<SftData.Sequence> data = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    data.add(new SftData.Sequence(rng.ints(12, 1, model.vocabSize()).toArray(), 4));
+                }
+                SftTrainer.train(model, adapter.parameters(), data, data, new SftConfig(2, 1e-2, 4, 0, 0, 1.0, 0.0, seed),
+                        line -> { });
+                adapter.setBaseSha256(LoraSoups.baseSha256(base));
+                adapter.save(out);
+            }
+            adapters.add(out);
+        }
+        Path soup = tmp.resolve("soup");
+        LoraSoups.build(base, adapters, soup);
+        try (SafeTensors b = SafeTensors.open(base.resolve(ModelFolder.WEIGHTS));
+                SafeTensors merged = SafeTensors.open(soup.resolve(ModelFolder.WEIGHTS))) {
+            assertFalse(java.util.Arrays.equals(b.readFloats(q), merged.readFloats(q)),
+                    "the adapters moved the soup off its base");
+        }
+        return soup;
+    }
+
     @Test
     void loraPpoOverKafkaSwapsTheSoupAsBaseSurvivesARestartAndReplaysBitForBit(TestKafka broker, @TempDir Path tmp)
             throws Exception {
         LearnerFixture.World world = LearnerFixture.world(KafkaSettings.embedded(broker.bootstrapServers(), "lora."),
-                tmp, LlamaLearnerReplayTest.llamaFolder(tmp.resolve("soup"), GptModel.Head.NONE, 1));
+                tmp, loraSftSoup(tmp));
         KafkaSettings kafka = world.kafka();
         ModelFolderStore store = world.store();
         Path soup2Dir = LlamaLearnerReplayTest.llamaFolder(tmp.resolve("soup2"), GptModel.Head.NONE, 2);
