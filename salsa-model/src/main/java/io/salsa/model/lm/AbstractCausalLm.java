@@ -1,24 +1,113 @@
 package io.salsa.model.lm;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
+import java.nio.FloatBuffer;
 
 /**
  * What every {@link CausalLm} implementation shares: the manager that owns its weights on one device, step scopes,
- * and switching gradient recording for all parameters, so each architecture only adds its blocks and maths.
+ * switching gradient recording for all parameters, and the dtype the weights are held in (float32, or float16 for a
+ * frozen fp16 model, with the conversions every in-place write and host read needs), so each architecture only adds
+ * its blocks and maths.
  */
 public abstract class AbstractCausalLm implements CausalLm {
 
     /** Owns the weights; per-step arrays belong in {@link #newScope()}. */
     protected final NDManager manager;
+    private final DataType weightType;
     private boolean trainable;
     private java.util.List<Integer> generationEos = java.util.List.of();
 
-    /** A model whose weights live on {@code device} in a manager named {@code name}. */
+    /** A model whose float32 weights live on {@code device} in a manager named {@code name}. */
     protected AbstractCausalLm(Device device, String name) {
+        this(device, name, DataType.FLOAT32);
+    }
+
+    /**
+     * A model whose weights, of {@code weightType} (float32, or float16 for an inference-only fp16 model), live on
+     * {@code device} in a manager named {@code name}.
+     */
+    protected AbstractCausalLm(Device device, String name, DataType weightType) {
+        if (weightType != DataType.FLOAT32 && weightType != DataType.FLOAT16) {
+            throw new IllegalArgumentException("weights are held in float32 or float16, not " + weightType);
+        }
+        this.weightType = weightType;
         this.manager = NDManager.newBaseManager(device);
         this.manager.setName(name);
+    }
+
+    @Override
+    public DataType weightType() {
+        return weightType;
+    }
+
+    /**
+     * Refuses a precision other than fp16 for a model holding float16 weights (its forward is fp16 autocast with the
+     * weights as they are; a float32 forward would need float32 masters). Call first in {@code setPrecision}.
+     */
+    protected void checkPrecision(Precision precision) {
+        java.util.Objects.requireNonNull(precision, "precision");
+        if (weightType == DataType.FLOAT16 && precision != Precision.FP16) {
+            throw new IllegalStateException("this " + modelType() + " model holds its weights in float16 (an "
+                    + "inference-only fp16 model), so it runs in fp16 only, not " + precision
+                    + ": load it with float32 weights for a float32 forward");
+        }
+    }
+
+    /** A host copy of one tensor as float32 (float16 weights widened exactly). */
+    @Override
+    public float[] weights(String name) {
+        Parameter p = parameters().get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("unknown tensor " + name);
+        }
+        NDArray array = p.getArray();
+        if (array.getDataType() == DataType.FLOAT32) {
+            return array.toFloatArray();
+        }
+        try (NDArray wide = array.toType(DataType.FLOAT32, false)) {
+            return wide.toFloatArray();
+        }
+    }
+
+    /**
+     * Overwrites one tensor in place from float32 values; a float16 weight receives them rounded to nearest even
+     * by PyTorch's cast, the very cast the per-forward fp16 path applies to float32 weights.
+     */
+    @Override
+    public void setWeights(String name, FloatBuffer values) {
+        Parameter p = parameters().get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("unknown tensor " + name + " for a " + modelType() + " " + head() + " model");
+        }
+        long expected = p.getArray().size();
+        if (values.remaining() != expected) {
+            throw new IllegalArgumentException("tensor " + name + ": " + values.remaining()
+                    + " values for shape " + p.getArray().getShape() + " (" + expected + ")");
+        }
+        writeWeights(p, values);
+    }
+
+    /**
+     * Writes {@code values} (exactly the tensor's elements) into {@code p}'s array in place, converting to float16
+     * when the model holds its weights so (only one tensor's float32 copy exists at a time, on the device).
+     */
+    protected void writeWeights(Parameter p, FloatBuffer values) {
+        NDArray target = p.getArray();
+        if (target.getDataType() == DataType.FLOAT32) {
+            target.set(values);
+            return;
+        }
+        try (NDManager tmp = manager.newSubManager()) {
+            NDArray wide = tmp.create(values, target.getShape());
+            NDArray half = wide.toType(DataType.FLOAT16, false);
+            half.attach(tmp);
+            target.set(new NDIndex("..."), half); // an in-place copy on the device: the array keeps its identity
+        }
     }
 
     @Override
@@ -38,9 +127,16 @@ public abstract class AbstractCausalLm implements CausalLm {
         return manager.newSubManager();
     }
 
-    /** Turns gradient recording for every parameter on (policy, reward-model training) or off (reference). */
+    /**
+     * Turns gradient recording for every parameter on (policy, reward-model training) or off (reference). A model
+     * holding float16 weights is inference-only: turning it on is refused (training keeps float32 masters).
+     */
     @Override
     public void setTrainable(boolean trainable) {
+        if (trainable && weightType == DataType.FLOAT16) {
+            throw new IllegalStateException("this " + modelType() + " model holds its weights in float16 (inference "
+                    + "only): load it with float32 weights to train it");
+        }
         for (Parameter p : parameters().values()) {
             p.getArray().setRequiresGradient(trainable);
         }

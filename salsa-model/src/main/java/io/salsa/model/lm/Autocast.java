@@ -51,4 +51,18 @@ public final class Autocast {
         }
         return x.add(x.getManager().zeros(new Shape(1), DataType.FLOAT32));
     }
+
+    /**
+     * A weight held in float16 (a frozen fp16 model, {@link CausalLms#loadFrozen}) widened exactly to float32 in
+     * {@code owner} (the step's manager, so the copy is freed with the step); a float32 array is returned as is.
+     * Not differentiable: frozen weights take no gradient.
+     */
+    public static NDArray toFloat32(NDArray x, NDManager owner) {
+        if (x.getDataType() == DataType.FLOAT32) {
+            return x;
+        }
+        NDArray wide = x.toType(DataType.FLOAT32, false);
+        wide.attach(owner);
+        return wide;
+    }
 }

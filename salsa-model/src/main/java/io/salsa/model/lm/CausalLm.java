@@ -61,11 +61,29 @@ public interface CausalLm extends AutoCloseable {
     /** Every parameter by its Hugging Face name, in checkpoint order. */
     Map<String, Parameter> parameters();
 
+    /**
+     * The dtype the weights are held in: float32 (the default; the master weights of anything trained) or float16
+     * for an inference-only model loaded by {@link CausalLms#loadFrozen} at fp16 (half the memory, no cast per
+     * forward). {@link #weights} and {@link #setWeights} take float32 values either way.
+     */
+    default ai.djl.ndarray.types.DataType weightType() {
+        return ai.djl.ndarray.types.DataType.FLOAT32;
+    }
+
     /** Number of scalar weights. */
     default long parameterCount() {
         long n = 0;
         for (Parameter p : parameters().values()) {
             n += p.getArray().size();
+        }
+        return n;
+    }
+
+    /** Bytes the weights occupy on the device (elements × the width of {@link #weightType()}). */
+    default long weightBytes() {
+        long n = 0;
+        for (Parameter p : parameters().values()) {
+            n += p.getArray().size() * p.getArray().getDataType().getNumOfBytes();
         }
         return n;
     }

@@ -1,6 +1,7 @@
 package io.salsa.model.lm;
 
 import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.salsa.model.lm.llama.LlamaModel;
@@ -43,6 +44,44 @@ public final class CausalLms {
                 + "\" is not supported (supported: " + String.join(", ", supportedModelTypes()) + ")");
     }
 
+    /**
+     * {@link #load} holding the weights in {@code weightType}: float32 (trainable masters) or float16 (an
+     * inference-only model; see {@link #loadFrozen}).
+     */
+    public static CausalLm load(Path folder, GptModel.Head head, Device device, DataType weightType) throws IOException {
+        String type = modelType(folder);
+        if (GPT2_TYPES.contains(type)) {
+            return GptModel.load(folder, head, device, weightType);
+        }
+        if (LlamaModel.MODEL_TYPES.contains(type)) {
+            return LlamaModel.load(folder, head, device, weightType);
+        }
+        throw new IOException(folder.resolve(ModelFolder.CONFIG) + ": model_type \"" + type
+                + "\" is not supported (supported: " + String.join(", ", supportedModelTypes()) + ")");
+    }
+
+    /**
+     * Loads a frozen (inference-only) model that runs in {@code precision}: the learner's soup reference, the
+     * generator's policy copy, the reward scorer. At {@link Precision#FP16} its weights are held in float16 (allocated
+     * so and rounded once as each tensor is read, as at every later {@link CausalLm#loadWeights} hot swap), half the
+     * bytes of float32 and no cast per forward; the forward is the same fp16 autocast as a float32 model's at
+     * {@code setPrecision(FP16)}, bit for bit when that model's float32 weights hold the same float16 values.
+     * At {@link Precision#FP32} it is {@link #load} with gradients off. Either way {@code setTrainable(true)} is refused
+     * for a float16 model, and so is a float32 forward.
+     */
+    public static CausalLm loadFrozen(Path folder, GptModel.Head head, Device device, Precision precision)
+            throws IOException {
+        CausalLm model = load(folder, head, device, precision.weightTypeWhenFrozen());
+        try {
+            model.setTrainable(false);
+            model.setPrecision(precision);
+            return model;
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
     /** {@code config.json}'s {@code model_type} of a model folder. */
     public static String modelType(Path folder) throws IOException {
         return ModelFolder.readConfig(folder, root -> {
@@ -77,7 +116,7 @@ public final class CausalLms {
                         + src.getArray().getShape() + " in the source and " + e.getValue().getArray().getShape()
                         + " here");
             }
-            to.setWeights(e.getKey(), FloatBuffer.wrap(src.getArray().toFloatArray()));
+            to.setWeights(e.getKey(), FloatBuffer.wrap(from.weights(e.getKey())));
         }
     }
 }

@@ -33,22 +33,22 @@ public final class GptBlock extends AbstractBlock {
     /** Adapters by the weight of the Conv1D they change (c_attn, attn.c_proj, c_fc, mlp.c_proj). */
     private final Map<Parameter, LinearAdapter> adapters = new IdentityHashMap<>();
 
-    GptBlock(NDManager manager, GptConfig config) {
+    GptBlock(NDManager manager, GptConfig config, ai.djl.ndarray.types.DataType weightType) {
         this.config = config;
         long e = config.nEmbd();
         long inner = config.nInner();
-        ln1Weight = addParameter(GptLayers.parameter(manager, "ln_1.weight", Parameter.Type.GAMMA, e));
-        ln1Bias = addParameter(GptLayers.parameter(manager, "ln_1.bias", Parameter.Type.BETA, e));
-        attnWeight = addParameter(GptLayers.parameter(manager, "attn.c_attn.weight", Parameter.Type.WEIGHT, e, 3 * e));
-        attnBias = addParameter(GptLayers.parameter(manager, "attn.c_attn.bias", Parameter.Type.BIAS, 3 * e));
-        attnProjWeight = addParameter(GptLayers.parameter(manager, "attn.c_proj.weight", Parameter.Type.WEIGHT, e, e));
-        attnProjBias = addParameter(GptLayers.parameter(manager, "attn.c_proj.bias", Parameter.Type.BIAS, e));
-        ln2Weight = addParameter(GptLayers.parameter(manager, "ln_2.weight", Parameter.Type.GAMMA, e));
-        ln2Bias = addParameter(GptLayers.parameter(manager, "ln_2.bias", Parameter.Type.BETA, e));
-        fcWeight = addParameter(GptLayers.parameter(manager, "mlp.c_fc.weight", Parameter.Type.WEIGHT, e, inner));
-        fcBias = addParameter(GptLayers.parameter(manager, "mlp.c_fc.bias", Parameter.Type.BIAS, inner));
-        mlpProjWeight = addParameter(GptLayers.parameter(manager, "mlp.c_proj.weight", Parameter.Type.WEIGHT, inner, e));
-        mlpProjBias = addParameter(GptLayers.parameter(manager, "mlp.c_proj.bias", Parameter.Type.BIAS, e));
+        ln1Weight = addParameter(GptLayers.parameter(manager, "ln_1.weight", Parameter.Type.GAMMA, weightType, e));
+        ln1Bias = addParameter(GptLayers.parameter(manager, "ln_1.bias", Parameter.Type.BETA, weightType, e));
+        attnWeight = addParameter(GptLayers.parameter(manager, "attn.c_attn.weight", Parameter.Type.WEIGHT, weightType, e, 3 * e));
+        attnBias = addParameter(GptLayers.parameter(manager, "attn.c_attn.bias", Parameter.Type.BIAS, weightType, 3 * e));
+        attnProjWeight = addParameter(GptLayers.parameter(manager, "attn.c_proj.weight", Parameter.Type.WEIGHT, weightType, e, e));
+        attnProjBias = addParameter(GptLayers.parameter(manager, "attn.c_proj.bias", Parameter.Type.BIAS, weightType, e));
+        ln2Weight = addParameter(GptLayers.parameter(manager, "ln_2.weight", Parameter.Type.GAMMA, weightType, e));
+        ln2Bias = addParameter(GptLayers.parameter(manager, "ln_2.bias", Parameter.Type.BETA, weightType, e));
+        fcWeight = addParameter(GptLayers.parameter(manager, "mlp.c_fc.weight", Parameter.Type.WEIGHT, weightType, e, inner));
+        fcBias = addParameter(GptLayers.parameter(manager, "mlp.c_fc.bias", Parameter.Type.BIAS, weightType, inner));
+        mlpProjWeight = addParameter(GptLayers.parameter(manager, "mlp.c_proj.weight", Parameter.Type.WEIGHT, weightType, inner, e));
+        mlpProjBias = addParameter(GptLayers.parameter(manager, "mlp.c_proj.bias", Parameter.Type.BIAS, weightType, e));
     }
 
     /**

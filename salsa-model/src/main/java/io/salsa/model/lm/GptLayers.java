@@ -22,14 +22,27 @@ public final class GptLayers {
 
     /** A float32 parameter of the given shape, zero-filled, owned by {@code manager}. */
     public static Parameter parameter(NDManager manager, String name, Parameter.Type type, long... shape) {
-        NDArray array = manager.zeros(new Shape(shape), DataType.FLOAT32);
+        return parameter(manager, name, type, DataType.FLOAT32, shape);
+    }
+
+    /**
+     * A zero-filled parameter of {@code dtype} (float32, or float16 for an inference-only model that holds its
+     * weights in half precision, see {@link CausalLms#loadFrozen}), owned by {@code manager}.
+     */
+    public static Parameter parameter(NDManager manager, String name, Parameter.Type type, DataType dtype,
+            long... shape) {
+        NDArray array = manager.zeros(new Shape(shape), dtype);
         return Parameter.builder().setName(name).setType(type).optArray(array).build();
     }
 
-    /** LayerNorm over the last axis; the result lives with {@code x}. */
+    /**
+     * LayerNorm over the last axis in float32; the result lives with {@code x}. Weights held in float16 (a frozen
+     * fp16 model) are widened exactly into the step's scope first.
+     */
     static NDArray layerNorm(NDArray x, Parameter weight, Parameter bias, double eps) {
+        NDManager step = x.getManager();
         NDList out = LayerNorm.layerNorm(x, new Shape(x.getShape().getShape()[x.getShape().dimension() - 1]),
-                weight.getArray(), bias.getArray(), (float) eps);
+                Autocast.toFloat32(weight.getArray(), step), Autocast.toFloat32(bias.getArray(), step), (float) eps);
         return out.singletonOrThrow();
     }
 

@@ -67,16 +67,19 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
     private final ValueHead valueHead;
     private final Map<String, Parameter> parameters;
 
-    private GptModel(GptConfig config, Head head, Device device) {
-        super(device, "gpt-model");
+    private GptModel(GptConfig config, Head head, Device device, DataType weightType) {
+        super(device, "gpt-model", weightType);
         this.config = config;
         this.head = head;
-        this.transformer = new GptTransformer(manager, config);
+        this.transformer = new GptTransformer(manager, config, weightType);
         this.valueHead = switch (head) {
             case NONE -> null;
-            case VALUE -> new ValueHead(manager, config.nEmbd(), VALUE_WEIGHT, VALUE_BIAS);
-            case SCORE -> new ValueHead(manager, config.nEmbd(), SCORE_WEIGHT, null);
+            case VALUE -> new ValueHead(manager, config.nEmbd(), VALUE_WEIGHT, VALUE_BIAS, weightType);
+            case SCORE -> new ValueHead(manager, config.nEmbd(), SCORE_WEIGHT, null, weightType);
         };
+        if (weightType == DataType.FLOAT16) {
+            transformer.precision = Precision.FP16;
+        }
         Map<String, Parameter> ordered = new LinkedHashMap<>();
         ordered.put("transformer.wte.weight", transformer.wte);
         ordered.put("transformer.wpe.weight", transformer.wpe);
@@ -94,7 +97,7 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
 
     /** A model with every weight zero (to be filled by {@link #setWeights} or a loader). */
     public static GptModel create(GptConfig config, Head head, Device device) {
-        return new GptModel(config, head, device);
+        return new GptModel(config, head, device, DataType.FLOAT32);
     }
 
     /**
@@ -103,7 +106,7 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
      * engine's).
      */
     public static GptModel random(GptConfig config, Head head, long seed, Device device) {
-        GptModel model = new GptModel(config, head, device);
+        GptModel model = new GptModel(config, head, device, DataType.FLOAT32);
         SplittableRandom rng = new SplittableRandom(seed);
         for (Map.Entry<String, Parameter> e : model.parameters.entrySet()) {
             model.initialise(e.getKey(), e.getValue(), rng.split());
@@ -138,11 +141,20 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
      * refused with a message naming the tensor. F16/BF16 files are converted to float32 in Java.
      */
     public static GptModel load(Path dir, Head head, Device device) throws IOException {
+        return load(dir, head, device, DataType.FLOAT32);
+    }
+
+    /**
+     * {@link #load(Path, Head, Device)} holding the weights in {@code weightType}: float32, or float16 for an
+     * inference-only model (allocated as float16, each tensor rounded as it is read, so no float32 copy of the model
+     * ever exists; its forward is fp16 autocast, see {@link CausalLms#loadFrozen}).
+     */
+    public static GptModel load(Path dir, Head head, Device device, DataType weightType) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir + " (expected a model folder with config.json and model.safetensors)");
         }
         GptConfig config = GptConfig.load(dir);
-        GptModel model = new GptModel(config, head, device);
+        GptModel model = new GptModel(config, head, device, weightType);
         try {
             model.loadWeights(dir.resolve(ModelFolder.WEIGHTS));
             model.readGenerationConfig(dir);
@@ -190,7 +202,7 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
                     throw new SafeTensorsException(file + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected a float type");
                 }
                 try (DirectFloats values = st.readDirect(name)) {
-                    p.getArray().set(values.floats());
+                    writeWeights(p, values.floats());
                 }
                 loaded.add(ours);
             }
@@ -225,7 +237,7 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
         }
         try (SafeTensorsWriter w = SafeTensorsWriter.create(dir.resolve(ModelFolder.WEIGHTS), specs, SafeTensorsWriter.PT_METADATA)) {
             for (Map.Entry<String, Parameter> e : parameters.entrySet()) {
-                w.write(e.getKey(), e.getValue().getArray().toFloatArray());
+                w.write(e.getKey(), weights(e.getKey()));
             }
             w.commit();
         }
@@ -320,7 +332,8 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
      */
     @Override
     public void setPrecision(Precision precision) {
-        transformer.precision = java.util.Objects.requireNonNull(precision, "precision");
+        checkPrecision(precision);
+        transformer.precision = precision;
     }
 
     @Override
@@ -410,6 +423,7 @@ public final class GptModel extends AbstractCausalLm implements Adaptable {
         } else {
             // LM head in float16, then float32 logits: log-softmax over the vocabulary needs the range
             NDArray wteT = Autocast.half(transformer.wte.getArray(), last.getManager()).transpose();
+            wteT.attach(last.getManager()); // a float16 wte (frozen fp16 model) is not copied: its view is this step's
             logits = Autocast.toFloat32(Autocast.half(last).matMul(wteT));
         }
         NDArray values = head == Head.VALUE ? valueHead.apply(last, transformer.precision) : null;

@@ -33,17 +33,19 @@ public final class GptTransformer extends AbstractBlock {
     /** Set by {@link GptModel#setPrecision}; the blocks run in it. */
     Precision precision = Precision.FP32;
 
-    GptTransformer(NDManager manager, GptConfig config) {
+    GptTransformer(NDManager manager, GptConfig config, DataType weightType) {
         this.config = config;
-        wte = addParameter(GptLayers.parameter(manager, "wte.weight", Parameter.Type.WEIGHT,
+        wte = addParameter(GptLayers.parameter(manager, "wte.weight", Parameter.Type.WEIGHT, weightType,
                 config.vocabSize(), config.nEmbd()));
-        wpe = addParameter(GptLayers.parameter(manager, "wpe.weight", Parameter.Type.WEIGHT,
+        wpe = addParameter(GptLayers.parameter(manager, "wpe.weight", Parameter.Type.WEIGHT, weightType,
                 config.nPositions(), config.nEmbd()));
         for (int i = 0; i < config.nLayer(); i++) {
-            blocks.add(addChildBlock("h." + i, new GptBlock(manager, config)));
+            blocks.add(addChildBlock("h." + i, new GptBlock(manager, config, weightType)));
         }
-        lnfWeight = addParameter(GptLayers.parameter(manager, "ln_f.weight", Parameter.Type.GAMMA, config.nEmbd()));
-        lnfBias = addParameter(GptLayers.parameter(manager, "ln_f.bias", Parameter.Type.BETA, config.nEmbd()));
+        lnfWeight = addParameter(GptLayers.parameter(manager, "ln_f.weight", Parameter.Type.GAMMA, weightType,
+                config.nEmbd()));
+        lnfBias = addParameter(GptLayers.parameter(manager, "ln_f.bias", Parameter.Type.BETA, weightType,
+                config.nEmbd()));
     }
 
     /**
@@ -64,8 +66,10 @@ public final class GptTransformer extends AbstractBlock {
         if (tk < t) {
             throw new IllegalArgumentException("attention mask covers " + tk + " positions, fewer than the " + t + " new tokens");
         }
-        NDArray h = Embedding.embedding(ids, wte.getArray(), SparseFormat.DENSE).singletonOrThrow()
-                .add(Embedding.embedding(positionIds, wpe.getArray(), SparseFormat.DENSE).singletonOrThrow());
+        // float32 embeddings; rows of float16 tables (a frozen fp16 model) are widened exactly after the lookup
+        NDArray h = Autocast.toFloat32(Embedding.embedding(ids, wte.getArray(), SparseFormat.DENSE).singletonOrThrow())
+                .add(Autocast.toFloat32(Embedding.embedding(positionIds, wpe.getArray(), SparseFormat.DENSE)
+                        .singletonOrThrow()));
         if (hidden != null) {
             hidden.add(h);
         }

@@ -5,7 +5,8 @@ import java.util.Locale;
 
 /**
  * The numeric precision of a model's forward pass, so a trainer can choose fp16 mixed precision (the fast path on
- * GPUs whose DJL JNI has no bfloat16) without a second model implementation. The weights stay float32 either way.
+ * GPUs whose DJL JNI has no bfloat16) without a second model implementation. A trained model's weights stay float32
+ * (masters) either way; a frozen model loaded at FP16 ({@link CausalLms#loadFrozen}) holds them in float16.
  */
 public enum Precision {
     /** Everything in float32 (the default; bit-reproducible on CPU). */
@@ -30,6 +31,14 @@ public enum Precision {
 
     /** The dtype the matmuls (and a pre-allocated KV cache) compute in. */
     public DataType computeType() {
+        return this == FP16 ? DataType.FLOAT16 : DataType.FLOAT32;
+    }
+
+    /**
+     * The dtype a frozen (inference-only) model holds its weights in at this precision: float16 at FP16 (no master
+     * weights are needed when nothing is trained), float32 at FP32.
+     */
+    public DataType weightTypeWhenFrozen() {
         return this == FP16 ? DataType.FLOAT16 : DataType.FLOAT32;
     }
 

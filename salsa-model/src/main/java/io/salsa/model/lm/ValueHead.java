@@ -3,6 +3,7 @@ package io.salsa.model.lm;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
@@ -21,8 +22,14 @@ public final class ValueHead extends AbstractBlock {
 
     /** A zero head over {@code nEmbd}-wide hidden states; {@code biasName} null for none. */
     public ValueHead(NDManager manager, int nEmbd, String weightName, String biasName) {
-        weight = addParameter(GptLayers.parameter(manager, weightName, Parameter.Type.WEIGHT, 1, nEmbd));
-        bias = biasName == null ? null : addParameter(GptLayers.parameter(manager, biasName, Parameter.Type.BIAS, 1));
+        this(manager, nEmbd, weightName, biasName, DataType.FLOAT32);
+    }
+
+    /** A zero head whose weights are held in {@code weightType} (float16 for a frozen fp16 model). */
+    public ValueHead(NDManager manager, int nEmbd, String weightName, String biasName, DataType weightType) {
+        weight = addParameter(GptLayers.parameter(manager, weightName, Parameter.Type.WEIGHT, weightType, 1, nEmbd));
+        bias = biasName == null ? null
+                : addParameter(GptLayers.parameter(manager, biasName, Parameter.Type.BIAS, weightType, 1));
     }
 
     /** Head output for hidden states [..., E] → [...]; computed as a product-sum so nothing lands in the model's manager. */
@@ -38,7 +45,7 @@ public final class ValueHead extends AbstractBlock {
         }
         NDArray out = Autocast.toFloat32(Autocast.half(hidden)
                 .mul(Autocast.half(weight.getArray(), hidden.getManager())).sum(new int[] {-1}));
-        return bias == null ? out : out.addi(bias.getArray());
+        return bias == null ? out : out.addi(Autocast.toFloat32(bias.getArray(), out.getManager()));
     }
 
     @Override

@@ -11,6 +11,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Embedding;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.salsa.model.lm.Autocast;
 import io.salsa.model.lm.GptLayers;
 import io.salsa.model.lm.GptTransformer;
 import io.salsa.model.lm.Precision;
@@ -37,15 +38,16 @@ public final class LlamaDecoder extends AbstractBlock {
     /** Precision of the layers' matmuls ({@link LlamaModel#setPrecision}). */
     Precision precision = Precision.FP32;
 
-    LlamaDecoder(NDManager manager, LlamaConfig config) {
+    LlamaDecoder(NDManager manager, LlamaConfig config, DataType weightType) {
         this.config = config;
         this.rope = new Rope(config);
-        embed = addParameter(GptLayers.parameter(manager, "embed_tokens.weight", Parameter.Type.WEIGHT,
+        embed = addParameter(GptLayers.parameter(manager, "embed_tokens.weight", Parameter.Type.WEIGHT, weightType,
                 config.vocabSize(), config.hiddenSize()));
         for (int i = 0; i < config.numLayers(); i++) {
-            layers.add(addChildBlock("layers." + i, new LlamaLayer(manager, config, i)));
+            layers.add(addChildBlock("layers." + i, new LlamaLayer(manager, config, i, weightType)));
         }
-        norm = addParameter(GptLayers.parameter(manager, "norm.weight", Parameter.Type.GAMMA, config.hiddenSize()));
+        norm = addParameter(GptLayers.parameter(manager, "norm.weight", Parameter.Type.GAMMA, weightType,
+                config.hiddenSize()));
     }
 
     /**
@@ -65,7 +67,8 @@ public final class LlamaDecoder extends AbstractBlock {
         if (cache != null) {
             cache.checkRoom(b, t, precision.computeType());
         }
-        NDArray h = Embedding.embedding(ids, embed.getArray(), SparseFormat.DENSE).singletonOrThrow();
+        // float32 embeddings; rows of a float16 table (a frozen fp16 model) are widened exactly after the lookup
+        NDArray h = Autocast.toFloat32(Embedding.embedding(ids, embed.getArray(), SparseFormat.DENSE).singletonOrThrow());
         if (config.gemma()) {
             // the factor cast to the embedding's dtype (float32 here), as transformers does
             h = h.mul(Scalars.of(h, (float) Math.sqrt(config.hiddenSize())));

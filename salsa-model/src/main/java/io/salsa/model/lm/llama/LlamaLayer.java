@@ -3,6 +3,7 @@ package io.salsa.model.lm.llama;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
@@ -45,10 +46,13 @@ public final class LlamaLayer extends AbstractBlock {
     final Parameter downBias;
     /** Adapters by the weight of the projection they change (q/k/v/o/gate/up/down). */
     private final Map<Parameter, LinearAdapter> adapters = new IdentityHashMap<>();
+    /** float32, or float16 for a frozen fp16 model. */
+    private final DataType weightType;
 
-    LlamaLayer(NDManager manager, LlamaConfig config, int index) {
+    LlamaLayer(NDManager manager, LlamaConfig config, int index, DataType weightType) {
         this.config = config;
         this.index = index;
+        this.weightType = weightType;
         long e = config.hiddenSize();
         long q = (long) config.numHeads() * config.headDim();
         long kv = (long) config.numKvHeads() * config.headDim();
@@ -72,7 +76,7 @@ public final class LlamaLayer extends AbstractBlock {
     }
 
     private Parameter add(NDManager manager, String name, Parameter.Type type, long... shape) {
-        return addParameter(GptLayers.parameter(manager, name, type, shape));
+        return addParameter(GptLayers.parameter(manager, name, type, weightType, shape));
     }
 
     /**
@@ -179,8 +183,10 @@ public final class LlamaLayer extends AbstractBlock {
     static NDArray rmsNorm(NDArray x, Parameter weight, LlamaConfig config) {
         NDArray ms = x.mul(x).mean(new int[] {-1}, true);
         NDArray normed = x.div(ms.add(Scalars.of(x, config.rmsNormEps())).sqrt());
-        // the scalar first, so the (1 + w) temporary lands in the step's scope, not the model's
-        NDArray w = config.gemma() ? Scalars.of(x, 1.0).add(weight.getArray()) : weight.getArray();
+        // the scalar first, so the (1 + w) temporary lands in the step's scope, not the model's; a float16 weight
+        // (frozen fp16 model) is widened exactly into the step's scope first
+        NDArray w = Autocast.toFloat32(weight.getArray(), x.getManager());
+        w = config.gemma() ? Scalars.of(x, 1.0).add(w) : w;
         return normed.mul(w);
     }
 

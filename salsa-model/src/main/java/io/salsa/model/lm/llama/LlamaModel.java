@@ -64,18 +64,23 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
     private final ValueHead valueHead;
     private final Map<String, Parameter> parameters;
 
-    private LlamaModel(LlamaConfig config, Head head, Device device) {
-        super(device, "llama-model");
+    private LlamaModel(LlamaConfig config, Head head, Device device, DataType weightType) {
+        super(device, "llama-model", weightType);
         this.config = Objects.requireNonNull(config, "config");
         this.head = Objects.requireNonNull(head, "head");
-        this.decoder = new LlamaDecoder(manager, config);
+        this.decoder = new LlamaDecoder(manager, config, weightType);
         this.lmHead = head == Head.SCORE || config.tieWordEmbeddings() ? null
-                : GptLayers.parameter(manager, LM_HEAD, Parameter.Type.WEIGHT, config.vocabSize(), config.hiddenSize());
+                : GptLayers.parameter(manager, LM_HEAD, Parameter.Type.WEIGHT, weightType, config.vocabSize(),
+                        config.hiddenSize());
         this.valueHead = switch (head) {
             case NONE -> null;
-            case VALUE -> new ValueHead(manager, config.hiddenSize(), GptModel.VALUE_WEIGHT, GptModel.VALUE_BIAS);
-            case SCORE -> new ValueHead(manager, config.hiddenSize(), GptModel.SCORE_WEIGHT, null);
+            case VALUE -> new ValueHead(manager, config.hiddenSize(), GptModel.VALUE_WEIGHT, GptModel.VALUE_BIAS,
+                    weightType);
+            case SCORE -> new ValueHead(manager, config.hiddenSize(), GptModel.SCORE_WEIGHT, null, weightType);
         };
+        if (weightType == DataType.FLOAT16) {
+            decoder.precision = Precision.FP16;
+        }
         Map<String, Parameter> ordered = new LinkedHashMap<>();
         ordered.put(PREFIX + "embed_tokens.weight", decoder.embed);
         for (int i = 0; i < decoder.layers.size(); i++) {
@@ -94,7 +99,7 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
 
     /** A model with every weight zero (to be filled by {@link #setWeights} or a loader). */
     public static LlamaModel create(LlamaConfig config, Head head, Device device) {
-        return new LlamaModel(config, head, device);
+        return new LlamaModel(config, head, device, DataType.FLOAT32);
     }
 
     /**
@@ -102,7 +107,7 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
      * unit norm gains (Gemma: 0, its norm multiplies by 1 + w). Deterministic for a seed (Java RNG).
      */
     public static LlamaModel random(LlamaConfig config, Head head, long seed, Device device) {
-        LlamaModel model = new LlamaModel(config, head, device);
+        LlamaModel model = new LlamaModel(config, head, device, DataType.FLOAT32);
         SplittableRandom rng = new SplittableRandom(seed);
         for (Map.Entry<String, Parameter> e : model.parameters.entrySet()) {
             model.initialise(e.getKey(), e.getValue(), rng.split());
@@ -130,10 +135,19 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
      * {@link GptModel#HEAD_INIT_SEED}. Anything else missing, extra or mis-shaped is refused naming file and tensor.
      */
     public static LlamaModel load(Path dir, Head head, Device device) throws IOException {
+        return load(dir, head, device, DataType.FLOAT32);
+    }
+
+    /**
+     * {@link #load(Path, Head, Device)} holding the weights in {@code weightType}: float32, or float16 for an
+     * inference-only model (allocated as float16, each tensor rounded as it is read, so no float32 copy of the model
+     * ever exists; its forward is fp16 autocast, see {@link io.salsa.model.lm.CausalLms#loadFrozen}).
+     */
+    public static LlamaModel load(Path dir, Head head, Device device, DataType weightType) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir + " (expected a model folder with config.json and model.safetensors)");
         }
-        LlamaModel model = new LlamaModel(LlamaConfig.load(dir), head, device);
+        LlamaModel model = new LlamaModel(LlamaConfig.load(dir), head, device, weightType);
         try {
             model.loadWeights(dir);
             model.readGenerationConfig(dir);
@@ -174,7 +188,7 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
                             + ", expected a float type");
                 }
                 try (DirectFloats values = ck.readDirect(name)) {
-                    p.getArray().set(values.floats());
+                    writeWeights(p, values.floats());
                 }
                 loaded.add(name);
             }
@@ -217,7 +231,7 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         parameters.forEach((name, p) -> shapes.put(name, p.getArray().getShape().getShape()));
         Files.createDirectories(dir);
-        CheckpointWriter.write(dir, shapes, name -> parameters.get(name).getArray().toFloatArray(), maxShardBytes);
+        CheckpointWriter.write(dir, shapes, this::weights, maxShardBytes);
         config.save(dir, head == Head.SCORE);
     }
 
@@ -284,7 +298,8 @@ public final class LlamaModel extends AbstractCausalLm implements Adaptable {
      */
     @Override
     public void setPrecision(Precision precision) {
-        decoder.precision = Objects.requireNonNull(precision, "precision");
+        checkPrecision(precision);
+        decoder.precision = precision;
     }
 
     @Override
