@@ -7,6 +7,7 @@ import io.salsa.events.Rollout;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
+import io.salsa.model.lm.Precision;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,7 +39,23 @@ public final class LmRewardScorerModel implements RewardScorerModel {
      * {@code score.weight}); the architecture comes from {@code config.json}'s {@code model_type}.
      */
     public static LmRewardScorerModel load(Path dir, String name, long version, Device device) throws IOException {
-        return new LmRewardScorerModel(CausalLms.load(dir, GptModel.Head.SCORE, device), name, version);
+        return load(dir, name, version, device, Precision.FP32);
+    }
+
+    /**
+     * {@link #load(Path, String, long, Device)} scoring in {@code precision}: the model is frozen
+     * ({@link CausalLms#loadFrozen}), so at fp16 it holds float16 weights (half the memory, no cast per forward) and
+     * runs fp16 autocast; the scores are float32 either way.
+     */
+    public static LmRewardScorerModel load(Path dir, String name, long version, Device device, Precision precision)
+            throws IOException {
+        CausalLm model = CausalLms.loadFrozen(dir, GptModel.Head.SCORE, device, precision);
+        try {
+            return new LmRewardScorerModel(model, name, version);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
     }
 
     @Override

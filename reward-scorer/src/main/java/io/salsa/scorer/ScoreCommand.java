@@ -53,6 +53,9 @@ public final class ScoreCommand extends SalsaCommand {
     Integer streamThreads;
     @Option(names = "--state-dir", description = "Kafka Streams state folder ($SALSA_SCORER_STATE_DIR).")
     Path stateDir;
+    @Option(names = "--precision", description = "The reward model's forward: no (float32) or fp16 (for GPUs: "
+            + "float16 weights, fp16 autocast, float32 scores; slow on a CPU) ($SALSA_SCORER_PRECISION, default no).")
+    String precision;
     @Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
@@ -74,7 +77,7 @@ public final class ScoreCommand extends SalsaCommand {
             dev = deviceOptions.apply();
             if (config.blobStore() != null) {
                 loader = new BlobRewardModelLoader(BlobStores.fromUri(config.blobStore(), env), config.modelCache(),
-                        dev);
+                        dev, config.precision());
             } else {
                 loader = cp -> {
                     throw new IOException("no blob store configured (" + ScorerConfig.BLOB_STORE_ENV
@@ -82,7 +85,8 @@ public final class ScoreCommand extends SalsaCommand {
                 };
             }
             if (config.initialModel() != null) {
-                initial = LmRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev);
+                initial = LmRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev,
+                        config.precision());
             }
         } catch (IllegalArgumentException | IOException e) {
             return refuse(withFlags(e.getMessage()));

@@ -1,5 +1,6 @@
 package io.salsa.scorer;
 
+import io.salsa.model.lm.Precision;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topics;
 import java.lang.management.ManagementFactory;
@@ -32,11 +33,14 @@ import java.util.function.Function;
  * @param blobStore           URI of the blob store checkpoints point into, {@code file:///…} or {@code s3://…}
  *                            ({@value #BLOB_STORE_ENV}); null when only a local initial model is served
  * @param modelCache          where fetched reward-model folders are unpacked ({@value #MODEL_CACHE_ENV})
+ * @param precision           the reward model's forward ({@value #PRECISION_ENV}): {@code no} (float32, the default)
+ *                            or {@code fp16} (for GPUs: a frozen model holding float16 weights, fp16 autocast,
+ *                            float32 scores)
  */
 public record ScorerConfig(KafkaSettings kafka, String applicationId, String scorerId, String rewardModelName,
                            Path initialModel, int batchSize, Duration batchMaxWait, boolean normalize,
                            double normalizeEps, int streamThreads, Duration commitInterval, Path stateDir,
-                           String blobStore, Path modelCache) {
+                           String blobStore, Path modelCache, Precision precision) {
 
     public static final String APP_ID_ENV = "SALSA_SCORER_APP_ID";
     public static final String SCORER_ID_ENV = "SALSA_SCORER_ID";
@@ -51,6 +55,7 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
     public static final String STATE_DIR_ENV = "SALSA_SCORER_STATE_DIR";
     public static final String BLOB_STORE_ENV = "SALSA_BLOB_STORE";
     public static final String MODEL_CACHE_ENV = "SALSA_SCORER_MODEL_CACHE";
+    public static final String PRECISION_ENV = "SALSA_SCORER_PRECISION";
 
     public static final String DEFAULT_APP_ID = "salsa-reward-scorer";
     public static final String DEFAULT_MODEL_NAME = "default";
@@ -59,8 +64,18 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
     public static final double DEFAULT_NORMALIZE_EPS = 1e-8;
     public static final long DEFAULT_COMMIT_MS = 100;
 
+    /** A float32 scorer (the settings before {@code precision} existed). */
+    public ScorerConfig(KafkaSettings kafka, String applicationId, String scorerId, String rewardModelName,
+                        Path initialModel, int batchSize, Duration batchMaxWait, boolean normalize,
+                        double normalizeEps, int streamThreads, Duration commitInterval, Path stateDir,
+                        String blobStore, Path modelCache) {
+        this(kafka, applicationId, scorerId, rewardModelName, initialModel, batchSize, batchMaxWait, normalize,
+                normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache, Precision.FP32);
+    }
+
     public ScorerConfig {
         Objects.requireNonNull(kafka, "kafka");
+        Objects.requireNonNull(precision, PRECISION_ENV);
         requireName(APP_ID_ENV, applicationId);
         requireName(SCORER_ID_ENV, scorerId);
         requireName(MODEL_NAME_ENV, rewardModelName);
@@ -100,7 +115,7 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
         return new ScorerConfig(kafka, DEFAULT_APP_ID, defaultScorerId(), DEFAULT_MODEL_NAME, null,
                 DEFAULT_BATCH_SIZE, Duration.ofMillis(DEFAULT_BATCH_WAIT_MS), false, DEFAULT_NORMALIZE_EPS, 1,
                 Duration.ofMillis(DEFAULT_COMMIT_MS), defaultStateDir(), null,
-                Path.of(System.getProperty("java.io.tmpdir"), "salsa-scorer-models"));
+                Path.of(System.getProperty("java.io.tmpdir"), "salsa-scorer-models"), Precision.FP32);
     }
 
     /**
@@ -123,7 +138,8 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
                 get(env, COMMIT_ENV, d.commitInterval(), v -> Duration.ofMillis(Long.parseLong(v))),
                 get(env, STATE_DIR_ENV, d.stateDir(), Path::of),
                 get(env, BLOB_STORE_ENV, null, Function.identity()),
-                get(env, MODEL_CACHE_ENV, d.modelCache(), Path::of));
+                get(env, MODEL_CACHE_ENV, d.modelCache(), Path::of),
+                get(env, PRECISION_ENV, d.precision(), Precision::parse));
     }
 
     private static <T> T get(Map<String, String> env, String name, T fallback, Function<String, T> parse) {
@@ -171,21 +187,29 @@ public record ScorerConfig(KafkaSettings kafka, String applicationId, String sco
 
     public ScorerConfig withBatching(int size, Duration maxWait) {
         return new ScorerConfig(kafka, applicationId, scorerId, rewardModelName, initialModel, size, maxWait,
-                normalize, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache);
+                normalize, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache, precision);
     }
 
     public ScorerConfig withNormalize(boolean on) {
         return new ScorerConfig(kafka, applicationId, scorerId, rewardModelName, initialModel, batchSize,
-                batchMaxWait, on, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache);
+                batchMaxWait, on, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache,
+                precision);
     }
 
     public ScorerConfig withIdentity(String appId, String id, Path state) {
         return new ScorerConfig(kafka, appId, id, rewardModelName, initialModel, batchSize, batchMaxWait,
-                normalize, normalizeEps, streamThreads, commitInterval, state, blobStore, modelCache);
+                normalize, normalizeEps, streamThreads, commitInterval, state, blobStore, modelCache, precision);
     }
 
     public ScorerConfig withModel(String name, Path initial) {
         return new ScorerConfig(kafka, applicationId, scorerId, name, initial, batchSize, batchMaxWait,
-                normalize, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache);
+                normalize, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache, precision);
+    }
+
+    /** The same settings scoring in {@code p} ({@code no} or {@code fp16}). */
+    public ScorerConfig withPrecision(Precision p) {
+        return new ScorerConfig(kafka, applicationId, scorerId, rewardModelName, initialModel, batchSize,
+                batchMaxWait, normalize, normalizeEps, streamThreads, commitInterval, stateDir, blobStore, modelCache,
+                p);
     }
 }

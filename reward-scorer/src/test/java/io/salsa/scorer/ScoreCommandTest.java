@@ -1,6 +1,7 @@
 package io.salsa.scorer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.salsa.testkit.Captured;
 import org.junit.jupiter.api.Test;
@@ -23,5 +24,11 @@ class ScoreCommandTest {
         assertEquals(2, badWait.value());
         assertEquals("salsa score: --batch-max-wait-ms (" + ScorerConfig.BATCH_WAIT_ENV + ") must be 1-60000 ms, "
                 + "got 0", badWait.err().strip());
+
+        Captured<Integer> badPrecision = run("--bootstrap", "127.0.0.1:9092", "--precision", "fp8",
+                "--initial-model", "/nonexistent");
+        assertEquals(2, badPrecision.value());
+        assertTrue(badPrecision.err().contains("--precision (" + ScorerConfig.PRECISION_ENV + ")")
+                && badPrecision.err().contains("no or fp16"), badPrecision.err());
     }
 }

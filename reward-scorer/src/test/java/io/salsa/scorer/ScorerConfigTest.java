@@ -34,6 +34,11 @@ class ScorerConfigTest {
         assertTrue(c.normalize());
         assertEquals("rm-main", c.rewardModelName());
         assertEquals("file:///tmp/blobs", c.blobStore());
+        assertEquals(io.salsa.model.lm.Precision.FP32, c.precision(), "float32 unless asked");
+        env.put(ScorerConfig.PRECISION_ENV, "fp16");
+        assertEquals(io.salsa.model.lm.Precision.FP16, ScorerConfig.fromEnv(env).precision());
+        assertEquals(io.salsa.model.lm.Precision.FP16, ScorerConfig.fromEnv(env).withBatching(8,
+                Duration.ofMillis(5)).precision(), "kept by the with… copies");
     }
 
     @Test
@@ -51,6 +56,10 @@ class ScorerConfigTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> ScorerConfig.fromEnv(with(ScorerConfig.BLOB_STORE_ENV, "ftp://x")));
         assertTrue(e.getMessage().contains(ScorerConfig.BLOB_STORE_ENV), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> ScorerConfig.fromEnv(with(ScorerConfig.PRECISION_ENV, "bf16")));
+        assertTrue(e.getMessage().contains(ScorerConfig.PRECISION_ENV) && e.getMessage().contains("no or fp16"),
+                e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ScorerConfig.fromEnv(Map.of()));
         assertTrue(e.getMessage().contains("SALSA_KAFKA_BOOTSTRAP"), e.getMessage());
     }
