@@ -94,6 +94,9 @@ class ModelRolloutSamplerTest {
              RolloutSampler fp16 = ModelRolloutSampler.factory(Precision.FP16).open(model, GeneratorConfig.Device.CPU)) {
             assertEquals(Precision.FP32, ((ModelRolloutSampler) fp32).precision());
             assertEquals(Precision.FP16, ((ModelRolloutSampler) fp16).precision());
+            // nothing trains the generator's copy: at fp16 it holds float16 weights, at fp32 float32
+            assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, ((ModelRolloutSampler) fp32).weightType());
+            assertEquals(ai.djl.ndarray.types.DataType.FLOAT16, ((ModelRolloutSampler) fp16).weightType());
             SamplingParams twoTokens = new SamplingParams(1f, 0, 1f, 2); // fp16 is slow on a CPU: keep it short
             List<RolloutSampler.Sample> full = fp32.sample(reqs, twoTokens);
             List<RolloutSampler.Sample> half = fp16.sample(reqs, twoTokens);
@@ -107,6 +110,33 @@ class ModelRolloutSamplerTest {
                 maxDiff = Math.max(maxDiff, Math.abs(full.get(i).logProbs()[0] - half.get(i).logProbs()[0]));
             }
             assertTrue(maxDiff > 0 && maxDiff < 1e-2, "first-token log-probs fp16 vs fp32: max |Δ| " + maxDiff);
+        }
+    }
+
+    @Test
+    void shouldHoldAFloat16BaseUnderAFloat32AdapterWhenGeneratingInFp16() throws Exception {
+        Path base = TinyModels.write(dir.resolve("lora-base"), 10);
+        Path adapter = LoraWeightReloadIT.adapter(base, dir.resolve("lora-adapter"), 1,
+                io.salsa.model.soup.LoraSoups.baseSha256(base));
+        List<RolloutSampler.Request> reqs = requests();
+        SamplingParams twoTokens = new SamplingParams(1f, 0, 1f, 2);
+        try (ModelRolloutSampler plain = ModelRolloutSampler.open(base, GeneratorConfig.Device.CPU, Precision.FP16);
+             ModelRolloutSampler adapted = ModelRolloutSampler.openAdapter(base, adapter, GeneratorConfig.Device.CPU,
+                     Precision.FP16);
+             ModelRolloutSampler adapted32 = ModelRolloutSampler.openAdapter(base, adapter, GeneratorConfig.Device.CPU)) {
+            assertEquals(ai.djl.ndarray.types.DataType.FLOAT16, adapted.weightType());
+            assertEquals(Precision.FP16, adapted.precision());
+            List<RolloutSampler.Sample> p = plain.sample(reqs, twoTokens);
+            List<RolloutSampler.Sample> a = adapted.sample(reqs, twoTokens);
+            List<RolloutSampler.Sample> a32 = adapted32.sample(reqs, twoTokens);
+            boolean differ = false;
+            for (int i = 0; i < reqs.size(); i++) {
+                differ |= !java.util.Arrays.equals(p.get(i).logProbs(), a.get(i).logProbs());
+                // the adapter acts on the float16 base as on the float32 one, to half precision
+                assertEquals(a32.get(i).responseIds()[0], a.get(i).responseIds()[0], "first token of row " + i);
+                assertTrue(Math.abs(a32.get(i).logProbs()[0] - a.get(i).logProbs()[0]) < 1e-2, "row " + i);
+            }
+            assertTrue(differ, "the adapter must change the fp16 rollouts");
         }
     }
 
