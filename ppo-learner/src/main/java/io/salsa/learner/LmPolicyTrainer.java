@@ -40,7 +40,8 @@ import java.util.Map;
  * have no dropout and a LoRA adapter's {@code lora_dropout} draws its masks from the step's seed, so a step is a
  * deterministic function of weights, batch and seed on CPU.
  * {@code mixed_precision=fp16} runs policy, value head and reference with fp16 autocast on every family (float32
- * master weights and AdamW state, dynamic loss scaling).
+ * master weights and AdamW state, dynamic loss scaling); the reference, which nothing trains, then holds its weights
+ * in float16 ({@link CausalLms#loadFrozen}: half the memory, no cast per forward).
  *
  * <p>LoRA mode ({@code lora_r} &gt; 0): the policy is the base (frozen: the soup, or the SFT model of
  * {@code init_from=sft:<id>}, which the caller passes as the reference folder) plus a fresh {@link LoraAdapter}
@@ -175,7 +176,8 @@ public final class LmPolicyTrainer implements PolicyTrainer {
         }
         CausalLm policy = CausalLms.load(initFolder, GptModel.Head.VALUE, device);
         try {
-            CausalLm reference = CausalLms.load(referenceFolder, GptModel.Head.NONE, device);
+            CausalLm reference = CausalLms.loadFrozen(referenceFolder, GptModel.Head.NONE, device,
+                    config.mixedPrecision());
             String mismatch = architectureMismatch(reference, policy);
             if (mismatch != null) {
                 reference.close();
@@ -296,7 +298,11 @@ public final class LmPolicyTrainer implements PolicyTrainer {
     @Override
     public PreparedReference prepareReference(Path modelFolder) throws IOException {
         String sha = lora == null ? null : LoraSoups.baseSha256(modelFolder);
-        CausalLm loaded = CausalLms.load(modelFolder, GptModel.Head.NONE, device);
+        // the reference model is frozen (float16 weights at fp16); in LoRA mode the soup is copied into the policy's
+        // float32 base, so it is read in float32
+        CausalLm loaded = lora == null
+                ? CausalLms.loadFrozen(modelFolder, GptModel.Head.NONE, device, config.mixedPrecision())
+                : CausalLms.load(modelFolder, GptModel.Head.NONE, device);
         String mismatch = architectureMismatch(loaded, policy);
         if (mismatch != null) {
             loaded.close();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.ppo.PpoStep;
 import io.salsa.learner.ppo.TrainingSample;
@@ -120,8 +121,17 @@ class PpoMixedPrecisionTest {
         try (LmPolicyTrainer t = open(config("fp16", Map.of()), model, model)) {
             assertEquals(Precision.FP16, t.policy().precision());
             assertEquals(Precision.FP16, t.referenceModel().precision(), "the reference runs in fp16 too");
+            assertEquals(DataType.FLOAT32, t.policy().weightType(), "the policy keeps float32 master weights");
+            assertEquals(DataType.FLOAT16, t.referenceModel().weightType(), "the frozen reference holds float16");
+            assertEquals(t.policy().weightBytes() - headBytes(t), 2 * t.referenceModel().weightBytes());
             r16 = t.step(batch, 0.05, 7);
             after16 = weights(t);
+            // a new soup hot-swapped in: again a frozen float16 model, and the next step runs on it
+            PolicyTrainer.PreparedReference next = t.prepareReference(tinyModel(arch, 6));
+            t.swapReference(next);
+            assertEquals(DataType.FLOAT16, t.referenceModel().weightType(), "the swapped-in reference holds float16");
+            assertEquals(Precision.FP16, t.referenceModel().precision());
+            assertTrue(Double.isFinite(t.step(batch, 0.05, 8).metrics().get("objective/kl")));
         }
         for (String key : List.of("objective/kl", "objective/entropy", "loss/policy_avg", "loss/value_avg",
                 "val/ratio", "policy/entropy_avg", "policy/approxkl_avg", "val/returns_avg")) {
@@ -176,6 +186,8 @@ class PpoMixedPrecisionTest {
             b32 = t.lora().parameters().get(b).getArray().toFloatArray();
         }
         try (LmPolicyTrainer t = open(config("fp16", lora), model, model)) {
+            // LoRA: the reference is the policy's own base, which stays float32 (the soup is copied into it on a swap)
+            assertEquals(DataType.FLOAT32, t.referenceModel().weightType());
             Map<String, float[]> before = weights(t);
             PpoStep.Result r16 = t.step(batch, 0.05, 7);
             assertEquals(before.keySet(), weights(t).keySet());
@@ -199,6 +211,12 @@ class PpoMixedPrecisionTest {
             assertTrue(norm > 0, "lora_B moved off 0");
             assertTrue(Math.sqrt(diff / norm) < UPDATE_REL_TOL, "fp16 vs fp32 update of lora_B: " + Math.sqrt(diff / norm));
         }
+    }
+
+    /** Bytes of the policy's value head (the reference has none). */
+    private static long headBytes(LmPolicyTrainer t) {
+        return 4 * (t.policy().parameters().get(GptModel.VALUE_WEIGHT).getArray().size()
+                + t.policy().parameters().get(GptModel.VALUE_BIAS).getArray().size());
     }
 
     @Test
