@@ -3,10 +3,13 @@ package io.salsa.model.lm;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
+import io.salsa.model.safetensors.Halfs;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 
 /**
  * What every {@link CausalLm} implementation shares: the manager that owns its weights on one device, step scopes,
@@ -75,8 +78,8 @@ public abstract class AbstractCausalLm implements CausalLm {
     }
 
     /**
-     * Overwrites one tensor in place from float32 values; a float16 weight receives them rounded to nearest even
-     * by PyTorch's cast, the very cast the per-forward fp16 path applies to float32 weights.
+     * Overwrites one tensor in place from float32 values; a float16 weight receives them rounded to nearest even,
+     * the same values PyTorch's cast (the per-forward fp16 path) gives.
      */
     @Override
     public void setWeights(String name, FloatBuffer values) {
@@ -93,8 +96,11 @@ public abstract class AbstractCausalLm implements CausalLm {
     }
 
     /**
-     * Writes {@code values} (exactly the tensor's elements) into {@code p}'s array in place, converting to float16
-     * when the model holds its weights so (only one tensor's float32 copy exists at a time, on the device).
+     * Writes {@code values} (exactly the tensor's elements) into {@code p}'s array in place (the array keeps its
+     * identity), converting to float16 when the model holds its weights so: rounded to nearest even in Java
+     * ({@link Halfs#floatToF16}, IEEE binary16 as PyTorch's cast) into one direct buffer of the tensor's float16 size,
+     * which DJL then gives the array as it does a float32 buffer, so no float32 copy of the tensor is made and no
+     * buffer is left for the garbage collector.
      */
     protected void writeWeights(Parameter p, FloatBuffer values) {
         NDArray target = p.getArray();
@@ -102,12 +108,14 @@ public abstract class AbstractCausalLm implements CausalLm {
             target.set(values);
             return;
         }
-        try (NDManager tmp = manager.newSubManager()) {
-            NDArray wide = tmp.create(values, target.getShape());
-            NDArray half = wide.toType(DataType.FLOAT16, false);
-            half.attach(tmp);
-            target.set(new NDIndex("..."), half); // an in-place copy on the device: the array keeps its identity
+        int n = Math.toIntExact(target.size());
+        ByteBuffer halves = ByteBuffer.allocateDirect(Math.multiplyExact(n, 2)).order(ByteOrder.nativeOrder());
+        ShortBuffer out = halves.asShortBuffer();
+        int from = values.position();
+        for (int i = 0; i < n; i++) {
+            out.put(i, Halfs.floatToF16(values.get(from + i)));
         }
+        target.set(halves);
     }
 
     @Override

@@ -54,11 +54,16 @@ class FrozenHalfModelTest {
             assertEquals(full.weightBytes(), 4 * full.parameterCount());
             assertEquals(full.weightBytes(), 2 * frozen.weightBytes(), "float16 weights are half the float32 bytes");
 
-            // the frozen weights are the float32 ones rounded to float16 (relative error ≤ 2^-11 in the normal range)
+            // the frozen weights are the float32 ones rounded to float16: exactly PyTorch's cast of them (what the
+            // per-forward path computes with), relative error ≤ 2^-11 in the normal range
             int changed = 0;
             for (String t : full.parameters().keySet()) {
                 float[] a = full.weights(t);
                 float[] h = frozen.weights(t);
+                try (NDArray cast16 = full.parameters().get(t).getArray().toType(DataType.FLOAT16, true);
+                     NDArray back = cast16.toType(DataType.FLOAT32, true)) {
+                    assertArrayEquals(back.toFloatArray(), h, t + ": held values = PyTorch's float16 cast");
+                }
                 for (int i = 0; i < a.length; i++) {
                     assertTrue(Math.abs(h[i] - a[i]) <= Math.abs(a[i]) * 0x1p-11 + 0x1p-24, t + "[" + i + "]: " + a[i]
                             + " held as " + h[i]);
