@@ -153,7 +153,8 @@ public final class ModelBenchCommand extends BenchCommand {
 
         memory.reset();
         long loadStart = System.nanoTime();
-        try (CausalLm lm = CausalLms.load(folder, GptModel.Head.NONE, dev)) {
+        // generation on a frozen model, as the rollout generator loads it (float16 weights at --precision fp16)
+        try (CausalLm lm = CausalLms.loadFrozen(folder, GptModel.Head.NONE, dev, precision)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             if (promptLength + newTokens > lm.maxPositions()) {
                 throw new IllegalArgumentException("--prompt-length + --new-tokens = " + (promptLength + newTokens)
@@ -181,7 +182,6 @@ public final class ModelBenchCommand extends BenchCommand {
                         bench.measured());
             }
             double generated = (double) batch * newTokens;
-            lm.setPrecision(precision);
             Generator gen = new Generator(lm);
             SamplingConfig sampling = SamplingConfig.sampling(newTokens).withStopAtEos(false);
             row(rows, "generate, KV cache (sampling)", generated, bench.bestSeconds(() -> gen.generate(prompts, sampling, 1)));
@@ -220,8 +220,8 @@ public final class ModelBenchCommand extends BenchCommand {
         }
 
         memory.reset();
-        try (LmRewardScorerModel scorer = LmRewardScorerModel.load(folder, "bench", 1, dev)) {
-            scorer.lm().setPrecision(precision);
+        // frozen, as the reward scorer loads it (float16 weights at --precision fp16)
+        try (LmRewardScorerModel scorer = LmRewardScorerModel.load(folder, "bench", 1, dev, precision)) {
             row(rows, "reward scoring (score head)", (double) batch * (promptLength + newTokens) * trainSteps, (double) batch * trainSteps,
                     bench.bestSeconds(() -> {
                         for (int s = 0; s < trainSteps; s++) {
