@@ -3,9 +3,13 @@ package io.salsa.model.generate;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.GptModel;
 import io.salsa.model.lm.LmCache;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -121,19 +125,27 @@ public final class Generator {
 
         try (NDManager scope = model.newScope();
              LmCache cache = config.useCache() ? model.newCache(scope, batch, total) : null) {
+            // The inputs live on the native side for the whole call: every step takes its columns as views and
+            // writes the tokens it sampled into one new column, so a generated token allocates no direct buffer
+            // (NDManager.create(long[][]) per step made two, freed only when a GC found them).
+            NDArray idsArray = scope.create(ids);
+            NDArray maskArray = scope.create(mask);
+            StepColumn idsColumn = new StepColumn(scope, batch);
+            StepColumn maskColumn = new StepColumn(scope, batch);
             int known = promptLen; // columns of ids/mask that are filled
             for (int step = 0; step < maxNew; step++) {
                 float[] last;
                 try (NDManager stepScope = scope.newSubManager()) {
                     int from = cache == null || step == 0 ? 0 : known - 1;
-                    NDArray in = stepScope.create(slice(ids, from, known));
-                    NDArray m = stepScope.create(slice(mask, 0, known));
+                    NDArray in = idsArray.get(stepScope, new NDIndex(":, {}:{}", from, known));
+                    NDArray m = maskArray.get(stepScope, new NDIndex(":, {}:{}", 0, known));
                     NDArray logits = model.run(in, m, null, cache, false).logits();
                     last = logits.get(new NDIndex(":, -1, :")).toFloatArray();
                 }
                 for (int b = 0; b < batch; b++) {
                     if (done[b]) {
-                        ids[b][known] = pad;
+                        idsColumn.put(b, pad);
+                        maskColumn.put(b, 0);
                         continue;
                     }
                     TokenSampler.Choice c = sampler.choose(last, b * vocab, vocab, rngs[b]);
@@ -141,21 +153,23 @@ public final class Generator {
                     tokens[b][n] = c.token();
                     logProbs[b][n] = (float) c.logProb();
                     samplingLogProbs[b][n] = (float) c.samplingLogProb();
-                    ids[b][known] = c.token();
-                    mask[b][known] = 1;
+                    idsColumn.put(b, c.token());
+                    maskColumn.put(b, 1);
                     if (config.stopAtEos() && stopIds.contains(c.token())) {
                         done[b] = true;
                         stopped[b] = true;
                     }
                 }
-                known++;
                 boolean all = true;
                 for (boolean d : done) {
                     all &= d;
                 }
-                if (all) {
-                    break;
+                if (all || step + 1 == maxNew) {
+                    break; // no further step reads column `known`
                 }
+                idsColumn.writeInto(idsArray, known);
+                maskColumn.writeInto(maskArray, known);
+                known++;
             }
         }
         List<Generation> out = new ArrayList<>(batch);
@@ -167,11 +181,31 @@ public final class Generator {
         return out;
     }
 
-    private static long[][] slice(long[][] rows, int from, int to) {
-        long[][] out = new long[rows.length][];
-        for (int b = 0; b < rows.length; b++) {
-            out[b] = Arrays.copyOfRange(rows[b], from, to);
+    /**
+     * One column [B, 1] of int64 host values copied into a column of a native array, through one direct buffer that
+     * lives as long as the generation. {@link NDArray#set(java.nio.Buffer)} with a direct buffer does not copy: the
+     * tensor then points at the buffer's memory (DJL's {@code torchSet} sets the tensor's storage to it), so a buffer
+     * shared by two live tensors, or refilled while a tensor still reads it, changes that tensor's values. Here only
+     * {@link #array} ever points at {@link #buffer}, and {@code index_put_} copies its values into the target before
+     * the buffer is refilled for the next step.
+     */
+    private static final class StepColumn {
+        private final ByteBuffer buffer;
+        private final NDArray array;
+
+        StepColumn(NDManager scope, int batch) {
+            buffer = ByteBuffer.allocateDirect(batch * Long.BYTES).order(ByteOrder.nativeOrder());
+            array = scope.zeros(new Shape(batch, 1), DataType.INT64);
         }
-        return out;
+
+        void put(int row, long value) {
+            buffer.putLong(row * Long.BYTES, value);
+        }
+
+        /** Copies the column's values into {@code target[:, column]}. */
+        void writeInto(NDArray target, int column) {
+            array.set(buffer); // points the tensor at the buffer (no copy, no allocation)
+            target.set(new NDIndex(":, {}:{}", column, column + 1), array);
+        }
     }
 }

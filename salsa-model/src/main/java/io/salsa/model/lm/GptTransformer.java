@@ -90,6 +90,14 @@ public final class GptTransformer extends AbstractBlock {
     /** Causal + padding bias [B, 1, T, Tk]: query i (absolute position Tk−T+i) sees real keys j ≤ Tk−T+i. */
     private static NDArray attentionBias(NDArray mask, long b, long t, long tk) {
         NDManager m = mask.getManager();
+        // scalars from Scalars (torch.full), not sub(Number)/muli(Number): DJL wraps a Number in a tensor over a new
+        // direct buffer, which a generation step would pay per token
+        NDArray keys = mask.toType(DataType.FLOAT32, false);
+        NDArray keyBias = keys.sub(Scalars.of(keys, 1)).muli(Scalars.of(keys, -MASKED)).reshape(b, 1, 1, tk);
+        if (t == 1) {
+            // one new query (a cached generation step) sees every key: no host array, so no direct buffer per token
+            return m.zeros(new Shape(1, 1, 1, tk)).add(keyBias);
+        }
         float[] causal = new float[Math.toIntExact(t * tk)];
         long offset = tk - t;
         for (int i = 0; i < t; i++) {
@@ -98,13 +106,13 @@ public final class GptTransformer extends AbstractBlock {
             }
         }
         NDArray causalBias = m.create(causal, new Shape(1, 1, t, tk));
-        NDArray keyBias = mask.toType(DataType.FLOAT32, false).sub(1f).muli(-MASKED).reshape(b, 1, 1, tk);
         return causalBias.add(keyBias);
     }
 
     /** Positions counted over real tokens only (cumsum(mask) − 1, at least 0): right for left and right padding. */
     public static NDArray positionsFromMask(NDArray mask, long newTokens) {
-        NDArray pos = mask.toType(DataType.INT64, false).cumSum(1).sub(1).maximum(0);
+        NDArray sum = mask.toType(DataType.INT64, false).cumSum(1);
+        NDArray pos = sum.sub(Scalars.of(sum, 1)).maximum(Scalars.of(sum, 0));
         long tk = mask.getShape().get(1);
         return newTokens == tk ? pos : pos.get(new NDIndex(":, {}:", tk - newTokens));
     }

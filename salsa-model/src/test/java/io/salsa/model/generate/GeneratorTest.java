@@ -150,6 +150,33 @@ class GeneratorTest {
     }
 
     /** A random tiny model whose embeddings are scaled up, so its next-token distributions are far from uniform. */
+    /**
+     * A cached generation step allocates no direct buffer: the step's inputs are views of arrays made once per call,
+     * the sampled tokens go in through one reused buffer per input, and a one-query step's attention bias is made on
+     * the native side. Before, every token made three ({@code NDManager.create} of ids, mask and causal bias), freed
+     * only when a GC found them. Counted as live direct buffers (JDK buffer pool): 48 tokens would have left ≥ 144.
+     */
+    @Test
+    void shouldAllocateNoDirectBufferPerGeneratedToken() {
+        try (GptModel model = sharpModel(7, 10)) {
+            Generator gen = new Generator(model);
+            List<int[]> prompts = List.of(new int[] {3, 4}, new int[] {5, 6, 7, 8});
+            SamplingConfig cfg = SamplingConfig.sampling(48).withStopAtEos(false);
+            gen.generate(prompts, cfg, 1); // warm-up: the engine's own one-time buffers
+            long before = liveDirectBuffers();
+            List<Generation> out = gen.generate(prompts, cfg, 2);
+            long grown = liveDirectBuffers() - before;
+            assertEquals(48, out.get(0).length());
+            assertTrue(grown <= 8, grown + " direct buffers left by 48 tokens × 2 sequences");
+        }
+    }
+
+    private static long liveDirectBuffers() {
+        return java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
+                .stream().filter(p -> p.getName().equals("direct"))
+                .mapToLong(java.lang.management.BufferPoolMXBean::getCount).sum();
+    }
+
     static GptModel sharpModel(long seed, float scale) {
         GptConfig cfg = GptConfig.of(2, 2, 32, 64, 64, 0, 1);
         GptModel model = GptModel.random(cfg, GptModel.Head.NONE, seed, Device.cpu());

@@ -101,6 +101,12 @@ public final class LlamaDecoder extends AbstractBlock {
      */
     static NDArray attentionBias(NDArray mask, long b, long t, long tk, int window) {
         NDManager m = mask.getManager();
+        NDArray keys = mask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, tk);
+        if (t == 1 && (window <= 0 || tk <= window)) {
+            // one new query (a cached generation step) that sees every key: no host array, so no direct buffer per
+            // token
+            return m.ones(new Shape(1, 1, 1, tk)).mul(keys).neg().add(1f).mul(MASKED);
+        }
         float[] visible = new float[Math.toIntExact(t * tk)];
         long offset = tk - t;
         for (int i = 0; i < t; i++) {
@@ -111,7 +117,6 @@ public final class LlamaDecoder extends AbstractBlock {
             }
         }
         NDArray causal = m.create(visible, new Shape(1, 1, t, tk));
-        NDArray keys = mask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, tk);
         // (1 − visible) · min: exactly 0 or finfo.min, never min + min = −inf
         return causal.mul(keys).neg().add(1f).mul(MASKED);
     }
