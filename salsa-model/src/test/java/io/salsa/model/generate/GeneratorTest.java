@@ -149,7 +149,6 @@ class GeneratorTest {
         }
     }
 
-    /** A random tiny model whose embeddings are scaled up, so its next-token distributions are far from uniform. */
     /**
      * A cached generation step allocates no direct buffer: the step's inputs are views of arrays made once per call,
      * the sampled tokens go in through one reused buffer per input, and a one-query step's attention bias is made on
@@ -177,6 +176,7 @@ class GeneratorTest {
                 .mapToLong(java.lang.management.BufferPoolMXBean::getCount).sum();
     }
 
+    /** A random tiny model whose embeddings are scaled up, so its next-token distributions are far from uniform. */
     static GptModel sharpModel(long seed, float scale) {
         GptConfig cfg = GptConfig.of(2, 2, 32, 64, 64, 0, 1);
         GptModel model = GptModel.random(cfg, GptModel.Head.NONE, seed, Device.cpu());
