@@ -24,17 +24,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The soup's reads of its members, which also hash them: each chunk's raw bytes are converted to float for the
- * average and then handed to a hashing thread, so every member is read once for both (the card's member sha256s
+ * average and then handed to that member's hashing thread, so every member is read once for both (the card's member sha256s
  * equal a separate sha256 of the files, bit for bit).
  */
 final class MemberReads implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(MemberReads.class);
     private static final int POOL_BYTES = 64 << 20;
+    private static final int MAX_BUFFERS = 512;
 
     private final List<Checkpoint> readers;
     private final List<SequentialDigest> digests;
-    private final Background hasher;
+    /** One hashing thread per member: three or more sha256 streams share the cores evenly (hashing dominates). */
+    private final List<Background> hashers;
     private final BlockingQueue<ByteBuffer> free;
 
     /**
@@ -50,20 +52,21 @@ final class MemberReads implements AutoCloseable {
             }
         }
         int bufferBytes = Math.multiplyExact(chunkElements, width);
-        int buffers = Math.max(2, Math.min(16, POOL_BYTES / bufferBytes));
+        int buffers = Math.max(2 * readers.size(), Math.min(MAX_BUFFERS, POOL_BYTES / bufferBytes));
         free = new ArrayBlockingQueue<>(buffers);
         for (int i = 0; i < buffers; i++) {
             free.add(ByteBuffer.allocateDirect(bufferBytes).order(ByteOrder.LITTLE_ENDIAN));
         }
         if (hash) {
             digests = new ArrayList<>();
-            for (Checkpoint r : readers) {
-                digests.add(new SequentialDigest(r.files()));
+            hashers = new ArrayList<>();
+            for (int m = 0; m < readers.size(); m++) {
+                digests.add(new SequentialDigest(readers.get(m).files()));
+                hashers.add(new Background("soup-hasher-" + (m + 1)));
             }
-            hasher = new Background("soup-hasher");
         } else {
             digests = null;
-            hasher = null;
+            hashers = null;
         }
     }
 
@@ -72,8 +75,8 @@ final class MemberReads implements AutoCloseable {
      * {@code dst} as float; returns the bytes read.
      */
     long read(int m, String name, long from, float[] dst, int len) throws IOException {
-        if (hasher != null) {
-            hasher.rethrow();
+        if (hashers != null) {
+            hashers.get(m).rethrow();
         }
         Checkpoint ck = readers.get(m);
         DType dtype = ck.info(name).dtype();
@@ -87,12 +90,12 @@ final class MemberReads implements AutoCloseable {
             throw e;
         }
         long bytes = buf.remaining();
-        if (hasher == null) {
+        if (hashers == null) {
             free.add(buf);
         } else {
             SequentialDigest digest = digests.get(m);
             Path file = ck.fileOf(name);
-            hasher.execute(() -> digest.update(file, position, buf), () -> free.add(buf));
+            hashers.get(m).execute(() -> digest.update(file, position, buf), () -> free.add(buf));
         }
         return bytes;
     }
@@ -109,11 +112,13 @@ final class MemberReads implements AutoCloseable {
     /** Waits for the hashing thread and completes each member's hash; empty strings when not hashing. */
     List<String> finish() throws IOException {
         List<String> out = new ArrayList<>();
-        if (hasher == null) {
+        if (hashers == null) {
             readers.forEach(r -> out.add(""));
             return out;
         }
-        hasher.finish();
+        for (Background h : hashers) {
+            h.finish();
+        }
         for (int m = 0; m < digests.size(); m++) {
             SequentialDigest d = digests.get(m);
             out.add(d.finish());
@@ -127,8 +132,8 @@ final class MemberReads implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        if (hasher != null) {
-            hasher.close();
+        if (hashers != null) {
+            hashers.forEach(Background::close);
             for (SequentialDigest d : digests) {
                 d.close();
             }
