@@ -6,9 +6,7 @@ import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.safetensors.TensorInfo;
 import io.salsa.runtime.blob.Sha256;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -17,8 +15,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +26,7 @@ import org.slf4j.LoggerFactory;
 final class MemberReads implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(MemberReads.class);
+    /** At most this much read-ahead of the hashing threads (allocated only if they fall that far behind). */
     private static final int POOL_BYTES = 64 << 20;
     private static final int MAX_BUFFERS = 512;
 
@@ -37,7 +34,7 @@ final class MemberReads implements AutoCloseable {
     private final List<SequentialDigest> digests;
     /** One hashing thread per member: three or more sha256 streams share the cores evenly (hashing dominates). */
     private final List<Background> hashers;
-    private final BlockingQueue<ByteBuffer> free;
+    private final BufferPool free;
 
     /**
      * @param hash          hash every member's files (in index order) while reading them
@@ -52,11 +49,7 @@ final class MemberReads implements AutoCloseable {
             }
         }
         int bufferBytes = Math.multiplyExact(chunkElements, width);
-        int buffers = Math.max(2 * readers.size(), Math.min(MAX_BUFFERS, POOL_BYTES / bufferBytes));
-        free = new ArrayBlockingQueue<>(buffers);
-        for (int i = 0; i < buffers; i++) {
-            free.add(ByteBuffer.allocateDirect(bufferBytes).order(ByteOrder.LITTLE_ENDIAN));
-        }
+        free = new BufferPool(bufferBytes, Math.max(2 * readers.size(), Math.min(MAX_BUFFERS, POOL_BYTES / bufferBytes)));
         if (hash) {
             digests = new ArrayList<>();
             hashers = new ArrayList<>();
@@ -80,33 +73,24 @@ final class MemberReads implements AutoCloseable {
         }
         Checkpoint ck = readers.get(m);
         DType dtype = ck.info(name).dtype();
-        ByteBuffer buf = take();
+        ByteBuffer buf = free.take();
         long position;
         try {
             position = ck.readRaw(name, from, len, buf);
             SafeTensors.toFloats(dtype, buf, dst, 0, len);
         } catch (IOException | RuntimeException e) {
-            free.add(buf);
+            free.give(buf);
             throw e;
         }
         long bytes = buf.remaining();
         if (hashers == null) {
-            free.add(buf);
+            free.give(buf);
         } else {
             SequentialDigest digest = digests.get(m);
             Path file = ck.fileOf(name);
-            hashers.get(m).execute(() -> digest.update(file, position, buf), () -> free.add(buf));
+            hashers.get(m).execute(() -> digest.update(file, position, buf), () -> free.give(buf));
         }
         return bytes;
-    }
-
-    private ByteBuffer take() throws IOException {
-        try {
-            return free.take();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while building a soup");
-        }
     }
 
     /** Waits for the hashing thread and completes each member's hash; empty strings when not hashing. */
