@@ -71,4 +71,28 @@ public final class Halfs {
         // subnormal half: a multiple of 2^-24; scaling by 2^24 is exact and rint rounds half to even
         return (short) (sign | (int) Math.rint(Float.intBitsToFloat(abs) * 0x1p24f));
     }
+
+    /** Widens {@code n} bfloat16 bit patterns of {@code src} to float into {@code dst[at..]}: a tight shift loop. */
+    public static void bf16ToFloats(short[] src, float[] dst, int at, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[at + i] = Float.intBitsToFloat(src[i] << 16);
+        }
+    }
+
+    /** {@link #floatToBf16} of {@code src[at..at+n)} into {@code dst[0..n)}, in one loop over primitive arrays. */
+    public static void floatsToBf16(float[] src, int at, short[] dst, int n) {
+        for (int i = 0; i < n; i++) {
+            int bits = Float.floatToRawIntBits(src[at + i]);
+            int rounded = (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16;
+            // a NaN keeps its sign and top payload bits and is made quiet, as floatToBf16 does
+            dst[i] = (short) ((bits & 0x7fffffff) > 0x7f800000 ? (bits >>> 16) | 0x40 : rounded);
+        }
+    }
+
+    /** {@link #floatToF16} of {@code src[at..at+n)} into {@code dst[0..n)}. */
+    public static void floatsToF16(float[] src, int at, short[] dst, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[i] = floatToF16(src[at + i]);
+        }
+    }
 }

@@ -387,6 +387,19 @@ public final class SafeTensors implements AutoCloseable {
         return position;
     }
 
+    private static final int SHORT_SCRATCH = 1 << 18;
+    private static final ThreadLocal<short[]> SHORTS = ThreadLocal.withInitial(() -> new short[0]);
+
+    /** A per-thread scratch of at least {@code n} shorts (at most {@link #SHORT_SCRATCH}), reused across calls. */
+    private static short[] shortScratch(int n) {
+        short[] s = SHORTS.get();
+        if (s.length < n) {
+            s = new short[n];
+            SHORTS.set(s);
+        }
+        return s;
+    }
+
     /** Converts {@code n} elements of {@code dtype} (F32, F16, BF16, F64) at the start of {@code raw} to float. */
     public static void toFloats(DType dtype, ByteBuffer raw, float[] dst, int at, int n) {
         ByteBuffer buf = raw.order() == ByteOrder.LITTLE_ENDIAN ? raw : raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -399,8 +412,13 @@ public final class SafeTensors implements AutoCloseable {
                 }
             }
             case BF16 -> {
-                for (int i = 0; i < n; i++) {
-                    dst[at + i] = Halfs.bf16ToFloat(buf.getShort(p + i * 2));
+                // one bulk copy into a short[] and a shift loop, instead of a bounds-checked getShort per element
+                short[] bits = shortScratch(Math.min(n, SHORT_SCRATCH));
+                for (int done = 0; done < n;) {
+                    int len = Math.min(bits.length, n - done);
+                    buf.duplicate().order(ByteOrder.LITTLE_ENDIAN).position(p + done * 2).asShortBuffer().get(bits, 0, len);
+                    Halfs.bf16ToFloats(bits, dst, at + done, len);
+                    done += len;
                 }
             }
             case F64 -> {

@@ -183,11 +183,7 @@ public final class SafeTensorsWriter implements AutoCloseable {
         }
         java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
         int width = dtype.byteSize();
-        long position = dataStart + offsets.get(name) + fromElement * width;
-        if (digest != null && position != hashedUpTo) {
-            throw new IllegalStateException(target + ": tensor '" + name + "' written out of file order while hashing"
-                    + " (at byte " + position + ", the hash has reached " + hashedUpTo + ")");
-        }
+        long position = positionOf(name, fromElement);
         int perChunk = CHUNK_BYTES / width;
         for (int done = 0; done < count;) {
             int n = Math.min(perChunk, count - done);
@@ -219,6 +215,57 @@ public final class SafeTensorsWriter implements AutoCloseable {
             hashedUpTo = position;
         }
         cursors.put(name, cursor + count);
+    }
+
+    /**
+     * Writes elements {@code [fromElement, fromElement + n)} of tensor {@code name} given already encoded in the file's
+     * dtype: the little-endian bytes from {@code bytes}' position to its limit ({@code n} times the element width).
+     * For callers that narrow on another thread; the same order rules as {@link #write(String, long, float[], int,
+     * int)} apply. {@code bytes} is consumed (its position moves to its limit).
+     */
+    public void writeEncoded(String name, long fromElement, ByteBuffer bytes) throws IOException {
+        TensorSpec spec = spec(name);
+        int width = dtype.byteSize();
+        if (bytes.remaining() % width != 0) {
+            throw new IllegalArgumentException(target + ": tensor '" + name + "': " + bytes.remaining()
+                    + " bytes are not a whole number of " + dtype + " elements");
+        }
+        long count = bytes.remaining() / width;
+        long cursor = cursors.get(name);
+        if (fromElement != cursor) {
+            throw new IllegalStateException(target + ": tensor '" + name + "' must be written in order: next element is "
+                    + cursor + ", got " + fromElement);
+        }
+        if (fromElement + count > spec.numel()) {
+            throw new IllegalArgumentException(target + ": tensor '" + name + "' " + spec + " has " + spec.numel()
+                    + " elements; writing [" + fromElement + ", " + (fromElement + count) + ") overruns it");
+        }
+        long position = positionOf(name, fromElement);
+        if (digest != null) {
+            digest.update(bytes.duplicate());
+            hashedUpTo = position + bytes.remaining();
+        }
+        writeFully(bytes, position);
+        cursors.put(name, cursor + count);
+    }
+
+    /**
+     * Starts writing what has been written so far to the disk and waits for it ({@code fdatasync}), so that the
+     * fsync of {@link #commit()} finds little left to do. Another thread may call it while this one writes; it must
+     * have returned before {@link #commit()} or {@link #close()}.
+     */
+    public void flushWritten() throws IOException {
+        channel.force(false);
+    }
+
+    /** File position of element {@code fromElement} of {@code name}; checks the hash is kept in file order. */
+    private long positionOf(String name, long fromElement) {
+        long position = dataStart + offsets.get(name) + fromElement * dtype.byteSize();
+        if (digest != null && position != hashedUpTo) {
+            throw new IllegalStateException(target + ": tensor '" + name + "' written out of file order while hashing"
+                    + " (at byte " + position + ", the hash has reached " + hashedUpTo + ")");
+        }
+        return position;
     }
 
     private TensorSpec spec(String name) {

@@ -6,9 +6,7 @@ import io.salsa.model.safetensors.SafeTensors;
 import io.salsa.model.safetensors.TensorInfo;
 import io.salsa.runtime.blob.Sha256;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -17,25 +15,26 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The soup's reads of its members, which also hash them: each chunk's raw bytes are converted to float for the
- * average and then handed to a hashing thread, so every member is read once for both (the card's member sha256s
+ * average and then handed to that member's hashing thread, so every member is read once for both (the card's member sha256s
  * equal a separate sha256 of the files, bit for bit).
  */
 final class MemberReads implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(MemberReads.class);
+    /** At most this much read-ahead of the hashing threads (allocated only if they fall that far behind). */
     private static final int POOL_BYTES = 64 << 20;
+    private static final int MAX_BUFFERS = 512;
 
     private final List<Checkpoint> readers;
     private final List<SequentialDigest> digests;
-    private final Background hasher;
-    private final BlockingQueue<ByteBuffer> free;
+    /** One hashing thread per member: three or more sha256 streams share the cores evenly (hashing dominates). */
+    private final List<Background> hashers;
+    private final BufferPool free;
 
     /**
      * @param hash          hash every member's files (in index order) while reading them
@@ -50,20 +49,17 @@ final class MemberReads implements AutoCloseable {
             }
         }
         int bufferBytes = Math.multiplyExact(chunkElements, width);
-        int buffers = Math.max(2, Math.min(16, POOL_BYTES / bufferBytes));
-        free = new ArrayBlockingQueue<>(buffers);
-        for (int i = 0; i < buffers; i++) {
-            free.add(ByteBuffer.allocateDirect(bufferBytes).order(ByteOrder.LITTLE_ENDIAN));
-        }
+        free = new BufferPool(bufferBytes, Math.max(2 * readers.size(), Math.min(MAX_BUFFERS, POOL_BYTES / bufferBytes)));
         if (hash) {
             digests = new ArrayList<>();
-            for (Checkpoint r : readers) {
-                digests.add(new SequentialDigest(r.files()));
+            hashers = new ArrayList<>();
+            for (int m = 0; m < readers.size(); m++) {
+                digests.add(new SequentialDigest(readers.get(m).files()));
+                hashers.add(new Background("soup-hasher-" + (m + 1)));
             }
-            hasher = new Background("soup-hasher");
         } else {
             digests = null;
-            hasher = null;
+            hashers = null;
         }
     }
 
@@ -72,48 +68,41 @@ final class MemberReads implements AutoCloseable {
      * {@code dst} as float; returns the bytes read.
      */
     long read(int m, String name, long from, float[] dst, int len) throws IOException {
-        if (hasher != null) {
-            hasher.rethrow();
+        if (hashers != null) {
+            hashers.get(m).rethrow();
         }
         Checkpoint ck = readers.get(m);
         DType dtype = ck.info(name).dtype();
-        ByteBuffer buf = take();
+        ByteBuffer buf = free.take();
         long position;
         try {
             position = ck.readRaw(name, from, len, buf);
             SafeTensors.toFloats(dtype, buf, dst, 0, len);
         } catch (IOException | RuntimeException e) {
-            free.add(buf);
+            free.give(buf);
             throw e;
         }
         long bytes = buf.remaining();
-        if (hasher == null) {
-            free.add(buf);
+        if (hashers == null) {
+            free.give(buf);
         } else {
             SequentialDigest digest = digests.get(m);
             Path file = ck.fileOf(name);
-            hasher.execute(() -> digest.update(file, position, buf), () -> free.add(buf));
+            hashers.get(m).execute(() -> digest.update(file, position, buf), () -> free.give(buf));
         }
         return bytes;
-    }
-
-    private ByteBuffer take() throws IOException {
-        try {
-            return free.take();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while building a soup");
-        }
     }
 
     /** Waits for the hashing thread and completes each member's hash; empty strings when not hashing. */
     List<String> finish() throws IOException {
         List<String> out = new ArrayList<>();
-        if (hasher == null) {
+        if (hashers == null) {
             readers.forEach(r -> out.add(""));
             return out;
         }
-        hasher.finish();
+        for (Background h : hashers) {
+            h.finish();
+        }
         for (int m = 0; m < digests.size(); m++) {
             SequentialDigest d = digests.get(m);
             out.add(d.finish());
@@ -127,8 +116,8 @@ final class MemberReads implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        if (hasher != null) {
-            hasher.close();
+        if (hashers != null) {
+            hashers.forEach(Background::close);
             for (SequentialDigest d : digests) {
                 d.close();
             }

@@ -10,13 +10,14 @@ import io.salsa.model.lm.llama.LlamaModel;
 import io.salsa.model.safetensors.Checkpoint;
 import io.salsa.model.safetensors.CheckpointWriter;
 import io.salsa.model.safetensors.DType;
+import io.salsa.model.safetensors.Halfs;
 import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorInfo;
 import io.salsa.model.safetensors.TensorSpec;
 import io.salsa.runtime.blob.Sha256;
 import io.salsa.runtime.io.FileOps;
 import java.io.IOException;
-import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -30,8 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -148,6 +148,7 @@ public final class Soups {
 
     static Result build(List<Member> members, Path outDir, SoupConfig config, String method,
             Consumer<ObjectNode> cardExtras) throws IOException {
+        long start = System.nanoTime();
         if (members.isEmpty()) {
             throw new SoupException("a soup needs at least one member");
         }
@@ -187,11 +188,12 @@ public final class Soups {
             List<String> memberHashes;
             try (MemberReads reads = new MemberReads(readers, config.hashFiles(), config.chunkElements())) {
                 float[] scratch = new float[config.chunkElements()];
+                float[] acc = new float[config.chunkElements()];
                 CheckpointWriter.write(outDir, layout, metadata, outDigest, config.durable(), (writer, specs) -> {
                     long t0 = System.nanoTime();
-                    try (ChunkWriter chunks = new ChunkWriter(writer, config.chunkElements())) {
+                    try (ChunkWriter chunks = new ChunkWriter(writer, config.chunkElements(), config.durable())) {
                         for (TensorSpec t : specs) {
-                            bytesRead[0] += average(t.name(), t.numel(), reads, weights, chunks, scratch, progress);
+                            bytesRead[0] += average(t.name(), t.numel(), reads, weights, chunks, acc, scratch, progress);
                         }
                         chunks.finish();
                     }
@@ -210,9 +212,10 @@ public final class Soups {
             Result result = new Result(outDir, method, normalised, memberHashes, sha, tensors.size(), parameters,
                     bytesRead[0], averagingNanos[0], dtype);
             writeCard(result, cardExtras);
-            LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} MB/s), stored as {}",
-                    method, members.size(), tensors.size(), parameters, String.format("%.1f", bytesRead[0] / 1e6),
-                    averagingNanos[0] / 1_000_000, Math.round(result.readBytesPerSecond() / 1e6), dtype);
+            LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} MB/s), stored as {}; "
+                    + "{} ms in all (opening, commits with fsync, card)", method, members.size(), tensors.size(),
+                    parameters, String.format("%.1f", bytesRead[0] / 1e6), averagingNanos[0] / 1_000_000,
+                    Math.round(result.readBytesPerSecond() / 1e6), dtype, (System.nanoTime() - start) / 1_000_000);
             return result;
         } finally {
             for (Checkpoint r : readers) {
@@ -255,12 +258,11 @@ public final class Soups {
 
     /** Averages one tensor chunk by chunk; returns the bytes read from all members. */
     private static long average(String name, long n, MemberReads reads, float[] weights, ChunkWriter writer,
-            float[] scratch, Progress progress) throws IOException {
+            float[] acc, float[] scratch, Progress progress) throws IOException {
         int k = weights.length;
         long bytes = 0;
         for (long from = 0; from < n; from += scratch.length) {
             int len = (int) Math.min(scratch.length, n - from);
-            float[] acc = writer.buffer();
             for (int m = 0; m < k; m++) {
                 // one positional read of len elements into a direct buffer, converted in one loop; the same bytes
                 // then go to the member's hash on another thread
@@ -481,45 +483,84 @@ public final class Soups {
     }
 
     /**
-     * Writes averaged chunks on a second thread while the next chunk is read and summed, so reading the members and
-     * writing the soup overlap; a small pool of buffers bounds memory and keeps the writes in order.
+     * Narrows each averaged chunk to the soup's dtype on the averaging thread, then hashes and writes it on a second
+     * thread while the next chunk is read and summed; a third thread has the OS write the file to disk behind the
+     * writer ({@code fdatasync} every {@value #FLUSH_BYTES} bytes), so the commit's fsync finds little left. A bounded
+     * pool of buffers bounds memory and keeps the writes in order.
      */
     private static final class ChunkWriter implements AutoCloseable {
-        private static final int BUFFERS = 4;
+        private static final int POOL_BYTES = 32 << 20;
+        private static final long FLUSH_BYTES = 64L << 20;
         private final SafeTensorsWriter writer;
         private final Background thread = new Background("soup-writer");
-        private final BlockingQueue<float[]> free = new ArrayBlockingQueue<>(BUFFERS);
+        private final Background flusher;
+        private final AtomicBoolean flushing = new AtomicBoolean();
+        private final BufferPool free;
+        private final short[] halves;
+        private long unflushed;
 
-        ChunkWriter(SafeTensorsWriter writer, int chunkElements) {
+        /** @param flushBehind have the OS write the file out while it is being written (durable soups) */
+        ChunkWriter(SafeTensorsWriter writer, int chunkElements, boolean flushBehind) {
             this.writer = writer;
-            for (int i = 0; i < BUFFERS; i++) {
-                free.add(new float[chunkElements]);
-            }
+            int bufferBytes = Math.multiplyExact(chunkElements, writer.dtype().byteSize());
+            free = new BufferPool(bufferBytes, Math.max(2, Math.min(256, POOL_BYTES / bufferBytes)));
+            halves = writer.dtype() == DType.F32 ? null : new short[chunkElements];
+            flusher = flushBehind ? new Background("soup-flusher") : null;
         }
 
-        /** A buffer to sum the next chunk into; waits while all are being written. */
-        float[] buffer() throws IOException {
-            thread.rethrow();
-            try {
-                return free.take();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while building a soup");
-            }
-        }
-
+        /** Narrows {@code chunk[0..len)} now and has it hashed and written; {@code chunk} may be reused at once. */
         void submit(String name, long from, float[] chunk, int len) throws IOException {
-            thread.execute(() -> writer.write(name, from, chunk, 0, len), () -> free.add(chunk));
+            thread.rethrow();
+            ByteBuffer buf = free.take();
+            switch (writer.dtype()) {
+                case F32 -> buf.asFloatBuffer().put(chunk, 0, len);
+                case BF16 -> {
+                    Halfs.floatsToBf16(chunk, 0, halves, len);
+                    buf.asShortBuffer().put(halves, 0, len);
+                }
+                case F16 -> {
+                    Halfs.floatsToF16(chunk, 0, halves, len);
+                    buf.asShortBuffer().put(halves, 0, len);
+                }
+                default -> {
+                    free.give(buf);
+                    throw new AssertionError(writer.dtype());
+                }
+            }
+            buf.limit(len * writer.dtype().byteSize());
+            thread.execute(() -> {
+                int bytes = buf.remaining();
+                writer.writeEncoded(name, from, buf);
+                flushBehind(bytes);
+            }, () -> free.give(buf));
         }
 
-        /** Waits until every chunk is written. */
+        /** On the writer thread: every FLUSH_BYTES, one fdatasync on the flusher unless the last is still running. */
+        private void flushBehind(int bytes) throws IOException {
+            unflushed += bytes;
+            if (flusher != null && unflushed >= FLUSH_BYTES && flushing.compareAndSet(false, true)) {
+                unflushed = 0;
+                flusher.execute(writer::flushWritten, () -> flushing.set(false));
+            }
+        }
+
+        /** Waits until every chunk is written (and the flusher is idle, so the file may be committed). */
         void finish() throws IOException {
-            thread.finish();
+            try {
+                thread.finish();
+            } finally {
+                if (flusher != null) {
+                    flusher.finish();
+                }
+            }
         }
 
         @Override
         public void close() {
             thread.close();
+            if (flusher != null) {
+                flusher.close();
+            }
         }
     }
 
