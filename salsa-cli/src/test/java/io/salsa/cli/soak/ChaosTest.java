@@ -40,13 +40,14 @@ class ChaosTest {
      * The CI run (one start of the stack for the soak and the chaos): 1 minute of loop, the scorer, a generator and
      * the learner killed, the broker restarted, the same five verdicts, and {@link SoakTest}'s sampling checks. The
      * recovery waits end on conditions (every producer's topic moved on after the event; the broker restart once
-     * every service answers {@code /readyz}), so the minute is a floor, not the length.
+     * every service answers {@code /readyz}), so the minute is a floor, not the length. Samples every 2 s: a
+     * recovery is seen at the next sample, so the sampling period is paid at every event.
      */
     @Test
     void shouldKeepEveryGuaranteeThroughKillsOfTheScorerAGeneratorAndTheLearner(@TempDir Path dir) throws Exception {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         Path out = dir.resolve("chaos");
-        SoakRun.Result result = new SoakRun(new SoakRun.Options(1, true, out, 7, 5, 500, 10, 5, CI_KILLS),
+        SoakRun.Result result = new SoakRun(new SoakRun.Options(1, true, out, 7, 2, 500, 10, 5, CI_KILLS),
                 new PrintStream(printed, true, StandardCharsets.UTF_8)).run();
         List<String> restarted = new java.util.ArrayList<>(CI_KILLS);
         restarted.add(SoakRun.BROKER);
