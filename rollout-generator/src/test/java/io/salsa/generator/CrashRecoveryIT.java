@@ -53,6 +53,10 @@ class CrashRecoveryIT {
             env.put("SALSA_GENERATOR_MAX_NEW_TOKENS", "8");
             env.put("SALSA_GENERATOR_MAX_STALENESS", "-1");
             env.put("SALSA_GENERATOR_INITIAL_WEIGHTS", dir.resolve("initial-weights").toString());
+            // the killed child stays in the group until its session times out, and the restart's rebalance waits for
+            // that: 10 s (as the soak's services) instead of Kafka's default 45 s
+            env.put("SALSA_KAFKA_SESSION_TIMEOUT_MS", "10000");
+            env.put("SALSA_KAFKA_HEARTBEAT_INTERVAL_MS", "3000");
             Process child = pb.start();
             try {
                 GenHarness.await("the child to publish some rollouts", Duration.ofSeconds(120),

@@ -1,5 +1,6 @@
 package io.salsa.generator;
 
+import io.salsa.schemas.KafkaClientConfig;
 import io.salsa.schemas.KafkaSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,7 +23,9 @@ public final class GeneratorChildMain {
     }
 
     public static void main(String[] args) throws Exception {
-        KafkaSettings settings = KafkaSettings.embedded(args[0], args[1]);
+        // client properties from SALSA_KAFKA_* as a service reads them (the test sets a short consumer session)
+        KafkaSettings settings = new KafkaSettings(args[0], args[1], KafkaSettings.EMBEDDED,
+                KafkaClientConfig.fromEnv(System.getenv()));
         GeneratorConfig config = GeneratorConfig.fromEnv(System.getenv());
         long sleepMillis = Long.parseLong(args[2]);
         Path hold = Path.of(args[3]);

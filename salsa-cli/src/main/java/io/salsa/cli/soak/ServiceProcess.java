@@ -97,6 +97,13 @@ final class ServiceProcess {
         }
     }
 
+    /** SIGTERM without waiting (the service's shutdown hook stops it cleanly); {@link #stop} then waits. */
+    synchronized void terminate() {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+        }
+    }
+
     /** SIGTERM (the service's shutdown hook stops it cleanly), SIGKILL after {@code seconds}; true if it was clean. */
     synchronized boolean stop(long seconds) throws InterruptedException {
         if (process == null || !process.isAlive()) {

@@ -49,6 +49,8 @@ final class SoakRun {
     static final String BROKER = "broker";
     /** The drain gives up after this long without a new rollout, score or step. */
     private static final Duration DRAIN_STALL = Duration.ofMinutes(4);
+    /** How often the drain counts the topics (a few reads of end offsets and of the short run's topics). */
+    private static final long DRAIN_POLL_MS = 1000;
     /**
      * The broker is restarted only when every service is ready ({@link ServiceProcess#ready()}: past its start-up):
      * a service that is still starting when the broker goes away can give up in a start-up admin call (see
@@ -252,11 +254,11 @@ final class SoakRun {
             double w = warm;
             DoubleSupplier since = () -> w < 0 ? 0 : elapsed() - w;
             double elapsed = since.getAsDouble();
-            if (pending != null && sampler.last("learner_steps") > pending.steps()
-                    && sampler.last("preferences") > pending.preferences()) {
+            if (pending != null && pending.recoveredIn(sampler)) {
                 recoveries.put(pending.name(), elapsed - pending.at());
                 events.add(String.format(Locale.ROOT, "%.0f s: the loop recovered from the %s event in %.0f s "
-                        + "(a new step and a new preference)", elapsed, pending.name(), elapsed - pending.at()));
+                        + "(new rollouts, scores, a step, a checkpoint and a preference)", elapsed, pending.name(),
+                        elapsed - pending.at()));
                 pending = null;
             } else if (pending != null && elapsed - pending.at() > RECOVERY_TIMEOUT.toSeconds()) {
                 notRecovered.add(pending.name());
@@ -279,8 +281,7 @@ final class SoakRun {
                 // the baseline is a sample taken after the event: counts that were in flight before it do not count
                 // as a recovery
                 sampler.sample(elapsed(), brokerRestarting);
-                pending = new Pending(name, since.getAsDouble(), sampler.last("learner_steps"),
-                        sampler.last("preferences"));
+                pending = new Pending(name, since.getAsDouble(), Pending.counts(sampler));
                 continue;
             }
             if (System.nanoTime() >= nextSample) {
@@ -310,8 +311,27 @@ final class SoakRun {
         return services.values().stream().allMatch(s -> s.name().equals(BROKER) ? s.alive() : s.ready());
     }
 
-    /** A chaos event the loop has not yet recovered from, with the counts at the time. */
-    private record Pending(String name, double at, long steps, long preferences) {
+    /**
+     * A chaos event the loop has not yet recovered from, with the counts at the time. Recovered means every
+     * producer's topic moved on since: rollouts, scored rollouts, learner steps, policy checkpoints, preferences.
+     * A restarted service registers its schemas with its first write, so a recovery that waited only for a step and
+     * a preference could let the broker restart catch the learner between its step and its first checkpoint (its
+     * registry read then timed out and it exited, 2026-12-04 in docs/measurements/soak.md).
+     */
+    private record Pending(String name, double at, Map<String, Long> counts) {
+
+        static final List<String> PRODUCED = List.of("rollouts", "scored_offsets", "learner_steps",
+                "policy_checkpoints", "preferences");
+
+        static Map<String, Long> counts(Sampler sampler) {
+            Map<String, Long> c = new LinkedHashMap<>();
+            PRODUCED.forEach(metric -> c.put(metric, sampler.last(metric)));
+            return c;
+        }
+
+        boolean recoveredIn(Sampler sampler) {
+            return PRODUCED.stream().allMatch(metric -> sampler.last(metric) > counts.get(metric));
+        }
     }
 
     private void chaos(String name) throws Exception {
@@ -395,16 +415,21 @@ final class SoakRun {
                 out.printf("   draining: %d of %d prompts complete, %d of %d rollouts scored%n", c.promptsComplete(),
                         promptIds.size(), c.scored(), c.rolloutsDistinct());
             }
-            Thread.sleep(5000);
+            Thread.sleep(DRAIN_POLL_MS);
         }
         out.println("   drain made no progress for " + DRAIN_STALL.toMinutes() + " min; checking what is there");
     }
 
+    /**
+     * SIGTERM to every service at once, then waits for each (SIGKILL after 60 s): each one's clean shutdown (final
+     * commits, leaving its group) runs in parallel with the others' instead of one after another.
+     */
     private void stopServices() throws InterruptedException {
-        for (ServiceProcess s : reversed(services.values())) {
-            if (!s.name().equals(BROKER)) {
-                s.stop(60);
-            }
+        List<ServiceProcess> stopping = reversed(services.values()).stream()
+                .filter(s -> !s.name().equals(BROKER)).toList();
+        stopping.forEach(ServiceProcess::terminate);
+        for (ServiceProcess s : stopping) {
+            s.stop(60);
         }
     }
 
