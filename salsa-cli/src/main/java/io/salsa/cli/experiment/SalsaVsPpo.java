@@ -11,6 +11,7 @@ import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.RunResults;
 import io.salsa.cli.report.StepMetrics;
 import io.salsa.cli.report.Charts;
+import io.salsa.cli.stats.Stats;
 import io.salsa.learner.ppo.Algorithm;
 import io.salsa.learner.ppo.KlHackGuard;
 import io.salsa.model.lm.CausalLm;
@@ -121,6 +122,11 @@ public final class SalsaVsPpo {
             evalPrompts.put("in-distribution", pick(data.prompts("eval"), cfg.evalPrompts(), cfg.taskSeed()));
             evalPrompts.put("ood", pick(data.prompts("ood"), cfg.evalPrompts(), cfg.taskSeed()));
             List<String> guardPrompts = evalPrompts.get("in-distribution").stream().limit(8).map(p -> p[1]).toList();
+            // each arm's start model (also its KL reference), evaluated once: the frontier's KL = 0 end
+            Map<String, Path> startModels = new LinkedHashMap<>();
+            Map<String, String> startOf = new LinkedHashMap<>();
+            arms.forEach(a -> startOf.put(a.name(), startModel(startModels, a.referenceFolder())));
+            offline.forEach(a -> startOf.put(a.name(), startModel(startModels, a.reference())));
 
             RmTrainConfig rmCfg = RmTrainConfig.defaults(cfg.taskSeed());
             List<PreferencePair> rmTrain = RewardModelTrainer.split(ModelRecipes.taskPreferences(task, tokenizer),
@@ -133,12 +139,23 @@ public final class SalsaVsPpo {
 
             List<StepMetrics> allSteps = new ArrayList<>();
             List<ArmEvaluation> evaluations = new ArrayList<>();
+            List<ArmEvaluation> startEvaluations = new ArrayList<>();
             try (CausalLm rewardModel = CausalLms.load(rm, GptModel.Head.SCORE, device)) {
                 RewardFunction reward = (q, r) -> ModelRecipes.rewardScores(rewardModel, q, r);
                 ArmTrainer.Shared shared = new ArmTrainer.Shared(
                         data.prompts("train").stream().map(TaskPrompt::text).toList(), guardPrompts, tokenizer,
                         reward, gold, cfg.ppo(cfg.headlineKlCoef()), KlHackGuard.Config.defaults(),
                         cfg.maxNewTokens(), cfg.guardEvery(), cfg.groupSize(), device);
+                for (Map.Entry<String, Path> m : startModels.entrySet()) {
+                    RunFiles files = new RunFiles(dir.resolve("runs").resolve("start-" + m.getKey()));
+                    String name = StartPoints.armName(m.getKey());
+                    if (!Files.isRegularFile(files.evalFile())) {
+                        Files.createDirectories(files.dir());
+                        files.write(List.of(), evaluate(name, 0, 0, m.getValue(), m.getValue(), evalPrompts,
+                                tokenizer, reward, gold, cfg, device));
+                    }
+                    startEvaluations.addAll(files.evaluations(name, 0, 0));
+                }
                 int total = cfg.klCoefs().size() * cfg.seeds() * (arms.size() + offline.size());
                 Progress runs = Progress.start("experiment", total, "runs", out);
                 for (double beta : cfg.klCoefs()) {
@@ -188,7 +205,18 @@ public final class SalsaVsPpo {
                 KlFrontier.matchedTable(split, ofSplit, COMPARISONS).ifPresent(tables::add);
                 Map<String, List<KlFrontier.Point>> points = KlFrontier.points(ofSplit);
                 tables.add(KlFrontier.table(split, points));
-                charts.put(split.equals("ood") ? "gold-frontier-ood" : "gold-frontier", frontierChart(split, points));
+                List<ArmEvaluation> starts = startEvaluations.stream().filter(e -> e.split().equals(split)).toList();
+                tables.add(StartPoints.table(split, ofSplit, starts, startOf));
+                Map<String, Stats.Bootstrap> startGold = new LinkedHashMap<>();
+                for (ArmEvaluation e : starts) {
+                    startGold.put(e.arm().substring(StartPoints.PREFIX.length()), Stats.bootstrapMean(
+                            e.outcomes().stream().mapToDouble(PromptOutcome::gold).toArray(), KlFrontier.RESAMPLES,
+                            cfg.taskSeed()));
+                }
+                Map<String, Stats.Bootstrap> armStart = new LinkedHashMap<>();
+                startOf.forEach((arm, model) -> armStart.put(arm, startGold.get(model)));
+                charts.put(split.equals("ood") ? "gold-frontier-ood" : "gold-frontier",
+                        frontierChart(split, points, armStart));
             }
             double headline = cfg.headlineKlCoef();
             for (ResultsTable t : ExperimentTables.build(evaluations.stream().filter(e -> e.klCoef() == headline)
@@ -231,6 +259,13 @@ public final class SalsaVsPpo {
             new String[] {"dpo-soup", BASELINE}, new String[] {"dpo-sft", BASELINE},
             new String[] {"grpo-soup", "grpo-sft"}, new String[] {"dpo-soup", "dpo-sft"});
 
+    /** Registers {@code folder} as a start model under its folder name (soup-k2, sft-1, ...) and returns the name. */
+    private static String startModel(Map<String, Path> startModels, Path folder) {
+        String name = folder.getFileName().toString();
+        startModels.putIfAbsent(name, folder);
+        return name;
+    }
+
     /** An offline arm: DPO starting from and anchored to {@code reference}. */
     private record OfflineArm(String name, Path reference) {
     }
@@ -251,13 +286,24 @@ public final class SalsaVsPpo {
         return evals;
     }
 
-    /** Mean gold against mean KL per β for every arm, bars the half-width of the gold interval. */
-    private static XYChart frontierChart(String split, Map<String, List<KlFrontier.Point>> points) {
+    /**
+     * Mean gold against mean KL per β for every arm, bars the half-width of the gold interval; each arm's line starts
+     * at its start model (KL 0 to itself).
+     */
+    private static XYChart frontierChart(String split, Map<String, List<KlFrontier.Point>> points,
+                                         Map<String, Stats.Bootstrap> startGold) {
         Map<String, List<double[]>> series = new LinkedHashMap<>();
-        points.forEach((arm, list) -> series.put(arm, list.stream()
-                .sorted(java.util.Comparator.comparingDouble(KlFrontier.Point::kl))
-                .map(p -> new double[] {p.kl(), p.gold().meanDiff(), (p.gold().ciHigh() - p.gold().ciLow()) / 2})
-                .toList()));
+        points.forEach((arm, list) -> {
+            List<double[]> xy = new ArrayList<>();
+            Stats.Bootstrap start = startGold.get(arm);
+            if (start != null) {
+                xy.add(new double[] {0, start.meanDiff(), (start.ciHigh() - start.ciLow()) / 2});
+            }
+            list.stream().sorted(java.util.Comparator.comparingDouble(KlFrontier.Point::kl))
+                    .forEach(p -> xy.add(new double[] {p.kl(), p.gold().meanDiff(),
+                            (p.gold().ciHigh() - p.gold().ciLow()) / 2}));
+            series.put(arm, xy);
+        });
         return Charts.linesWithErrors("Gold reward vs KL over the β sweep (" + split + " prompts)",
                 "mean KL to own reference", "mean gold reward", series);
     }

@@ -75,6 +75,26 @@ class ExperimentQuickTest {
         assertEquals(ARMS.size() * cfg.klCoefs().size(), frontier.rows().size());
         assertTrue(titles.contains("Arms on in-distribution prompts at β = 0.05"), titles.toString());
 
+        // every frontier point against its start model (the soups and one SFT model, each evaluated once)
+        for (String split : SalsaVsPpo.SPLITS) {
+            ResultsTable change = outcome.tables().stream()
+                    .filter(t -> t.title().equals("Change from the start model on " + split + " prompts"))
+                    .findFirst().orElseThrow(() -> new AssertionError(titles.toString()));
+            assertEquals(ARMS.size() * cfg.klCoefs().size(), change.rows().size());
+            java.util.Map<String, String> startGold = new java.util.HashMap<>();
+            for (List<String> row : change.rows()) {
+                // arms that start from one model show that model's one start gold
+                String previous = startGold.putIfAbsent(row.get(2), row.get(3));
+                assertTrue(previous == null || previous.equals(row.get(3)), row.toString());
+            }
+            assertEquals(Set.of("soup-k2", "sft-1", "soup-k4"), startGold.keySet());
+        }
+        for (String model : List.of("soup-k2", "sft-1", "soup-k4")) {
+            List<String> lines = Files.readAllLines(dir.resolve("runs/start-" + model + "/eval.jsonl"));
+            assertEquals(cfg.evalPrompts() * SalsaVsPpo.SPLITS.size(), lines.size());
+            lines.forEach(l -> assertTrue(l.contains("\"klToReference\":0.0"), model + ": a model's KL to itself " + l));
+        }
+
         String html = Files.readString(outcome.report());
         assertTrue(html.contains("id=\"plot-gold-frontier\""));
         assertTrue(html.contains("id=\"plot-gold-frontier-ood\""));
