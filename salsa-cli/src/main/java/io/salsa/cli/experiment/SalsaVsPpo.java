@@ -206,6 +206,7 @@ public final class SalsaVsPpo {
                 Map<String, List<KlFrontier.Point>> points = KlFrontier.points(ofSplit);
                 tables.add(KlFrontier.table(split, points));
                 List<ArmEvaluation> starts = startEvaluations.stream().filter(e -> e.split().equals(split)).toList();
+                tables.add(StartPoints.models(split, starts));
                 tables.add(StartPoints.table(split, ofSplit, starts, startOf));
                 Map<String, Stats.Bootstrap> startGold = new LinkedHashMap<>();
                 for (ArmEvaluation e : starts) {

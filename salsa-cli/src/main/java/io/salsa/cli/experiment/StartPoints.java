@@ -81,5 +81,22 @@ final class StartPoints {
                         + "or \"worse\" only when the interval excludes 0."));
     }
 
+    /** The start models themselves on one split: gold with its interval, reward-model score and answer length. */
+    static ResultsTable models(String split, List<ArmEvaluation> starts) {
+        List<List<String>> rows = new ArrayList<>();
+        for (ArmEvaluation s : starts) {
+            Stats.Bootstrap gold = Stats.bootstrapMean(s.outcomes().stream().mapToDouble(PromptOutcome::gold)
+                    .toArray(), KlFrontier.RESAMPLES, BOOTSTRAP_SEED);
+            rows.add(List.of(s.arm().substring(PREFIX.length()), String.valueOf(s.outcomes().size()),
+                    String.format(Locale.ROOT, "%+.4f [%+.4f, %+.4f]", gold.meanDiff(), gold.ciLow(), gold.ciHigh()),
+                    String.format(Locale.ROOT, "%.3f", s.mean(PromptOutcome::rewardScore)),
+                    String.format(Locale.ROOT, "%.1f", s.mean(PromptOutcome::responseLength))));
+        }
+        return new ResultsTable("Start models on " + split + " prompts",
+                List.of("model", "prompts", "gold [95% CI]", "reward-model score", "response length"), rows,
+                List.of("The soups and the SFT model the arms start from (and are anchored to), before any training: "
+                        + "greedy answers to the same held-out prompts as the arms'."));
+    }
+
     private static final long BOOTSTRAP_SEED = 20261205L;
 }

@@ -88,6 +88,9 @@ class ExperimentQuickTest {
                 assertTrue(previous == null || previous.equals(row.get(3)), row.toString());
             }
             assertEquals(Set.of("soup-k2", "sft-1", "soup-k4"), startGold.keySet());
+            ResultsTable models = outcome.tables().stream()
+                    .filter(t -> t.title().equals("Start models on " + split + " prompts")).findFirst().orElseThrow();
+            assertEquals(List.of("soup-k2", "sft-1", "soup-k4"), models.rows().stream().map(r -> r.get(0)).toList());
         }
         for (String model : List.of("soup-k2", "sft-1", "soup-k4")) {
             List<String> lines = Files.readAllLines(dir.resolve("runs/start-" + model + "/eval.jsonl"));
