@@ -37,7 +37,7 @@ public record DemoProfile(String name, long taskSeed, int entities, int sftModel
 
     /** The README's first command: long enough for the curves to mean something (≤ 10 min on 2 cores). */
     public static DemoProfile standard() {
-        return new DemoProfile("default", 7, 24, 2, 30, 4, 1800, 300, 80, 2);
+        return new DemoProfile("default", 7, 24, 2, 30, 4, 1800, 900, 80, 2);
     }
 
     /** This profile with a different task seed ({@code --seed}): another world, other splits, other models. */
