@@ -72,11 +72,14 @@ final class SoakRun {
     /**
      * What the command asked for.
      *
-     * @param chaosKills with {@code chaos}, the services killed in turn, in {@link #CHAOS_ORDER} (the broker restart
-     *                   always follows them); every service of that order when {@code chaos} and no subset is named
+     * @param chaosKills  with {@code chaos}, the services killed in turn, in {@link #CHAOS_ORDER} (the broker
+     *                    restart always follows them); every service of that order when {@code chaos} and no subset
+     *                    is named
+     * @param rewardSteps optimizer steps of the reward model the preparation trains (the quick demo's by default);
+     *                    a test may train fewer, since no verdict and no sampling check depends on the scores' quality
      */
     record Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs,
-                   int checkpointKeepEvery, int checkpointKeepLast, List<String> chaosKills) {
+                   int checkpointKeepEvery, int checkpointKeepLast, List<String> chaosKills, int rewardSteps) {
 
         Options {
             List<String> unknown = chaosKills.stream().filter(n -> !CHAOS_ORDER.contains(n)).toList();
@@ -85,6 +88,16 @@ final class SoakRun {
             }
             chaosKills = !chaos ? List.of() : chaosKills.isEmpty() ? CHAOS_ORDER
                     : CHAOS_ORDER.stream().filter(chaosKills::contains).toList();
+            if (rewardSteps < 1) {
+                throw new IllegalArgumentException("rewardSteps must be >= 1, got " + rewardSteps);
+            }
+        }
+
+        /** The quick demo's reward-model training. */
+        Options(double minutes, boolean chaos, Path out, long seed, int sampleSeconds, long raterIntervalMs,
+                int checkpointKeepEvery, int checkpointKeepLast, List<String> chaosKills) {
+            this(minutes, chaos, out, seed, sampleSeconds, raterIntervalMs, checkpointKeepEvery, checkpointKeepLast,
+                    chaosKills, DemoProfile.quick().rewardSteps());
         }
 
         /** Every service killed with {@code chaos}. */
@@ -132,9 +145,14 @@ final class SoakRun {
 
     /** The data profile: the demo's quick models (seeded), two generators, the loop unbounded in steps. */
     static DemoProfile profile(long seed) {
+        return profile(seed, DemoProfile.quick().rewardSteps());
+    }
+
+    /** {@link #profile(long)} with the reward model trained for {@code rewardSteps} optimizer steps. */
+    static DemoProfile profile(long seed, int rewardSteps) {
         DemoProfile q = DemoProfile.quick();
         return new DemoProfile("soak", seed, q.entities(), q.sftModels(), q.pretrainEpochs(), q.sftEpochs(),
-                q.preferences(), q.rewardSteps(), 1_000_000, 2);
+                q.preferences(), rewardSteps, 1_000_000, 2);
     }
 
     Result run() throws Exception {
@@ -154,7 +172,7 @@ final class SoakRun {
             SoakServices.startBroker(broker);
             kafka = KafkaSettings.embedded("127.0.0.1:" + brokerPort, "");
             TopicAdmin.ensureAll(kafka);
-            DemoProfile profile = profile(opt.seed());
+            DemoProfile profile = profile(opt.seed(), opt.rewardSteps());
             String base = prepare(profile);
             long rolloutsBefore = KafkaLog.endOffsetSum(kafka, kafka.topic(Topics.ROLLOUTS));
             long feedbackBefore = KafkaLog.endOffsetSum(kafka, kafka.topic(Topics.FEEDBACK));

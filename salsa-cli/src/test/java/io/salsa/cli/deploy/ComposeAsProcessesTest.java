@@ -37,8 +37,9 @@ import org.yaml.snakeyaml.Yaml;
  * server (S3Proxy, in place of MinIO), until each answers its probes; then runs an operator's first steps with the
  * {@code salsa} command under compose's shared environment (a task, a base, two SFT models published, a reward model
  * published, prompts loaded) and waits until a policy checkpoint of the learner comes back to the generator. What is
- * mapped, because the containers' neighbours do not exist here, is listed in {@link #localise}; docs/deploy.md says
- * what this proves and what it does not.
+ * mapped, because the containers' neighbours do not exist here, is listed in {@link #localise}; the one setting
+ * added, a shorter way to the learner's first checkpoint, in {@link #smallerLearnerSteps}; docs/deploy.md says what
+ * this proves and what it does not.
  */
 @ExtendWith(KafkaExtension.class)
 class ComposeAsProcessesTest {
@@ -75,6 +76,9 @@ class ComposeAsProcessesTest {
                     int port = freePort();
                     Map<String, String> local = localise(environment(service, operator), kafka.bootstrapServers(),
                             s3.endpoint().toString(), home, port);
+                    if (name.equals("ppo-learner")) {
+                        local.putAll(smallerLearnerSteps(local));
+                    }
                     running.add(start(name, command, local, home, port));
                 }
                 for (Running r : running) {
@@ -109,9 +113,9 @@ class ComposeAsProcessesTest {
                 }
                 operator(work, shared, "rm", "train", "--data", "task/preferences.jsonl", "--init", "sft-1",
                         "--out", "rm", "--max-steps", "10", "--publish");
-                // the learner publishes every save_steps (10) steps of batch_size (64) rollouts: 10 × 64 / 4 samples
-                // = 160 prompts at least; the task has 54 training prompts, so four epochs of them
-                operator(work, shared, "prompts", "load", "task/prompts-train.jsonl", "--epochs", "4");
+                // the learner publishes every save_steps (2 here) steps of batch_size (16 here) rollouts, and steps
+                // once more: 3 × 16 / 4 samples = 12 prompts at least; the task has 54 training prompts
+                operator(work, shared, "prompts", "load", "task/prompts-train.jsonl", "--epochs", "1");
 
                 // soup → generator and learner ready → rollouts scored → learner steps → checkpoint → generator
                 generator.await("/readyz");
@@ -173,6 +177,22 @@ class ComposeAsProcessesTest {
         }
         assertTrue(queried >= 10, "the dashboard queries the loop's metrics: " + queried);
         assertEquals(List.of(), missing, "queried by " + DASHBOARD + " but served by no service");
+    }
+
+    /**
+     * What the test sets on top of the learner's compose environment, through the variables an operator would put
+     * in its {@code environment} block: a policy checkpoint every 2 steps of 16 rollouts instead of the defaults'
+     * 10 steps of 64. The defaults need 640 rollouts generated and scored on two CPU cores before the first
+     * checkpoint; what this test proves (the file's services, as written, run as processes and a checkpoint goes
+     * from the learner back to the generator) does not depend on how many. Fails if the compose file sets one of
+     * them itself, so the test never hides the file's own value.
+     */
+    static Map<String, String> smallerLearnerSteps(Map<String, String> learnerEnv) {
+        Map<String, String> smaller = Map.of("SALSA_LEARNER_SAVE_STEPS", "2", "SALSA_LEARNER_BATCH_SIZE", "16");
+        for (String key : smaller.keySet()) {
+            assertTrue(!learnerEnv.containsKey(key), key + " is set by docker-compose.yml; the test would override it");
+        }
+        return smaller;
     }
 
     /** A compose environment block with compose's interpolation of the operator's .env applied. */

@@ -25,6 +25,12 @@ class ChaosTest {
 
     /** What a CI-sized chaos run kills (then the broker restart): one of each kind of consumer that keeps state. */
     static final List<String> CI_KILLS = List.of("reward-scorer", "generator-2", "learner");
+    /**
+     * Reward-model steps of the CI run's preparation (the quick demo trains 20): the scorer needs a published reward
+     * model, but no verdict (preferences acknowledged, steps trained once, prompts complete, replay) and no sampling
+     * check depends on how well it scores, and the generators' rollouts stop at 16 new tokens whatever it rewards.
+     */
+    static final int CI_REWARD_STEPS = 4;
 
     @Test
     @EnabledIfSystemProperty(named = "salsa.chaos", matches = "true")
@@ -47,12 +53,44 @@ class ChaosTest {
     void shouldKeepEveryGuaranteeThroughKillsOfTheScorerAGeneratorAndTheLearner(@TempDir Path dir) throws Exception {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         Path out = dir.resolve("chaos");
-        SoakRun.Result result = new SoakRun(new SoakRun.Options(1, true, out, 7, 2, 500, 10, 5, CI_KILLS),
-                new PrintStream(printed, true, StandardCharsets.UTF_8)).run();
+        SoakRun.Result result = new SoakRun(new SoakRun.Options(1, true, out, 7, 2, 500, 10, 5, CI_KILLS,
+                CI_REWARD_STEPS), new PrintStream(new Tee(printed, System.out), true, StandardCharsets.UTF_8)).run();
         List<String> restarted = new java.util.ArrayList<>(CI_KILLS);
         restarted.add(SoakRun.BROKER);
         assertVerdictsAndRestarts(result, printed, out, restarted);
         SoakTest.assertSampledThroughout(result, out, printed.toString(StandardCharsets.UTF_8), restarted);
+    }
+
+    /**
+     * The run's progress into the test's output too (surefire keeps it in the report), so a CI log shows where the
+     * time went: each preparation stage, the warm-up, every event's recovery, the drain and the replay.
+     */
+    private static final class Tee extends java.io.OutputStream {
+        private final java.io.OutputStream a;
+        private final java.io.OutputStream b;
+
+        Tee(java.io.OutputStream a, java.io.OutputStream b) {
+            this.a = a;
+            this.b = b;
+        }
+
+        @Override
+        public void write(int c) throws java.io.IOException {
+            a.write(c);
+            b.write(c);
+        }
+
+        @Override
+        public void write(byte[] buf, int off, int len) throws java.io.IOException {
+            a.write(buf, off, len);
+            b.write(buf, off, len);
+        }
+
+        @Override
+        public void flush() throws java.io.IOException {
+            a.flush();
+            b.flush();
+        }
     }
 
     private static final List<String> CHAOS_AND_BROKER = java.util.stream.Stream.concat(

@@ -170,7 +170,8 @@ class GeneratorTest {
         }
     }
 
-    private static long liveDirectBuffers() {
+    /** Direct buffers the JVM holds now (DJL makes one for each host array it turns into an NDArray). */
+    static long liveDirectBuffers() {
         return java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
                 .stream().filter(p -> p.getName().equals("direct"))
                 .mapToLong(java.lang.management.BufferPoolMXBean::getCount).sum();

@@ -82,6 +82,26 @@ class LlamaGeneratorTest {
         }
     }
 
+    /**
+     * As {@link GeneratorTest}'s for GPT-2: rotary frequencies and the one-query attention bias made without a host
+     * array or a Java number per step (103–151 buffers over these 96 tokens before). A garbage collection during the
+     * run can only lower the count, so it may miss a regression once, never fail a correct build.
+     */
+    @Test
+    void shouldAllocateNoDirectBufferPerGeneratedToken() throws IOException {
+        try (LlamaModel model = tinyLlama(7)) {
+            Generator gen = new Generator(model);
+            List<int[]> prompts = List.of(new int[] {3, 4}, new int[] {5, 6, 7, 8});
+            SamplingConfig cfg = SamplingConfig.sampling(48).withStopAtEos(false);
+            gen.generate(prompts, cfg, 1); // warm-up: the engine's own one-time buffers
+            long before = GeneratorTest.liveDirectBuffers();
+            List<Generation> out = gen.generate(prompts, cfg, 2);
+            long grown = GeneratorTest.liveDirectBuffers() - before;
+            assertEquals(48, out.get(0).length());
+            assertTrue(grown <= 8, grown + " direct buffers left by 48 tokens × 2 sequences");
+        }
+    }
+
     @Test
     void shouldStopOnAnyEosIdOfTheFolderAndKeepItAsTheLastToken() throws IOException {
         Path folder = tmp.resolve("llama");

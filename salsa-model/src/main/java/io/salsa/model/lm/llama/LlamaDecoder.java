@@ -40,7 +40,7 @@ public final class LlamaDecoder extends AbstractBlock {
 
     LlamaDecoder(NDManager manager, LlamaConfig config, DataType weightType) {
         this.config = config;
-        this.rope = new Rope(config);
+        this.rope = new Rope(manager, config);
         embed = addParameter(GptLayers.parameter(manager, "embed_tokens.weight", Parameter.Type.WEIGHT, weightType,
                 config.vocabSize(), config.hiddenSize()));
         for (int i = 0; i < config.numLayers(); i++) {
@@ -103,9 +103,9 @@ public final class LlamaDecoder extends AbstractBlock {
         NDManager m = mask.getManager();
         NDArray keys = mask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, tk);
         if (t == 1 && (window <= 0 || tk <= window)) {
-            // one new query (a cached generation step) that sees every key: no host array, so no direct buffer per
-            // token
-            return m.ones(new Shape(1, 1, 1, tk)).mul(keys).neg().add(1f).mul(MASKED);
+            // one new query (a cached generation step) that sees every key: no host array and no Java number
+            // operand (DJL wraps each in a tensor over a new direct buffer), so no direct buffer per token
+            return m.ones(new Shape(1, 1, 1, tk)).mul(keys).neg().add(Scalars.of(keys, 1)).mul(Scalars.of(keys, MASKED));
         }
         float[] visible = new float[Math.toIntExact(t * tk)];
         long offset = tk - t;
@@ -118,7 +118,7 @@ public final class LlamaDecoder extends AbstractBlock {
         }
         NDArray causal = m.create(visible, new Shape(1, 1, t, tk));
         // (1 − visible) · min: exactly 0 or finfo.min, never min + min = −inf
-        return causal.mul(keys).neg().add(1f).mul(MASKED);
+        return causal.mul(keys).neg().add(Scalars.of(keys, 1)).mul(Scalars.of(keys, MASKED));
     }
 
     /** DJL entry point: inputs {@code (ids, mask)}, output {@code (final hidden states)}. */

@@ -14,9 +14,16 @@ import ai.djl.ndarray.types.Shape;
 final class Rope {
 
     private final float[] inverseFrequencies;
+    /**
+     * The same values [1, 1, D/2] as a native array in the model's manager, made once: a host array turned into an
+     * NDArray costs a direct buffer, and a generation step would otherwise make one per token.
+     */
+    private final NDArray nativeInverseFrequencies;
 
-    Rope(LlamaConfig config) {
+    /** @param manager the model's manager, which owns the native inverse frequencies for the model's life */
+    Rope(NDManager manager, LlamaConfig config) {
         this.inverseFrequencies = inverseFrequencies(config);
+        this.nativeInverseFrequencies = manager.create(inverseFrequencies, new Shape(1, 1, inverseFrequencies.length));
     }
 
     /** inv_freq[i] = θ^(−2i/D) for i &lt; D/2, then rescaled as {@code rope_scaling} says. */
@@ -57,10 +64,16 @@ final class Rope {
         return (float) ((1 - smooth) * scaled / s.factor() + smooth * scaled);
     }
 
-    /** cos and sin [B, 1, T, D] for position ids [B, T] (int64), in the positions' manager. */
+    /**
+     * cos and sin [B, 1, T, D] for position ids [B, T] (int64), in the positions' manager; allocates no host memory
+     * when the positions are on the model's device.
+     */
     NDList cosSin(NDArray positionIds) {
-        NDManager m = positionIds.getManager();
-        NDArray inv = m.create(inverseFrequencies, new Shape(1, 1, inverseFrequencies.length));
+        NDArray inv = nativeInverseFrequencies;
+        if (!inv.getDevice().equals(positionIds.getDevice())) {
+            // positions on another device than the model's manager: a copy there (not a path the services take)
+            inv = positionIds.getManager().create(inverseFrequencies, new Shape(1, 1, inverseFrequencies.length));
+        }
         NDArray freqs = positionIds.toType(DataType.FLOAT32, false).expandDims(-1).mul(inv);
         NDArray angles = NDArrays.concat(new NDList(freqs, freqs), -1).expandDims(1);
         return new NDList(angles.cos(), angles.sin());
