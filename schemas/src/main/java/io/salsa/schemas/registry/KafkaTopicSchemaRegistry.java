@@ -76,12 +76,10 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
     private final Duration wait;
     private final Duration callTimeout;
 
-    private KafkaTopicSchemaRegistry(KafkaSettings settings, String topic, Duration wait) {
+    private KafkaTopicSchemaRegistry(KafkaSettings settings, String topic, Duration wait, Duration callTimeout) {
         this.settings = settings;
         this.wait = wait;
-        // several attempts fit in the wait, so a broker back early is noticed early and progress gets logged
-        Duration quarter = wait.dividedBy(4);
-        this.callTimeout = quarter.compareTo(TIMEOUT) < 0 ? quarter : TIMEOUT;
+        this.callTimeout = callTimeout;
         this.bootstrapServers = settings.bootstrapServers();
         this.topic = topic;
         this.partition = new TopicPartition(topic, 0);
@@ -109,9 +107,16 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
             throw new IllegalArgumentException("the schema registry's wait for an absent broker must be positive, got "
                     + wait);
         }
+        // several attempts fit in the wait, so a broker back early is noticed early and progress gets logged
+        Duration quarter = wait.dividedBy(4);
+        return open(settings, wait, quarter.compareTo(TIMEOUT) < 0 ? quarter : TIMEOUT);
+    }
+
+    /** As {@link #open(KafkaSettings, Duration)} with each attempt bounded by {@code callTimeout} (tests). */
+    static KafkaTopicSchemaRegistry open(KafkaSettings settings, Duration wait, Duration callTimeout) {
         TopicAdmin.ensureTopics(settings, List.of(Topics.SCHEMAS));
         KafkaTopicSchemaRegistry registry =
-                new KafkaTopicSchemaRegistry(settings, settings.topic(Topics.SCHEMAS), wait);
+                new KafkaTopicSchemaRegistry(settings, settings.topic(Topics.SCHEMAS), wait, callTimeout);
         try {
             registry.patiently("read the registry topic", () -> {
                 registry.catchUp();

@@ -1,6 +1,7 @@
 package io.salsa.schemas.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,13 +37,15 @@ class KafkaTopicSchemaRegistryOutageTest {
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir);
         KafkaSettings s = KafkaSettings.embedded(broker.bootstrapServers(), "outage.");
         ExecutorService pool = Executors.newSingleThreadExecutor();
-        try (KafkaTopicSchemaRegistry registry = KafkaTopicSchemaRegistry.open(s, Duration.ofMinutes(1))) {
+        // attempts of 1 s, so the registration fails a few of them (and retries) before the broker is back
+        try (KafkaTopicSchemaRegistry registry =
+                     KafkaTopicSchemaRegistry.open(s, Duration.ofMinutes(2), Duration.ofSeconds(1))) {
             int prompt = registry.register("prompts-value", Prompt.getClassSchema());
             broker.close();
 
             Future<Integer> rollout = pool.submit(() -> registry.register("rollouts-value", Rollout.getClassSchema()));
-            Thread.sleep(1500); // the registration meets the stopped broker first
-            assertTrue(!rollout.isDone(), "the registration waits for the broker instead of failing");
+            Thread.sleep(3500); // the registration meets the stopped broker first
+            assertFalse(rollout.isDone(), "the registration waits for the broker instead of failing");
             broker = EmbeddedKafkaBroker.start(dir);
 
             int id = rollout.get(2, TimeUnit.MINUTES);
