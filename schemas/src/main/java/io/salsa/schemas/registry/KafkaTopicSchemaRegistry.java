@@ -114,11 +114,18 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
 
     /** As {@link #open(KafkaSettings, Duration)} with each attempt bounded by {@code callTimeout} (tests). */
     static KafkaTopicSchemaRegistry open(KafkaSettings settings, Duration wait, Duration callTimeout) {
-        TopicAdmin.ensureTopics(settings, List.of(Topics.SCHEMAS));
         KafkaTopicSchemaRegistry registry =
                 new KafkaTopicSchemaRegistry(settings, settings.topic(Topics.SCHEMAS), wait, callTimeout);
         try {
-            registry.patiently("read the registry topic", () -> {
+            registry.patiently("open the registry", () -> {
+                try {
+                    TopicAdmin.ensureTopics(settings, List.of(Topics.SCHEMAS));
+                } catch (IllegalStateException e) {
+                    if (e.getCause() instanceof RetriableException away) {
+                        throw away; // the broker is not answering: wait for it like any other call
+                    }
+                    throw e;
+                }
                 registry.catchUp();
                 return null;
             });
@@ -297,15 +304,16 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
                 Duration waited = Duration.ofNanos(System.nanoTime() - start);
                 if (waited.compareTo(wait) >= 0) {
                     throw new SchemaRegistryException("cannot " + what + ": the schema registry topic " + topic
-                            + " at " + bootstrapServers + " did not answer within the wait of " + wait
-                            + " (" + attempt + " attempts; the wait is the producers' delivery.timeout.ms, "
-                            + "SALSA_KAFKA_DELIVERY_TIMEOUT_MS, default " + DEFAULT_WAIT + "): " + e.getMessage(), e);
+                            + " at " + bootstrapServers + " did not answer within the wait of "
+                            + seconds(wait) + " (" + attempt + " attempts; the wait follows delivery.timeout.ms of "
+                            + "the client properties, SALSA_KAFKA_DELIVERY_TIMEOUT_MS, default "
+                            + seconds(DEFAULT_WAIT) + "): " + e.getMessage()
+                            + KafkaErrors.timeoutHint(e, settings), e);
                 }
                 long backoff = Math.min(MAX_BACKOFF.toMillis(), 250L << Math.min(attempt - 1, 5));
                 backoff = Math.min(backoff, wait.minus(waited).toMillis() + 1);
-                LOG.warn("schema registry unavailable, retrying ({}, waited {} s of {} s) to {} in {}: {}", attempt,
-                        String.format(Locale.ROOT, "%.1f", waited.toMillis() / 1000.0), wait.toSeconds(),
-                        what, topic, e.toString());
+                LOG.warn("schema registry unavailable, retrying ({}, waited {} of {}) to {} in {}: {}", attempt,
+                        seconds(waited), seconds(wait), what, topic, e + (attempt == 1 ? KafkaErrors.timeoutHint(e, settings) : ""));
                 try {
                     Thread.sleep(backoff);
                 } catch (InterruptedException ie) {
@@ -392,6 +400,12 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
         n.put("id", r.id());
         n.put("schema", r.schema().toString());
         return n.toString();
+    }
+
+    /** {@code 2.5 s}, {@code 600 s}: a duration as an operator reads it in a log line. */
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s"
+                : String.format(Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
     }
 
     /** Exponential backoff with full jitter, so registrants that fence each other stop colliding. */

@@ -62,6 +62,31 @@ class KafkaTopicSchemaRegistryOutageTest {
     }
 
     @Test
+    void shouldOpenOnceTheBrokerIsBack() throws Exception {
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir);
+        // the admin client's calls (creating the topic) are bounded by its own timeouts: short ones here
+        KafkaSettings s = new KafkaSettings(broker.bootstrapServers(), "late.", KafkaSettings.EMBEDDED,
+                new KafkaClientConfig(Map.of("default.api.timeout.ms", "1000", "request.timeout.ms", "1000"),
+                        Map.of()));
+        broker.close();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<KafkaTopicSchemaRegistry> opening = pool.submit(
+                    () -> KafkaTopicSchemaRegistry.open(s, Duration.ofMinutes(2), Duration.ofSeconds(1)));
+            Thread.sleep(3500);
+            assertFalse(opening.isDone(), "opening waits for the broker instead of failing");
+            broker = EmbeddedKafkaBroker.start(dir);
+            try (KafkaTopicSchemaRegistry registry = opening.get(2, TimeUnit.MINUTES)) {
+                int id = registry.register("prompts-value", Prompt.getClassSchema());
+                assertEquals(Prompt.getClassSchema(), registry.getById(id));
+            }
+        } finally {
+            pool.shutdownNow();
+            broker.close();
+        }
+    }
+
+    @Test
     void shouldNameTheTopicAndTheWaitWhenTheBrokerStaysAway() throws Exception {
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir);
         KafkaSettings s = KafkaSettings.embedded(broker.bootstrapServers(), "gone.");
@@ -70,13 +95,20 @@ class KafkaTopicSchemaRegistryOutageTest {
             SchemaRegistryException e = assertThrows(SchemaRegistryException.class,
                     () -> registry.register("rollouts-value", Rollout.getClassSchema()));
             assertTrue(e.getMessage().contains(registry.topic()), e.getMessage());
-            assertTrue(e.getMessage().contains("PT2S"), e.getMessage());
+            assertTrue(e.getMessage().contains("within the wait of 2 s"), e.getMessage());
             SchemaRegistryException lookup = assertThrows(SchemaRegistryException.class,
                     () -> registry.getById(4711));
             assertTrue(lookup.getMessage().contains(registry.topic()), lookup.getMessage());
         } finally {
             broker.close();
         }
+        KafkaSettings quick = new KafkaSettings(s.bootstrapServers(), "gone.", KafkaSettings.EMBEDDED,
+                new KafkaClientConfig(Map.of("default.api.timeout.ms", "1000", "request.timeout.ms", "1000"),
+                        Map.of()));
+        SchemaRegistryException open = assertThrows(SchemaRegistryException.class,
+                () -> KafkaTopicSchemaRegistry.open(quick, Duration.ofSeconds(2)));
+        assertTrue(open.getMessage().contains("gone._salsa_schemas") && open.getMessage().contains("within the wait of 2 s"),
+                open.getMessage());
     }
 
     @Test
