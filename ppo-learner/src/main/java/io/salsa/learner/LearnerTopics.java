@@ -10,6 +10,7 @@ import io.salsa.runtime.metrics.SalsaMetrics;
 import io.salsa.schemas.KafkaSettings;
 import io.salsa.schemas.Topic;
 import io.salsa.schemas.Topics;
+import io.salsa.schemas.registry.KafkaTopicSchemaRegistry;
 import io.salsa.schemas.serde.RegistryAvroSerde;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,9 +44,10 @@ final class LearnerTopics implements AutoCloseable {
      * How long one send keeps retrying while the broker is away ({@code delivery.timeout.ms}, unless the client
      * properties set it): Kafka's 2-minute default made the learner exit during a slow broker restart (the soak's
      * chaos run, load ~55), although it has nothing to do but wait. Retries are the idempotent producer's own, so
-     * a long wait never duplicates a record.
+     * a long wait never duplicates a record. The embedded schema registry waits as long by default (and follows
+     * the same setting), so the first checkpoint's schema registration never gives up before its write would.
      */
-    static final Duration SEND_TIMEOUT = Duration.ofMinutes(10);
+    static final Duration SEND_TIMEOUT = KafkaTopicSchemaRegistry.DEFAULT_WAIT;
 
     private final KafkaSettings kafka;
     private final KafkaProducer<String, byte[]> producer;

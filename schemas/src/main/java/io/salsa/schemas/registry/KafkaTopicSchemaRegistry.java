@@ -9,9 +9,11 @@ import io.salsa.schemas.TopicAdmin;
 import io.salsa.schemas.Topics;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -24,6 +26,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -42,6 +45,14 @@ import org.slf4j.LoggerFactory;
  * registrant started in between, this commit fails as fenced and it retries from the start, so two committed
  * records never claim one id. Every record has its own key, so compaction never drops or reorders a registration.
  * Registering an already registered schema takes no lock: it is answered from the folded state.
+ *
+ * <p>While the broker is away (a restart, an outage) registrations and lookups wait for it as long as the
+ * service's own writes would ({@link #waitOf}): each attempt is bounded by a call timeout (30 s, or a quarter of a
+ * shorter wait), failed attempts are retried with backoff and logged, and only when the wait is used up does the
+ * call fail, naming the topic and the wait. A registration retried after a timeout whose record did land finds that
+ * record when it reads the topic again (the next writer's {@code initTransactions} first completes or aborts the
+ * transaction the lost one left open) and returns its id, so a retry never adds a second id or version. An
+ * incompatible schema or a refused login fails at once.
  */
 public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCatalog {
 
@@ -49,6 +60,12 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final int MAX_ATTEMPTS = 20;
+    /**
+     * How long a registration or lookup waits for an absent broker when the client properties set no
+     * {@code delivery.timeout.ms}: the learner's send timeout, the longest any service's writes wait.
+     */
+    public static final Duration DEFAULT_WAIT = Duration.ofMinutes(10);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
     private final KafkaSettings settings;
     private final String bootstrapServers;
@@ -56,9 +73,13 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
     private final TopicPartition partition;
     private final SchemaStore store = new SchemaStore();
     private final KafkaConsumer<String, String> reader;
+    private final Duration wait;
+    private final Duration callTimeout;
 
-    private KafkaTopicSchemaRegistry(KafkaSettings settings, String topic) {
+    private KafkaTopicSchemaRegistry(KafkaSettings settings, String topic, Duration wait, Duration callTimeout) {
         this.settings = settings;
+        this.wait = wait;
+        this.callTimeout = callTimeout;
         this.bootstrapServers = settings.bootstrapServers();
         this.topic = topic;
         this.partition = new TopicPartition(topic, 0);
@@ -71,14 +92,43 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
 
     /**
      * Opens the registry of a deployment: creates its topic ({@code <prefix>_salsa_schemas}) if missing and reads
-     * it to the end.
+     * it to the end; its calls wait {@link #waitOf waitOf(settings)} for an absent broker.
      */
     public static KafkaTopicSchemaRegistry open(KafkaSettings settings) {
-        TopicAdmin.ensureTopics(settings, List.of(Topics.SCHEMAS));
+        return open(settings, waitOf(settings));
+    }
+
+    /**
+     * Opens the registry as {@link #open(KafkaSettings)}, its registrations and lookups waiting up to {@code wait}
+     * for an absent broker before they fail.
+     */
+    public static KafkaTopicSchemaRegistry open(KafkaSettings settings, Duration wait) {
+        if (wait == null || wait.isNegative() || wait.isZero()) {
+            throw new IllegalArgumentException("the schema registry's wait for an absent broker must be positive, got "
+                    + wait);
+        }
+        // several attempts fit in the wait, so a broker back early is noticed early and progress gets logged
+        Duration quarter = wait.dividedBy(4);
+        return open(settings, wait, quarter.compareTo(TIMEOUT) < 0 ? quarter : TIMEOUT);
+    }
+
+    /** As {@link #open(KafkaSettings, Duration)} with each attempt bounded by {@code callTimeout} (tests). */
+    static KafkaTopicSchemaRegistry open(KafkaSettings settings, Duration wait, Duration callTimeout) {
         KafkaTopicSchemaRegistry registry =
-                new KafkaTopicSchemaRegistry(settings, settings.topic(Topics.SCHEMAS));
+                new KafkaTopicSchemaRegistry(settings, settings.topic(Topics.SCHEMAS), wait, callTimeout);
         try {
-            registry.catchUp();
+            registry.patiently("open the registry", () -> {
+                try {
+                    TopicAdmin.ensureTopics(settings, List.of(Topics.SCHEMAS));
+                } catch (IllegalStateException e) {
+                    if (e.getCause() instanceof RetriableException away) {
+                        throw away; // the broker is not answering: wait for it like any other call
+                    }
+                    throw e;
+                }
+                registry.catchUp();
+                return null;
+            });
         } catch (RuntimeException e) {
             registry.close();
             throw e;
@@ -86,13 +136,45 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
         return registry;
     }
 
+    /**
+     * How long the registry of {@code settings} waits for an absent broker: the deployment's producer
+     * {@code delivery.timeout.ms} when the client properties set it ({@code SALSA_KAFKA_DELIVERY_TIMEOUT_MS}), so
+     * schema registration gives up exactly when the service's writes would; otherwise {@link #DEFAULT_WAIT}.
+     */
+    public static Duration waitOf(KafkaSettings settings) {
+        String configured = settings.client().properties().get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
+        if (configured == null || configured.isBlank()) {
+            return DEFAULT_WAIT;
+        }
+        try {
+            long ms = Long.parseLong(configured.strip());
+            if (ms > 0) {
+                return Duration.ofMillis(ms);
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG + "='" + configured + "' (from "
+                + settings.client().sourceOf(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)
+                + ") must be a positive number of milliseconds");
+    }
+
     /** The topic the schemas are kept in. */
     public String topic() {
         return topic;
     }
 
+    /** How long a registration or lookup waits for an absent broker before it fails. */
+    public Duration brokerWait() {
+        return wait;
+    }
+
     @Override
     public synchronized int register(String subject, Schema schema) {
+        return patiently("register a schema under " + subject, () -> registerOnce(subject, schema));
+    }
+
+    private int registerOnce(String subject, Schema schema) {
         catchUp();
         Optional<RegisteredSchema> existing = checkedLookup(subject, schema);
         if (existing.isPresent()) {
@@ -100,7 +182,8 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
         }
         KafkaException last = null;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-            try (KafkaProducer<String, String> writer = transactionalWriter()) {
+            KafkaProducer<String, String> writer = transactionalWriter();
+            try {
                 writer.initTransactions();
                 // the log is stable from here until someone fences us: read it all, then decide
                 catchUp();
@@ -112,19 +195,25 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
                 writer.beginTransaction();
                 writer.send(new ProducerRecord<>(topic, key(next), toJson(next)));
                 writer.commitTransaction();
-            } catch (TimeoutException e) {
-                // the broker is not answering: retrying 20 times would only multiply the wait
-                throw new SchemaRegistryException("cannot register a schema under " + subject + ": Kafka at "
-                        + bootstrapServers + " did not answer: " + e.getMessage(), e);
+            } catch (RetriableException e) {
+                // the broker is away, not a rival registrant: patiently() waits for it and starts over
+                throw e;
             } catch (AuthenticationException | AuthorizationException e) {
                 // no other registrant can be the cause: retrying would only hide the refusal
                 throw accessDenied("cannot register a schema under " + subject, e);
             } catch (KafkaException e) {
+                if (e.getCause() instanceof RetriableException away) {
+                    throw away; // a transaction that failed because the broker went away
+                }
                 // fenced by a concurrent registrant (or a transaction it aborted): start over
                 last = e;
                 LOG.info("registration under {} lost a race with another registrant (attempt {}): {}", subject,
                         attempt, e.toString());
                 sleepQuietly(attempt);
+            } finally {
+                // a plain close() would wait without end for a commit the absent broker never answers; the next
+                // writer's initTransactions completes or aborts whatever this one left open
+                writer.close(Duration.ofSeconds(1));
             }
             catchUp();
             existing = store.find(subject, schema);
@@ -154,34 +243,38 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
             return known.get();
         }
         synchronized (this) {
-            catchUp(); // registered by another process since we last looked?
+            // registered by another process since we last looked?
+            patiently("look up schema id " + id, () -> {
+                catchUp();
+                return null;
+            });
         }
         return store.byId(id).orElseThrow(() -> new SchemaNotFoundException(id, "the registry topic " + topic));
     }
 
     @Override
     public synchronized Optional<RegisteredSchema> latest(String subject) {
-        catchUp();
+        awaitCaughtUp("read the registry topic");
         return store.latest(subject);
     }
 
     /** Every subject registered so far, the topic read to its end first. */
     @Override
     public synchronized List<String> subjects() {
-        catchUp();
+        awaitCaughtUp("read the registry topic");
         return store.subjects();
     }
 
     /** The subject's versions, the topic read to its end first. */
     @Override
     public synchronized List<RegisteredSchema> versions(String subject) {
-        catchUp();
+        awaitCaughtUp("read the registry topic");
         return store.versions(subject);
     }
 
     @Override
     public synchronized boolean isCompatible(String subject, Schema schema) {
-        catchUp();
+        awaitCaughtUp("read the registry topic");
         return store.incompatibilities(subject, schema).isEmpty();
     }
 
@@ -190,22 +283,69 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
         reader.close(Duration.ofSeconds(5));
     }
 
-    /** Reads the topic up to its last stable offset, folding every registration into the store. */
+    private void awaitCaughtUp(String what) {
+        patiently(what, () -> {
+            catchUp();
+            return null;
+        });
+    }
+
+    /**
+     * Runs {@code action} until it gets through the broker, retrying with backoff while the broker is away
+     * (Kafka's retriable errors: timeouts, lost connections, no leader) for up to {@link #wait}; any other failure
+     * ends it at once.
+     */
+    private <T> T patiently(String what, Supplier<T> action) {
+        long start = System.nanoTime();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return action.get();
+            } catch (RetriableException e) {
+                Duration waited = Duration.ofNanos(System.nanoTime() - start);
+                if (waited.compareTo(wait) >= 0) {
+                    throw new SchemaRegistryException("cannot " + what + ": the schema registry topic " + topic
+                            + " at " + bootstrapServers + " did not answer within the wait of "
+                            + seconds(wait) + " (" + attempt + " attempts; the wait follows delivery.timeout.ms of "
+                            + "the client properties, SALSA_KAFKA_DELIVERY_TIMEOUT_MS, default "
+                            + seconds(DEFAULT_WAIT) + "): " + e.getMessage()
+                            + KafkaErrors.timeoutHint(e, settings), e);
+                }
+                long backoff = Math.min(MAX_BACKOFF.toMillis(), 250L << Math.min(attempt - 1, 5));
+                backoff = Math.min(backoff, wait.minus(waited).toMillis() + 1);
+                LOG.warn("schema registry unavailable, retrying ({}, waited {} of {}) to {} in {}: {}", attempt,
+                        seconds(waited), seconds(wait), what, topic, e + (attempt == 1 ? KafkaErrors.timeoutHint(e, settings) : ""));
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new SchemaRegistryException("interrupted while waiting for the schema registry topic "
+                            + topic + " to " + what, ie);
+                }
+            }
+        }
+    }
+
+    /**
+     * Reads the topic up to its last stable offset, folding every registration into the store; throws Kafka's
+     * {@link RetriableException} when the broker does not answer, for {@link #patiently} to retry.
+     */
     private void catchUp() {
         try {
-            long end = reader.endOffsets(List.of(partition), TIMEOUT).get(partition);
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (reader.position(partition, TIMEOUT) < end) {
+            long end = reader.endOffsets(List.of(partition), callTimeout).get(partition);
+            long deadline = System.nanoTime() + callTimeout.toNanos();
+            while (reader.position(partition, callTimeout) < end) {
                 for (ConsumerRecord<String, String> r : reader.poll(Duration.ofMillis(100))) {
                     fold(r);
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new SchemaRegistryException("reading the registry topic " + topic + " at "
-                            + bootstrapServers + " to offset " + end + " took longer than " + TIMEOUT);
+                    throw new TimeoutException("reading the registry topic " + topic + " to offset " + end
+                            + " took longer than " + callTimeout);
                 }
             }
         } catch (AuthenticationException | AuthorizationException e) {
             throw accessDenied("cannot read the registry topic " + topic, e);
+        } catch (RetriableException e) {
+            throw e;
         } catch (KafkaException e) {
             throw new SchemaRegistryException("cannot read the registry topic " + topic + " at "
                     + bootstrapServers + ": " + e.getMessage(), e);
@@ -240,7 +380,7 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
         // starts with the deployment's prefix, so a prefixed ACL covers it; unprefixed as it always was
         p.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.groupId("salsa-schema-registry:" + topic));
         p.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "10000");
-        p.setProperty(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(TIMEOUT.toMillis()));
+        p.setProperty(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(callTimeout.toMillis()));
         p.setProperty(ProducerConfig.CLIENT_ID_CONFIG, "salsa-schema-registry-writer");
         return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
     }
@@ -260,6 +400,12 @@ public final class KafkaTopicSchemaRegistry implements SchemaRegistry, SchemaCat
         n.put("id", r.id());
         n.put("schema", r.schema().toString());
         return n.toString();
+    }
+
+    /** {@code 2.5 s}, {@code 600 s}: a duration as an operator reads it in a log line. */
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s"
+                : String.format(Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
     }
 
     /** Exponential backoff with full jitter, so registrants that fence each other stop colliding. */
