@@ -83,16 +83,7 @@ public abstract class AbstractCausalLm implements CausalLm {
      */
     @Override
     public void setWeights(String name, FloatBuffer values) {
-        Parameter p = parameters().get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("unknown tensor " + name + " for a " + modelType() + " " + head() + " model");
-        }
-        long expected = p.getArray().size();
-        if (values.remaining() != expected) {
-            throw new IllegalArgumentException("tensor " + name + ": " + values.remaining()
-                    + " values for shape " + p.getArray().getShape() + " (" + expected + ")");
-        }
-        writeWeights(p, values);
+        writeWeights(CausalLms.parameterFor(this, name, values.remaining()), values);
     }
 
     /**

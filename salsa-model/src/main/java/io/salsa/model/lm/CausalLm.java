@@ -95,16 +95,7 @@ public interface CausalLm extends AutoCloseable {
 
     /** Overwrites one tensor in place from a buffer holding exactly its elements. */
     default void setWeights(String name, FloatBuffer values) {
-        Parameter p = parameters().get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("unknown tensor " + name + " for a " + modelType() + " " + head() + " model");
-        }
-        long expected = p.getArray().size();
-        if (values.remaining() != expected) {
-            throw new IllegalArgumentException("tensor " + name + ": " + values.remaining()
-                    + " values for shape " + p.getArray().getShape() + " (" + expected + ")");
-        }
-        p.getArray().set(values);
+        CausalLms.parameterFor(this, name, values.remaining()).getArray().set(values);
     }
 
     /** A host copy of one tensor. */

@@ -119,4 +119,22 @@ public final class CausalLms {
             to.setWeights(e.getKey(), FloatBuffer.wrap(from.weights(e.getKey())));
         }
     }
+
+    /**
+     * The parameter {@code name} of {@code model}, checked to hold exactly {@code values} elements: what every
+     * in-place weight write validates before it touches the array.
+     */
+    static Parameter parameterFor(CausalLm model, String name, long values) {
+        Parameter p = model.parameters().get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("unknown tensor " + name + " for a " + model.modelType() + " "
+                    + model.head() + " model");
+        }
+        long expected = p.getArray().size();
+        if (values != expected) {
+            throw new IllegalArgumentException("tensor " + name + ": " + values + " values for shape "
+                    + p.getArray().getShape() + " (" + expected + ")");
+        }
+        return p;
+    }
 }

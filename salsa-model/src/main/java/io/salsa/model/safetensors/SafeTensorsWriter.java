@@ -172,15 +172,7 @@ public final class SafeTensorsWriter implements AutoCloseable {
             throw new java.nio.channels.ClosedChannelException(); // never write from freed memory
         }
         TensorSpec spec = spec(name);
-        long cursor = cursors.get(name);
-        if (fromElement != cursor) {
-            throw new IllegalStateException(target + ": tensor '" + name + "' must be written in order: next element is "
-                    + cursor + ", got " + fromElement);
-        }
-        if (fromElement + count > spec.numel()) {
-            throw new IllegalArgumentException(target + ": tensor '" + name + "' " + spec + " has " + spec.numel()
-                    + " elements; writing [" + fromElement + ", " + (fromElement + count) + ") overruns it");
-        }
+        long cursor = checkNext(name, spec, fromElement, count);
         java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
         int width = dtype.byteSize();
         long position = positionOf(name, fromElement);
@@ -217,6 +209,20 @@ public final class SafeTensorsWriter implements AutoCloseable {
         cursors.put(name, cursor + count);
     }
 
+    /** The tensor's write cursor, checked to be at {@code fromElement} with room for {@code count} more elements. */
+    private long checkNext(String name, TensorSpec spec, long fromElement, long count) {
+        long cursor = cursors.get(name);
+        if (fromElement != cursor) {
+            throw new IllegalStateException(target + ": tensor '" + name + "' must be written in order: next element is "
+                    + cursor + ", got " + fromElement);
+        }
+        if (fromElement + count > spec.numel()) {
+            throw new IllegalArgumentException(target + ": tensor '" + name + "' " + spec + " has " + spec.numel()
+                    + " elements; writing [" + fromElement + ", " + (fromElement + count) + ") overruns it");
+        }
+        return cursor;
+    }
+
     /**
      * Writes elements {@code [fromElement, fromElement + n)} of tensor {@code name} given already encoded in the file's
      * dtype: the little-endian bytes from {@code bytes}' position to its limit ({@code n} times the element width).
@@ -231,15 +237,7 @@ public final class SafeTensorsWriter implements AutoCloseable {
                     + " bytes are not a whole number of " + dtype + " elements");
         }
         long count = bytes.remaining() / width;
-        long cursor = cursors.get(name);
-        if (fromElement != cursor) {
-            throw new IllegalStateException(target + ": tensor '" + name + "' must be written in order: next element is "
-                    + cursor + ", got " + fromElement);
-        }
-        if (fromElement + count > spec.numel()) {
-            throw new IllegalArgumentException(target + ": tensor '" + name + "' " + spec + " has " + spec.numel()
-                    + " elements; writing [" + fromElement + ", " + (fromElement + count) + ") overruns it");
-        }
+        long cursor = checkNext(name, spec, fromElement, count);
         long position = positionOf(name, fromElement);
         if (digest != null) {
             digest.update(bytes.duplicate());
