@@ -27,6 +27,13 @@ final class SoakSummary {
     /** Windows of the steps/s table. */
     static final int WINDOWS = 6;
     private static final Pattern ERROR = Pattern.compile("\\bERROR\\b|Exception\\b|Exception:");
+    /**
+     * A log event at INFO, DEBUG or TRACE ({@code HH:mm:ss [thread] LEVEL logger - message}, the services' pattern):
+     * never an error, even when its message names an exception it handled (a registration that lost a race and was
+     * retried, say). WARN and ERROR events and lines outside an event (stack traces, stderr) still count.
+     */
+    private static final Pattern QUIET_EVENT =
+            Pattern.compile("^\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)? \\[[^\\]]*\\] (?:INFO|DEBUG|TRACE)\\b");
 
     /** One service's row. */
     record ServiceRow(String service, double rssFirstMb, double rssLastMb, double rssMaxMb, double rssSlopeMbPerH,
@@ -242,14 +249,17 @@ final class SoakSummary {
         return b.append("</body></html>\n").toString();
     }
 
-    /** Lines of a log that name an error or an exception; the first few distinct ones go to {@code examples}. */
+    /**
+     * Lines of a log that name an error or an exception outside an INFO/DEBUG/TRACE event; the first few distinct ones
+     * go to {@code examples}.
+     */
     static long errorLines(Path log, List<String> examples) throws IOException {
         if (!Files.exists(log)) {
             return 0;
         }
         long n = 0;
         for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
-            if (ERROR.matcher(line).find()) {
+            if (ERROR.matcher(line).find() && !QUIET_EVENT.matcher(line).find()) {
                 n++;
                 String trimmed = line.length() > 300 ? line.substring(0, 300) + " …" : line;
                 if (examples.size() < 8 && !examples.contains(trimmed)) {
