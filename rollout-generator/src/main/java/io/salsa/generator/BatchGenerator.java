@@ -26,10 +26,11 @@ import org.slf4j.LoggerFactory;
  * sample as a {@link Rollout} and publishes it, and publishes the {@link DeadLetter} of a prompt that cannot be
  * generated.
  *
- * <p>A prompt's offset is acknowledged in the {@link OffsetTracker} only from the broker's acknowledgement of each
- * of its outputs; the first send the broker refuses is kept in the shared {@code sendFailure}, which
- * {@link GeneratorApp} rethrows before its next batch. Called from the generator's loop thread; acknowledgements
- * arrive on the producer's I/O thread.
+ * <p>Every send joins the loop's {@link OutputTransaction} (opened by the first). A prompt's offset is acknowledged
+ * in the {@link OffsetTracker} only from the broker's acknowledgement of each of its outputs, and committed with
+ * the transaction that holds the last of them; the first send the broker refuses is kept in the shared
+ * {@code sendFailure}, which aborts the transaction and ends the service. Called from the generator's loop thread;
+ * acknowledgements arrive on the producer's I/O thread.
  */
 final class BatchGenerator {
 
@@ -44,18 +45,21 @@ final class BatchGenerator {
     private final OffsetTracker tracker;
     private final AtomicReference<Throwable> sendFailure;
     private final KafkaProducer<String, byte[]> producer;
+    private final OutputTransaction transaction;
     private final String rolloutsTopic;
     private final RegistryAvroSerde<Rollout> rolloutSerde;
     private final RegistryAvroSerde<DeadLetter> deadSerde;
 
     BatchGenerator(KafkaSettings settings, GeneratorConfig config, GeneratorStats stats, OffsetTracker tracker,
-                   AtomicReference<Throwable> sendFailure, KafkaProducer<String, byte[]> producer) {
+                   AtomicReference<Throwable> sendFailure, KafkaProducer<String, byte[]> producer,
+                   OutputTransaction transaction) {
         this.settings = settings;
         this.config = config;
         this.stats = stats;
         this.tracker = tracker;
         this.sendFailure = sendFailure;
         this.producer = producer;
+        this.transaction = transaction;
         this.rolloutsTopic = settings.topic(Topics.ROLLOUTS);
         this.rolloutSerde = settings.valueSerde(Topics.ROLLOUTS);
         this.deadSerde = settings.valueSerde(Topics.DEAD_LETTERS);
@@ -79,11 +83,13 @@ final class BatchGenerator {
         DeadLetter letter = DeadLetters.of(r, reason, GeneratorApp.SERVICE);
         ProducerRecord<String, DeadLetter> typed = DeadLetters.toRecord(settings, letter);
         tracker.register(tp, r.offset(), 1);
+        transaction.begin();
         producer.send(new ProducerRecord<>(typed.topic(), typed.key(), deadSerde.serialize(typed.topic(), letter)),
                 (md, e) -> {
                     if (e != null) {
                         sendFailure.compareAndSet(null, e);
                     } else {
+                        transaction.wrote(md.topic(), md.partition());
                         stats.deadLetters.incrementAndGet();
                         tracker.acknowledge(tp, r.offset());
                     }
@@ -143,11 +149,13 @@ final class BatchGenerator {
             stats.rolloutsSent.incrementAndGet();
             TopicPartition tp = w.tp();
             long offset = w.offset();
+            transaction.begin();
             producer.send(new ProducerRecord<>(rolloutsTopic, rollout.getPromptId(),
                     rolloutSerde.serialize(rolloutsTopic, rollout)), (md, e) -> {
                         if (e != null) {
                             sendFailure.compareAndSet(null, e);
                         } else {
+                            transaction.wrote(md.topic(), md.partition());
                             stats.rolloutsAcked.incrementAndGet();
                             stats.lastAckNanos.set(System.nanoTime());
                             tracker.acknowledge(tp, offset);

@@ -26,6 +26,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -37,8 +38,10 @@ import org.slf4j.LoggerFactory;
  * The rollout generator service: consumes prompts as one member of a consumer group, samples {@code n}
  * responses per prompt in batches from the newest policy it has loaded, and publishes {@link Rollout}s.
  *
- * <p>Guarantees: a prompt's offset is committed only after every one of its rollouts (or its dead letter) is
- * acknowledged by the broker, so a crash regenerates at most the in-flight prompts and loses none; every
+ * <p>Guarantees: a prompt's rollouts (or its dead letter) and its offset are committed in one Kafka transaction
+ * ({@link OutputTransaction}; transactional id {@link #transactionalId}), so for read_committed readers — every
+ * service — each prompt has its {@code n} rollouts exactly once, whenever the generator dies: a crash regenerates
+ * the prompts of its open transaction, whose outputs are aborted, and loses none; every
  * rollout is stamped with exactly the policy version that produced it (weights switch only between batches);
  * the prompt consumer is paused, not drained, while the {@link StalenessGate} says the learner is too far
  * behind; each rollout's seed depends only on (seed, prompt, epoch, sample, version).
@@ -47,14 +50,13 @@ import org.slf4j.LoggerFactory;
  * and publishes its rollouts and dead letters.
  *
  * <p>Lifecycle ({@link Service}): {@link #run()} owns every client and closes them as it returns; {@link #stop()}
- * ends the loop after the current batch, whose rollouts are acknowledged and whose prompts are committed first.
+ * ends the loop after the current batch, whose transaction is committed first.
  */
 public final class GeneratorApp implements Service {
 
     static final String SERVICE = "rollout-generator";
     private static final Logger LOG = LoggerFactory.getLogger(GeneratorApp.class);
     private static final Duration IDLE_POLL = Duration.ofMillis(100);
-    private static final long COMMIT_EVERY_NANOS = 200_000_000L;
     private static final long LOG_EVERY_NANOS = 10_000_000_000L;
 
     private final KafkaSettings settings;
@@ -113,6 +115,16 @@ public final class GeneratorApp implements Service {
         return w == null ? 0 : w.skippedCheckpoints();
     }
 
+    /**
+     * The producer's transactional id: the deployment's prefix, the service and the generator id, so a restarted
+     * instance (same state folder, same id) aborts what its predecessor left open, and instances never fence each
+     * other. A secured cluster must grant the service's user WRITE and DESCRIBE on it (prefix ACLs on the deployment
+     * prefix cover it).
+     */
+    String transactionalId() {
+        return settings.groupId(SERVICE + ":" + config.generatorId());
+    }
+
     /** Consumer properties: bounded polls so fetched-but-unstarted work stays small, and room for slow batches. */
     Properties consumerProps() {
         Properties p = settings.consumerProps(config.consumerGroup());
@@ -137,6 +149,8 @@ public final class GeneratorApp implements Service {
                         "salsa.generator.dead.letters", GeneratorStats::deadLetters,
                         "salsa.generator.tokens", GeneratorStats::tokens,
                         "salsa.generator.batches", GeneratorStats::batches,
+                        "salsa.generator.transactions", GeneratorStats::transactions,
+                        "salsa.generator.transactions.aborted", GeneratorStats::abortedTransactions,
                         "salsa.generator.weight.switches", GeneratorStats::weightSwitches,
                         "salsa.generator.model.seconds", s -> s.modelNanos() / 1e9));
              SalsaMetrics.Binding version = SalsaMetrics.gauges(this, Tags.of("generator_id", config.generatorId()),
@@ -158,10 +172,11 @@ public final class GeneratorApp implements Service {
         RegistryAvroSerde<Prompt> promptSerde = settings.valueSerde(Topics.PROMPTS);
         Properties producerProps = settings.producerProps();
         producerProps.setProperty("client.id", config.generatorId() + "-rollouts");
+        producerProps.setProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId());
         StalenessGate gate = config.gate();
         try (WeightFollower follower = new WeightFollower(settings, config, samplers, fetcher);
-             LearnerWatch watch = new LearnerWatch(settings, config, stats.rolloutsSent::get,
-                     stats.rolloutsAcked::get, follower::publishedVersion, Duration.ofMillis(1000));
+             LearnerWatch watch = new LearnerWatch(settings, config, stats::offsetsSent,
+                     stats::offsetsAcked, follower::publishedVersion, Duration.ofMillis(1000));
              KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps, new StringSerializer(),
                      new ByteArraySerializer());
              KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(),
@@ -170,7 +185,13 @@ public final class GeneratorApp implements Service {
              SalsaMetrics.Binding consumerMetrics = SalsaMetrics.monitor(c)) {
             weights = follower;
             consumer = c;
-            BatchGenerator generator = new BatchGenerator(settings, config, stats, tracker, sendFailure, producer);
+            OutputTransaction transaction = new OutputTransaction(producer, tracker, stats, sendFailure,
+                    transactionalId());
+            BatchGenerator generator = new BatchGenerator(settings, config, stats, tracker, sendFailure, producer,
+                    transaction);
+            if (!transaction.init(() -> !running)) {
+                return;
+            }
             generator.warmUp();
             follower.start();
             watch.start();
@@ -186,11 +207,9 @@ public final class GeneratorApp implements Service {
             LOG.info("generator {} starts with {} v{} ({}), n={}, batch={}, group={}", config.generatorId(),
                     policy.runId(), policy.version(), policy.source(), config.samplesPerPrompt(), config.batchSize(),
                     config.consumerGroup());
-            c.subscribe(List.of(promptsTopic), new Rebalance(producer));
-            long lastCommit = System.nanoTime();
-            long lastLog = lastCommit;
+            c.subscribe(List.of(promptsTopic), new Rebalance());
+            long lastLog = System.nanoTime();
             while (running) {
-                rethrowSendFailure();
                 LoadedPolicy newer = follower.takeNewer();
                 if (newer != null) {
                     LoadedPolicy old = policy;
@@ -221,26 +240,20 @@ public final class GeneratorApp implements Service {
                     if (!paused && !work.isEmpty() && stats.firstBatchStartNanos() != 0) {
                         stats.pollNanos.addAndGet(System.nanoTime() - p0);
                     }
+                    // dead letters of this poll: committed now, so no transaction stays open across a model call
+                    commit(transaction, c);
                 }
                 long now = System.nanoTime();
-                if (now - lastCommit > COMMIT_EVERY_NANOS) {
-                    commitAsync(c);
-                    lastCommit = now;
-                }
                 if (now - lastLog > LOG_EVERY_NANOS) {
                     logProgress(now - lastLog);
                     lastLog = now;
                 }
                 if (!paused && !work.isEmpty()) {
                     generator.generate(policy, work);
+                    commit(transaction, c);
                 }
             }
-            producer.flush();
-            rethrowSendFailure();
-            Map<TopicPartition, OffsetAndMetadata> finalOffsets = tracker.positions(c.assignment());
-            if (!finalOffsets.isEmpty()) {
-                c.commitSync(finalOffsets);
-            }
+            commit(transaction, c);
         } finally {
             LoadedPolicy p = policy;
             if (p != null) {
@@ -261,11 +274,26 @@ public final class GeneratorApp implements Service {
         lastLoggedTokens = tokens;
     }
 
-    private void rethrowSendFailure() {
-        Throwable t = sendFailure.get();
-        if (t != null) {
-            throw new IllegalStateException("a rollout could not be published; stopping without committing "
-                    + "its prompt (it will be regenerated): " + t, t);
+    /**
+     * Commits the open transaction with the offsets it finishes; after an abort, forgets every queued and
+     * unfinished prompt and goes back to the group's committed offsets, so the aborted prompts are regenerated.
+     */
+    private void commit(OutputTransaction transaction, KafkaConsumer<byte[], byte[]> c) {
+        if (transaction.commit(c, () -> !running) == OutputTransaction.Outcome.ABORTED) {
+            Set<TopicPartition> owned = c.assignment();
+            work.removeIf(w -> owned.contains(w.tp()));
+            tracker.forget(owned);
+            Map<TopicPartition, OffsetAndMetadata> committed = c.committed(owned);
+            for (TopicPartition tp : owned) {
+                OffsetAndMetadata at = committed.get(tp);
+                if (at != null) {
+                    c.seek(tp, at);
+                } else {
+                    c.seekToBeginning(List.of(tp)); // nothing committed yet: as auto.offset.reset=earliest
+                }
+            }
+            LOG.info("rewound {} prompt partition(s) to their committed offsets after an aborted transaction",
+                    owned.size());
         }
     }
 
@@ -299,48 +327,23 @@ public final class GeneratorApp implements Service {
         }
     }
 
-    /** Commits finished prompts without waiting; a failed commit is covered by the next one or the final one. */
-    private void commitAsync(KafkaConsumer<byte[], byte[]> c) {
-        long t0 = System.nanoTime();
-        Map<TopicPartition, OffsetAndMetadata> offsets = tracker.takeCommittable(c.assignment());
-        if (!offsets.isEmpty()) {
-            c.commitAsync(offsets, (done, e) -> {
-                if (e != null) {
-                    LOG.warn("asynchronous commit of {} failed (retried by a later commit): {}", done, e.toString());
-                }
-            });
-        }
-        stats.commitNanos.addAndGet(System.nanoTime() - t0);
-    }
-
-    /** On a rebalance: finish what can be finished for the partitions leaving, and drop the rest for their new owner. */
+    /**
+     * On a rebalance: the partitions leaving have nothing to commit (the loop commits its transaction before every
+     * poll, and rebalances run inside poll), so their queued and unfinished prompts are dropped for the new owner.
+     */
     private final class Rebalance implements ConsumerRebalanceListener {
-        private final KafkaProducer<String, byte[]> producer;
-
-        Rebalance(KafkaProducer<String, byte[]> producer) {
-            this.producer = producer;
-        }
 
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            producer.flush(); // acks of everything sent so far arrive, so their prompts can be committed
-            KafkaConsumer<byte[], byte[]> c = consumer;
-            Map<TopicPartition, OffsetAndMetadata> offsets = tracker.positions(partitions);
-            if (c != null && !offsets.isEmpty()) {
-                try {
-                    c.commitSync(offsets);
-                } catch (RuntimeException e) {
-                    LOG.warn("could not commit revoked partitions {}: {} (their prompts will be regenerated)",
-                            partitions, e.toString());
-                }
-            }
-            Set<TopicPartition> gone = new HashSet<>(partitions);
-            work.removeIf(w -> gone.contains(w.tp()));
-            tracker.forget(partitions);
+            drop(partitions);
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            drop(partitions);
+        }
+
+        private void drop(Collection<TopicPartition> partitions) {
             Set<TopicPartition> gone = new HashSet<>(partitions);
             work.removeIf(w -> gone.contains(w.tp()));
             tracker.forget(partitions);
@@ -389,7 +392,7 @@ public final class GeneratorApp implements Service {
                 + (paused ? ", paused at the staleness bound" : ""));
     }
 
-    /** Ends the loop after the current batch; {@link #run()} then waits for its rollouts' acks and commits them. */
+    /** Ends the loop after the current batch; {@link #run()} then commits its transaction. */
     @Override
     public void stop() {
         running = false;

@@ -21,6 +21,9 @@ public final class GeneratorStats {
     final AtomicLong serdeNanos = new AtomicLong();
     final AtomicLong pollNanos = new AtomicLong();
     final AtomicLong commitNanos = new AtomicLong();
+    final AtomicLong transactions = new AtomicLong();
+    final AtomicLong abortedTransactions = new AtomicLong();
+    final AtomicLong markers = new AtomicLong();
     final AtomicLong firstBatchStartNanos = new AtomicLong();
     final AtomicLong lastAckNanos = new AtomicLong();
     final AtomicLong lastBatchSentNanos = new AtomicLong();
@@ -43,6 +46,29 @@ public final class GeneratorStats {
     /** Rollouts the broker acknowledged. */
     public long rolloutsAcked() {
         return rolloutsAcked.get();
+    }
+
+    /** Transactions committed (each a batch's rollouts and dead letters with the prompt offsets they finish). */
+    public long transactions() {
+        return transactions.get();
+    }
+
+    /** Transactions aborted (their outputs never visible, their prompts regenerated). */
+    public long abortedTransactions() {
+        return abortedTransactions.get();
+    }
+
+    /**
+     * Offsets this instance's outputs took, for lag arithmetic: rollouts handed to the producer plus the markers of
+     * its ended transactions (a marker takes an offset of every partition a transaction wrote).
+     */
+    public long offsetsSent() {
+        return rolloutsSent.get() + markers.get();
+    }
+
+    /** {@link #offsetsSent()} with acknowledged rollouts instead of sent ones. */
+    public long offsetsAcked() {
+        return rolloutsAcked.get() + markers.get();
     }
 
     /** Response tokens generated. */

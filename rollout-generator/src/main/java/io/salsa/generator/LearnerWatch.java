@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * The learner's rollouts per step come from its newest {@link BatchManifest} on {@code learner-batches}.
  * Rollouts this instance sent but that were not yet acknowledged when the last measurement started are
  * added (they may be missing from the end offsets it read), so the gate reacts to this instance's own output
- * at once instead of one measurement later; a rollout may be counted twice, never missed.
+ * at once instead of one measurement later; a rollout may be counted twice, never missed. Like the lag, that
+ * count is in offsets: the markers of this instance's ended transactions are added too.
  */
 public final class LearnerWatch extends BackgroundReader {
 
@@ -58,8 +59,9 @@ public final class LearnerWatch extends BackgroundReader {
     private volatile Measurement last;
 
     /**
-     * @param sentRollouts     count of rollouts this instance has handed to its producer so far
-     * @param ackedRollouts    count of those the broker acknowledged
+     * @param sentRollouts     offsets this instance's outputs took so far: rollouts handed to its producer plus the
+     *                         markers of its ended transactions ({@link GeneratorStats#offsetsSent()})
+     * @param ackedRollouts    the same with acknowledged rollouts ({@link GeneratorStats#offsetsAcked()})
      * @param publishedVersion newest policy version the learner published (-1 before any)
      */
     public LearnerWatch(KafkaSettings settings, GeneratorConfig config, LongSupplier sentRollouts,

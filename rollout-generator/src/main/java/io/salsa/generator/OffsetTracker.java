@@ -8,9 +8,9 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Knows, per prompt partition, up to which offset every prompt's rollouts are acknowledged, so the consumer
- * commits a prompt only after all of its outputs are durable (a crash then regenerates in-flight prompts and
- * loses none).
+ * Knows, per prompt partition, up to which offset every prompt's rollouts are acknowledged, so a prompt's offset is
+ * committed only with (or after) the transaction holding the last of its outputs (a crash then regenerates
+ * in-flight prompts and loses none).
  *
  * <p>Producer callbacks complete work from the producer's I/O thread while the poll thread registers and
  * commits, hence the lock.
@@ -21,7 +21,6 @@ public final class OffsetTracker {
     private static final class PartitionState {
         final TreeMap<Long, Integer> outstanding = new TreeMap<>();
         long next = -1;
-        long lastCommitted = -1;
     }
 
     private final Map<TopicPartition, PartitionState> partitions = new HashMap<>();
@@ -54,28 +53,8 @@ public final class OffsetTracker {
     }
 
     /**
-     * Offsets of the {@code owned} partitions that may be committed now and were not yet returned: per partition, the first offset still
-     * waiting for acknowledgements, or one past the last registered offset when none is waiting.
-     */
-    public synchronized Map<TopicPartition, OffsetAndMetadata> takeCommittable(Collection<TopicPartition> owned) {
-        Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
-        for (Map.Entry<TopicPartition, PartitionState> e : partitions.entrySet()) {
-            if (!owned.contains(e.getKey())) {
-                continue;
-            }
-            PartitionState state = e.getValue();
-            long position = state.outstanding.isEmpty() ? state.next : state.outstanding.firstKey();
-            if (position > state.lastCommitted && position >= 0) {
-                state.lastCommitted = position;
-                out.put(e.getKey(), new OffsetAndMetadata(position));
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Every owned partition's committable position, whether or not it was returned before: for the final
-     * synchronous commit, which must also cover positions whose asynchronous commit failed.
+     * Every owned partition's committable position: the first offset still waiting for acknowledgements, or one past
+     * the last registered offset when none is waiting (committed with the transaction that holds those outputs).
      */
     public synchronized Map<TopicPartition, OffsetAndMetadata> positions(Collection<TopicPartition> owned) {
         Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
@@ -83,7 +62,6 @@ public final class OffsetTracker {
             PartitionState state = e.getValue();
             long position = state.outstanding.isEmpty() ? state.next : state.outstanding.firstKey();
             if (owned.contains(e.getKey()) && position >= 0) {
-                state.lastCommitted = Math.max(state.lastCommitted, position);
                 out.put(e.getKey(), new OffsetAndMetadata(position));
             }
         }

@@ -19,16 +19,22 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /** Test plumbing around one generator deployment: its own topic prefix on the shared broker. */
@@ -148,17 +154,39 @@ final class GenHarness implements AutoCloseable {
         return readAll(Topics.DEAD_LETTERS);
     }
 
-    /** Records on a topic (sum of end offsets; our producers are idempotent, not transactional). */
+    /**
+     * Records a read_committed reader sees on a topic (not its end offsets: the generator writes in transactions, so
+     * commit markers take offsets and aborted records stay in the log).
+     */
     long count(Topic<?, ?> topic) {
-        try {
-            String name = settings.topic(topic);
-            var parts = admin.describeTopics(List.of(name)).allTopicNames().get().get(name).partitions();
-            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> spec = new HashMap<>();
-            parts.forEach(p -> spec.put(new TopicPartition(name, p.partition()),
-                    org.apache.kafka.clients.admin.OffsetSpec.latest()));
-            return admin.listOffsets(spec).all().get().values().stream().mapToLong(i -> i.offset()).sum();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+        return KafkaLog.readAll(settings, settings.topic(topic)).size();
+    }
+
+    /** The sum of a topic's end offsets: records, aborted records and commit markers (what a lag is counted in). */
+    long endOffsetSum(Topic<?, ?> topic) {
+        return KafkaLog.endOffsetSum(settings, settings.topic(topic));
+    }
+
+    /** Every record of a topic the log holds, aborted transactions' records included (read_uncommitted). */
+    List<ConsumerRecord<String, byte[]>> readUncommitted(Topic<?, ?> topic) {
+        String name = settings.topic(topic);
+        Properties p = settings.groupLessConsumerProps();
+        p.setProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = KafkaLog.partitions(c, name);
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = c.endOffsets(parts);
+            List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!KafkaLog.reached(c, end)) {
+                if (System.nanoTime() > deadline) {
+                    fail("timed out reading " + name + " uncommitted");
+                }
+                c.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+            return out;
         }
     }
 

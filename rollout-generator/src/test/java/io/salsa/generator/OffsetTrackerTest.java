@@ -19,14 +19,15 @@ class OffsetTrackerTest {
         OffsetTracker t = new OffsetTracker();
         t.register(P0, 10, 2);
         t.register(P0, 11, 2);
-        assertEquals(Map.of(P0, new OffsetAndMetadata(10)), t.takeCommittable(List.of(P0)));
+        assertEquals(Map.of(P0, new OffsetAndMetadata(10)), t.positions(List.of(P0)));
         t.acknowledge(P0, 10);
-        assertTrue(t.takeCommittable(List.of(P0)).isEmpty(), "one of two rollouts is not a finished prompt");
+        assertEquals(Map.of(P0, new OffsetAndMetadata(10)), t.positions(List.of(P0)),
+                "one of two rollouts is not a finished prompt");
         t.acknowledge(P0, 10);
-        assertEquals(Map.of(P0, new OffsetAndMetadata(11)), t.takeCommittable(List.of(P0)));
+        assertEquals(Map.of(P0, new OffsetAndMetadata(11)), t.positions(List.of(P0)));
         t.acknowledge(P0, 11);
         t.acknowledge(P0, 11);
-        assertEquals(Map.of(P0, new OffsetAndMetadata(12)), t.takeCommittable(List.of(P0)));
+        assertEquals(Map.of(P0, new OffsetAndMetadata(12)), t.positions(List.of(P0)));
         assertEquals(0, t.inFlightPrompts());
     }
 
@@ -38,20 +39,21 @@ class OffsetTrackerTest {
         t.register(P0, 2, 1);
         t.acknowledge(P0, 2);
         t.acknowledge(P0, 1);
-        assertEquals(Map.of(P0, new OffsetAndMetadata(0)), t.takeCommittable(List.of(P0)));
+        assertEquals(Map.of(P0, new OffsetAndMetadata(0)), t.positions(List.of(P0)));
         t.acknowledge(P0, 0);
-        assertEquals(Map.of(P0, new OffsetAndMetadata(3)), t.takeCommittable(List.of(P0)));
+        assertEquals(Map.of(P0, new OffsetAndMetadata(3)), t.positions(List.of(P0)));
     }
 
     @Test
-    void shouldOnlyReturnOwnedPartitionsAndKeepTheOthersForLater() {
+    void shouldOnlyReturnOwnedPartitions() {
         OffsetTracker t = new OffsetTracker();
         t.register(P0, 5, 1);
         t.register(P1, 7, 1);
         t.acknowledge(P0, 5);
         t.acknowledge(P1, 7);
-        assertEquals(Map.of(P0, new OffsetAndMetadata(6)), t.takeCommittable(List.of(P0)));
-        assertEquals(Map.of(P1, new OffsetAndMetadata(8)), t.takeCommittable(List.of(P0, P1)));
+        assertEquals(Map.of(P0, new OffsetAndMetadata(6)), t.positions(List.of(P0)));
+        assertEquals(Map.of(P0, new OffsetAndMetadata(6), P1, new OffsetAndMetadata(8)),
+                t.positions(List.of(P0, P1)));
     }
 
     @Test
@@ -60,7 +62,7 @@ class OffsetTrackerTest {
         t.register(P0, 0, 1);
         t.forget(List.of(P0));
         t.acknowledge(P0, 0);
-        assertTrue(t.takeCommittable(List.of(P0)).isEmpty());
+        assertTrue(t.positions(List.of(P0)).isEmpty());
         assertEquals(0, t.inFlightPrompts());
     }
 }
