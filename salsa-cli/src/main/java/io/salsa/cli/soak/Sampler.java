@@ -29,8 +29,9 @@ final class Sampler {
     static {
         COUNTED.put("learner_steps", Topics.LEARNER_BATCHES);
         COUNTED.put("policy_checkpoints", Topics.POLICY);
-        COUNTED.put("rollouts", Topics.ROLLOUTS);
-        // end offsets: the scorer writes exactly once, so each transaction's commit marker takes one offset too
+        // end offsets: the generators and the scorer write in transactions, so each transaction's commit marker
+        // takes an offset too (and an aborted transaction's records stay in the log)
+        COUNTED.put("rollout_offsets", Topics.ROLLOUTS);
         COUNTED.put("scored_offsets", Topics.SCORED_ROLLOUTS);
         COUNTED.put("preferences", Topics.FEEDBACK);
         COUNTED.put("dead_letters", Topics.DEAD_LETTERS);
@@ -52,7 +53,7 @@ final class Sampler {
         this.data = data;
         this.kafka = kafka;
         // the preparation's own rollouts and preferences are not the loop's throughput
-        baseline.put("rollouts", rolloutsBefore);
+        baseline.put("rollout_offsets", rolloutsBefore);
         baseline.put("preferences", feedbackBefore);
     }
 

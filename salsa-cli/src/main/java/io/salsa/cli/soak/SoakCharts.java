@@ -23,7 +23,7 @@ final class SoakCharts {
 
     static XYChart throughput(SoakSeries series) {
         Map<String, List<double[]>> lines = new LinkedHashMap<>();
-        for (String m : List.of("learner_steps", "rollouts", "scored_offsets", "preferences")) {
+        for (String m : List.of("learner_steps", "rollout_offsets", "scored_offsets", "preferences")) {
             lines.put(m, minutes(series.series(Sampler.LOOP, m)));
         }
         return Charts.lines("Loop throughput (counted from the topics)", "minutes", "records", lines);

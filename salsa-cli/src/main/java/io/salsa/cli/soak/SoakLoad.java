@@ -15,6 +15,7 @@ import io.salsa.task.TaskPrompt;
 import java.io.IOException;
 import java.net.URI;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -74,8 +75,8 @@ final class SoakLoad {
     }
 
     /** Starts the feeder against {@code kafka} and the raters against the ingest at {@code ingest}. */
-    void start(KafkaSettings kafka, DemoProfile profile, long rolloutsBefore, URI ingest) {
-        feeder = startPromptFeeder(kafka, profile, rolloutsBefore);
+    void start(KafkaSettings kafka, DemoProfile profile, URI ingest) {
+        feeder = startPromptFeeder(kafka, profile);
         startRaters(profile, ingest);
     }
 
@@ -123,15 +124,22 @@ final class SoakLoad {
      * for a generator (cycling through the set, a new id prefix per pass), so the backlog that the drain must work
      * off stays a few learner steps long.
      */
-    private Thread startPromptFeeder(KafkaSettings kafka, DemoProfile profile, long rolloutsBefore) {
+    private Thread startPromptFeeder(KafkaSettings kafka, DemoProfile profile) {
         List<TaskPrompt> train = TaskDataset.generate(TaskConfig.defaults(profile.taskSeed(),
                 profile.entities())).prompts("train");
         Thread t = new Thread(() -> {
             long index = 0;
+            // rollouts counted as read_committed readers see them (end offsets would count the generators'
+            // transaction markers and aborted records too), from where the topic ends as the feeder starts
+            KafkaLog rollouts = null;
+            long produced = 0;
             while (producing.get()) {
                 try {
                     if (!brokerRestarting.getAsBoolean()) {
-                        long produced = KafkaLog.endOffsetSum(kafka, kafka.topic(Topics.ROLLOUTS)) - rolloutsBefore;
+                        if (rollouts == null) {
+                            rollouts = KafkaLog.open(kafka, kafka.topic(Topics.ROLLOUTS), 0);
+                        }
+                        produced += rollouts.poll(Duration.ofMillis(200)).size();
                         long waiting = promptIds.size() - produced / SoakRun.SAMPLES_PER_PROMPT;
                         if (waiting < SoakRun.PROMPT_CHUNK) {
                             List<PromptFile.Entry> entries = new ArrayList<>();
@@ -147,15 +155,18 @@ final class SoakLoad {
                     }
                     Thread.sleep(2000);
                 } catch (InterruptedException e) {
-                    return;
+                    break;
                 } catch (Exception e) {
                     events.add(String.format(Locale.ROOT, "%.0f s: prompt publisher: %s", elapsed.getAsDouble(), e));
                     try {
                         Thread.sleep(2000);
                     } catch (InterruptedException ie) {
-                        return;
+                        break;
                     }
                 }
+            }
+            if (rollouts != null) {
+                rollouts.close();
             }
         }, "soak-prompts");
         t.setDaemon(true);

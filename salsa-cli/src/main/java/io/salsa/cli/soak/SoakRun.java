@@ -188,7 +188,7 @@ final class SoakRun {
             }
             t0 = System.nanoTime();
             sampler = new Sampler(series, services, data, kafka, rolloutsBefore, feedbackBefore);
-            load.start(kafka, profile, rolloutsBefore, URI.create("http://127.0.0.1:" + ingestPort + "/"));
+            load.start(kafka, profile, URI.create("http://127.0.0.1:" + ingestPort + "/"));
             loop(sampler, series);
             load.stop();
             if (opt.chaos()) {
@@ -261,9 +261,9 @@ final class SoakRun {
         long nextSample = 0;
         double warm = -1; // when the first rollout was counted: the soak's minutes and its schedule start there
         while (true) {
-            if (warm < 0 && (sampler.last("rollouts") > 0 || elapsed() > WARMUP_TIMEOUT.toSeconds())) {
+            if (warm < 0 && (sampler.last("rollout_offsets") > 0 || elapsed() > WARMUP_TIMEOUT.toSeconds())) {
                 warm = elapsed();
-                events.add(sampler.last("rollouts") > 0
+                events.add(sampler.last("rollout_offsets") > 0
                         ? String.format(Locale.ROOT, "%.0f s: the loop runs (first rollout); the soak's minutes "
                                 + "count from here", warm)
                         : String.format(Locale.ROOT, "%.0f s: NO ROLLOUT within %d s of the services' start; the "
@@ -338,7 +338,7 @@ final class SoakRun {
      */
     private record Pending(String name, double at, Map<String, Long> counts) {
 
-        static final List<String> PRODUCED = List.of("rollouts", "scored_offsets", "learner_steps",
+        static final List<String> PRODUCED = List.of("rollout_offsets", "scored_offsets", "learner_steps",
                 "policy_checkpoints", "preferences");
 
         static Map<String, Long> counts(Sampler sampler) {
@@ -406,7 +406,7 @@ final class SoakRun {
         out.printf(Locale.ROOT, "   soak %s / %s (ETA %s)  steps %d  rollouts %d  preferences %d  learner RSS %.0f MB"
                         + "  load %.2f%n", Progress.duration(elapsed), Progress.duration(total),
                 Progress.duration(Math.max(0, total - elapsed)), sampler.last("learner_steps"),
-                sampler.last("rollouts"), sampler.last("preferences"), sampler.lastRss("learner"),
+                sampler.last("rollout_offsets"), sampler.last("preferences"), sampler.lastRss("learner"),
                 sampler.loadAverage());
         out.flush();
     }

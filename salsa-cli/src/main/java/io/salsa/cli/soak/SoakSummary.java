@@ -101,8 +101,8 @@ final class SoakSummary {
             facts.put("disk_" + part + "_mb_per_hour", round(SoakSeries.slopePerHour(
                     series.series(Sampler.DISK, part + "_mb"), from)));
         }
-        for (String m : List.of("learner_steps", "rollouts", "scored_offsets", "preferences", "policy_checkpoints",
-                "dead_letters")) {
+        for (String m : List.of("learner_steps", "rollout_offsets", "scored_offsets", "preferences",
+                "policy_checkpoints", "dead_letters")) {
             facts.put(m, (long) last(series.series(Sampler.LOOP, m)));
         }
         List<double[]> load = series.series(Sampler.MACHINE, "load1");
@@ -165,7 +165,7 @@ final class SoakSummary {
             b.append(String.format(Locale.ROOT, " %.3f", w[2]));
         }
         b.append(String.format(Locale.ROOT, "%n  totals: %s steps, %s rollouts, %s scored offsets, %s preferences; load "
-                        + "mean %s max %s%n", facts.get("learner_steps"), facts.get("rollouts"),
+                        + "mean %s max %s%n", facts.get("learner_steps"), facts.get("rollout_offsets"),
                 facts.get("scored_offsets"), facts.get("preferences"), facts.get("load1_mean"),
                 facts.get("load1_max")));
         for (String e : events) {

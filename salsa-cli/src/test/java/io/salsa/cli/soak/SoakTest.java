@@ -71,7 +71,7 @@ class SoakTest {
         }
         assertTrue(byService.get(Sampler.DISK).stream().anyMatch(f -> f[2].equals("disk_mb")
                 && Double.parseDouble(f[3]) > 0), "disk sampled");
-        assertTrue(lastValue(byService.get(Sampler.LOOP), "rollouts") > 0, "the generators produced\n" + log);
+        assertTrue(lastValue(byService.get(Sampler.LOOP), "rollout_offsets") > 0, "the generators produced\n" + log);
         assertTrue(lastValue(byService.get(Sampler.LOOP), "preferences") > 0, "the raters answered\n" + log);
         for (SoakSummary.ServiceRow row : result.summary().rows()) {
             assertEquals(0, row.unexpectedExits(), row.service());
