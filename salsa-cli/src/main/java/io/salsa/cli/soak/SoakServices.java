@@ -24,11 +24,19 @@ final class SoakServices {
      * with SIGKILL after 10 s instead of the client default of 45 s: until then the dead member keeps its
      * partitions and the group's rebalance waits for it, so every generator kill stalled the prompts for 45 s.
      * Heartbeats (every 3 s) run on the client's own thread, so a long learner step does not end a session.
+     * {@code MALLOC_ARENA_MAX=2} as the launcher and the image set it (glibc's default of 8 arenas per core lets
+     * PyTorch's and the JVM's native allocations spread over many arenas, whose freed pages RSS keeps).
      */
     private static final Map<String, String> ENV = Map.of("OMP_NUM_THREADS", "1", "MKL_NUM_THREADS", "1",
-            "SALSA_KAFKA_SESSION_TIMEOUT_MS", "10000", "SALSA_KAFKA_HEARTBEAT_INTERVAL_MS", "3000");
-    private static final List<String> JVM = List.of("-Xmx512m");
-    private static final List<String> LARGE_JVM = List.of("-Xmx768m");
+            "SALSA_KAFKA_SESSION_TIMEOUT_MS", "10000", "SALSA_KAFKA_HEARTBEAT_INTERVAL_MS", "3000",
+            "MALLOC_ARENA_MAX", "2");
+    /**
+     * A fixed, pre-touched heap, as for a long-running service: RSS then starts with the whole heap, and whatever it
+     * grows by afterwards is outside the heap (native arrays, arenas, code, threads) — what the soak looks for —
+     * instead of G1 committing more heap as it goes (which the 2026-12-04 hours showed as the generators' rise).
+     */
+    private static final List<String> JVM = List.of("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch");
+    private static final List<String> LARGE_JVM = List.of("-Xms768m", "-Xmx768m", "-XX:+AlwaysPreTouch");
 
     private final Path data;
     private final Path logs;
