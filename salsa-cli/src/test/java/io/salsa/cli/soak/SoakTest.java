@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,6 +28,7 @@ class SoakTest {
             "generator-2", "learner", "ingest");
 
     @Test
+    @EnabledIfSystemProperty(named = "salsa.soak", matches = "true")
     void shouldSampleEveryServiceProcessAndKeepThemAllAlive(@TempDir Path dir) throws Exception {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         Path out = dir.resolve("soak");
