@@ -27,5 +27,5 @@ WORKDIR /var/lib/salsa
 ENV DJL_CACHE_DIR=/var/cache/djl \
     SALSA_LOG_FORMAT=text
 # logging: /app/config/logback.xml (mount another one there); SALSA_LOG_FORMAT=json for JSON lines
-ENTRYPOINT ["java", "-Dlogback.configurationFile=/app/config/logback.xml", "-cp", "/app/salsa-cli.jar:/app/lib/*", "io.salsa.cli.Salsa"]
+ENTRYPOINT ["java", "--add-modules", "jdk.incubator.vector", "-Dlogback.configurationFile=/app/config/logback.xml", "-cp", "/app/salsa-cli.jar:/app/lib/*", "io.salsa.cli.Salsa"]
 CMD ["--help"]

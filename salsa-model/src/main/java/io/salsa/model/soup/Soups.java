@@ -260,6 +260,9 @@ public final class Soups {
     private static long average(String name, long n, MemberReads reads, float[] weights, ChunkWriter writer,
             float[] acc, float[] scratch, Progress progress) throws IOException {
         int k = weights.length;
+        if (writer.dtype() == DType.BF16 && Bf16Average.VECTOR && allBf16(name, reads, k)) {
+            return averageBf16(name, n, reads, weights, writer, scratch.length, progress);
+        }
         long bytes = 0;
         for (long from = 0; from < n; from += scratch.length) {
             int len = (int) Math.min(scratch.length, n - from);
@@ -276,6 +279,45 @@ public final class Soups {
                 progress.add(b);
             }
             writer.submit(name, from, acc, len);
+        }
+        return bytes;
+    }
+
+    private static boolean allBf16(String name, MemberReads reads, int k) throws IOException {
+        for (int m = 0; m < k; m++) {
+            if (reads.dtype(m, name) != DType.BF16) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The bf16 → bf16 case on SIMD registers ({@link Bf16Average}): every member's raw chunk is averaged straight
+     * into the writer's buffer, then handed to its hash; the same bytes as the float path.
+     */
+    private static long averageBf16(String name, long n, MemberReads reads, float[] weights, ChunkWriter writer,
+            int chunk, Progress progress) throws IOException {
+        int k = weights.length;
+        MemberReads.Raw[] raws = new MemberReads.Raw[k];
+        ByteBuffer[] in = new ByteBuffer[k];
+        long bytes = 0;
+        for (long from = 0; from < n; from += chunk) {
+            int len = (int) Math.min(chunk, n - from);
+            for (int m = 0; m < k; m++) {
+                raws[m] = reads.readRaw(m, name, from, len);
+                in[m] = raws[m].bytes();
+            }
+            ByteBuffer out = writer.buffer();
+            Bf16Average.average(in, weights, out, len);
+            out.limit(2 * len);
+            for (int m = 0; m < k; m++) {
+                long b = in[m].remaining();
+                reads.release(m, raws[m]);
+                bytes += b;
+                progress.add(b);
+            }
+            writer.submitEncoded(name, from, out);
         }
         return bytes;
     }
@@ -508,10 +550,20 @@ public final class Soups {
             flusher = flushBehind ? new Background("soup-flusher") : null;
         }
 
+        /** The soup's storage dtype. */
+        DType dtype() {
+            return writer.dtype();
+        }
+
+        /** A cleared buffer of one chunk for {@link #submitEncoded}. */
+        ByteBuffer buffer() throws IOException {
+            thread.rethrow();
+            return free.take();
+        }
+
         /** Narrows {@code chunk[0..len)} now and has it hashed and written; {@code chunk} may be reused at once. */
         void submit(String name, long from, float[] chunk, int len) throws IOException {
-            thread.rethrow();
-            ByteBuffer buf = free.take();
+            ByteBuffer buf = buffer();
             switch (writer.dtype()) {
                 case F32 -> buf.asFloatBuffer().put(chunk, 0, len);
                 case BF16 -> {
@@ -528,6 +580,14 @@ public final class Soups {
                 }
             }
             buf.limit(len * writer.dtype().byteSize());
+            submitEncoded(name, from, buf);
+        }
+
+        /**
+         * Has {@code buf} (from {@link #buffer}, holding elements {@code from..} encoded in the soup's dtype from index
+         * 0 to its limit) hashed and written; it goes back to the pool after.
+         */
+        void submitEncoded(String name, long from, ByteBuffer buf) throws IOException {
             thread.execute(() -> {
                 int bytes = buf.remaining();
                 writer.writeEncoded(name, from, buf);
