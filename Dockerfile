@@ -30,5 +30,5 @@ ENV DJL_CACHE_DIR=/var/cache/djl \
     SALSA_LOG_FORMAT=text \
     MALLOC_ARENA_MAX=2
 # logging: /app/config/logback.xml (mount another one there); SALSA_LOG_FORMAT=json for JSON lines
-ENTRYPOINT ["java", "-Dlogback.configurationFile=/app/config/logback.xml", "-cp", "/app/salsa-cli.jar:/app/lib/*", "io.salsa.cli.Salsa"]
+ENTRYPOINT ["java", "--add-modules", "jdk.incubator.vector", "-Dlogback.configurationFile=/app/config/logback.xml", "-cp", "/app/salsa-cli.jar:/app/lib/*", "io.salsa.cli.Salsa"]
 CMD ["--help"]

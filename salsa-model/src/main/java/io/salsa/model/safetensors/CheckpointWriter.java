@@ -165,9 +165,22 @@ public final class CheckpointWriter {
             }
             written.add(file);
         }
+        written.addAll(finish(dir, layout));
+        return written;
+    }
+
+    /**
+     * The last step of writing {@code layout} into {@code dir}, for a caller that wrote and committed its files
+     * itself (each with {@link SafeTensorsWriter}, named by {@link Layout#fileNames()}): the index when there are
+     * shards (written atomically), and the removal of a stale single file or index of the other layout.
+     *
+     * @return the index written, or nothing for a single file
+     */
+    public static List<Path> finish(Path dir, Layout layout) throws IOException {
+        List<String> names = layout.fileNames();
         if (names.size() == 1) {
             Files.deleteIfExists(dir.resolve(Checkpoint.INDEX));
-            return written;
+            return List.of();
         }
         ObjectNode index = JSON.createObjectNode();
         index.putObject("metadata").put("total_size", layout.totalBytes());
@@ -188,7 +201,6 @@ public final class CheckpointWriter {
             Files.deleteIfExists(temp);
         }
         Files.deleteIfExists(dir.resolve(Checkpoint.SINGLE));
-        written.add(indexFile);
-        return written;
+        return List.of(indexFile);
     }
 }

@@ -71,8 +71,14 @@ final class Background implements AutoCloseable {
         }
     }
 
+    /** Stops the thread (interrupting a running task) and waits a while for it, so what it used may be released. */
     @Override
     public void close() {
         thread.shutdownNow();
+        try {
+            thread.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

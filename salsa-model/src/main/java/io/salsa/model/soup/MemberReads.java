@@ -63,34 +63,63 @@ final class MemberReads implements AutoCloseable {
         }
     }
 
+    /** A chunk of a member as read: its raw bytes (index 0 to the limit) and the file and position they came from. */
+    record Raw(ByteBuffer bytes, Path file, long position) {
+    }
+
+    /** The dtype member {@code m} stores tensor {@code name} in. */
+    DType dtype(int m, String name) throws IOException {
+        return readers.get(m).info(name).dtype();
+    }
+
     /**
      * Reads {@code len} elements of member {@code m}'s tensor {@code name} from element {@code from} into
      * {@code dst} as float; returns the bytes read.
      */
     long read(int m, String name, long from, float[] dst, int len) throws IOException {
+        DType dtype = dtype(m, name);
+        Raw raw = readRaw(m, name, from, len);
+        try {
+            SafeTensors.toFloats(dtype, raw.bytes(), dst, 0, len);
+        } catch (RuntimeException e) {
+            free.give(raw.bytes());
+            throw e;
+        }
+        long bytes = raw.bytes().remaining();
+        release(m, raw);
+        return bytes;
+    }
+
+    /**
+     * Reads the raw bytes of {@code len} elements of member {@code m}'s tensor {@code name} from element
+     * {@code from} with one positional read, into a pooled buffer that {@link #release} must then be given.
+     */
+    Raw readRaw(int m, String name, long from, int len) throws IOException {
         if (hashers != null) {
             hashers.get(m).rethrow();
         }
         Checkpoint ck = readers.get(m);
-        DType dtype = ck.info(name).dtype();
         ByteBuffer buf = free.take();
-        long position;
         try {
-            position = ck.readRaw(name, from, len, buf);
-            SafeTensors.toFloats(dtype, buf, dst, 0, len);
+            long position = ck.readRaw(name, from, len, buf);
+            return new Raw(buf, ck.fileOf(name), position);
         } catch (IOException | RuntimeException e) {
             free.give(buf);
             throw e;
         }
-        long bytes = buf.remaining();
+    }
+
+    /**
+     * Hands a chunk read by {@link #readRaw} on to member {@code m}'s hash, or back to the pool when not hashing; its
+     * buffer must not be touched afterwards.
+     */
+    void release(int m, Raw raw) throws IOException {
         if (hashers == null) {
-            free.give(buf);
-        } else {
-            SequentialDigest digest = digests.get(m);
-            Path file = ck.fileOf(name);
-            hashers.get(m).execute(() -> digest.update(file, position, buf), () -> free.give(buf));
+            free.give(raw.bytes());
+            return;
         }
-        return bytes;
+        SequentialDigest digest = digests.get(m);
+        hashers.get(m).execute(() -> digest.update(raw.file(), raw.position(), raw.bytes()), () -> free.give(raw.bytes()));
     }
 
     /** Waits for the hashing thread and completes each member's hash; empty strings when not hashing. */

@@ -31,7 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * <p>The average streams tensor by tensor and chunk by chunk, in the soup's file order (laid out like the first
  * member): every member's chunk is read with one large positional read (F16/BF16 converted on the way) and
  * accumulated, its raw bytes go on to the member's sha256 on a hashing thread ({@link MemberReads}), and the averaged
- * chunk to a writer thread that narrows, hashes and writes it. Each member is thus read once, and the soup is never
- * read back. Memory stays far below one model whatever its size. Positional reads measured at least as fast as
+ * chunk, narrowed to the soup's dtype, to a writer thread that hashes and writes it and commits each file in turn
+ * (bf16 members into a bf16 soup skip the float arrays: {@link Bf16Average}). Each member is thus read once, and the
+ * soup is never read back. Memory stays far below one model whatever its size. Positional reads measured at least as fast as
  * memory-mapping here, without leaving unmapping to the GC.
  *
  * <p>Arithmetic is float32 in member order — {@code s = w_1·x_1}, then {@code s += w_k·x_k} — with
@@ -123,7 +124,8 @@ public final class Soups {
      * @param tensors       tensors averaged
      * @param parameters    elements per model
      * @param bytesRead     weight bytes read from all members
-     * @param averagingNanos time of the averaging pass (reading, averaging, writing and hashing; no fsync)
+     * @param averagingNanos time of the averaging pass: reading, averaging, writing and hashing the soup, and committing
+     *                      its files (with their fsync when durable)
      * @param dtype         the soup's storage dtype (F32, BF16 or F16)
      */
     public record Result(Path dir, String method, List<Member> members, List<String> memberSha256, String sha256,
@@ -183,22 +185,30 @@ public final class Soups {
             Map<String, String> metadata = readers.get(0).metadata().isEmpty() ? SafeTensorsWriter.PT_METADATA
                     : readers.get(0).metadata();
             MessageDigest outDigest = config.hashFiles() ? Sha256.digest() : null;
-            long[] bytesRead = {0};
-            long[] averagingNanos = {0};
+            long bytesRead = 0;
+            long averagingNanos;
             List<String> memberHashes;
             try (MemberReads reads = new MemberReads(readers, config.hashFiles(), config.chunkElements())) {
                 float[] scratch = new float[config.chunkElements()];
                 float[] acc = new float[config.chunkElements()];
-                CheckpointWriter.write(outDir, layout, metadata, outDigest, config.durable(), (writer, specs) -> {
-                    long t0 = System.nanoTime();
-                    try (ChunkWriter chunks = new ChunkWriter(writer, config.chunkElements(), config.durable())) {
+                Files.createDirectories(outDir);
+                List<String> names = layout.fileNames();
+                long t0 = System.nanoTime();
+                // the writer thread opens, fills and commits the files in order: a shard's fsync overlaps the reading
+                // and averaging of the next one
+                try (ChunkWriter chunks = new ChunkWriter(dtype, config.chunkElements(), config.durable(), outDigest)) {
+                    for (int i = 0; i < names.size(); i++) {
+                        List<TensorSpec> specs = layout.shards().get(i);
+                        chunks.open(outDir.resolve(names.get(i)), specs, metadata);
                         for (TensorSpec t : specs) {
-                            bytesRead[0] += average(t.name(), t.numel(), reads, weights, chunks, acc, scratch, progress);
+                            bytesRead += average(t.name(), t.numel(), reads, weights, chunks, acc, scratch, progress);
                         }
-                        chunks.finish();
+                        chunks.commit();
                     }
-                    averagingNanos[0] += System.nanoTime() - t0;
-                });
+                    chunks.finish();
+                }
+                averagingNanos = System.nanoTime() - t0;
+                CheckpointWriter.finish(outDir, layout);
                 memberHashes = reads.finish();
             }
             for (String f : COPIED_FILES) {
@@ -210,11 +220,12 @@ public final class Soups {
             markDtype(outDir.resolve(CONFIG_FILE), dtype);
             String sha = outDigest == null ? "" : Sha256.hex(outDigest.digest());
             Result result = new Result(outDir, method, normalised, memberHashes, sha, tensors.size(), parameters,
-                    bytesRead[0], averagingNanos[0], dtype);
+                    bytesRead, averagingNanos, dtype);
             writeCard(result, cardExtras);
-            LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read in {} ms ({} MB/s), stored as {}; "
-                    + "{} ms in all (opening, commits with fsync, card)", method, members.size(), tensors.size(),
-                    parameters, String.format("%.1f", bytesRead[0] / 1e6), averagingNanos[0] / 1_000_000,
+            LOG.info("soup {} of {} members: {} tensors, {} parameters, {} MB read, averaged, written and committed in {} "
+                    + "ms ({} MB/s read), stored as {}; {} ms in all (with opening, members' last hashes, card)", method,
+                    members.size(), tensors.size(), parameters, String.format("%.1f", bytesRead / 1e6),
+                    averagingNanos / 1_000_000,
                     Math.round(result.readBytesPerSecond() / 1e6), dtype, (System.nanoTime() - start) / 1_000_000);
             return result;
         } finally {
@@ -260,6 +271,9 @@ public final class Soups {
     private static long average(String name, long n, MemberReads reads, float[] weights, ChunkWriter writer,
             float[] acc, float[] scratch, Progress progress) throws IOException {
         int k = weights.length;
+        if (writer.dtype() == DType.BF16 && Bf16Average.VECTOR && allBf16(name, reads, k)) {
+            return averageBf16(name, n, reads, weights, writer, scratch.length, progress);
+        }
         long bytes = 0;
         for (long from = 0; from < n; from += scratch.length) {
             int len = (int) Math.min(scratch.length, n - from);
@@ -276,6 +290,45 @@ public final class Soups {
                 progress.add(b);
             }
             writer.submit(name, from, acc, len);
+        }
+        return bytes;
+    }
+
+    private static boolean allBf16(String name, MemberReads reads, int k) throws IOException {
+        for (int m = 0; m < k; m++) {
+            if (reads.dtype(m, name) != DType.BF16) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The bf16 → bf16 case on SIMD registers ({@link Bf16Average}): every member's raw chunk is averaged straight
+     * into the writer's buffer, then handed to its hash; the same bytes as the float path.
+     */
+    private static long averageBf16(String name, long n, MemberReads reads, float[] weights, ChunkWriter writer,
+            int chunk, Progress progress) throws IOException {
+        int k = weights.length;
+        MemberReads.Raw[] raws = new MemberReads.Raw[k];
+        ByteBuffer[] in = new ByteBuffer[k];
+        long bytes = 0;
+        for (long from = 0; from < n; from += chunk) {
+            int len = (int) Math.min(chunk, n - from);
+            for (int m = 0; m < k; m++) {
+                raws[m] = reads.readRaw(m, name, from, len);
+                in[m] = raws[m].bytes();
+            }
+            ByteBuffer out = writer.buffer();
+            Bf16Average.average(in, weights, out, len);
+            out.limit(2 * len);
+            for (int m = 0; m < k; m++) {
+                long b = in[m].remaining();
+                reads.release(m, raws[m]);
+                bytes += b;
+                progress.add(b);
+            }
+            writer.submitEncoded(name, from, out);
         }
         return bytes;
     }
@@ -483,36 +536,86 @@ public final class Soups {
     }
 
     /**
-     * Narrows each averaged chunk to the soup's dtype on the averaging thread, then hashes and writes it on a second
-     * thread while the next chunk is read and summed; a third thread has the OS write the file to disk behind the
-     * writer ({@code fdatasync} every {@value #FLUSH_BYTES} bytes), so the commit's fsync finds little left. A bounded
-     * pool of buffers bounds memory and keeps the writes in order.
+     * The soup's files, written by a second thread: each averaged chunk, already encoded in the soup's dtype (narrowed
+     * on the averaging thread, or averaged straight into bf16), is hashed and written there while the next one is read
+     * and summed; the same thread opens and commits the files in order, so a shard's commit (with its fsync) overlaps
+     * the next shard's averaging. A third thread has the OS write the file to disk behind the writer ({@code fdatasync}
+     * every {@value #FLUSH_BYTES} bytes), so a commit's fsync finds little left. A bounded pool of buffers bounds memory
+     * and how far the averaging runs ahead.
      */
     private static final class ChunkWriter implements AutoCloseable {
         private static final int POOL_BYTES = 32 << 20;
         private static final long FLUSH_BYTES = 64L << 20;
-        private final SafeTensorsWriter writer;
+        private final DType dtype;
+        private final boolean durable;
+        private final MessageDigest digest;
         private final Background thread = new Background("soup-writer");
         private final Background flusher;
-        private final AtomicBoolean flushing = new AtomicBoolean();
+        /** Held while the flusher syncs a file; a commit takes it so it never closes a file under the flusher. */
+        private final Semaphore flushing = new Semaphore(1);
         private final BufferPool free;
         private final short[] halves;
+        /** The file being written: used on the writer thread only (and by {@link #close} once that has stopped). */
+        private SafeTensorsWriter current;
         private long unflushed;
 
-        /** @param flushBehind have the OS write the file out while it is being written (durable soups) */
-        ChunkWriter(SafeTensorsWriter writer, int chunkElements, boolean flushBehind) {
-            this.writer = writer;
-            int bufferBytes = Math.multiplyExact(chunkElements, writer.dtype().byteSize());
+        /**
+         * @param durable fsync each file before it is moved into place, and have the OS write it out while it is
+         *                being written
+         * @param digest  fed every byte of the files in order (or null)
+         */
+        ChunkWriter(DType dtype, int chunkElements, boolean durable, MessageDigest digest) {
+            this.dtype = dtype;
+            this.durable = durable;
+            this.digest = digest;
+            int bufferBytes = Math.multiplyExact(chunkElements, dtype.byteSize());
             free = new BufferPool(bufferBytes, Math.max(2, Math.min(256, POOL_BYTES / bufferBytes)));
-            halves = writer.dtype() == DType.F32 ? null : new short[chunkElements];
-            flusher = flushBehind ? new Background("soup-flusher") : null;
+            halves = dtype == DType.F32 ? null : new short[chunkElements];
+            flusher = durable ? new Background("soup-flusher") : null;
+        }
+
+        /** The soup's storage dtype. */
+        DType dtype() {
+            return dtype;
+        }
+
+        /** Starts the next file (after the previous one's commit), holding {@code specs}. */
+        void open(Path file, List<TensorSpec> specs, Map<String, String> metadata) throws IOException {
+            thread.execute(() -> {
+                current = SafeTensorsWriter.create(file, specs, metadata, dtype, digest);
+                unflushed = 0;
+            }, () -> { });
+        }
+
+        /** Commits the current file once its chunks are written: checked complete, fsync-ed if durable, moved. */
+        void commit() throws IOException {
+            thread.execute(() -> {
+                SafeTensorsWriter w = current;
+                flushing.acquireUninterruptibly();
+                try {
+                    if (durable) {
+                        w.commit();
+                    } else {
+                        w.commitWithoutSync();
+                    }
+                } finally {
+                    flushing.release();
+                }
+                current = null;
+                w.close();
+            }, () -> { });
+        }
+
+        /** A cleared buffer of one chunk for {@link #submitEncoded}. */
+        ByteBuffer buffer() throws IOException {
+            thread.rethrow();
+            return free.take();
         }
 
         /** Narrows {@code chunk[0..len)} now and has it hashed and written; {@code chunk} may be reused at once. */
         void submit(String name, long from, float[] chunk, int len) throws IOException {
-            thread.rethrow();
-            ByteBuffer buf = free.take();
-            switch (writer.dtype()) {
+            ByteBuffer buf = buffer();
+            switch (dtype) {
                 case F32 -> buf.asFloatBuffer().put(chunk, 0, len);
                 case BF16 -> {
                     Halfs.floatsToBf16(chunk, 0, halves, len);
@@ -524,13 +627,21 @@ public final class Soups {
                 }
                 default -> {
                     free.give(buf);
-                    throw new AssertionError(writer.dtype());
+                    throw new AssertionError(dtype);
                 }
             }
-            buf.limit(len * writer.dtype().byteSize());
+            buf.limit(len * dtype.byteSize());
+            submitEncoded(name, from, buf);
+        }
+
+        /**
+         * Has {@code buf} (from {@link #buffer}, holding elements {@code from..} encoded in the soup's dtype from index
+         * 0 to its limit) hashed and written into the current file; it goes back to the pool after.
+         */
+        void submitEncoded(String name, long from, ByteBuffer buf) throws IOException {
             thread.execute(() -> {
                 int bytes = buf.remaining();
-                writer.writeEncoded(name, from, buf);
+                current.writeEncoded(name, from, buf);
                 flushBehind(bytes);
             }, () -> free.give(buf));
         }
@@ -538,13 +649,19 @@ public final class Soups {
         /** On the writer thread: every FLUSH_BYTES, one fdatasync on the flusher unless the last is still running. */
         private void flushBehind(int bytes) throws IOException {
             unflushed += bytes;
-            if (flusher != null && unflushed >= FLUSH_BYTES && flushing.compareAndSet(false, true)) {
+            if (flusher != null && unflushed >= FLUSH_BYTES && flushing.tryAcquire()) {
                 unflushed = 0;
-                flusher.execute(writer::flushWritten, () -> flushing.set(false));
+                SafeTensorsWriter w = current;
+                try {
+                    flusher.execute(w::flushWritten, flushing::release);
+                } catch (IOException | RuntimeException e) {
+                    flushing.release();
+                    throw e;
+                }
             }
         }
 
-        /** Waits until every chunk is written (and the flusher is idle, so the file may be committed). */
+        /** Waits until every file is written and committed (and the flusher is idle); throws the first failure. */
         void finish() throws IOException {
             try {
                 thread.finish();
@@ -555,11 +672,17 @@ public final class Soups {
             }
         }
 
+        /** Stops both threads; a file left uncommitted (after a failure) is deleted. */
         @Override
-        public void close() {
+        public void close() throws IOException {
             thread.close();
             if (flusher != null) {
                 flusher.close();
+            }
+            if (current != null) {
+                SafeTensorsWriter w = current;
+                current = null;
+                w.close();
             }
         }
     }

@@ -84,6 +84,28 @@ class SoupReferenceBytesTest {
         assertSameAsReference(members, new double[] {1, 2, 3}, SoupConfig.defaults(), DType.F32);
     }
 
+    @Test
+    void aShardThatCannotBeCommittedShouldFailTheSoupLeavingNoPartialFile() throws IOException {
+        Path a = member("a", DType.BF16, 14, 200_000);
+        Path b = member("b", DType.BF16, 15, 200_000);
+        int shards;
+        try (Checkpoint c = Checkpoint.open(a)) {
+            shards = c.files().size();
+        }
+        assertTrue(shards > 1, "the members are sharded");
+        Path out = dir.resolve("failed");
+        // a non-empty folder where the second shard goes: its commit (on the writer thread) cannot move it into place
+        Path blocker = Files.createDirectories(out.resolve(String.format("model-%05d-of-%05d.safetensors", 2, shards)));
+        Files.writeString(blocker.resolve("keep"), "x");
+        org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> Soups.build(List.of(Soups.Member.of(a), Soups.Member.of(b)), out, SoupConfig.defaults()));
+        try (var files = Files.list(out)) {
+            List<String> left = files.map(f -> f.getFileName().toString()).sorted().toList();
+            assertTrue(left.stream().noneMatch(f -> f.endsWith(".partial")), "no half-written file: " + left);
+            assertTrue(!left.contains(Checkpoint.INDEX) && !left.contains(Soups.CARD_FILE), "no index, no card: " + left);
+        }
+    }
+
     private int soups;
 
     private void assertSameAsReference(List<Path> members, double[] weights, SoupConfig config, DType dtype)
