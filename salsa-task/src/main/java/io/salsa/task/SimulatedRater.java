@@ -13,7 +13,10 @@ import java.util.Set;
  * <ul>
  * <li>empty response: {@value #EMPTY_SCORE};</li>
  * <li>correctness: +1 for the true value alone, −0.25 when a wrong value of the same attribute appears too,
- * −0.75 for only a wrong value, −0.5 for no value at all (0 when the prompt is not a question of this world);</li>
+ * −0.75 for only a wrong value, −0.5 for no value at all (0 when the prompt is not a question of this world);
+ * a response that names another entity of the world (not the asked one, and not as a value: a city's planet) is
+ * about that entity, so whatever values it states do not answer the question: −0.5, as for no value ("quomor is
+ * blue." does not tell the colour of raxtar, even when raxtar is blue too);</li>
  * <li>+0.1 for naming the entity (a full sentence);</li>
  * <li>− 0.04 per word beyond the concise answer's length + 2, at most −0.6;</li>
  * <li>− the share of repeated word bigrams (1 − distinct/total);</li>
@@ -43,8 +46,8 @@ public final class SimulatedRater {
      *
      * @param score             the gold score
      * @param understood        whether the prompt is one of this world's questions
-     * @param correct           the true value appears
-     * @param wrong             another value of the same attribute appears
+     * @param correct           the true value appears, in a response about the asked entity
+     * @param wrong             another value of the same attribute appears, in a response about the asked entity
      * @param words             number of words
      * @param brevityPenalty    penalty for words beyond the concise length
      * @param repetitionPenalty share of repeated bigrams
@@ -86,6 +89,10 @@ public final class SimulatedRater {
             for (String v : world.values(attribute)) {
                 wrong |= !v.equals(truth) && present.contains(v);
             }
+            if (namesAnotherEntity(present, entity, attribute)) {
+                correct = false;
+                wrong = false;
+            }
             correctness = correct ? (wrong ? -0.25 : 1.0) : (wrong ? -0.75 : -0.5);
             bonus = present.contains(entity.name()) ? 0.1 : 0;
             conciseLength = TaskWorld.words(entity.answer(attribute)).size();
@@ -97,6 +104,17 @@ public final class SimulatedRater {
         double unknownFraction = (double) unknown / words.size();
         double score = correctness + bonus - brevity - repetition - unknownFraction;
         return new Verdict(score, key.isPresent(), correct, wrong, words.size(), brevity, repetition, unknownFraction);
+    }
+
+    /** Whether {@code words} name an entity other than {@code asked}, other than as a value of the attribute. */
+    private boolean namesAnotherEntity(Set<String> words, Entity asked, Attribute attribute) {
+        for (Entity e : world.entities()) {
+            if (e != asked && words.contains(e.name())
+                    && !(attribute == Attribute.PLANET && e.kind() == Kind.PLANET)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** 1 − distinct bigrams / bigrams: 0 for ordinary sentences, near 1 for a word said over and over. */

@@ -360,7 +360,8 @@ public final class TaskDataset {
         sb.append("| task.json | | generator settings and counts |\n\n");
         sb.append("Rater (`SimulatedRater`): +1 correct value, −0.75 wrong value, −0.25 both, −0.5 none; +0.1 for naming ")
                 .append("the entity; −0.04 per word beyond the concise answer + 2 (max −0.6); − share of repeated bigrams; ")
-                .append("− share of unknown words; empty = −1. The concise correct sentence scores 1.1.\n");
+                .append("− share of unknown words; empty = −1. The concise correct sentence scores 1.1. A response naming ")
+                .append("another entity (not as a city's planet) is about that entity: it scores as no value.\n");
         return sb.toString();
     }
 

@@ -84,6 +84,34 @@ class SimulatedRaterTest {
     }
 
     @Test
+    void shouldNotCountAValueStatedAboutAnotherEntityAsAnAnswer() {
+        // two animals of one colour: the other's sentence contains the asked animal's true value
+        java.util.List<Entity> animals = world.entities().stream().filter(e -> e.kind() == Kind.ANIMAL).toList();
+        Entity asked = animals.stream().filter(a -> animals.stream().anyMatch(b -> b != a
+                && b.value(Attribute.COLOUR).equals(a.value(Attribute.COLOUR)))).findFirst().orElseThrow();
+        Entity sameColour = animals.stream().filter(b -> b != asked
+                && b.value(Attribute.COLOUR).equals(asked.value(Attribute.COLOUR))).findFirst().orElseThrow();
+        String prompt = "what colour is " + asked.ref() + "?";
+        SimulatedRater.Verdict about = rater.judge(prompt, sameColour.answer(Attribute.COLOUR));
+        assertFalse(about.correct(), about.toString());
+        assertEquals(-0.5, about.score(), 1e-12);
+        assertEquals(1.1, rater.score(prompt, asked.answer(Attribute.COLOUR)), 1e-12);
+        assertEquals(RaterChoice.A, rater.prefer(prompt, asked.answer(Attribute.COLOUR),
+                sameColour.answer(Attribute.COLOUR)));
+
+        // a city's planet is a value, not another subject
+        Entity city = world.entities().stream().filter(e -> e.kind() == Kind.CITY).findFirst().orElseThrow();
+        String planet = city.value(Attribute.PLANET);
+        assertEquals(1.1, rater.score("on which planet is " + city.ref() + "?", city.answer(Attribute.PLANET)), 1e-12);
+        assertTrue(rater.judge("on which planet is " + city.ref() + "?", planet + ".").correct());
+        // but a planet that is the subject of a sentence about another city is still about that city
+        Entity otherCity = world.entities().stream()
+                .filter(e -> e != city && e.kind() == Kind.CITY).findFirst().orElseThrow();
+        assertFalse(rater.judge("on which planet is " + city.ref() + "?",
+                otherCity.answerWith(Attribute.PLANET, planet)).correct());
+    }
+
+    @Test
     void shouldRecoverTheQuestionFromPromptTextAlone() {
         for (Entity e : world.entities()) {
             for (Attribute a : e.kind().attributes()) {
