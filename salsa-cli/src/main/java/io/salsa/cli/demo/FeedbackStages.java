@@ -66,7 +66,7 @@ final class FeedbackStages {
      * bonus); at 0.7 more pairs turn on the answer (reward-model accuracy +0.08 / +0.01 / +0.10 on seeds 7 / 11 / 3,
      * docs/measurements/demo.md).
      */
-    static final double RATER_SAMPLE_TEMPERATURE = 0.7;
+    static final double RATER_SAMPLE_TEMPERATURE = KafkaLoopStages.TEMPERATURE;
     /** The reward trainer's largest epoch count: with it, the profile's step count alone ends training. */
     private static final int RM_MAX_EPOCHS = 1000;
     /** The SFT model the reward model starts from (given a fresh score head). */

@@ -73,6 +73,14 @@ final class DemoRunAssertions {
         assertTrue(records(kafka, Topics.POLICY) >= 1 + profile.ppoSteps());
         assertEquals(profile.ppoSteps(), records(kafka, Topics.LEARNER_BATCHES));
         assertEquals(profile.ppoSteps(), records(kafka, Topics.METRICS));
+        // the raters' responses and the loop's rollouts are sampled at the demo's temperature, and carry it
+        List<io.salsa.events.Rollout> rollouts = KafkaLog.readValues(kafka, Topics.ROLLOUTS,
+                java.time.Duration.ofSeconds(60), (r, e) -> { throw new AssertionError("undecodable rollout", e); });
+        assertTrue(rollouts.stream().anyMatch(r -> r.getPolicyRunId().toString().startsWith("sft-")));
+        assertTrue(rollouts.stream().anyMatch(r -> !r.getPolicyRunId().toString().startsWith("sft-")));
+        for (io.salsa.events.Rollout r : rollouts) {
+            assertEquals((float) KafkaLoopStages.TEMPERATURE, r.getTemperature(), 0f, r.getRolloutId().toString());
+        }
     }
 
     /** The value of {@code key} in results.json's facts (a flat JSON string field), "" when absent. */
