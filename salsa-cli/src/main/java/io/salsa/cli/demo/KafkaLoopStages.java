@@ -291,6 +291,9 @@ final class KafkaLoopStages {
                 .evalSteps(Math.max(1, p.ppoSteps() / 10))
                 .heldoutTaskSeed(p.taskSeed())
                 .heldoutEntities(p.entities())
+                // every eval prompt, as the headline's gold-eval scores (the default, 16, is a noisier curve of
+                // other prompts than the headline's)
+                .heldoutCount(GoldEval.MAX_PROMPTS)
                 .ppo(ppo)
                 .groupBatching(new GroupBatching(true, SAMPLES_PER_PROMPT, GROUP_WAIT_SECONDS))
                 .build();

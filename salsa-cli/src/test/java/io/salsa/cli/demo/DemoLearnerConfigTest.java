@@ -28,6 +28,7 @@ class DemoLearnerConfigTest {
             m.put("eval_steps", String.valueOf(Math.max(1, p.ppoSteps() / 10)));
             m.put("heldout_task_seed", String.valueOf(p.taskSeed()));
             m.put("heldout_entities", String.valueOf(p.entities()));
+            m.put("heldout_count", String.valueOf(GoldEval.MAX_PROMPTS));
             m.put("batch_size", "16");
             m.put("mini_batch_size", "8");
             m.put("learning_rate", "2e-5");
