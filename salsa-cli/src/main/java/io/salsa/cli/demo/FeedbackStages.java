@@ -35,6 +35,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -246,8 +248,8 @@ final class FeedbackStages {
                 if (loaded.pairs().isEmpty()) {
                     throw new IllegalStateException("the feedback topic has no pairwise preferences to train on");
                 }
-                RewardModelTrainer.Split rated = RewardModelTrainer.split(loaded.pairs(), cfg.heldOutFraction(),
-                        cfg.seed());
+                RewardModelTrainer.Split rated = RewardModelTrainer.split(canonicalOrder(loaded.pairs()),
+                        cfg.heldOutFraction(), cfg.seed());
                 List<PreferencePair> derived = new ArrayList<>(ModelRecipes.taskPreferences(TaskStage.dir(ctx), tok));
                 TaskDataset task = TaskStage.dataset(ctx.profile());
                 List<PreferencePair> question = QuestionPairs.build(task.prompts("train"), task.world(), tok,
@@ -290,6 +292,21 @@ final class FeedbackStages {
     static RmTrainConfig rewardModelConfig(DemoProfile profile) {
         RmTrainConfig defaults = RmTrainConfig.defaults(profile.taskSeed());
         return defaults.withSteps(RM_MAX_EPOCHS, profile.rewardSteps()).withLr(RM_LR, defaults.batchSize());
+    }
+
+    /**
+     * The raters' pairs in an order that does not depend on when each rater answered: two simulated raters work the
+     * page at once, so the feedback topic's order (which would be the reward model's data order) differs from run to
+     * run. Sorted by prompt, then the chosen and the rejected token ids, the training sees the same sequence
+     * whenever the same pairs were rated.
+     */
+    static List<PreferencePair> canonicalOrder(List<PreferencePair> pairs) {
+        List<PreferencePair> sorted = new ArrayList<>(pairs);
+        sorted.sort(Comparator.comparing(PreferencePair::group)
+                .thenComparing(PreferencePair::chosen, Arrays::compare)
+                .thenComparing(PreferencePair::rejected, Arrays::compare)
+                .thenComparing(PreferencePair::tie));
+        return sorted;
     }
 
     /** The prompts of the raters' held-out pairs: nothing derived from them is trained on. */

@@ -14,7 +14,10 @@ import io.salsa.scorer.rm.RmTrainConfig;
 import io.salsa.task.TaskConfig;
 import io.salsa.task.TaskDataset;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -72,6 +75,20 @@ class RewardModelStageTest {
 
         assertEquals(List.of(ratedA, ratedB, offlineA, offlineD), mixed.train());
         assertEquals(List.of(ratedC), mixed.heldOut(), "held-out accuracy stays over the raters' pairs alone");
+    }
+
+    @Test
+    void shouldOrderTheRatersPairsTheSameWhateverOrderTheyArrivedIn() {
+        PreferencePair a1 = pair("a", 1);
+        PreferencePair a2 = new PreferencePair("a", new int[] {1, 1}, new int[] {1, 3}, false);
+        PreferencePair a3 = new PreferencePair("a", new int[] {1, 1}, new int[] {1, 3}, true);
+        PreferencePair b = pair("b", 0);
+        List<PreferencePair> expected = List.of(a1, a2, a3, b);
+        List<PreferencePair> arrived = new ArrayList<>(expected);
+        for (long seed = 0; seed < 5; seed++) {
+            Collections.shuffle(arrived, new Random(seed));
+            assertEquals(expected, FeedbackStages.canonicalOrder(arrived), "arrival order " + arrived);
+        }
     }
 
     private static PreferencePair pair(String prompt, int token) {
