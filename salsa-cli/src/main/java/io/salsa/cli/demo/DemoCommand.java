@@ -43,6 +43,8 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
     static final List<String> OWNED = List.of("kafka", "stages", "blobs", "cache", "models", "services", "run");
     /** The file in {@code DIR/stages} naming the run's base architecture ({@code --model}). */
     static final String MODEL_FILE = "model.txt";
+    /** The file in {@code DIR/stages} naming what the run's loop is rewarded by ({@code --reward}). */
+    static final String REWARD_FILE = "reward.txt";
 
     @Option(names = "--dir", defaultValue = "salsa-data",
             description = "Where broker data, checkpoints and the report go (default: ${DEFAULT-VALUE}).")
@@ -62,6 +64,13 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
                     + "RoPE, SwiGLU, grouped-query attention), both 2 layers x 128 wide (default: ${DEFAULT-VALUE}). "
                     + "Recorded in DIR: a resumed run must use the same one.")
     String model;
+
+    @Option(names = "--reward", defaultValue = "model", paramLabel = "model|oracle",
+            description = "What the loop's reward scorer serves: model, the reward model trained from the raters' "
+                    + "preferences, or oracle, the simulated rater itself (an ablation: how far the loop's RL moves "
+                    + "the policy when the reward is exactly right; the reward model is still trained and reported). "
+                    + "Recorded in DIR (default: ${DEFAULT-VALUE}).")
+    String reward;
 
     @Option(names = "--seed", description = "Seed of the built-in task's world, its splits and every stage that "
             + "samples (default: the profile's).")
@@ -101,6 +110,13 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
                     + String.join(", ", ModelRecipes.MODELS) + ")");
             return 2;
         }
+        DemoReward rewardSource;
+        try {
+            rewardSource = DemoReward.parse(reward);
+        } catch (IllegalArgumentException e) {
+            System.err.println("salsa demo: " + e.getMessage());
+            return 2;
+        }
         if (fresh) {
             try {
                 wipe(dir);
@@ -110,7 +126,7 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             }
         }
         try {
-            return run(dir, profile, model, keepOpen, System.out);
+            return run(dir, profile, model, rewardSource, keepOpen, System.out);
         } catch (ModelMismatchException e) {
             System.err.println("salsa demo: " + e.getMessage());
             return 2;
@@ -131,8 +147,20 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
      */
     public static int run(Path dir, DemoProfile profile, String model, boolean keepOpen, PrintStream out)
             throws Exception {
+        return run(dir, profile, model, DemoReward.MODEL, keepOpen, out);
+    }
+
+    /**
+     * {@link #run(Path, DemoProfile, String, boolean, PrintStream)} with the loop rewarded by {@code reward}.
+     *
+     * @throws ModelMismatchException when {@code dir} holds a run of another architecture or reward (nothing is
+     *                                started)
+     */
+    public static int run(Path dir, DemoProfile profile, String model, DemoReward reward, boolean keepOpen,
+                          PrintStream out) throws Exception {
         ModelRecipes.baseShape(model); // an unknown architecture is refused before anything is recorded
         claimModel(dir, model);
+        claimReward(dir, reward);
         long t0 = System.nanoTime();
         ServiceStack services = new ServiceStack();
         CountDownLatch finished = new CountDownLatch(1);
@@ -155,7 +183,8 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }, "salsa-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            out.printf("salsa demo (%s profile, %s model) in %s%n", profile.name(), model, dir.toAbsolutePath());
+            out.printf("salsa demo (%s profile, %s model%s) in %s%n", profile.name(), model,
+                    reward == DemoReward.ORACLE ? ", oracle reward" : "", dir.toAbsolutePath());
             EmbeddedKafkaBroker broker = services.push("kafka broker",
                     EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0, Map.of()));
             KafkaSettings kafka = KafkaSettings.embedded(broker.bootstrapServers(), "");
@@ -165,7 +194,7 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
             out.printf("Kafka broker at %s (%d topics created), embedded schema registry%n",
                     broker.bootstrapServers(), created.size());
 
-            DemoContext ctx = new DemoContext(dir, profile, model, kafka, services, out);
+            DemoContext ctx = new DemoContext(dir, profile, model, reward, kafka, services, out);
             ctxRef[0] = ctx;
             List<Stage> stages = DemoStages.chain(profile);
             List<DemoRunner.StageResult> results = new DemoRunner(ctx, new StageMarkers(dir.resolve("stages")))
@@ -203,6 +232,9 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("profile", ctx.profile().toString());
         facts.put("model", ctx.model());
+        facts.put("reward", ctx.reward() == DemoReward.ORACLE
+                ? "oracle: the simulated rater's gold score (an ablation, not an alignment result)"
+                : "the reward model trained from the raters' preferences");
         facts.put("data folder", ctx.dir().toAbsolutePath().toString());
         facts.put("wall time of this run", Progress.duration(wallSeconds));
         for (DemoRunner.StageResult r : results) {
@@ -232,7 +264,8 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }
         Map<String, Map<String, String>> outputs = new LinkedHashMap<>();
         results.forEach(r -> outputs.put(r.name(), r.outputs()));
-        RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ", " + ctx.model() + ")", facts,
+        RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ", " + ctx.model()
+                + (ctx.reward() == DemoReward.ORACLE ? ", oracle reward" : "") + ")", facts,
                 List.of(stageTable), GoldEval.headline(outputs, steps, wallSeconds));
         run.write(ctx.runDir());
         ReportWriter.Written w = ReportWriter.write(ctx.runDir());
@@ -256,19 +289,33 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
      * run from before the record existed has stage markers but no record: it was GPT-2, the only model then.
      */
     static void claimModel(Path dir, String model) throws IOException {
-        Path file = dir.resolve("stages").resolve(MODEL_FILE);
+        claim(dir, MODEL_FILE, "--model", model, "gpt2");
+    }
+
+    /**
+     * Records what the run's loop is rewarded by ({@code DIR/stages/reward.txt}) or checks it against the one
+     * recorded, so that a resumed loop never mixes the reward model's rewards with the oracle's. A run from before
+     * the record existed used the reward model.
+     */
+    static void claimReward(Path dir, DemoReward reward) throws IOException {
+        claim(dir, REWARD_FILE, "--reward", reward.optionName(), DemoReward.MODEL.optionName());
+    }
+
+    private static void claim(Path dir, String fileName, String option, String value, String olderRuns)
+            throws IOException {
+        Path file = dir.resolve("stages").resolve(fileName);
         String recorded;
         if (Files.isRegularFile(file)) {
             recorded = Files.readString(file, java.nio.charset.StandardCharsets.UTF_8).strip();
         } else if (Files.isRegularFile(dir.resolve("stages").resolve("pretrain.json"))) {
-            recorded = "gpt2";
+            recorded = olderRuns;
         } else {
-            FileOps.writeStringAtomically(file, model + "\n");
+            FileOps.writeStringAtomically(file, value + "\n");
             return;
         }
-        if (!recorded.equals(model)) {
-            throw new ModelMismatchException(dir + " holds a demo run with --model " + recorded + " (" + file
-                    + "); this one asks for --model " + model + ". Resume with --model " + recorded
+        if (!recorded.equals(value)) {
+            throw new ModelMismatchException(dir + " holds a demo run with " + option + " " + recorded + " (" + file
+                    + "); this one asks for " + option + " " + value + ". Resume with " + option + " " + recorded
                     + ", or start over with --fresh or another --dir.");
         }
     }

@@ -19,6 +19,7 @@ public final class DemoContext {
     private final Path dir;
     private final DemoProfile profile;
     private final String model;
+    private final DemoReward reward;
     private final KafkaSettings kafka;
     private final ServiceStack services;
     private final PrintStream out;
@@ -34,10 +35,17 @@ public final class DemoContext {
     /** @param model the base architecture the pretrain stage builds ({@link ModelRecipes#MODELS}) */
     public DemoContext(Path dir, DemoProfile profile, String model, KafkaSettings kafka, ServiceStack services,
                        PrintStream out) {
+        this(dir, profile, model, DemoReward.MODEL, kafka, services, out);
+    }
+
+    /** @param reward what the loop's reward scorer serves ({@code salsa demo --reward}) */
+    public DemoContext(Path dir, DemoProfile profile, String model, DemoReward reward, KafkaSettings kafka,
+                       ServiceStack services, PrintStream out) {
         ModelRecipes.baseShape(model); // refuses an unknown architecture here rather than at the pretrain stage
         this.dir = dir;
         this.profile = profile;
         this.model = model;
+        this.reward = reward;
         this.kafka = kafka;
         this.services = services;
         this.out = out;
@@ -55,6 +63,11 @@ public final class DemoContext {
 
     public DemoProfile profile() {
         return profile;
+    }
+
+    /** What the loop's reward scorer serves ({@code salsa demo --reward}). */
+    public DemoReward reward() {
+        return reward;
     }
 
     /** The base architecture ({@code salsa demo --model}); every later stage follows the folders it produced. */

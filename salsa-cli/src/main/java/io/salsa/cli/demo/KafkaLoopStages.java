@@ -29,6 +29,7 @@ import io.salsa.scorer.ScorerConfig;
 import io.salsa.soup.builder.SftPublisher;
 import io.salsa.soup.builder.SoupBuilderApp;
 import io.salsa.soup.builder.SoupRecipe;
+import io.salsa.task.SimulatedRater;
 import io.salsa.task.TaskPrompt;
 import java.net.URI;
 import java.nio.file.Files;
@@ -179,7 +180,10 @@ final class KafkaLoopStages {
                         Duration.ofMillis(ScorerConfig.DEFAULT_BATCH_WAIT_MS), false, ScorerConfig.DEFAULT_NORMALIZE_EPS,
                         1, Duration.ofMillis(ScorerConfig.DEFAULT_COMMIT_MS), services.resolve("scorer-state"),
                         ctx.blobStoreUri(), services.resolve("scorer-models"));
-                RewardScorerApp scoring = new RewardScorerApp(scorer, null,
+                // --reward oracle: the scorer serves the simulated rater, above every version the catalog
+                // announces, so the trained reward model never replaces it
+                RewardScorerApp scoring = new RewardScorerApp(scorer, ctx.reward() == DemoReward.ORACLE
+                        ? new GoldRewardModel(new SimulatedRater(TaskStage.dataset(p).world())) : null,
                         new BlobRewardModelLoader(store.blobStore(), scorer.modelCache(), Device.cpu()));
                 running.add(ctx.services().start("reward-scorer", scoring));
                 names.add("reward-scorer");
@@ -192,8 +196,9 @@ final class KafkaLoopStages {
                     generators.add(app);
                     names.add(name);
                 }
-                ctx.out().printf("   %d prompts on %s; %d generator(s), reward scorer, learner run '%s'%n", published,
-                        ctx.kafka().topic(Topics.PROMPTS), p.generators(), RUN);
+                ctx.out().printf("   %d prompts on %s; %d generator(s), reward scorer (%s), learner run '%s'%n",
+                        published, ctx.kafka().topic(Topics.PROMPTS), p.generators(), ctx.reward() == DemoReward.ORACLE
+                                ? "oracle: the simulated rater" : "the reward model", RUN);
                 return learn(ctx, running, scoring, generators);
             } finally {
                 // the loop's services stop with it; the rater page and the soup builder stay up
@@ -248,6 +253,7 @@ final class KafkaLoopStages {
             long rollouts = generators.stream().mapToLong(g -> g.stats().rolloutsSent()).sum();
             Map<String, String> o = new LinkedHashMap<>();
             o.put("run", RUN);
+            o.put("reward", ctx.reward().optionName());
             o.put("steps", String.valueOf(state.step()));
             o.put("policy_version", String.valueOf(last.version()));
             o.put("final_checkpoint_sha256", last.weightsSha256());
