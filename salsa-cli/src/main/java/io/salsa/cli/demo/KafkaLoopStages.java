@@ -55,8 +55,6 @@ final class KafkaLoopStages {
     static final String RECIPE = "demo";
     /** The learner run id (also the generators' followed run and the learner's consumer group suffix). */
     static final String RUN = "demo";
-    /** PPO batch of the demo: rollouts per learner step (TRL {@code batch_size}). */
-    static final int BATCH_SIZE = 16;
     /** Responses sampled per prompt by the generators. */
     static final int SAMPLES_PER_PROMPT = 4;
     static final int MAX_NEW_TOKENS = 16;
@@ -271,8 +269,8 @@ final class KafkaLoopStages {
     /** The learner's config for the demo (its settings are the TRL names of the ppo-learner README). */
     static LearnerConfig learnerConfig(DemoProfile p) {
         PpoConfig ppo = PpoConfig.builder()
-                .batchSize(BATCH_SIZE)
-                .miniBatchSize(BATCH_SIZE / 2)
+                .batchSize(p.ppoBatch())
+                .miniBatchSize(p.ppoBatch() / 2)
                 // at lr 1e-4 (ppo) the policy's entropy doubled within 16 steps and KL reached 5-6; rloo's
                 // leave-one-out baseline needs no value head to warm up, and a fixed beta of 0.4 keeps the policy
                 // near the soup, since the small reward model is gamed far from it (docs/measurements/demo.md)
@@ -310,12 +308,12 @@ final class KafkaLoopStages {
         env.put("SALSA_GENERATOR_ID", "demo-generator-" + g);
         env.put("SALSA_GENERATOR_STATE_DIR", stateDir.toString());
         env.put("SALSA_GENERATOR_SAMPLES_PER_PROMPT", String.valueOf(SAMPLES_PER_PROMPT));
-        env.put("SALSA_GENERATOR_BATCH_SIZE", String.valueOf(BATCH_SIZE));
+        env.put("SALSA_GENERATOR_BATCH_SIZE", String.valueOf(ctx.profile().ppoBatch()));
         env.put("SALSA_GENERATOR_MAX_NEW_TOKENS", String.valueOf(MAX_NEW_TOKENS));
         env.put("SALSA_GENERATOR_TEMPERATURE", String.valueOf(TEMPERATURE));
         env.put("SALSA_GENERATOR_SEED", String.valueOf(ctx.profile().taskSeed()));
         env.put("SALSA_GENERATOR_MAX_STALENESS", "1");
-        env.put("SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", String.valueOf(BATCH_SIZE));
+        env.put("SALSA_GENERATOR_LEARNER_BATCH_ROLLOUTS", String.valueOf(ctx.profile().ppoBatch()));
         env.put("SALSA_GENERATOR_POLICY_RUN_ID", RUN);
         env.put("SALSA_GENERATOR_INITIAL_WEIGHTS", "soup:" + RECIPE);
         env.put("SALSA_GENERATOR_DEVICE", "cpu");
@@ -330,8 +328,8 @@ final class KafkaLoopStages {
     private static long publishPrompts(DemoContext ctx) throws Exception {
         List<TaskPrompt> train = TaskStage.dataset(ctx.profile()).prompts("train");
         // prompt events are tiny and the staleness gate bounds what is generated, so leave a wide margin
-        long needed = 4L * ctx.profile().ppoSteps() * BATCH_SIZE / SAMPLES_PER_PROMPT
-                + 2L * ctx.profile().generators() * BATCH_SIZE;
+        long needed = 4L * ctx.profile().ppoSteps() * ctx.profile().ppoBatch() / SAMPLES_PER_PROMPT
+                + 2L * ctx.profile().generators() * ctx.profile().ppoBatch();
         int epochs = (int) Math.max(1, (needed + train.size() - 1) / train.size());
         long have = KafkaLog.endOffsetSum(ctx.kafka(), ctx.kafka().topic(Topics.PROMPTS));
         if (have >= (long) epochs * train.size()) {

@@ -152,7 +152,7 @@ final class SoakRun {
     static DemoProfile profile(long seed, int rewardSteps) {
         DemoProfile q = DemoProfile.quick();
         return new DemoProfile("soak", seed, q.entities(), q.sftModels(), q.pretrainEpochs(), q.sftEpochs(),
-                q.preferences(), rewardSteps, 1_000_000, 2);
+                q.preferences(), rewardSteps, 1_000_000, q.ppoBatch(), 2);
     }
 
     Result run() throws Exception {

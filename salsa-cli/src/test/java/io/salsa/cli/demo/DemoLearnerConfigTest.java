@@ -1,6 +1,7 @@
 package io.salsa.cli.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.salsa.learner.LearnerConfig;
 import java.util.LinkedHashMap;
@@ -29,8 +30,8 @@ class DemoLearnerConfigTest {
             m.put("heldout_task_seed", String.valueOf(p.taskSeed()));
             m.put("heldout_entities", String.valueOf(p.entities()));
             m.put("heldout_count", String.valueOf(GoldEval.MAX_PROMPTS));
-            m.put("batch_size", "16");
-            m.put("mini_batch_size", "8");
+            m.put("batch_size", String.valueOf(p.ppoBatch()));
+            m.put("mini_batch_size", String.valueOf(p.ppoBatch() / 2));
             m.put("learning_rate", "2e-5");
             m.put("init_kl_coef", "0.4");
             m.put("adap_kl_ctrl", "false");
@@ -43,6 +44,14 @@ class DemoLearnerConfigTest {
             assertEquals(LearnerConfig.fromMap(m), config, p.name());
             assertEquals(LearnerConfig.fromMap(m).toMap(), config.toMap(), p.name());
         }
+    }
+
+    @Test
+    void theDefaultStepsOn64RolloutsAndTheQuickOneOn16() {
+        assertEquals(64, KafkaLoopStages.learnerConfig(DemoProfile.standard()).ppo().batchSize());
+        assertEquals(16, KafkaLoopStages.learnerConfig(DemoProfile.quick()).ppo().batchSize());
+        assertThrows(IllegalArgumentException.class, () -> new DemoProfile("odd", 7, 6, 2, 1, 1, 32, 20, 4, 12, 1),
+                "a batch that is not two mini-batches of whole groups of 4");
     }
 
     @Test

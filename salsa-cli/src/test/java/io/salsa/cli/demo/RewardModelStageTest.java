@@ -49,7 +49,7 @@ class RewardModelStageTest {
                 model.save(init);
             }
         }
-        DemoProfile small = new DemoProfile("small", 3, 12, 2, 1, 1, 40, 9, 1, 1);
+        DemoProfile small = new DemoProfile("small", 3, 12, 2, 1, 1, 40, 9, 1, 16, 1);
         RmTrainConfig smallCfg = FeedbackStages.rewardModelConfig(small);
         int perEpoch = RewardModelTrainer.plannedSteps(RewardModelTrainer.split(pairs, smallCfg.heldOutFraction(),
                 smallCfg.seed()).train().size(), smallCfg.withSteps(1, 0));
