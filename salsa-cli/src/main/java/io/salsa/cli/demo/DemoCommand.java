@@ -320,7 +320,10 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }
     }
 
-    /** A resume asked for another base architecture than the run in its folder was built with. */
+    /**
+     * A resume asked for another base architecture ({@code --model}) or reward ({@code --reward}) than the run in
+     * its folder has.
+     */
     public static final class ModelMismatchException extends IllegalArgumentException {
         ModelMismatchException(String message) {
             super(message);
