@@ -76,13 +76,24 @@ public final class RewardModelTrainer {
      * prompt is held out when the fraction is positive and there are two or more prompts.
      */
     public static Split split(List<PreferencePair> pairs, double fraction, long seed) {
-        List<String> groups = new ArrayList<>(new TreeSet<>(pairs.stream().map(PreferencePair::group).toList()));
-        Collections.shuffle(groups, new Random(seed));
-        int held = (int) Math.round(groups.size() * fraction);
-        if (fraction > 0 && held == 0 && groups.size() >= 2) {
+        return split(pairs, pairs.stream().map(PreferencePair::group).toList(), fraction, seed);
+    }
+
+    /**
+     * Holds out the pairs of a {@code fraction} of {@code groups} (the prompts the pairs were asked about, whether or
+     * not each has pairs), chosen with {@code seed}. The held-out prompts depend only on that list, not on which of
+     * its prompts happen to have pairs: when raters leave a different few pairs unrated, the same prompts stay held
+     * out. A pair whose group is not in the list is trained on.
+     */
+    public static Split split(List<PreferencePair> pairs, java.util.Collection<String> groups, double fraction,
+                              long seed) {
+        List<String> shuffled = new ArrayList<>(new TreeSet<>(groups));
+        Collections.shuffle(shuffled, new Random(seed));
+        int held = (int) Math.round(shuffled.size() * fraction);
+        if (fraction > 0 && held == 0 && shuffled.size() >= 2) {
             held = 1;
         }
-        java.util.Set<String> heldGroups = new java.util.HashSet<>(groups.subList(0, held));
+        java.util.Set<String> heldGroups = new java.util.HashSet<>(shuffled.subList(0, held));
         List<PreferencePair> train = new ArrayList<>();
         List<PreferencePair> heldOut = new ArrayList<>();
         for (PreferencePair p : pairs) {

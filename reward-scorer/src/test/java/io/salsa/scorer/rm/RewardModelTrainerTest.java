@@ -70,6 +70,26 @@ class RewardModelTrainerTest {
     }
 
     @Test
+    void shouldHoldOutTheSamePromptsFromAPromptListWhicheverOfThemHavePairs() {
+        List<String> asked = pairs.stream().map(PreferencePair::group).distinct().toList();
+        RewardModelTrainer.Split all = RewardModelTrainer.split(pairs, asked, 0.2, 9);
+        Set<String> heldOut = new HashSet<>();
+        all.heldOut().forEach(p -> heldOut.add(p.group()));
+        assertTrue(!heldOut.isEmpty() && heldOut.size() < asked.size(), "some but not all prompts held out");
+        // a rater left one prompt unrated (the first trained one): the held-out prompts stay the same
+        String unrated = all.train().get(0).group();
+        List<PreferencePair> fewer = pairs.stream().filter(p -> !p.group().equals(unrated)).toList();
+        RewardModelTrainer.Split less = RewardModelTrainer.split(fewer, asked, 0.2, 9);
+        assertEquals(all.heldOut(), less.heldOut());
+        // the list's order does not matter
+        List<String> askedReversed = new ArrayList<>(asked);
+        java.util.Collections.reverse(askedReversed);
+        Set<String> fromReversedList = new HashSet<>();
+        RewardModelTrainer.split(pairs, askedReversed, 0.2, 9).heldOut().forEach(p -> fromReversedList.add(p.group()));
+        assertEquals(heldOut, fromReversedList);
+    }
+
+    @Test
     void shouldGiveIdenticalWeightsForTheSameSeed() {
         RmTrainConfig cfg = RmTrainConfig.defaults(4).withLr(1e-3, 8).withSteps(1, 4);
         RewardModelTrainer.Split split = RewardModelTrainer.split(pairs, 0.2, cfg.seed());

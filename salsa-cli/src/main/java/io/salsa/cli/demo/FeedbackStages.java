@@ -129,10 +129,8 @@ final class FeedbackStages {
         return new ModelStages.Simple("sft-rollouts", "sample responses of the SFT models to training prompts "
                 + "-> rollouts topic (what raters compare)", ctx -> {
             DemoProfile p = ctx.profile();
-            List<TaskPrompt> prompts = TaskStage.dataset(p).prompts("train");
-            int pairsPerPrompt = pairs(p.sftModels() * SAMPLES_PER_MODEL);
-            int needed = Math.min(prompts.size(), (p.preferences() + pairsPerPrompt - 1) / pairsPerPrompt + 2);
-            List<TaskPrompt> chosen = prompts.subList(0, needed);
+            List<TaskPrompt> chosen = ratedPrompts(p);
+            int needed = chosen.size();
             String topic = ctx.kafka().topic(Topics.ROLLOUTS);
             Progress progress = ctx.progress("sft-rollouts", (long) needed * p.sftModels() * SAMPLES_PER_MODEL,
                     "responses");
@@ -181,6 +179,17 @@ final class FeedbackStages {
             progress.finish();
             return Map.of("rollouts", String.valueOf(sent), "prompts", String.valueOf(needed));
         });
+    }
+
+    /**
+     * The training prompts whose SFT responses the raters compare: enough for the profile's preferences at
+     * {@code pairs(K × samples)} comparisons per prompt, plus two.
+     */
+    static List<TaskPrompt> ratedPrompts(DemoProfile p) {
+        List<TaskPrompt> prompts = TaskStage.dataset(p).prompts("train");
+        int pairsPerPrompt = pairs(p.sftModels() * SAMPLES_PER_MODEL);
+        int needed = Math.min(prompts.size(), (p.preferences() + pairsPerPrompt - 1) / pairsPerPrompt + 2);
+        return prompts.subList(0, needed);
     }
 
     /** Simulated raters answer comparisons through the HTTP API until the profile's number of preferences. */
@@ -248,7 +257,11 @@ final class FeedbackStages {
                 if (loaded.pairs().isEmpty()) {
                     throw new IllegalStateException("the feedback topic has no pairwise preferences to train on");
                 }
-                RewardModelTrainer.Split rated = RewardModelTrainer.split(canonicalOrder(loaded.pairs()),
+                // held out from the prompts the raters were asked about (a pair's group is its prompt text), not from
+                // the ones that got pairs: which few pairs two raters leave unrated differs run to run, and must not
+                // move the whole split
+                List<String> asked = ratedPrompts(ctx.profile()).stream().map(TaskPrompt::text).toList();
+                RewardModelTrainer.Split rated = RewardModelTrainer.split(canonicalOrder(loaded.pairs()), asked,
                         cfg.heldOutFraction(), cfg.seed());
                 List<PreferencePair> derived = new ArrayList<>(ModelRecipes.taskPreferences(TaskStage.dir(ctx), tok));
                 TaskDataset task = TaskStage.dataset(ctx.profile());
