@@ -33,7 +33,7 @@ class DemoLearnerConfigTest {
             m.put("batch_size", String.valueOf(p.ppoBatch()));
             m.put("mini_batch_size", String.valueOf(p.ppoBatch() / 2));
             m.put("learning_rate", "2e-5");
-            m.put("init_kl_coef", "0.4");
+            m.put("init_kl_coef", "0.1");
             m.put("adap_kl_ctrl", "false");
             m.put("algorithm", "rloo");
             m.put("group_batches", "true");
@@ -47,8 +47,8 @@ class DemoLearnerConfigTest {
     }
 
     @Test
-    void theDefaultStepsOn64RolloutsAndTheQuickOneOn16() {
-        assertEquals(64, KafkaLoopStages.learnerConfig(DemoProfile.standard()).ppo().batchSize());
+    void theDefaultStepsOn128RolloutsAndTheQuickOneOn16() {
+        assertEquals(128, KafkaLoopStages.learnerConfig(DemoProfile.standard()).ppo().batchSize());
         assertEquals(16, KafkaLoopStages.learnerConfig(DemoProfile.quick()).ppo().batchSize());
         assertThrows(IllegalArgumentException.class, () -> new DemoProfile("odd", 7, 6, 2, 1, 1, 32, 20, 4, 12, 1),
                 "a batch that is not two mini-batches of whole groups of 4");
