@@ -15,6 +15,7 @@ import io.salsa.task.TaskConfig;
 import io.salsa.task.TaskDataset;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
@@ -89,6 +90,21 @@ class RewardModelStageTest {
             Collections.shuffle(arrived, new Random(seed));
             assertEquals(expected, FeedbackStages.canonicalOrder(arrived), "arrival order " + arrived);
         }
+    }
+
+    @Test
+    void shouldOrderATieTheSameWhicheverResponseThePageShowedFirst() {
+        PreferencePair strict = new PreferencePair("a", new int[] {9}, new int[] {1}, false);
+        for (boolean swapped : new boolean[] {false, true}) {
+            int[] first = swapped ? new int[] {5, 2} : new int[] {5, 1};
+            int[] second = swapped ? new int[] {5, 1} : new int[] {5, 2};
+            PreferencePair tie = new PreferencePair("a", first, second, true);
+            List<String> order = FeedbackStages.canonicalOrder(List.of(tie, strict)).stream()
+                    .map(p -> Arrays.toString(p.chosen()) + (p.tie() ? "=" : ">") + Arrays.toString(p.rejected()))
+                    .toList();
+            assertEquals(List.of("[5, 1]=[5, 2]", "[9]>[1]"), order, "tie shown " + (swapped ? "swapped" : "as is"));
+        }
+        assertEquals(strict, FeedbackStages.canonicalOrder(List.of(strict)).get(0), "a strict pair keeps its sides");
     }
 
     private static PreferencePair pair(String prompt, int token) {
