@@ -157,7 +157,8 @@ public final class ReportWriter {
     }
 
     private static final Map<String, String> CAPTIONS = Map.of(
-            "reward", "Mean reward-model score per PPO step (solid) and the KL-penalised reward PPO maximises "
+            "reward", "Mean reward-model score per PPO step (solid), as the scorer served it (the demo's: in standard "
+                    + "units of the reward model's running distribution), and the KL-penalised reward PPO maximises "
                     + "(dashed); bars: spread over seeds.",
             "kl", "KL divergence of the policy from its own arm's reference (the soup for SALSA, one SFT model "
                     + "for PPO).",
