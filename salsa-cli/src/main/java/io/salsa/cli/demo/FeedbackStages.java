@@ -311,16 +311,11 @@ final class FeedbackStages {
      * The raters' pairs in an order that does not depend on when each rater answered: two simulated raters work the
      * page at once, so the feedback topic's order (which would be the reward model's data order) differs from run to
      * run. Sorted by prompt, then the chosen and the rejected token ids, the training sees the same sequence
-     * whenever the same pairs were rated. A tie has no chosen side (its "chosen" is whichever response the page
-     * happened to show first, randomised per task), so it is first turned to put the smaller token ids first;
-     * otherwise about a quarter of the pairs would land in a different place in every run.
+     * whenever the same pairs were rated (a tie's two sides are in token order whichever the page showed first,
+     * {@link PreferencePair}; before, the ties — a quarter of the pairs — sorted differently in every run).
      */
     static List<PreferencePair> canonicalOrder(List<PreferencePair> pairs) {
-        List<PreferencePair> sorted = new ArrayList<>(pairs.size());
-        for (PreferencePair p : pairs) {
-            sorted.add(p.tie() && Arrays.compare(p.chosen(), p.rejected()) > 0
-                    ? new PreferencePair(p.group(), p.rejected(), p.chosen(), true) : p);
-        }
+        List<PreferencePair> sorted = new ArrayList<>(pairs);
         sorted.sort(Comparator.comparing(PreferencePair::group)
                 .thenComparing(PreferencePair::chosen, Arrays::compare)
                 .thenComparing(PreferencePair::rejected, Arrays::compare)
