@@ -11,7 +11,8 @@ import java.nio.file.Path;
 /**
  * Loads a published reward model: fetches its folder through the verified folder cache ({@link ModelFolderStore}:
  * the SHA-256 the checkpoint names is checked before anything is unpacked) and builds the reward model (any
- * supported family) in the scorer's precision: a frozen model, holding float16 weights at fp16.
+ * supported family, or an ensemble of them: {@link RewardModelEnsemble}) in the scorer's precision: a frozen model,
+ * holding float16 weights at fp16.
  */
 public final class BlobRewardModelLoader implements RewardModelLoader {
 
@@ -44,6 +45,6 @@ public final class BlobRewardModelLoader implements RewardModelLoader {
     @Override
     public RewardScorerModel load(RewardModelCheckpoint checkpoint) throws IOException {
         Path folder = folders.fetchFolder(checkpoint.getBlob());
-        return LmRewardScorerModel.load(folder, checkpoint.getName(), checkpoint.getVersion(), device, precision);
+        return RewardModelEnsemble.load(folder, checkpoint.getName(), checkpoint.getVersion(), device, precision);
     }
 }

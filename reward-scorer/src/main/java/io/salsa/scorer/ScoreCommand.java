@@ -63,7 +63,7 @@ public final class ScoreCommand extends SalsaCommand {
     public Integer call() throws Exception {
         ScorerConfig config;
         Device dev;
-        LmRewardScorerModel initial = null;
+        RewardScorerModel initial = null;
         RewardModelLoader loader;
         Map<String, String> env = env();
         int metricsPort;
@@ -85,7 +85,7 @@ public final class ScoreCommand extends SalsaCommand {
                 };
             }
             if (config.initialModel() != null) {
-                initial = LmRewardScorerModel.load(config.initialModel(), config.rewardModelName(), 0, dev,
+                initial = RewardModelEnsemble.load(config.initialModel(), config.rewardModelName(), 0, dev,
                         config.precision());
             }
         } catch (IllegalArgumentException | IOException e) {

@@ -12,6 +12,7 @@ import io.salsa.model.lm.lora.LoraAdapter;
 import io.salsa.model.lm.lora.LoraConfig;
 import io.salsa.model.train.NonFinitePolicy;
 import io.salsa.model.train.SupervisedTrainer;
+import io.salsa.scorer.RewardModelEnsemble;
 import io.salsa.scorer.RewardSequences;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -224,16 +225,27 @@ public final class RewardModelTrainer {
 
     /** Held-out accuracy and loss, without gradients. */
     public static Evaluation evaluate(CausalLm model, List<PreferencePair> pairs, int batchSize) {
+        return evaluate(List.of(model), pairs, batchSize);
+    }
+
+    /**
+     * Held-out accuracy and loss of an output ensemble: each pair scored by the mean of the members' scores, as
+     * {@link RewardModelEnsemble} scores rollouts (one member: exactly {@link #evaluate(CausalLm, List, int)}).
+     */
+    public static Evaluation evaluate(List<? extends CausalLm> members, List<PreferencePair> pairs, int batchSize) {
         float[] chosen = new float[pairs.size()];
         float[] rejected = new float[pairs.size()];
         boolean[] tie = new boolean[pairs.size()];
         for (int from = 0; from < pairs.size(); from += batchSize) {
             List<PreferencePair> batch = pairs.subList(from, Math.min(pairs.size(), from + batchSize));
-            RewardSequences.Batch b = RewardSequences.pad(sequences(model, batch), model);
-            float[] s;
-            try (NDManager scope = model.newScope()) {
-                s = model.scores(scope.create(b.ids()), scope.create(b.mask())).toFloatArray();
+            List<float[]> memberScores = new ArrayList<>(members.size());
+            for (CausalLm model : members) {
+                RewardSequences.Batch b = RewardSequences.pad(sequences(model, batch), model);
+                try (NDManager scope = model.newScope()) {
+                    memberScores.add(model.scores(scope.create(b.ids()), scope.create(b.mask())).toFloatArray());
+                }
             }
+            float[] s = RewardModelEnsemble.mean(memberScores, 2 * batch.size());
             for (int i = 0; i < batch.size(); i++) {
                 chosen[from + i] = s[i];
                 rejected[from + i] = s[batch.size() + i];

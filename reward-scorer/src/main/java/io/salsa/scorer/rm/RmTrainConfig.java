@@ -55,4 +55,10 @@ public record RmTrainConfig(int epochs, double lr, int batchSize, int warmupStep
         return new RmTrainConfig(epochs, newLr, newBatchSize, warmupSteps, maxSteps, maxGradNorm, weightDecay,
                 heldOutFraction, seed);
     }
+
+    /** This configuration with another seed: another data order (and split, where the caller splits with it). */
+    public RmTrainConfig withSeed(long newSeed) {
+        return new RmTrainConfig(epochs, lr, batchSize, warmupSteps, maxSteps, maxGradNorm, weightDecay,
+                heldOutFraction, newSeed);
+    }
 }

@@ -89,6 +89,40 @@ class RewardModelTrainerTest {
         assertEquals(heldOut, fromReversedList);
     }
 
+    /** An ensemble's held-out evaluation ranks each pair by the mean of the members' scores. */
+    @Test
+    void shouldEvaluateAnEnsembleOnTheMeanOfItsMembersScores() {
+        List<PreferencePair> heldOut = RewardModelTrainer.split(pairs, 0.2, 9).heldOut();
+        try (GptModel a = GptModel.random(tiny, GptModel.Head.SCORE, 5, Device.cpu());
+             GptModel b = GptModel.random(tiny, GptModel.Head.SCORE, 6, Device.cpu())) {
+            assertEquals(RewardModelTrainer.evaluate(a, heldOut, 16),
+                    RewardModelTrainer.evaluate(List.of(a), heldOut, 7), "one member is the model itself, any batch");
+            double right = 0;
+            int strict = 0;
+            for (PreferencePair p : heldOut) {
+                if (p.tie()) {
+                    continue;
+                }
+                float[] sa = score(a, p.chosen(), p.rejected());
+                float[] sb = score(b, p.chosen(), p.rejected());
+                float chosen = (float) ((sa[0] + (double) sb[0]) / 2);
+                float rejected = (float) ((sa[1] + (double) sb[1]) / 2);
+                strict++;
+                right += chosen > rejected ? 1 : chosen == rejected ? 0.5 : 0;
+            }
+            RewardModelTrainer.Evaluation e = RewardModelTrainer.evaluate(List.of(a, b), heldOut, 16);
+            assertEquals(strict, e.strictPairs());
+            assertEquals((double) right / strict, e.accuracy(), 1e-9);
+        }
+    }
+
+    private static float[] score(CausalLm model, int[]... sequences) {
+        io.salsa.scorer.RewardSequences.Batch b = io.salsa.scorer.RewardSequences.pad(List.of(sequences), model);
+        try (NDManager scope = model.newScope()) {
+            return model.scores(scope.create(b.ids()), scope.create(b.mask())).toFloatArray();
+        }
+    }
+
     @Test
     void shouldGiveIdenticalWeightsForTheSameSeed() {
         RmTrainConfig cfg = RmTrainConfig.defaults(4).withLr(1e-3, 8).withSteps(1, 4);

@@ -11,6 +11,7 @@ import io.salsa.model.train.SftConfig;
 import io.salsa.model.train.SftRun;
 import io.salsa.model.train.SftTrainer;
 import io.salsa.runtime.io.FileOps;
+import io.salsa.scorer.RewardModelEnsemble;
 import io.salsa.scorer.RewardSequences;
 import io.salsa.scorer.rm.PreferenceData;
 import io.salsa.scorer.rm.PreferencePair;
@@ -35,9 +36,10 @@ public final class ModelRecipes {
     private ModelRecipes() {
     }
 
-    /** True when {@code dir} holds a finished model folder. */
+    /** True when {@code dir} holds a finished model folder (or reward-model ensemble, {@link RewardModelEnsemble}). */
     public static boolean exists(Path dir) {
-        return Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"));
+        return Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"))
+                || RewardModelEnsemble.isEnsemble(dir);
     }
 
     /** The base architectures {@code salsa demo --model} builds: {@code gpt2}, {@code llama}. */
@@ -135,13 +137,85 @@ public final class ModelRecipes {
             r = RewardModelTrainer.train(model, split, cfg, progress);
             model.save(tmp);
         }
-        for (String f : List.of(SalsaTokenizer.TOKENIZER_JSON, SalsaTokenizer.TOKENIZER_CONFIG_JSON)) {
-            if (Files.isRegularFile(init.resolve(f))) {
-                Files.copy(init.resolve(f), tmp.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+        copyTokenizer(init, tmp);
         publish(tmp, out);
         return r;
+    }
+
+    /**
+     * What {@link #rewardModelEnsemble} trained: each member's own run, and the ensemble's held-out evaluation.
+     *
+     * @param members each member's training result, in member order
+     * @param after   the ensemble's held-out evaluation (the mean of the members' scores)
+     * @param seconds wall time of the whole ensemble
+     */
+    public record EnsembleResult(List<RewardModelTrainer.Result> members, RewardModelTrainer.Evaluation after,
+                                 double seconds) {
+
+        /** The ensemble as one training result: members' steps and skips summed, the ensemble's evaluation. */
+        public RewardModelTrainer.Result combined() {
+            RewardModelTrainer.Result first = members.get(0);
+            return new RewardModelTrainer.Result(members.stream().mapToInt(RewardModelTrainer.Result::steps).sum(),
+                    members.stream().mapToInt(RewardModelTrainer.Result::skipped).sum(), first.trainPairs(),
+                    first.before(), after,
+                    members.stream().mapToDouble(RewardModelTrainer.Result::finalLoss).average().orElse(Double.NaN),
+                    seconds);
+        }
+    }
+
+    /**
+     * Trains an output ensemble of reward models ({@link RewardModelEnsemble}, the scorer's mean of their scores),
+     * one per entry of {@code inits}, all on the same split: member {@code m} from {@code inits[m − 1]} (given a
+     * fresh score head) in the data order of seed {@code cfg.seed() + 1000 (m − 1)} — member 1 is the model
+     * {@link #rewardModel} trains from that init. One after another (DJL records gradients for one training at a
+     * time per process). Writes {@code out/member-m} folders and the manifest, atomically.
+     */
+    public static EnsembleResult rewardModelEnsemble(RewardModelTrainer.Split split, List<Path> inits, Path out,
+                                                     RmTrainConfig cfg, Device device, Consumer<String> progress)
+            throws IOException {
+        int members = inits.size();
+        if (members < 1) {
+            throw new IllegalArgumentException("a reward-model ensemble needs at least one member");
+        }
+        long t0 = System.nanoTime();
+        Path tmp = fresh(out);
+        List<CausalLm> models = new ArrayList<>();
+        try {
+            List<RewardModelTrainer.Result> results = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            for (int m = 0; m < members; m++) {
+                Path init = inits.get(m);
+                CausalLm model = CausalLms.load(init, GptModel.Head.SCORE, device);
+                models.add(model);
+                String prefix = members == 1 ? "" : "member " + (m + 1) + "/" + members + ": ";
+                results.add(RewardModelTrainer.train(model, split, cfg.withSeed(cfg.seed() + 1000L * m),
+                        line -> progress.accept(prefix + line)));
+                String name = "member-" + (m + 1);
+                model.save(Files.createDirectories(tmp.resolve(name)));
+                copyTokenizer(init, tmp.resolve(name));
+                names.add(name);
+            }
+            RewardModelTrainer.Evaluation after = RewardModelTrainer.evaluate(models, split.heldOut(),
+                    cfg.batchSize());
+            if (members > 1) {
+                progress.accept(String.format(java.util.Locale.ROOT, "held-out, ensemble of %d (mean score): "
+                        + "accuracy %.3f over %d strict pairs, loss %.4f", members, after.accuracy(),
+                        after.strictPairs(), after.loss()));
+            }
+            RewardModelEnsemble.writeManifest(tmp, names);
+            publish(tmp, out);
+            return new EnsembleResult(results, after, (System.nanoTime() - t0) / 1e9);
+        } finally {
+            models.forEach(CausalLm::close);
+        }
+    }
+
+    private static void copyTokenizer(Path from, Path to) throws IOException {
+        for (String f : List.of(SalsaTokenizer.TOKENIZER_JSON, SalsaTokenizer.TOKENIZER_CONFIG_JSON)) {
+            if (Files.isRegularFile(from.resolve(f))) {
+                Files.copy(from.resolve(f), to.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
     }
 
     /** The task's offline preference pairs (judged by the simulated rater), tokenised for reward-model training. */

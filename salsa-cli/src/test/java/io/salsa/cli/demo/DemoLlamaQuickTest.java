@@ -43,7 +43,8 @@ class DemoLlamaQuickTest {
         assertEquals("llama", DemoRunAssertions.fact(results, "model"), results);
         assertEquals("llama", DemoRunAssertions.fact(results, "pretrain.model_type"), results);
         assertTrue(results.contains("salsa demo (quick, llama)"), results);
-        for (String model : List.of("base", "sft-1", "sft-2", "soup-k2", "reward-model", "policy-final")) {
+        for (String model : List.of("base", "sft-1", "sft-2", "soup-k2", "reward-model/member-1",
+                "reward-model/member-2", "policy-final")) {
             assertEquals("llama", CausalLms.modelType(dir.resolve("models").resolve(model)), model);
         }
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0, Map.of())) {

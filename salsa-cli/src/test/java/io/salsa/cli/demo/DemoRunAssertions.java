@@ -34,7 +34,8 @@ final class DemoRunAssertions {
      */
     static String assertFinishedRun(Path dir, DemoProfile profile, int code, String log) throws IOException {
         assertEquals(0, code, log);
-        for (String model : List.of("base", "sft-1", "sft-2", "soup-k2", "reward-model")) {
+        for (String model : List.of("base", "sft-1", "sft-2", "soup-k2", "reward-model/member-1",
+                "reward-model/member-2")) {
             assertTrue(Files.isRegularFile(dir.resolve("models").resolve(model).resolve("model.safetensors")), model);
         }
         assertTrue(log.contains("Rater page: http://127.0.0.1:"), log);

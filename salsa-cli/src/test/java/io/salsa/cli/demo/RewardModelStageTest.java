@@ -1,6 +1,8 @@
 package io.salsa.cli.demo;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -13,6 +15,7 @@ import io.salsa.scorer.rm.RewardModelTrainer;
 import io.salsa.scorer.rm.RmTrainConfig;
 import io.salsa.task.TaskConfig;
 import io.salsa.task.TaskDataset;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,17 +42,8 @@ class RewardModelStageTest {
         assertEquals(standard.rewardSteps(), RewardModelTrainer.plannedSteps(482, cfg));
         assertEquals(standard.rewardSteps(), RewardModelTrainer.plannedSteps(2_000, cfg));
 
-        Path task = dir.resolve("task");
-        TaskDataset.generate(new TaskConfig(11, 12, 0.15, 0.1, 60, 2, 512)).writeTo(task);
         Path init = dir.resolve("init");
-        List<PreferencePair> pairs;
-        try (SalsaTokenizer tokenizer = SalsaTokenizer.load(task)) {
-            pairs = PreferenceData.readJsonl(task.resolve("preferences.jsonl"), tokenizer).subList(0, 40);
-            GptConfig tiny = GptConfig.of(1, 2, 16, tokenizer.vocabSize(), 128, tokenizer.eosId(), tokenizer.padId());
-            try (GptModel model = GptModel.random(tiny, GptModel.Head.NONE, 5, Device.cpu())) {
-                model.save(init);
-            }
-        }
+        List<PreferencePair> pairs = taskPairsAndInit(init);
         DemoProfile small = new DemoProfile("small", 3, 12, 2, 1, 1, 40, 9, 1, 16, 1);
         RmTrainConfig smallCfg = FeedbackStages.rewardModelConfig(small);
         int perEpoch = RewardModelTrainer.plannedSteps(RewardModelTrainer.split(pairs, smallCfg.heldOutFraction(),
@@ -60,6 +54,51 @@ class RewardModelStageTest {
                 line -> { });
         assertEquals(small.rewardSteps(), r.steps(), "optimizer steps taken");
         assertTrue(ModelRecipes.exists(dir.resolve("rm")));
+    }
+
+    /**
+     * The demo's ensemble: member 1 bit for bit the model {@code rewardModel} trains alone, member 2 another data
+     * order; one folder with the manifest, and the ensemble's own held-out evaluation.
+     */
+    @Test
+    void shouldTrainAnEnsembleWhoseFirstMemberIsTheModelTrainedAlone() throws Exception {
+        Path init = dir.resolve("init");
+        List<PreferencePair> pairs = taskPairsAndInit(init);
+        RmTrainConfig cfg = RmTrainConfig.defaults(3).withLr(1e-3, 8).withSteps(1000, 6);
+        RewardModelTrainer.Split split = RewardModelTrainer.split(pairs, cfg.heldOutFraction(), cfg.seed());
+        ModelRecipes.rewardModel(split, init, dir.resolve("single"), cfg, Device.cpu(), line -> { });
+        List<String> lines = new ArrayList<>();
+        ModelRecipes.EnsembleResult e = ModelRecipes.rewardModelEnsemble(split, List.of(init, init),
+                dir.resolve("ensemble"), cfg, Device.cpu(), lines::add);
+
+        Path ensemble = dir.resolve("ensemble");
+        assertTrue(ModelRecipes.exists(ensemble));
+        assertEquals(List.of(ensemble.resolve("member-1"), ensemble.resolve("member-2")),
+                io.salsa.scorer.RewardModelEnsemble.members(ensemble));
+        byte[] single = Files.readAllBytes(dir.resolve("single/model.safetensors"));
+        assertArrayEquals(single, Files.readAllBytes(ensemble.resolve("member-1/model.safetensors")));
+        assertFalse(Arrays.equals(single, Files.readAllBytes(ensemble.resolve("member-2/model.safetensors"))),
+                "member 2 trains in another data order");
+        assertTrue(Files.isRegularFile(ensemble.resolve("member-2/tokenizer.json")));
+        assertEquals(2, e.members().size());
+        assertEquals(12, e.combined().steps());
+        assertEquals(e.after(), e.combined().after());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("member 2/2: ")), lines.toString());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("held-out, ensemble of 2")), lines.toString());
+    }
+
+    /** A small task's first 40 offline pairs, and a random tiny GPT-2 with the task's tokenizer at {@code init}. */
+    private List<PreferencePair> taskPairsAndInit(Path init) throws Exception {
+        Path task = dir.resolve("task");
+        TaskDataset.generate(new TaskConfig(11, 12, 0.15, 0.1, 60, 2, 512)).writeTo(task);
+        try (SalsaTokenizer tokenizer = SalsaTokenizer.load(task)) {
+            GptConfig tiny = GptConfig.of(1, 2, 16, tokenizer.vocabSize(), 128, tokenizer.eosId(), tokenizer.padId());
+            try (GptModel model = GptModel.random(tiny, GptModel.Head.NONE, 5, Device.cpu())) {
+                model.save(init);
+            }
+            Files.copy(task.resolve(SalsaTokenizer.TOKENIZER_JSON), init.resolve(SalsaTokenizer.TOKENIZER_JSON));
+            return PreferenceData.readJsonl(task.resolve("preferences.jsonl"), tokenizer).subList(0, 40);
+        }
     }
 
     @Test

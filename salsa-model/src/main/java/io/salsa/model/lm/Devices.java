@@ -38,4 +38,10 @@ public final class Devices {
         Engine.getInstance(); // loads the native library first
         JniUtils.setNumThreads(threads);
     }
+
+    /** PyTorch's intra-op threads now. */
+    public static int threads() {
+        Engine.getInstance();
+        return JniUtils.getNumThreads();
+    }
 }

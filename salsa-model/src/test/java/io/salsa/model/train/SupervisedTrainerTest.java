@@ -20,6 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -241,6 +243,40 @@ class SupervisedTrainerTest {
             assertEquals(sft.finalTrainLoss(), r.finalLoss());
             assertEquals(0, sft.skipped());
         }
+    }
+
+    /**
+     * PyTorch's grad mode is per thread and DJL turns it off only where the engine loaded: a step on another thread
+     * (a service's, an executor's) used to fail its in-place update ("a leaf Variable that requires grad is being
+     * used in an in-place operation"). It trains there to the same weights, and leaves that thread's mode as it was.
+     */
+    @Test
+    void trainsOnAThreadOtherThanTheEnginesToTheSameWeights() throws Exception {
+        SftConfig cfg = new SftConfig(1, 5e-3, 4, 1, 3, 1.0, 0.01, 7);
+        Map<String, float[]> here;
+        try (GptModel model = GptModel.load(base, GptModel.Head.NONE, Device.cpu())) {
+            SftTrainer.train(model, sequences, List.of(), cfg, line -> { });
+            here = weights(model);
+        }
+        AtomicReference<Map<String, float[]>> there = new AtomicReference<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicBoolean gradModeAfter = new AtomicBoolean();
+        Thread worker = new Thread(() -> {
+            try (GptModel model = GptModel.load(base, GptModel.Head.NONE, Device.cpu())) {
+                SftTrainer.train(model, sequences, List.of(), cfg, line -> { });
+                there.set(weights(model));
+                gradModeAfter.set(ai.djl.pytorch.jni.JniUtils.isGradMode());
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        worker.start();
+        worker.join();
+        if (failure.get() != null) {
+            throw new AssertionError("training on a worker thread failed", failure.get());
+        }
+        assertSameWeights(here, there.get(), "the engine's thread vs a worker thread");
+        assertTrue(gradModeAfter.get(), "the worker's own grad mode (on by default) is restored");
     }
 
     private static boolean finite(float[] values) {
