@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * Several reward models that score as one: the reward is the mean of the members' scores (an output ensemble,
  * as in Coste et al. 2023, "Reward model ensembles help mitigate overoptimization"). Members trained from one init on
  * the same pairs in different data orders disagree where the pairs say little, and their mean ranks held-out pairs
- * better than a member does.
+ * better than the members do on average (the demo's measurements: docs/measurements/demo.md).
  *
  * <p>On disk an ensemble is a folder holding {@value #MANIFEST} — {@code {"members": ["member-1", "member-2"]}} —
  * and one ordinary reward-model folder per member under those names; it is published and fetched as one blob like

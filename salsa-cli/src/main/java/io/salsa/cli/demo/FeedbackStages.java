@@ -79,6 +79,8 @@ final class FeedbackStages {
      * of five or six +0.05 to +0.06 (docs/measurements/demo.md). Two, because each costs the stage ~2 min.
      */
     static final int RM_MEMBERS = 2;
+    /** PyTorch threads the reward-model stage takes at most (fewer on a smaller machine, more if --threads says so). */
+    private static final int RM_MAX_THREADS = 4;
     /** The SFT model the reward model starts from (given a fresh score head). */
     private static final int RM_INIT_SFT = 1;
     /** Peak learning rate of the reward model (the trainer's default 1e-4 leaves it under-fit on the world's facts). */
@@ -283,9 +285,11 @@ final class FeedbackStages {
             // right answer from a wrong one (held-out accuracy +0.05 to +0.07 over the base on the demo's pairs);
             // every member from the same one (members from SFT 1 and SFT 2 measured no better, seed 3)
             List<Path> inits = java.util.Collections.nCopies(RM_MEMBERS, ModelStages.sft(ctx, RM_INIT_SFT));
-            // nothing else computes during this stage (the broker and the rater page idle), so it takes every core
+            // nothing else computes during this stage (the broker and the rater page idle), so it takes the cores:
+            // 2 threads trained 1.6× faster than 1 on a 2-core machine; beyond RM_MAX_THREADS they would only spin
+            // on these small matrices (not measured here)
             int threads = Devices.threads();
-            Devices.setThreads(Math.max(threads, Runtime.getRuntime().availableProcessors()));
+            Devices.setThreads(Math.max(threads, Math.min(RM_MAX_THREADS, Runtime.getRuntime().availableProcessors())));
             ModelRecipes.EnsembleResult ensemble;
             try {
                 ensemble = ModelRecipes.rewardModelEnsemble(split, inits, out, cfg, Device.cpu(),
