@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
-import ai.djl.pytorch.jni.JniUtils;
 import io.salsa.learner.ppo.GradScaler;
 import io.salsa.learner.ppo.PpoConfig;
 import io.salsa.learner.ppo.PpoModel;
@@ -24,6 +23,7 @@ import io.salsa.model.safetensors.SafeTensorsWriter;
 import io.salsa.model.safetensors.TensorSpec;
 import io.salsa.model.soup.LoraSoups;
 import io.salsa.model.train.AdamW;
+import io.salsa.model.train.Gradients;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -279,21 +279,16 @@ public final class LmPolicyTrainer implements PolicyTrainer {
 
     @Override
     public PpoStep.Result step(List<TrainingSample> batch, double klCoef, long seed) {
-        // PyTorch's grad mode is per thread and on by default, and DJL turns it off only on the thread that loaded
-        // the engine; the step records gradients only inside its GradientCollector and updates the weights in
-        // place outside it, so it runs with grad mode off on whichever thread trains (a service's own thread too)
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        if (lora != null) {
-            // lora_dropout's masks come from the step's seed (in the manifest), so a replay draws the same ones
-            lora.seedDropout(seed ^ DROPOUT_SEED_SALT);
-        }
-        try {
+        // on whichever thread trains, a service's own thread too (Gradients.withGradModeOff)
+        return Gradients.withGradModeOff(() -> {
+            if (lora != null) {
+                // lora_dropout's masks come from the step's seed (in the manifest), so a replay draws the same ones
+                lora.seedDropout(seed ^ DROPOUT_SEED_SALT);
+            }
             return step.run(batch, klCoef, seed);
-        } finally {
-            JniUtils.setGradMode(gradMode);
-        }
+        });
     }
+
 
     @Override
     public PreparedReference prepareReference(Path modelFolder) throws IOException {

@@ -7,9 +7,11 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Gradient housekeeping between backward and optimiser step: global-norm clipping, zeroing and clearing, because
@@ -19,6 +21,23 @@ import java.util.List;
 public final class Gradients {
 
     private Gradients() {
+    }
+
+    /**
+     * Runs a training step with PyTorch's grad mode off on the calling thread, then restores the thread's mode. Grad
+     * mode is per thread and on by default, and DJL turns it off only on the thread that loaded the engine; a step
+     * records gradients inside its GradientCollector and updates the weights in place outside it, which PyTorch
+     * refuses with grad mode on ("a leaf Variable that requires grad is being used in an in-place operation"). So
+     * every step that may run on another thread (a service's, an executor's) goes through here.
+     */
+    public static <T> T withGradModeOff(Supplier<T> step) {
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            return step.get();
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
     }
 
     /**

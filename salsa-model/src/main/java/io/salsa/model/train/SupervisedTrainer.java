@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import io.salsa.model.lm.CausalLm;
 import java.util.ArrayList;
@@ -231,16 +230,8 @@ public final class SupervisedTrainer<E> implements AutoCloseable {
      * @throws NonFinitePolicy.NonFiniteTrainingException when too many steps in a row were skipped
      */
     public Step step(List<E> batch, double lr) {
-        // PyTorch's grad mode is per thread and on by default, and DJL turns it off only on the thread that loaded
-        // the engine; the loss records gradients inside its GradientCollector and the update is in place outside
-        // it, so the step runs with grad mode off on whichever thread trains (as the PPO learner's step does)
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
-            return stepWithGradModeOff(batch, lr);
-        } finally {
-            JniUtils.setGradMode(gradMode);
-        }
+        // on whichever thread trains, as the PPO learner's step does
+        return Gradients.withGradModeOff(() -> stepWithGradModeOff(batch, lr));
     }
 
     private Step stepWithGradModeOff(List<E> batch, double lr) {
