@@ -50,10 +50,12 @@ public record DemoProfile(String name, long taskSeed, int entities, int sftModel
      * runs over six seeds (docs/measurements/demo.md). 3,600 reward-model steps (~12 passes over its pairs): on the
      * same pairs, 300 / 900 / 1,800 / 3,600 steps ranked the held-out prompts' pairs 0.52 / 0.60 / 0.65 / 0.69
      * (seed 11) and 900 / 3,600 steps 0.65 / 0.77 (seed 7) — the model learns the world's facts slowly, and its
-     * held-out loss rises meanwhile (over-confidence) while its ranking still improves.
+     * held-out loss rises meanwhile (over-confidence) while its ranking still improves. 120 PPO steps: with the
+     * reward model at 0.81 (seed 41), 80 steps moved the held-out gold by +0.17 [−0.01, 0.39], 120 by +0.27
+     * [0.09, 0.47] at a lower final KL (0.86 against 0.99), for 47 s more alone.
      */
     public static DemoProfile standard() {
-        return new DemoProfile("default", 7, 24, 2, 30, 4, 1800, 3600, 80, 128, 2);
+        return new DemoProfile("default", 7, 24, 2, 30, 4, 1800, 3600, 120, 128, 2);
     }
 
     /** This profile with a different task seed ({@code --seed}): another world, other splits, other models. */
