@@ -7,7 +7,7 @@ import java.util.TreeSet;
 
 /**
  * Which checkpoints of a run keep their blobs, so that a long run's checkpoints do not fill the blob store (the
- * demo writes 81 for 80 steps): every {@code checkpoint_keep_every}-th version and the newest
+ * demo writes 121 for 120 steps): every {@code checkpoint_keep_every}-th version and the newest
  * {@code checkpoint_keep_last}, and always what a running generator or a restart needs. Both 0 (the default) keeps
  * every checkpoint, as before.
  *
