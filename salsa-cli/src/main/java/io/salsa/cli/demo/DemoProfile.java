@@ -47,7 +47,7 @@ public record DemoProfile(String name, long taskSeed, int entities, int sftModel
      * (32 prompts × 4) per step: with the simulated rater itself as the reward ({@code --reward oracle}) 80 steps of
      * 16 rollouts moved the held-out gold by +0.04 to +0.17, of 64 by +0.22 to +0.45; with the reward model's
      * normalised scores, 64 moved it by +0.12 and +0.18 on seeds 11 and 3, 128 with an interval above 0 in 6 of 7
-     * runs over six seeds (docs/measurements/demo.md). 3,600 reward-model steps (~12 passes over its pairs): on the
+     * runs over six seeds (docs/measurements/demo.md). 3,600 reward-model steps (~8 passes over its ~7,000 pairs): on the
      * same pairs, 300 / 900 / 1,800 / 3,600 steps ranked the held-out prompts' pairs 0.52 / 0.60 / 0.65 / 0.69
      * (seed 11) and 900 / 3,600 steps 0.65 / 0.77 (seed 7) — the model learns the world's facts slowly, and its
      * held-out loss rises meanwhile (over-confidence) while its ranking still improves. 120 PPO steps: with the
