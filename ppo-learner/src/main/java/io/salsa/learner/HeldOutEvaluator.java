@@ -58,8 +58,19 @@ public final class HeldOutEvaluator implements AutoCloseable {
         if (texts.isEmpty()) {
             throw new IllegalArgumentException("heldout_task_seed=" + taskSeed + ": the task has no eval prompts");
         }
-        return new HeldOutEvaluator(new SimulatedRater(data.world()), texts, SalsaTokenizer.load(modelFolder),
-                maxNewTokens);
+        return forPrompts(new SimulatedRater(data.world()), texts, maxNewTokens, modelFolder);
+    }
+
+    /**
+     * Any prompts judged by {@code rater}, tokenised with the model folder's {@code tokenizer.json}; {@link #scores}
+     * keeps their order.
+     */
+    public static HeldOutEvaluator forPrompts(SimulatedRater rater, List<String> prompts, int maxNewTokens,
+            Path modelFolder) throws IOException {
+        if (prompts.isEmpty()) {
+            throw new IllegalArgumentException("no prompts to evaluate");
+        }
+        return new HeldOutEvaluator(rater, prompts, SalsaTokenizer.load(modelFolder), maxNewTokens);
     }
 
     /** Mean simulated-rater score of the policy's greedy answers to the held-out prompts. */

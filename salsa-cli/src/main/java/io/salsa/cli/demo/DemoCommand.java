@@ -264,9 +264,12 @@ public final class DemoCommand implements Callable<Integer>, SalsaSubcommand {
         }
         Map<String, Map<String, String>> outputs = new LinkedHashMap<>();
         results.forEach(r -> outputs.put(r.name(), r.outputs()));
+        List<ResultsTable> tables = new ArrayList<>();
+        GoldEval.byKind(outputs.getOrDefault("gold-eval", Map.of())).ifPresent(tables::add);
+        tables.add(stageTable);
         RunResults run = new RunResults("salsa demo (" + ctx.profile().name() + ", " + ctx.model()
                 + (ctx.reward() == DemoReward.ORACLE ? ", oracle reward" : "") + ")", facts,
-                List.of(stageTable), GoldEval.headline(outputs, steps, wallSeconds));
+                tables, GoldEval.headline(outputs, steps, wallSeconds));
         run.write(ctx.runDir());
         ReportWriter.Written w = ReportWriter.write(ctx.runDir());
         ctx.out().println("report: " + w.html().toAbsolutePath());

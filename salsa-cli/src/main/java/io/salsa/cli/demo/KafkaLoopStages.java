@@ -77,6 +77,8 @@ final class KafkaLoopStages {
     static final boolean NORMALIZE_SCORES = true;
     /** The fixed KL coefficient β against the soup, for normalised scores. */
     static final double KL_COEF = 0.1;
+    /** Eval-split prompts the learner's held-out gold curve scores at most (the demo's split has fewer). */
+    static final int HELDOUT_CURVE_PROMPTS = 256;
     private static final Duration SOUP_TIMEOUT = Duration.ofMinutes(5);
     /** A learner without a step for this long fails the stage with what it waits for, rather than hang. */
     private static final Duration STALL_TIMEOUT = Duration.ofMinutes(5);
@@ -306,9 +308,9 @@ final class KafkaLoopStages {
                 .evalSteps(Math.max(1, p.ppoSteps() / 10))
                 .heldoutTaskSeed(p.taskSeed())
                 .heldoutEntities(p.entities())
-                // every eval prompt, as the headline's gold-eval scores (the default, 16, is a noisier curve of
-                // other prompts than the headline's)
-                .heldoutCount(GoldEval.MAX_PROMPTS)
+                // every eval-split prompt, so the curve ends where the gold-eval stage's eval-split row does (the
+                // default, 16, is a noisier curve)
+                .heldoutCount(HELDOUT_CURVE_PROMPTS)
                 .ppo(ppo)
                 .groupBatching(new GroupBatching(true, SAMPLES_PER_PROMPT, GROUP_WAIT_SECONDS))
                 .build();

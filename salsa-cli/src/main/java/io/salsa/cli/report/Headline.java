@@ -12,16 +12,18 @@ import java.util.Locale;
  *
  * @param goldStart    mean gold score of the starting policy (the soup) on the held-out prompts
  * @param goldEnd      mean gold score of the final policy on the same prompts
- * @param goldDeltaLow  2.5th percentile of the paired bootstrap of end − start over prompts
+ * @param goldDeltaLow  2.5th percentile of the paired bootstrap of end − start
  * @param goldDeltaHigh 97.5th percentile of it
  * @param goldPrompts  held-out prompts scored
+ * @param goldFacts    the clusters the bootstrap resampled (facts, each with all its prompts); 0 when it resampled
+ *                     prompts one by one
  * @param rmAccuracy   the reward model's pairwise accuracy on held-out preferences
  * @param finalKl      KL(policy ‖ reference) at the last step ({@code objective/kl})
  * @param wallSeconds  wall time of the run
  * @param replay       the replay's verdict, e.g. "identical (81/81 checkpoints)", or null when none ran
  */
 public record Headline(double goldStart, double goldEnd, double goldDeltaLow, double goldDeltaHigh, int goldPrompts,
-        double rmAccuracy, double finalKl, double wallSeconds, String replay) {
+        int goldFacts, double rmAccuracy, double finalKl, double wallSeconds, String replay) {
 
     /** The gold score's change, end − start. */
     public double goldDelta() {
@@ -33,7 +35,8 @@ public record Headline(double goldStart, double goldEnd, double goldDeltaLow, do
         return goldDeltaLow > 0;
     }
 
-    static String number(double v, int decimals) {
+    /** {@code v} with {@code decimals} decimals, or "n/a" when it is not a finite number. */
+    public static String number(double v, int decimals) {
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%." + decimals + "f", v) : "n/a";
     }
 }

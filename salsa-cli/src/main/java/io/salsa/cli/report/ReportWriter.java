@@ -263,7 +263,8 @@ public final class ReportWriter {
         List<List<String>> rows = List.of(
                 List.of("held-out gold score, start (soup) → end (final policy)", Headline.number(r.goldStart(), 3)
                         + " → " + Headline.number(r.goldEnd(), 3)),
-                List.of("change, 95 % paired-bootstrap interval over " + r.goldPrompts() + " held-out prompts",
+                List.of("change, 95 % paired-bootstrap interval over " + r.goldPrompts() + " held-out prompts"
+                        + (r.goldFacts() > 0 ? " (" + r.goldFacts() + " facts resampled)" : ""),
                         Headline.number(r.goldDelta(), 3) + " [" + Headline.number(r.goldDeltaLow(), 3) + ", "
                                 + Headline.number(r.goldDeltaHigh(), 3) + "]"),
                 List.of("reward model's held-out pairwise accuracy", Headline.number(r.rmAccuracy(), 3)),
@@ -277,8 +278,9 @@ public final class ReportWriter {
                     .append("</td></tr>\n");
         }
         h.append("</tbody></table>\n<p class=\"note\">Gold = the built-in task's simulated rater, which the reward "
-                + "model stands in for and the policy never trains on; greedy answers to the task's held-out (eval) "
-                + "prompts.</p>\n</section>\n");
+                + "model stands in for and the policy never trains on; greedy answers to every held-out prompt of the task "
+                + "(its eval split, new phrasings, unseen facts: the table by kind is below the curves).</p>\n"
+                + "</section>\n");
     }
 
     private static void guardTable(StringBuilder h, Map<String, List<StepMetrics>> byArm) {

@@ -1,7 +1,9 @@
 package io.salsa.cli.stats;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 
 /**
  * The statistics the SALSA-vs-PPO comparison and the report need (mean and spread over seeds, paired bootstrap,
@@ -104,15 +106,21 @@ public final class Stats {
         int n = values.length;
         SplittableRandom random = new SplittableRandom(seed);
         double[] means = new double[resamples];
-        int atOrBelowZero = 0;
-        int atOrAboveZero = 0;
         for (int r = 0; r < resamples; r++) {
             double sum = 0;
             for (int i = 0; i < n; i++) {
                 sum += values[random.nextInt(n)];
             }
-            double m = sum / n;
-            means[r] = m;
+            means[r] = sum / n;
+        }
+        return fromResamples(mean(values), means, n);
+    }
+
+    /** The interval and p-value of a statistic observed as {@code observed}, from its resampled values. */
+    private static Bootstrap fromResamples(double observed, double[] means, int n) {
+        int atOrBelowZero = 0;
+        int atOrAboveZero = 0;
+        for (double m : means) {
             if (m <= 0) {
                 atOrBelowZero++;
             }
@@ -120,9 +128,53 @@ public final class Stats {
                 atOrAboveZero++;
             }
         }
-        Arrays.sort(means);
-        return new Bootstrap(mean(values), percentile(means, 0.025), percentile(means, 0.975),
-                pValue(resamples, atOrBelowZero, atOrAboveZero), n);
+        double[] sorted = means.clone();
+        Arrays.sort(sorted);
+        return new Bootstrap(observed, percentile(sorted, 0.025), percentile(sorted, 0.975),
+                pValue(means.length, atOrBelowZero, atOrAboveZero), n);
+    }
+
+    /**
+     * {@link #pairedBootstrap} for pairs that come in clusters which are not independent of each other's members
+     * (several phrasings of one question): resamples whole clusters with replacement, {@code clusters[i]} naming the
+     * cluster of pair {@code i}, and takes the mean over every pair the drawn clusters hold. With correlated members
+     * this interval is wider than resampling pairs one by one would claim; with one pair per cluster it is that
+     * bootstrap.
+     */
+    public static Bootstrap pairedClusterBootstrap(double[] a, double[] b, int[] clusters, int resamples, long seed) {
+        if (a.length != b.length || a.length != clusters.length) {
+            throw new IllegalArgumentException("paired samples and their clusters need equal lengths, got " + a.length
+                    + ", " + b.length + " and " + clusters.length);
+        }
+        if (a.length == 0) {
+            throw new IllegalArgumentException("bootstrap needs at least one value");
+        }
+        if (resamples < 1) {
+            throw new IllegalArgumentException("resamples must be ≥ 1, got " + resamples);
+        }
+        Map<Integer, double[]> sums = new TreeMap<>(); // cluster → {sum of a − b, pairs}
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i] - b[i];
+            double[] s = sums.computeIfAbsent(clusters[i], c -> new double[2]);
+            s[0] += d[i];
+            s[1]++;
+        }
+        double[][] byCluster = sums.values().toArray(new double[0][]);
+        int k = byCluster.length;
+        SplittableRandom random = new SplittableRandom(seed);
+        double[] means = new double[resamples];
+        for (int r = 0; r < resamples; r++) {
+            double sum = 0;
+            double count = 0;
+            for (int i = 0; i < k; i++) {
+                double[] c = byCluster[random.nextInt(k)];
+                sum += c[0];
+                count += c[1];
+            }
+            means[r] = sum / count;
+        }
+        return fromResamples(mean(d), means, a.length);
     }
 
     /** Two-sided bootstrap p-value of "the statistic is 0" from how many of {@code resamples} fell on each side. */

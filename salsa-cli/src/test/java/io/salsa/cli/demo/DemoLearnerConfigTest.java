@@ -29,7 +29,7 @@ class DemoLearnerConfigTest {
             m.put("eval_steps", String.valueOf(Math.max(1, p.ppoSteps() / 10)));
             m.put("heldout_task_seed", String.valueOf(p.taskSeed()));
             m.put("heldout_entities", String.valueOf(p.entities()));
-            m.put("heldout_count", String.valueOf(GoldEval.MAX_PROMPTS));
+            m.put("heldout_count", String.valueOf(KafkaLoopStages.HELDOUT_CURVE_PROMPTS));
             m.put("batch_size", String.valueOf(p.ppoBatch()));
             m.put("mini_batch_size", String.valueOf(p.ppoBatch() / 2));
             m.put("learning_rate", "2e-5");

@@ -121,7 +121,7 @@ class ReportWriterTest {
     @Test
     void shouldLeadWithTheHeadlineAndKeepItsNumbersUnderStableNames(@TempDir Path dir) throws Exception {
         MetricsLog.append(dir.resolve(MetricsLog.FILE_NAME), syntheticSteps());
-        Headline headline = new Headline(0.412, 0.530, 0.051, 0.187, 64, 0.81, 3.2, 431.0, "identical (81/81)");
+        Headline headline = new Headline(0.412, 0.530, 0.051, 0.187, 64, 20, 0.81, 3.2, 431.0, "identical (81/81)");
         new RunResults("salsa demo (default)", Map.of("profile", "default", "salsa-loop.steps", "80"),
                 List.of(new ResultsTable("Demo stages", List.of("stage"), List.of(List.of("pretrain")), List.of())),
                 headline).write(dir);
@@ -135,13 +135,14 @@ class ReportWriterTest {
         assertEquals(0.187, json.at("/alignment/gold_delta_ci/1").asDouble());
         assertEquals(0.81, json.at("/alignment/rm_accuracy").asDouble());
         assertEquals(3.2, json.at("/alignment/final_kl").asDouble());
+        assertEquals(20, json.at("/alignment/gold_facts").asInt());
         assertEquals(headline, RunResults.read(dir.resolve(RunResults.FILE_NAME)).headline(), "round trip");
 
         String html = Files.readString(ReportWriter.write(dir).html());
         String body = html.substring(html.indexOf("<body>") + "<body>".length()).strip();
         assertTrue(body.startsWith("<section id=\"headline\">"), body.substring(0, 200));
         String head = body.substring(0, body.indexOf("</section>"));
-        for (String shown : List.of("0.412 → 0.530", "[0.051, 0.187]", "0.810", "3.200", "431 s", "identical (81/81)")) {
+        for (String shown : List.of("0.412 → 0.530", "[0.051, 0.187]", "64 held-out prompts (20 facts resampled)", "0.810", "3.200", "431 s", "identical (81/81)")) {
             assertTrue(head.contains(shown), shown + " in the headline: " + head);
         }
         int plots = html.indexOf("id=\"plot-reward\"");
@@ -153,7 +154,7 @@ class ReportWriterTest {
 
     @Test
     void shouldWriteANumberARunDidNotReachAsNull(@TempDir Path dir) throws Exception {
-        new RunResults("t", Map.of(), List.of(), new Headline(Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0,
+        new RunResults("t", Map.of(), List.of(), new Headline(Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, 0,
                 0.7, Double.NaN, 12, null)).write(dir);
         com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(dir.resolve(RunResults.FILE_NAME).toFile());

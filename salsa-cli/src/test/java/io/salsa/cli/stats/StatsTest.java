@@ -69,6 +69,50 @@ class StatsTest {
     }
 
     @Test
+    void shouldResampleWholeClusters() {
+        // differences 1, 1, 1 (cluster 7) and -1 (cluster 3): observed mean 0.5 over the pairs. A resample draws two
+        // clusters: {7,7} → 1, {3,3} → -1, {7,3} → (3 − 1)/4 = 0.5, so every resampled mean is one of those three.
+        double[] a = {2, 2, 2, 0};
+        double[] b = {1, 1, 1, 1};
+        int[] clusters = {7, 7, 7, 3};
+        Stats.Bootstrap x = Stats.pairedClusterBootstrap(a, b, clusters, 4000, 5);
+        assertEquals(0.5, x.meanDiff(), 1e-12);
+        assertEquals(4, x.pairs());
+        assertEquals(-1.0, x.ciLow(), 1e-12, "{3,3} is drawn a quarter of the time");
+        assertEquals(1.0, x.ciHigh(), 1e-12, "{7,7} is drawn a quarter of the time");
+        // about a quarter of the resamples are ≤ 0: p ≈ 2 · 0.25
+        assertEquals(0.5, x.pValue(), 0.05);
+        assertEquals(x, Stats.pairedClusterBootstrap(a, b, clusters, 4000, 5));
+        // one cluster holding every pair: each resample is the whole sample
+        Stats.Bootstrap one = Stats.pairedClusterBootstrap(a, b, new int[] {1, 1, 1, 1}, 999, 5);
+        assertEquals(0.5, one.ciLow(), 1e-12);
+        assertEquals(0.5, one.ciHigh(), 1e-12);
+        assertEquals(2.0 / 1000, one.pValue(), 1e-12);
+    }
+
+    @Test
+    void shouldWidenTheIntervalWhenClusterMembersMove() {
+        // eight clusters of five identical differences: resampling pairs one by one believes 40 independent values
+        double[] a = new double[40];
+        double[] b = new double[40];
+        int[] clusters = new int[40];
+        double[] cluster = {0.9, -0.4, 0.6, -0.2, 0.5, 0.1, -0.6, 0.3};
+        for (int i = 0; i < 40; i++) {
+            a[i] = cluster[i / 5];
+            clusters[i] = i / 5;
+        }
+        Stats.Bootstrap pairs = Stats.pairedBootstrap(a, b, 4000, 9);
+        Stats.Bootstrap whole = Stats.pairedClusterBootstrap(a, b, clusters, 4000, 9);
+        assertEquals(pairs.meanDiff(), whole.meanDiff(), 1e-12);
+        assertTrue(whole.ciHigh() - whole.ciLow() > 1.8 * (pairs.ciHigh() - pairs.ciLow()),
+                "√5 ≈ 2.2 times wider, got " + whole + " against " + pairs);
+        assertThrows(IllegalArgumentException.class,
+                () -> Stats.pairedClusterBootstrap(new double[2], new double[2], new int[1], 10, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> Stats.pairedClusterBootstrap(new double[0], new double[0], new int[0], 10, 1));
+    }
+
+    @Test
     void shouldInterpolatePercentiles() {
         double[] sorted = {0, 10, 20, 30, 40};
         assertEquals(0, Stats.percentile(sorted, 0), 0);
