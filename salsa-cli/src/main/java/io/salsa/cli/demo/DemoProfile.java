@@ -43,7 +43,9 @@ public record DemoProfile(String name, long taskSeed, int entities, int sftModel
     }
 
     /**
-     * The README's first command: long enough for the curves to mean something (≤ 10 min on 2 cores). 128 rollouts
+     * The README's first command: long enough for the curves to mean something (≤ 10 min on 2 cores). The gold
+     * changes below are on the task's 34 eval-split prompts, the headline's prompts until 2026-12-05 (now every
+     * held-out prompt, {@link GoldEval}). 128 rollouts
      * (32 prompts × 4) per step: with the simulated rater itself as the reward ({@code --reward oracle}) 80 steps of
      * 16 rollouts moved the held-out gold by +0.04 to +0.17, of 64 by +0.22 to +0.45; with the reward model's
      * normalised scores, 64 moved it by +0.12 and +0.18 on seeds 11 and 3, 128 with an interval above 0 in 6 of 7
