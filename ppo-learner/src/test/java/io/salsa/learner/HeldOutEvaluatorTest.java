@@ -20,16 +20,21 @@ import org.junit.jupiter.api.io.TempDir;
 
 class HeldOutEvaluatorTest {
 
-    @Test
-    void scoresGreedyAnswersOfTheTaskEvalSplitDeterministically(@TempDir Path tmp) throws Exception {
-        TaskDataset data = TaskDataset.generate(TaskConfig.defaults(42, TaskConfig.DEFAULT_ENTITIES));
-        Files.writeString(tmp.resolve(ModelFolder.TOKENIZER), data.tokenizerJson());
+    private static final TaskDataset DATA = TaskDataset.generate(TaskConfig.defaults(42, TaskConfig.DEFAULT_ENTITIES));
+
+    /** A random one-layer policy over the task's tokenizer, which it writes to {@code folder}. */
+    private static GptModel policyWithTokenizerIn(Path folder) throws Exception {
+        Files.writeString(folder.resolve(ModelFolder.TOKENIZER), DATA.tokenizerJson());
         int vocab;
-        try (SalsaTokenizer tok = SalsaTokenizer.load(tmp)) {
+        try (SalsaTokenizer tok = SalsaTokenizer.load(folder)) {
             vocab = tok.vocabSize();
         }
-        try (GptModel policy = GptModel.random(GptConfig.of(1, 2, 16, vocab, 64, 0, 1), GptModel.Head.VALUE, 3,
-                Device.cpu());
+        return GptModel.random(GptConfig.of(1, 2, 16, vocab, 64, 0, 1), GptModel.Head.VALUE, 3, Device.cpu());
+    }
+
+    @Test
+    void scoresGreedyAnswersOfTheTaskEvalSplitDeterministically(@TempDir Path tmp) throws Exception {
+        try (GptModel policy = policyWithTokenizerIn(tmp);
                 HeldOutEvaluator eval = HeldOutEvaluator.forTask(42, TaskConfig.DEFAULT_ENTITIES, 4, 8, tmp)) {
             double first = eval.evaluate(policy);
             assertTrue(Double.isFinite(first));
@@ -39,17 +44,10 @@ class HeldOutEvaluatorTest {
 
     @Test
     void scoresAnyPromptsInTheirOrder(@TempDir Path tmp) throws Exception {
-        TaskDataset data = TaskDataset.generate(TaskConfig.defaults(42, TaskConfig.DEFAULT_ENTITIES));
-        Files.writeString(tmp.resolve(ModelFolder.TOKENIZER), data.tokenizerJson());
-        int vocab;
-        try (SalsaTokenizer tok = SalsaTokenizer.load(tmp)) {
-            vocab = tok.vocabSize();
-        }
-        SimulatedRater rater = new SimulatedRater(data.world());
-        List<String> prompts = List.of(data.prompts("ood").get(0).text(), data.prompts("eval").get(0).text(),
-                data.prompts("ood").get(0).text());
-        try (GptModel policy = GptModel.random(GptConfig.of(1, 2, 16, vocab, 64, 0, 1), GptModel.Head.VALUE, 3,
-                Device.cpu());
+        SimulatedRater rater = new SimulatedRater(DATA.world());
+        List<String> prompts = List.of(DATA.prompts("ood").get(0).text(), DATA.prompts("eval").get(0).text(),
+                DATA.prompts("ood").get(0).text());
+        try (GptModel policy = policyWithTokenizerIn(tmp);
                 HeldOutEvaluator eval = HeldOutEvaluator.forPrompts(rater, prompts, 8, tmp)) {
             double[] scores = eval.scores(policy);
             assertEquals(3, scores.length);
