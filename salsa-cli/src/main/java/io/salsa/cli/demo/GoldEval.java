@@ -3,6 +3,7 @@ package io.salsa.cli.demo;
 import ai.djl.Device;
 import io.salsa.cli.report.Headline;
 import io.salsa.cli.report.MetricNames;
+import io.salsa.cli.report.ResultsTable;
 import io.salsa.cli.report.StepMetrics;
 import io.salsa.cli.stats.Stats;
 import io.salsa.learner.HeldOutEvaluator;
@@ -10,7 +11,6 @@ import io.salsa.model.lm.CausalLm;
 import io.salsa.model.lm.CausalLms;
 import io.salsa.model.lm.GptModel;
 import io.salsa.runtime.io.FileOps;
-import io.salsa.cli.report.ResultsTable;
 import io.salsa.task.SimulatedRater;
 import io.salsa.task.TaskDataset;
 import io.salsa.task.TaskPrompt;
@@ -85,7 +85,9 @@ final class GoldEval {
                 start = scores(judge, soup);
                 end = scores(judge, policy);
             }
-            return compare(prompts, start, end, ctx.profile().taskSeed(), ctx.out());
+            Map<String, String> o = compare(prompts, start, end, ctx.profile().taskSeed(), ctx.out());
+            o.put("policy_dir", policy.toString());
+            return o;
         });
     }
 
@@ -98,8 +100,8 @@ final class GoldEval {
 
     /**
      * The stage's outputs for gold scores {@code start} and {@code end} of {@code prompts}: the change over all of
-     * them with its interval (facts resampled), then the same for each {@link HeldOut} kind under
-     * {@code KIND.NAME}; prints one line each.
+     * them with its interval (facts resampled), then the same for each {@link HeldOut} kind under its key (e.g.
+     * {@code unseen_fact.gold_delta}); prints one line each.
      */
     static Map<String, String> compare(List<TaskPrompt> prompts, double[] start, double[] end, long seed,
             PrintStream out) {

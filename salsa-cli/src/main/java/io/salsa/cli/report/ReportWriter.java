@@ -278,9 +278,9 @@ public final class ReportWriter {
                     .append("</td></tr>\n");
         }
         h.append("</tbody></table>\n<p class=\"note\">Gold = the built-in task's simulated rater, which the reward "
-                + "model stands in for and the policy never trains on; greedy answers to every held-out prompt of the task "
-                + "(its eval split, new phrasings, unseen facts: the table by kind is below the curves).</p>\n"
-                + "</section>\n");
+                + "model stands in for and the policy never trains on; greedy answers to every held-out prompt of "
+                + "the task (its eval split, new phrasings, unseen facts: the table by kind is below the curves)."
+                + "</p>\n</section>\n");
     }
 
     private static void guardTable(StringBuilder h, Map<String, List<StepMetrics>> byArm) {

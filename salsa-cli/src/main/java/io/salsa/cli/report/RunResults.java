@@ -111,7 +111,8 @@ public record RunResults(String title, Map<String, String> facts, List<ResultsTa
             JsonNode a = root.path("alignment");
             Headline headline = a.isObject() ? new Headline(number(a, "gold_start"), number(a, "gold_end"),
                     number(a.path("gold_delta_ci"), 0), number(a.path("gold_delta_ci"), 1),
-                    a.path("gold_prompts").asInt(0), a.path("gold_facts").asInt(0), number(a, "rm_accuracy"), number(a, "final_kl"),
+                    a.path("gold_prompts").asInt(0), a.path("gold_facts").asInt(0), number(a, "rm_accuracy"),
+                    number(a, "final_kl"),
                     number(a, "wall_time_s"), a.path("replay").isTextual() ? a.path("replay").asText() : null)
                     : null;
             return new RunResults(root.path("title").asText("salsa run"), facts, tables, headline);

@@ -142,7 +142,8 @@ class ReportWriterTest {
         String body = html.substring(html.indexOf("<body>") + "<body>".length()).strip();
         assertTrue(body.startsWith("<section id=\"headline\">"), body.substring(0, 200));
         String head = body.substring(0, body.indexOf("</section>"));
-        for (String shown : List.of("0.412 → 0.530", "[0.051, 0.187]", "64 held-out prompts (20 facts resampled)", "0.810", "3.200", "431 s", "identical (81/81)")) {
+        for (String shown : List.of("0.412 → 0.530", "[0.051, 0.187]", "64 held-out prompts (20 facts resampled)",
+                "0.810", "3.200", "431 s", "identical (81/81)")) {
             assertTrue(head.contains(shown), shown + " in the headline: " + head);
         }
         int plots = html.indexOf("id=\"plot-reward\"");
