@@ -97,12 +97,7 @@ public final class Stats {
      * {@link #pairedBootstrap} defines it (which is this on the differences).
      */
     public static Bootstrap bootstrapMean(double[] values, int resamples, long seed) {
-        if (values.length == 0) {
-            throw new IllegalArgumentException("bootstrap needs at least one value");
-        }
-        if (resamples < 1) {
-            throw new IllegalArgumentException("resamples must be ≥ 1, got " + resamples);
-        }
+        checkBootstrap(values.length, resamples);
         int n = values.length;
         SplittableRandom random = new SplittableRandom(seed);
         double[] means = new double[resamples];
@@ -116,7 +111,7 @@ public final class Stats {
         return fromResamples(mean(values), means, n);
     }
 
-    /** The interval and p-value of a statistic observed as {@code observed}, from its resampled values. */
+    /** The interval and p-value of a statistic observed as {@code observed}, from its resampled values (sorts them). */
     private static Bootstrap fromResamples(double observed, double[] means, int n) {
         int atOrBelowZero = 0;
         int atOrAboveZero = 0;
@@ -128,10 +123,18 @@ public final class Stats {
                 atOrAboveZero++;
             }
         }
-        double[] sorted = means.clone();
-        Arrays.sort(sorted);
-        return new Bootstrap(observed, percentile(sorted, 0.025), percentile(sorted, 0.975),
+        Arrays.sort(means);
+        return new Bootstrap(observed, percentile(means, 0.025), percentile(means, 0.975),
                 pValue(means.length, atOrBelowZero, atOrAboveZero), n);
+    }
+
+    private static void checkBootstrap(int values, int resamples) {
+        if (values == 0) {
+            throw new IllegalArgumentException("bootstrap needs at least one value");
+        }
+        if (resamples < 1) {
+            throw new IllegalArgumentException("resamples must be ≥ 1, got " + resamples);
+        }
     }
 
     /**
@@ -146,12 +149,7 @@ public final class Stats {
             throw new IllegalArgumentException("paired samples and their clusters need equal lengths, got " + a.length
                     + ", " + b.length + " and " + clusters.length);
         }
-        if (a.length == 0) {
-            throw new IllegalArgumentException("bootstrap needs at least one value");
-        }
-        if (resamples < 1) {
-            throw new IllegalArgumentException("resamples must be ≥ 1, got " + resamples);
-        }
+        checkBootstrap(a.length, resamples);
         Map<Integer, double[]> sums = new TreeMap<>(); // cluster → {sum of a − b, pairs}
         double[] d = new double[a.length];
         for (int i = 0; i < a.length; i++) {
